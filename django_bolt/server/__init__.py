@@ -1,0 +1,1 @@
+"""The HTTP/1.1 server: protocol, workers, supervisor. Knows nothing of routes or Django models."""

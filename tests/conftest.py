@@ -1,0 +1,1 @@
+"""Shared fixtures. Service-backed tests skip when the service is absent, except under CI."""
