@@ -1,0 +1,505 @@
+"""The parent process: forks the workers, watches them, recycles them and handles signals.
+
+The parent never serves. It keeps every slot's listening sockets open for its whole life, so a
+slot's socket (and the connections the kernel queued on it) outlives any one worker: replacing
+a worker is spawn-first (the new one accepts on the same sockets before the old one drains) and
+never resets a queue. A slot abandoned for good has its sockets closed, so the kernel stops
+routing connections to it.
+
+The loop is split from the process plumbing so tests can step it: :class:`Supervisor` only
+talks to a :class:`ProcessTable` (spawn, signal, reap, read messages) and a clock. Signal
+handlers only record the signal; ``step()`` dispatches it to ``handle_sigterm`` and friends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import signal
+import sys
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final, Protocol
+
+from django_bolt.server.accesslog import AccessLog
+from django_bolt.server.worker import EXIT_STARTUP_FAILED, MSG_READY, MSG_RECYCLE, Worker
+
+if TYPE_CHECKING:
+    import socket
+    from collections.abc import Callable
+    from types import FrameType
+
+    from django_bolt.conf import ServerConfig
+    from django_bolt.server.contract import Application
+
+__all__ = (
+    "CRASH_LOOP_S",
+    "EXIT_INTERRUPTED",
+    "ForkProcessTable",
+    "ProcessTable",
+    "Supervisor",
+    "WorkerInfo",
+    "describe_exit",
+    "serve",
+)
+
+# A respawned worker that dies again within this many seconds of its start is a crash loop.
+CRASH_LOOP_S: Final = 5.0
+# Exit status after a second SIGINT (the shell convention for "killed by SIGINT").
+EXIT_INTERRUPTED: Final = 128 + signal.SIGINT
+# How long the parent keeps reaping after SIGKILLing stragglers before it gives up on them.
+_REAP_GRACE_S: Final = 5.0
+_MAX_WAIT_S: Final = 0.5
+
+
+def describe_exit(returncode: int) -> str:
+    """``exit code 3`` or ``killed by SIGKILL`` (``returncode`` as in ``subprocess``)."""
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit code {returncode}"
+
+
+class ProcessTable(Protocol):
+    """What the supervisor needs from the operating system (a fake one in the tests)."""
+
+    def spawn(self, slot: int) -> int:
+        """Start a worker for ``slot``; return its pid."""
+        ...
+
+    def send(self, pid: int, sig: int) -> None: ...
+
+    def wait(self, timeout: float) -> list[tuple[int, bytes]]:
+        """Wait up to ``timeout`` s for worker messages or a wake-up; return ``(pid, byte)``."""
+        ...
+
+    def reap(self) -> list[tuple[int, int]]:
+        """Exited workers as ``(pid, returncode)``, ``returncode`` as in ``subprocess``."""
+        ...
+
+    def abandon_slot(self, slot: int) -> None:
+        """Close the slot's sockets: nobody will serve it again."""
+        ...
+
+
+@dataclass(slots=True, eq=False)
+class WorkerInfo:
+    """What the parent knows about one worker."""
+
+    pid: int
+    slot: int
+    started: float
+    crash_respawn: bool = False
+    ready: bool = False
+    retiring: bool = False
+    kill_at: float | None = None
+    killed: bool = False
+
+
+@dataclass(slots=True)
+class _Slot:
+    index: int
+    current: WorkerInfo | None = None
+    # The replacement being started (spawn-first); it becomes current once ready.
+    incoming: WorkerInfo | None = None
+    abandoned: bool = False
+    live: list[WorkerInfo] = field(default_factory=list)
+
+
+class Supervisor:
+    """The parent's state machine. ``run()`` drives it; tests call ``step()``."""
+
+    def __init__(
+        self,
+        table: ProcessTable,
+        slots: int,
+        *,
+        kill_timeout_s: float,
+        respawn: bool,
+        clock: Callable[[], float] = time.monotonic,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.table = table
+        self.kill_timeout_s = kill_timeout_s
+        self.respawn = respawn
+        self.clock = clock
+        self.log = log or _log_stderr
+        self.slots = [_Slot(i) for i in range(slots)]
+        self.workers: dict[int, WorkerInfo] = {}
+        self.pending_signals: deque[int] = deque()
+        self.starting = True
+        self.shutting_down = False
+        self.exit_code: int | None = None
+        self._shutdown_code = 0
+        self._shutdown_deadline = 0.0
+        self._rolling: deque[int] = deque()
+        self._rolling_slot: int | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> None:
+        for slot in self.slots:
+            slot.current = self._spawn(slot)
+
+    def step(self, timeout: float = 0.0) -> int | None:
+        """Handle recorded signals, worker messages, exits and deadlines once."""
+        while self.pending_signals:
+            self.handle_signal(self.pending_signals.popleft())
+        if self.exit_code is not None:
+            return self.exit_code
+        for pid, message in self.table.wait(timeout):
+            self._on_message(pid, message)
+        self.handle_sigchld()
+        self._check_deadlines()
+        return self.exit_code
+
+    def next_timeout(self) -> float:
+        return 0.05 if self.shutting_down else _MAX_WAIT_S
+
+    def run(self) -> int:
+        """Start the workers and supervise them until the server stops; return the exit code."""
+        previous = {
+            sig: signal.signal(sig, self._record_signal)
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD)
+        }
+        try:
+            self.start()
+            while self.step(self.next_timeout()) is None:
+                pass
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return self.exit_code if self.exit_code is not None else 1
+
+    def _record_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.pending_signals.append(signum)
+
+    # --- signals -------------------------------------------------------------------------------
+    def handle_signal(self, signum: int) -> None:
+        handler = {
+            signal.SIGTERM: self.handle_sigterm,
+            signal.SIGINT: self.handle_sigint,
+            signal.SIGHUP: self.handle_sighup,
+            signal.SIGCHLD: self.handle_sigchld,
+        }.get(signal.Signals(signum))
+        if handler is not None:
+            handler()
+
+    def handle_sigterm(self) -> None:
+        if not self.shutting_down:
+            self.log("Received SIGTERM: stopping (draining in-flight requests).")
+            self.begin_shutdown(0)
+
+    def handle_sigint(self) -> None:
+        if self.shutting_down:
+            self.log("Received a second SIGINT: exiting now.")
+            self.force_exit(EXIT_INTERRUPTED)
+        else:
+            self.log("Received SIGINT: stopping (press CONTROL-C again to exit at once).")
+            self.begin_shutdown(0)
+
+    def handle_sighup(self) -> None:
+        if self.shutting_down:
+            return
+        self.log("Received SIGHUP: restarting every worker, one at a time.")
+        for slot in self.slots:
+            if not slot.abandoned and slot.index not in self._rolling:
+                self._rolling.append(slot.index)
+        if self._rolling_slot is None:
+            self._roll_next()
+
+    def handle_sigchld(self) -> None:
+        for pid, returncode in self.table.reap():
+            self._on_exit(pid, returncode)
+
+    # --- decisions -----------------------------------------------------------------------------
+    def begin_shutdown(self, code: int) -> None:
+        """Tell every worker to drain; exit with ``code`` once they are gone."""
+        if self.shutting_down:
+            self._shutdown_code = self._shutdown_code or code
+            return
+        self.shutting_down = True
+        self._shutdown_code = code
+        now = self.clock()
+        self._shutdown_deadline = now + self.kill_timeout_s
+        for info in list(self.workers.values()):
+            self._retire(info, now)
+        self._maybe_finish()
+
+    def force_exit(self, code: int) -> None:
+        for info in list(self.workers.values()):
+            self._kill(info)
+        self.exit_code = code
+
+    def _spawn(self, slot: _Slot, *, crash_respawn: bool = False) -> WorkerInfo:
+        pid = self.table.spawn(slot.index)
+        info = WorkerInfo(pid, slot.index, self.clock(), crash_respawn=crash_respawn)
+        self.workers[pid] = info
+        slot.live.append(info)
+        return info
+
+    def _retire(self, info: WorkerInfo, now: float) -> None:
+        if info.retiring:
+            return
+        info.retiring = True
+        info.kill_at = now + self.kill_timeout_s
+        self._send(info.pid, signal.SIGTERM)
+
+    def _kill(self, info: WorkerInfo) -> None:
+        if not info.killed:
+            info.killed = True
+            self._send(info.pid, signal.SIGKILL)
+
+    def _send(self, pid: int, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.table.send(pid, sig)
+
+    def _roll_next(self) -> None:
+        self._rolling_slot = None
+        while self._rolling and not self.shutting_down:
+            slot = self.slots[self._rolling.popleft()]
+            if slot.abandoned or slot.current is None:
+                continue
+            self._rolling_slot = slot.index
+            if slot.incoming is None:
+                slot.incoming = self._spawn(slot)
+            return
+
+    def _on_message(self, pid: int, message: bytes) -> None:
+        info = self.workers.get(pid)
+        if info is None:
+            return
+        slot = self.slots[info.slot]
+        if message == MSG_READY:
+            info.ready = True
+            if slot.incoming is info:
+                old, slot.current, slot.incoming = slot.current, info, None
+                if old is not None:
+                    self._retire(old, self.clock())
+                if self._rolling_slot == slot.index:
+                    self._roll_next()
+            if self.shutting_down:
+                self._retire(info, self.clock())
+            elif self.starting and all(
+                s.abandoned or (s.current is not None and s.current.ready) for s in self.slots
+            ):
+                self.starting = False
+        elif (
+            message == MSG_RECYCLE
+            and not self.shutting_down
+            and slot.current is info
+            and slot.incoming is None
+        ):
+            self.log(f"Recycling worker {pid} (spawning its replacement first).")
+            slot.incoming = self._spawn(slot)
+
+    def _on_exit(self, pid: int, returncode: int) -> None:
+        info = self.workers.pop(pid, None)
+        if info is None:
+            return
+        slot = self.slots[info.slot]
+        slot.live.remove(info)
+        if slot.current is info:
+            slot.current = None
+        if slot.incoming is info:
+            slot.incoming = None
+        if self.shutting_down:
+            self._maybe_finish()
+            return
+        if info.retiring:
+            if info.killed:
+                self.log(f"Worker {pid} did not drain in time and was killed.")
+            return
+        what = describe_exit(returncode)
+        if not info.ready:
+            reason = "failed to start" if returncode == EXIT_STARTUP_FAILED else "died at start-up"
+            self.log(f"Error: worker {pid} {reason} ({what}); stopping.")
+            self.begin_shutdown(1)
+            return
+        now = self.clock()
+        if self.respawn:
+            if info.crash_respawn and now - info.started < CRASH_LOOP_S:
+                self.log(
+                    f"Error: worker {pid} died again {now - info.started:.1f} s after being "
+                    f"respawned ({what}): crash loop; stopping."
+                )
+                self.begin_shutdown(1)
+                return
+            self.log(f"Worker {pid} died ({what}); respawning it.")
+            if slot.incoming is None:
+                slot.incoming = self._spawn(slot, crash_respawn=True)
+            return
+        if slot.incoming is not None:
+            self.log(f"Worker {pid} died ({what}); its replacement takes over.")
+            return
+        slot.abandoned = True
+        self.table.abandon_slot(slot.index)
+        alive = sum(1 for s in self.slots if not s.abandoned)
+        self.log(f"Worker {pid} died ({what}); not respawning. {alive} worker(s) left.")
+        if alive == 0:
+            self.log("Error: no worker left; exiting.")
+            self.begin_shutdown(1)
+        elif self._rolling_slot == slot.index:
+            self._roll_next()
+
+    def _check_deadlines(self) -> None:
+        now = self.clock()
+        for info in list(self.workers.values()):
+            if info.kill_at is not None and now >= info.kill_at:
+                self._kill(info)
+        if self.shutting_down and now >= self._shutdown_deadline + _REAP_GRACE_S:
+            self.log("Error: some workers could not be reaped; exiting anyway.")
+            self.exit_code = self._shutdown_code or 1
+
+    def _maybe_finish(self) -> None:
+        if self.shutting_down and not self.workers:
+            self.exit_code = self._shutdown_code
+
+
+def _log_stderr(message: str) -> None:
+    sys.stderr.write(f"[django-bolt {os.getpid()}] {message}\n")
+    sys.stderr.flush()
+
+
+class ForkProcessTable:
+    """Workers as forked children; each one reports on a pipe and inherits its slot's sockets."""
+
+    def __init__(
+        self,
+        sockets: list[list[socket.socket]],
+        target: Callable[[int, int, int], int],
+    ) -> None:
+        """``target(slot, notify_fd, parent_pid)`` runs in the child and returns its exit code."""
+        self._sockets = sockets
+        self._target = target
+        # poll() keeps no kernel state shared across fork(), unlike epoll.
+        self._selector = selectors.PollSelector()
+        self._pipes: dict[int, int] = {}  # read fd -> pid
+        self._wakeup_r, self._wakeup_w = os.pipe()
+        os.set_blocking(self._wakeup_r, False)
+        os.set_blocking(self._wakeup_w, False)
+        self._selector.register(self._wakeup_r, selectors.EVENT_READ)
+        self._previous_wakeup = signal.set_wakeup_fd(self._wakeup_w, warn_on_full_buffer=False)
+
+    def spawn(self, slot: int) -> int:
+        read_fd, write_fd = os.pipe()
+        parent_pid = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child, observed by the integration tests
+            code = 1
+            try:
+                os.close(read_fd)
+                self._enter_child(slot)
+                code = self._target(slot, write_fd, parent_pid)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                with contextlib.suppress(Exception):
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                os._exit(code)
+        os.close(write_fd)
+        os.set_blocking(read_fd, False)
+        self._pipes[read_fd] = pid
+        self._selector.register(read_fd, selectors.EVENT_READ)
+        return pid
+
+    def _enter_child(self, slot: int) -> None:  # pragma: no cover - child side
+        signal.set_wakeup_fd(-1)
+        for sig in (signal.SIGCHLD, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_DFL)
+        # SIGHUP and SIGINT are the parent's to interpret (a terminal sends them to the group).
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # Keep only this slot's sockets: another slot's socket held open here would keep the
+        # kernel routing connections to it after the parent abandoned it.
+        for index, group in enumerate(self._sockets):
+            if index != slot:
+                for sock in group:
+                    sock.close()
+        for fd in (*self._pipes, self._wakeup_r, self._wakeup_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def send(self, pid: int, sig: int) -> None:
+        os.kill(pid, sig)
+
+    def wait(self, timeout: float) -> list[tuple[int, bytes]]:
+        messages: list[tuple[int, bytes]] = []
+        for key, _ in self._selector.select(timeout):
+            fd = int(key.fd)
+            if fd == self._wakeup_r:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(fd, 4096)
+                continue
+            try:
+                data = os.read(fd, 4096)
+            except BlockingIOError:
+                continue
+            pid = self._pipes[fd]
+            if not data:  # the worker exited; reap() will tell why
+                self._selector.unregister(fd)
+                os.close(fd)
+                del self._pipes[fd]
+                continue
+            messages.extend((pid, data[i : i + 1]) for i in range(len(data)))
+        return messages
+
+    def reap(self) -> list[tuple[int, int]]:
+        exited: list[tuple[int, int]] = []
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            exited.append((pid, os.waitstatus_to_exitcode(status)))
+        return exited
+
+    def abandon_slot(self, slot: int) -> None:
+        for sock in self._sockets[slot]:
+            sock.close()
+
+    def close(self) -> None:
+        signal.set_wakeup_fd(self._previous_wakeup)
+        for fd in list(self._pipes):
+            os.close(fd)
+        self._pipes.clear()
+        self._selector.close()
+        os.close(self._wakeup_r)
+        os.close(self._wakeup_w)
+
+
+def serve(
+    app: Application, config: ServerConfig, sockets: list[list[socket.socket]], *, access_log: bool
+) -> int:
+    """Fork one worker per socket group and supervise them; return the exit code.
+
+    ``sockets[p][t]`` is the listening socket of thread ``t`` in process slot ``p``. The caller
+    has already loaded ``app`` (so an import error is reported once, here) and closed any
+    database connection (none may cross ``fork()``).
+    """
+
+    def run_worker(slot: int, notify_fd: int, parent_pid: int) -> int:  # pragma: no cover - child
+        log = AccessLog() if access_log else None
+        worker = Worker(
+            app, config, sockets[slot], notify_fd=notify_fd, access_log=log, parent_pid=parent_pid
+        )
+        return worker.run()
+
+    table = ForkProcessTable(sockets, run_worker)
+    try:
+        supervisor = Supervisor(
+            table,
+            len(sockets),
+            kill_timeout_s=config.workers_kill_timeout_s,
+            respawn=config.respawn_failed_workers,
+        )
+        return supervisor.run()
+    finally:
+        table.close()

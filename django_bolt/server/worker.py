@@ -1,0 +1,276 @@
+"""One worker process: N threads, each running its own event loop on its own listening socket.
+
+The main thread does no serving. It starts the loop threads, tells the parent when every one of
+them listens, flushes the access log, watches the recycling limits and waits for SIGTERM. A worker
+that reaches a recycling limit does not exit by itself: it asks the parent, which first starts
+its replacement on the same sockets and only then tells this one to drain (spawn-first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import signal
+import sys
+import threading
+import time
+import traceback
+from typing import TYPE_CHECKING, Final
+
+from django_bolt.server.loops import new_event_loop
+from django_bolt.server.protocol import HttpProtocol, ServerState
+
+if TYPE_CHECKING:
+    import socket
+    from types import FrameType
+
+    from django_bolt.conf import ServerConfig
+    from django_bolt.server.accesslog import AccessLog
+    from django_bolt.server.contract import Application
+
+__all__ = (
+    "EXIT_STARTUP_FAILED",
+    "MSG_READY",
+    "MSG_RECYCLE",
+    "Worker",
+    "drain_window",
+    "resident_mib",
+)
+
+logger = logging.getLogger("django_bolt.server")
+
+# Bytes a worker writes on its pipe to the parent.
+MSG_READY: Final = b"R"
+MSG_RECYCLE: Final = b"C"
+# Exit status of a worker whose application failed to start (the traceback is on stderr).
+EXIT_STARTUP_FAILED: Final = 3
+
+_POLL_S: Final = 0.1
+_CHECK_EVERY_S: Final = 1.0
+_PAGE_SIZE: Final = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def drain_window(kill_timeout_s: float) -> float:
+    """How long a worker drains before aborting connections itself.
+
+    A little shorter than the parent's kill timeout, so that the worker closes its connections,
+    runs ``shutdown()`` and exits on its own instead of being SIGKILLed mid-way.
+    """
+    return max(0.0, kill_timeout_s - min(1.0, kill_timeout_s * 0.1))
+
+
+def resident_mib() -> float:
+    """This process's resident set size in MiB (0 where it cannot be read)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE_SIZE / (1024 * 1024)
+    except (OSError, IndexError, ValueError):
+        try:
+            import psutil
+        except ImportError:
+            return 0.0
+        return float(psutil.Process().memory_info().rss) / (1024 * 1024)
+
+
+class _LoopThread:
+    """One thread, one event loop, one listening socket."""
+
+    __slots__ = ("_stop", "error", "index", "loop", "ready", "sock", "state", "thread", "worker")
+
+    def __init__(self, worker: Worker, index: int, sock: socket.socket) -> None:
+        self.worker = worker
+        self.index = index
+        self.sock = sock
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.state: ServerState | None = None
+        self.error: BaseException | None = None
+        self.ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self.thread = threading.Thread(
+            target=self._run, name=f"django-bolt-loop-{index}", daemon=True
+        )
+
+    def _run(self) -> None:
+        loop = new_event_loop()
+        self.loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._serve(loop))
+        except BaseException as exc:
+            self.error = exc
+            sys.stderr.write(traceback.format_exc())
+            sys.stderr.flush()
+        finally:
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+
+    async def _serve(self, loop: asyncio.AbstractEventLoop) -> None:
+        worker = self.worker
+        app, config = worker.app, worker.config
+        self._stop = stop = asyncio.Event()
+        await app.startup()
+        try:
+            state = ServerState(app, config, worker.access_log)
+            server = await loop.create_server(
+                lambda: HttpProtocol(state), sock=self.sock, backlog=config.backlog
+            )
+            self.state = state
+            self.ready.set()
+            while not stop.is_set():
+                try:
+                    await asyncio.wait_for(stop.wait(), 1.0)
+                except TimeoutError:
+                    state.tick()
+            # Stop accepting; the socket stays open in the parent, so connections queued on it
+            # are left for the worker that shares or replaces this slot.
+            server.close()
+            state.begin_shutdown()
+            deadline = loop.time() + drain_window(config.workers_kill_timeout_s)
+            # Polling keeps the protocol free of a drain callback on its hot path.
+            while state.connections and loop.time() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+            if state.connections:
+                state.force_close()
+                await asyncio.sleep(0)
+        finally:
+            await app.shutdown()
+
+    def request_stop(self) -> None:
+        loop, stop = self.loop, self._stop
+        if loop is None or stop is None or loop.is_closed():
+            return
+        # RuntimeError: the loop closed between the check and the call.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(stop.set)
+
+
+class Worker:
+    """Serve ``app`` on ``sockets`` (one thread per socket) until told to stop."""
+
+    def __init__(
+        self,
+        app: Application,
+        config: ServerConfig,
+        sockets: list[socket.socket],
+        *,
+        notify_fd: int | None = None,
+        access_log: AccessLog | None = None,
+        parent_pid: int | None = None,
+        stop_on_sigint: bool = False,
+    ) -> None:
+        self.app = app
+        self.config = config
+        self.access_log = access_log
+        self._sockets = sockets
+        self._notify_fd = notify_fd
+        self._parent_pid = parent_pid
+        self._stop_on_sigint = stop_on_sigint
+        self._stopping = False
+        self._threads: list[_LoopThread] = []
+
+    # --- signals -------------------------------------------------------------------------------
+    def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
+        # Only record it: the main loop acts within one poll interval.
+        self._stopping = True
+
+    def _install_signals(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_stop_signal)
+        if self._stop_on_sigint:
+            signal.signal(signal.SIGINT, self._on_stop_signal)
+        else:
+            # Ctrl-C reaches the whole process group; the parent decides what it means.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def _notify(self, message: bytes) -> None:
+        if self._notify_fd is None:
+            return
+        # OSError: the parent is gone; the orphan check stops us.
+        with contextlib.suppress(OSError):
+            os.write(self._notify_fd, message)
+
+    # --- main thread ---------------------------------------------------------------------------
+    def run(self) -> int:
+        """Serve until SIGTERM; return the process exit status."""
+        self._install_signals()
+        self._threads = [_LoopThread(self, i, s) for i, s in enumerate(self._sockets)]
+        for t in self._threads:
+            t.thread.start()
+        if not self._wait_ready():
+            self._stop_threads()
+            return 0 if self._stopping else EXIT_STARTUP_FAILED
+        self._notify(MSG_READY)
+        code = self._serve_until_stopped()
+        self._stop_threads()
+        if self.access_log is not None:
+            self.access_log.flush()
+        return code
+
+    def _wait_ready(self) -> bool:
+        while not self._stopping:
+            if any(t.error is not None or not t.thread.is_alive() for t in self._threads):
+                return all(t.ready.is_set() for t in self._threads)
+            if all(t.ready.is_set() for t in self._threads):
+                return True
+            time.sleep(0.01)
+        return False
+
+    def _serve_until_stopped(self) -> int:
+        config = self.config
+        limit = 0
+        if config.max_requests > 0:
+            limit = config.max_requests + random.randint(0, max(0, config.max_requests_jitter))  # noqa: S311 - spread, not secrecy
+        started = time.monotonic()
+        next_check = started + _CHECK_EVERY_S
+        asked = False
+        access_log = self.access_log
+        while not self._stopping:
+            if access_log is not None:
+                access_log.wake.wait(_POLL_S)
+                access_log.flush()
+            else:
+                time.sleep(_POLL_S)
+            if any(not t.thread.is_alive() for t in self._threads):
+                logger.error("an event loop thread stopped unexpectedly; exiting")
+                return 1
+            now = time.monotonic()
+            if now < next_check:
+                continue
+            next_check = now + _CHECK_EVERY_S
+            if self._parent_pid is not None and os.getppid() != self._parent_pid:
+                logger.warning("parent process is gone; stopping")
+                break
+            if not asked:
+                reason = self._recycle_reason(limit, now - started)
+                if reason:
+                    logger.info("worker %d asks to be recycled: %s", os.getpid(), reason)
+                    self._notify(MSG_RECYCLE)
+                    asked = True
+        return 0
+
+    def _recycle_reason(self, request_limit: int, age_s: float) -> str:
+        config = self.config
+        if request_limit:
+            served = sum(t.state.total_requests for t in self._threads if t.state is not None)
+            if served >= request_limit:
+                return f"served {served} requests (limit {request_limit})"
+        if config.workers_lifetime_s > 0 and age_s >= config.workers_lifetime_s:
+            return f"lived {age_s:.0f} s (limit {config.workers_lifetime_s:g} s)"
+        if config.max_rss_mib > 0:
+            rss = resident_mib()
+            if rss > config.max_rss_mib:
+                return f"resident memory {rss:.0f} MiB (limit {config.max_rss_mib} MiB)"
+        return ""
+
+    def _stop_threads(self) -> None:
+        for t in self._threads:
+            t.request_stop()
+        # The parent SIGKILLs us after its kill timeout anyway; this bound only avoids waiting
+        # forever on a thread that never got as far as creating its loop.
+        deadline = time.monotonic() + self.config.workers_kill_timeout_s + 1.0
+        for t in self._threads:
+            t.thread.join(max(0.0, deadline - time.monotonic()))
