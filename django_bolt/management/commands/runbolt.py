@@ -1,0 +1,208 @@
+"""``manage.py runbolt``: parse the options, bind, print the banner, hand off to the supervisor.
+
+Every flag is generated from :data:`django_bolt.conf.OPTIONS`; none is written out here. No
+server logic lives in this module: processes and signals are ``server/supervisor.py``, reload is
+``server/reload.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
+
+import django_bolt
+from django_bolt.conf import OPTIONS, ServerConfig, load_server_config
+from django_bolt.server import reload
+from django_bolt.server.sockets import bind_error_message, create_listener, probe_address
+
+if TYPE_CHECKING:
+    import argparse
+    import socket
+
+    from django_bolt.server.contract import Application
+
+_ARG_TYPES: dict[str, type] = {"int": int, "float": float, "str": str}
+
+
+def add_option_arguments(parser: argparse.ArgumentParser) -> None:
+    """One argparse flag per option with a ``flag`` in the table (default ``None`` = not given)."""
+    for f, opt in OPTIONS:
+        if opt.flag is None:
+            continue
+        kind = f.type if isinstance(f.type, str) else f.type.__name__
+        if kind == "bool":
+            parser.add_argument(
+                opt.flag, dest=f.name, action="store_true", default=None, help=opt.help
+            )
+            if opt.negative_flag:
+                parser.add_argument(
+                    opt.negative_flag,
+                    dest=f.name,
+                    action="store_false",
+                    default=None,
+                    help=f"Turn off {opt.flag}.",
+                )
+            continue
+        parser.add_argument(
+            opt.flag,
+            dest=f.name,
+            type=_ARG_TYPES[kind],
+            default=None,
+            metavar=opt.metavar or f.name.upper(),
+            help=f"{opt.help} Default: {f.default}.",
+        )
+
+
+def configure_logging(level: str) -> None:
+    """Send the ``django_bolt`` loggers to stderr at ``level`` (unless a handler is set)."""
+    logger = logging.getLogger("django_bolt")
+    logger.setLevel(level.upper())
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("[django-bolt %(process)d] %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
+def display_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+class Command(BaseCommand):
+    help = "Serve the project's APIs (and Django's URLs) with django-bolt's HTTP server."
+
+    # We run the checks ourselves (unless --skip-checks), like runserver; this also keeps
+    # BaseCommand from adding its own --skip-checks beside the one generated from OPTIONS.
+    requires_system_checks: ClassVar[list[str]] = []  # type: ignore[misc]
+    docs_path: ClassVar[str] = "/docs"
+    admin_path: ClassVar[str] = "/admin/"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        add_option_arguments(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        cli = {f.name: options.get(f.name) for f, _ in OPTIONS}
+        try:
+            config = load_server_config(cli, os.environ, settings)
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from None
+        configure_logging(config.log_level)
+        dev_child = os.environ.get(reload.CHILD_ENV) == "1"
+        if config.dev and not dev_child:
+            self.run_reloader(config)
+            return
+        if not config.skip_checks:
+            self.stdout.write("Performing system checks...\n\n")
+            self.check(display_num_errors=True)
+            self.check_migrations()
+        app = self.load_application(config)
+        if dev_child:
+            self.serve_dev_child(app, config)
+            return
+        sockets = self.bind(config)
+        port = sockets[0][0].getsockname()[1]
+        self.print_banner(config, port)
+        # No database connection may be shared by forked workers.
+        from django.db import connections
+
+        connections.close_all()
+        from django_bolt.server.supervisor import serve
+
+        code = serve(app, config, sockets, access_log=self.access_log_on(config))
+        if code:
+            sys.exit(code)
+
+    @staticmethod
+    def access_log_on(config: ServerConfig) -> bool:
+        # Access lines are INFO-level records: a quieter --log-level turns them off too.
+        return config.access_log and logging.getLevelName(config.log_level.upper()) <= logging.INFO
+
+    def load_application(self, config: ServerConfig) -> Application:
+        """Import the project's APIs once, here, so a broken import is reported once."""
+        try:
+            from django_bolt.discovery import discover_application
+
+            return discover_application()
+        except Exception:
+            self.stderr.write(traceback.format_exc())
+            self.stderr.write("Error: could not load the application (see above).")
+            sys.exit(1)
+
+    def bind(self, config: ServerConfig) -> list[list[socket.socket]]:
+        host = config.host
+        try:
+            _, port = probe_address(host, config.port)
+            workers = config.effective_workers()
+            return [
+                [create_listener(host, port, config.backlog) for _ in range(workers)]
+                for _ in range(config.processes)
+            ]
+        except OSError as exc:
+            self.stderr.write(
+                f"Error: {bind_error_message(exc)} ({display_host(host)}:{config.port})"
+            )
+            sys.exit(1)
+
+    def print_banner(self, config: ServerConfig, port: int, *, dev: bool = False) -> None:
+        from django_bolt.server.loops import LOOP_NAME
+
+        base = f"http://{display_host(config.host)}:{port}"
+        workers = config.effective_workers()
+        processes = 1 if dev else config.processes
+        lines = [
+            f"django-bolt {django_bolt.__version__} ({LOOP_NAME}, Python "
+            f"{sys.version_info.major}.{sys.version_info.minor}), pid {os.getpid()}",
+            f"Listening on {base} ({processes} process{'es' if processes != 1 else ''}, "
+            f"{workers} worker{'s' if workers != 1 else ''} each)"
+            + (" with auto-reload" if dev else ""),
+            f"  Docs:  {base}{self.docs_path}",
+        ]
+        if not config.no_admin:
+            lines.append(f"  Admin: {base}{self.admin_path}")
+        lines.append("Quit the server with CONTROL-C.")
+        self.stdout.write("\n".join(lines))
+        self.stdout.flush()
+
+    def run_reloader(self, config: ServerConfig) -> None:
+        host = config.host
+        try:
+            _, port = probe_address(host, config.port)
+            sock = create_listener(host, port, config.backlog, reuse_port=False)
+        except OSError as exc:
+            self.stderr.write(
+                f"Error: {bind_error_message(exc)} ({display_host(host)}:{config.port})"
+            )
+            sys.exit(1)
+        self.print_banner(config, port, dev=True)
+        watch = {Path.cwd()}
+        base_dir = getattr(settings, "BASE_DIR", None)
+        if base_dir:
+            watch.add(Path(base_dir))
+        reloader = reload.Reloader(
+            reload.child_arguments(), sock, watch, stop_timeout_s=config.workers_kill_timeout_s
+        )
+        sys.exit(reloader.run())
+
+    def serve_dev_child(self, app: Application, config: ServerConfig) -> None:
+        from django_bolt.server.accesslog import AccessLog
+        from django_bolt.server.worker import Worker
+
+        sock = reload.inherited_socket()
+        if sock is None:
+            raise CommandError(f"{reload.CHILD_ENV} is set but {reload.FD_ENV} is not")
+        sockets = [sock, *(sock.dup() for _ in range(config.effective_workers() - 1))]
+        log = AccessLog() if self.access_log_on(config) else None
+        worker = Worker(app, config, sockets, access_log=log, stop_on_sigint=True)
+        code = worker.run()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Threads of the sync pool may still be sleeping in a handler: do not wait for them.
+        os._exit(code)
