@@ -2,6 +2,32 @@
 
 from __future__ import annotations
 
+from django_bolt.api import BoltAPI, Router
+from django_bolt.exceptions import HTTPException
+from django_bolt.params import Body, Cookie, Depends, File, Form, Header, Path, Query
+from django_bolt.request import Request
+from django_bolt.responses import HTML, JSON, PlainText, Redirect, Response, StreamingResponse
+
 __version__ = "0.1.0"
 
-__all__ = ("__version__",)
+__all__ = (
+    "HTML",
+    "JSON",
+    "Body",
+    "BoltAPI",
+    "Cookie",
+    "Depends",
+    "File",
+    "Form",
+    "HTTPException",
+    "Header",
+    "Path",
+    "PlainText",
+    "Query",
+    "Redirect",
+    "Request",
+    "Response",
+    "Router",
+    "StreamingResponse",
+    "__version__",
+)

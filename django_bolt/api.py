@@ -1,0 +1,504 @@
+"""BoltAPI and Router: registering routes, assembling them once, and the ``dispatch`` entry."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import typing
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any, ClassVar, Final, TypedDict, TypeVar, Unpack
+
+from django_bolt._wire import WireResponse
+from django_bolt.binding import Binder, compile_binder, configure_sync_pool, run_exits
+from django_bolt.exceptions import HTTPException, response_for_exception
+from django_bolt.request import Request
+from django_bolt.responses import build_result_converter
+from django_bolt.routing import (
+    PathTemplate,
+    RouteMatch,
+    RouteTable,
+    TrailingSlash,
+    normalize_path,
+)
+
+if typing.TYPE_CHECKING:
+    import contextlib
+
+__all__ = ("BoltAPI", "RouteInfo", "RouteOptions", "Router")
+
+logger: Final = logging.getLogger("django_bolt")
+
+F = TypeVar("F", bound=Callable[..., Any])
+ExceptionHandler = Callable[[Request, Any], Any]
+
+_NOT_FOUND_BODY: Final = b'{"detail":"Not Found"}'
+_METHOD_NOT_ALLOWED_BODY: Final = b'{"detail":"Method Not Allowed"}'
+_CT_JSON: Final = (b"content-type", b"application/json")
+
+
+class RouteOptions(TypedDict, total=False):
+    """Options every route decorator takes (``get``, ``post``, ... all forward to ``route``)."""
+
+    status_code: int
+    response_model: Any
+    tags: list[str] | None
+    summary: str | None
+    description: str | None
+    name: str | None
+    include_in_schema: bool
+    guards: list[Any] | None
+    auth: list[Any] | None
+    inline: bool | None
+
+
+class RouteInfo:
+    """What was declared for one handler; kept for OpenAPI, guards and auth (later issues)."""
+
+    __slots__ = (
+        "auth",
+        "description",
+        "endpoint",
+        "guards",
+        "include_in_schema",
+        "inline",
+        "methods",
+        "name",
+        "path",
+        "response_model",
+        "status_code",
+        "summary",
+        "tags",
+    )
+
+    def __init__(
+        self,
+        path: str,
+        methods: tuple[str, ...],
+        endpoint: Callable[..., Any],
+        *,
+        status_code: int = 200,
+        response_model: Any = None,
+        tags: list[str] | None = None,
+        summary: str | None = None,
+        description: str | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+        guards: list[Any] | None = None,
+        auth: list[Any] | None = None,
+        inline: bool | None = None,
+    ) -> None:
+        self.path = path
+        self.methods = methods
+        self.endpoint = endpoint
+        self.status_code = status_code
+        self.response_model = response_model
+        self.tags = list(tags or [])
+        self.summary = summary
+        self.description = description if description is not None else inspect.getdoc(endpoint)
+        self.name = name or getattr(endpoint, "__name__", None)
+        self.include_in_schema = include_in_schema
+        self.guards = list(guards) if guards is not None else None
+        self.auth = list(auth) if auth is not None else None
+        self.inline = inline
+
+    def prefixed(
+        self, prefix: str, tags: list[str], guards: list[Any] | None, auth: list[Any] | None
+    ) -> RouteInfo:
+        """A copy as seen from an including router: prefix added, router defaults applied."""
+        copy = RouteInfo.__new__(RouteInfo)
+        for slot in RouteInfo.__slots__:
+            setattr(copy, slot, getattr(self, slot))
+        copy.path = _join(prefix, self.path)
+        copy.tags = [*tags, *(t for t in self.tags if t not in tags)]
+        # A route's own guards/auth win over the router's.
+        copy.guards = self.guards if self.guards is not None else guards
+        copy.auth = self.auth if self.auth is not None else auth
+        return copy
+
+    @property
+    def label(self) -> str:
+        fn = self.endpoint
+        return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+    def __repr__(self) -> str:
+        return f"<RouteInfo {'|'.join(self.methods)} {self.path} -> {self.label}>"
+
+
+def _join(prefix: str, path: str) -> str:
+    if not prefix:
+        return path
+    if not path:
+        return prefix
+    return prefix.rstrip("/") + "/" + path.lstrip("/")
+
+
+def _return_model(fn: Callable[..., Any]) -> Any:
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:
+        return None
+    return hints.get("return")
+
+
+class Router:
+    """A group of routes with a shared prefix, tags, auth and guards."""
+
+    def __init__(
+        self,
+        prefix: str = "",
+        tags: list[str] | None = None,
+        auth: list[Any] | None = None,
+        guards: list[Any] | None = None,
+    ) -> None:
+        self.prefix = prefix
+        self.tags = list(tags or [])
+        self.auth = auth
+        self.guards = guards
+        self._routes: list[RouteInfo] = []
+        self._routers: list[tuple[str, Router]] = []
+        self._changed()
+
+    def _changed(self) -> None:
+        """Hook for BoltAPI: forget the compiled table when routes change."""
+
+    def route(
+        self, path: str, methods: Sequence[str] = ("GET",), **options: Unpack[RouteOptions]
+    ) -> Callable[[F], F]:
+        """Register the decorated function for ``methods`` on ``path``."""
+        upper = tuple(dict.fromkeys(m.upper() for m in methods))
+        if not upper:
+            raise ValueError("a route needs at least one method")
+
+        def decorator(fn: F) -> F:
+            if not callable(fn):
+                raise TypeError(f"{fn!r} is not callable")
+            self._routes.append(RouteInfo(path, upper, fn, **options))
+            self._changed()
+            return fn
+
+        return decorator
+
+    def get(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.route(path, ("GET",), **options)
+
+    def post(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.route(path, ("POST",), **options)
+
+    def put(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.route(path, ("PUT",), **options)
+
+    def patch(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.route(path, ("PATCH",), **options)
+
+    def delete(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.route(path, ("DELETE",), **options)
+
+    def head(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.route(path, ("HEAD",), **options)
+
+    def options(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        return self.route(path, ("OPTIONS",), **options)
+
+    def include_router(self, router: Router, prefix: str = "") -> None:
+        """Serve ``router``'s routes under this one (plus ``prefix``)."""
+        if router is self:
+            raise ValueError("a router cannot include itself")
+        self._routers.append((prefix, router))
+        self._changed()
+
+    def iter_routes(self) -> Iterator[RouteInfo]:
+        """Every route of this router and the routers it includes, as seen from here."""
+        for info in self._routes:
+            yield info.prefixed(self.prefix, self.tags, self.guards, self.auth)
+        for prefix, router in self._routers:
+            for info in router.iter_routes():
+                yield info.prefixed(_join(self.prefix, prefix), self.tags, self.guards, self.auth)
+
+
+class _Endpoint:
+    """A route compiled for dispatch: binder, response converter and error handlers."""
+
+    __slots__ = (
+        "binder",
+        "convert",
+        "fn",
+        "handlers",
+        "has_params",
+        "info",
+        "is_async",
+        "path_names",
+        "simple",
+    )
+
+    def __init__(
+        self,
+        info: RouteInfo,
+        path_names: tuple[str, ...],
+        handlers: dict[type[BaseException], ExceptionHandler],
+    ) -> None:
+        self.info = info
+        self.fn = info.endpoint
+        self.path_names = path_names
+        self.binder: Binder = compile_binder(
+            info.endpoint, path_names, frozenset(info.methods), info.inline
+        )
+        model = (
+            info.response_model if info.response_model is not None else _return_model(info.endpoint)
+        )
+        self.convert = build_result_converter(info.status_code, model, info.label)
+        self.handlers = handlers
+        self.is_async = self.binder.is_async
+        self.simple = self.binder.simple
+        binder = self.binder
+        self.has_params = bool(binder._typed or binder._body_name or binder.request_names)
+
+
+class BoltAPI(Router):
+    """An API: routes, exception handlers and lifespan hooks, served by ``runbolt``.
+
+    ``trailing_slash`` decides how registered paths are normalised: ``"strip"`` (``/items/`` is
+    served as ``/items``), ``"append"`` (as ``/items/``) or ``"keep"`` (as written). A request
+    that differs from a route only by the trailing slash is redirected with 308.
+    """
+
+    request_class: ClassVar[type[Request]] = Request
+
+    def __init__(
+        self,
+        prefix: str = "",
+        trailing_slash: TrailingSlash = "strip",
+        *,
+        tags: list[str] | None = None,
+        auth: list[Any] | None = None,
+        guards: list[Any] | None = None,
+        on_startup: Sequence[Callable[[], Any]] | None = None,
+        on_shutdown: Sequence[Callable[[], Any]] | None = None,
+        lifespan: Callable[[BoltAPI], contextlib.AbstractAsyncContextManager[Any]] | None = None,
+        debug: bool | None = None,
+    ) -> None:
+        if trailing_slash not in ("strip", "append", "keep"):
+            raise ValueError(
+                f"trailing_slash must be 'strip', 'append' or 'keep', not {trailing_slash!r}"
+            )
+        self.trailing_slash: TrailingSlash = trailing_slash
+        self.on_startup = list(on_startup or [])
+        self.on_shutdown = list(on_shutdown or [])
+        self.lifespan = lifespan
+        self.debug = debug
+        self.exception_handlers: dict[type[BaseException], ExceptionHandler] = {}
+        self._mounts: list[tuple[str, BoltAPI]] = []
+        self._table: RouteTable[_Endpoint] | None = None
+        self._debug = False
+        self._lifespans: dict[int, contextlib.AbstractAsyncContextManager[Any]] = {}
+        self.mounted = False
+        super().__init__(prefix, tags, auth, guards)
+
+    def _changed(self) -> None:
+        self._table = None
+
+    # --- registration ---------------------------------------------------------------------------
+    def mount(self, prefix: str, app: BoltAPI) -> None:
+        """Serve another API under ``prefix``, with its own exception handlers and hooks."""
+        if app is self:
+            raise ValueError("an API cannot mount itself")
+        app.mounted = True
+        self._mounts.append((prefix, app))
+        self._changed()
+
+    def exception_handler(self, exc_type: type[BaseException]) -> Callable[[F], F]:
+        """Register ``fn(request, exc)`` to answer ``exc_type`` (and subclasses) raised here."""
+
+        def decorator(fn: F) -> F:
+            self.exception_handlers[exc_type] = fn
+            self._changed()
+            return fn
+
+        return decorator
+
+    def routes(self) -> list[RouteInfo]:
+        """Every route this API serves, with full paths (mounted APIs included)."""
+        return [info for info, _ in self._flatten("", {})]
+
+    def _flatten(
+        self, prefix: str, handlers: dict[type[BaseException], ExceptionHandler]
+    ) -> Iterator[tuple[RouteInfo, dict[type[BaseException], ExceptionHandler]]]:
+        merged = {**handlers, **self.exception_handlers}
+        for info in self.iter_routes():
+            info.path = normalize_path(_join(prefix, info.path), self.trailing_slash)
+            yield info, merged
+        for mount_prefix, app in self._mounts:
+            yield from app._flatten(_join(prefix, _join(self.prefix, mount_prefix)), merged)
+
+    def _all_apis(self) -> Iterator[BoltAPI]:
+        yield self
+        for _, app in self._mounts:
+            yield from app._all_apis()
+
+    # --- assembly -------------------------------------------------------------------------------
+    def compile(self) -> RouteTable[_Endpoint]:
+        """Build the route table, binders and converters; errors here are configuration errors."""
+        table: RouteTable[_Endpoint] = RouteTable()
+        for info, handlers in self._flatten("", {}):
+            template = PathTemplate(info.path)
+            endpoint = _Endpoint(info, template.names, handlers)
+            for method in info.methods:
+                table.add(method, template, endpoint, info.label)
+        table.compile()
+        self._debug = self.debug if self.debug is not None else _django_debug()
+        self._table = table
+        return table
+
+    async def startup(self) -> None:
+        """Compile, size the sync pool, then run start-up hooks (once per event loop)."""
+        if self._table is None:
+            self.compile()
+        from django_bolt.conf import framework_setting
+
+        try:
+            configure_sync_pool(int(framework_setting("BOLT_SYNC_POOL_SIZE")))  # type: ignore[call-overload]
+        except Exception:
+            logger.debug("BOLT_SYNC_POOL_SIZE not read; using the default pool size")
+        for api in self._all_apis():
+            for hook in api.on_startup:
+                await _maybe_await(hook())
+            if api.lifespan is not None:
+                manager = api.lifespan(api)
+                await manager.__aenter__()
+                api._lifespans[id(asyncio.get_running_loop())] = manager
+
+    async def shutdown(self) -> None:
+        """Run shutdown hooks and leave lifespan contexts (newest first)."""
+        for api in reversed(list(self._all_apis())):
+            manager = api._lifespans.pop(id(asyncio.get_running_loop()), None)
+            if manager is not None:
+                await manager.__aexit__(None, None, None)
+            for hook in api.on_shutdown:
+                await _maybe_await(hook())
+
+    # --- per request ----------------------------------------------------------------------------
+    async def dispatch(self, request: Request) -> WireResponse:
+        """Answer one request; never raises (errors become responses)."""
+        endpoint: _Endpoint | None = None
+        try:
+            table = self._table
+            if table is None:
+                table = self.compile()
+            target = request.target
+            cut = target.find(b"?")
+            raw_path = (target if cut < 0 else target[:cut]).decode("latin-1")
+            found = table.match(raw_path)
+            if found is None:
+                return self._miss(table, raw_path, target, cut)
+            entry, values = found
+            endpoint = entry.methods.get(request.method)
+            if endpoint is None:
+                endpoint = self._other_method(entry, request.method)
+                if endpoint is None:
+                    return _allow_response(entry, request.method)
+            if values:
+                params = dict(zip(endpoint.path_names, values, strict=True))
+                request._path_params = params
+            else:
+                params = None
+            if endpoint.simple:
+                if endpoint.has_params:
+                    result = endpoint.fn(**endpoint.binder.bind(request, params))
+                else:
+                    result = endpoint.fn()
+                if endpoint.is_async:
+                    result = await result
+                return endpoint.convert(result)
+            return await self._run_full(endpoint, request, params)
+        except Exception as exc:
+            handlers = endpoint.handlers if endpoint is not None else self.exception_handlers
+            return await self._error_response(request, exc, handlers)
+
+    async def _run_full(
+        self, endpoint: _Endpoint, request: Request, params: dict[str, str] | None
+    ) -> WireResponse:
+        exits: list[Any] = []
+        try:
+            kwargs = await endpoint.binder.solve(request, params, {}, exits)
+            result = await endpoint.binder.call(kwargs)
+            response = endpoint.convert(result)
+        except Exception as exc:
+            if exits:
+                await run_exits(exits, exc)
+            raise
+        if exits:
+            response.background = _chain_teardown(response.background, exits)
+        return response
+
+    def _other_method(self, entry: RouteMatch[_Endpoint], method: str) -> _Endpoint | None:
+        if method == "HEAD":
+            # RFC 9110 section 9.3.2: HEAD is GET without the body; the server drops the body.
+            return entry.methods.get("GET")
+        return None
+
+    def _miss(
+        self, table: RouteTable[_Endpoint], raw_path: str, target: bytes, cut: int
+    ) -> WireResponse:
+        if raw_path != "/":
+            other = raw_path[:-1] if raw_path.endswith("/") else raw_path + "/"
+            if table.match(other) is not None:
+                location = other + (target[cut:].decode("latin-1") if cut >= 0 else "")
+                return WireResponse(
+                    308,
+                    [_CT_JSON, (b"location", location.encode("latin-1"))],
+                    b'{"detail":"Permanent Redirect"}',
+                )
+        return WireResponse(404, [_CT_JSON], _NOT_FOUND_BODY)
+
+    async def _error_response(
+        self,
+        request: Request,
+        exc: Exception,
+        handlers: dict[type[BaseException], ExceptionHandler],
+    ) -> WireResponse:
+        try:
+            if handlers:
+                for cls in type(exc).__mro__:
+                    handler = handlers.get(cls)
+                    if handler is not None:
+                        result = await _maybe_await(handler(request, exc))
+                        status = exc.status_code if isinstance(exc, HTTPException) else 500
+                        return build_result_converter(status, None, "exception handler")(result)
+            return response_for_exception(exc, self._debug)
+        except Exception as second:
+            return response_for_exception(second, self._debug)
+
+
+def _allow_response(entry: RouteMatch[_Endpoint], method: str) -> WireResponse:
+    allow = (b"allow", entry.allow.encode("latin-1"))
+    if method == "OPTIONS":
+        return WireResponse(204, [allow], b"")
+    return WireResponse(405, [_CT_JSON, allow], _METHOD_NOT_ALLOWED_BODY)
+
+
+def _chain_teardown(
+    previous: Callable[[], Awaitable[None]] | None, exits: list[Any]
+) -> Callable[[], Awaitable[None]]:
+    async def background() -> None:
+        try:
+            if previous is not None:
+                await previous()
+        finally:
+            await run_exits(exits)
+
+    return background
+
+
+async def _maybe_await(value: Any) -> Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+def _django_debug() -> bool:
+    try:
+        from django.conf import settings
+
+        return bool(settings.DEBUG)
+    except Exception:
+        return False

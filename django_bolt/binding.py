@@ -1,0 +1,515 @@
+"""Turn a handler's signature into a fast argument builder, once per route.
+
+At registration each argument is classified (path, query, header, cookie, form, body, request,
+dependency) and all the scalar ones are folded into one generated ``TypedDict``; per request the
+binder gathers the raw strings into a dict and hands it to a single ``msgspec.convert`` call,
+which coerces, enforces the constraints and returns the keyword arguments in one C-level pass.
+Bodies are decoded by one ``msgspec.json.Decoder`` per route. Nothing here calls ``inspect`` per
+request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import dataclasses
+import functools
+import inspect
+import re
+import types
+import typing
+from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated, Any, Final, NotRequired, Required, TypedDict
+
+import msgspec
+
+from django_bolt._inline import is_inline_safe
+from django_bolt.exceptions import RequestValidationError
+from django_bolt.params import UNSET, Depends, Param, Source
+from django_bolt.request import QueryParams, Request, parse_query
+
+if typing.TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+__all__ = ("Binder", "compile_binder", "configure_sync_pool", "run_in_pool")
+
+_NO_BODY_METHODS: Final = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+_DEFAULT_POOL_SIZE: Final = 40
+
+
+# --- the thread pool for blocking def handlers ---------------------------------------------------
+
+_pool: ThreadPoolExecutor | None = None
+_pool_size: int = _DEFAULT_POOL_SIZE
+
+
+def configure_sync_pool(size: int) -> None:
+    """Set the pool size (read from ``BOLT_SYNC_POOL_SIZE`` at start-up)."""
+    global _pool_size
+    if size < 1:
+        raise ValueError("BOLT_SYNC_POOL_SIZE must be at least 1")
+    _pool_size = size
+
+
+def _get_pool() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=_pool_size, thread_name_prefix="bolt-sync")
+    return _pool
+
+
+def run_in_pool(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Awaitable[Any]:
+    """Run a blocking callable in the bounded pool, keeping the caller's context variables."""
+    ctx = contextvars.copy_context()
+    call = functools.partial(ctx.run, fn, **kwargs)
+    return asyncio.get_running_loop().run_in_executor(_get_pool(), call)
+
+
+# --- classifying arguments -----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(slots=True)
+class _Scalar:
+    name: str
+    source: Source
+    wire: str
+    annotation: Any
+    required: bool
+    is_list: bool
+    group: type | None  # a Struct that gathers several values of one source
+
+
+@dataclasses.dataclass(slots=True)
+class _Dependency:
+    name: str
+    binder: Binder
+    use_cache: bool
+
+
+def _is_body_type(tp: Any) -> bool:
+    if not isinstance(tp, type):
+        return False
+    return issubclass(tp, msgspec.Struct) or dataclasses.is_dataclass(tp) or typing.is_typeddict(tp)
+
+
+def _is_list(tp: Any) -> bool:
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or origin is types.UnionType:
+        return any(_is_list(a) for a in typing.get_args(tp) if a is not type(None))
+    return origin in (list, tuple, set, frozenset)
+
+
+def _label(fn: Callable[..., Any]) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def _split_annotated(ann: Any) -> tuple[Any, list[Any]]:
+    if typing.get_origin(ann) is Annotated:
+        base, *extras = typing.get_args(ann)
+        return base, extras
+    return ann, []
+
+
+# --- error shapes --------------------------------------------------------------------------------
+
+_AT: Final = re.compile(r"\A(?P<msg>.*?)(?: - at `\$(?P<path>.*)`)?\Z", re.S)
+_MISSING: Final = re.compile(r"\AObject missing required field `(?P<field>.+)`\Z", re.S)
+_PATH_TOKEN: Final = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+
+
+def _split_validation(message: str) -> tuple[str, list[str | int], str | None]:
+    """msgspec message → (message, JSON path as a list, missing field name or None)."""
+    match = _AT.match(message)
+    msg, path = (match["msg"], match["path"] or "") if match else (message, "")
+    loc: list[str | int] = [key if key else int(index) for key, index in _PATH_TOKEN.findall(path)]
+    missing = _MISSING.match(msg)
+    return msg, loc, missing["field"] if missing else None
+
+
+def body_error(exc: msgspec.MsgspecError, body: bytes) -> dict[str, Any]:
+    """The 422 item for a body that is not valid JSON or not of the declared shape."""
+    if isinstance(exc, msgspec.ValidationError):
+        msg, loc, missing = _split_validation(str(exc))
+        if missing is not None:
+            return {"loc": ["body", *loc, missing], "msg": msg, "type": "missing_field"}
+        return {"loc": ["body", *loc], "msg": msg, "type": "validation_error"}
+    text = str(exc)
+    offset_match = re.search(r"\(byte (\d+)\)", text)
+    offset = int(offset_match[1]) if offset_match else len(body)
+    line = body.count(b"\n", 0, offset) + 1
+    column = offset - (body.rfind(b"\n", 0, offset) + 1) + 1
+    return {
+        "loc": ["body", line, column],
+        "msg": text,
+        "type": "json_invalid",
+        "ctx": {"line": line, "column": column, "position": offset},
+    }
+
+
+# --- the binder ----------------------------------------------------------------------------------
+
+
+class Binder:
+    """Everything needed to call one function with arguments taken from a request."""
+
+    __slots__ = (
+        "_body_decoder",
+        "_body_name",
+        "_body_required",
+        "_scalars",
+        "_sources",
+        "_typed",
+        "deps",
+        "fn",
+        "inline",
+        "is_async",
+        "is_async_gen",
+        "is_gen",
+        "label",
+        "request_names",
+        "simple",
+    )
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        path_names: tuple[str, ...],
+        methods: frozenset[str],
+        inline: bool | None,
+    ) -> None:
+        self.fn = fn
+        self.label = _label(fn)
+        self.is_async_gen = inspect.isasyncgenfunction(fn)
+        self.is_gen = inspect.isgeneratorfunction(fn)
+        self.is_async = inspect.iscoroutinefunction(fn)
+        if inline is None:
+            inline = self.is_async or self.is_async_gen or is_inline_safe(fn)
+        self.inline = inline
+        self.request_names: list[str] = []
+        self.deps: list[_Dependency] = []
+        self._scalars: list[_Scalar] = []
+        self._body_name: str | None = None
+        self._body_decoder: msgspec.json.Decoder[Any] | None = None
+        self._body_required = True
+        self._classify(path_names, methods)
+        self._typed = self._build_typed_dict()
+        self._sources = self._plan_sources()
+        # No dependencies and no pool hop: the whole call can complete without suspending.
+        self.simple = (
+            not self.deps
+            and (self.is_async or self.inline)
+            and not (self.is_gen or self.is_async_gen)
+        )
+
+    # -- registration ------------------------------------------------------------------------
+    def _classify(self, path_names: tuple[str, ...], methods: frozenset[str]) -> None:
+        try:
+            hints = typing.get_type_hints(self.fn, include_extras=True)
+        except Exception as exc:
+            raise TypeError(f"{self.label}: cannot resolve annotations: {exc}") from exc
+        for param in inspect.signature(self.fn).parameters.values():
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                raise TypeError(f"{self.label}: *args/**kwargs cannot be bound from a request")
+            self._classify_one(param, hints.get(param.name, Any), path_names, methods)
+
+    def _classify_one(
+        self,
+        param: inspect.Parameter,
+        ann: Any,
+        path_names: tuple[str, ...],
+        methods: frozenset[str],
+    ) -> None:
+        name = param.name
+        base, extras = _split_annotated(ann)
+        marker: Param | Depends | None = next(
+            (e for e in extras if isinstance(e, Param | Depends)), None
+        )
+        default = param.default
+        if isinstance(default, Param | Depends):
+            marker = default
+            default = param.empty
+        if isinstance(marker, Param) and marker.default is not UNSET:
+            default = marker.default
+        metas = [e for e in extras if isinstance(e, msgspec.Meta)]
+        if isinstance(marker, Depends):
+            dep_fn = marker.dependency or base
+            if not callable(dep_fn):
+                raise TypeError(f"{self.label}: Depends() for {name!r} has nothing to call")
+            sub = Binder(dep_fn, path_names, methods, None)
+            self.deps.append(_Dependency(name, sub, marker.use_cache))
+            return
+        if marker is None and (
+            name == "request" or (isinstance(base, type) and issubclass(base, Request))
+        ):
+            self.request_names.append(name)
+            return
+        if marker is not None:
+            source = marker.source
+        elif name in path_names:
+            source = "path"
+        elif _is_body_type(base):
+            source = "body"
+        else:
+            source = "query"
+        if (
+            source == "path"
+            and name not in path_names
+            and not (marker and marker.alias in path_names)
+        ):
+            raise TypeError(f"{self.label}: path parameter {name!r} is not in the route's path")
+        if isinstance(marker, Param):
+            constraints = marker.constraints()
+            if constraints:
+                metas.append(msgspec.Meta(**constraints))
+        annotation = Annotated[(base, *metas)] if metas else base
+        required = default is param.empty
+        if source == "file":
+            raise NotImplementedError(
+                f"{self.label}: File() uploads are not supported yet"
+            )  # TODO(#3)
+        if source == "body":
+            if methods & _NO_BODY_METHODS:
+                bad = ", ".join(sorted(methods & _NO_BODY_METHODS))
+                raise TypeError(
+                    f"{self.label}: a {bad} handler cannot take a request body ({name!r})"
+                )
+            if self._body_name is not None:
+                raise TypeError(
+                    f"{self.label}: only one body argument is supported "
+                    f"({self._body_name!r}, {name!r})"
+                )
+            self._body_name = name
+            self._body_decoder = msgspec.json.Decoder(annotation)
+            self._body_required = required
+            if not required:
+                self._body_default = default  # type: ignore[attr-defined]
+            return
+        if marker is not None and marker.alias:
+            wire = marker.alias
+        elif source == "header":
+            wire = name.replace("_", "-")
+        else:
+            wire = name
+        if source == "header":
+            wire = wire.lower()
+        group = (
+            base
+            if source in ("query", "header", "cookie", "form") and _is_body_type(base)
+            else None
+        )
+        self._scalars.append(
+            _Scalar(name, source, wire, annotation, required, _is_list(base), group)
+        )
+
+    def _build_typed_dict(self) -> type | None:
+        fields: dict[str, Any] = {}
+        for s in self._scalars:
+            fields[s.name] = Required[s.annotation] if s.required else NotRequired[s.annotation]
+        if not fields:
+            return None
+        return TypedDict(f"{self.fn.__name__}_params", fields)  # type: ignore[operator]
+
+    def _plan_sources(self) -> dict[str, list[_Scalar]]:
+        plan: dict[str, list[_Scalar]] = {}
+        for s in self._scalars:
+            plan.setdefault(s.source, []).append(s)
+        return plan
+
+    # -- per request ------------------------------------------------------------------------
+    def bind(self, request: Request, path_values: dict[str, str] | None) -> dict[str, Any]:
+        """Keyword arguments for everything but dependencies; raises RequestValidationError."""
+        errors: list[dict[str, Any]] = []
+        kwargs: dict[str, Any]
+        if self._typed is not None:
+            raw = self._gather(request, path_values)
+            try:
+                kwargs = msgspec.convert(raw, self._typed, strict=False)
+            except msgspec.ValidationError as exc:
+                errors.append(self._scalar_error(str(exc)))
+                kwargs = {}
+        else:
+            kwargs = {}
+        if self._body_name is not None:
+            body = request.body
+            if not body:
+                if self._body_required:
+                    errors.append(
+                        {
+                            "loc": ["body"],
+                            "msg": "Request body is required",
+                            "type": "missing_field",
+                        }
+                    )
+                else:
+                    kwargs[self._body_name] = self._body_default  # type: ignore[attr-defined]
+            else:
+                try:
+                    kwargs[self._body_name] = self._body_decoder.decode(body)  # type: ignore[union-attr]
+                except msgspec.MsgspecError as exc:
+                    errors.append(body_error(exc, body))
+        if errors:
+            raise RequestValidationError(errors)
+        for name in self.request_names:
+            kwargs[name] = request
+        return kwargs
+
+    def _gather(self, request: Request, path_values: dict[str, str] | None) -> dict[str, Any]:
+        raw: dict[str, Any] = {}
+        for source, scalars in self._sources.items():
+            if source == "path":
+                values = path_values or {}
+                for s in scalars:
+                    if s.wire in values:
+                        raw[s.name] = values[s.wire]
+                continue
+            mapping: Any
+            if source == "query":
+                mapping = request.query
+            elif source == "header":
+                mapping = request.headers
+            elif source == "cookie":
+                mapping = request.cookies
+            else:
+                mapping = QueryParams(parse_query(request.body.decode("latin-1")))
+            for s in scalars:
+                if s.group is not None:
+                    raw[s.name] = dict(mapping)
+                elif s.is_list:
+                    items = mapping.getlist(s.wire) if hasattr(mapping, "getlist") else []
+                    if items:
+                        raw[s.name] = items
+                else:
+                    value = mapping.get(s.wire)
+                    if value is not None:
+                        raw[s.name] = value
+        return raw
+
+    def _scalar_error(self, message: str) -> dict[str, Any]:
+        msg, loc, missing = _split_validation(message)
+        key = missing if missing is not None and not loc else (loc[0] if loc else None)
+        scalar = next((s for s in self._scalars if s.name == key), None)
+        if scalar is None:  # pragma: no cover - msgspec always names the field
+            return {"loc": [], "msg": msg, "type": "validation_error"}
+        rest = loc[1:] if loc else []
+        if missing is not None:
+            if scalar.group is not None and loc:
+                rest = [*rest, missing]
+            where = [scalar.source, scalar.wire, *rest]
+            dotted = ".".join(map(str, where[1:]))
+            return {
+                "loc": where,
+                "msg": f"Missing required {scalar.source} parameter `{dotted}`",
+                "type": "missing_field",
+            }
+        where = [scalar.source, scalar.wire, *rest]
+        dotted = ".".join(map(str, where[1:]))
+        return {
+            "loc": where,
+            "msg": f"Invalid {scalar.source} parameter `{dotted}`: {msg}",
+            "type": "validation_error",
+        }
+
+    async def solve(
+        self,
+        request: Request,
+        path_values: dict[str, str] | None,
+        cache: dict[Callable[..., Any], Any],
+        exits: list[Any],
+    ) -> dict[str, Any]:
+        """Arguments including dependencies, which are resolved (and cached) first."""
+        kwargs = self.bind(request, path_values)
+        for dep in self.deps:
+            fn = dep.binder.fn
+            if dep.use_cache and fn in cache:
+                kwargs[dep.name] = cache[fn]
+                continue
+            sub_kwargs = await dep.binder.solve(request, path_values, cache, exits)
+            value = await dep.binder.call_dependency(sub_kwargs, exits)
+            if dep.use_cache:
+                cache[fn] = value
+            kwargs[dep.name] = value
+        return kwargs
+
+    async def call_dependency(self, kwargs: dict[str, Any], exits: list[Any]) -> Any:
+        fn = self.fn
+        if self.is_async_gen:
+            agen = fn(**kwargs)
+            value = await agen.__anext__()
+            exits.append(agen)
+            return value
+        if self.is_gen:
+            # Creating a generator runs none of its code; only stepping it may block.
+            gen = fn(**kwargs)
+            value = next(gen) if self.inline else await run_in_pool(_first, {"gen": gen})
+            exits.append((gen, self.inline))
+            return value
+        if self.is_async:
+            return await fn(**kwargs)
+        if self.inline:
+            return fn(**kwargs)
+        return await run_in_pool(fn, kwargs)
+
+    async def call(self, kwargs: dict[str, Any]) -> Any:
+        """Call the handler itself (async, inline or in the pool)."""
+        if self.is_async:
+            return await self.fn(**kwargs)
+        if self.inline:
+            return self.fn(**kwargs)
+        return await run_in_pool(self.fn, kwargs)
+
+
+def _first(gen: Any) -> Any:
+    return next(gen)
+
+
+def _next_or_none(gen: Any) -> None:
+    try:
+        next(gen)
+    except StopIteration:
+        return
+    raise RuntimeError("a dependency generator must yield only once")
+
+
+async def run_exits(exits: list[Any], error: BaseException | None = None) -> None:
+    """Finish the generator dependencies, newest first; ``error`` is thrown into them."""
+    for item in reversed(exits):
+        if isinstance(item, tuple):
+            gen, inline = item
+            if error is not None:
+                try:
+                    gen.throw(error)
+                except StopIteration:
+                    pass
+                except BaseException as exc:
+                    if exc is not error:
+                        raise
+                continue
+            if inline:
+                _next_or_none(gen)
+            else:
+                await run_in_pool(_next_or_none, {"gen": gen})
+        else:
+            if error is not None:
+                try:
+                    await item.athrow(error)
+                except StopAsyncIteration:
+                    pass
+                except BaseException as exc:
+                    if exc is not error:
+                        raise
+                continue
+            try:
+                await item.__anext__()
+            except StopAsyncIteration:
+                continue
+            raise RuntimeError("a dependency generator must yield only once")
+
+
+def compile_binder(
+    fn: Callable[..., Any],
+    path_names: tuple[str, ...] = (),
+    methods: frozenset[str] = frozenset(),
+    inline: bool | None = None,
+) -> Binder:
+    """Classify ``fn``'s arguments once; the result binds them per request."""
+    return Binder(fn, path_names, methods, inline)

@@ -1,0 +1,119 @@
+"""Find the project's APIs: ``BOLT_API``, else ``<project>.api`` and each app's ``api`` module."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ImproperlyConfigured
+
+from django_bolt.api import BoltAPI
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from django_bolt.server.contract import Application
+
+__all__ = ("discover_apis", "discover_application")
+
+
+def _import_candidate(module_name: str) -> ModuleType | None:
+    """Import ``module_name`` if it exists; an error *inside* it is raised naming the module."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        # Only "this module does not exist" means "no API here"; a failing import inside is a bug.
+        if exc.name is not None and (
+            module_name == exc.name or module_name.startswith(exc.name + ".")
+        ):
+            return None
+        raise ImproperlyConfigured(f"Error importing {module_name}: {exc}") from exc
+    except Exception as exc:
+        raise ImproperlyConfigured(f"Error importing {module_name}: {exc!r}") from exc
+
+
+def _apis_in(module: ModuleType) -> list[BoltAPI]:
+    return [value for value in vars(module).values() if isinstance(value, BoltAPI)]
+
+
+def _explicit(specs: list[str] | tuple[str, ...]) -> list[BoltAPI]:
+    apis: list[BoltAPI] = []
+    for spec in specs:
+        module_name, sep, attr = str(spec).partition(":")
+        if not sep or not module_name or not attr:
+            raise ImproperlyConfigured(f"BOLT_API entries look like 'module:attr', not {spec!r}")
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:
+            raise ImproperlyConfigured(f"BOLT_API: error importing {module_name}: {exc!r}") from exc
+        api = getattr(module, attr, None)
+        if not isinstance(api, BoltAPI):
+            raise ImproperlyConfigured(
+                f"BOLT_API: {spec} is not a BoltAPI (got {type(api).__name__})"
+            )
+        apis.append(api)
+    return apis
+
+
+def _project_package() -> str | None:
+    from django.conf import settings
+
+    # The project package is the one holding urls.py (``mysite.urls`` → ``mysite``).
+    urlconf = getattr(settings, "ROOT_URLCONF", None)
+    if isinstance(urlconf, str) and "." in urlconf:
+        return urlconf.rpartition(".")[0]
+    module = os.environ.get("DJANGO_SETTINGS_MODULE", "")
+    return module.rpartition(".")[0] or None
+
+
+def discover_apis() -> list[BoltAPI]:
+    """Every BoltAPI the project defines, in discovery order, without duplicates."""
+    from django.apps import apps
+    from django.conf import settings
+
+    from django_bolt.conf import framework_setting
+
+    specs = framework_setting("BOLT_API", settings)
+    if specs:
+        if isinstance(specs, str):
+            specs = [specs]
+        return _explicit(list(specs))  # type: ignore[call-overload]
+    candidates: list[str] = []
+    project = _project_package()
+    if project:
+        candidates.append(f"{project}.api")
+    candidates.extend(
+        f"{config.name}.api" for config in apps.get_app_configs() if config.name != "django_bolt"
+    )
+    found: list[BoltAPI] = []
+    seen: set[int] = set()
+    for name in dict.fromkeys(candidates):
+        module = _import_candidate(name)
+        if module is None:
+            continue
+        for api in _apis_in(module):
+            if id(api) not in seen and not api.mounted:
+                seen.add(id(api))
+                found.append(api)
+    return found
+
+
+def discover_application() -> Application:
+    """The one application ``runbolt`` serves: the project's APIs merged, routes checked."""
+    apis = discover_apis()
+    if not apis:
+        project = _project_package() or "<project>"
+        raise ImproperlyConfigured(
+            "No BoltAPI found. Define one at module level in "
+            f"{project}/api.py or in an installed app's api.py, "
+            "or list them in settings.BOLT_API = ['module:attr']."
+        )
+    if len(apis) == 1:
+        app = apis[0]
+    else:
+        app = BoltAPI(trailing_slash="keep")
+        # Not mount(): these APIs stay top-level for the next discovery too.
+        app._mounts.extend(("", api) for api in apis)
+    app.compile()  # duplicate routes and bad signatures fail here, at start-up
+    return app

@@ -1,0 +1,203 @@
+"""HTTP errors, and the one place that turns any exception into a response."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+from django_bolt._wire import encode_headers, json_response
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from django_bolt._wire import WireResponse
+
+__all__ = (
+    "BadGateway",
+    "BadRequest",
+    "Conflict",
+    "Forbidden",
+    "GatewayTimeout",
+    "Gone",
+    "HTTPException",
+    "InternalServerError",
+    "MethodNotAllowed",
+    "NotAcceptable",
+    "NotFound",
+    "PayloadTooLarge",
+    "RequestValidationError",
+    "ResponseValidationError",
+    "ServiceUnavailable",
+    "TooManyRequests",
+    "Unauthorized",
+    "UnprocessableEntity",
+    "UnsupportedMediaType",
+    "response_for_exception",
+)
+
+logger: Final = logging.getLogger("django_bolt")
+
+
+class HTTPException(Exception):
+    """An error the client should see: ``{"detail": ...}`` with ``status_code`` and headers."""
+
+    status_code: int = 500
+
+    def __init__(
+        self,
+        status_code: int | None = None,
+        detail: Any = "",
+        headers: Mapping[str, str] | None = None,
+        extra: Any = None,
+    ) -> None:
+        if status_code is not None:
+            self.status_code = status_code
+        if detail in ("", None):
+            try:
+                detail = HTTPStatus(self.status_code).phrase
+            except ValueError:
+                detail = "Error"
+        self.detail = detail
+        self.headers = dict(headers) if headers else {}
+        self.extra = extra
+        super().__init__(detail)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status_code={self.status_code}, detail={self.detail!r})"
+
+
+class _FixedStatus(HTTPException):
+    """An HTTPException whose status comes from the class: ``NotFound("no such user")``."""
+
+    def __init__(
+        self, detail: Any = "", headers: Mapping[str, str] | None = None, extra: Any = None
+    ) -> None:
+        super().__init__(None, detail, headers, extra)
+
+
+class BadRequest(_FixedStatus):
+    status_code = 400
+
+
+class Unauthorized(_FixedStatus):
+    status_code = 401
+
+
+class Forbidden(_FixedStatus):
+    status_code = 403
+
+
+class NotFound(_FixedStatus):
+    status_code = 404
+
+
+class MethodNotAllowed(_FixedStatus):
+    status_code = 405
+
+
+class NotAcceptable(_FixedStatus):
+    status_code = 406
+
+
+class Conflict(_FixedStatus):
+    status_code = 409
+
+
+class Gone(_FixedStatus):
+    status_code = 410
+
+
+class PayloadTooLarge(_FixedStatus):
+    status_code = 413
+
+
+class UnsupportedMediaType(_FixedStatus):
+    status_code = 415
+
+
+class UnprocessableEntity(_FixedStatus):
+    status_code = 422
+
+
+class TooManyRequests(_FixedStatus):
+    status_code = 429
+
+
+class InternalServerError(_FixedStatus):
+    status_code = 500
+
+
+class BadGateway(_FixedStatus):
+    status_code = 502
+
+
+class ServiceUnavailable(_FixedStatus):
+    status_code = 503
+
+
+class GatewayTimeout(_FixedStatus):
+    status_code = 504
+
+
+class RequestValidationError(HTTPException):
+    """The request did not fit the handler's signature: 422 with a list of error items.
+
+    Each item is ``{"loc": [...], "msg": str, "type": str}`` and, for malformed JSON, ``ctx``.
+    """
+
+    status_code = 422
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(None, errors)
+        self.errors = errors
+
+
+class ResponseValidationError(Exception):
+    """The handler returned something that does not match its declared response type."""
+
+    status_code: ClassVar[int] = 500
+
+    def __init__(self, message: str, handler: str) -> None:
+        super().__init__(f"{handler}: {message}")
+        self.message = message
+        self.handler = handler
+
+
+def _http_exception_response(exc: HTTPException) -> WireResponse:
+    payload: dict[str, Any] = {"detail": exc.detail}
+    if exc.extra is not None:
+        payload["extra"] = exc.extra
+    extra = encode_headers(exc.headers) if exc.headers else None
+    return json_response(exc.status_code, payload, extra)
+
+
+def response_for_exception(exc: BaseException, debug: bool) -> WireResponse:
+    """Turn an exception no user handler took into a response; log what the client cannot see."""
+    if isinstance(exc, HTTPException):
+        try:
+            return _http_exception_response(exc)
+        except ValueError:
+            # The exception carried a header that cannot be sent: that is a server bug.
+            logger.exception("HTTPException with invalid headers")
+            return json_response(500, {"detail": "Internal Server Error"})
+    if isinstance(exc, ResponseValidationError):
+        logger.error("Response validation error in %s: %s", exc.handler, exc.message)
+        payload: dict[str, Any] = {"detail": "Response validation error"}
+        if debug:
+            payload["errors"] = exc.message
+            payload["handler"] = exc.handler
+        return json_response(500, payload)
+    logger.error("Unhandled exception", exc_info=exc)
+    if debug:
+        return json_response(
+            500,
+            {
+                "detail": "Internal Server Error",
+                "type": type(exc).__name__,
+                "message": str(exc),
+                "traceback": traceback.format_exception(exc),
+            },
+        )
+    return json_response(500, {"detail": "Internal Server Error"})

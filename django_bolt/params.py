@@ -1,0 +1,163 @@
+"""Parameter markers: where a handler argument comes from, and what it must satisfy.
+
+Use them as ``Annotated[int, Query(ge=1)]`` or as the default value (``page: int = Query(1)``).
+Arguments without a marker are inferred: a name in the path template is a path parameter,
+``request`` is the request, a msgspec Struct / dataclass / TypedDict is the JSON body, anything
+else is a query parameter.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ("Body", "Cookie", "Depends", "File", "Form", "Header", "Param", "Path", "Query")
+
+Source = Literal["path", "query", "header", "cookie", "body", "form", "file"]
+
+
+class _Unset:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = _Unset()
+
+
+class Param:
+    """Common base of the markers; ``source`` says where the value is read."""
+
+    __slots__ = (
+        "alias",
+        "default",
+        "description",
+        "ge",
+        "gt",
+        "le",
+        "lt",
+        "max_length",
+        "min_length",
+        "pattern",
+    )
+    source: Source = "query"
+
+    def __init__(
+        self,
+        default: Any = UNSET,
+        *,
+        alias: str | None = None,
+        description: str | None = None,
+        gt: float | None = None,
+        ge: float | None = None,
+        lt: float | None = None,
+        le: float | None = None,
+        min_length: int | None = None,
+        max_length: int | None = None,
+        pattern: str | None = None,
+    ) -> None:
+        self.default = default
+        self.alias = alias
+        self.description = description
+        self.gt = gt
+        self.ge = ge
+        self.lt = lt
+        self.le = le
+        self.min_length = min_length
+        self.max_length = max_length
+        self.pattern = pattern
+
+    def constraints(self) -> dict[str, Any]:
+        """The msgspec ``Meta`` keyword arguments this marker asks for."""
+        names = ("gt", "ge", "lt", "le", "min_length", "max_length", "pattern")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(default={self.default!r}, alias={self.alias!r})"
+
+
+class Query(Param):
+    """A query-string value (``list[T]`` collects repeated keys)."""
+
+    __slots__ = ()
+    source = "query"
+
+
+class Path(Param):
+    """A value captured from the path template."""
+
+    __slots__ = ()
+    source = "path"
+
+
+class Header(Param):
+    """A request header; by default the argument kebab-cased (``x_api_key`` is ``x-api-key``)."""
+
+    __slots__ = ()
+    source = "header"
+
+
+class Cookie(Param):
+    __slots__ = ()
+    source = "cookie"
+
+
+class Body(Param):
+    """The JSON body, decoded and validated into the annotated type."""
+
+    __slots__ = ()
+    source = "body"
+
+
+class Form(Param):
+    """A field of an ``application/x-www-form-urlencoded`` body."""
+
+    __slots__ = ()
+    source = "form"
+
+
+class File(Param):
+    """An uploaded file (multipart). TODO(#3): multipart parsing and UploadFile."""
+
+    __slots__ = ("allowed_types", "max_files", "max_size", "min_size")
+    source = "file"
+
+    def __init__(
+        self,
+        default: Any = UNSET,
+        *,
+        alias: str | None = None,
+        description: str | None = None,
+        max_size: int | None = None,
+        min_size: int | None = None,
+        allowed_types: list[str] | None = None,
+        max_files: int | None = None,
+    ) -> None:
+        super().__init__(default, alias=alias, description=description)
+        self.max_size = max_size
+        self.min_size = min_size
+        self.allowed_types = allowed_types
+        self.max_files = max_files
+
+
+class Depends:
+    """A value computed by ``dependency`` for each request (once, unless ``use_cache=False``).
+
+    The dependency's own arguments are bound like a handler's. A dependency that ``yield``\\ s
+    gets the code after its ``yield`` run once the response has been sent.
+    """
+
+    __slots__ = ("dependency", "use_cache")
+
+    def __init__(
+        self, dependency: Callable[..., Any] | None = None, *, use_cache: bool = True
+    ) -> None:
+        self.dependency = dependency
+        self.use_cache = use_cache
+
+    def __repr__(self) -> str:
+        name = getattr(self.dependency, "__qualname__", self.dependency)
+        return f"Depends({name}, use_cache={self.use_cache})"

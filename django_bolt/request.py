@@ -1,0 +1,293 @@
+"""The request handlers see: lazy views over the bytes the server parsed.
+
+Nothing is decoded until a handler (or a parameter binder) asks for it; each view is computed on
+first access and kept in a slot. Unset slots raise ``AttributeError``, which is how a view knows
+it has not been built yet: that costs nothing on requests that never read the view, unlike an
+``__init__`` that would have to set every slot to ``None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
+from urllib.parse import unquote, unquote_plus
+
+import msgspec
+
+from django_bolt.server.contract import RawRequest
+
+__all__ = ("Headers", "QueryParams", "Request", "State", "parse_query")
+
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+
+
+class _MultiDict(Mapping[str, str]):
+    """An immutable mapping that keeps every value of a repeated key; ``[]`` gives the last."""
+
+    __slots__ = ("_items", "_last")
+
+    def __init__(self, items: list[tuple[str, str]]) -> None:
+        self._items = items
+        self._last: dict[str, str] = dict(items)
+
+    def __getitem__(self, key: str) -> str:
+        return self._last[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._last)
+
+    def __len__(self) -> int:
+        return len(self._last)
+
+    def getlist(self, key: str) -> list[str]:
+        """Every value given for ``key``, in order (empty if absent)."""
+        return [v for k, v in self._items if k == key]
+
+    def multi_items(self) -> list[tuple[str, str]]:
+        """All (key, value) pairs in the order received."""
+        return list(self._items)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._items!r})"
+
+
+class QueryParams(_MultiDict):
+    """Query string values, URL-decoded; ``getlist`` for repeated keys."""
+
+    __slots__ = ()
+
+
+class Headers(_MultiDict):
+    """Request headers with case-insensitive names; ``getlist`` for repeated fields."""
+
+    __slots__ = ()
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        super().__init__([(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw])
+
+    def __getitem__(self, key: str) -> str:
+        return self._last[key.lower()]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._last
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self._last.get(key.lower(), default)
+
+    def getlist(self, key: str) -> list[str]:
+        return super().getlist(key.lower())
+
+
+class State:
+    """Free-form per-request attributes (``request.state.user_id = 1``)."""
+
+    def __repr__(self) -> str:
+        return f"State({vars(self)!r})"
+
+
+def parse_query(query: str) -> list[tuple[str, str]]:
+    """``a=1&b=x%20y&a=2`` → pairs, blank values kept; decoding only where needed."""
+    pairs: list[tuple[str, str]] = []
+    if not query:
+        return pairs
+    for chunk in query.split("&"):
+        if not chunk:
+            continue
+        key, _, value = chunk.partition("=")
+        if "%" in key or "+" in key:
+            key = unquote_plus(key)
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        pairs.append((key, value))
+    return pairs
+
+
+def parse_cookies(header: str) -> dict[str, str]:
+    """Cookie header → dict, tolerant of malformed pairs the way browsers are."""
+    cookies: dict[str, str] = {}
+    for chunk in header.split(";"):
+        name, sep, value = chunk.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        cookies[name] = unquote(value)
+    return cookies
+
+
+class Request(RawRequest):
+    """One HTTP request. Every view below is built on first access only."""
+
+    __slots__ = (
+        "_cookies",
+        "_headers",
+        "_json",
+        "_meta",
+        "_path",
+        "_path_params",
+        "_query",
+        "_query_string",
+        "_state",
+    )
+
+    @property
+    def path_params(self) -> dict[str, str]:
+        """Values captured from the path template, URL-decoded (empty for static routes)."""
+        try:
+            return self._path_params
+        except AttributeError:
+            return {}
+
+    # --- target --------------------------------------------------------------------------------
+    def _split_target(self) -> None:
+        target = self.target
+        cut = target.find(b"?")
+        if cut < 0:
+            raw_path, query = target, b""
+        else:
+            raw_path, query = target[:cut], target[cut + 1 :]
+        path = raw_path.decode("latin-1")
+        self._path = unquote(path) if "%" in path else path
+        self._query_string = query.decode("latin-1")
+
+    @property
+    def path(self) -> str:
+        """The URL-decoded path, without the query string."""
+        try:
+            return self._path
+        except AttributeError:
+            self._split_target()
+            return self._path
+
+    @property
+    def query_string(self) -> str:
+        """The raw (still percent-encoded) query string, without ``?``."""
+        try:
+            return self._query_string
+        except AttributeError:
+            self._split_target()
+            return self._query_string
+
+    @property
+    def query(self) -> QueryParams:
+        """Query parameters, multi-valued."""
+        try:
+            return self._query
+        except AttributeError:
+            self._query = QueryParams(parse_query(self.query_string))
+            return self._query
+
+    @property
+    def GET(self) -> QueryParams:
+        """Django's name for :attr:`query`."""
+        return self.query
+
+    # --- headers and cookies -------------------------------------------------------------------
+    @property
+    def headers(self) -> Headers:
+        try:
+            return self._headers
+        except AttributeError:
+            self._headers = Headers(self.raw_headers)
+            return self._headers
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        try:
+            return self._cookies
+        except AttributeError:
+            cookies: dict[str, str] = {}
+            for name, value in self.raw_headers:
+                if name.lower() == b"cookie":
+                    cookies.update(parse_cookies(value.decode("latin-1")))
+            self._cookies = cookies
+            return cookies
+
+    @property
+    def content_type(self) -> str:
+        return str(self.headers.get("content-type", ""))
+
+    # --- body ----------------------------------------------------------------------------------
+    def json(self) -> Any:
+        """The body decoded as JSON (``msgspec.DecodeError`` if it is not)."""
+        try:
+            return self._json
+        except AttributeError:
+            self._json = msgspec.json.decode(self.body)
+            return self._json
+
+    # --- misc ----------------------------------------------------------------------------------
+    @property
+    def state(self) -> State:
+        try:
+            return self._state
+        except AttributeError:
+            self._state = State()
+            return self._state
+
+    def get_host(self) -> str:
+        """The Host header, or the server address when absent (Django's ``get_host``)."""
+        host = self.headers.get("host")
+        if host:
+            return str(host)
+        if self.server is None:
+            return "localhost"
+        name, port = self.server
+        if port == _DEFAULT_PORTS.get(self.scheme):
+            return name
+        return f"{name}:{port}"
+
+    def is_secure(self) -> bool:
+        return self.scheme == "https"
+
+    @property
+    def url(self) -> str:
+        """The full URL of this request."""
+        return self.build_absolute_uri()
+
+    def build_absolute_uri(self, location: str | None = None) -> str:
+        """Absolute URL of ``location`` (default: this request's path and query)."""
+        base = f"{self.scheme}://{self.get_host()}"
+        if location is None:
+            target = self.target.decode("latin-1")
+            return base + target
+        if "://" in location:
+            return location
+        if not location.startswith("/"):
+            path = self.path
+            location = path[: path.rfind("/") + 1] + location
+        return base + location
+
+    @property
+    def META(self) -> dict[str, Any]:
+        """Django's WSGI-style environ, built once on first read."""
+        try:
+            return self._meta
+        except AttributeError:
+            self._meta = self._build_meta()
+            return self._meta
+
+    def _build_meta(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "REQUEST_METHOD": self.method,
+            "PATH_INFO": self.path,
+            "QUERY_STRING": self.query_string,
+            "SERVER_PROTOCOL": f"HTTP/{self.http_version}",
+            "wsgi.url_scheme": self.scheme,
+        }
+        if self.client is not None:
+            meta["REMOTE_ADDR"], meta["REMOTE_PORT"] = self.client[0], self.client[1]
+        if self.server is not None:
+            meta["SERVER_NAME"], meta["SERVER_PORT"] = self.server[0], str(self.server[1])
+        for raw_name, raw_value in self.raw_headers:
+            name = raw_name.decode("latin-1").upper().replace("-", "_")
+            value = raw_value.decode("latin-1")
+            key = name if name == "CONTENT_TYPE" or name == "CONTENT_LENGTH" else "HTTP_" + name
+            # Repeated fields are joined the way a WSGI server would.
+            meta[key] = f"{meta[key]},{value}" if key in meta else value
+        return meta
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.target.decode('latin-1')!r}>"

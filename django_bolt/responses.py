@@ -1,0 +1,307 @@
+"""Response classes, and the per-route function that turns a handler's return value into bytes.
+
+User-facing classes keep plain Python values (``headers`` is a dict you may still change); they are
+encoded to a :class:`~django_bolt._wire.WireResponse` once, after the handler returns. Header names
+and values are validated at that point, so a bad header is a 500 from the framework rather than a
+split response on the wire.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from datetime import datetime
+from email.utils import format_datetime
+from http.cookies import Morsel
+from typing import Any, ClassVar, Final, Literal
+
+import msgspec
+
+from django_bolt._wire import (
+    CT_JSON,
+    CT_OCTET,
+    CT_TEXT,
+    JSON_ENCODER,
+    WireResponse,
+    encode_headers,
+)
+from django_bolt.exceptions import ResponseValidationError
+
+__all__ = (
+    "HTML",
+    "JSON",
+    "PlainText",
+    "Redirect",
+    "Response",
+    "StreamingResponse",
+    "build_result_converter",
+)
+
+_ENCODE: Final = JSON_ENCODER.encode
+
+
+class Response:
+    """A response with explicit content, status, headers and media type.
+
+    ``content`` may be bytes, str, or anything msgspec can encode as JSON.
+    """
+
+    __slots__ = ("_cookies", "background", "content", "headers", "media_type", "status_code")
+
+    media_type_default: ClassVar[str] = "application/json"
+
+    def __init__(
+        self,
+        content: Any = b"",
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+        media_type: str | None = None,
+        background: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.content = content
+        self.status_code = status_code
+        self.headers: dict[str, str] = dict(headers) if headers else {}
+        self.media_type = media_type or self.media_type_default
+        self.background = background
+        self._cookies: list[str] = []
+
+    def render(self) -> bytes:
+        content = self.content
+        if isinstance(content, bytes):
+            return content
+        if isinstance(content, str):
+            return content.encode()
+        return _ENCODE(content)
+
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        max_age: int | None = None,
+        expires: datetime | str | None = None,
+        path: str = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: Literal["lax", "strict", "none"] | None = "lax",
+    ) -> None:
+        """Add a ``Set-Cookie`` header (``Morsel`` refuses illegal names and quotes values)."""
+        morsel: Morsel[str] = Morsel()
+        morsel.set(key, value, value)
+        if max_age is not None:
+            morsel["max-age"] = str(max_age)
+        if expires is not None:
+            morsel["expires"] = (
+                format_datetime(expires, usegmt=True) if isinstance(expires, datetime) else expires
+            )
+        morsel["path"] = path
+        if domain:
+            morsel["domain"] = domain
+        if secure:
+            morsel["secure"] = True
+        if httponly:
+            morsel["httponly"] = True
+        if samesite:
+            morsel["samesite"] = samesite.capitalize()
+        self._cookies.append(morsel.OutputString())
+
+    def delete_cookie(self, key: str, path: str = "/", domain: str | None = None) -> None:
+        """Expire a cookie in the browser."""
+        self.set_cookie(
+            key, max_age=0, expires="Thu, 01 Jan 1970 00:00:00 GMT", path=path, domain=domain
+        )
+
+    def _head(self) -> list[tuple[bytes, bytes]]:
+        raw = encode_headers(self.headers) if self.headers else []
+        if not any(name == b"content-type" for name, _ in raw) and self.media_type:
+            raw.insert(0, (b"content-type", _content_type(self.media_type)))
+        raw.extend((b"set-cookie", c.encode("latin-1")) for c in self._cookies)
+        return raw
+
+    def to_wire(self) -> WireResponse:
+        """Encode for the server; called once, after the handler returned."""
+        return WireResponse(self.status_code, self._head(), self.render(), None, self.background)
+
+
+def _content_type(media_type: str) -> bytes:
+    if media_type.startswith("text/") and "charset" not in media_type:
+        media_type += "; charset=utf-8"
+    return media_type.encode("latin-1")
+
+
+class JSON(Response):
+    """``data`` encoded as JSON by msgspec."""
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        data: Any,
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+        background: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        super().__init__(data, status_code, headers, "application/json", background)
+
+    def render(self) -> bytes:
+        return _ENCODE(self.content)
+
+
+class PlainText(Response):
+    __slots__ = ()
+    media_type_default = "text/plain"
+
+
+class HTML(Response):
+    __slots__ = ()
+    media_type_default = "text/html"
+
+
+class Redirect(Response):
+    """A redirect; 307 by default so the method and body are kept."""
+
+    __slots__ = ()
+
+    def __init__(
+        self, url: str, status_code: int = 307, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(b"", status_code, headers, "")
+        self.headers["location"] = url
+
+
+StreamContent = (
+    AsyncIterable[bytes | str]
+    | Iterable[bytes | str]
+    | Callable[[], AsyncIterable[bytes | str] | Iterable[bytes | str]]
+)
+
+
+class StreamingResponse(Response):
+    """A body produced chunk by chunk by a (sync or async) generator or iterable.
+
+    The server pulls the next chunk only after the previous one has drained to the client, so a
+    slow reader does not make it buffer without bound. ``str`` chunks are UTF-8 encoded.
+    """
+
+    __slots__ = ()
+    media_type_default = "text/plain"
+
+    def __init__(
+        self,
+        content: StreamContent,
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+        media_type: str | None = None,
+        background: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        super().__init__(content, status_code, headers, media_type, background)
+        if self.media_type == "text/event-stream":
+            # SSE must reach the client as produced: no caches, no proxy buffering.
+            self.headers.setdefault("cache-control", "no-cache")
+            self.headers.setdefault("x-accel-buffering", "no")
+
+    def to_wire(self) -> WireResponse:
+        source = self.content
+        if callable(source):
+            source = source()
+        stream: AsyncIterable[bytes] | Iterable[bytes]
+        if isinstance(source, AsyncIterable):
+            stream = _encode_async_chunks(source)
+        elif isinstance(source, Iterable) and not isinstance(source, bytes | str):
+            stream = _encode_chunks(source)
+        else:
+            raise TypeError("StreamingResponse needs an iterable or async iterable of bytes/str")
+        return WireResponse(self.status_code, self._head(), b"", stream, self.background)
+
+
+def _chunk_bytes(chunk: bytes | str) -> bytes:
+    if isinstance(chunk, bytes):
+        return chunk
+    if isinstance(chunk, str):
+        return chunk.encode()
+    if isinstance(chunk, bytearray | memoryview):
+        return bytes(chunk)
+    raise TypeError(f"stream chunks must be bytes or str, not {type(chunk).__name__}")
+
+
+async def _encode_async_chunks(source: AsyncIterable[bytes | str]) -> AsyncIterator[bytes]:
+    async for chunk in source:
+        yield _chunk_bytes(chunk)
+
+
+def _encode_chunks(source: Iterable[bytes | str]) -> Iterator[bytes]:
+    for chunk in source:
+        yield _chunk_bytes(chunk)
+
+
+# --- return values -------------------------------------------------------------------------------
+
+_NO_VALIDATION: Final = frozenset({Any, object, dict, list, tuple, type(None), None})
+
+
+def _needs_validation(tp: Any) -> bool:
+    """Whether a declared return type says more than "some JSON": only then is it checked."""
+    if tp in _NO_VALIDATION or tp is typing.Any:
+        return False
+    if isinstance(tp, type) and issubclass(tp, Response):
+        return False
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return all(_needs_validation(arg) for arg in typing.get_args(tp))
+    if origin in (dict, list, tuple, set, frozenset):
+        return any(_needs_validation(arg) for arg in typing.get_args(tp) if arg is not Ellipsis)
+    return not (isinstance(tp, type) and issubclass(tp, Response))
+
+
+def _validator(model: Any, handler_name: str) -> Callable[[Any], Any]:
+    struct_type = model if isinstance(model, type) and issubclass(model, msgspec.Struct) else None
+
+    def validate(value: Any) -> Any:
+        if struct_type is not None and type(value) is struct_type:
+            return value
+        try:
+            return msgspec.convert(value, model, from_attributes=True)
+        except msgspec.ValidationError as exc:
+            raise ResponseValidationError(str(exc), handler_name) from None
+
+    return validate
+
+
+def build_result_converter(
+    status_code: int, model: Any, handler_name: str
+) -> Callable[[Any], WireResponse]:
+    """Compile, once per route, how its return values become responses."""
+    validate = (
+        _validator(model, handler_name) if model is not None and _needs_validation(model) else None
+    )
+    empty = status_code in (204, 304) or status_code < 200
+
+    def convert(result: Any) -> WireResponse:
+        cls = type(result)
+        if validate is None and (cls is dict or cls is list):
+            return WireResponse(status_code, [CT_JSON], _ENCODE(result))
+        if isinstance(result, Response):
+            return result.to_wire()
+        if empty:
+            return WireResponse(status_code, [], b"")
+        if validate is not None:
+            result = validate(result)
+            cls = type(result)
+        if cls is str:
+            return WireResponse(status_code, [CT_TEXT], result.encode())
+        if cls is bytes:
+            return WireResponse(status_code, [CT_OCTET], result)
+        if (
+            dataclasses.is_dataclass(result)
+            or result is None
+            or isinstance(result, msgspec.Struct | dict | list | tuple | int | float | bool)
+        ):
+            return WireResponse(status_code, [CT_JSON], _ENCODE(result))
+        if isinstance(result, WireResponse):
+            return result
+        # Anything else msgspec may still know how to encode (datetime, UUID, Decimal...).
+        return WireResponse(status_code, [CT_JSON], _ENCODE(result))
+
+    return convert

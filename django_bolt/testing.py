@@ -1,0 +1,239 @@
+"""In-process test clients: httpx clients whose transport calls the same ``dispatch`` as the server.
+
+The transport builds the request object exactly as the server does (``app.request_class`` with
+the same positional arguments) and applies the server's own rules to the response: no body for
+HEAD/1xx/204/304, ``content-length`` for buffered bodies, ``background`` run after the last byte.
+So a test sees what a client on the network would see, without a socket.
+
+    from django_bolt.testing import TestClient
+
+    with TestClient(api) as client:
+        assert client.get("/hello").json() == {"message": "world"}
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Final
+
+import httpx
+
+if TYPE_CHECKING:
+    from django_bolt.server.contract import Application, ResponseLike
+
+__all__ = ("AsyncTestClient", "TestClient", "bolt_client_factory")
+
+_TEST_CLIENT_ADDR: Final = ("127.0.0.1", 50000)
+
+
+def _no_body(method: str, status: int) -> bool:
+    return method == "HEAD" or status < 200 or status in (204, 304)
+
+
+def _build_request(app: Application, request: httpx.Request, body: bytes) -> Any:
+    url = request.url
+    # The server drops header names with "_" (they would collide with "-" in Django's META).
+    headers = [(k, v) for k, v in request.headers.raw if b"_" not in k]
+    port = url.port or (443 if url.scheme == "https" else 80)
+    return app.request_class(
+        request.method,
+        url.raw_path,
+        headers,
+        body,
+        _TEST_CLIENT_ADDR,
+        url.scheme,
+        (url.host, port),
+        "1.1",
+    )
+
+
+def _head(
+    response: ResponseLike, method: str, body_length: int | None
+) -> list[tuple[bytes, bytes]]:
+    headers = list(response.raw_headers)
+    if body_length is not None and not (
+        response.status_code < 200 or response.status_code in (204, 304)
+    ):
+        headers.append((b"content-length", str(body_length).encode()))
+    elif response.stream is not None and not _no_body(method, response.status_code):
+        headers.append((b"transfer-encoding", b"chunked"))
+    return headers
+
+
+class _SyncStream(httpx.SyncByteStream):
+    def __init__(self, runner: asyncio.Runner, response: ResponseLike, skip_body: bool) -> None:
+        self._runner = runner
+        self._response = response
+        self._skip_body = skip_body
+
+    def __iter__(self) -> Iterator[bytes]:
+        stream = self._response.stream
+        if isinstance(stream, AsyncIterable):
+            iterator = aiter(stream)
+            while True:
+                try:
+                    chunk = self._runner.run(anext(iterator))  # type: ignore[arg-type]
+                except StopAsyncIteration:
+                    break
+                if not self._skip_body:
+                    yield chunk
+        elif stream is not None:
+            for chunk in stream:
+                if not self._skip_body:
+                    yield chunk
+
+    def close(self) -> None:
+        background = self._response.background
+        if background is not None:
+            self._response.background = None
+            self._runner.run(background())
+
+
+class _AsyncStream(httpx.AsyncByteStream):
+    def __init__(self, response: ResponseLike, skip_body: bool) -> None:
+        self._response = response
+        self._skip_body = skip_body
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        stream = self._response.stream
+        if isinstance(stream, AsyncIterable):
+            async for chunk in stream:
+                if not self._skip_body:
+                    yield chunk
+        elif isinstance(stream, Iterable):
+            for chunk in stream:
+                if not self._skip_body:
+                    yield chunk
+
+    async def aclose(self) -> None:
+        background = self._response.background
+        if background is not None:
+            self._response.background = None
+            await background()
+
+
+class _BoltTransport(httpx.BaseTransport):
+    """Runs the app on a private event loop owned by the client."""
+
+    def __init__(self, app: Application) -> None:
+        self.app = app
+        self._runner: asyncio.Runner | None = None
+
+    def _ensure_started(self) -> asyncio.Runner:
+        if self._runner is None:
+            self._runner = asyncio.Runner()
+            self._runner.run(self.app.startup())
+        return self._runner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        runner = self._ensure_started()
+        body = request.read()
+        bolt_request = _build_request(self.app, request, body)
+        response = runner.run(self.app.dispatch(bolt_request))
+        skip = _no_body(request.method, response.status_code)
+        if response.stream is not None:
+            return httpx.Response(
+                response.status_code,
+                headers=_head(response, request.method, None),
+                stream=_SyncStream(runner, response, skip),
+            )
+        content = b"" if skip else response.body
+        headers = _head(response, request.method, len(response.body))
+        if response.background is not None:
+            runner.run(response.background())
+        return httpx.Response(response.status_code, headers=headers, content=content)
+
+    def close(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            try:
+                runner.run(self.app.shutdown())
+            finally:
+                runner.close()
+
+
+class _AsyncBoltTransport(httpx.AsyncBaseTransport):
+    """Runs the app on the caller's event loop."""
+
+    def __init__(self, app: Application) -> None:
+        self.app = app
+        self.started = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not self.started:
+            self.started = True
+            await self.app.startup()
+        body = await request.aread()
+        bolt_request = _build_request(self.app, request, body)
+        response = await self.app.dispatch(bolt_request)
+        skip = _no_body(request.method, response.status_code)
+        if response.stream is not None:
+            return httpx.Response(
+                response.status_code,
+                headers=_head(response, request.method, None),
+                stream=_AsyncStream(response, skip),
+            )
+        headers = _head(response, request.method, len(response.body))
+        if response.background is not None:
+            await response.background()
+        return httpx.Response(
+            response.status_code, headers=headers, content=b"" if skip else response.body
+        )
+
+    async def aclose(self) -> None:
+        if self.started:
+            self.started = False
+            await self.app.shutdown()
+
+
+class TestClient(httpx.Client):
+    """A synchronous httpx client for one app; use it as a context manager.
+
+    Start-up hooks run before the first request, shutdown hooks when the client closes.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(
+        self, app: Application, base_url: str = "http://testserver", **kwargs: Any
+    ) -> None:
+        self.app = app
+        super().__init__(transport=_BoltTransport(app), base_url=base_url, **kwargs)
+
+
+class AsyncTestClient(httpx.AsyncClient):
+    """The async twin of :class:`TestClient`, running on the caller's event loop."""
+
+    __test__ = False
+
+    def __init__(
+        self, app: Application, base_url: str = "http://testserver", **kwargs: Any
+    ) -> None:
+        self.app = app
+        super().__init__(transport=_AsyncBoltTransport(app), base_url=base_url, **kwargs)
+
+
+try:
+    import pytest
+except ImportError:  # pragma: no cover - pytest is only needed for the fixture
+    pass
+else:
+
+    @pytest.fixture
+    def bolt_client_factory() -> Iterator[Callable[..., TestClient]]:
+        """``client = bolt_client_factory(api)``: a TestClient closed after the test.
+
+        Make it available with ``from django_bolt.testing import bolt_client_factory`` in a
+        ``conftest.py``.
+        """
+        clients: list[TestClient] = []
+
+        def make(app: Application, **kwargs: Any) -> TestClient:
+            client = TestClient(app, **kwargs)
+            clients.append(client)
+            return client
+
+        yield make
+        for client in clients:
+            client.close()

@@ -1,0 +1,3 @@
+"""A module with no API, for BOLT_API error messages."""
+
+not_an_api = object()

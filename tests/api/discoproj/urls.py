@@ -1,0 +1,3 @@
+"""URLconf of the discovery fixture project (its package is the project package)."""
+
+urlpatterns: list[object] = []
