@@ -49,6 +49,8 @@ MSG_RECYCLE: Final = b"C"
 EXIT_STARTUP_FAILED: Final = 3
 
 _POLL_S: Final = 0.1
+# A bound on the connections a stopping worker takes from its queue (the backlog is finite).
+_BACKLOG_TAKE_MAX: Final = 65536
 _CHECK_EVERY_S: Final = 1.0
 _PAGE_SIZE: Final = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -116,6 +118,8 @@ class _LoopThread:
         await app.startup()
         try:
             state = ServerState(app, config, worker.access_log)
+            # A second descriptor for the same socket: server.close() closes the first one.
+            drain_sock = self.sock.dup()
             server = await loop.create_server(
                 lambda: HttpProtocol(state), sock=self.sock, backlog=config.backlog
             )
@@ -130,6 +134,7 @@ class _LoopThread:
             # are left for the worker that shares or replaces this slot.
             server.close()
             state.begin_shutdown()
+            await self._serve_backlog(loop, state, drain_sock)
             deadline = loop.time() + drain_window(config.workers_kill_timeout_s)
             # Polling keeps the protocol free of a drain callback on its hot path.
             while state.connections and loop.time() < deadline:  # noqa: ASYNC110
@@ -139,6 +144,27 @@ class _LoopThread:
                 await asyncio.sleep(0)
         finally:
             await app.shutdown()
+
+    @staticmethod
+    async def _serve_backlog(
+        loop: asyncio.AbstractEventLoop, state: ServerState, sock: socket.socket
+    ) -> None:
+        """Take the connections already queued on the socket and answer them (then close).
+
+        When the whole server stops, nobody else will accept them, and closing the socket would
+        reset them although their requests were sent before the signal. (When only this worker
+        is recycled, answering a few of them here is harmless.)
+        """
+        try:
+            for _ in range(_BACKLOG_TAKE_MAX):
+                try:
+                    conn, _ = sock.accept()
+                except OSError:  # BlockingIOError: the queue is empty
+                    break
+                conn.setblocking(False)
+                await loop.connect_accepted_socket(lambda: HttpProtocol(state), sock=conn)
+        finally:
+            sock.close()
 
     def request_stop(self) -> None:
         loop, stop = self.loop, self._stop

@@ -1,0 +1,100 @@
+"""The access log: cheap appends, one batched write, one line per request."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from django_bolt.server.accesslog import AccessLog, format_line
+
+
+def read_all(fd: int) -> bytes:
+    os.set_blocking(fd, False)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_format_line_has_client_method_path_status_bytes_and_milliseconds() -> None:
+    line = format_line(("10.0.0.1", "POST", b"/items?x=1", "1.1", 201, 42, 0.0125))
+    assert line == '10.0.0.1 "POST /items?x=1 HTTP/1.1" 201 42 12.50ms\n'
+
+
+def test_non_ascii_target_is_escaped_not_written_raw() -> None:
+    line = format_line(("::1", "GET", b"/caf\xc3\xa9", "1.0", 200, 0, 0.0))
+    assert "\\xc3\\xa9" in line
+    assert line.count("\n") == 1
+
+
+def test_appends_are_buffered_until_flush_then_written_in_one_write() -> None:
+    read_fd, write_fd = os.pipe()
+    try:
+        log = AccessLog(write_fd)
+        for i in range(3):
+            log("127.0.0.1", "GET", f"/{i}".encode(), "1.1", 200, i, 0.001)
+        assert read_all(read_fd) == b""
+        assert log.pending() == 3
+        log.flush()
+        lines = read_all(read_fd).decode().splitlines()
+        assert [line.split()[2] for line in lines] == ["/0", "/1", "/2"]
+        assert log.pending() == 0
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+def test_passing_the_bound_wakes_the_flusher() -> None:
+    read_fd, write_fd = os.pipe()
+    try:
+        log = AccessLog(write_fd, bound=2)
+        log("c", "GET", b"/", "1.1", 200, 0, 0.0)
+        log("c", "GET", b"/", "1.1", 200, 0, 0.0)
+        assert not log.wake.is_set()
+        log("c", "GET", b"/", "1.1", 200, 0, 0.0)
+        assert log.wake.is_set()
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+def test_flusher_thread_writes_everything_appended_by_other_threads() -> None:
+    read_fd, write_fd = os.pipe()
+    try:
+        log = AccessLog(write_fd, bound=50)
+        stop = threading.Event()
+        flusher = threading.Thread(target=log.run_flusher, args=(stop,))
+        flusher.start()
+        received = bytearray()
+
+        def drain() -> None:
+            while not stop.is_set() or log.pending():
+                received.extend(read_all(read_fd))
+
+        def produce(tag: str) -> None:
+            for i in range(200):
+                log("c", "GET", f"/{tag}/{i}".encode(), "1.1", 200, 1, 0.0)
+
+        reader = threading.Thread(target=drain)
+        reader.start()
+        producers = [threading.Thread(target=produce, args=(t,)) for t in "abc"]
+        for p in producers:
+            p.start()
+        for p in producers:
+            p.join(10)
+        stop.set()
+        flusher.join(10)
+        reader.join(10)
+        received.extend(read_all(read_fd))
+        lines = received.decode().splitlines()
+        assert len(lines) == 600
+        assert len(set(lines)) == 600
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)

@@ -1,0 +1,241 @@
+"""The supervisor's decisions, stepped by hand with a fake clock and a fake process table."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from django_bolt.server.supervisor import (
+    CRASH_LOOP_S,
+    EXIT_INTERRUPTED,
+    Supervisor,
+    describe_exit,
+)
+from django_bolt.server.worker import EXIT_STARTUP_FAILED, MSG_READY, MSG_RECYCLE
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeTable:
+    """Records what the supervisor asks for; the test scripts what the workers report."""
+
+    def __init__(self) -> None:
+        self.next_pid = 100
+        self.spawned: list[tuple[int, int]] = []  # (pid, slot)
+        self.sent: list[tuple[int, int]] = []
+        self.messages: list[tuple[int, bytes]] = []
+        self.exits: list[tuple[int, int]] = []
+        self.abandoned: list[int] = []
+        self.alive: set[int] = set()
+
+    def spawn(self, slot: int) -> int:
+        self.next_pid += 1
+        self.spawned.append((self.next_pid, slot))
+        self.alive.add(self.next_pid)
+        return self.next_pid
+
+    def send(self, pid: int, sig: int) -> None:
+        if pid not in self.alive:
+            raise ProcessLookupError(pid)
+        self.sent.append((pid, sig))
+
+    def wait(self, timeout: float) -> list[tuple[int, bytes]]:
+        messages, self.messages = self.messages, []
+        return messages
+
+    def reap(self) -> list[tuple[int, int]]:
+        exits, self.exits = self.exits, []
+        for pid, _ in exits:
+            self.alive.discard(pid)
+        return exits
+
+    def abandon_slot(self, slot: int) -> None:
+        self.abandoned.append(slot)
+
+    # helpers for the tests
+    def pids(self) -> list[int]:
+        return [pid for pid, _ in self.spawned]
+
+    def signals_to(self, pid: int) -> list[int]:
+        return [sig for p, sig in self.sent if p == pid]
+
+
+def make(slots: int = 2, *, respawn: bool = False, kill_timeout: float = 10.0):
+    table, clock = FakeTable(), FakeClock()
+    logged: list[str] = []
+    sup = Supervisor(
+        table,
+        slots,
+        kill_timeout_s=kill_timeout,
+        respawn=respawn,
+        clock=clock,
+        log=logged.append,
+    )
+    sup.start()
+    return sup, table, clock, logged
+
+
+def ready_all(sup: Supervisor, table: FakeTable) -> None:
+    table.messages += [(pid, MSG_READY) for pid in table.alive]
+    assert sup.step() is None
+    assert not sup.starting
+
+
+def test_start_spawns_one_worker_per_slot_and_becomes_ready() -> None:
+    sup, table, _, _ = make(3)
+    assert [slot for _, slot in table.spawned] == [0, 1, 2]
+    assert sup.starting
+    ready_all(sup, table)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_stop_signal_drains_every_worker_then_exits_zero(sig: int) -> None:
+    sup, table, _, _ = make(2)
+    ready_all(sup, table)
+    sup.pending_signals.append(sig)
+    assert sup.step() is None
+    assert all(table.signals_to(pid) == [signal.SIGTERM] for pid in table.pids())
+    table.exits += [(pid, 0) for pid in table.pids()]
+    assert sup.step() == 0
+
+
+def test_stragglers_are_killed_after_the_kill_timeout() -> None:
+    sup, table, clock, _ = make(1, kill_timeout=2.0)
+    ready_all(sup, table)
+    sup.handle_sigterm()
+    (pid,) = table.pids()
+    clock.now += 1.9
+    assert sup.step() is None
+    assert table.signals_to(pid) == [signal.SIGTERM]
+    clock.now += 0.2
+    assert sup.step() is None
+    assert table.signals_to(pid) == [signal.SIGTERM, signal.SIGKILL]
+    table.exits.append((pid, -signal.SIGKILL))
+    assert sup.step() == 0
+
+
+def test_second_sigint_kills_at_once() -> None:
+    sup, table, _, _ = make(2)
+    ready_all(sup, table)
+    sup.pending_signals.extend([signal.SIGINT, signal.SIGINT])
+    assert sup.step() == EXIT_INTERRUPTED
+    assert all(signal.SIGKILL in table.signals_to(pid) for pid in table.pids())
+
+
+def test_sighup_rolls_one_slot_at_a_time_spawn_first() -> None:
+    sup, table, _, _ = make(2)
+    ready_all(sup, table)
+    old_a, old_b = table.pids()
+    sup.handle_sighup()
+    # One replacement, for slot 0, and nobody stopped yet.
+    assert [slot for _, slot in table.spawned[2:]] == [0]
+    assert table.sent == []
+    new_a = table.pids()[2]
+    table.messages.append((new_a, MSG_READY))
+    sup.step()
+    # Slot 0's old worker drains only now; slot 1's replacement starts.
+    assert table.signals_to(old_a) == [signal.SIGTERM]
+    assert table.signals_to(old_b) == []
+    assert [slot for _, slot in table.spawned[3:]] == [1]
+    new_b = table.pids()[3]
+    table.messages.append((new_b, MSG_READY))
+    table.exits.append((old_a, 0))
+    sup.step()
+    assert table.signals_to(old_b) == [signal.SIGTERM]
+    table.exits.append((old_b, 0))
+    assert sup.step() is None
+    assert [s.current.pid for s in sup.slots if s.current] == [new_a, new_b]
+
+
+def test_recycle_request_spawns_the_replacement_before_stopping_the_old_worker() -> None:
+    sup, table, _, _ = make(1)
+    ready_all(sup, table)
+    (old,) = table.pids()
+    table.messages.append((old, MSG_RECYCLE))
+    sup.step()
+    assert len(table.spawned) == 2
+    assert table.sent == []
+    # A repeated request does not spawn a second replacement.
+    table.messages.append((old, MSG_RECYCLE))
+    sup.step()
+    assert len(table.spawned) == 2
+    new = table.pids()[1]
+    table.messages.append((new, MSG_READY))
+    sup.step()
+    assert table.signals_to(old) == [signal.SIGTERM]
+    assert table.signals_to(new) == []
+
+
+def test_worker_failing_at_start_stops_the_server_with_an_error() -> None:
+    sup, table, _, logged = make(2)
+    first, second = table.pids()
+    table.messages.append((first, MSG_READY))
+    table.exits.append((second, EXIT_STARTUP_FAILED))
+    assert sup.step() is None
+    assert table.signals_to(first) == [signal.SIGTERM]
+    assert any("failed to start" in line for line in logged)
+    table.exits.append((first, 0))
+    assert sup.step() == 1
+    # No respawn loop.
+    assert len(table.spawned) == 2
+
+
+def test_dead_worker_without_respawn_shrinks_the_fleet_then_exits_nonzero() -> None:
+    sup, table, _, _ = make(2)
+    ready_all(sup, table)
+    a, b = table.pids()
+    table.exits.append((a, -signal.SIGKILL))
+    assert sup.step() is None
+    assert table.abandoned == [0]
+    assert len(table.spawned) == 2
+    table.exits.append((b, -signal.SIGKILL))
+    assert sup.step() == 1
+    assert table.abandoned == [0, 1]
+
+
+def test_dead_worker_is_respawned_and_a_crash_loop_stops_the_server() -> None:
+    sup, table, clock, logged = make(1, respawn=True)
+    ready_all(sup, table)
+    (first,) = table.pids()
+    clock.now += 60
+    table.exits.append((first, -signal.SIGKILL))
+    sup.step()
+    second = table.pids()[1]
+    table.messages.append((second, MSG_READY))
+    sup.step()
+    # Dying long after its start is not a crash loop: respawned again.
+    clock.now += CRASH_LOOP_S + 1
+    table.exits.append((second, -signal.SIGSEGV))
+    sup.step()
+    third = table.pids()[2]
+    table.messages.append((third, MSG_READY))
+    sup.step()
+    clock.now += 1
+    table.exits.append((third, 1))
+    assert sup.step() == 1
+    assert any("crash loop" in line for line in logged)
+    assert len(table.spawned) == 3
+
+
+def test_no_action_after_shutdown_began() -> None:
+    sup, table, _, _ = make(1, respawn=True)
+    ready_all(sup, table)
+    (pid,) = table.pids()
+    sup.handle_sigterm()
+    sup.handle_sighup()
+    table.messages.append((pid, MSG_RECYCLE))
+    table.exits.append((pid, 0))
+    assert sup.step() == 0
+    assert len(table.spawned) == 1
+
+
+def test_describe_exit() -> None:
+    assert describe_exit(3) == "exit code 3"
+    assert describe_exit(-signal.SIGKILL) == "killed by SIGKILL"
