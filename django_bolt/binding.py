@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Final, NotRequired, Required, TypedDict
 
 import msgspec
+import msgspec.inspect
 
 from django_bolt._inline import is_inline_safe
 from django_bolt.exceptions import RequestValidationError
@@ -77,6 +78,8 @@ class _Scalar:
     required: bool
     is_list: bool
     group: type | None  # a Struct that gathers several values of one source
+    # For a group: (key msgspec expects, name in the request, collects repeated values).
+    group_fields: tuple[tuple[str, str, bool], ...] = ()
 
 
 @dataclasses.dataclass(slots=True)
@@ -97,6 +100,42 @@ def _is_list(tp: Any) -> bool:
     if origin is typing.Union or origin is types.UnionType:
         return any(_is_list(a) for a in typing.get_args(tp) if a is not type(None))
     return origin in (list, tuple, set, frozenset)
+
+
+def _group_fields(group: type, source: str) -> tuple[tuple[str, str, bool], ...]:
+    info = msgspec.inspect.type_info(group)
+    fields = getattr(info, "fields", None)
+    if fields is None:
+        raise TypeError(f"{group!r} cannot group {source} parameters (use a Struct or dataclass)")
+    out: list[tuple[str, str, bool]] = []
+    for f in fields:
+        wire = f.encode_name.replace("_", "-").lower() if source == "header" else f.encode_name
+        collection = (
+            msgspec.inspect.ListType,
+            msgspec.inspect.SetType,
+            msgspec.inspect.VarTupleType,
+        )
+        inner = f.type
+        if isinstance(inner, msgspec.inspect.UnionType):
+            is_list = any(isinstance(t, collection) for t in inner.types)
+        else:
+            is_list = isinstance(inner, collection)
+        out.append((f.encode_name, wire, is_list))
+    return tuple(out)
+
+
+def _gather_group(mapping: Any, fields: tuple[tuple[str, str, bool], ...]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, wire, is_list in fields:
+        if is_list:
+            items = mapping.getlist(wire) if hasattr(mapping, "getlist") else []
+            if items:
+                values[key] = items
+        else:
+            value = mapping.get(wire)
+            if value is not None:
+                values[key] = value
+    return values
 
 
 def _label(fn: Callable[..., Any]) -> str:
@@ -154,6 +193,7 @@ class Binder:
 
     __slots__ = (
         "_body_decoder",
+        "_body_default",
         "_body_name",
         "_body_required",
         "_scalars",
@@ -191,6 +231,7 @@ class Binder:
         self._body_name: str | None = None
         self._body_decoder: msgspec.json.Decoder[Any] | None = None
         self._body_required = True
+        self._body_default: Any = None
         self._classify(path_names, methods)
         self._typed = self._build_typed_dict()
         self._sources = self._plan_sources()
@@ -282,7 +323,7 @@ class Binder:
             self._body_decoder = msgspec.json.Decoder(annotation)
             self._body_required = required
             if not required:
-                self._body_default = default  # type: ignore[attr-defined]
+                self._body_default = default
             return
         if marker is not None and marker.alias:
             wire = marker.alias
@@ -297,9 +338,10 @@ class Binder:
             if source in ("query", "header", "cookie", "form") and _is_body_type(base)
             else None
         )
-        self._scalars.append(
-            _Scalar(name, source, wire, annotation, required, _is_list(base), group)
-        )
+        scalar = _Scalar(name, source, wire, annotation, required, _is_list(base), group)
+        if group is not None:
+            scalar.group_fields = _group_fields(group, source)
+        self._scalars.append(scalar)
 
     def _build_typed_dict(self) -> type | None:
         fields: dict[str, Any] = {}
@@ -341,7 +383,7 @@ class Binder:
                         }
                     )
                 else:
-                    kwargs[self._body_name] = self._body_default  # type: ignore[attr-defined]
+                    kwargs[self._body_name] = self._body_default
             else:
                 try:
                     kwargs[self._body_name] = self._body_decoder.decode(body)  # type: ignore[union-attr]
@@ -373,7 +415,7 @@ class Binder:
                 mapping = QueryParams(parse_query(request.body.decode("latin-1")))
             for s in scalars:
                 if s.group is not None:
-                    raw[s.name] = dict(mapping)
+                    raw[s.name] = _gather_group(mapping, s.group_fields)
                 elif s.is_list:
                     items = mapping.getlist(s.wire) if hasattr(mapping, "getlist") else []
                     if items:
@@ -391,17 +433,21 @@ class Binder:
         if scalar is None:  # pragma: no cover - msgspec always names the field
             return {"loc": [], "msg": msg, "type": "validation_error"}
         rest = loc[1:] if loc else []
-        if missing is not None:
-            if scalar.group is not None and loc:
-                rest = [*rest, missing]
+        if missing is not None and loc:
+            rest = [*rest, missing]
+        if scalar.group is not None and rest:
+            # A grouped value is reported under its own name in the request, not the group's.
+            wires = {key: wire for key, wire, _ in scalar.group_fields}
+            where = [scalar.source, wires.get(str(rest[0]), rest[0]), *rest[1:]]
+        else:
             where = [scalar.source, scalar.wire, *rest]
+        if missing is not None:
             dotted = ".".join(map(str, where[1:]))
             return {
                 "loc": where,
                 "msg": f"Missing required {scalar.source} parameter `{dotted}`",
                 "type": "missing_field",
             }
-        where = [scalar.source, scalar.wire, *rest]
         dotted = ".".join(map(str, where[1:]))
         return {
             "loc": where,
