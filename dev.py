@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""The project's two commands, for a fresh machine that has nothing but python3.
+
+    python3 dev.py example [runbolt flags...]   set up, migrate and run example/ with runbolt
+    python3 dev.py test [pytest args...]        set up, then ruff check and pytest over tests/
+
+Both create ``.venv`` (once; later runs only compare a stamp of pyproject.toml and return at
+once) and install the package editable into it. ``test`` also installs what the real-world tests
+drive (nginx from Debian when missing; supervisor comes from PyPI through the ``test`` extra).
+Under ``CI=true`` it sets ``BOLT_REQUIRE_SERVICES=1`` so a missing service fails instead of
+skipping. The exit status of ``test`` is pytest's, except that "no tests ran" counts as failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+from typing import Final
+
+ROOT: Final = Path(__file__).resolve().parent
+VENV: Final = ROOT / ".venv"
+STAMP: Final = VENV / ".dev-stamp.json"
+VENV_PYTHON: Final = VENV / "bin" / "python"
+MIN_PYTHON: Final = (3, 11)
+PYTEST_NO_TESTS: Final = 5
+
+
+def log(message: str) -> None:
+    print(f"[dev] {message}", file=sys.stderr, flush=True)
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    digest.update(sys.version.encode())
+    return digest.hexdigest()
+
+
+def _read_stamp() -> dict[str, object]:
+    try:
+        data = json.loads(STAMP.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _ensure_venv_module() -> None:
+    """Debian splits ensurepip into python3-venv; install it when a bare python3 lacks it."""
+    try:
+        import ensurepip  # noqa: F401
+    except ImportError:
+        version = f"{sys.version_info.major}.{sys.version_info.minor}"
+        log(f"installing python{version}-venv (ensurepip is missing)")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", f"python{version}-venv", "python3-venv"],
+            check=True,
+            env=env,
+        )
+
+
+def ensure_venv(extras: tuple[str, ...]) -> Path:
+    """Create .venv and install the package (editable) with ``extras``; quick when up to date."""
+    if sys.version_info < MIN_PYTHON:
+        raise SystemExit(f"python {'.'.join(map(str, MIN_PYTHON))}+ is needed, not {sys.version}")
+    stamp = _read_stamp()
+    installed = set(stamp.get("extras", []))  # type: ignore[call-overload]
+    if (
+        VENV_PYTHON.exists()
+        and stamp.get("fingerprint") == _fingerprint()
+        and installed.issuperset(extras)
+    ):
+        return VENV_PYTHON
+    if not VENV_PYTHON.exists():
+        _ensure_venv_module()
+        log(f"creating {VENV.relative_to(ROOT)}")
+        venv.EnvBuilder(with_pip=True, clear=False).create(VENV)
+    wanted = sorted(installed.union(extras))
+    target = f".[{','.join(wanted)}]" if wanted else "."
+    log(f"pip install -e '{target}'")
+    pip = [str(VENV_PYTHON), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "--upgrade", "pip"], check=True, cwd=ROOT)
+    subprocess.run([*pip, "install", "-e", target], check=True, cwd=ROOT)
+    STAMP.write_text(json.dumps({"fingerprint": _fingerprint(), "extras": wanted}))
+    return VENV_PYTHON
+
+
+def command_example(args: list[str]) -> int:
+    python = ensure_venv(())
+    example = ROOT / "example"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    log("applying migrations (SQLite: example/db.sqlite3)")
+    subprocess.run(
+        [str(python), "manage.py", "migrate", "--noinput", "-v", "0"],
+        check=True,
+        cwd=example,
+        env=env,
+    )
+    argv = [str(python), "manage.py", "runbolt", *args]
+    log(" ".join(["python", *argv[1:]]) + "   (Ctrl+C stops it)")
+    os.chdir(example)
+    # exec, so Ctrl+C and SIGTERM reach runbolt itself and its exit status is ours.
+    os.execve(str(python), argv, env)  # noqa: S606 - argv is ours, no shell involved
+    return 0  # pragma: no cover - execve does not return
+
+
+def command_test(args: list[str]) -> int:
+    python = ensure_venv(("test",))
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import install_deps
+
+    install_deps.ensure_nginx()
+    install_deps.ensure_services()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        env["BOLT_REQUIRE_SERVICES"] = "1"
+    log("ruff check .")
+    ruff_status = subprocess.run([str(python), "-m", "ruff", "check", "."], cwd=ROOT, env=env)
+    pytest = [str(python), "-m", "pytest", "tests", "--durations=15", *args]
+    log(" ".join(["pytest", *pytest[3:]]))
+    status = subprocess.run(pytest, cwd=ROOT, env=env).returncode
+    if status == PYTEST_NO_TESTS:
+        log("pytest collected no tests: that is a failure, not a pass")
+        return 1
+    if status == 0 and ruff_status.returncode != 0:
+        log("tests passed but ruff check failed")
+        return ruff_status.returncode
+    return status
+
+
+COMMANDS: Final = {"example": command_example, "test": command_test}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in COMMANDS:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
