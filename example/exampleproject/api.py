@@ -1,0 +1,74 @@
+"""The example's API, written the way a Django-Bolt user writes one.
+
+Try it (after ``python3 dev.py example``):
+
+    curl http://127.0.0.1:8000/hello/ada
+    curl 'http://127.0.0.1:8000/products?in_stock=true&limit=5'
+    curl -X POST http://127.0.0.1:8000/products -d '{"name": "kettle", "price_cents": 2500}'
+    curl http://127.0.0.1:8000/products/1
+"""
+
+from __future__ import annotations
+
+import msgspec
+from catalog.models import Product
+
+from django_bolt import BoltAPI, HTTPException
+
+api = BoltAPI()
+
+
+class ProductIn(msgspec.Struct):
+    name: str
+    price_cents: int
+    in_stock: bool = True
+
+
+class ProductOut(msgspec.Struct):
+    id: int
+    name: str
+    price_cents: int
+    in_stock: bool
+
+
+def _out(product: Product) -> ProductOut:
+    return ProductOut(product.pk, product.name, product.price_cents, product.in_stock)
+
+
+@api.get("/hello/{name}")
+async def hello(name: str) -> dict[str, str]:
+    """Path parameter, async handler."""
+    return {"message": f"Hello, {name}!"}
+
+
+@api.get("/add")
+def add(a: int, b: int = 0) -> dict[str, int]:
+    """Query parameters with a default, plain (sync) handler."""
+    return {"sum": a + b}
+
+
+@api.post("/products", status_code=201)
+async def create_product(product: ProductIn) -> ProductOut:
+    """A msgspec Struct body, validated before the handler runs; saved with the async ORM."""
+    created = await Product.objects.acreate(
+        name=product.name, price_cents=product.price_cents, in_stock=product.in_stock
+    )
+    return _out(created)
+
+
+@api.get("/products")
+async def list_products(in_stock: bool | None = None, limit: int = 20) -> list[ProductOut]:
+    """Async ORM endpoint with optional query filters."""
+    queryset = Product.objects.all()
+    if in_stock is not None:
+        queryset = queryset.filter(in_stock=in_stock)
+    return [_out(product) async for product in queryset[:limit]]
+
+
+@api.get("/products/{product_id}")
+def get_product(product_id: int) -> ProductOut:
+    """Sync ORM endpoint: runs in the thread pool, where Django's ORM may block."""
+    try:
+        return _out(Product.objects.get(pk=product_id))
+    except Product.DoesNotExist:
+        raise HTTPException(404, f"no product {product_id}") from None
