@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = (
     "CRASH_LOOP_S",
     "EXIT_INTERRUPTED",
+    "READY_LINE",
     "ForkProcessTable",
     "ProcessTable",
     "Supervisor",
@@ -46,6 +47,8 @@ __all__ = (
     "serve",
 )
 
+# The parent's log line once every worker listens (tests and operators wait for it).
+READY_LINE: Final = "Ready"
 # A respawned worker that dies again within this many seconds of its start is a crash loop.
 CRASH_LOOP_S: Final = 5.0
 # Exit status after a second SIGINT (the shell convention for "killed by SIGINT").
@@ -288,6 +291,7 @@ class Supervisor:
                 s.abandoned or (s.current is not None and s.current.ready) for s in self.slots
             ):
                 self.starting = False
+                self.log(f"{READY_LINE}: {len(self.workers)} worker process(es) serving.")
         elif (
             message == MSG_RECYCLE
             and not self.shutting_down

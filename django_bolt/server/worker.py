@@ -49,6 +49,8 @@ MSG_RECYCLE: Final = b"C"
 EXIT_STARTUP_FAILED: Final = 3
 
 _POLL_S: Final = 0.1
+# Time a just-accepted connection gets to send its request once the worker stops.
+_FRESH_GRACE_S: Final = 0.25
 # A bound on the connections a stopping worker takes from its queue (the backlog is finite).
 _BACKLOG_TAKE_MAX: Final = 65536
 _CHECK_EVERY_S: Final = 1.0
@@ -133,7 +135,13 @@ class _LoopThread:
             # Stop accepting; the socket stays open in the parent, so connections queued on it
             # are left for the worker that shares or replaces this slot.
             server.close()
+            # Responses from now on carry Connection: close. A connection accepted a moment ago
+            # may not have delivered its first request yet: begin_shutdown() would take it for
+            # idle and close it unanswered, so give such requests a short grace first.
+            state.draining = True
+            await asyncio.sleep(min(_FRESH_GRACE_S, drain_window(config.workers_kill_timeout_s)))
             state.begin_shutdown()
+            # Taken after begin_shutdown(): these are answered once, then closed.
             await self._serve_backlog(loop, state, drain_sock)
             deadline = loop.time() + drain_window(config.workers_kill_timeout_s)
             # Polling keeps the protocol free of a drain callback on its hot path.

@@ -3,7 +3,8 @@
 ``run_bolt(*args, env=None, cwd=None, ready=True, timeout=30.0) -> BoltProcess`` starts
 ``python manage.py runbolt --port 0 <args>`` in the test project (``tests/integration/project``
 unless ``cwd`` names a copy), in its own session, reads the bound port from the banner and, with
-``ready=True``, waits until ``GET /hello`` answers 200. Every process it started has its whole
+``ready=True``, waits until ``GET /hello`` answers 200 and (except with ``--dev``) the parent
+logged that every worker is ready. Every process it started has its whole
 process group SIGKILLed at teardown, whatever the test did. ``args`` may hold ``--port N`` to
 override the default ``--port 0``. ``env`` entries are added to (or, with value ``None``,
 removed from) the environment; ``DJANGO_SETTINGS_MODULE`` of the test run is never passed on.
@@ -213,6 +214,9 @@ def run_bolt() -> Iterator[Callable[..., BoltProcess]]:
                 return False
 
         bolt.wait_for(answers, timeout, "GET /hello to answer 200")
+        if "--dev" not in args:
+            # Every worker process listens, not only the first one that answered.
+            bolt.wait_output("] Ready: ", timeout)
         return bolt
 
     yield start
