@@ -84,7 +84,7 @@ def test_views_are_built_only_on_access():
     request = make()
     for slot in ("_headers", "_cookies", "_query", "_meta", "_json"):
         assert not hasattr(request, slot)
-    request.cookies
+    assert request.cookies["sid"] == "abc"
     assert hasattr(request, "_cookies")
     assert not hasattr(request, "_headers")
 
