@@ -272,6 +272,11 @@ class Worker:
                 logger.error("an event loop thread stopped unexpectedly; exiting")
                 return 1
             now = time.monotonic()
+            # The request count is cheap to read: checked every poll, so the limit is close.
+            if not asked and limit and self._served() >= limit:
+                logger.info("worker %d asks to be recycled: served %d requests", os.getpid(), limit)
+                self._notify(MSG_RECYCLE)
+                asked = True
             if now < next_check:
                 continue
             next_check = now + _CHECK_EVERY_S
@@ -286,12 +291,13 @@ class Worker:
                     asked = True
         return 0
 
+    def _served(self) -> int:
+        return sum(t.state.total_requests for t in self._threads if t.state is not None)
+
     def _recycle_reason(self, request_limit: int, age_s: float) -> str:
         config = self.config
-        if request_limit:
-            served = sum(t.state.total_requests for t in self._threads if t.state is not None)
-            if served >= request_limit:
-                return f"served {served} requests (limit {request_limit})"
+        if request_limit and self._served() >= request_limit:
+            return f"served {self._served()} requests (limit {request_limit})"
         if config.workers_lifetime_s > 0 and age_s >= config.workers_lifetime_s:
             return f"lived {age_s:.0f} s (limit {config.workers_lifetime_s:g} s)"
         if config.max_rss_mib > 0:
