@@ -225,3 +225,16 @@ def test_sigterm_under_load_answers_every_request_sent_before_it(
     assert len(early) > 20
     failed = [o for o in early if not (isinstance(o, Response) and o.status == 200)]
     assert failed == []
+
+
+def test_worker_failing_at_start_up_stops_the_server_without_a_loop(
+    run_bolt: Callable[..., BoltProcess],
+) -> None:
+    bolt = run_bolt(
+        "--processes", "2", "--respawn-failed-workers", "--skip-checks",
+        ready=False, env={"BOLT_TEST_FAIL_STARTUP": "1"},
+    )  # fmt: skip
+    assert bolt.wait(30) != 0
+    assert "this start-up fails on purpose" in bolt.stderr
+    assert bolt.stderr.count("failed to start") == 1
+    assert "Ready" not in bolt.stderr

@@ -11,7 +11,14 @@ from django_bolt import BoltAPI, Request
 if os.environ.get("BOLT_TEST_BROKEN_IMPORT") == "1":
     raise RuntimeError("BOLT_TEST_BROKEN_IMPORT: this import fails on purpose")
 
-api = BoltAPI()
+
+async def fail_if_asked() -> None:
+    """A start-up hook that fails in every worker when the test asks for it."""
+    if os.environ.get("BOLT_TEST_FAIL_STARTUP") == "1":
+        raise RuntimeError("BOLT_TEST_FAIL_STARTUP: this start-up fails on purpose")
+
+
+api = BoltAPI(on_startup=[fail_if_asked])
 
 # Changed by the --dev reload test (it edits a copy of this project).
 VERSION = "1"
