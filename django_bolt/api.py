@@ -220,6 +220,7 @@ class _Endpoint:
     """A route compiled for dispatch: binder, response converter and error handlers."""
 
     __slots__ = (
+        "bind",
         "binder",
         "convert",
         "fn",
@@ -250,6 +251,7 @@ class _Endpoint:
         self.handlers = handlers
         self.is_async = self.binder.is_async
         self.simple = self.binder.simple
+        self.bind = self.binder.bind
         binder = self.binder
         self.has_params = bool(binder._typed or binder._body_name or binder.request_names)
 
@@ -386,7 +388,12 @@ class BoltAPI(Router):
                 table = self.compile()
             target = request.target
             cut = target.find(b"?")
-            raw_path = (target if cut < 0 else target[:cut]).decode("latin-1")
+            if cut < 0:
+                raw_path = target.decode("latin-1")
+            else:
+                raw_path = target[:cut].decode("latin-1")
+                # Already split here: spare the request doing it again if a view needs it.
+                request._query_string = target[cut + 1 :].decode("latin-1")
             found = table.match(raw_path)
             if found is None:
                 return self._miss(table, raw_path, target, cut)
@@ -403,7 +410,7 @@ class BoltAPI(Router):
                 params = None
             if endpoint.simple:
                 if endpoint.has_params:
-                    result = endpoint.fn(**endpoint.binder.bind(request, params))
+                    result = endpoint.fn(**endpoint.bind(request, params))
                 else:
                     result = endpoint.fn()
                 if endpoint.is_async:

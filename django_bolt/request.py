@@ -141,24 +141,16 @@ class Request(RawRequest):
             return {}
 
     # --- target --------------------------------------------------------------------------------
-    def _split_target(self) -> None:
-        target = self.target
-        cut = target.find(b"?")
-        if cut < 0:
-            raw_path, query = target, b""
-        else:
-            raw_path, query = target[:cut], target[cut + 1 :]
-        path = raw_path.decode("latin-1")
-        self._path = unquote(path) if "%" in path else path
-        self._query_string = query.decode("latin-1")
-
     @property
     def path(self) -> str:
         """The URL-decoded path, without the query string."""
         try:
             return self._path
         except AttributeError:
-            self._split_target()
+            target = self.target
+            cut = target.find(b"?")
+            path = (target if cut < 0 else target[:cut]).decode("latin-1")
+            self._path = unquote(path) if "%" in path else path
             return self._path
 
     @property
@@ -167,7 +159,9 @@ class Request(RawRequest):
         try:
             return self._query_string
         except AttributeError:
-            self._split_target()
+            target = self.target
+            cut = target.find(b"?")
+            self._query_string = "" if cut < 0 else target[cut + 1 :].decode("latin-1")
             return self._query_string
 
     @property
