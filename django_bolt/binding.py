@@ -356,7 +356,9 @@ class Binder:
             fields[s.name] = Required[s.annotation] if s.required else NotRequired[s.annotation]
         if not fields:
             return None
-        return TypedDict(f"{self.fn.__name__}_params", fields)  # type: ignore[operator]
+        # The functional form builds the class at run time; mypy cannot follow a dynamic one.
+        built: type = TypedDict(f"{self.fn.__name__}_params", fields)  # type: ignore[misc]
+        return built
 
     def _plan_sources(self) -> tuple[tuple[str, tuple[_Field, ...]], ...]:
         """Per source, flat tuples of what to read: cheaper to unpack than attribute lookups."""

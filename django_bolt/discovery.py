@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -116,4 +116,5 @@ def discover_application() -> Application:
         # Not mount(): these APIs stay top-level for the next discovery too.
         app._mounts.extend(("", api) for api in apis)
     app.compile()  # duplicate routes and bad signatures fail here, at start-up
-    return app
+    # BoltAPI.request_class is a ClassVar narrowing RawRequest; the protocol spells it loosely.
+    return cast("Application", app)

@@ -71,7 +71,7 @@ class Headers(_MultiDict):
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._last
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         return self._last.get(key.lower(), default)
 
     def getlist(self, key: str) -> list[str]:
@@ -131,6 +131,16 @@ class Request(RawRequest):
         "_query_string",
         "_state",
     )
+    # Slot types (annotations only: a slot must not also be a class attribute).
+    _cookies: dict[str, str]
+    _headers: Headers
+    _json: Any
+    _meta: dict[str, Any]
+    _path: str
+    _path_params: dict[str, str]
+    _query: QueryParams
+    _query_string: str
+    _state: State
 
     @property
     def path_params(self) -> dict[str, str]:

@@ -216,7 +216,7 @@ class StreamingResponse(Response):
         return WireResponse(self.status_code, self._head(), b"", stream, self.background)
 
 
-def _chunk_bytes(chunk: bytes | str) -> bytes:
+def _chunk_bytes(chunk: object) -> bytes:
     if isinstance(chunk, bytes):
         return chunk
     if isinstance(chunk, str):

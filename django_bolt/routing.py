@@ -27,7 +27,7 @@ __all__ = (
 T = TypeVar("T")
 TrailingSlash = Literal["strip", "append", "keep"]
 
-HTTP_METHODS: Final = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+HTTP_METHODS: Final[tuple[str, ...]] = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _PARAM: Final = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_]+))?\}")
 # Converters name the pattern only; types come from the handler's annotations.
 _CONVERTERS: Final = {"str": "[^/]+", "int": "[0-9]+", "path": ".*", "uuid": "[0-9a-fA-F-]{32,36}"}
@@ -105,11 +105,11 @@ class RouteMatch(Generic[T]):
         self.allow = ""
 
     def seal(self) -> None:
-        methods = set(self.methods)
+        methods: set[str] = set(self.methods)
         if "GET" in methods:
             methods.add("HEAD")
         methods.add("OPTIONS")
-        ordered = [m for m in HTTP_METHODS if m in methods]
+        ordered: list[str] = [m for m in HTTP_METHODS if m in methods]
         ordered += sorted(methods.difference(HTTP_METHODS))
         self.allow = ", ".join(ordered)
 

@@ -14,7 +14,14 @@ So a test sees what a client on the network would see, without a socket.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+)
 from typing import TYPE_CHECKING, Any, Final
 
 import httpx
@@ -25,6 +32,14 @@ if TYPE_CHECKING:
 __all__ = ("AsyncTestClient", "TestClient", "bolt_client_factory")
 
 _TEST_CLIENT_ADDR: Final = ("127.0.0.1", 50000)
+
+
+async def _next_chunk(iterator: AsyncIterator[bytes]) -> bytes:
+    return await anext(iterator)
+
+
+async def _wait(awaitable: Awaitable[None]) -> None:
+    await awaitable
 
 
 def _no_body(method: str, status: int) -> bool:
@@ -73,7 +88,7 @@ class _SyncStream(httpx.SyncByteStream):
             iterator = aiter(stream)
             while True:
                 try:
-                    chunk = self._runner.run(anext(iterator))  # type: ignore[arg-type]
+                    chunk: bytes = self._runner.run(_next_chunk(iterator))
                 except StopAsyncIteration:
                     break
                 if not self._skip_body:
@@ -87,7 +102,7 @@ class _SyncStream(httpx.SyncByteStream):
         background = self._response.background
         if background is not None:
             self._response.background = None
-            self._runner.run(background())
+            self._runner.run(_wait(background()))
 
 
 class _AsyncStream(httpx.AsyncByteStream):
@@ -141,7 +156,7 @@ class _BoltTransport(httpx.BaseTransport):
         content = b"" if skip else response.body
         headers = _head(response, request.method, len(response.body))
         if response.background is not None:
-            runner.run(response.background())
+            runner.run(_wait(response.background()))
         return httpx.Response(response.status_code, headers=headers, content=content)
 
     def close(self) -> None:
