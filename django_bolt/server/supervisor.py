@@ -319,20 +319,20 @@ class Supervisor:
                 self.log(f"Worker {pid} did not drain in time and was killed.")
             return
         what = describe_exit(returncode)
+        now = self.clock()
+        if info.crash_respawn and now - info.started < CRASH_LOOP_S:
+            self.log(
+                f"Error: worker {pid} died again {now - info.started:.1f} s after being "
+                f"respawned ({what}): crash loop; stopping."
+            )
+            self.begin_shutdown(1)
+            return
         if not info.ready:
             reason = "failed to start" if returncode == EXIT_STARTUP_FAILED else "died at start-up"
             self.log(f"Error: worker {pid} {reason} ({what}); stopping.")
             self.begin_shutdown(1)
             return
-        now = self.clock()
         if self.respawn:
-            if info.crash_respawn and now - info.started < CRASH_LOOP_S:
-                self.log(
-                    f"Error: worker {pid} died again {now - info.started:.1f} s after being "
-                    f"respawned ({what}): crash loop; stopping."
-                )
-                self.begin_shutdown(1)
-                return
             self.log(f"Worker {pid} died ({what}); respawning it.")
             if slot.incoming is None:
                 slot.incoming = self._spawn(slot, crash_respawn=True)

@@ -239,3 +239,17 @@ def test_no_action_after_shutdown_began() -> None:
 def test_describe_exit() -> None:
     assert describe_exit(3) == "exit code 3"
     assert describe_exit(-signal.SIGKILL) == "killed by SIGKILL"
+
+
+def test_respawned_worker_dying_before_it_reported_ready_is_a_crash_loop() -> None:
+    sup, table, clock, logged = make(1, respawn=True)
+    ready_all(sup, table)
+    (first,) = table.pids()
+    clock.now += 60
+    table.exits.append((first, -signal.SIGKILL))
+    sup.step()
+    second = table.pids()[1]
+    clock.now += 0.5
+    table.exits.append((second, -signal.SIGKILL))
+    assert sup.step() == 1
+    assert any("crash loop" in line for line in logged)
