@@ -6,7 +6,15 @@ from django_bolt.api import BoltAPI, Router
 from django_bolt.exceptions import HTTPException
 from django_bolt.params import Body, Cookie, Depends, File, Form, Header, Path, Query
 from django_bolt.request import Request
-from django_bolt.responses import HTML, JSON, PlainText, Redirect, Response, StreamingResponse
+from django_bolt.responses import (
+    HTML,
+    JSON,
+    FileResponse,
+    PlainText,
+    Redirect,
+    Response,
+    StreamingResponse,
+)
 
 __version__ = "0.1.0"
 
@@ -18,6 +26,7 @@ __all__ = (
     "Cookie",
     "Depends",
     "File",
+    "FileResponse",
     "Form",
     "HTTPException",
     "Header",

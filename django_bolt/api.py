@@ -9,6 +9,9 @@ import typing
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, ClassVar, Final, TypedDict, TypeVar, Unpack
 
+from django.core.exceptions import ImproperlyConfigured
+
+from django_bolt._files import configure_allowed_paths
 from django_bolt._wire import WireResponse
 from django_bolt.binding import Binder, compile_binder, configure_sync_pool, run_exits
 from django_bolt.exceptions import HTTPException, response_for_exception
@@ -358,9 +361,13 @@ class BoltAPI(Router):
         from django_bolt.conf import framework_setting
 
         try:
-            configure_sync_pool(int(framework_setting("BOLT_SYNC_POOL_SIZE")))  # type: ignore[call-overload]
-        except Exception:
-            logger.debug("BOLT_SYNC_POOL_SIZE not read; using the default pool size")
+            pool_size = framework_setting("BOLT_SYNC_POOL_SIZE")
+            allowed = framework_setting("BOLT_ALLOWED_FILE_PATHS")
+        except ImproperlyConfigured:
+            logger.debug("Django settings not configured; framework defaults apply")
+        else:
+            configure_sync_pool(int(pool_size))  # type: ignore[call-overload]
+            configure_allowed_paths(allowed)  # type: ignore[arg-type]
         for api in self._all_apis():
             for hook in api.on_startup:
                 await _maybe_await(hook())
@@ -415,7 +422,10 @@ class BoltAPI(Router):
                     result = endpoint.fn()
                 if endpoint.is_async:
                     result = await result
-                return endpoint.convert(result)
+                response = endpoint.convert(result)
+                if response.__class__ is WireResponse:
+                    return response
+                return response.finish(request)  # type: ignore[attr-defined, no-any-return]
             return await self._run_full(endpoint, request, params)
         except Exception as exc:
             handlers = endpoint.handlers if endpoint is not None else self.exception_handlers
@@ -429,6 +439,8 @@ class BoltAPI(Router):
             kwargs = await endpoint.binder.solve(request, params, {}, exits)
             result = await endpoint.binder.call(kwargs)
             response = endpoint.convert(result)
+            if response.__class__ is not WireResponse:
+                response = response.finish(request)  # type: ignore[attr-defined]
         except Exception as exc:
             if exits:
                 await run_exits(exits, exc)

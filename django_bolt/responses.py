@@ -9,6 +9,8 @@ split response on the wire.
 from __future__ import annotations
 
 import dataclasses
+import mimetypes
+import os
 import types
 import typing
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
@@ -16,9 +18,11 @@ from datetime import datetime
 from email.utils import format_datetime
 from http.cookies import Morsel
 from typing import Any, ClassVar, Final, Literal
+from urllib.parse import quote
 
 import msgspec
 
+from django_bolt._files import open_file_response
 from django_bolt._wire import (
     CT_JSON,
     CT_OCTET,
@@ -32,6 +36,7 @@ from django_bolt.exceptions import ResponseValidationError
 __all__ = (
     "HTML",
     "JSON",
+    "FileResponse",
     "PlainText",
     "Redirect",
     "Response",
@@ -169,6 +174,44 @@ class Redirect(Response):
     ) -> None:
         super().__init__(b"", status_code, headers, "")
         self.headers["location"] = url
+
+
+class FileResponse(Response):
+    """A file from disk, with ETag/Last-Modified, conditional GET (304) and Range (206).
+
+    The path is resolved (symlinks and ``..`` included) and, when ``BOLT_ALLOWED_FILE_PATHS`` is
+    set, must lie inside one of those directories (403 otherwise); a missing file is a 404.
+    ``filename`` adds ``Content-Disposition: attachment``.
+    """
+
+    __slots__ = ("file_path", "filename")
+
+    def __init__(
+        self,
+        file_path: str | os.PathLike[str],
+        filename: str | None = None,
+        media_type: str | None = None,
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+        background: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        if media_type is None:
+            guessed, _ = mimetypes.guess_type(filename or os.fspath(file_path))
+            media_type = guessed or "application/octet-stream"
+        super().__init__(b"", status_code, headers, media_type, background)
+        self.file_path = file_path
+        self.filename = filename
+        if filename is not None:
+            ascii_name = filename.encode("ascii", "ignore").decode().replace('"', "")
+            self.headers.setdefault(
+                "content-disposition",
+                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}",
+            )
+
+    def to_wire(self) -> WireResponse:
+        wire = open_file_response(self.file_path, self.status_code, self._head())
+        wire.background = self.background
+        return wire
 
 
 StreamContent = (
