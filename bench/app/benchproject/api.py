@@ -1,0 +1,90 @@
+"""The benchmark API: identical code for our django_bolt and for Django-Bolt 0.13 from PyPI."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Annotated
+
+import msgspec
+
+from benchproject.payloads import DOCUMENT
+from django_bolt import BoltAPI
+
+try:  # our package exports the markers at the top level ...
+    from django_bolt import Cookie, Header
+except ImportError:  # ... Django-Bolt 0.13 keeps them in param_functions.
+    from django_bolt.param_functions import Cookie, Header  # type: ignore[no-redef]
+
+# Access logs off on both sides: Django-Bolt 0.13 logs every request unless the API is built
+# with enable_logging=False; ours logs from the server, turned off by --no-access-log.
+_API_OPTIONS = (
+    {"enable_logging": False} if "enable_logging" in inspect.signature(BoltAPI).parameters else {}
+)
+api = BoltAPI(**_API_OPTIONS)
+
+
+class Address(msgspec.Struct):
+    street: str
+    city: str
+    zip: str
+
+
+class Customer(msgspec.Struct):
+    name: str
+    email: str
+    address: Address
+
+
+class Attributes(msgspec.Struct):
+    color: str
+    weight_g: int
+    fragile: bool
+
+
+class Item(msgspec.Struct):
+    sku: str
+    name: str
+    quantity: int
+    price_cents: int
+    attributes: Attributes
+
+
+class Order(msgspec.Struct):
+    id: int
+    customer: Customer
+    tags: list[str]
+    items: list[Item]
+    note: str
+
+
+@api.get("/json-async")
+async def json_async() -> dict[str, str]:
+    return {"message": "Hello, World!"}
+
+
+@api.get("/json-sync")
+def json_sync() -> dict[str, str]:
+    return {"message": "Hello, World!"}
+
+
+@api.get("/items/{item_id}")
+async def item(item_id: int, q: str | None = None) -> dict[str, object]:
+    return {"item_id": item_id, "q": q}
+
+
+@api.get("/headers")
+async def headers(
+    x_token: Annotated[str, Header(alias="x-token")],
+    session: Annotated[str, Cookie(alias="session")],
+) -> dict[str, str]:
+    return {"token": x_token, "session": session}
+
+
+@api.post("/echo")
+async def echo(order: Order) -> Order:
+    return order
+
+
+@api.get("/document")
+async def document() -> dict[str, object]:
+    return DOCUMENT

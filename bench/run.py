@@ -1,0 +1,493 @@
+#!/usr/bin/env python3
+"""Benchmark our runbolt against Django-Bolt 0.13.0 (PyPI) and FastAPI+uvicorn, in one run.
+
+    python3 bench/run.py                      # 3 runs x 5 s per endpoint and server
+    python3 bench/run.py --runs 5 --duration 10 --servers ours,theirs --endpoints json-async
+
+Each server runs the same app (bench/app; FastAPI gets bench/fastapi_app.py with the same routes)
+pinned to core 0 with one process and no access log; wrk runs pinned to core 1
+(``wrk -t1 -c64``). Servers are interleaved inside each round so slow drift of the machine hits
+all of them alike. Every endpoint's status and body are checked on every server before it is
+loaded. Results: a table on stdout, bench/results/<stamp>.json and .md, and latest.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import glob
+import hashlib
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+BENCH: Final = Path(__file__).resolve().parent
+ROOT: Final = BENCH.parent
+APP: Final = BENCH / "app"
+WORK: Final = BENCH / ".work"
+RESULTS: Final = BENCH / "results"
+sys.path.insert(0, str(APP))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from benchproject.payloads import DOCUMENT  # noqa: E402
+
+THEIRS_VERSION: Final = "0.13.0"
+SERVER_CORE: Final = "0"
+LOAD_CORE: Final = "1"
+START_TIMEOUT_S: Final = 60.0
+
+
+# --------------------------------------------------------------------------------------------
+# Endpoints
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    name: str
+    method: str
+    path: str
+    expected: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+
+
+DOCUMENT_BYTES: Final = json.dumps(DOCUMENT).encode()
+ENDPOINTS: Final = (
+    Endpoint("json-async", "GET", "/json-async", {"message": "Hello, World!"}),
+    Endpoint("json-sync", "GET", "/json-sync", {"message": "Hello, World!"}),
+    Endpoint("path-query", "GET", "/items/42?q=bolt", {"item_id": 42, "q": "bolt"}),
+    Endpoint(
+        "header-cookie",
+        "GET",
+        "/headers",
+        {"token": "abc123", "session": "s3ss10n"},
+        headers={"x-token": "abc123", "Cookie": "session=s3ss10n"},
+    ),
+    Endpoint(
+        "post-10kb",
+        "POST",
+        "/echo",
+        DOCUMENT,
+        headers={"Content-Type": "application/json"},
+        body=DOCUMENT_BYTES,
+    ),
+    Endpoint("get-10kb", "GET", "/document", DOCUMENT),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Servers and their virtual environments
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    name: str
+    label: str
+    venv: Path
+    requirements: tuple[str, ...]
+    port: int
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
+
+    def command(self) -> tuple[list[str], Path]:
+        python = str(self.python)
+        port = str(self.port)
+        if self.name == "fastapi":
+            argv = [python, "-m", "uvicorn", "fastapi_app:app", "--host", "127.0.0.1"]
+            argv += ["--port", port, "--loop", "uvloop", "--http", "httptools"]
+            return [*argv, "--no-access-log", "--log-level", "warning"], BENCH
+        argv = [python, "manage.py", "runbolt", "--host", "127.0.0.1", "--port", port]
+        argv += ["--processes", "1"]
+        if self.name == "ours":
+            argv.append("--no-access-log")  # Django-Bolt 0.13 logs no requests by default.
+        return argv, APP
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def make_servers(names: list[str]) -> list[Server]:
+    known = {
+        "ours": ("ours (django_bolt, pure Python)", (f"-e {ROOT}",)),
+        "theirs": (f"Django-Bolt {THEIRS_VERSION} (Rust)", (f"django-bolt=={THEIRS_VERSION}",)),
+        "fastapi": ("FastAPI + uvicorn", ("fastapi", "uvicorn[standard]")),
+    }
+    servers = []
+    for name in names:
+        if name not in known:
+            raise SystemExit(f"unknown server {name!r}; choose from {', '.join(known)}")
+        label, requirements = known[name]
+        servers.append(Server(name, label, BENCH / f".venv-{name}", requirements, _free_port()))
+    return servers
+
+
+def find_python312() -> str:
+    """A CPython >= 3.12 (Django-Bolt 0.13 needs it; ours runs on it too, for a fair match)."""
+    # 3.12 first: the oldest Python Django-Bolt 0.13 supports, and the one results are quoted on.
+    candidates = []
+    for minor in (12, 13, 14):
+        pattern = os.path.expanduser(f"~/.pyenv/versions/3.{minor}.*/bin/python3.{minor}")
+        candidates += sorted(glob.glob(pattern), reverse=True)
+        candidates += [p for p in (shutil.which(f"python3.{minor}"),) if p]
+    for candidate in candidates:
+        if "t" in Path(candidate).name.removeprefix("python"):
+            continue  # a free-threaded build would not compare like with like
+        return candidate
+    raise SystemExit("no Python >= 3.12 found (looked under ~/.pyenv/versions and on PATH)")
+
+
+def ensure_venv(server: Server, python: str) -> None:
+    stamp_value = hashlib.sha256(
+        "\n".join([python, *server.requirements, (ROOT / "pyproject.toml").read_text()]).encode()
+    ).hexdigest()
+    stamp = server.venv / ".bench-stamp"
+    if server.python.exists() and stamp.exists() and stamp.read_text() == stamp_value:
+        return
+    print(f"[bench] setting up {server.venv.relative_to(ROOT)} with {python}", file=sys.stderr)
+    subprocess.run([python, "-m", "venv", "--clear", str(server.venv)], check=True)
+    pip = [str(server.python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    args: list[str] = []
+    for requirement in server.requirements:
+        args += requirement.split(" ", 1)
+    result = subprocess.run([*pip, *args], check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"pip install {' '.join(args)} failed for {server.name}")
+    stamp.write_text(stamp_value)
+
+
+def package_version(server: Server) -> str:
+    module = {"ours": "django_bolt", "theirs": "django_bolt", "fastapi": "fastapi"}[server.name]
+    code = f"import {module}, sys; print({module}.__version__, sys.version.split()[0])"
+    out = subprocess.run(
+        [str(server.python), "-c", code], capture_output=True, text=True, check=False
+    )
+    return out.stdout.strip() or "?"
+
+
+@contextlib.contextmanager
+def running(server: Server) -> Any:
+    argv, cwd = server.command()
+    log_path = WORK / f"{server.name}.log"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "DJANGO_SETTINGS_MODULE": ""}
+    env.pop("DJANGO_SETTINGS_MODULE")
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            ["taskset", "-c", SERVER_CORE, *argv],
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            _wait_ready(server, proc, log_path)
+            yield proc
+        finally:
+            _stop(proc)
+
+
+def _wait_ready(server: Server, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{server.name} exited early:\n{log_path.read_text()[-3000:]}")
+        with contextlib.suppress(OSError):
+            status, _ = request(server.port, ENDPOINTS[0])
+            if status == 200:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"{server.name} did not answer in {START_TIMEOUT_S} s")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
+# --------------------------------------------------------------------------------------------
+# Checking and loading
+
+
+def request(port: int, endpoint: Endpoint) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request(endpoint.method, endpoint.path, body=endpoint.body, headers=endpoint.headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def check(server: Server, endpoint: Endpoint) -> str | None:
+    """None when the endpoint answers 200 with the expected JSON, else what went wrong."""
+    try:
+        status, body = request(server.port, endpoint)
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if status != 200:
+        return f"status {status}: {body[:200]!r}"
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return f"not JSON: {body[:200]!r}"
+    if data != endpoint.expected:
+        return f"unexpected body: {body[:200]!r}"
+    return None
+
+
+def wrk_script(endpoint: Endpoint) -> Path | None:
+    if endpoint.body is None:
+        return None
+    path = WORK / f"{endpoint.name}.lua"
+    lines = [f'wrk.method = "{endpoint.method}"', f"wrk.body = {_lua_string(endpoint.body)}"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _lua_string(data: bytes) -> str:
+    # A long bracket string needs no escaping as long as its closing bracket does not occur.
+    level = 0
+    while b"]" + b"=" * level + b"]" in data:
+        level += 1
+    eq = "=" * level
+    return f"[{eq}[{data.decode()}]{eq}]"
+
+
+_UNITS: Final = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _to_ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    if match is None:
+        raise ValueError(f"cannot read latency {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+@dataclass(slots=True)
+class Sample:
+    rps: float
+    p99_ms: float
+    errors: int
+
+
+def run_wrk(server: Server, endpoint: Endpoint, seconds: int, connections: int) -> Sample:
+    argv = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{max(1, seconds)}s"]
+    argv += ["--latency", "--timeout", "5s"]
+    for name, value in endpoint.headers.items():
+        argv += ["-H", f"{name}: {value}"]
+    script = wrk_script(endpoint)
+    if script is not None:
+        argv += ["-s", str(script)]
+    argv.append(f"http://127.0.0.1:{server.port}{endpoint.path}")
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=seconds + 60)
+    text = out.stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    p99 = re.search(r"^\s+99%\s+(\S+)", text, re.MULTILINE)
+    if rps is None or p99 is None:
+        raise SystemExit(f"cannot read wrk output:\n{text}\n{out.stderr}")
+    errors = 0
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    if non2xx:
+        errors += int(non2xx.group(1))
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if sock:
+        errors += sum(int(x) for x in sock.groups())
+    return Sample(float(rps.group(1)), _to_ms(p99.group(1)), errors)
+
+
+# --------------------------------------------------------------------------------------------
+# Reporting
+
+
+def machine_info() -> dict[str, Any]:
+    cpu = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+        "wrk": subprocess.run(
+            ["wrk", "-v"], capture_output=True, text=True, check=False
+        ).stdout.splitlines()[0:1],
+    }
+
+
+def summarize(results: dict[str, dict[str, list[Sample]]]) -> dict[str, dict[str, Any]]:
+    summary: dict[str, dict[str, Any]] = {}
+    for endpoint, per_server in results.items():
+        row: dict[str, Any] = {}
+        for server, samples in per_server.items():
+            row[server] = {
+                "median_rps": statistics.median(s.rps for s in samples),
+                "median_p99_ms": statistics.median(s.p99_ms for s in samples),
+                "errors": sum(s.errors for s in samples),
+                "runs_rps": [s.rps for s in samples],
+            }
+        if "ours" in row and "theirs" in row:
+            row["ratio_ours_theirs"] = row["ours"]["median_rps"] / row["theirs"]["median_rps"]
+        if "ours" in row and "fastapi" in row:
+            row["ratio_ours_fastapi"] = row["ours"]["median_rps"] / row["fastapi"]["median_rps"]
+        summary[endpoint] = row
+    return summary
+
+
+def markdown_table(summary: dict[str, dict[str, Any]], servers: list[Server]) -> str:
+    names = [s.name for s in servers]
+    header = ["endpoint"]
+    for name in names:
+        header += [f"{name} req/s", f"{name} p99 ms"]
+    ratios = [key for key in ("ratio_ours_theirs", "ratio_ours_fastapi") if _has(summary, key)]
+    header += [r.replace("ratio_", "").replace("_", "/") for r in ratios]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for endpoint, row in summary.items():
+        cells = [endpoint]
+        for name in names:
+            cell = row.get(name)
+            if cell is None:
+                cells += ["n/a", "n/a"]
+                continue
+            mark = f" ({cell['errors']} errors)" if cell["errors"] else ""
+            cells += [f"{cell['median_rps']:,.0f}{mark}", f"{cell['median_p99_ms']:.2f}"]
+        cells += [f"{row[r]:.2f}x" if r in row else "n/a" for r in ratios]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _has(summary: dict[str, dict[str, Any]], key: str) -> bool:
+    return any(key in row for row in summary.values())
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--runs", type=int, default=3, help="measured runs per endpoint")
+    parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per endpoint")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--servers", default="ours,theirs,fastapi")
+    parser.add_argument("--endpoints", default=",".join(e.name for e in ENDPOINTS))
+    parser.add_argument("--no-save", action="store_true", help="print only, write no results")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    import install_deps
+
+    install_deps.ensure_wrk()
+    if (os.cpu_count() or 1) < 2:
+        print("[bench] warning: fewer than 2 cores; server and wrk share one", file=sys.stderr)
+    WORK.mkdir(exist_ok=True)
+    RESULTS.mkdir(exist_ok=True)
+    wanted = set(args.endpoints.split(","))
+    endpoints = [e for e in ENDPOINTS if e.name in wanted]
+    servers = make_servers(args.servers.split(","))
+    python = find_python312()
+    for server in servers:
+        ensure_venv(server, python)
+    versions = {server.name: package_version(server) for server in servers}
+    results: dict[str, dict[str, list[Sample]]] = {e.name: {} for e in endpoints}
+    skipped: dict[str, dict[str, str]] = {}
+    with contextlib.ExitStack() as stack:
+        for server in servers:
+            stack.enter_context(running(server))
+        live: dict[str, list[Server]] = {}
+        for endpoint in endpoints:
+            live[endpoint.name] = []
+            for server in servers:
+                problem = check(server, endpoint)
+                if problem is None:
+                    live[endpoint.name].append(server)
+                else:
+                    skipped.setdefault(endpoint.name, {})[server.name] = problem
+                    print(f"[bench] {server.name} {endpoint.name}: {problem}", file=sys.stderr)
+        for endpoint in endpoints:
+            for server in live[endpoint.name]:
+                run_wrk(server, endpoint, args.warmup, args.connections)
+        for round_no in range(args.runs):
+            for endpoint in endpoints:
+                for server in live[endpoint.name]:
+                    sample = run_wrk(server, endpoint, args.duration, args.connections)
+                    results[endpoint.name].setdefault(server.name, []).append(sample)
+                    print(
+                        f"[bench] run {round_no + 1}/{args.runs} {endpoint.name:14} "
+                        f"{server.name:8} {sample.rps:>10,.0f} req/s  p99 {sample.p99_ms:.2f} ms",
+                        file=sys.stderr,
+                    )
+    summary = summarize(results)
+    table = markdown_table(summary, servers)
+    print(table)
+    if args.no_save:
+        return 0
+    now = dt.datetime.now(dt.UTC)
+    record = {
+        "date": now.isoformat(timespec="seconds"),
+        "command": "python3 bench/run.py " + " ".join(argv),
+        "settings": vars(args),
+        "machine": machine_info(),
+        "versions": versions,
+        "servers": {s.name: s.label for s in servers},
+        "summary": summary,
+        "failed_checks": skipped,
+    }
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    (RESULTS / f"{stamp}.json").write_text(json.dumps(record, indent=2) + "\n")
+    markdown = render_markdown(record, table)
+    (RESULTS / f"{stamp}.md").write_text(markdown)
+    (RESULTS / "latest.md").write_text(markdown)
+    print(f"[bench] wrote bench/results/{stamp}.json and .md", file=sys.stderr)
+    return 0
+
+
+def render_markdown(record: dict[str, Any], table: str) -> str:
+    machine = record["machine"]
+    lines = [
+        f"Run {record['date']} on {machine['cpu']} ({machine['cores']} cores, "
+        f"Linux {machine['kernel']}); command: `{record['command'].strip()}`.",
+        "",
+        "Versions (package, Python): "
+        + ", ".join(f"{k} {v}" for k, v in record["versions"].items())
+        + ".",
+        "",
+        table,
+        "",
+    ]
+    for endpoint, problems in record["failed_checks"].items():
+        for server, problem in problems.items():
+            lines.append(f"- {server} {endpoint} not measured: {problem}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
