@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     import socket
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Sequence, Set as AbstractSet
     from pathlib import Path
     from types import FrameType
 
@@ -97,7 +97,7 @@ class Reloader:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._stopping = True
 
-    def changed(self, changes: set[tuple[object, str]]) -> None:
+    def changed(self, changes: AbstractSet[tuple[object, str]]) -> None:
         """Restart the child after a batch of file changes."""
         names = sorted({os.path.relpath(path) for _, path in changes})
         self._log(f"{', '.join(names[:3])}{' ...' if len(names) > 3 else ''} changed; reloading.")

@@ -81,7 +81,7 @@ class Command(BaseCommand):
 
     # We run the checks ourselves (unless --skip-checks), like runserver; this also keeps
     # BaseCommand from adding its own --skip-checks beside the one generated from OPTIONS.
-    requires_system_checks: ClassVar[list[str]] = []  # type: ignore[misc]
+    requires_system_checks: ClassVar[list[str]] = []
     docs_path: ClassVar[str] = "/docs"
     admin_path: ClassVar[str] = "/admin/"
 
