@@ -23,6 +23,7 @@ from urllib.parse import quote
 import msgspec
 
 from django_bolt._files import open_file_response
+from django_bolt._sse import ServerSentEvent, with_keepalive
 from django_bolt._wire import (
     CT_JSON,
     CT_OCTET,
@@ -36,10 +37,12 @@ from django_bolt.exceptions import ResponseValidationError
 __all__ = (
     "HTML",
     "JSON",
+    "EventSourceResponse",
     "FileResponse",
     "PlainText",
     "Redirect",
     "Response",
+    "ServerSentEvent",
     "StreamingResponse",
     "build_result_converter",
 )
@@ -228,7 +231,7 @@ class StreamingResponse(Response):
     slow reader does not make it buffer without bound. ``str`` chunks are UTF-8 encoded.
     """
 
-    __slots__ = ()
+    __slots__ = ("ping_interval",)
     media_type_default = "text/plain"
 
     def __init__(
@@ -244,18 +247,49 @@ class StreamingResponse(Response):
             # SSE must reach the client as produced: no caches, no proxy buffering.
             self.headers.setdefault("cache-control", "no-cache")
             self.headers.setdefault("x-accel-buffering", "no")
+        # Seconds of producer silence before a ": ping" comment (text/event-stream only).
+        self.ping_interval: float | None = 15.0
 
     def to_wire(self) -> WireResponse:
         source = self.content
         if callable(source):
             source = source()
         stream: AsyncIterable[bytes] | Iterable[bytes]
-        if isinstance(source, AsyncIterable):
+        if self.media_type == "text/event-stream":
+            stream = with_keepalive(source, self.ping_interval, _chunk_bytes)
+        elif isinstance(source, AsyncIterable):
             stream = _encode_async_chunks(source)
         elif isinstance(source, Iterable) and not isinstance(source, bytes | str):
             stream = _encode_chunks(source)
         else:
             raise TypeError("StreamingResponse needs an iterable or async iterable of bytes/str")
+        return WireResponse(self.status_code, self._head(), b"", stream, self.background)
+
+
+class EventSourceResponse(StreamingResponse):
+    """Server-Sent Events from a (sync or async) iterable of events.
+
+    Each item is a ``str`` (sent as ``data``), a dict or :class:`ServerSentEvent` (``data``,
+    ``event``, ``id``, ``retry``, ``comment``; non-string data is JSON), or preformatted bytes.
+    A ``: ping`` comment goes out whenever the producer is quiet for ``ping_interval`` seconds.
+    """
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        content: StreamContent | AsyncIterable[Any] | Iterable[Any],
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+        ping_interval: float | None = 15.0,
+        background: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        super().__init__(content, status_code, headers, "text/event-stream", background)
+        self.ping_interval = ping_interval
+
+    def to_wire(self) -> WireResponse:
+        source = self.content() if callable(self.content) else self.content
+        stream = with_keepalive(source, self.ping_interval)
         return WireResponse(self.status_code, self._head(), b"", stream, self.background)
 
 
