@@ -226,3 +226,21 @@ def test_dev_reloads_on_change_and_survives_a_syntax_error(
     assert len(bolt.worker_pids()) == 1
     bolt.send_signal(signal.SIGTERM)
     assert bolt.wait(20) == 0
+
+
+def _has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback here")
+def test_ipv6_host(run_bolt: Callable[..., BoltProcess]) -> None:
+    bolt = run_bolt("--host", "::1", "--processes", "2", "--skip-checks")
+    assert f"Listening on http://[::1]:{bolt.port} " in bolt.stdout
+    assert bolt.host == "::1"
+    assert bolt.get("/client").json()["host"] == "::1"
+    assert len(listening_sockets(bolt.port)) == 2
