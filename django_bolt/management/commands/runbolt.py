@@ -128,8 +128,14 @@ class Command(BaseCommand):
     def load_application(self, config: ServerConfig) -> Application:
         """Import the project's APIs once, here, so a broken import is reported once."""
         try:
+            import inspect
+
             from django_bolt.discovery import discover_application
 
+            # The framework reads --no-admin (and any other server option it needs) from the
+            # config, once it accepts one.
+            if "config" in inspect.signature(discover_application).parameters:
+                return discover_application(config=config)  # type: ignore[call-arg, unused-ignore]
             return discover_application()
         except Exception:
             self.stderr.write(traceback.format_exc())
