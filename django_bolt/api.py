@@ -295,6 +295,7 @@ class BoltAPI(Router):
         self._mounts: list[tuple[str, BoltAPI]] = []
         self._table: RouteTable[_Endpoint] | None = None
         self._debug = False
+        self.server_error_hook: Callable[[BaseException], None] | None = None
         self._lifespans: dict[int, contextlib.AbstractAsyncContextManager[Any]] = {}
         self.mounted = False
         super().__init__(prefix, tags, auth, guards)
@@ -483,9 +484,16 @@ class BoltAPI(Router):
                         result = await _maybe_await(handler(request, exc))
                         status = exc.status_code if isinstance(exc, HTTPException) else 500
                         return build_result_converter(status, None, "exception handler")(result)
+            self._report_server_error(exc)
             return response_for_exception(exc, self._debug)
         except Exception as second:
+            self._report_server_error(second)
             return response_for_exception(second, self._debug)
+
+    def _report_server_error(self, exc: Exception) -> None:
+        # Test clients with raise_server_exceptions=True set this to re-raise server bugs.
+        if self.server_error_hook is not None and not isinstance(exc, HTTPException):
+            self.server_error_hook(exc)
 
 
 def _allow_response(entry: RouteMatch[_Endpoint], method: str) -> WireResponse:

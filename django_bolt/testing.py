@@ -128,12 +128,32 @@ class _AsyncStream(httpx.AsyncByteStream):
             await background()
 
 
+class _ServerErrors:
+    """Catches what the app would have answered with a 500, to raise it in the test instead."""
+
+    def __init__(self, app: Application, enabled: bool) -> None:
+        self.caught: BaseException | None = None
+        if hasattr(app, "server_error_hook"):
+            # The latest client decides: a hook left by an earlier client must not linger.
+            app.server_error_hook = self.record if enabled else None
+
+    def record(self, exc: BaseException) -> None:
+        if self.caught is None:
+            self.caught = exc
+
+    def raise_caught(self) -> None:
+        exc, self.caught = self.caught, None
+        if exc is not None:
+            raise exc
+
+
 class _BoltTransport(httpx.BaseTransport):
     """Runs the app on a private event loop owned by the client."""
 
-    def __init__(self, app: Application) -> None:
+    def __init__(self, app: Application, raise_server_exceptions: bool) -> None:
         self.app = app
         self._runner: asyncio.Runner | None = None
+        self.errors = _ServerErrors(app, raise_server_exceptions)
 
     def _ensure_started(self) -> asyncio.Runner:
         if self._runner is None:
@@ -146,6 +166,7 @@ class _BoltTransport(httpx.BaseTransport):
         body = request.read()
         bolt_request = _build_request(self.app, request, body)
         response = runner.run(self.app.dispatch(bolt_request))
+        self.errors.raise_caught()
         skip = _no_body(request.method, response.status_code)
         if response.stream is not None:
             return httpx.Response(
@@ -171,9 +192,10 @@ class _BoltTransport(httpx.BaseTransport):
 class _AsyncBoltTransport(httpx.AsyncBaseTransport):
     """Runs the app on the caller's event loop."""
 
-    def __init__(self, app: Application) -> None:
+    def __init__(self, app: Application, raise_server_exceptions: bool) -> None:
         self.app = app
         self.started = False
+        self.errors = _ServerErrors(app, raise_server_exceptions)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not self.started:
@@ -182,6 +204,7 @@ class _AsyncBoltTransport(httpx.AsyncBaseTransport):
         body = await request.aread()
         bolt_request = _build_request(self.app, request, body)
         response = await self.app.dispatch(bolt_request)
+        self.errors.raise_caught()
         skip = _no_body(request.method, response.status_code)
         if response.stream is not None:
             return httpx.Response(
@@ -205,16 +228,23 @@ class _AsyncBoltTransport(httpx.AsyncBaseTransport):
 class TestClient(httpx.Client):
     """A synchronous httpx client for one app; use it as a context manager.
 
-    Start-up hooks run before the first request, shutdown hooks when the client closes.
+    Start-up hooks run before the first request, shutdown hooks when the client closes. With
+    ``raise_server_exceptions`` (the default) an exception the app would answer with a 500 is
+    raised in the test instead; pass ``False`` to look at the 500 response.
     """
 
     __test__ = False  # not a pytest test class
 
     def __init__(
-        self, app: Application, base_url: str = "http://testserver", **kwargs: Any
+        self,
+        app: Application,
+        base_url: str = "http://testserver",
+        raise_server_exceptions: bool = True,
+        **kwargs: Any,
     ) -> None:
         self.app = app
-        super().__init__(transport=_BoltTransport(app), base_url=base_url, **kwargs)
+        transport = _BoltTransport(app, raise_server_exceptions)
+        super().__init__(transport=transport, base_url=base_url, **kwargs)
 
 
 class AsyncTestClient(httpx.AsyncClient):
@@ -223,10 +253,15 @@ class AsyncTestClient(httpx.AsyncClient):
     __test__ = False
 
     def __init__(
-        self, app: Application, base_url: str = "http://testserver", **kwargs: Any
+        self,
+        app: Application,
+        base_url: str = "http://testserver",
+        raise_server_exceptions: bool = True,
+        **kwargs: Any,
     ) -> None:
         self.app = app
-        super().__init__(transport=_AsyncBoltTransport(app), base_url=base_url, **kwargs)
+        transport = _AsyncBoltTransport(app, raise_server_exceptions)
+        super().__init__(transport=transport, base_url=base_url, **kwargs)
 
 
 try:

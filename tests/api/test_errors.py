@@ -109,7 +109,10 @@ def test_unhandled_exception_is_500_and_logged(caplog):
     async def boom():
         raise RuntimeError("secret internals")
 
-    with caplog.at_level(logging.ERROR, logger="django_bolt"), TestClient(api) as client:
+    with (
+        caplog.at_level(logging.ERROR, logger="django_bolt"),
+        TestClient(api, raise_server_exceptions=False) as client,
+    ):
         response = client.get("/boom")
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal Server Error"}
@@ -126,7 +129,7 @@ def test_unhandled_exception_in_debug_shows_details(settings):
     async def boom():
         raise RuntimeError("visible")
 
-    with TestClient(api) as client:
+    with TestClient(api, raise_server_exceptions=False) as client:
         body = client.get("/boom").json()
     assert body["detail"] == "Internal Server Error"
     assert (body["type"], body["message"]) == ("RuntimeError", "visible")
@@ -144,5 +147,8 @@ def test_failing_exception_handler_still_answers(caplog):
     async def x():
         raise ValueError
 
-    with caplog.at_level(logging.ERROR, logger="django_bolt"), TestClient(api) as client:
+    with (
+        caplog.at_level(logging.ERROR, logger="django_bolt"),
+        TestClient(api, raise_server_exceptions=False) as client,
+    ):
         assert client.get("/x").status_code == 500

@@ -80,7 +80,7 @@ def test_orm_in_def_handler_runs_in_the_pool():
     api = BoltAPI()
     api.get("/count")(uses_orm)
     api.get("/count-inline", inline=True)(uses_orm)
-    with TestClient(api) as client:
+    with TestClient(api, raise_server_exceptions=False) as client:
         assert client.get("/count").json() == {"users": 1}
         # Forced onto the loop thread, Django refuses: that is why the default is the pool.
         assert client.get("/count-inline").status_code == 500

@@ -132,7 +132,7 @@ async def stream(kind: str):
 
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(api) as client:
+    with TestClient(api, raise_server_exceptions=False) as client:
         yield client
 
 
@@ -187,7 +187,7 @@ def test_response_validation_error_is_500_and_logged(client, caplog, path):
 def test_response_validation_details_in_debug():
     debug_api = BoltAPI(debug=True)
     debug_api.get("/bad")(annotated_bad)
-    with TestClient(debug_api) as client:
+    with TestClient(debug_api, raise_server_exceptions=False) as client:
         body = client.get("/bad").json()
     assert body["detail"] == "Response validation error"
     assert "Expected `int`" in body["errors"]

@@ -2,6 +2,8 @@
 
 import asyncio
 
+import pytest
+
 from django_bolt import JSON, BoltAPI, Request, StreamingResponse
 from django_bolt.testing import AsyncTestClient, TestClient
 
@@ -76,3 +78,25 @@ def test_async_client():
 def test_fixture(bolt_client_factory):
     client = bolt_client_factory(api)
     assert client.get("/whoami").status_code == 200
+
+
+def test_server_exceptions_are_raised_by_default():
+    local = BoltAPI()
+
+    @local.get("/bug")
+    async def bug():
+        raise ZeroDivisionError("server bug")
+
+    @local.get("/teapot")
+    async def teapot():
+        from django_bolt.exceptions import InternalServerError
+
+        raise InternalServerError("on purpose")
+
+    with TestClient(local) as client:
+        with pytest.raises(ZeroDivisionError, match="server bug"):
+            client.get("/bug")
+        # An HTTPException is an answer the app chose, not a bug: it is returned.
+        assert client.get("/teapot").status_code == 500
+    with TestClient(local, raise_server_exceptions=False) as client:
+        assert client.get("/bug").json() == {"detail": "Internal Server Error"}
