@@ -369,6 +369,23 @@ def _log_stderr(message: str) -> None:
     sys.stderr.flush()
 
 
+def _stop_when_parent_dies(parent_pid: int) -> None:  # pragma: no cover - child side
+    """Ask Linux to SIGTERM this worker when the parent dies (say, SIGKILLed by an operator).
+
+    The worker also polls its parent pid once a second; this only makes it prompt, so that a
+    process manager restarting the server finds the port free. No-op where prctl is missing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 class ForkProcessTable:
     """Workers as forked children; each one reports on a pipe and inherits its slot's sockets."""
 
@@ -397,7 +414,7 @@ class ForkProcessTable:
             code = 1
             try:
                 os.close(read_fd)
-                self._enter_child(slot)
+                self._enter_child(slot, parent_pid)
                 code = self._target(slot, write_fd, parent_pid)
             except BaseException:
                 traceback.print_exc()
@@ -412,7 +429,7 @@ class ForkProcessTable:
         self._selector.register(read_fd, selectors.EVENT_READ)
         return pid
 
-    def _enter_child(self, slot: int) -> None:  # pragma: no cover - child side
+    def _enter_child(self, slot: int, parent_pid: int) -> None:  # pragma: no cover - child side
         signal.set_wakeup_fd(-1)
         for sig in (signal.SIGCHLD, signal.SIGTERM):
             signal.signal(sig, signal.SIG_DFL)
@@ -428,6 +445,8 @@ class ForkProcessTable:
         for fd in (*self._pipes, self._wakeup_r, self._wakeup_w):
             with contextlib.suppress(OSError):
                 os.close(fd)
+        # Last: SIGTERM has its default action again, so an orphan dies before serving.
+        _stop_when_parent_dies(parent_pid)
 
     def send(self, pid: int, sig: int) -> None:
         os.kill(pid, sig)

@@ -238,3 +238,17 @@ def test_worker_failing_at_start_up_stops_the_server_without_a_loop(
     assert "this start-up fails on purpose" in bolt.stderr
     assert bolt.stderr.count("failed to start") == 1
     assert "Ready" not in bolt.stderr
+
+
+def test_sigkilled_parent_takes_its_workers_along_and_frees_the_port(
+    run_bolt: Callable[..., BoltProcess],
+) -> None:
+    """What supervisor's autorestart needs: the restarted server can bind the port again."""
+    bolt = run_bolt("--processes", "2", "--skip-checks")
+    workers = bolt.worker_pids()
+    os.kill(bolt.pid, signal.SIGKILL)
+    bolt.wait(10)
+    for pid in workers:
+        bolt.wait_for(lambda p=pid: not _alive(p), 10, f"orphaned worker {pid} to exit")
+    again = run_bolt("--port", str(bolt.port), "--skip-checks")
+    assert again.get("/hello").status == 200
