@@ -409,6 +409,9 @@ class ForkProcessTable:
     def spawn(self, slot: int) -> int:
         read_fd, write_fd = os.pipe()
         parent_pid = os.getpid()
+        # Anything still buffered would be written a second time by the child.
+        sys.stdout.flush()
+        sys.stderr.flush()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child, observed by the integration tests
             code = 1
