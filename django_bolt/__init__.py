@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django_bolt.api import BoltAPI, Router
+from django_bolt.datastructures import UploadFile
 from django_bolt.exceptions import HTTPException
 from django_bolt.params import Body, Cookie, Depends, File, Form, Header, Path, Query
 from django_bolt.request import Request
@@ -38,5 +39,6 @@ __all__ = (
     "Response",
     "Router",
     "StreamingResponse",
+    "UploadFile",
     "__version__",
 )

@@ -256,7 +256,7 @@ class _Endpoint:
         self.simple = self.binder.simple
         self.bind = self.binder.bind
         binder = self.binder
-        self.has_params = bool(binder._typed or binder._body_name or binder.request_names)
+        self.has_params = binder.has_params
 
 
 class BoltAPI(Router):

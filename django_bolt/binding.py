@@ -26,8 +26,8 @@ import msgspec.inspect
 
 from django_bolt._inline import is_inline_safe
 from django_bolt.exceptions import RequestValidationError
-from django_bolt.params import UNSET, Depends, Param, Source
-from django_bolt.request import QueryParams, Request, parse_query
+from django_bolt.params import UNSET, Depends, File, Param, Source
+from django_bolt.request import Request
 
 if typing.TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -107,6 +107,47 @@ def _is_list(tp: Any) -> bool:
     if origin is typing.Union or origin is types.UnionType:
         return any(_is_list(a) for a in typing.get_args(tp) if a is not type(None))
     return origin in (list, tuple, set, frozenset)
+
+
+@dataclasses.dataclass(slots=True)
+class _FileParam:
+    name: str
+    wire: str
+    many: bool
+    required: bool
+    default: Any
+    limits: File
+
+
+def _mentions_upload(tp: Any) -> bool:
+    from django_bolt.datastructures import UploadFile
+
+    if tp is UploadFile:
+        return True
+    return any(_mentions_upload(arg) for arg in typing.get_args(tp))
+
+
+def _check_uploads(uploads: list[Any], limits: File) -> tuple[str, str] | None:
+    """(message, type) for the first limit the uploads break, or None."""
+    if limits.max_files is not None and len(uploads) > limits.max_files:
+        return (f"At most {limits.max_files} files allowed", "too_many_files")
+    for upload in uploads:
+        if limits.max_size is not None and upload.size > limits.max_size:
+            return (f"File `{upload.filename}` exceeds {limits.max_size} bytes", "file_too_large")
+        if limits.min_size is not None and upload.size < limits.min_size:
+            return (f"File `{upload.filename}` is under {limits.min_size} bytes", "file_too_small")
+        allowed = limits.allowed_types
+        if allowed and not any(_type_matches(upload.content_type, a) for a in allowed):
+            return (f"File type `{upload.content_type}` is not allowed", "file_type")
+    return None
+
+
+def _type_matches(content_type: str, pattern: str) -> bool:
+    media = content_type.split(";")[0].strip().lower()
+    pattern = pattern.lower()
+    if pattern.endswith("/*"):
+        return media.startswith(pattern[:-1])
+    return media == pattern
 
 
 def _group_fields(group: type, source: str) -> tuple[tuple[str, str, bool], ...]:
@@ -203,11 +244,13 @@ class Binder:
         "_body_default",
         "_body_name",
         "_body_required",
+        "_files",
         "_scalars",
         "_sources",
         "_typed",
         "deps",
         "fn",
+        "has_params",
         "inline",
         "is_async",
         "is_async_gen",
@@ -239,9 +282,12 @@ class Binder:
         self._body_decoder: msgspec.json.Decoder[Any] | None = None
         self._body_required = True
         self._body_default: Any = None
+        self._files: list[_FileParam] = []
         self._classify(path_names, methods)
         self._typed = self._build_typed_dict()
         self._sources = self._plan_sources()
+        # Whether bind() has anything to do: with nothing, the handler is called bare.
+        self.has_params = bool(self._typed or self._body_name or self._files or self.request_names)
         # No dependencies and no pool hop: the whole call can complete without suspending.
         self.simple = (
             not self.deps
@@ -311,10 +357,15 @@ class Binder:
                 metas.append(msgspec.Meta(**constraints))
         annotation = Annotated[(base, *metas)] if metas else base
         required = default is param.empty
+        if _mentions_upload(base):
+            source = "file"
         if source == "file":
-            raise NotImplementedError(
-                f"{self.label}: File() uploads are not supported yet"
-            )  # TODO(#3)
+            if methods & _NO_BODY_METHODS:
+                raise TypeError(f"{self.label}: a handler taking files cannot serve GET/HEAD/...")
+            limits = marker if isinstance(marker, File) else File()
+            wire = marker.alias if marker is not None and marker.alias else name
+            self._files.append(_FileParam(name, wire, _is_list(base), required, default, limits))
+            return
         if source == "body":
             if methods & _NO_BODY_METHODS:
                 bad = ", ".join(sorted(methods & _NO_BODY_METHODS))
@@ -400,11 +451,32 @@ class Binder:
                     kwargs[self._body_name] = self._body_decoder.decode(body)  # type: ignore[union-attr]
                 except msgspec.MsgspecError as exc:
                     errors.append(body_error(exc, body))
+        if self._files:
+            self._bind_files(request, kwargs, errors)
         if errors:
             raise RequestValidationError(errors)
         for name in self.request_names:
             kwargs[name] = request
         return kwargs
+
+    def _bind_files(
+        self, request: Request, kwargs: dict[str, Any], errors: list[dict[str, Any]]
+    ) -> None:
+        files = request.files
+        for param in self._files:
+            uploads = files.get(param.wire, [])
+            problem = _check_uploads(uploads, param.limits)
+            if not uploads and problem is None:
+                if param.required:
+                    problem = ("Missing required file `" + param.wire + "`", "missing_field")
+                else:
+                    kwargs[param.name] = param.default
+                    continue
+            if problem is not None:
+                message, kind = problem
+                errors.append({"loc": ["file", param.wire], "msg": message, "type": kind})
+                continue
+            kwargs[param.name] = uploads if param.many else uploads[0]
 
     def _gather(self, request: Request, path_values: dict[str, str] | None) -> dict[str, Any]:
         raw: dict[str, Any] = {}
@@ -419,7 +491,7 @@ class Binder:
             elif source == "cookie":
                 mapping = request.cookies
             else:
-                mapping = QueryParams(parse_query(request.body.decode("latin-1")))
+                mapping = request.form().fields
             for name, wire, kind, group_fields in fields:
                 if kind == _SINGLE:
                     value = mapping.get(wire)

@@ -9,12 +9,15 @@ it has not been built yet: that costs nothing on requests that never read the vi
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote, unquote_plus
 
 import msgspec
 
 from django_bolt.server.contract import RawRequest
+
+if TYPE_CHECKING:
+    from django_bolt.datastructures import FormData, UploadFile
 
 __all__ = ("Headers", "QueryParams", "Request", "State", "parse_query")
 
@@ -122,6 +125,7 @@ class Request(RawRequest):
 
     __slots__ = (
         "_cookies",
+        "_form",
         "_headers",
         "_json",
         "_meta",
@@ -133,6 +137,7 @@ class Request(RawRequest):
     )
     # Slot types (annotations only: a slot must not also be a class attribute).
     _cookies: dict[str, str]
+    _form: FormData
     _headers: Headers
     _json: Any
     _meta: dict[str, Any]
@@ -221,6 +226,21 @@ class Request(RawRequest):
         except AttributeError:
             self._json = msgspec.json.decode(self.body)
             return self._json
+
+    def form(self) -> FormData:
+        """The form body (urlencoded or multipart), parsed once; ``.fields`` and ``.files``."""
+        try:
+            return self._form
+        except AttributeError:
+            from django_bolt.datastructures import parse_form
+
+            self._form = parse_form(self)
+            return self._form
+
+    @property
+    def files(self) -> dict[str, list[UploadFile]]:
+        """Uploaded files by field name (multipart bodies only)."""
+        return self.form().files
 
     # --- misc ----------------------------------------------------------------------------------
     @property
