@@ -1,0 +1,55 @@
+"""Found by discovery as ``<project>.api``: the endpoints the wire tests speak to over TCP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+from django_bolt import BoltAPI, FileResponse, StreamingResponse
+from django_bolt.responses import EventSourceResponse
+
+api = BoltAPI()
+DATA_FILE = Path(__file__).with_name("data.txt")
+
+
+class Item(msgspec.Struct):
+    name: str
+    price: float
+
+
+@api.get("/hello")
+async def hello() -> dict[str, str]:
+    return {"hello": "world"}
+
+
+@api.get("/items/{item_id}")
+async def get_item(item_id: int, q: str | None = None) -> dict[str, object]:
+    return {"id": item_id, "q": q}
+
+
+@api.post("/items")
+async def create_item(item: Item) -> Item:
+    return item
+
+
+@api.get("/stream")
+async def stream() -> StreamingResponse:
+    async def chunks():
+        for i in range(3):
+            yield f"chunk{i};"
+
+    return StreamingResponse(chunks())
+
+
+@api.get("/events")
+async def events() -> EventSourceResponse:
+    async def gen():
+        yield {"event": "tick", "data": {"n": 1}}
+
+    return EventSourceResponse(gen())
+
+
+@api.get("/file")
+async def file() -> FileResponse:
+    return FileResponse(DATA_FILE)
