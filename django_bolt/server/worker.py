@@ -135,15 +135,15 @@ class _LoopThread:
             # Stop accepting; the socket stays open in the parent, so connections queued on it
             # are left for the worker that shares or replaces this slot.
             server.close()
+            deadline = loop.time() + drain_window(config.workers_kill_timeout_s)
             # Responses from now on carry Connection: close. A connection accepted a moment ago
             # may not have delivered its first request yet: begin_shutdown() would take it for
             # idle and close it unanswered, so give such requests a short grace first.
             state.draining = True
-            await asyncio.sleep(min(_FRESH_GRACE_S, drain_window(config.workers_kill_timeout_s)))
+            await asyncio.sleep(max(0.0, min(_FRESH_GRACE_S, deadline - loop.time())))
             state.begin_shutdown()
             # Taken after begin_shutdown(): these are answered once, then closed.
             await self._serve_backlog(loop, state, drain_sock)
-            deadline = loop.time() + drain_window(config.workers_kill_timeout_s)
             # Polling keeps the protocol free of a drain callback on its hot path.
             while state.connections and loop.time() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
