@@ -115,6 +115,9 @@ def discover_application() -> Application:
         app = BoltAPI(trailing_slash="keep")
         # Not mount(): these APIs stay top-level for the next discovery too.
         app._mounts.extend(("", api) for api in apis)
-    app.compile()  # duplicate routes and bad signatures fail here, at start-up
+    try:
+        app.compile()  # duplicate routes and bad signatures fail here, at start-up
+    except (TypeError, ValueError) as exc:
+        raise ImproperlyConfigured(str(exc)) from exc
     # BoltAPI.request_class is a ClassVar narrowing RawRequest; the protocol spells it loosely.
     return cast("Application", app)

@@ -326,8 +326,12 @@ def _needs_validation(tp: Any) -> bool:
         return False
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        return all(_needs_validation(arg) for arg in typing.get_args(tp))
-    if origin in (dict, list, tuple, set, frozenset):
+        return any(_needs_validation(arg) for arg in typing.get_args(tp))
+    if origin is dict:
+        # JSON object keys are strings whatever the annotation says: only the values matter.
+        args = typing.get_args(tp)
+        return len(args) == 2 and _needs_validation(args[1])
+    if origin in (list, tuple, set, frozenset):
         return any(_needs_validation(arg) for arg in typing.get_args(tp) if arg is not Ellipsis)
     return not (isinstance(tp, type) and issubclass(tp, Response))
 

@@ -37,7 +37,7 @@ def test_explicit_setting_wins(settings):
 
 def test_duplicate_route_across_apis_names_both_handlers(settings):
     settings.BOLT_API = ["tests.api.discoproj.api:api", "tests.api.discoapp.api:app_api"]
-    with pytest.raises(ValueError, match=r"GET /proj") as info:
+    with pytest.raises(ImproperlyConfigured, match=r"GET /proj") as info:
         discover_application()
     message = str(info.value)
     assert "tests.api.discoproj.api.proj" in message

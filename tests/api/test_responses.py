@@ -258,3 +258,22 @@ def test_sse_headers(client):
     response = client.get("/stream/sse")
     assert response.headers["cache-control"] == "no-cache"
     assert response.headers["x-accel-buffering"] == "no"
+
+
+@pytest.mark.parametrize(
+    ("annotation", "checked"),
+    [
+        pytest.param(dict, False, id="dict"),
+        pytest.param(dict[str, object], False, id="dict-any-values"),
+        pytest.param(list, False, id="list"),
+        pytest.param(dict[str, int], True, id="dict-int-values"),
+        pytest.param(list[User], True, id="list-of-structs"),
+        pytest.param(User | None, True, id="optional-struct"),
+        pytest.param(int, True, id="scalar"),
+        pytest.param(JSON, False, id="response-class"),
+    ],
+)
+def test_which_return_annotations_are_checked(annotation, checked):
+    from django_bolt.responses import _needs_validation
+
+    assert _needs_validation(annotation) is checked
