@@ -361,7 +361,11 @@ def build_result_converter(
 
     def convert(result: Any) -> WireResponse:
         cls = type(result)
-        if validate is None and (cls is dict or cls is list):
+        if cls is dict or cls is list:  # the common case first
+            if empty:
+                return WireResponse(status_code, [], b"")
+            if validate is not None:
+                result = validate(result)
             return WireResponse(status_code, [CT_JSON], _ENCODE(result))
         if isinstance(result, Response):
             return result.to_wire()
