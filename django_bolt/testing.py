@@ -76,6 +76,21 @@ def _head(
     return headers
 
 
+def _to_httpx(
+    method: str,
+    response: ResponseLike,
+    make_stream: Callable[[bool], httpx.SyncByteStream | httpx.AsyncByteStream],
+) -> httpx.Response:
+    """What the server would send, as an httpx response (the body dropped where it would be)."""
+    skip = _no_body(method, response.status_code)
+    if response.stream is not None:
+        headers = _head(response, method, None)
+        return httpx.Response(response.status_code, headers=headers, stream=make_stream(skip))
+    headers = _head(response, method, len(response.body))
+    content = b"" if skip else response.body
+    return httpx.Response(response.status_code, headers=headers, content=content)
+
+
 class _SyncStream(httpx.SyncByteStream):
     def __init__(self, runner: asyncio.Runner, response: ResponseLike, skip_body: bool) -> None:
         self._runner = runner
@@ -167,18 +182,9 @@ class _BoltTransport(httpx.BaseTransport):
         bolt_request = _build_request(self.app, request, body)
         response = runner.run(self.app.dispatch(bolt_request))
         self.errors.raise_caught()
-        skip = _no_body(request.method, response.status_code)
-        if response.stream is not None:
-            return httpx.Response(
-                response.status_code,
-                headers=_head(response, request.method, None),
-                stream=_SyncStream(runner, response, skip),
-            )
-        content = b"" if skip else response.body
-        headers = _head(response, request.method, len(response.body))
-        if response.background is not None:
+        if response.stream is None and response.background is not None:
             runner.run(_wait(response.background()))
-        return httpx.Response(response.status_code, headers=headers, content=content)
+        return _to_httpx(request.method, response, lambda skip: _SyncStream(runner, response, skip))
 
     def close(self) -> None:
         runner, self._runner = self._runner, None
@@ -205,19 +211,9 @@ class _AsyncBoltTransport(httpx.AsyncBaseTransport):
         bolt_request = _build_request(self.app, request, body)
         response = await self.app.dispatch(bolt_request)
         self.errors.raise_caught()
-        skip = _no_body(request.method, response.status_code)
-        if response.stream is not None:
-            return httpx.Response(
-                response.status_code,
-                headers=_head(response, request.method, None),
-                stream=_AsyncStream(response, skip),
-            )
-        headers = _head(response, request.method, len(response.body))
-        if response.background is not None:
+        if response.stream is None and response.background is not None:
             await response.background()
-        return httpx.Response(
-            response.status_code, headers=headers, content=b"" if skip else response.body
-        )
+        return _to_httpx(request.method, response, lambda skip: _AsyncStream(response, skip))
 
     async def aclose(self) -> None:
         if self.started:
