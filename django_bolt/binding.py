@@ -15,7 +15,6 @@ import contextvars
 import dataclasses
 import functools
 import inspect
-import re
 import types
 import typing
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +24,7 @@ import msgspec
 import msgspec.inspect
 
 from django_bolt._inline import is_inline_safe
-from django_bolt.exceptions import RequestValidationError
+from django_bolt.exceptions import RequestValidationError, body_error, split_validation
 from django_bolt.params import UNSET, Depends, File, Param, Source
 from django_bolt.request import Request
 
@@ -197,42 +196,6 @@ def _split_annotated(ann: Any) -> tuple[Any, list[Any]]:
         base, *extras = typing.get_args(ann)
         return base, extras
     return ann, []
-
-
-# --- error shapes --------------------------------------------------------------------------------
-
-_AT: Final = re.compile(r"\A(?P<msg>.*?)(?: - at `\$(?P<path>.*)`)?\Z", re.S)
-_MISSING: Final = re.compile(r"\AObject missing required field `(?P<field>.+)`\Z", re.S)
-_PATH_TOKEN: Final = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
-
-
-def _split_validation(message: str) -> tuple[str, list[str | int], str | None]:
-    """msgspec message → (message, JSON path as a list, missing field name or None)."""
-    match = _AT.match(message)
-    msg, path = (match["msg"], match["path"] or "") if match else (message, "")
-    loc: list[str | int] = [key if key else int(index) for key, index in _PATH_TOKEN.findall(path)]
-    missing = _MISSING.match(msg)
-    return msg, loc, missing["field"] if missing else None
-
-
-def body_error(exc: msgspec.MsgspecError, body: bytes) -> dict[str, Any]:
-    """The 422 item for a body that is not valid JSON or not of the declared shape."""
-    if isinstance(exc, msgspec.ValidationError):
-        msg, loc, missing = _split_validation(str(exc))
-        if missing is not None:
-            return {"loc": ["body", *loc, missing], "msg": msg, "type": "missing_field"}
-        return {"loc": ["body", *loc], "msg": msg, "type": "validation_error"}
-    text = str(exc)
-    offset_match = re.search(r"\(byte (\d+)\)", text)
-    offset = int(offset_match[1]) if offset_match else len(body)
-    line = body.count(b"\n", 0, offset) + 1
-    column = offset - (body.rfind(b"\n", 0, offset) + 1) + 1
-    return {
-        "loc": ["body", line, column],
-        "msg": text,
-        "type": "json_invalid",
-        "ctx": {"line": line, "column": column, "position": offset},
-    }
 
 
 # --- the binder ----------------------------------------------------------------------------------
@@ -508,7 +471,7 @@ class Binder:
         return raw
 
     def _scalar_error(self, message: str) -> dict[str, Any]:
-        msg, loc, missing = _split_validation(message)
+        msg, loc, missing = split_validation(message)
         key = missing if missing is not None and not loc else (loc[0] if loc else None)
         scalar = next((s for s in self._scalars if s.name == key), None)
         if scalar is None:  # pragma: no cover - msgspec always names the field

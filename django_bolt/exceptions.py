@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+import msgspec
 
 from django_bolt._wire import encode_headers, json_response
 
@@ -34,7 +37,9 @@ __all__ = (
     "Unauthorized",
     "UnprocessableEntity",
     "UnsupportedMediaType",
+    "body_error",
     "response_for_exception",
+    "split_validation",
 )
 
 logger: Final = logging.getLogger("django_bolt")
@@ -163,6 +168,42 @@ class ResponseValidationError(Exception):
         super().__init__(f"{handler}: {message}")
         self.message = message
         self.handler = handler
+
+
+# --- validation error items (422) ---------------------------------------------------------
+
+_AT: Final = re.compile(r"\A(?P<msg>.*?)(?: - at `\$(?P<path>.*)`)?\Z", re.S)
+_MISSING: Final = re.compile(r"\AObject missing required field `(?P<field>.+)`\Z", re.S)
+_PATH_TOKEN: Final = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+
+
+def split_validation(message: str) -> tuple[str, list[str | int], str | None]:
+    """msgspec message → (message, JSON path as a list, missing field name or None)."""
+    match = _AT.match(message)
+    msg, path = (match["msg"], match["path"] or "") if match else (message, "")
+    loc: list[str | int] = [key if key else int(index) for key, index in _PATH_TOKEN.findall(path)]
+    missing = _MISSING.match(msg)
+    return msg, loc, missing["field"] if missing else None
+
+
+def body_error(exc: msgspec.MsgspecError, body: bytes) -> dict[str, Any]:
+    """The 422 item for a body that is not valid JSON or not of the declared shape."""
+    if isinstance(exc, msgspec.ValidationError):
+        msg, loc, missing = split_validation(str(exc))
+        if missing is not None:
+            return {"loc": ["body", *loc, missing], "msg": msg, "type": "missing_field"}
+        return {"loc": ["body", *loc], "msg": msg, "type": "validation_error"}
+    text = str(exc)
+    offset_match = re.search(r"\(byte (\d+)\)", text)
+    offset = int(offset_match[1]) if offset_match else len(body)
+    line = body.count(b"\n", 0, offset) + 1
+    column = offset - (body.rfind(b"\n", 0, offset) + 1) + 1
+    return {
+        "loc": ["body", line, column],
+        "msg": text,
+        "type": "json_invalid",
+        "ctx": {"line": line, "column": column, "position": offset},
+    }
 
 
 def _http_exception_response(exc: HTTPException) -> WireResponse:

@@ -220,12 +220,19 @@ class Request(RawRequest):
 
     # --- body ----------------------------------------------------------------------------------
     def json(self) -> Any:
-        """The body decoded as JSON (``msgspec.DecodeError`` if it is not)."""
+        """The body decoded as JSON; malformed JSON raises a 422 ``RequestValidationError``."""
         try:
             return self._json
         except AttributeError:
+            pass
+        try:
             self._json = msgspec.json.decode(self.body)
-            return self._json
+        except msgspec.DecodeError as exc:
+            # Malformed JSON is the client's mistake: a 422, never a 500 from the handler.
+            from django_bolt.exceptions import RequestValidationError, body_error
+
+            raise RequestValidationError([body_error(exc, self.body)]) from None
+        return self._json
 
     def form(self) -> FormData:
         """The form body (urlencoded or multipart), parsed once; ``.fields`` and ``.files``."""

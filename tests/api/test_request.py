@@ -113,3 +113,18 @@ def test_request_in_handler_through_the_client():
         "host": "testserver",
         "scheme": "http",
     }
+
+
+def test_malformed_json_read_by_a_handler_is_422_not_500():
+    api = BoltAPI()
+
+    @api.post("/raw")
+    async def raw(request: Request):
+        return {"got": request.json()}
+
+    with TestClient(api) as client:
+        response = client.post("/raw", content=b'{"a": ')
+        assert client.post("/raw", content=b'{"a": 1}').json() == {"got": {"a": 1}}
+    assert response.status_code == 422
+    (item,) = response.json()["detail"]
+    assert item["type"] == "json_invalid"

@@ -290,3 +290,22 @@ def test_bad_templates_fail_at_startup(template):
     api.get(template)(dict)
     with pytest.raises(ValueError, match=r"path|parameter|converter"):
         api.compile()
+
+
+@pytest.mark.parametrize(
+    "requested",
+    [
+        pytest.param("/caf%C3%A9/menu", id="upper-hex"),
+        pytest.param("/caf%c3%a9/menu", id="lower-hex"),
+        pytest.param("/%63af%C3%A9/menu", id="needlessly-encoded"),
+    ],
+)
+def test_non_ascii_static_route(requested):
+    api = BoltAPI()
+
+    @api.get("/café/menu")
+    async def menu():
+        return {"menu": True}
+
+    with TestClient(api) as client:
+        assert client.get(requested).json() == {"menu": True}
