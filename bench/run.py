@@ -403,6 +403,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    # A SIGTERM must unwind through the context managers so the servers are stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     import install_deps
 
     install_deps.ensure_wrk()

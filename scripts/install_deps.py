@@ -63,7 +63,9 @@ def _sbin(program: str) -> str | None:
 
 
 def ensure_nginx() -> str:
-    # The tests run their own nginx instances (own prefix and config), never the system one.
+    # The tests run their own nginx instances (own prefix and config), never the system one;
+    # the TLS test makes its certificate with the openssl command.
+    ensure_apt("openssl", ("openssl",))
     return ensure_apt("nginx", NGINX_PACKAGES)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sys
+from pathlib import Path
 from typing import Final
 
 import pytest
@@ -56,8 +58,9 @@ def require_service(name: str, address: tuple[str, int]) -> None:
 
 
 def find_program(name: str, hint: str) -> str:
-    """Path of an installed program (also looked up in sbin), or skip/fail with ``hint``."""
-    for candidate in (shutil.which(name), f"/usr/sbin/{name}", f"/sbin/{name}"):
+    """Path of a program beside this Python (the venv), on PATH or in sbin; else skip/fail."""
+    beside_python = str(Path(sys.executable).parent / name)
+    for candidate in (beside_python, shutil.which(name), f"/usr/sbin/{name}", f"/sbin/{name}"):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     skip_or_fail(f"{name} is not installed ({hint})")
