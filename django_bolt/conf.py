@@ -16,9 +16,11 @@ import dataclasses
 import ipaddress
 import os
 import sys
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 __all__ = (
     "FRAMEWORK_SETTINGS",
@@ -79,7 +81,9 @@ class ServerConfig:
         env="DJANGO_BOLT_WORKERS",
         setting="BOLT_WORKERS",
     )
-    backlog: int = _opt(1024, "Listen backlog of each socket.", flag="--backlog", setting="BOLT_BACKLOG")
+    backlog: int = _opt(
+        1024, "Listen backlog of each socket.", flag="--backlog", setting="BOLT_BACKLOG"
+    )
     keep_alive_s: float = _opt(
         5.0,
         "Seconds an idle keep-alive connection stays open.",
@@ -327,4 +331,3 @@ def framework_setting(name: str, settings: object | None = None) -> object:
 
         settings = django_settings
     return getattr(settings, name, default)
-

@@ -10,8 +10,10 @@ The server never imports the framework; the framework never touches a socket.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable
 
 __all__ = ("Application", "RawRequest", "ResponseLike")
 

@@ -1,0 +1,709 @@
+"""One HTTP/1.1 connection (RFC 9112) on httptools, and the per-loop state its connections share.
+
+httptools (llhttp) validates the framing: request line, header syntax, Content-Length,
+chunked coding. This module adds what llhttp leaves to the server: the limits, the Host rule,
+the supported transfer codings and versions, keep-alive and pipelining, back-pressure and the
+dispatch of each complete request to the application.
+
+Request life: on_message_begin -> on_url* -> on_header* -> on_headers_complete -> on_body* ->
+on_message_complete, which builds the request and either runs it or queues it behind the one
+in progress (pipelining keeps responses in request order).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+import types
+from collections import deque
+from collections.abc import AsyncIterable, Callable, Coroutine, Generator, Iterable
+from typing import TYPE_CHECKING, Any, Final, cast
+
+import httptools
+
+from django_bolt.conf import TrustedProxies
+from django_bolt.server.proxy import FORWARDING_HEADERS, resolve_forwarded
+from django_bolt.server.wire import METHODS, error_response, format_date_header, status_line
+
+if TYPE_CHECKING:
+    from django_bolt.conf import ServerConfig
+    from django_bolt.server.contract import Application, RawRequest, ResponseLike
+
+__all__ = ("AccessLog", "HttpProtocol", "ServerState")
+
+logger = logging.getLogger("django_bolt.server")
+
+AccessLog = Callable[[str, str, bytes, str, int, int, float], None]
+
+# Above this size a body is handed to the transport as its own buffer instead of being copied
+# into the head's buffer.
+_JOIN_BODY_BELOW: Final = 64 * 1024
+# Stop reading from a client that pipelines more than this many requests ahead of its answers.
+_MAX_PIPELINED: Final = 16
+
+_NO_BODY_STATUSES: Final = frozenset({204, 304})
+_CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
+_KEEP_ALIVE_10: Final = b"connection: keep-alive\r\n"
+_CLOSE: Final = b"connection: close\r\n"
+_CHUNKED: Final = b"transfer-encoding: chunked\r\n"
+_LAST_CHUNK: Final = b"0\r\n\r\n"
+
+# Header names the server itself must look at; every other header is only stored.
+_HOST: Final = 1
+_CONTENT_LENGTH: Final = 2
+_TRANSFER_ENCODING: Final = 3
+_EXPECT: Final = 4
+_FORWARDING: Final = 5
+_SPECIAL_HEADERS: Final[dict[bytes, int]] = {
+    b"host": _HOST,
+    b"content-length": _CONTENT_LENGTH,
+    b"transfer-encoding": _TRANSFER_ENCODING,
+    b"expect": _EXPECT,
+    **dict.fromkeys(FORWARDING_HEADERS, _FORWARDING),
+}
+
+
+class _Reject(Exception):
+    """Raised inside a parser callback: answer ``status`` and close."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class ServerState:
+    """What every connection of one event loop shares: app, config, counters, clock, Date."""
+
+    __slots__ = (
+        "_sweeper",
+        "access_log",
+        "app",
+        "config",
+        "connections",
+        "date_header",
+        "draining",
+        "header_timeout_s",
+        "keep_alive_s",
+        "loop",
+        "now",
+        "request_class",
+        "server_header",
+        "total_requests",
+        "trusted",
+    )
+
+    def __init__(
+        self, app: Application, config: ServerConfig, access_log: AccessLog | None = None
+    ) -> None:
+        self.app = app
+        self.request_class: type[RawRequest] = app.request_class
+        self.config = config
+        self.access_log = access_log
+        self.connections: set[HttpProtocol] = set()
+        self.total_requests = 0
+        self.draining = False
+        self.trusted = TrustedProxies.parse(config.forwarded_allow_ips)
+        self.keep_alive_s = config.keep_alive_s
+        self.header_timeout_s = config.header_read_timeout_s
+        server = config.server_header
+        self.server_header = b"server: %s\r\n" % server.encode("latin-1") if server else b""
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.now = 0.0
+        self._sweeper: asyncio.TimerHandle | None = None
+        self.tick()
+
+    def tick(self) -> None:
+        """Refresh the cached Date header (call once a second)."""
+        self.date_header = format_date_header(time.time())
+
+    def attach(self, conn: HttpProtocol, loop: asyncio.AbstractEventLoop) -> None:
+        self.connections.add(conn)
+        if self.loop is None:
+            self.loop = loop
+        if self._sweeper is None:
+            self.now = loop.time()
+            self._schedule_sweep()
+
+    def _schedule_sweep(self) -> None:
+        loop = self.loop
+        if loop is None:  # pragma: no cover - attach() sets it first
+            return
+        # Timeouts are enforced by one periodic sweep instead of a timer per request; the
+        # granularity is a quarter of the shortest timeout, and at most one second.
+        shortest = min(t for t in (self.keep_alive_s, self.header_timeout_s, 4.0) if t > 0)
+        interval = min(1.0, max(0.05, shortest / 4))
+        self._sweeper = loop.call_later(interval, self._sweep)
+
+    def _sweep(self) -> None:
+        self._sweeper = None
+        if self.loop is None:  # pragma: no cover - attach() sets it first
+            return
+        self.now = now = self.loop.time()
+        for conn in list(self.connections):
+            conn.check_timeouts(now)
+        if self.connections:
+            self._schedule_sweep()
+
+    def begin_shutdown(self) -> None:
+        """Close idle connections now; busy ones close after their current response."""
+        self.draining = True
+        for conn in list(self.connections):
+            conn.shutdown()
+
+    def force_close(self) -> None:
+        """Abort every connection (the drain window is over)."""
+        for conn in list(self.connections):
+            conn.abort()
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One client connection."""
+
+    __slots__ = (
+        "_drain_waiter",
+        "_peer",
+        "body_bytes",
+        "body_parts",
+        "client",
+        "content_length",
+        "expect_continue",
+        "forwarded",
+        "has_host",
+        "head_started",
+        "header_bytes",
+        "headers",
+        "idle_since",
+        "in_head",
+        "keep_alive",
+        "loop",
+        "parser",
+        "pipeline",
+        "read_paused",
+        "reject_status",
+        "request_started",
+        "responding",
+        "scheme",
+        "server",
+        "state",
+        "task",
+        "transport",
+        "trusted_peer",
+        "url",
+        "write_paused",
+    )
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self.loop = asyncio.get_running_loop() if state.loop is None else state.loop
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.pipeline: deque[tuple[RawRequest | int, bool]] = deque()
+        self.responding = False
+        self.task: asyncio.Task[None] | None = None
+        self.read_paused = False
+        self.write_paused = False
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self.keep_alive = True
+        self.reject_status = 0
+        self.in_head = False
+        self.head_started = 0.0
+        self.idle_since = 0.0
+        self.request_started = 0.0
+        self.trusted_peer = False
+        self._reset_message()
+
+    def _reset_message(self) -> None:
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.header_bytes = 0
+        self.body_parts: list[bytes] = []
+        self.body_bytes = 0
+        self.content_length = -1
+        self.expect_continue = False
+        self.has_host = False
+        self.forwarded: list[tuple[bytes, bytes]] | None = None
+
+    # --- connection events ---------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports do not subclass asyncio.Transport, but implement it.
+        self.transport = transport = cast("asyncio.Transport", transport)
+        state = self.state
+        state.attach(self, self.loop)
+        peer = transport.get_extra_info("peername")
+        sock = transport.get_extra_info("sockname")
+        self._peer = (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else None
+        self.client = self._peer
+        self.server = (str(sock[0]), int(sock[1])) if isinstance(sock, tuple) else None
+        self.scheme = "https" if transport.get_extra_info("sslcontext") else "http"
+        self.trusted_peer = self._peer is not None and self._peer[0] in state.trusted
+        self.idle_since = state.now
+        if state.draining:
+            self.keep_alive = False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.state.connections.discard(self)
+        self.transport = None
+        self.pipeline.clear()
+        task = self.task
+        if task is not None and not task.done():
+            # The client is gone: nobody will read the answer, so stop computing it.
+            task.cancel()
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(ConnectionResetError("client disconnected"))
+
+    def eof_received(self) -> bool:
+        return False
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self.transport is not None and not self.read_paused:
+            self.transport.resume_reading()
+        waiter = self._drain_waiter
+        if waiter is not None:
+            self._drain_waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def drain(self) -> None:
+        """Wait until the transport's buffer is below its low-water mark."""
+        if self.transport is None:
+            raise ConnectionResetError("client disconnected")
+        if self.write_paused:
+            waiter = self._drain_waiter
+            if waiter is None:
+                waiter = self._drain_waiter = self.loop.create_future()
+            await waiter
+
+    def data_received(self, data: bytes) -> None:
+        if self.reject_status:
+            return  # an error response is queued; ignore whatever else arrives
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            # No protocol switch is offered (yet), so the request was served as plain HTTP
+            # (RFC 9110 section 7.8 lets a server ignore Upgrade); keep parsing after it.
+            offset = int(upgrade.args[0]) if upgrade.args else len(data)
+            self.parser = httptools.HttpRequestParser(self)
+            if offset < len(data):
+                self.data_received(data[offset:])
+            return
+        except httptools.HttpParserCallbackError as error:
+            cause = error.__context__
+            self._reject(cause.status if isinstance(cause, _Reject) else 500)
+            if not isinstance(cause, _Reject):
+                logger.error("parser callback failed", exc_info=cause)
+            return
+        except httptools.HttpParserError as error:
+            self._reject(505 if "HTTP version" in str(error) else 400)
+            return
+        if self.in_head and not self.reject_status:
+            self.header_bytes += len(data)
+            # Counted as the bytes arrive: a header that never ends must not grow without bound.
+            config = self.state.config
+            if self.header_bytes > config.max_header_bytes + config.max_request_line_bytes:
+                self._reject(431 if self.url else 414)
+
+    # --- parser callbacks ----------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._reset_message()
+        self.in_head = True
+        self.head_started = self.state.now
+        if self.state.access_log is not None:
+            self.request_started = self.loop.time()
+        if self.trusted_peer:
+            self.forwarded = []
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+        if len(self.url) > self.state.config.max_request_line_bytes:
+            raise _Reject(414)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if b"_" in name:
+            # Django's META maps both "X-A" and "X_A" to HTTP_X_A: drop the ambiguous spelling.
+            return
+        headers = self.headers
+        headers.append((name, value))
+        config = self.state.config
+        if len(headers) > config.max_header_count:
+            raise _Reject(431)
+        kind = _SPECIAL_HEADERS.get(name.lower())
+        if kind is None:
+            return
+        if kind == _HOST:
+            if self.has_host:
+                raise _Reject(400)  # RFC 9112 section 3.2: more than one Host is a 400
+            self.has_host = True
+        elif kind == _CONTENT_LENGTH:
+            # llhttp has already rejected malformed and duplicate values.
+            self.content_length = int(value)
+        elif kind == _TRANSFER_ENCODING:
+            if value.strip().lower() != b"chunked":
+                raise _Reject(501)
+        elif kind == _EXPECT:
+            self.expect_continue = value.strip().lower() == b"100-continue"
+        elif self.forwarded is not None:
+            self.forwarded.append((name.lower(), value))
+
+    def on_headers_complete(self) -> None:
+        self.in_head = False
+        config = self.state.config
+        size = 0
+        for name, value in self.headers:
+            size += len(name) + len(value) + 4
+        if size > config.max_header_bytes:
+            raise _Reject(431)
+        parser = self.parser
+        version = parser.get_http_version()
+        if version != "1.1":
+            if version != "1.0":
+                raise _Reject(505)
+            if self.content_length < 0 and any(
+                n.lower() == b"transfer-encoding" for n, _ in self.headers
+            ):
+                raise _Reject(400)  # RFC 9112 section 6.1: chunked is not HTTP/1.0 framing
+        elif not self.has_host:
+            raise _Reject(400)
+        if self.content_length > config.max_upload_size:
+            raise _Reject(413)  # decided before reading, and sent instead of 100 Continue
+        if self.expect_continue and version == "1.1" and self.content_length != 0:
+            self.expect_continue = False
+            if not self.responding and not self.pipeline and self.transport is not None:
+                self.transport.write(_CONTINUE)
+            else:
+                self.expect_continue = True  # sent when this request's turn comes
+
+    def on_body(self, body: bytes) -> None:
+        self.body_bytes += len(body)
+        if self.body_bytes > self.state.config.max_upload_size:
+            raise _Reject(413)  # chunked bodies are only known as they arrive
+        self.body_parts.append(body)
+
+    def on_message_complete(self) -> None:
+        parts = self.body_parts
+        body = parts[0] if len(parts) == 1 else b"".join(parts)
+        parser = self.parser
+        method = parser.get_method()
+        client, scheme = self.client, self.scheme
+        if self.forwarded:
+            client, scheme = resolve_forwarded(
+                self.forwarded, self._peer, scheme, self.state.trusted
+            )
+        request = self.state.request_class(
+            METHODS.get(method) or method.decode("latin-1"),
+            self.url,
+            self.headers,
+            body,
+            client,
+            scheme,
+            self.server,
+            parser.get_http_version(),
+        )
+        keep_alive = parser.should_keep_alive() and self.keep_alive
+        if self.responding or self.pipeline:
+            self.pipeline.append((request, keep_alive))
+            if len(self.pipeline) >= _MAX_PIPELINED:
+                self._pause_reading()
+        else:
+            self._run(request, keep_alive)
+
+    # --- request cycle -------------------------------------------------------------------------
+
+    def _reject(self, status: int) -> None:
+        """Answer a framing or limit error once, after any response still owed, then close."""
+        self.reject_status = status
+        self.in_head = False
+        self._pause_reading()
+        if self.responding or self.pipeline:
+            self.pipeline.append((status, False))
+        else:
+            self._send_error(status)
+
+    def _send_error(self, status: int) -> None:
+        transport = self.transport
+        if transport is None:
+            return
+        transport.write(error_response(status, self.state.date_header))
+        transport.close()
+
+    def _run(self, request: RawRequest, keep_alive: bool) -> None:
+        self.responding = True
+        state = self.state
+        if state.draining or state.keep_alive_s <= 0:
+            keep_alive = False
+        try:
+            coro = state.app.dispatch(request)
+        except Exception:
+            logger.exception("dispatch raised; the application must turn errors into responses")
+            self._fail(request)
+            return
+        # Each request runs in its own context, as a Task would, so context variables set by
+        # a handler (asgiref's, Django's) never leak into the next request on this loop.
+        context = contextvars.copy_context()
+        try:
+            pending = context.run(coro.send, None)
+        except StopIteration as done:
+            response: ResponseLike = done.value
+            if response.stream is None and response.background is None:
+                self._write_response(request, response, keep_alive)
+                return
+            self.task = self.loop.create_task(
+                self._finish(request, response, keep_alive), context=context
+            )
+            return
+        except BaseException:
+            logger.exception("dispatch raised; the application must turn errors into responses")
+            self._fail(request)
+            return
+        # The handler suspended: only now does it get a Task, resumed where it stopped.
+        self.task = self.loop.create_task(
+            self._complete(request, coro, pending, keep_alive), context=context
+        )
+
+    async def _complete(
+        self,
+        request: RawRequest,
+        coro: Coroutine[Any, Any, ResponseLike],
+        pending: Any,
+        keep_alive: bool,
+    ) -> None:
+        try:
+            response = await _resume(coro, pending)
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            logger.exception("dispatch raised; the application must turn errors into responses")
+            self._fail(request)
+            return
+        await self._finish(request, response, keep_alive)
+
+    async def _finish(self, request: RawRequest, response: ResponseLike, keep_alive: bool) -> None:
+        if response.stream is None:
+            self._write_response(request, response, keep_alive)
+        else:
+            await self._stream_response(request, response, keep_alive)
+        if response.background is not None:
+            try:
+                await response.background()
+            except Exception:
+                logger.exception("background task after the response failed")
+
+    def _fail(self, request: RawRequest) -> None:
+        self._log(request, 500, 0)
+        self.responding = False
+        self._send_error(500)
+
+    def _head(self, status: int, response: ResponseLike, keep_alive: bool) -> list[bytes]:
+        state = self.state
+        head = [status_line(status)]
+        for name, value in response.raw_headers:
+            head += (name, b": ", value, b"\r\n")
+        head.append(state.date_header)
+        if state.server_header:
+            head.append(state.server_header)
+        if not keep_alive:
+            head.append(_CLOSE)
+        return head
+
+    def _write_response(
+        self, request: RawRequest, response: ResponseLike, keep_alive: bool
+    ) -> None:
+        transport = self.transport
+        if transport is None:
+            self.responding = False
+            return
+        status = response.status_code
+        keep_alive = keep_alive and self.keep_alive
+        head = self._head(status, response, keep_alive)
+        if keep_alive and request.http_version == "1.0":
+            head.append(_KEEP_ALIVE_10)
+        body = response.body
+        if status in _NO_BODY_STATUSES or status < 200:
+            body = b""
+        else:
+            head.append(b"content-length: %d\r\n\r\n" % len(body))
+            if request.method == "HEAD":
+                body = b""
+        if status in _NO_BODY_STATUSES or status < 200:
+            head.append(b"\r\n")
+        if len(body) < _JOIN_BODY_BELOW:
+            head.append(body)
+            transport.write(b"".join(head))
+        else:
+            transport.writelines((b"".join(head), body))
+        self._log(request, status, len(body))
+        self._cycle_done(keep_alive)
+
+    async def _stream_response(
+        self, request: RawRequest, response: ResponseLike, keep_alive: bool
+    ) -> None:
+        transport = self.transport
+        if transport is None:
+            self.responding = False
+            return
+        status = response.status_code
+        keep_alive = keep_alive and self.keep_alive
+        # HTTP/1.0 has no chunked coding: the end of the body is the end of the connection.
+        chunked = request.http_version == "1.1"
+        if not chunked:
+            keep_alive = False
+        head = self._head(status, response, keep_alive)
+        no_body = request.method == "HEAD" or status in _NO_BODY_STATUSES or status < 200
+        if chunked and not no_body:
+            head.append(_CHUNKED)
+        head.append(b"\r\n")
+        transport.write(b"".join(head))
+        sent = 0
+        stream = response.stream
+        if not no_body and stream is not None:
+            try:
+                async for chunk in _iterate(stream):
+                    if not chunk:
+                        continue
+                    if self.transport is None:
+                        raise ConnectionResetError("client disconnected")
+                    self.transport.write(
+                        b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk
+                    )
+                    sent += len(chunk)
+                    await self.drain()
+            except (ConnectionError, asyncio.CancelledError):
+                self._log(request, status, sent)
+                self.abort()
+                raise
+            except Exception:
+                # Headers are gone already: the only honest signal left is to cut the body.
+                logger.exception("streaming response failed after it started")
+                self._log(request, status, sent)
+                self.abort()
+                return
+            if chunked and self.transport is not None:
+                self.transport.write(_LAST_CHUNK)
+        self._log(request, status, sent)
+        self._cycle_done(keep_alive)
+
+    def _log(self, request: RawRequest, status: int, nbytes: int) -> None:
+        self.state.total_requests += 1
+        access_log = self.state.access_log
+        if access_log is not None:
+            client = request.client[0] if request.client else "-"
+            duration = self.loop.time() - self.request_started
+            access_log(
+                client,
+                request.method,
+                request.target,
+                request.http_version,
+                status,
+                nbytes,
+                duration,
+            )
+
+    def _cycle_done(self, keep_alive: bool) -> None:
+        self.responding = False
+        self.task = None
+        transport = self.transport
+        if transport is None:
+            return
+        if not keep_alive:
+            transport.close()
+            return
+        pipeline = self.pipeline
+        if pipeline:
+            item, next_keep_alive = pipeline.popleft()
+            if isinstance(item, int):
+                self._send_error(item)
+                return
+            if self.read_paused and len(pipeline) < _MAX_PIPELINED // 2 and not self.reject_status:
+                self._resume_reading()
+            self._run(item, next_keep_alive)
+            return
+        if self.expect_continue:
+            self.expect_continue = False
+            transport.write(_CONTINUE)
+        self.idle_since = self.state.now
+        if self.read_paused and not self.reject_status:
+            self._resume_reading()
+
+    def _pause_reading(self) -> None:
+        if not self.read_paused:
+            self.read_paused = True
+            if self.transport is not None:
+                self.transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        self.read_paused = False
+        if self.transport is not None and not self.write_paused:
+            self.transport.resume_reading()
+
+    # --- timeouts and shutdown -----------------------------------------------------------------
+
+    def check_timeouts(self, now: float) -> None:
+        """Called by the state's sweep: close idle keep-alive and slow-header connections."""
+        if self.transport is None or self.responding or self.pipeline:
+            return
+        state = self.state
+        if self.in_head:
+            if state.header_timeout_s > 0 and now - self.head_started >= state.header_timeout_s:
+                self._reject(408)
+        elif now - self.idle_since >= state.keep_alive_s:
+            self.transport.close()
+
+    def shutdown(self) -> None:
+        """Stop after the current response; close at once if idle."""
+        self.keep_alive = False
+        if self.transport is not None and not self.responding and not self.pipeline:
+            if self.in_head:
+                return  # a request is arriving: answer it, with Connection: close
+            self.transport.close()
+
+    def abort(self) -> None:
+        transport = self.transport
+        if transport is not None:
+            transport.abort()
+
+
+@types.coroutine
+def _resume(
+    coro: Coroutine[Any, Any, ResponseLike], pending: Any
+) -> Generator[Any, Any, ResponseLike]:
+    """Continue a coroutine that was stepped once outside a Task, inside the current Task.
+
+    ``pending`` is what its first step yielded (a future it waits on); yielding it up lets the
+    Task wait on it exactly as if the coroutine had been run by the Task from the start.
+    """
+    while True:
+        try:
+            sent = yield pending
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as exc:
+            try:
+                pending = coro.throw(exc)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+        else:
+            try:
+                pending = coro.send(sent)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+
+
+async def _iterate(stream: AsyncIterable[bytes] | Iterable[bytes]) -> Any:
+    """Yield the chunks of a sync or async iterable."""
+    if isinstance(stream, AsyncIterable):
+        async for chunk in stream:
+            yield chunk
+    else:
+        for chunk in stream:
+            yield chunk

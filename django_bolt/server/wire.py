@@ -1,0 +1,98 @@
+"""Pre-encoded pieces of HTTP/1.1 responses, built once at import.
+
+Status lines for every code from 100 to 599 and the server's own error responses are constant
+bytes, so the per-request path only looks them up.
+"""
+
+from __future__ import annotations
+
+import http
+from email.utils import formatdate
+from typing import Final
+
+__all__ = (
+    "ERROR_DETAILS",
+    "METHODS",
+    "error_response",
+    "format_date_header",
+    "status_line",
+)
+
+
+def _build_status_lines() -> dict[int, bytes]:
+    lines: dict[int, bytes] = {}
+    for code in range(100, 600):
+        try:
+            phrase = http.HTTPStatus(code).phrase
+        except ValueError:
+            phrase = ""
+        lines[code] = b"HTTP/1.1 %d %s\r\n" % (code, phrase.encode("latin-1"))
+    return lines
+
+
+_STATUS_LINES: Final[dict[int, bytes]] = _build_status_lines()
+
+
+def status_line(code: int) -> bytes:
+    """The status line for ``code``; codes outside 100-599 are a framework bug, answered as 500."""
+    line = _STATUS_LINES.get(code)
+    return line if line is not None else _STATUS_LINES[500]
+
+
+# Request methods as str, so the hot path never decodes the method bytes.
+METHODS: Final[dict[bytes, str]] = {
+    m.encode(): m
+    for m in (
+        "GET",
+        "HEAD",
+        "POST",
+        "PUT",
+        "PATCH",
+        "DELETE",
+        "OPTIONS",
+        "TRACE",
+        "CONNECT",
+        "PROPFIND",
+        "PROPPATCH",
+        "MKCOL",
+        "COPY",
+        "MOVE",
+        "LOCK",
+        "UNLOCK",
+        "SEARCH",
+        "REPORT",
+        "QUERY",
+    )
+}
+
+ERROR_DETAILS: Final[dict[int, str]] = {
+    400: "Bad Request",
+    408: "Request Timeout",
+    413: "Request body too large",
+    414: "Request line too long",
+    431: "Request header fields too large",
+    500: "Internal Server Error",
+    501: "Transfer coding not implemented",
+    505: "HTTP version not supported",
+}
+
+
+def error_response(code: int, date_header: bytes, detail: str | None = None) -> bytes:
+    """A complete ``Connection: close`` response with a JSON ``{"detail": ...}`` body."""
+    text = detail if detail is not None else ERROR_DETAILS.get(code, "Error")
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    body = b'{"detail":"%s"}' % escaped.encode("utf-8", "replace")
+    return b"".join(
+        (
+            status_line(code),
+            b"content-type: application/json\r\ncontent-length: %d\r\n" % len(body),
+            date_header,
+            b"connection: close\r\n\r\n",
+            body,
+        )
+    )
+
+
+def format_date_header(timestamp: float) -> bytes:
+    """``date: <IMF-fixdate>\\r\\n`` (RFC 9110 section 5.6.7) for ``timestamp``."""
+    return b"date: %s\r\n" % formatdate(timestamp, usegmt=True).encode("ascii")

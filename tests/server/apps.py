@@ -1,0 +1,81 @@
+"""Bare applications that speak the server contract directly, with no framework behind them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django_bolt.server.contract import RawRequest
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+
+
+@dataclass
+class SimpleResponse:
+    status_code: int = 200
+    raw_headers: list[tuple[bytes, bytes]] = field(
+        default_factory=lambda: [(b"content-type", b"application/json")]
+    )
+    body: bytes = b""
+    stream: Iterable[bytes] | AsyncIterator[bytes] | None = None
+    background: Callable[[], Awaitable[None]] | None = None
+
+
+class EchoApp:
+    """Answers every request with a JSON echo of what the server handed over.
+
+    ``/sleep?<seconds>`` suspends first (exercising the Task path); ``/stream?<n>`` streams n
+    chunks; ``/boom`` raises inside dispatch; ``/status?<code>`` answers that status.
+    """
+
+    request_class = RawRequest
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.stopped = 0
+        self.cancelled = 0
+        self.seen: list[RawRequest] = []
+
+    async def startup(self) -> None:
+        self.started += 1
+
+    async def shutdown(self) -> None:
+        self.stopped += 1
+
+    async def dispatch(self, request: RawRequest) -> SimpleResponse:
+        self.seen.append(request)
+        path, _, query = request.target.partition(b"?")
+        if path == b"/sleep":
+            try:
+                await asyncio.sleep(float(query or b"0"))
+            except asyncio.CancelledError:
+                self.cancelled += 1
+                raise
+        elif path == b"/boom":
+            raise RuntimeError("application bug")
+        elif path == b"/status":
+            return SimpleResponse(status_code=int(query), body=b"x")
+        elif path == b"/stream":
+            count = int(query or b"3")
+
+            async def chunks() -> AsyncIterator[bytes]:
+                for i in range(count):
+                    await asyncio.sleep(0)
+                    yield b"chunk%d;" % i
+
+            return SimpleResponse(raw_headers=[(b"content-type", b"text/plain")], stream=chunks())
+        elif path == b"/big":
+            return SimpleResponse(body=b"x" * int(query))
+        payload = {
+            "method": request.method,
+            "target": request.target.decode("latin-1"),
+            "headers": [[n.decode("latin-1"), v.decode("latin-1")] for n, v in request.raw_headers],
+            "body": request.body.decode("latin-1"),
+            "client": list(request.client) if request.client else None,
+            "scheme": request.scheme,
+            "http_version": request.http_version,
+        }
+        return SimpleResponse(body=json.dumps(payload).encode())
