@@ -10,7 +10,7 @@ The server never imports the framework; the framework never touches a socket.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable
@@ -83,7 +83,7 @@ class ResponseLike(Protocol):
 class Application(Protocol):
     """What a worker serves: the framework's ``BoltAPI`` tree, or a bare test app."""
 
-    request_class: ClassVar[type[RawRequest]] | type[RawRequest]
+    request_class: type[RawRequest]
 
     def dispatch(self, request: Any) -> Coroutine[Any, Any, ResponseLike]:
         """Answer one request. Must not raise: errors become responses."""

@@ -7,10 +7,15 @@ imported (PyPy, Windows, a build without it) the standard loop serves the same c
 from __future__ import annotations
 
 import asyncio
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 __all__ = ("LOOP_NAME", "new_event_loop")
 
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+_uvloop: ModuleType | None
 try:
     import uvloop as _uvloop
 except ImportError:  # pragma: no cover - depends on the platform

@@ -16,6 +16,7 @@ import asyncio
 import contextvars
 import logging
 import time
+from time import perf_counter
 import types
 from collections import deque
 from collections.abc import AsyncIterable, Callable, Coroutine, Generator, Iterable
@@ -42,6 +43,8 @@ AccessLog = Callable[[str, str, bytes, str, int, int, float], None]
 _JOIN_BODY_BELOW: Final = 64 * 1024
 # Stop reading from a client that pipelines more than this many requests ahead of its answers.
 _MAX_PIPELINED: Final = 16
+# While draining, how long a just-accepted connection may take to send its first request.
+_FRESH_GRACE_S: Final = 1.0
 
 _NO_BODY_STATUSES: Final = frozenset({204, 304})
 _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -185,6 +188,7 @@ class HttpProtocol(asyncio.Protocol):
         "request_started",
         "responding",
         "scheme",
+        "served",
         "server",
         "state",
         "task",
@@ -212,6 +216,7 @@ class HttpProtocol(asyncio.Protocol):
         self.idle_since = 0.0
         self.request_started = 0.0
         self.trusted_peer = False
+        self.served = False
         self._reset_message()
 
     def _reset_message(self) -> None:
@@ -319,7 +324,7 @@ class HttpProtocol(asyncio.Protocol):
         self.in_head = True
         self.head_started = self.state.now
         if self.state.access_log is not None:
-            self.request_started = self.loop.time()
+            self.request_started = perf_counter()
         if self.trusted_peer:
             self.forwarded = []
 
@@ -597,7 +602,7 @@ class HttpProtocol(asyncio.Protocol):
         access_log = self.state.access_log
         if access_log is not None:
             client = request.client[0] if request.client else "-"
-            duration = self.loop.time() - self.request_started
+            duration = perf_counter() - self.request_started
             access_log(
                 client,
                 request.method,
@@ -610,6 +615,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _cycle_done(self, keep_alive: bool) -> None:
         self.responding = False
+        self.served = True
         self.task = None
         transport = self.transport
         if transport is None:
@@ -655,15 +661,20 @@ class HttpProtocol(asyncio.Protocol):
         if self.in_head:
             if state.header_timeout_s > 0 and now - self.head_started >= state.header_timeout_s:
                 self._reject(408)
-        elif now - self.idle_since >= state.keep_alive_s:
+        elif now - self.idle_since >= state.keep_alive_s or (
+            state.draining and now - self.idle_since >= _FRESH_GRACE_S
+        ):
             self.transport.close()
 
     def shutdown(self) -> None:
         """Stop after the current response; close at once if idle."""
         self.keep_alive = False
         if self.transport is not None and not self.responding and not self.pipeline:
-            if self.in_head:
-                return  # a request is arriving: answer it, with Connection: close
+            if self.in_head or not self.served:
+                # A request is arriving, or a just-accepted client has not sent one yet (its
+                # bytes may be in flight): answer it with Connection: close. The sweep closes a
+                # fresh connection that stays silent past the grace.
+                return
             self.transport.close()
 
     def abort(self) -> None:
