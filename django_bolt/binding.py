@@ -198,6 +198,39 @@ def _split_annotated(ann: Any) -> tuple[Any, list[Any]]:
     return ann, []
 
 
+_FAST_KINDS: Final[dict[Any, type]] = {
+    str: str,
+    int: int,
+    str | None: str,
+    int | None: int,
+    typing.Optional[str]: str,  # noqa: UP045 - the typing spelling is a different object
+    typing.Optional[int]: int,  # noqa: UP045
+}
+# Longest decimal that surely fits msgspec's 64-bit int; longer ones go through msgspec.
+_FAST_INT_DIGITS: Final = 18
+
+
+def _fast_convert(raw: dict[str, Any], checks: tuple[tuple[str, bool, bool], ...]) -> bool:
+    """Convert ``raw`` in place if every value is trivially valid; False means "ask msgspec"."""
+    for name, is_int, required in checks:
+        value = raw.get(name)
+        if value is None:
+            if required:
+                return False
+            continue
+        if is_int:
+            digits = value[1:] if value[:1] == "-" else value
+            if not (
+                digits.isdigit()
+                and digits.isascii()
+                and len(digits) <= _FAST_INT_DIGITS
+                and (digits[0] != "0" or len(digits) == 1)
+            ):
+                return False
+            raw[name] = int(value)
+    return True
+
+
 # --- the binder ----------------------------------------------------------------------------------
 
 
@@ -209,6 +242,7 @@ class Binder:
         "_body_default",
         "_body_name",
         "_body_required",
+        "_fast",
         "_files",
         "_scalars",
         "_sources",
@@ -250,6 +284,7 @@ class Binder:
         self._files: list[_FileParam] = []
         self._classify(path_names, methods)
         self._typed = self._build_typed_dict()
+        self._fast = self._plan_fast_checks()
         self._sources = self._plan_sources()
         # Whether bind() has anything to do: with nothing, the handler is called bare.
         self.has_params = bool(self._typed or self._body_name or self._files or self.request_names)
@@ -376,6 +411,23 @@ class Binder:
         built: type = TypedDict(f"{self.fn.__name__}_params", fields)  # type: ignore[misc]
         return built
 
+    def _plan_fast_checks(self) -> tuple[tuple[str, bool, bool], ...] | None:
+        """(name, is_int, required) per scalar when every one is a plain str or int.
+
+        Such values need no msgspec.convert (about 1.6 us per call): a string is already a str,
+        and an int written in canonical decimal converts with int(). Anything else, including
+        every error, still goes through msgspec, so its semantics and messages stay the only ones.
+        """
+        checks: list[tuple[str, bool, bool]] = []
+        for s in self._scalars:
+            if s.is_list or s.group is not None:
+                return None
+            kind = _FAST_KINDS.get(s.annotation)
+            if kind is None:
+                return None
+            checks.append((s.name, kind is int, s.required))
+        return tuple(checks) if checks else None
+
     def _plan_sources(self) -> tuple[tuple[str, tuple[_Field, ...]], ...]:
         """Per source, flat tuples of what to read: cheaper to unpack than attribute lookups."""
         plan: dict[str, list[_Field]] = {}
@@ -391,11 +443,14 @@ class Binder:
         kwargs: dict[str, Any]
         if self._typed is not None:
             raw = self._gather(request, path_values)
-            try:
-                kwargs = msgspec.convert(raw, self._typed, strict=False)
-            except msgspec.ValidationError as exc:
-                errors.append(self._scalar_error(str(exc)))
-                kwargs = {}
+            if self._fast is not None and _fast_convert(raw, self._fast):
+                kwargs = raw
+            else:
+                try:
+                    kwargs = msgspec.convert(raw, self._typed, strict=False)
+                except msgspec.ValidationError as exc:
+                    errors.append(self._scalar_error(str(exc)))
+                    kwargs = {}
         else:
             kwargs = {}
         if self._body_name is not None:

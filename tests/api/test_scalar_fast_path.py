@@ -1,0 +1,105 @@
+"""Plain str/int parameters skip msgspec.convert; the answers must be exactly msgspec's.
+
+Each value is sent to two routes that differ only in whether the fast path applies (a
+constraint-free ``int`` versus the same ``int`` with a no-op ``Meta``), so msgspec itself is the
+oracle for what the fast path must return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+import msgspec
+import pytest
+
+from django_bolt import BoltAPI
+from django_bolt.testing import TestClient
+
+api = BoltAPI()
+
+
+@api.get("/fast/{n}")
+async def fast(n: int, q: str | None = None, k: int | None = None) -> dict[str, object]:
+    return {"n": n, "q": q, "k": k}
+
+
+@api.get("/slow/{n}")
+async def slow(
+    n: Annotated[int, msgspec.Meta(description="forces msgspec")],
+    q: Annotated[str | None, msgspec.Meta(description="forces msgspec")] = None,
+    k: Annotated[int | None, msgspec.Meta(description="forces msgspec")] = None,
+) -> dict[str, object]:
+    return {"n": n, "q": q, "k": k}
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    with TestClient(api) as test_client:
+        yield test_client
+
+
+INT_TEXTS = [
+    "0",
+    "7",
+    "-5",
+    "42",
+    "007",
+    "-0",
+    "+5",
+    " 5",
+    "5 ",
+    "1_000",
+    "5.0",
+    "1e3",
+    "abc",
+    "٣",
+    "123456789012345678",
+    "9223372036854775807",
+    "9223372036854775808",
+    "99999999999999999999999",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", INT_TEXTS, ids=[repr(t) for t in INT_TEXTS])
+def test_int_path_and_query_values_match_msgspec(client: TestClient, text: str) -> None:
+    for where in ("path", "query"):
+        if where == "path":
+            if not text or text != text.strip():
+                continue  # not expressible as a path segment unchanged
+            fast = client.get(f"/fast/{text}")
+            slow = client.get(f"/slow/{text}")
+        else:
+            fast = client.get("/fast/1", params={"k": text})
+            slow = client.get("/slow/1", params={"k": text})
+        assert fast.status_code == slow.status_code, (where, text, fast.text, slow.text)
+        assert fast.json() == slow.json(), (where, text)
+
+
+@pytest.mark.parametrize("text", ["", "null", "x y", "ü", "1"], ids=repr)
+def test_optional_str_values_match_msgspec(client: TestClient, text: str) -> None:
+    fast = client.get("/fast/1", params={"q": text})
+    slow = client.get("/slow/1", params={"q": text})
+    assert fast.status_code == slow.status_code == 200
+    assert fast.json() == slow.json()
+    assert fast.json()["q"] == text
+
+
+def test_fast_path_values_are_converted(client: TestClient) -> None:
+    response = client.get("/fast/-12", params={"k": "3"})
+    assert response.json() == {"n": -12, "q": None, "k": 3}
+
+
+def test_missing_required_still_reports_missing_field(client: TestClient) -> None:
+    api_required = BoltAPI()
+
+    @api_required.get("/need")
+    async def need(page: int) -> dict[str, int]:
+        return {"page": page}
+
+    with TestClient(api_required) as test_client:
+        response = test_client.get("/need")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "missing_field"
+    assert response.json()["detail"][0]["loc"] == ["query", "page"]
