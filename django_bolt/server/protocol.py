@@ -16,10 +16,10 @@ import asyncio
 import contextvars
 import logging
 import time
-from time import perf_counter
 import types
 from collections import deque
 from collections.abc import AsyncIterable, Callable, Coroutine, Generator, Iterable
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final, cast
 
 import httptools
@@ -381,12 +381,15 @@ class HttpProtocol(asyncio.Protocol):
             raise _Reject(400)
         if self.content_length > config.max_upload_size:
             raise _Reject(413)  # decided before reading, and sent instead of 100 Continue
-        if self.expect_continue and version == "1.1" and self.content_length != 0:
+        if self.expect_continue:
+            # Left set only while the 100 waits for this request's turn; an empty body (or
+            # HTTP/1.0) never gets one, or it would be read as the answer to the next request.
             self.expect_continue = False
-            if not self.responding and not self.pipeline and self.transport is not None:
-                self.transport.write(_CONTINUE)
-            else:
-                self.expect_continue = True  # sent when this request's turn comes
+            if version == "1.1" and self.content_length != 0:
+                if not self.responding and not self.pipeline and self.transport is not None:
+                    self.transport.write(_CONTINUE)
+                else:
+                    self.expect_continue = True  # sent when this request's turn comes
 
     def on_body(self, body: bytes) -> None:
         self.body_bytes += len(body)
@@ -395,6 +398,9 @@ class HttpProtocol(asyncio.Protocol):
         self.body_parts.append(body)
 
     def on_message_complete(self) -> None:
+        # The body is here: a 100 Continue still owed to it is no longer wanted (RFC 9110
+        # section 10.1.1), and sent after its final response it would look like the next one's.
+        self.expect_continue = False
         parts = self.body_parts
         body = parts[0] if len(parts) == 1 else b"".join(parts)
         parser = self.parser

@@ -1,0 +1,768 @@
+"""The HTTP/1.1 connection layer (issue 2, sections 4 and 5), asserted on the exact bytes written.
+
+Each request is a named byte constant. Most cases are fed three ways: whole, one byte at a
+time, and with a second request pipelined behind it (which must be answered after the first,
+or not at all when the first one ends the connection).
+"""
+
+from __future__ import annotations
+
+import http
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from django_bolt.server.wire import format_date_header
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tests.server.conftest import Driver
+
+# --- requests ------------------------------------------------------------------------------------
+
+GET = b"GET /a HTTP/1.1\r\nHost: t\r\n\r\n"
+SECOND = b"GET /second HTTP/1.1\r\nHost: t\r\n\r\n"
+HEAD = b"HEAD /a HTTP/1.1\r\nHost: t\r\n\r\n"
+POST_CL = b"POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello"
+POST_CHUNKED = (
+    b"POST /p HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"3\r\nhel\r\n2;ext=1\r\nlo\r\n0\r\nTrailer: x\r\n\r\n"
+)
+CLOSE = b"GET /a HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+HTTP10 = b"GET /a HTTP/1.0\r\n\r\n"
+HTTP10_KEEP_ALIVE = b"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+SLEEP = b"GET /sleep?0.01 HTTP/1.1\r\nHost: t\r\n\r\n"
+LONG_SLEEP = b"GET /sleep?30 HTTP/1.1\r\nHost: t\r\n\r\n"
+STREAM = b"GET /stream?3 HTTP/1.1\r\nHost: t\r\n\r\n"
+BOOM = b"GET /boom HTTP/1.1\r\nHost: t\r\n\r\n"
+STATUS_204 = b"GET /status?204 HTTP/1.1\r\nHost: t\r\n\r\n"
+STATUS_304 = b"GET /status?304 HTTP/1.1\r\nHost: t\r\n\r\n"
+UNDERSCORE = b"GET /a HTTP/1.1\r\nHost: t\r\nX_Forwarded_For: 6.6.6.6\r\nX-Ok: 1\r\n\r\n"
+UPGRADE = b"GET /ws HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+EXPECT = b"POST /p HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"
+EXPECT_EMPTY = b"POST /p HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n"
+EXPECT_CHUNKED = (
+    b"POST /p HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n"
+)
+
+CL_AND_TE = (
+    b"POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"3\r\nabc\r\n0\r\n\r\n"
+)
+INVALID_CL = b"POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 1x\r\n\r\nabc"
+TWO_CL = b"POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"
+BAD_CHUNK_SIZE = (
+    b"POST /p HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"
+)
+BAD_CHUNK_END = (
+    b"POST /p HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n"
+)
+OBS_FOLD = b"GET /a HTTP/1.1\r\nHost: t\r\nX-A: one\r\n two\r\n\r\n"
+NUL_VALUE = b"GET /a HTTP/1.1\r\nHost: t\r\nX-A: a\x00b\r\n\r\n"
+BARE_CR = b"GET /a HTTP/1.1\r\nHost: t\r\nX-A: a\rb\r\n\r\n"
+NO_HOST = b"GET /a HTTP/1.1\r\n\r\n"
+TWO_HOSTS = b"GET /a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"
+TE_GZIP = b"POST /p HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n"
+TE_GZIP_CHUNKED = (
+    b"POST /p HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+)
+HTTP20 = b"GET /a HTTP/2.0\r\nHost: t\r\n\r\n"
+HTTP09 = b"GET /a HTTP/0.9\r\nHost: t\r\n\r\n"
+HTTP12 = b"GET /a HTTP/1.2\r\nHost: t\r\n\r\n"
+HTTP10_CHUNKED = b"POST /p HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+
+# Small limits so the limit cases stay small.
+LIMITS: dict[str, Any] = {
+    "max_request_line_bytes": 64,
+    "max_header_bytes": 256,
+    "max_header_count": 5,
+    "max_upload_size": 10,
+}
+LONG_LINE = b"GET /" + b"a" * 100 + b" HTTP/1.1\r\nHost: t\r\n\r\n"
+BIG_HEADER = b"GET /a HTTP/1.1\r\nHost: t\r\nX-Big: " + b"v" * 300 + b"\r\n\r\n"
+MANY_HEADERS = (
+    b"GET /a HTTP/1.1\r\nHost: t\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(6)) + b"\r\n"
+)
+BIG_BODY = b"POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\n" + b"b" * 11
+BIG_CHUNKED = (
+    b"POST /p HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"6\r\nbbbbbb\r\n6\r\nbbbbbb\r\n0\r\n\r\n"
+)
+EXPECT_TOO_BIG = (
+    b"POST /p HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n"
+)
+
+# Python 3.13 renamed these two reason phrases (RFC 9110's names); the server uses the running
+# Python's, which is fine: clients must ignore the phrase.
+PHRASE_413 = http.HTTPStatus(413).phrase.encode()
+PHRASE_414 = http.HTTPStatus(414).phrase.encode()
+
+# What the server's error responses must be, byte for byte (the date line is inserted).
+ERRORS: dict[int, tuple[bytes, bytes]] = {
+    400: (b"HTTP/1.1 400 Bad Request\r\n", b'{"detail":"Bad Request"}'),
+    408: (b"HTTP/1.1 408 Request Timeout\r\n", b'{"detail":"Request Timeout"}'),
+    413: (b"HTTP/1.1 413 %s\r\n" % PHRASE_413, b'{"detail":"Request body too large"}'),
+    414: (b"HTTP/1.1 414 %s\r\n" % PHRASE_414, b'{"detail":"Request line too long"}'),
+    431: (
+        b"HTTP/1.1 431 Request Header Fields Too Large\r\n",
+        b'{"detail":"Request header fields too large"}',
+    ),
+    500: (b"HTTP/1.1 500 Internal Server Error\r\n", b'{"detail":"Internal Server Error"}'),
+    501: (b"HTTP/1.1 501 Not Implemented\r\n", b'{"detail":"Transfer coding not implemented"}'),
+    505: (
+        b"HTTP/1.1 505 HTTP Version Not Supported\r\n",
+        b'{"detail":"HTTP version not supported"}',
+    ),
+}
+
+# --- helpers -------------------------------------------------------------------------------------
+
+WAYS = (
+    pytest.param("whole", id="whole"),
+    pytest.param("bytewise", id="bytewise"),
+    pytest.param("pipelined", id="pipelined"),
+)
+
+
+def chunks_for(request: bytes, way: str) -> tuple[bytes, ...]:
+    if way == "bytewise":
+        return tuple(request[i : i + 1] for i in range(len(request)))
+    if way == "pipelined":
+        return (request + SECOND,)
+    return (request,)
+
+
+def error_bytes(status: int, date: bytes) -> bytes:
+    line, body = ERRORS[status]
+    return (
+        b"%scontent-type: application/json\r\ncontent-length: %d\r\n%sconnection: close\r\n\r\n%s"
+        % (
+            line,
+            len(body),
+            date,
+            body,
+        )
+    )
+
+
+Response = tuple[bytes, list[tuple[bytes, bytes]], bytes]
+
+
+def parse(data: bytes, head_only: int = -1) -> list[Response]:
+    """Split written bytes into (status line, headers, body); index ``head_only`` is a HEAD."""
+    out: list[Response] = []
+    while data:
+        end = data.index(b"\r\n\r\n")
+        lines = data[:end].split(b"\r\n")
+        data = data[end + 4 :]
+        headers = [tuple(line.split(b": ", 1)) for line in lines[1:]]
+        fields = dict(headers)
+        status = int(lines[0].split()[1])
+        body = b""
+        if len(out) == head_only or status < 200 or status in (204, 304):
+            pass
+        elif b"content-length" in fields:
+            size = int(fields[b"content-length"])
+            body, data = data[:size], data[size:]
+        elif fields.get(b"transfer-encoding") == b"chunked":
+            parts = []
+            while True:
+                line_end = data.index(b"\r\n")
+                size = int(data[:line_end], 16)
+                parts.append(data[line_end + 2 : line_end + 2 + size])
+                assert data[line_end + 2 + size : line_end + 4 + size] == b"\r\n"
+                data = data[line_end + 4 + size :]
+                if size == 0:
+                    break
+            body = b"".join(parts)
+        else:
+            body, data = data, b""
+        out.append((lines[0], headers, body))  # type: ignore[arg-type]
+    return out
+
+
+def ok_head(date: bytes, length: int, extra: bytes = b"") -> bytes:
+    return (
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+        + date
+        + extra
+        + b"content-length: %d\r\n\r\n" % length
+    )
+
+
+def echo(body: bytes) -> dict[str, Any]:
+    return json.loads(body)  # type: ignore[no-any-return]
+
+
+def assert_second_answered(d: Driver, after: bytes) -> None:
+    """``after`` is what follows the first response: exactly the answer to SECOND."""
+    (status, _headers, body), *rest = parse(after)
+    assert rest == []
+    assert status == b"HTTP/1.1 200 OK"
+    assert echo(body)["target"] == "/second"
+    assert [r.target for r in d.app.seen][-1] == b"/second"
+
+
+# --- normal requests, three ways ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_get_is_answered_exactly_and_connection_stays_open(
+    make: Callable[..., Driver], way: str
+) -> None:
+    d = make()
+    out = d.feed(*chunks_for(GET, way))
+    date = d.state.date_header
+    first = parse(out)[0]
+    body = first[2]
+    expected = ok_head(date, len(body)) + body
+    assert out[: len(expected)] == expected
+    payload = echo(body)
+    assert payload["method"] == "GET"
+    assert payload["target"] == "/a"
+    assert payload["http_version"] == "1.1"
+    assert payload["client"] == ["127.0.0.1", 50000]
+    assert payload["scheme"] == "http"
+    assert not d.transport.closed
+    if way == "pipelined":
+        assert_second_answered(d, out[len(expected) :])
+    else:
+        assert out == expected
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_chunked_request_body_is_reassembled(make: Callable[..., Driver], way: str) -> None:
+    d = make()
+    out = d.feed(*chunks_for(POST_CHUNKED, way))
+    responses = parse(out)
+    assert responses[0][0] == b"HTTP/1.1 200 OK"
+    assert echo(responses[0][2])["body"] == "hello"
+    assert d.app.seen[0].body == b"hello"
+    assert len(responses) == (2 if way == "pipelined" else 1)
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_content_length_body(make: Callable[..., Driver], way: str) -> None:
+    d = make()
+    out = d.feed(*chunks_for(POST_CL, way))
+    assert echo(parse(out)[0][2])["body"] == "hello"
+    if way == "pipelined":
+        assert echo(parse(out)[1][2])["target"] == "/second"
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_head_has_the_get_headers_and_no_body(make: Callable[..., Driver], way: str) -> None:
+    get = make()
+    get_out = get.feed(GET.replace(b"GET", b"GET", 1))
+    get_length = int(dict(parse(get_out)[0][1])[b"content-length"])
+    d = make()
+    out = d.feed(*chunks_for(HEAD, way))
+    # The echo includes the method, so HEAD's body would be one byte longer ("HEAD" vs "GET").
+    expected = ok_head(d.state.date_header, get_length + 1)
+    assert out[: len(expected)] == expected
+    rest = out[len(expected) :]
+    if way == "pipelined":
+        assert_second_answered(d, rest)
+    else:
+        assert rest == b""
+
+
+@pytest.mark.parametrize("way", WAYS)
+@pytest.mark.parametrize("request_bytes", [STATUS_204, STATUS_304], ids=["204", "304"])
+def test_204_and_304_have_no_body_and_no_content_length(
+    make: Callable[..., Driver], way: str, request_bytes: bytes
+) -> None:
+    d = make()
+    out = d.feed(*chunks_for(request_bytes, way))
+    status = request_bytes.split(b"?")[1][:3]
+    phrase = b"No Content" if status == b"204" else b"Not Modified"
+    expected = (
+        b"HTTP/1.1 %s %s\r\ncontent-type: application/json\r\n" % (status, phrase)
+        + d.state.date_header
+        + b"\r\n"
+    )
+    assert out[: len(expected)] == expected
+    if way == "pipelined":
+        assert_second_answered(d, out[len(expected) :])
+    else:
+        assert out == expected
+
+
+def test_keep_alive_serves_two_requests_on_one_connection(make: Callable[..., Driver]) -> None:
+    d = make()
+    first = d.feed(GET)
+    assert parse(first)[0][0] == b"HTTP/1.1 200 OK"
+    assert not d.transport.closed
+    both = d.feed(SECOND)
+    assert [r[0] for r in parse(both)] == [b"HTTP/1.1 200 OK"] * 2
+    assert [r.target for r in d.app.seen] == [b"/a", b"/second"]
+    assert not d.transport.closed
+    assert b"connection:" not in both
+
+
+@pytest.mark.parametrize("way", ["whole", "bytewise"])
+def test_pipelined_answers_keep_order_when_the_first_handler_suspends(
+    make: Callable[..., Driver], way: str
+) -> None:
+    d = make()
+    out = d.feed(*chunks_for(SLEEP + SECOND + GET, way))
+    targets = [echo(body)["target"] for _, _, body in parse(out)]
+    assert targets == ["/sleep?0.01", "/second", "/a"]
+
+
+def test_pipelined_requests_in_one_read_with_a_streamed_one_between(
+    make: Callable[..., Driver],
+) -> None:
+    d = make()
+    out = d.feed(GET + STREAM + SECOND)
+    responses = parse(out)
+    assert [r[0] for r in responses] == [b"HTTP/1.1 200 OK"] * 3
+    assert responses[1][2] == b"chunk0;chunk1;chunk2;"
+    assert echo(responses[2][2])["target"] == "/second"
+
+
+# --- Expect: 100-continue ----------------------------------------------------------------------
+
+
+def test_expect_continue_is_sent_before_the_body_is_read(make: Callable[..., Driver]) -> None:
+    d = make()
+    assert d.feed(EXPECT) == b"HTTP/1.1 100 Continue\r\n\r\n"
+    assert d.app.seen == []
+    out = d.feed(b"hello")
+    interim, final = parse(out)
+    assert interim == (b"HTTP/1.1 100 Continue", [], b"")
+    assert echo(final[2])["body"] == "hello"
+
+
+def test_expect_continue_with_a_chunked_body(make: Callable[..., Driver]) -> None:
+    d = make()
+    assert d.feed(EXPECT_CHUNKED) == b"HTTP/1.1 100 Continue\r\n\r\n"
+    out = d.feed(b"5\r\nhello\r\n0\r\n\r\n")
+    assert echo(parse(out)[1][2])["body"] == "hello"
+
+
+def test_expect_continue_is_not_sent_for_an_empty_body(make: Callable[..., Driver]) -> None:
+    d = make()
+    out = d.feed(EXPECT_EMPTY)
+    assert b"100 Continue" not in out
+    assert parse(out)[0][0] == b"HTTP/1.1 200 OK"
+
+
+def test_too_large_expect_gets_413_instead_of_continue(make: Callable[..., Driver]) -> None:
+    d = make(**LIMITS)
+    out = d.feed(EXPECT_TOO_BIG)
+    assert out == error_bytes(413, d.state.date_header)
+    assert d.transport.closed
+
+
+def test_expect_behind_a_busy_request_gets_continue_when_its_turn_comes(
+    make: Callable[..., Driver],
+) -> None:
+    d = make()
+    out = d.feed(SLEEP + EXPECT)
+    interim_at = out.index(b"HTTP/1.1 100 Continue\r\n\r\n")
+    first = parse(out[:interim_at])
+    assert echo(first[0][2])["target"] == "/sleep?0.01"
+    out = d.feed(b"hello")
+    assert echo(parse(out)[-1][2])["body"] == "hello"
+
+
+def test_no_stray_continue_when_the_expect_body_arrived_while_queued(
+    make: Callable[..., Driver],
+) -> None:
+    # The client sent the body without waiting; the request is queued behind a slow one. No
+    # 100 Continue may follow its final response (it would be read as the next request's).
+    d = make()
+    out = d.feed(SLEEP + EXPECT + b"hello")
+    assert b"100 Continue" not in out
+    targets = [echo(body)["target"] for _, _, body in parse(out)]
+    assert targets == ["/sleep?0.01", "/p"]
+
+
+# --- HTTP/1.0 and Connection: close --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_http10_closes_by_default(make: Callable[..., Driver], way: str) -> None:
+    d = make()
+    out = d.feed(*chunks_for(HTTP10, way))
+    (status, headers, body), *rest = parse(out)
+    assert status == b"HTTP/1.1 200 OK"
+    assert (b"connection", b"close") in headers
+    assert echo(body)["http_version"] == "1.0"
+    assert rest == []
+    assert d.transport.closed
+    assert d.transport.writes_after_close == b""
+    assert [r.target for r in d.app.seen] == [b"/a"]
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_http10_keep_alive_is_echoed(make: Callable[..., Driver], way: str) -> None:
+    d = make()
+    out = d.feed(*chunks_for(HTTP10_KEEP_ALIVE, way))
+    _status, headers, _body = parse(out)[0]
+    assert (b"connection", b"keep-alive") in headers
+    assert (b"connection", b"close") not in headers
+    assert not d.transport.closed
+    if way == "pipelined":
+        assert echo(parse(out)[1][2])["target"] == "/second"
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_connection_close_from_the_client(make: Callable[..., Driver], way: str) -> None:
+    d = make()
+    out = d.feed(*chunks_for(CLOSE, way))
+    (_status, _headers, body), *rest = parse(out)
+    date = d.state.date_header
+    expected = (
+        ok_head(date, len(body), b"connection: close\r\n").replace(
+            date + b"connection: close\r\n", date + b"connection: close\r\n"
+        )
+        + body
+    )
+    assert out == expected
+    assert rest == []
+    assert d.transport.closed
+    assert d.transport.writes_after_close == b""
+    assert [r.target for r in d.app.seen] == [b"/a"]
+
+
+def test_connection_close_then_pipelined_request_while_suspended(
+    make: Callable[..., Driver],
+) -> None:
+    d = make()
+    out = d.feed(SLEEP.replace(b"Host: t\r\n", b"Host: t\r\nConnection: close\r\n") + SECOND)
+    assert len(parse(out)) == 1
+    assert [r.target for r in d.app.seen] == [b"/sleep?0.01"]
+    assert d.transport.closed
+
+
+# --- framing errors ------------------------------------------------------------------------------
+
+FRAMING_CASES = [
+    pytest.param(CL_AND_TE, 400, id="content-length-and-transfer-encoding"),
+    pytest.param(INVALID_CL, 400, id="invalid-content-length"),
+    pytest.param(TWO_CL, 400, id="two-content-lengths"),
+    pytest.param(BAD_CHUNK_SIZE, 400, id="bad-chunk-size"),
+    pytest.param(BAD_CHUNK_END, 400, id="bad-chunk-line-ending"),
+    pytest.param(OBS_FOLD, 400, id="obs-fold"),
+    pytest.param(NUL_VALUE, 400, id="nul-in-value"),
+    pytest.param(BARE_CR, 400, id="bare-cr-in-value"),
+    pytest.param(NO_HOST, 400, id="http11-without-host"),
+    pytest.param(TWO_HOSTS, 400, id="two-hosts"),
+    pytest.param(HTTP10_CHUNKED, 400, id="http10-chunked"),
+    pytest.param(TE_GZIP, 501, id="te-gzip"),
+    pytest.param(TE_GZIP_CHUNKED, 501, id="te-gzip-chunked"),
+    pytest.param(HTTP20, 505, id="http2.0"),
+    pytest.param(HTTP09, 505, id="http0.9"),
+    pytest.param(HTTP12, 505, id="http1.2"),
+    pytest.param(LONG_LINE, 414, id="request-line-too-long"),
+    pytest.param(BIG_HEADER, 431, id="header-section-too-large"),
+    pytest.param(MANY_HEADERS, 431, id="too-many-header-fields"),
+    pytest.param(BIG_BODY, 413, id="content-length-over-limit"),
+    pytest.param(BIG_CHUNKED, 413, id="chunked-over-limit"),
+]
+
+
+@pytest.mark.parametrize("way", WAYS)
+@pytest.mark.parametrize(("request_bytes", "status"), FRAMING_CASES)
+def test_bad_request_gets_one_error_response_then_close(
+    make: Callable[..., Driver], request_bytes: bytes, status: int, way: str
+) -> None:
+    d = make(**LIMITS)
+    out = d.feed(*chunks_for(request_bytes, way))
+    assert out == error_bytes(status, d.state.date_header)
+    assert d.transport.closed
+    assert d.transport.writes_after_close == b""
+    assert d.app.seen == []
+    assert "pause_reading" in d.transport.calls
+
+
+def test_an_error_after_a_good_request_comes_after_its_answer(make: Callable[..., Driver]) -> None:
+    d = make()
+    out = d.feed(SLEEP + NO_HOST + GET)
+    responses = parse(out)
+    assert [r[0] for r in responses] == [b"HTTP/1.1 200 OK", b"HTTP/1.1 400 Bad Request"]
+    assert [r.target for r in d.app.seen] == [b"/sleep?0.01"]
+    assert d.transport.closed
+
+
+def test_oversized_header_is_rejected_as_it_arrives(make: Callable[..., Driver]) -> None:
+    # The header never ends: the limit must hold on the bytes received, not on a parsed request.
+    d = make(**LIMITS)
+    d.feed(b"GET /a HTTP/1.1\r\nHost: t\r\nX-Big: ")
+    for _ in range(400):
+        d.feed(b"vv")
+        if d.transport.closed:
+            break
+    assert d.out == error_bytes(431, d.state.date_header)
+    assert d.transport.closed
+
+
+def test_body_is_413_before_any_body_byte_is_read(make: Callable[..., Driver]) -> None:
+    d = make(**LIMITS)
+    out = d.feed(BIG_BODY.split(b"\r\n\r\n")[0] + b"\r\n\r\n")
+    assert out == error_bytes(413, d.state.date_header)
+
+
+def test_limits_at_exactly_the_maximum_are_accepted(make: Callable[..., Driver]) -> None:
+    d = make(**LIMITS)
+    body = b"POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n" + b"b" * 10
+    headers = b"GET /a HTTP/1.1\r\nHost: t\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(4))
+    out = d.feed(body + headers + b"\r\n")
+    assert [r[0] for r in parse(out)] == [b"HTTP/1.1 200 OK"] * 2
+
+
+def test_body_cut_short_never_reaches_dispatch(make: Callable[..., Driver]) -> None:
+    d = make()
+    d.feed(b"POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhalf")
+    d.lose()
+    assert d.app.seen == []
+    assert d.out == b""
+    assert d.conn not in d.state.connections
+
+
+def test_chunked_body_cut_short_never_reaches_dispatch(make: Callable[..., Driver]) -> None:
+    d = make()
+    d.feed(b"POST /p HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+    d.lose()
+    assert d.app.seen == []
+
+
+# --- timeouts ------------------------------------------------------------------------------------
+
+
+def test_slow_headers_get_408_and_close(make: Callable[..., Driver]) -> None:
+    d = make(header_read_timeout_s=10.0, keep_alive_s=5.0)
+    start = d.state.now
+    d.feed(b"GET /a HTTP/1.1\r\nHo")
+    d.conn.check_timeouts(start + 9.9)
+    assert d.out == b""
+    d.run(lambda: d.conn.check_timeouts(start + 10.0))
+    assert d.out == error_bytes(408, d.state.date_header)
+    assert d.transport.closed
+
+
+def test_idle_keep_alive_connection_is_closed_without_bytes(make: Callable[..., Driver]) -> None:
+    d = make(keep_alive_s=5.0)
+    d.feed(GET)
+    answered = d.out
+    idle = d.conn.idle_since
+    d.conn.check_timeouts(idle + 4.9)
+    assert not d.transport.closed
+    d.run(lambda: d.conn.check_timeouts(idle + 5.0))
+    assert d.transport.closed
+    assert d.out == answered
+    assert d.conn not in d.state.connections
+
+
+def test_sweep_applies_timeouts_with_the_loop_clock(
+    make: Callable[..., Driver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = make(keep_alive_s=5.0)
+    d.feed(GET)
+    base = d.loop.time()
+    monkeypatch.setattr(d.loop, "time", lambda: base + 60.0)
+    d.run(d.state._sweep)
+    assert d.transport.closed
+
+
+def test_a_request_busy_in_its_handler_is_not_timed_out(make: Callable[..., Driver]) -> None:
+    d = make(keep_alive_s=5.0, header_read_timeout_s=1.0)
+    d.feed_nowait(LONG_SLEEP)
+    assert d.conn.responding
+    d.conn.check_timeouts(d.state.now + 1000)
+    assert not d.transport.closed
+
+
+def test_a_slow_upload_making_progress_is_not_cut_as_idle(make: Callable[..., Driver]) -> None:
+    # The connection was idle 4 s before the request; its body then takes 2 s more. A body in
+    # progress is not an idle keep-alive connection.
+    d = make(keep_alive_s=5.0)
+    start = d.state.now
+    d.state.now = start + 4.0
+    d.feed(b"POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhe")
+    d.run(lambda: d.conn.check_timeouts(start + 6.0))
+    assert not d.transport.closed
+    out = d.feed(b"llo")
+    assert echo(parse(out)[0][2])["body"] == "hello"
+
+
+# --- headers the server adds or drops ----------------------------------------------------------
+
+
+def test_date_on_every_response_and_refreshed_by_tick(
+    make: Callable[..., Driver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = make()
+    out = d.feed(GET)
+    assert d.state.date_header in out
+    assert d.state.date_header.startswith(b"date: ") and d.state.date_header.endswith(b" GMT\r\n")
+    monkeypatch.setattr("django_bolt.server.protocol.time.time", lambda: 1_000_000_000.0)
+    d.state.tick()
+    assert d.state.date_header == b"date: Sun, 09 Sep 2001 01:46:40 GMT\r\n"
+    out = d.feed(NO_HOST)
+    assert out.endswith(error_bytes(400, b"date: Sun, 09 Sep 2001 01:46:40 GMT\r\n"))
+    assert format_date_header(1_000_000_000.0) == d.state.date_header
+
+
+def test_no_server_header_by_default_and_one_when_configured(make: Callable[..., Driver]) -> None:
+    plain = make().feed(GET)
+    assert b"server:" not in plain.lower()
+    d = make(server_header="bolt")
+    out = d.feed(GET)
+    _status, headers, _body = parse(out)[0]
+    assert (b"server", b"bolt") in headers
+    assert headers.count((b"server", b"bolt")) == 1
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_headers_with_underscores_are_dropped(make: Callable[..., Driver], way: str) -> None:
+    d = make()
+    d.feed(*chunks_for(UNDERSCORE, way))
+    assert d.app.seen[0].raw_headers == [(b"Host", b"t"), (b"X-Ok", b"1")]
+    assert d.app.seen[0].client == ("127.0.0.1", 50000)
+
+
+# --- flow control and disconnects --------------------------------------------------------------
+
+
+def test_pause_writing_stops_reading_until_resume(make: Callable[..., Driver]) -> None:
+    d = make()
+    d.conn.pause_writing()
+    assert d.transport.calls[-1] == "pause_reading"
+    d.conn.resume_writing()
+    assert d.transport.calls[-1] == "resume_reading"
+
+
+def test_streaming_waits_for_resume_writing_between_chunks(make: Callable[..., Driver]) -> None:
+    d = make()
+    d.conn.pause_writing()
+    d.feed_nowait(STREAM)
+    for _ in range(20):
+        d.loop.run_until_complete(_turn())
+    head_end = d.out.index(b"\r\n\r\n") + 4
+    assert d.out[:head_end] == (
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n"
+        + d.state.date_header
+        + b"transfer-encoding: chunked\r\n\r\n"
+    )
+    assert d.out[head_end:] == b"7\r\nchunk0;\r\n"
+    d.run(d.conn.resume_writing)
+    assert d.out[head_end:] == b"7\r\nchunk0;\r\n7\r\nchunk1;\r\n7\r\nchunk2;\r\n0\r\n\r\n"
+    assert not d.transport.closed
+
+
+async def _turn() -> None:
+    import asyncio
+
+    await asyncio.sleep(0)
+
+
+def test_disconnect_cancels_the_running_handler(make: Callable[..., Driver]) -> None:
+    d = make()
+    d.feed_nowait(LONG_SLEEP)
+    assert d.conn.task is not None
+    d.lose()
+    assert d.app.cancelled == 1
+    assert d.out == b""
+
+
+def test_disconnect_while_paused_streaming_ends_the_stream(make: Callable[..., Driver]) -> None:
+    d = make()
+    d.conn.pause_writing()
+    d.feed_nowait(STREAM)
+    for _ in range(5):
+        d.loop.run_until_complete(_turn())
+    task = d.conn.task
+    d.lose()
+    assert task is not None and task.done()
+    assert d.out.endswith(b"7\r\nchunk0;\r\n")
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_dispatch_raising_is_a_500_and_close(make: Callable[..., Driver], way: str) -> None:
+    d = make()
+    out = d.feed(*chunks_for(BOOM, way))
+    assert out == error_bytes(500, d.state.date_header)
+    assert d.transport.closed
+    assert d.transport.writes_after_close == b""
+    assert [r.target for r in d.app.seen] == [b"/boom"]
+
+
+# --- shutdown ------------------------------------------------------------------------------------
+
+
+def test_begin_shutdown_closes_an_idle_served_connection(make: Callable[..., Driver]) -> None:
+    d = make()
+    d.feed(GET)
+    d.run(d.state.begin_shutdown)
+    assert d.transport.closed
+
+
+def test_begin_shutdown_lets_a_busy_request_finish_with_connection_close(
+    make: Callable[..., Driver],
+) -> None:
+    d = make()
+    d.feed_nowait(SLEEP)
+    d.state.begin_shutdown()
+    assert not d.transport.closed
+    d.run(lambda: None)
+    (status, headers, _body), *rest = parse(d.out)
+    assert status == b"HTTP/1.1 200 OK"
+    assert (b"connection", b"close") in headers
+    assert rest == []
+    assert d.transport.closed
+
+
+def test_begin_shutdown_waits_for_a_fresh_connection_and_answers_with_close(
+    make: Callable[..., Driver],
+) -> None:
+    d = make()
+    d.run(d.state.begin_shutdown)
+    assert not d.transport.closed
+    out = d.feed(GET + SECOND)
+    (_status, headers, _body), *rest = parse(out)
+    assert (b"connection", b"close") in headers
+    assert rest == []
+    assert d.transport.closed
+
+
+def test_a_fresh_connection_silent_past_the_grace_is_closed_while_draining(
+    make: Callable[..., Driver],
+) -> None:
+    d = make(keep_alive_s=5.0)
+    d.state.begin_shutdown()
+    d.run(lambda: d.conn.check_timeouts(d.conn.idle_since + 1.0))
+    assert d.transport.closed
+    assert d.out == b""
+
+
+def test_force_close_aborts(make: Callable[..., Driver]) -> None:
+    d = make()
+    d.feed_nowait(LONG_SLEEP)
+    d.run(d.state.force_close)
+    assert d.transport.aborted
+    assert d.app.cancelled == 1
+
+
+# --- Upgrade -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_upgrade_is_served_as_plain_http(make: Callable[..., Driver], way: str) -> None:
+    d = make()
+    out = d.feed(*chunks_for(UPGRADE, way))
+    responses = parse(out)
+    assert responses[0][0] == b"HTTP/1.1 200 OK"
+    assert echo(responses[0][2])["target"] == "/ws"
+    if way == "pipelined":
+        assert len(responses) == 2
+        assert echo(responses[1][2])["target"] == "/second"
+    else:
+        assert len(responses) == 1
+    assert not d.transport.closed
+    more = d.feed(GET)
+    assert echo(parse(more)[-1][2])["target"] == "/a"
