@@ -170,6 +170,7 @@ class HttpProtocol(asyncio.Protocol):
         "body_bytes",
         "body_parts",
         "client",
+        "closing",
         "content_length",
         "expect_continue",
         "forwarded",
@@ -184,7 +185,6 @@ class HttpProtocol(asyncio.Protocol):
         "parser",
         "pipeline",
         "read_paused",
-        "reject_status",
         "request_started",
         "responding",
         "scheme",
@@ -210,7 +210,7 @@ class HttpProtocol(asyncio.Protocol):
         self.write_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
         self.keep_alive = True
-        self.reject_status = 0
+        self.closing = False
         self.in_head = False
         self.head_started = 0.0
         self.idle_since = 0.0
@@ -289,8 +289,8 @@ class HttpProtocol(asyncio.Protocol):
             await waiter
 
     def data_received(self, data: bytes) -> None:
-        if self.reject_status:
-            return  # an error response is queued; ignore whatever else arrives
+        if self.closing:
+            return  # the last response is decided (an error, or close): nothing more is read
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
@@ -302,15 +302,19 @@ class HttpProtocol(asyncio.Protocol):
                 self.data_received(data[offset:])
             return
         except httptools.HttpParserCallbackError as error:
+            if self.closing:
+                return  # a message after the connection's last one (on_message_begin stopped it)
             cause = error.__context__
             self._reject(cause.status if isinstance(cause, _Reject) else 500)
             if not isinstance(cause, _Reject):
                 logger.error("parser callback failed", exc_info=cause)
             return
         except httptools.HttpParserError as error:
+            if self.closing:
+                return
             self._reject(505 if "HTTP version" in str(error) else 400)
             return
-        if self.in_head and not self.reject_status:
+        if self.in_head and not self.closing:
             self.header_bytes += len(data)
             # Counted as the bytes arrive: a header that never ends must not grow without bound.
             config = self.state.config
@@ -320,6 +324,10 @@ class HttpProtocol(asyncio.Protocol):
     # --- parser callbacks ----------------------------------------------------------------------
 
     def on_message_begin(self) -> None:
+        if self.closing:
+            # Pipelined behind a request that ends the connection, in the same read: RFC 9112
+            # section 9.6 says not to process it, so stop the parser here.
+            raise _Reject(0)
         self._reset_message()
         self.in_head = True
         self.head_started = self.state.now
@@ -421,6 +429,8 @@ class HttpProtocol(asyncio.Protocol):
             parser.get_http_version(),
         )
         keep_alive = parser.should_keep_alive() and self.keep_alive
+        if not keep_alive:
+            self.closing = True
         if self.responding or self.pipeline:
             self.pipeline.append((request, keep_alive))
             if len(self.pipeline) >= _MAX_PIPELINED:
@@ -432,7 +442,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _reject(self, status: int) -> None:
         """Answer a framing or limit error once, after any response still owed, then close."""
-        self.reject_status = status
+        self.closing = True
         self.in_head = False
         self._pause_reading()
         if self.responding or self.pipeline:
@@ -441,6 +451,7 @@ class HttpProtocol(asyncio.Protocol):
             self._send_error(status)
 
     def _send_error(self, status: int) -> None:
+        self.closing = True
         transport = self.transport
         if transport is None:
             return
@@ -627,6 +638,7 @@ class HttpProtocol(asyncio.Protocol):
         if transport is None:
             return
         if not keep_alive:
+            self.closing = True
             transport.close()
             return
         pipeline = self.pipeline
@@ -635,7 +647,7 @@ class HttpProtocol(asyncio.Protocol):
             if isinstance(item, int):
                 self._send_error(item)
                 return
-            if self.read_paused and len(pipeline) < _MAX_PIPELINED // 2 and not self.reject_status:
+            if self.read_paused and len(pipeline) < _MAX_PIPELINED // 2 and not self.closing:
                 self._resume_reading()
             self._run(item, next_keep_alive)
             return
@@ -643,7 +655,7 @@ class HttpProtocol(asyncio.Protocol):
             self.expect_continue = False
             transport.write(_CONTINUE)
         self.idle_since = self.state.now
-        if self.read_paused and not self.reject_status:
+        if self.read_paused and not self.closing:
             self._resume_reading()
 
     def _pause_reading(self) -> None:
