@@ -370,6 +370,9 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self.in_head = False
+        # From here until the body is complete the keep-alive clock measures silence, not the
+        # idle time before the request (which could cut an upload that started late).
+        self.idle_since = self.state.now
         config = self.state.config
         size = 0
         for name, value in self.headers:
@@ -400,6 +403,7 @@ class HttpProtocol(asyncio.Protocol):
                     self.expect_continue = True  # sent when this request's turn comes
 
     def on_body(self, body: bytes) -> None:
+        self.idle_since = self.state.now  # a body that keeps arriving is not idle
         self.body_bytes += len(body)
         if self.body_bytes > self.state.config.max_upload_size:
             raise _Reject(413)  # chunked bodies are only known as they arrive

@@ -766,3 +766,17 @@ def test_upgrade_is_served_as_plain_http(make: Callable[..., Driver], way: str) 
     assert not d.transport.closed
     more = d.feed(GET)
     assert echo(parse(more)[-1][2])["target"] == "/a"
+
+
+def test_a_stalled_upload_is_closed_after_keep_alive_seconds_of_silence(
+    make: Callable[..., Driver],
+) -> None:
+    d = make(keep_alive_s=5.0)
+    start = d.state.now
+    d.state.now = start + 4.0
+    d.feed(b"POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhe")
+    d.conn.check_timeouts(start + 8.9)
+    assert not d.transport.closed
+    d.run(lambda: d.conn.check_timeouts(start + 9.0))
+    assert d.transport.closed
+    assert d.app.seen == []
