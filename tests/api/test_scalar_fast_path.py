@@ -7,14 +7,16 @@ oracle for what the fast path must return.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 import pytest
 
 from django_bolt import BoltAPI
 from django_bolt.testing import TestClient
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 api = BoltAPI()
 
