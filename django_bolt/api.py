@@ -28,6 +28,8 @@ from django_bolt.routing import (
 if typing.TYPE_CHECKING:
     import contextlib
 
+    from django_bolt.django_bridge import DjangoBridge
+
 __all__ = ("BoltAPI", "RouteInfo", "RouteOptions", "Router")
 
 logger: Final = logging.getLogger("django_bolt")
@@ -264,7 +266,14 @@ class BoltAPI(Router):
 
     ``trailing_slash`` decides how registered paths are normalised: ``"strip"`` (``/items/`` is
     served as ``/items``), ``"append"`` (as ``/items/``) or ``"keep"`` (as written). A request
-    that differs from a route only by the trailing slash is redirected with 308.
+    that differs from a route only by the trailing slash is redirected with 308, unless the
+    project's URLconf serves that exact path.
+
+    ``django_fallthrough`` decides where a request no route matches goes: to the project's
+    URLconf, served by Django (admin, views, static files in DEBUG), or straight to the JSON 404.
+    ``None`` (the default) means "to Django when ``settings.ROOT_URLCONF`` is set"; only the
+    API that serves the requests (not a mounted one) is asked; ``runbolt --no-admin`` sets it to
+    ``False``.
     """
 
     request_class: ClassVar[type[Request]] = Request
@@ -281,6 +290,7 @@ class BoltAPI(Router):
         on_shutdown: Sequence[Callable[[], Any]] | None = None,
         lifespan: Callable[[BoltAPI], contextlib.AbstractAsyncContextManager[Any]] | None = None,
         debug: bool | None = None,
+        django_fallthrough: bool | None = None,
     ) -> None:
         if trailing_slash not in ("strip", "append", "keep"):
             raise ValueError(
@@ -291,6 +301,8 @@ class BoltAPI(Router):
         self.on_shutdown = list(on_shutdown or [])
         self.lifespan = lifespan
         self.debug = debug
+        self.django_fallthrough = django_fallthrough
+        self._bridge: DjangoBridge | None = None
         self.exception_handlers: dict[type[BaseException], ExceptionHandler] = {}
         self._mounts: list[tuple[str, BoltAPI]] = []
         self._table: RouteTable[_Endpoint] | None = None
@@ -352,6 +364,7 @@ class BoltAPI(Router):
                 table.add(method, template, endpoint, info.label)
         table.compile()
         self._debug = self.debug if self.debug is not None else _django_debug()
+        self._bridge = _make_bridge(self.django_fallthrough)
         self._table = table
         return table
 
@@ -369,6 +382,9 @@ class BoltAPI(Router):
         else:
             configure_sync_pool(int(pool_size))  # type: ignore[call-overload]
             configure_allowed_paths(allowed)  # type: ignore[arg-type]
+        if self._bridge is not None:
+            # Django's middleware chain is loaded here, so a broken MIDDLEWARE fails at start-up.
+            self._bridge.prepare()
         for api in self._all_apis():
             for hook in api.on_startup:
                 await _maybe_await(hook())
@@ -404,7 +420,7 @@ class BoltAPI(Router):
                 request._query_string = target[cut + 1 :].decode("latin-1")
             found = table.match(raw_path)
             if found is None:
-                return self._miss(table, raw_path, target, cut)
+                return await self._miss(request, table, raw_path, target, cut)
             entry, values = found
             endpoint = entry.methods.get(request.method)
             if endpoint is None:
@@ -456,18 +472,31 @@ class BoltAPI(Router):
             return entry.methods.get("GET")
         return None
 
-    def _miss(
-        self, table: RouteTable[_Endpoint], raw_path: str, target: bytes, cut: int
+    async def _miss(
+        self,
+        request: Request,
+        table: RouteTable[_Endpoint],
+        raw_path: str,
+        target: bytes,
+        cut: int,
     ) -> WireResponse:
+        bridge = self._bridge
         if raw_path != "/":
             other = raw_path[:-1] if raw_path.endswith("/") else raw_path + "/"
-            if table.match(other) is not None:
+            # The 308 is for API spellings only: a path Django serves as written stays Django's.
+            if table.match(other) is not None and (
+                bridge is None or not bridge.resolves(request.path)
+            ):
                 location = other + (target[cut:].decode("latin-1") if cut >= 0 else "")
                 return WireResponse(
                     308,
                     [_CT_JSON, (b"location", location.encode("latin-1"))],
                     b'{"detail":"Permanent Redirect"}',
                 )
+        if bridge is not None:
+            response = await bridge(request)
+            if response is not None:
+                return response
         return WireResponse(404, [_CT_JSON], _NOT_FOUND_BODY)
 
     async def _error_response(
@@ -520,6 +549,14 @@ async def _maybe_await(value: Any) -> Any:
     if inspect.isawaitable(value):
         return await value
     return value
+
+
+def _make_bridge(flag: bool | None) -> DjangoBridge | None:
+    # Imported here: the bridge pulls in Django's request handling, which a project that never
+    # falls through (or tests without settings) need not load.
+    from django_bolt.django_bridge import DjangoBridge, fallthrough_enabled
+
+    return DjangoBridge() if fallthrough_enabled(flag) else None
 
 
 def _django_debug() -> bool:

@@ -13,6 +13,7 @@ from django_bolt.api import BoltAPI
 if TYPE_CHECKING:
     from types import ModuleType
 
+    from django_bolt.conf import ServerConfig
     from django_bolt.server.contract import Application
 
 __all__ = ("discover_apis", "discover_application")
@@ -99,8 +100,11 @@ def discover_apis() -> list[BoltAPI]:
     return found
 
 
-def discover_application() -> Application:
-    """The one application ``runbolt`` serves: the project's APIs merged, routes checked."""
+def discover_application(config: ServerConfig | None = None) -> Application:
+    """The one application ``runbolt`` serves: the project's APIs merged, routes checked.
+
+    ``config.no_admin`` (``runbolt --no-admin``) turns the fall-through to Django's URLconf off.
+    """
     apis = discover_apis()
     if not apis:
         project = _project_package() or "<project>"
@@ -112,9 +116,13 @@ def discover_application() -> Application:
     if len(apis) == 1:
         app = apis[0]
     else:
-        app = BoltAPI(trailing_slash="keep")
+        # Any API that opted out of the fall-through keeps it off for the merged one.
+        opted_out = any(api.django_fallthrough is False for api in apis)
+        app = BoltAPI(trailing_slash="keep", django_fallthrough=False if opted_out else None)
         # Not mount(): these APIs stay top-level for the next discovery too.
         app._mounts.extend(("", api) for api in apis)
+    if config is not None and config.no_admin:
+        app.django_fallthrough = False
     try:
         app.compile()  # duplicate routes and bad signatures fail here, at start-up
     except (TypeError, ValueError) as exc:
