@@ -175,10 +175,14 @@ def ensure_venv(server: Server, python: str) -> None:
 
 
 def package_version(server: Server) -> str:
-    module = {"ours": "django_bolt", "theirs": "django_bolt", "fastapi": "fastapi"}[server.name]
-    code = f"import {module}, sys; print({module}.__version__, sys.version.split()[0])"
+    """Installed version and Python, read from the venv's metadata (not from an importable dir)."""
+    dist = {"ours": "django-bolt", "theirs": "django-bolt", "fastapi": "fastapi"}[server.name]
+    code = (
+        f"import importlib.metadata as m, sys; print(m.version({dist!r}), sys.version.split()[0])"
+    )
+    # Run from bench/app: the repository root holds a django_bolt/ directory of its own.
     out = subprocess.run(
-        [str(server.python), "-c", code], capture_output=True, text=True, check=False
+        [str(server.python), "-c", code], capture_output=True, text=True, check=False, cwd=APP
     )
     return out.stdout.strip() or "?"
 
