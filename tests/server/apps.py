@@ -28,7 +28,8 @@ class EchoApp:
     """Answers every request with a JSON echo of what the server handed over.
 
     ``/sleep?<seconds>`` suspends first (exercising the Task path); ``/stream?<n>`` streams n
-    chunks; ``/boom`` raises inside dispatch; ``/status?<code>`` answers that status.
+    chunks; ``/bigstream?<n>`` streams n 64 KiB blocks (A, B, C, ...); ``/big?<n>`` answers n
+    bytes at once; ``/boom`` raises inside dispatch; ``/status?<code>`` answers that status.
     """
 
     request_class = RawRequest
@@ -67,6 +68,14 @@ class EchoApp:
                     yield b"chunk%d;" % i
 
             return SimpleResponse(raw_headers=[(b"content-type", b"text/plain")], stream=chunks())
+        elif path == b"/bigstream":
+            count = int(query or b"16")
+
+            async def blocks() -> AsyncIterator[bytes]:
+                for i in range(count):
+                    yield bytes([65 + i % 26]) * 65536
+
+            return SimpleResponse(raw_headers=[(b"content-type", b"text/plain")], stream=blocks())
         elif path == b"/big":
             return SimpleResponse(body=b"x" * int(query))
         payload = {

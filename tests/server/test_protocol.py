@@ -7,16 +7,24 @@ or not at all when the first one ends the connection).
 
 from __future__ import annotations
 
+import asyncio
 import http
 import json
+import socket
+import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from django_bolt.conf import ServerConfig
+from django_bolt.server.loops import new_event_loop
+from django_bolt.server.protocol import HttpProtocol, ServerState
 from django_bolt.server.wire import format_date_header
+from tests.server.apps import EchoApp
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from tests.server.conftest import Driver
 
@@ -656,8 +664,6 @@ def test_streaming_waits_for_resume_writing_between_chunks(make: Callable[..., D
 
 
 async def _turn() -> None:
-    import asyncio
-
     await asyncio.sleep(0)
 
 
@@ -780,3 +786,159 @@ def test_a_stalled_upload_is_closed_after_keep_alive_seconds_of_silence(
     d.run(lambda: d.conn.check_timeouts(start + 9.0))
     assert d.transport.closed
     assert d.app.seen == []
+
+
+# --- a real socket -------------------------------------------------------------------------------
+
+
+class _ServedApp:
+    """EchoApp behind loop.create_server on 127.0.0.1, port 0, in a background thread."""
+
+    def __init__(self) -> None:
+        self.loop = new_event_loop()
+        self.app = EchoApp()
+        self.state = ServerState(self.app, ServerConfig())
+        ready = threading.Event()
+        self.port = 0
+
+        # Small kernel buffers (inherited by accepted sockets) so that a 1 MiB answer fills the
+        # transport's write buffer and exercises pause_writing / resume_writing for real.
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+        listener.bind(("127.0.0.1", 0))
+        served = self
+        self.paused_writing = 0
+
+        class Counting(HttpProtocol):
+            def pause_writing(self) -> None:
+                served.paused_writing += 1
+                super().pause_writing()
+
+        async def serve() -> asyncio.Server:
+            server = await self.loop.create_server(lambda: Counting(self.state), sock=listener)
+            self.port = server.sockets[0].getsockname()[1]
+            return server
+
+        def run() -> None:
+            self.server = self.loop.run_until_complete(serve())
+            ready.set()
+            self.loop.run_forever()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        assert ready.wait(10)
+
+    def connect(self, rcvbuf: int = 0) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.settimeout(10)
+        sock.connect(("127.0.0.1", self.port))
+        return sock
+
+    def close(self) -> None:
+        async def stop() -> None:
+            self.server.close()
+            self.state.force_close()
+            await asyncio.sleep(0)
+            await self.server.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+def read_some(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def read_responses(
+    sock: socket.socket, count: int, slow: bool = False, data: bytes = b""
+) -> list[Response]:
+    """Read until ``count`` complete responses are parsed (bounded by the socket timeout)."""
+    for _ in range(100_000):
+        try:
+            responses = parse(data)
+        except (ValueError, AssertionError):
+            responses = []
+        if len(responses) >= count and _complete(data, count):
+            return responses
+        chunk = sock.recv(4096 if slow else 65536)
+        if not chunk:
+            return parse(data)
+        data += chunk
+        if slow:
+            time.sleep(0.0005)
+    raise AssertionError("too many reads")
+
+
+def _complete(data: bytes, count: int) -> bool:
+    """Whether ``data`` holds ``count`` whole responses (parse() accepts a truncated body)."""
+    for _ in range(count):
+        end = data.find(b"\r\n\r\n")
+        if end < 0:
+            return False
+        head = data[:end].lower()
+        data = data[end + 4 :]
+        if b"content-length: " in head:
+            size = int(head.split(b"content-length: ")[1].split(b"\r\n")[0])
+            if len(data) < size:
+                return False
+            data = data[size:]
+        elif b"transfer-encoding: chunked" in head:
+            last = data.find(b"\r\n0\r\n\r\n")
+            if not data.startswith(b"0\r\n\r\n") and last < 0:
+                return False
+            data = data[5:] if data.startswith(b"0\r\n\r\n") else data[last + 7 :]
+    return True
+
+
+@pytest.mark.integration
+class TestRealSocket:
+    @pytest.fixture
+    def served(self) -> Iterator[_ServedApp]:
+        served = _ServedApp()
+        try:
+            yield served
+        finally:
+            served.close()
+
+    def test_three_pipelined_requests_in_one_send(self, served: _ServedApp) -> None:
+        with served.connect() as sock:
+            sock.sendall(SLEEP + GET + SECOND)
+            responses = read_responses(sock, 3)
+        targets = [echo(body)["target"] for _, _, body in responses]
+        assert targets == ["/sleep?0.01", "/a", "/second"]
+        assert all(status == b"HTTP/1.1 200 OK" for status, _, _ in responses)
+
+    def test_one_mib_response_to_a_slow_reader_is_intact(self, served: _ServedApp) -> None:
+        with served.connect(rcvbuf=8192) as sock:
+            sock.sendall(b"GET /big?1048576 HTTP/1.1\r\nHost: t\r\n\r\n")
+            start = read_some(sock, 65536)
+            # The server stopped reading while its write buffer is full: this request is only
+            # read (and answered, in order) once the client has drained the first response.
+            sock.sendall(SECOND)
+            (status, headers, body), second = read_responses(sock, 2, slow=True, data=start)
+        assert status == b"HTTP/1.1 200 OK"
+        assert (b"content-length", b"1048576") in headers
+        assert body == b"x" * 1048576
+        assert echo(second[2])["target"] == "/second"
+        assert served.paused_writing > 0
+
+    def test_streamed_mebibyte_to_a_slow_reader_is_intact(self, served: _ServedApp) -> None:
+        with served.connect(rcvbuf=8192) as sock:
+            sock.sendall(b"GET /bigstream?16 HTTP/1.1\r\nHost: t\r\n\r\n")
+            start = read_some(sock, 65536)
+            sock.sendall(SECOND)
+            (_, headers, body), second = read_responses(sock, 2, slow=True, data=start)
+        assert (b"transfer-encoding", b"chunked") in headers
+        assert body == b"".join(bytes([65 + i]) * 65536 for i in range(16))
+        assert echo(second[2])["target"] == "/second"
+        assert served.paused_writing > 0
