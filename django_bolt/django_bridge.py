@@ -58,6 +58,15 @@ def fallthrough_enabled(flag: bool | None) -> bool:
         return False
 
 
+def _serves_static() -> bool:
+    from django.apps import apps
+    from django.conf import settings
+
+    return bool(
+        settings.DEBUG and settings.STATIC_URL and apps.is_installed("django.contrib.staticfiles")
+    )
+
+
 class _BridgeHandler(WSGIHandler):  # type: ignore[misc]
     """Django's WSGI handler that notes whether its 404 meant "no pattern for this URL"."""
 
@@ -99,7 +108,13 @@ class DjangoBridge:
         # Worker threads share the application: one of them builds it, the others wait.
         with self._lock:
             if self._handler is None:
-                self._handler = _BridgeHandler()
+                handler: WSGIHandler = _BridgeHandler()
+                if _serves_static():
+                    from django.contrib.staticfiles.handlers import StaticFilesHandler
+
+                    # What runserver does in DEBUG: STATIC_URL paths come from the finders.
+                    handler = StaticFilesHandler(handler)
+                self._handler = handler
             return self._handler
 
     def resolves(self, path: str) -> bool:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.core.signals import request_finished, request_started
 
 from django_bolt import BoltAPI, binding
@@ -250,3 +252,22 @@ def test_admin_login_session_and_index(client: TestClient, django_user_model: An
     assert index.status_code == 200
     assert "Site administration" in index.text
     assert "Log out" in index.text
+
+
+def test_debug_serves_static_files_from_the_finders(
+    settings: Any, bolt_client_factory: Callable[..., TestClient]
+) -> None:
+    settings.DEBUG = True
+    expected = Path(finders.find("admin/js/vendor/jquery/jquery.js")).read_bytes()
+    client = bolt_client_factory(BoltAPI())
+    response = client.get("/static/admin/js/vendor/jquery/jquery.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert response.content == expected
+    assert client.get("/django-view/").text == "plain django view"
+
+
+def test_static_files_are_not_served_without_debug(client: TestClient) -> None:
+    response = client.get("/static/admin/js/vendor/jquery/jquery.js")
+    assert response.status_code == 404
+    assert response.json() == NOT_FOUND
