@@ -315,8 +315,13 @@ class HttpProtocol(asyncio.Protocol):
             self._reject(505 if "HTTP version" in str(error) else 400)
             return
         if self.in_head and not self.closing:
-            self.header_bytes += len(data)
             # Counted as the bytes arrive: a header that never ends must not grow without bound.
+            # A read in which the head began may also hold the previous request and its body,
+            # so it only marks the start; the bound is then the limits plus one read.
+            if not self.header_bytes:
+                self.header_bytes = 1
+                return
+            self.header_bytes += len(data)
             config = self.state.config
             if self.header_bytes > config.max_header_bytes + config.max_request_line_bytes:
                 self._reject(431 if self.url else 414)

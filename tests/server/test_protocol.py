@@ -942,3 +942,16 @@ class TestRealSocket:
         assert body == b"".join(bytes([65 + i]) * 65536 for i in range(16))
         assert echo(second[2])["target"] == "/second"
         assert served.paused_writing > 0
+
+
+def test_a_body_read_together_with_the_next_head_does_not_count_as_header_bytes(
+    make: Callable[..., Driver],
+) -> None:
+    # One read holds a 1000-byte body and the start of the next request's head: only the head
+    # counts toward the header limit, or a pipelining client gets a false 431.
+    d = make(max_request_line_bytes=64, max_header_bytes=256)
+    post = b"POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n" + b"b" * 1000
+    d.feed(post + b"GET /second HTTP/1.1\r\nHo")
+    out = d.feed(b"st: t\r\n\r\n")
+    assert [r[0] for r in parse(out)] == [b"HTTP/1.1 200 OK"] * 2
+    assert echo(parse(out)[1][2])["target"] == "/second"
