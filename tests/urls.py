@@ -16,7 +16,7 @@ from django.middleware.csrf import get_token
 from django.urls import path
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import AsyncIterator, Iterator
 
 # Filled by stream_view's generator so a test can see the chunks were produced lazily.
 STREAM_LOG: list[str] = []
@@ -57,6 +57,15 @@ def stream_view(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(_chunks(), content_type="text/plain")
 
 
+async def _async_chunks() -> AsyncIterator[bytes]:
+    for index in range(3):
+        yield f"async {index};".encode()
+
+
+def async_stream_view(request: HttpRequest) -> StreamingHttpResponse:
+    return StreamingHttpResponse(_async_chunks(), content_type="text/plain")
+
+
 def csrf_view(request: HttpRequest) -> HttpResponse:
     """GET hands out a CSRF token (and its cookie); POST only passes CsrfViewMiddleware with it."""
     if request.method == "POST":
@@ -79,6 +88,7 @@ urlpatterns = [
     path("café/", plain_view),
     path("cookies/", cookies_view),
     path("stream/", stream_view),
+    path("async-stream/", async_stream_view),
     path("csrf/", csrf_view),
     path("raises-404/", raises_404_view),
     path("custom-404/", custom_404_view),

@@ -123,6 +123,15 @@ def test_streaming_view_is_sent_chunk_by_chunk(client: TestClient, signals: list
     assert signals == ["started", "finished"]
 
 
+def test_async_streaming_view_is_consumed_on_the_loop(
+    client: TestClient, signals: list[str]
+) -> None:
+    response = client.get("/async-stream/")
+    assert response.status_code == 200
+    assert response.text == "async 0;async 1;async 2;"
+    assert signals == ["started", "finished"]
+
+
 def test_post_needs_the_csrf_token(client: TestClient) -> None:
     refused = client.post("/csrf/", data={"name": "x"})
     assert refused.status_code == 403
