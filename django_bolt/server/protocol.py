@@ -187,6 +187,7 @@ class HttpProtocol(asyncio.Protocol):
         "read_paused",
         "request_started",
         "responding",
+        "running_pipeline",
         "scheme",
         "served",
         "server",
@@ -205,6 +206,7 @@ class HttpProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.pipeline: deque[tuple[RawRequest | int, bool]] = deque()
         self.responding = False
+        self.running_pipeline = False
         self.task: asyncio.Task[None] | None = None
         self.read_paused = False
         self.write_paused = False
@@ -650,16 +652,31 @@ class HttpProtocol(asyncio.Protocol):
             self.closing = True
             transport.close()
             return
+        if self.running_pipeline:
+            return  # called back from the loop below, further up the stack: it carries on
         pipeline = self.pipeline
         if pipeline:
-            item, next_keep_alive = pipeline.popleft()
-            if isinstance(item, int):
-                self._send_error(item)
-                return
-            if self.read_paused and len(pipeline) < _MAX_PIPELINED // 2 and not self.closing:
-                self._resume_reading()
-            self._run(item, next_keep_alive)
-            return
+            # A loop, not a call per queued request: answers that complete at once would
+            # otherwise nest _run -> _cycle_done -> _run, and a client pipelining a few hundred
+            # requests behind a slow one would hit the recursion limit.
+            self.running_pipeline = True
+            try:
+                while pipeline:
+                    item, next_keep_alive = pipeline.popleft()
+                    if isinstance(item, int):
+                        self._send_error(item)
+                        return
+                    if (
+                        self.read_paused
+                        and len(pipeline) < _MAX_PIPELINED // 2
+                        and not self.closing
+                    ):
+                        self._resume_reading()
+                    self._run(item, next_keep_alive)
+                    if self.responding or self.closing:
+                        return  # suspended (its Task resumes the queue) or the connection ended
+            finally:
+                self.running_pipeline = False
         if self.expect_continue:
             self.expect_continue = False
             transport.write(_CONTINUE)

@@ -955,3 +955,16 @@ def test_a_body_read_together_with_the_next_head_does_not_count_as_header_bytes(
     out = d.feed(b"st: t\r\n\r\n")
     assert [r[0] for r in parse(out)] == [b"HTTP/1.1 200 OK"] * 2
     assert echo(parse(out)[1][2])["target"] == "/second"
+
+
+def test_a_thousand_requests_pipelined_behind_a_slow_one_are_all_answered(
+    make: Callable[..., Driver],
+) -> None:
+    d = make()
+    out = d.feed(SLEEP + GET * 1000 + SECOND)
+    responses = parse(out)
+    assert len(responses) == 1002
+    assert echo(responses[-1][2])["target"] == "/second"
+    assert not d.transport.closed
+    # Reading stopped while the queue was long and started again once it drained.
+    assert d.transport.calls[-1] == "resume_reading"
