@@ -705,9 +705,14 @@ class HttpProtocol(asyncio.Protocol):
         if self.in_head:
             if state.header_timeout_s > 0 and now - self.head_started >= state.header_timeout_s:
                 self._reject(408)
-        elif now - self.idle_since >= state.keep_alive_s or (
-            state.draining and now - self.idle_since >= _FRESH_GRACE_S
-        ):
+            return
+        idle = now - self.idle_since
+        limit = state.keep_alive_s
+        if limit < _FRESH_GRACE_S and not self.served:
+            # --keep-alive 0 turns keep-alive off, but a just-accepted client's first request
+            # may still be on its way: it gets the same grace as during a drain.
+            limit = _FRESH_GRACE_S
+        if idle >= limit or (state.draining and idle >= _FRESH_GRACE_S):
             self.transport.close()
 
     def shutdown(self) -> None:

@@ -56,6 +56,8 @@ class EchoApp:
                 self.cancelled += 1
                 raise
         elif path == b"/boom":
+            if query:
+                await asyncio.sleep(float(query))  # fail after suspending, on the Task path
             raise RuntimeError("application bug")
         elif path == b"/status":
             return SimpleResponse(status_code=int(query), body=b"x")

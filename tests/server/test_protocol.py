@@ -968,3 +968,49 @@ def test_a_thousand_requests_pipelined_behind_a_slow_one_are_all_answered(
     assert not d.transport.closed
     # Reading stopped while the queue was long and started again once it drained.
     assert d.transport.calls[-1] == "resume_reading"
+
+
+def test_dispatch_raising_after_it_suspended_is_a_500_and_close(
+    make: Callable[..., Driver],
+) -> None:
+    d = make()
+    out = d.feed(b"GET /boom?0.001 HTTP/1.1\r\nHost: t\r\n\r\n" + SECOND)
+    assert out == error_bytes(500, d.state.date_header)
+    assert d.transport.closed
+    assert [r.target for r in d.app.seen] == [b"/boom?0.001"]
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_http10_stream_is_close_delimited(make: Callable[..., Driver], way: str) -> None:
+    d = make()
+    out = d.feed(*chunks_for(b"GET /stream?2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", way))
+    assert out == (
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n"
+        + d.state.date_header
+        + b"connection: close\r\n\r\nchunk0;chunk1;"
+    )
+    assert d.transport.closed
+    assert len(d.app.seen) == 1
+
+
+def test_head_of_a_stream_has_no_body(make: Callable[..., Driver]) -> None:
+    d = make()
+    out = d.feed(b"HEAD /stream?2 HTTP/1.1\r\nHost: t\r\n\r\n" + SECOND)
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n" + d.state.date_header + b"\r\n"
+    assert out.startswith(head)
+    assert_second_answered(d, out[len(head) :])
+
+
+def test_keep_alive_zero_does_not_cut_a_just_accepted_connection(
+    make: Callable[..., Driver],
+) -> None:
+    # --keep-alive 0 turns keep-alive off; the first request may still be on its way.
+    d = make(keep_alive_s=0.0)
+    d.run(lambda: d.conn.check_timeouts(d.conn.idle_since + 0.01))
+    assert not d.transport.closed
+    out = d.feed(GET)
+    silent = make(keep_alive_s=0.0)
+    silent.run(lambda: silent.conn.check_timeouts(silent.conn.idle_since + 1.0))
+    assert silent.transport.closed
+    assert (b"connection", b"close") in parse(out)[0][1]
+    assert d.transport.closed
