@@ -51,6 +51,15 @@ def configure_sync_pool(size: int) -> None:
     _pool_size = size
 
 
+def reset_sync_pool() -> None:
+    """Stop the pool's threads (and so their thread-bound DB connections); the next call makes
+    a new pool. For tests and for workers that must not inherit threads across a fork."""
+    global _pool
+    pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True)
+
+
 def _get_pool() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
