@@ -26,7 +26,13 @@ import httptools
 
 from django_bolt.conf import TrustedProxies
 from django_bolt.server.proxy import FORWARDING_HEADERS, resolve_forwarded
-from django_bolt.server.wire import METHODS, error_response, format_date_header, status_line
+from django_bolt.server.wire import (
+    METHODS,
+    STATUS_LINES as _STATUS_LINES,
+    error_response,
+    format_date_header,
+    status_line,
+)
 
 if TYPE_CHECKING:
     from django_bolt.conf import ServerConfig
@@ -177,7 +183,9 @@ class HttpProtocol(asyncio.Protocol):
         "has_host",
         "head_started",
         "header_bytes",
+        "header_size",
         "headers",
+        "http_version",
         "idle_since",
         "in_head",
         "keep_alive",
@@ -225,6 +233,7 @@ class HttpProtocol(asyncio.Protocol):
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.header_bytes = 0
+        self.header_size = 0
         self.body_parts: list[bytes] = []
         self.body_bytes = 0
         self.content_length = -1
@@ -304,7 +313,8 @@ class HttpProtocol(asyncio.Protocol):
                 self.data_received(data[offset:])
             return
         except httptools.HttpParserCallbackError as error:
-            if self.closing:
+            # feed_data() runs the callbacks, which may have set `closing` (mypy cannot see it).
+            if cast("bool", self.closing):
                 return  # a message after the connection's last one (on_message_begin stopped it)
             cause = error.__context__
             self._reject(cause.status if isinstance(cause, _Reject) else 500)
@@ -312,7 +322,7 @@ class HttpProtocol(asyncio.Protocol):
                 logger.error("parser callback failed", exc_info=cause)
             return
         except httptools.HttpParserError as error:
-            if self.closing:
+            if cast("bool", self.closing):
                 return
             self._reject(505 if "HTTP version" in str(error) else 400)
             return
@@ -354,8 +364,9 @@ class HttpProtocol(asyncio.Protocol):
             return
         headers = self.headers
         headers.append((name, value))
-        config = self.state.config
-        if len(headers) > config.max_header_count:
+        # Name, value, ": " and CRLF, as on the wire.
+        self.header_size += len(name) + len(value) + 4
+        if len(headers) > self.state.config.max_header_count:
             raise _Reject(431)
         kind = _SPECIAL_HEADERS.get(name.lower())
         if kind is None:
@@ -381,13 +392,9 @@ class HttpProtocol(asyncio.Protocol):
         # idle time before the request (which could cut an upload that started late).
         self.idle_since = self.state.now
         config = self.state.config
-        size = 0
-        for name, value in self.headers:
-            size += len(name) + len(value) + 4
-        if size > config.max_header_bytes:
+        if self.header_size > config.max_header_bytes:
             raise _Reject(431)
-        parser = self.parser
-        version = parser.get_http_version()
+        self.http_version = version = self.parser.get_http_version()
         if version != "1.1":
             if version != "1.0":
                 raise _Reject(505)
@@ -437,7 +444,7 @@ class HttpProtocol(asyncio.Protocol):
             client,
             scheme,
             self.server,
-            parser.get_http_version(),
+            self.http_version,
         )
         keep_alive = parser.should_keep_alive() and self.keep_alive
         if not keep_alive:
@@ -538,7 +545,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _head(self, status: int, response: ResponseLike, keep_alive: bool) -> list[bytes]:
         state = self.state
-        head = [status_line(status)]
+        head = [_STATUS_LINES.get(status) or status_line(status)]
         for name, value in response.raw_headers:
             head += (name, b": ", value, b"\r\n")
         head.append(state.date_header)

@@ -13,6 +13,7 @@ from typing import Final
 __all__ = (
     "ERROR_DETAILS",
     "METHODS",
+    "STATUS_LINES",
     "error_response",
     "format_date_header",
     "status_line",
@@ -30,13 +31,13 @@ def _build_status_lines() -> dict[int, bytes]:
     return lines
 
 
-_STATUS_LINES: Final[dict[int, bytes]] = _build_status_lines()
+STATUS_LINES: Final[dict[int, bytes]] = _build_status_lines()
 
 
 def status_line(code: int) -> bytes:
     """The status line for ``code``; codes outside 100-599 are a framework bug, answered as 500."""
-    line = _STATUS_LINES.get(code)
-    return line if line is not None else _STATUS_LINES[500]
+    line = STATUS_LINES.get(code)
+    return line if line is not None else STATUS_LINES[500]
 
 
 # Request methods as str, so the hot path never decodes the method bytes.
