@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import sys
 import time
 import types
 from collections import deque
@@ -49,6 +50,9 @@ AccessLog = Callable[[str, str, bytes, str, int, int, float], None]
 _JOIN_BODY_BELOW: Final = 64 * 1024
 # Stop reading from a client that pipelines more than this many requests ahead of its answers.
 _MAX_PIPELINED: Final = 16
+# Python 3.12+ can start a Task eagerly: no scheduling round trip, and a correct
+# asyncio.current_task() during the first step. 3.11 drives the coroutine by hand instead.
+_EAGER_TASKS: Final = sys.version_info >= (3, 12)
 # While draining, how long a just-accepted connection may take to send its first request.
 _FRESH_GRACE_S: Final = 1.0
 
@@ -490,6 +494,13 @@ class HttpProtocol(asyncio.Protocol):
         # Each request runs in its own context, as a Task would, so context variables set by
         # a handler (asgiref's, Django's) never leak into the next request on this loop.
         context = contextvars.copy_context()
+        if _EAGER_TASKS:
+            # An eager Task runs its first step right here, like the manual drive below, but
+            # the handler also sees itself as the current task (asyncio.timeout() needs that).
+            task = _start_eager(self._serve(request, coro, keep_alive), self.loop, context)
+            if not task.done() and self.responding and self.task is None:
+                self.task = task
+            return
         try:
             pending = context.run(coro.send, None)
         except StopIteration as done:
@@ -519,6 +530,22 @@ class HttpProtocol(asyncio.Protocol):
     ) -> None:
         try:
             response = await _resume(coro, pending)
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            logger.exception("dispatch raised; the application must turn errors into responses")
+            self._fail(request)
+            return
+        await self._finish(request, response, keep_alive)
+
+    async def _serve(
+        self,
+        request: RawRequest,
+        coro: Coroutine[Any, Any, ResponseLike],
+        keep_alive: bool,
+    ) -> None:
+        try:
+            response = await coro
         except asyncio.CancelledError:
             raise
         except BaseException:
@@ -737,6 +764,17 @@ class HttpProtocol(asyncio.Protocol):
         transport = self.transport
         if transport is not None:
             transport.abort()
+
+
+def _start_eager(
+    coro: Coroutine[Any, Any, None],
+    loop: asyncio.AbstractEventLoop,
+    context: contextvars.Context,
+) -> asyncio.Task[None]:
+    """Create a Task whose first step runs now (Python 3.12+)."""
+    if sys.version_info >= (3, 12):
+        return asyncio.Task(coro, loop=loop, context=context, eager_start=True)
+    raise RuntimeError("eager tasks need Python 3.12")  # pragma: no cover - guarded by caller
 
 
 @types.coroutine

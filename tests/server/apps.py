@@ -55,6 +55,16 @@ class EchoApp:
             except asyncio.CancelledError:
                 self.cancelled += 1
                 raise
+        elif path == b"/task":
+            # What a handler sees of asyncio's task machinery before its first suspension.
+            has_task = asyncio.current_task() is not None
+            try:
+                async with asyncio.timeout(5):
+                    timeout = "ok"
+            except RuntimeError as exc:
+                timeout = str(exc)
+            body = json.dumps({"has_task": has_task, "timeout": timeout}).encode()
+            return SimpleResponse(body=body)
         elif path == b"/boom":
             if query:
                 await asyncio.sleep(float(query))  # fail after suspending, on the Task path

@@ -8,10 +8,12 @@ written and on the transport calls, never on timing.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+import sys
+from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
+import django_bolt.server.protocol as protocol_module
 from django_bolt.conf import ServerConfig
 from django_bolt.server.loops import new_event_loop
 from django_bolt.server.protocol import HttpProtocol, ServerState
@@ -197,8 +199,20 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 
 @pytest.fixture
-def make(loop: asyncio.AbstractEventLoop) -> Callable[..., Driver]:
+def make(loop: asyncio.AbstractEventLoop, drive_mode: str) -> Callable[..., Driver]:
     def factory(**kwargs: Any) -> Driver:
         return Driver(loop, **kwargs)
 
     return factory
+
+
+# The protocol drives dispatch by hand on Python 3.11 and with an eager Task on 3.12+; every
+# protocol test runs against each mode this interpreter has.
+DRIVE_MODES: Final = ("manual", "eager") if sys.version_info >= (3, 12) else ("manual",)
+
+
+@pytest.fixture(params=DRIVE_MODES)
+def drive_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    mode: str = request.param
+    monkeypatch.setattr(protocol_module, "_EAGER_TASKS", mode == "eager")
+    return mode

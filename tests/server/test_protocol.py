@@ -1014,3 +1014,30 @@ def test_keep_alive_zero_does_not_cut_a_just_accepted_connection(
     assert silent.transport.closed
     assert (b"connection", b"close") in parse(out)[0][1]
     assert d.transport.closed
+
+
+# --- how the handler is driven -------------------------------------------------------------------
+
+TASK_PROBE = b"GET /task HTTP/1.1\r\nHost: t\r\n\r\n"
+
+
+def test_handler_sees_a_current_task_when_the_loop_calls_the_protocol(
+    make: Callable[..., Driver], drive_mode: str
+) -> None:
+    """The server calls data_received from a plain loop callback, outside any Task.
+
+    With an eager Task (Python 3.12+) the handler's first step already runs inside its Task, so
+    asyncio.timeout() works; the 3.11 manual drive has no Task until the first suspension, a
+    limitation docs/server.md states.
+    """
+    driver = make()
+    done = driver.loop.create_future()
+    driver.loop.call_soon(driver.conn.data_received, TASK_PROBE)
+    driver.loop.call_later(0.05, done.set_result, None)
+    driver.loop.run_until_complete(done)
+    body = json.loads(driver.out.split(b"\r\n\r\n", 1)[1])
+    if drive_mode == "eager":
+        assert body == {"has_task": True, "timeout": "ok"}
+    else:
+        assert body["has_task"] is False
+        assert "task" in body["timeout"]
