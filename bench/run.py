@@ -358,6 +358,10 @@ def summarize(results: dict[str, dict[str, list[Sample]]]) -> dict[str, dict[str
             }
         if "ours" in row and "theirs" in row:
             row["ratio_ours_theirs"] = row["ours"]["median_rps"] / row["theirs"]["median_rps"]
+            # Same-round pairs ran seconds apart, so their ratio shrugs off slow drift of a
+            # shared machine better than the ratio of the two medians does.
+            pairs = zip(per_server["ours"], per_server["theirs"], strict=True)
+            row["paired_ratio_ours_theirs"] = statistics.median(o.rps / t.rps for o, t in pairs)
         if "ours" in row and "fastapi" in row:
             row["ratio_ours_fastapi"] = row["ours"]["median_rps"] / row["fastapi"]["median_rps"]
         summary[endpoint] = row
@@ -369,8 +373,12 @@ def markdown_table(summary: dict[str, dict[str, Any]], servers: list[Server]) ->
     header = ["endpoint"]
     for name in names:
         header += [f"{name} req/s", f"{name} p99 ms"]
-    ratios = [key for key in ("ratio_ours_theirs", "ratio_ours_fastapi") if _has(summary, key)]
-    header += [r.replace("ratio_", "").replace("_", "/") for r in ratios]
+    ratios = [
+        key
+        for key in ("ratio_ours_theirs", "paired_ratio_ours_theirs", "ratio_ours_fastapi")
+        if _has(summary, key)
+    ]
+    header += [RATIO_TITLES[r] for r in ratios]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for endpoint, row in summary.items():
         cells = [endpoint]
@@ -384,6 +392,13 @@ def markdown_table(summary: dict[str, dict[str, Any]], servers: list[Server]) ->
         cells += [f"{row[r]:.2f}x" if r in row else "n/a" for r in ratios]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+RATIO_TITLES: Final = {
+    "ratio_ours_theirs": "ours/theirs",
+    "paired_ratio_ours_theirs": "ours/theirs per round (median)",
+    "ratio_ours_fastapi": "ours/fastapi",
+}
 
 
 def _has(summary: dict[str, dict[str, Any]], key: str) -> bool:
