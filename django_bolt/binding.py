@@ -219,6 +219,16 @@ _FAST_KINDS: Final[dict[Any, type]] = {
 _FAST_INT_DIGITS: Final = 18
 
 
+def _pick_headers(raw: list[tuple[bytes, bytes]], wanted: frozenset[bytes]) -> dict[str, str]:
+    """The last value of each wanted (lower-case) header name, decoded; others are skipped."""
+    found: dict[str, str] = {}
+    for name, value in raw:
+        key = name.lower()
+        if key in wanted:
+            found[key.decode("latin-1")] = value.decode("latin-1")
+    return found
+
+
 def _fast_convert(raw: dict[str, Any], checks: tuple[tuple[str, bool, bool], ...]) -> bool:
     """Convert ``raw`` in place if every value is trivially valid; False means "ask msgspec"."""
     for name, is_int, required in checks:
@@ -254,6 +264,7 @@ class Binder:
         "_fast",
         "_files",
         "_scalars",
+        "_single_headers",
         "_sources",
         "_typed",
         "deps",
@@ -295,6 +306,12 @@ class Binder:
         self._typed = self._build_typed_dict()
         self._fast = self._plan_fast_checks()
         self._sources = self._plan_sources()
+        header_fields = [s for s in self._scalars if s.source == "header"]
+        self._single_headers: frozenset[bytes] | None = (
+            frozenset(s.wire.encode("latin-1") for s in header_fields)
+            if header_fields and all(not s.is_list and s.group is None for s in header_fields)
+            else None
+        )
         # Whether bind() has anything to do: with nothing, the handler is called bare.
         self.has_params = bool(self._typed or self._body_name or self._files or self.request_names)
         # No dependencies and no pool hop: the whole call can complete without suspending.
@@ -516,7 +533,12 @@ class Binder:
             elif source == "query":
                 mapping = request.query
             elif source == "header":
-                mapping = request.headers
+                wanted = self._single_headers
+                # Only the named fields are decoded; the full Headers view is not built.
+                if wanted is None:
+                    mapping = request.headers
+                else:
+                    mapping = _pick_headers(request.raw_headers, wanted)
             elif source == "cookie":
                 mapping = request.cookies
             else:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import msgspec
 import pytest
 
-from django_bolt import BoltAPI
+from django_bolt import BoltAPI, Header, Request
 from django_bolt.testing import TestClient
 
 if TYPE_CHECKING:
@@ -105,3 +105,20 @@ def test_missing_required_still_reports_missing_field(client: TestClient) -> Non
     assert response.status_code == 422
     assert response.json()["detail"][0]["type"] == "missing_field"
     assert response.json()["detail"][0]["loc"] == ["query", "page"]
+
+
+def test_header_parameters_match_the_headers_view() -> None:
+    """Single header parameters are read straight from the raw fields: same answer as
+    request.headers gives (case-insensitive names, the last of repeated fields)."""
+    header_api = BoltAPI()
+
+    @header_api.get("/h")
+    async def read(request: Request, x_token: Annotated[str, Header()]) -> dict[str, str]:
+        return {"param": x_token, "view": request.headers["x-token"]}
+
+    with TestClient(header_api) as test_client:
+        response = test_client.get("/h", headers=[("X-TOKEN", "first"), ("x-Token", "second")])
+        missing = test_client.get("/h")
+    assert response.json() == {"param": "second", "view": "second"}
+    assert missing.status_code == 422
+    assert missing.json()["detail"][0]["loc"] == ["header", "x-token"]
