@@ -28,6 +28,10 @@ STAMP: Final = VENV / ".dev-stamp.json"
 VENV_PYTHON: Final = VENV / "bin" / "python"
 MIN_PYTHON: Final = (3, 11)
 PYTEST_NO_TESTS: Final = 5
+# The server drives handlers differently from Python 3.12 on (eager Tasks): when the machine has
+# such an interpreter besides the one running this script, the in-process suites run on it too.
+SECOND_VENV: Final = ROOT / ".venv-second"
+SECOND_SUITES: Final = ("tests/server", "tests/api", "-m", "not integration", "-q")
 
 
 def log(message: str) -> None:
@@ -127,10 +131,52 @@ def command_test(args: list[str]) -> int:
     if status == PYTEST_NO_TESTS:
         log("pytest collected no tests: that is a failure, not a pass")
         return 1
+    if status == 0 and not args:
+        status = run_second_interpreter(env)
+        if status == PYTEST_NO_TESTS:
+            return 1
     if status == 0 and ruff_status.returncode != 0:
         log("tests passed but ruff check failed")
         return ruff_status.returncode
     return status
+
+
+def _second_python() -> Path | None:
+    """A Python >= 3.12 of another minor version than ours, if this machine has one."""
+    if sys.version_info >= (3, 12):
+        return None
+    # Newest first; pyenv's shims are skipped (they fail for versions not selected).
+    candidates = sorted(Path.home().glob(".pyenv/versions/3.1[2-9]*/bin/python3"), reverse=True)
+    folders = [f for f in os.environ.get("PATH", "").split(os.pathsep) if "shims" not in f]
+    candidates.extend(
+        Path(folder) / name
+        for name in ("python3.14", "python3.13", "python3.12")
+        for folder in folders
+    )
+    for candidate in candidates:
+        if candidate.exists() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def run_second_interpreter(env: dict[str, str]) -> int:
+    """Run the in-process suites on a second interpreter (skipped when there is none)."""
+    other = _second_python()
+    if other is None:
+        log("no Python >= 3.12 besides this one: the eager-task drive is not exercised")
+        return 0
+    python = SECOND_VENV / "bin" / "python"
+    stamp = SECOND_VENV / ".dev-stamp"
+    fingerprint = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + bytes(other)).hexdigest()
+    if not python.exists() or not stamp.exists() or stamp.read_text() != fingerprint:
+        log(f"setting up {SECOND_VENV.name} with {other}")
+        subprocess.run([str(other), "-m", "venv", str(SECOND_VENV)], check=True)
+        pip = [str(python), "-m", "pip", "--disable-pip-version-check", "-q"]
+        subprocess.run([*pip, "install", "-e", ".[test]"], check=True, cwd=ROOT)
+        stamp.write_text(fingerprint)
+    pytest = [str(python), "-m", "pytest", *SECOND_SUITES]
+    log(f"pytest {' '.join(SECOND_SUITES)}   (on {other})")
+    return subprocess.run(pytest, cwd=ROOT, env=env).returncode
 
 
 COMMANDS: Final = {"example": command_example, "test": command_test}

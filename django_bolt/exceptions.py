@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import re
 import traceback
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import msgspec
 
 from django_bolt._wire import encode_headers, json_response
+from django_bolt.server.wire import REASON_PHRASES
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -60,10 +60,7 @@ class HTTPException(Exception):
         if status_code is not None:
             self.status_code = status_code
         if detail in ("", None):
-            try:
-                detail = HTTPStatus(self.status_code).phrase
-            except ValueError:
-                detail = "Error"
+            detail = REASON_PHRASES.get(self.status_code, "Error")
         self.detail = detail
         self.headers = dict(headers) if headers else {}
         self.extra = extra

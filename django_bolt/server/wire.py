@@ -13,6 +13,7 @@ from typing import Final
 __all__ = (
     "ERROR_DETAILS",
     "METHODS",
+    "REASON_PHRASES",
     "STATUS_LINES",
     "error_response",
     "format_date_header",
@@ -20,15 +21,29 @@ __all__ = (
 )
 
 
+def _build_reason_phrases() -> dict[int, str]:
+    phrases = {status.value: status.phrase for status in http.HTTPStatus}
+    # Python 3.13 adopted RFC 9110's wording for these; the 3.12 wording (what Django-Bolt, which
+    # runs on 3.12+, sends) is kept so answers do not change with the interpreter.
+    phrases.update(
+        {
+            413: "Request Entity Too Large",
+            414: "Request-URI Too Long",
+            416: "Requested Range Not Satisfiable",
+            422: "Unprocessable Entity",
+        }
+    )
+    return phrases
+
+
+REASON_PHRASES: Final[dict[int, str]] = _build_reason_phrases()
+
+
 def _build_status_lines() -> dict[int, bytes]:
-    lines: dict[int, bytes] = {}
-    for code in range(100, 600):
-        try:
-            phrase = http.HTTPStatus(code).phrase
-        except ValueError:
-            phrase = ""
-        lines[code] = b"HTTP/1.1 %d %s\r\n" % (code, phrase.encode("latin-1"))
-    return lines
+    return {
+        code: b"HTTP/1.1 %d %s\r\n" % (code, REASON_PHRASES.get(code, "").encode("latin-1"))
+        for code in range(100, 600)
+    }
 
 
 STATUS_LINES: Final[dict[int, bytes]] = _build_status_lines()

@@ -8,7 +8,6 @@ or not at all when the first one ends the connection).
 from __future__ import annotations
 
 import asyncio
-import http
 import json
 import socket
 import threading
@@ -104,8 +103,8 @@ EXPECT_TOO_BIG = (
 
 # Python 3.13 renamed these two reason phrases (RFC 9110's names); the server uses the running
 # Python's, which is fine: clients must ignore the phrase.
-PHRASE_413 = http.HTTPStatus(413).phrase.encode()
-PHRASE_414 = http.HTTPStatus(414).phrase.encode()
+PHRASE_413 = b"Request Entity Too Large"
+PHRASE_414 = b"Request-URI Too Long"
 
 # What the server's error responses must be, byte for byte (the date line is inserted).
 ERRORS: dict[int, tuple[bytes, bytes]] = {
