@@ -128,6 +128,8 @@ def _free_port() -> int:
 def make_servers(names: list[str]) -> list[Server]:
     known = {
         "ours": ("ours (django_bolt, pure Python)", (f"-e {ROOT}",)),
+        # The same server with its access log on (to the log file), to price the log.
+        "ours-log": ("ours with the access log on", (f"-e {ROOT}",)),
         "theirs": (f"Django-Bolt {THEIRS_VERSION} (Rust)", (f"django-bolt=={THEIRS_VERSION}",)),
         "fastapi": ("FastAPI + uvicorn", ("fastapi", "uvicorn[standard]")),
     }
@@ -136,7 +138,10 @@ def make_servers(names: list[str]) -> list[Server]:
         if name not in known:
             raise SystemExit(f"unknown server {name!r}; choose from {', '.join(known)}")
         label, requirements = known[name]
-        servers.append(Server(name, label, BENCH / f".venv-{name}", requirements, _free_port()))
+        venv_name = "ours" if name == "ours-log" else name
+        servers.append(
+            Server(name, label, BENCH / f".venv-{venv_name}", requirements, _free_port())
+        )
     return servers
 
 
@@ -176,7 +181,9 @@ def ensure_venv(server: Server, python: str) -> None:
 
 def package_version(server: Server) -> str:
     """Installed version and Python, read from the venv's metadata (not from an importable dir)."""
-    dist = {"ours": "django-bolt", "theirs": "django-bolt", "fastapi": "fastapi"}[server.name]
+    dist = {"ours": "django-bolt", "ours-log": "django-bolt", "theirs": "django-bolt"}.get(
+        server.name, "fastapi"
+    )
     code = (
         f"import importlib.metadata as m, sys; print(m.version({dist!r}), sys.version.split()[0])"
     )
@@ -362,6 +369,9 @@ def summarize(results: dict[str, dict[str, list[Sample]]]) -> dict[str, dict[str
             # shared machine better than the ratio of the two medians does.
             pairs = zip(per_server["ours"], per_server["theirs"], strict=True)
             row["paired_ratio_ours_theirs"] = statistics.median(o.rps / t.rps for o, t in pairs)
+        if "ours" in row and "ours-log" in row:
+            pairs = zip(per_server["ours-log"], per_server["ours"], strict=True)
+            row["paired_ratio_log_cost"] = statistics.median(lg.rps / o.rps for lg, o in pairs)
         if "ours" in row and "fastapi" in row:
             row["ratio_ours_fastapi"] = row["ours"]["median_rps"] / row["fastapi"]["median_rps"]
         summary[endpoint] = row
@@ -375,7 +385,12 @@ def markdown_table(summary: dict[str, dict[str, Any]], servers: list[Server]) ->
         header += [f"{name} req/s", f"{name} p99 ms"]
     ratios = [
         key
-        for key in ("ratio_ours_theirs", "paired_ratio_ours_theirs", "ratio_ours_fastapi")
+        for key in (
+            "ratio_ours_theirs",
+            "paired_ratio_ours_theirs",
+            "ratio_ours_fastapi",
+            "paired_ratio_log_cost",
+        )
         if _has(summary, key)
     ]
     header += [RATIO_TITLES[r] for r in ratios]
@@ -398,6 +413,7 @@ RATIO_TITLES: Final = {
     "ratio_ours_theirs": "ours/theirs",
     "paired_ratio_ours_theirs": "ours/theirs per round (median)",
     "ratio_ours_fastapi": "ours/fastapi",
+    "paired_ratio_log_cost": "ours-log/ours per round (median)",
 }
 
 
