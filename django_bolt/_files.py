@@ -19,8 +19,10 @@ if TYPE_CHECKING:
 
     from django_bolt.request import Request
 
-__all__ = ("FileWire", "configure_allowed_paths", "open_file_response")
+__all__ = ("FileWire", "configure_allowed_paths", "file_wire", "open_file_response")
 
+# RFC 9110 section 15.4.5: a 304 repeats the fields a 200 would have carried that caches use.
+_KEPT_ON_304: Final = frozenset({b"cache-control", b"content-location", b"expires", b"vary"})
 # Small files are read in one go on the loop thread (one syscall, cheaper than a thread hop);
 # larger ones are streamed in chunks read by the pool, so a slow disk never stalls the loop.
 INLINE_READ_MAX_BYTES: Final = 64 * 1024
@@ -73,7 +75,8 @@ class FileWire(WireResponse):
         ]
         self.raw_headers.extend(validators)
         if self._not_modified(headers.get("if-none-match"), headers.get("if-modified-since")):
-            return WireResponse(304, validators, b"")
+            kept = [pair for pair in self.raw_headers if pair[0] in _KEPT_ON_304]
+            return WireResponse(304, kept + validators if kept else validators, b"")
         self.raw_headers.append((b"accept-ranges", b"bytes"))
         wanted = headers.get("range")
         if wanted and self.status_code == 200 and self._if_range_holds(headers.get("if-range")):
@@ -177,5 +180,12 @@ def open_file_response(
         raise NotFound("File not found") from None
     if not os.path.isfile(real):
         raise NotFound("File not found")
+    return file_wire(real, info, status_code, headers)
+
+
+def file_wire(
+    real: str, info: os.stat_result, status_code: int, headers: list[tuple[bytes, bytes]]
+) -> FileWire:
+    """A file response for ``real``, already resolved, checked and stat()ed by the caller."""
     etag = f'"{info.st_mtime_ns:x}-{info.st_size:x}"'
     return FileWire(status_code, headers, real, info.st_size, info.st_mtime, etag)

@@ -29,6 +29,7 @@ if typing.TYPE_CHECKING:
     import contextlib
 
     from django_bolt.django_bridge import DjangoBridge
+    from django_bolt.static import StaticFiles
 
 __all__ = ("BoltAPI", "RouteInfo", "RouteOptions", "Router")
 
@@ -303,6 +304,7 @@ class BoltAPI(Router):
         self.debug = debug
         self.django_fallthrough = django_fallthrough
         self._bridge: DjangoBridge | None = None
+        self._static: StaticFiles | None = None
         self.exception_handlers: dict[type[BaseException], ExceptionHandler] = {}
         self._mounts: list[tuple[str, BoltAPI]] = []
         self._table: RouteTable[_Endpoint] | None = None
@@ -365,6 +367,7 @@ class BoltAPI(Router):
         table.compile()
         self._debug = self.debug if self.debug is not None else _django_debug()
         self._bridge = _make_bridge(self.django_fallthrough)
+        self._static = _make_static()
         self._table = table
         return table
 
@@ -480,6 +483,12 @@ class BoltAPI(Router):
         target: bytes,
         cut: int,
     ) -> WireResponse:
+        static = self._static
+        if static is not None:
+            # STATIC_ROOT / MEDIA_ROOT in production; a name not there goes on to Django.
+            response = static.serve(request, raw_path)
+            if response is not None:
+                return response
         bridge = self._bridge
         if raw_path != "/":
             other = raw_path[:-1] if raw_path.endswith("/") else raw_path + "/"
@@ -557,6 +566,12 @@ def _make_bridge(flag: bool | None) -> DjangoBridge | None:
     from django_bolt.django_bridge import DjangoBridge, fallthrough_enabled
 
     return DjangoBridge() if fallthrough_enabled(flag) else None
+
+
+def _make_static() -> StaticFiles | None:
+    from django_bolt.static import static_files_from_settings
+
+    return static_files_from_settings()
 
 
 def _django_debug() -> bool:
