@@ -50,6 +50,13 @@ def test_system_checks_run_unless_skipped(run_bolt: Callable[..., BoltProcess]) 
     assert "Performing system checks" not in run_bolt("--skip-checks").stdout
 
 
+def test_unapplied_migrations_are_announced(run_bolt: Callable[..., BoltProcess]) -> None:
+    # The test project's default database is a fresh in-memory SQLite: nothing is migrated.
+    output = run_bolt().stdout
+    assert "unapplied migration(s)" in output
+    assert "python manage.py migrate" in output
+
+
 @pytest.mark.parametrize("holder", ["plain socket", "another runbolt"])
 def test_taken_port_is_a_one_line_error(run_bolt: Callable[..., BoltProcess], holder: str) -> None:
     if holder == "plain socket":
