@@ -47,5 +47,7 @@ DATABASES = {
     }
 }
 STATIC_URL = "/static/"
+# collectstatic target for the static-files test; unset (the default) means no STATIC_ROOT.
+STATIC_ROOT = os.environ.get("BOLT_TEST_STATIC_ROOT") or None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 BOLT_API = ["testproject.api:api"]
