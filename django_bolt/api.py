@@ -29,6 +29,7 @@ if typing.TYPE_CHECKING:
     import contextlib
 
     from django_bolt.django_bridge import DjangoBridge
+    from django_bolt.middleware.compression import Compressor
     from django_bolt.static import StaticFiles
 
 __all__ = ("BoltAPI", "RouteInfo", "RouteOptions", "Router")
@@ -41,6 +42,8 @@ ExceptionHandler = Callable[[Request, Any], Any]
 _NOT_FOUND_BODY: Final = b'{"detail":"Not Found"}'
 _METHOD_NOT_ALLOWED_BODY: Final = b'{"detail":"Method Not Allowed"}'
 _CT_JSON: Final = (b"content-type", b"application/json")
+# ``compression=`` not given: the ``BOLT_COMPRESSION`` setting decides.
+_FROM_SETTINGS: Final[Any] = object()
 
 
 class RouteOptions(TypedDict, total=False):
@@ -228,6 +231,7 @@ class _Endpoint:
     __slots__ = (
         "bind",
         "binder",
+        "compress",
         "convert",
         "fn",
         "handlers",
@@ -243,8 +247,11 @@ class _Endpoint:
         info: RouteInfo,
         path_names: tuple[str, ...],
         handlers: dict[type[BaseException], ExceptionHandler],
+        compress: Compressor | None = None,
     ) -> None:
         self.info = info
+        # None when the API compresses nothing or the route is @no_compress: one check per request.
+        self.compress = compress
         self.fn = info.endpoint
         self.path_names = path_names
         self.binder: Binder = compile_binder(
@@ -275,6 +282,11 @@ class BoltAPI(Router):
     ``None`` (the default) means "to Django when ``settings.ROOT_URLCONF`` is set"; only the
     API that serves the requests (not a mounted one) is asked; ``runbolt --no-admin`` sets it to
     ``False``.
+
+    ``compression`` takes a :class:`~django_bolt.middleware.CompressionConfig`; ``None`` or
+    ``False`` turns compression off; not given, the ``BOLT_COMPRESSION`` setting decides. The
+    API that serves the requests decides for every route, mounted APIs' included; a route opts
+    out with ``@no_compress``.
     """
 
     request_class: ClassVar[type[Request]] = Request
@@ -292,6 +304,7 @@ class BoltAPI(Router):
         lifespan: Callable[[BoltAPI], contextlib.AbstractAsyncContextManager[Any]] | None = None,
         debug: bool | None = None,
         django_fallthrough: bool | None = None,
+        compression: Any = _FROM_SETTINGS,
     ) -> None:
         if trailing_slash not in ("strip", "append", "keep"):
             raise ValueError(
@@ -303,6 +316,7 @@ class BoltAPI(Router):
         self.lifespan = lifespan
         self.debug = debug
         self.django_fallthrough = django_fallthrough
+        self.compression = compression
         self._bridge: DjangoBridge | None = None
         self._static: StaticFiles | None = None
         self.exception_handlers: dict[type[BaseException], ExceptionHandler] = {}
@@ -358,10 +372,14 @@ class BoltAPI(Router):
     # --- assembly -------------------------------------------------------------------------------
     def compile(self) -> RouteTable[_Endpoint]:
         """Build the route table, binders and converters; errors here are configuration errors."""
+        from django_bolt.middleware.compression import is_no_compress
+
         table: RouteTable[_Endpoint] = RouteTable()
+        compressor = _make_compressor(self.compression)
         for info, handlers in self._flatten("", {}):
             template = PathTemplate(info.path)
-            endpoint = _Endpoint(info, template.names, handlers)
+            compress = None if is_no_compress(info.endpoint) else compressor
+            endpoint = _Endpoint(info, template.names, handlers, compress)
             for method in info.methods:
                 table.add(method, template, endpoint, info.label)
         table.compile()
@@ -443,13 +461,19 @@ class BoltAPI(Router):
                 if endpoint.is_async:
                     result = await result
                 response = endpoint.convert(result)
-                if response.__class__ is WireResponse:
-                    return response
-                return response.finish(request)  # type: ignore[attr-defined, no-any-return]
-            return await self._run_full(endpoint, request, params)
+                if response.__class__ is not WireResponse:
+                    response = response.finish(request)  # type: ignore[attr-defined]
+            else:
+                response = await self._run_full(endpoint, request, params)
         except Exception as exc:
             handlers = endpoint.handlers if endpoint is not None else self.exception_handlers
-            return await self._error_response(request, exc, handlers)
+            response = await self._error_response(request, exc, handlers)
+            if endpoint is None:
+                return response
+        compress = endpoint.compress
+        if compress is None:
+            return response
+        return compress(request, response)
 
     async def _run_full(
         self, endpoint: _Endpoint, request: Request, params: dict[str, str] | None
@@ -558,6 +582,20 @@ async def _maybe_await(value: Any) -> Any:
     if inspect.isawaitable(value):
         return await value
     return value
+
+
+def _make_compressor(compression: Any) -> Compressor | None:
+    """``BoltAPI(compression=...)`` wins; otherwise ``BOLT_COMPRESSION`` (off when unset)."""
+    from django_bolt.middleware.compression import build_compressor
+
+    if compression is _FROM_SETTINGS:
+        from django_bolt.conf import framework_setting
+
+        try:
+            compression = framework_setting("BOLT_COMPRESSION")
+        except ImproperlyConfigured:
+            compression = None  # Django settings not configured: nothing asked for compression
+    return build_compressor(compression)
 
 
 def _make_bridge(flag: bool | None) -> DjangoBridge | None:

@@ -1,0 +1,480 @@
+"""Response compression: gzip, brotli and zstd, negotiated from ``Accept-Encoding``.
+
+:class:`CompressionConfig` is compiled once, at start-up, into a :class:`Compressor`: a callable
+``compressor(request, response) -> response`` that ``dispatch`` applies to the routes that
+compress. Routes with compression off (no config, or ``@no_compress``) never reach this module.
+
+Streaming bodies (``StreamingResponse``, SSE) are compressed chunk by chunk, and every chunk is
+flushed out of the encoder as it is produced, so an event reaches the client when it is sent
+rather than when the encoder's internal block fills.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar
+
+import brotli  # type: ignore[import-untyped]  # Google's bindings ship no type information
+import zstandard
+from django.core.exceptions import ImproperlyConfigured
+
+if TYPE_CHECKING:
+    from django_bolt._wire import WireResponse
+    from django_bolt.request import Request
+
+__all__ = (
+    "BACKENDS",
+    "CompressionBackend",
+    "CompressionConfig",
+    "Compressor",
+    "StreamEncoder",
+    "build_compressor",
+    "is_no_compress",
+    "negotiate",
+    "no_compress",
+    "parse_accept_encoding",
+)
+
+BackendName = Literal["gzip", "brotli", "zstd"]
+F = TypeVar("F", bound=Callable[..., Any])
+
+_NO_COMPRESS_ATTR: Final = "_bolt_no_compress"
+
+
+@dataclass(frozen=True, slots=True)
+class CompressionConfig:
+    """How responses are compressed; pass to ``BoltAPI(compression=...)`` or ``BOLT_COMPRESSION``.
+
+    ``backend`` is the preferred coding; with ``gzip_fallback`` a client that does not take it
+    but takes gzip gets gzip. Bodies shorter than ``minimum_size`` bytes are sent as they are.
+    ``level`` is the backend's own scale (gzip 0-9, brotli 0-11, zstd 1-22); ``None`` picks a
+    level suited to dynamic responses (gzip 6, brotli 4, zstd 3).
+    """
+
+    backend: BackendName = "brotli"
+    minimum_size: int = 500
+    gzip_fallback: bool = True
+    level: int | None = None
+
+    def __post_init__(self) -> None:
+        spec = BACKENDS.get(self.backend)
+        if spec is None:
+            raise ImproperlyConfigured(
+                f"CompressionConfig.backend must be one of {sorted(BACKENDS)}, not {self.backend!r}"
+            )
+        if type(self.minimum_size) is not int or self.minimum_size < 0:
+            raise ImproperlyConfigured(
+                f"CompressionConfig.minimum_size must be an int >= 0, not {self.minimum_size!r}"
+            )
+        if type(self.gzip_fallback) is not bool:
+            raise ImproperlyConfigured("CompressionConfig.gzip_fallback must be True or False")
+        if self.level is not None:
+            low, high = spec.levels
+            if type(self.level) is not int or not low <= self.level <= high:
+                raise ImproperlyConfigured(
+                    f"CompressionConfig.level for {self.backend} must be an int from {low} to "
+                    f"{high}, not {self.level!r}"
+                )
+
+
+# --- backends ------------------------------------------------------------------------------------
+
+
+class StreamEncoder(Protocol):
+    """One streaming body's encoder state."""
+
+    def chunk(self, data: bytes) -> bytes:
+        """Compress ``data`` and flush, so the client can decode everything sent so far."""
+        ...
+
+    def finish(self) -> bytes:
+        """The end of the compressed stream."""
+        ...
+
+
+class CompressionBackend(Protocol):
+    """What each coding offers: one-shot compression and a streaming encoder."""
+
+    @property
+    def token(self) -> bytes:
+        """The content-coding name on the wire."""
+        ...
+
+    def compress(self, data: bytes) -> bytes: ...
+
+    def stream(self) -> StreamEncoder: ...
+
+
+class _GzipStream:
+    __slots__ = ("_obj",)
+
+    def __init__(self, level: int) -> None:
+        # wbits 31 = 16 (gzip header and trailer) + 15 (32 KiB window).
+        self._obj = zlib.compressobj(level, zlib.DEFLATED, 31)
+
+    def chunk(self, data: bytes) -> bytes:
+        obj = self._obj
+        return obj.compress(data) + obj.flush(zlib.Z_SYNC_FLUSH)
+
+    def finish(self) -> bytes:
+        return self._obj.flush(zlib.Z_FINISH)
+
+
+class GzipBackend:
+    __slots__ = ("level",)
+    token: Final = b"gzip"
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+
+    def compress(self, data: bytes) -> bytes:
+        # zlib directly, not gzip.compress: no mtime in the header (identical bytes for
+        # identical bodies, so caches and ETags agree) and one call less.
+        return zlib.compress(data, self.level, wbits=31)
+
+    def stream(self) -> StreamEncoder:
+        return _GzipStream(self.level)
+
+
+class _BrotliStream:
+    __slots__ = ("_obj",)
+
+    def __init__(self, level: int) -> None:
+        self._obj = brotli.Compressor(quality=level)
+
+    def chunk(self, data: bytes) -> bytes:
+        obj = self._obj
+        return obj.process(data) + obj.flush()  # type: ignore[no-any-return]
+
+    def finish(self) -> bytes:
+        return self._obj.finish()  # type: ignore[no-any-return]
+
+
+class BrotliBackend:
+    __slots__ = ("level",)
+    token: Final = b"br"
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+
+    def compress(self, data: bytes) -> bytes:
+        return brotli.compress(data, quality=self.level)  # type: ignore[no-any-return]
+
+    def stream(self) -> StreamEncoder:
+        return _BrotliStream(self.level)
+
+
+class _ZstdStream:
+    __slots__ = ("_obj",)
+
+    def __init__(self, level: int) -> None:
+        # A ZstdCompressor runs one operation at a time: each stream gets its own.
+        self._obj = zstandard.ZstdCompressor(level=level).compressobj()
+
+    def chunk(self, data: bytes) -> bytes:
+        obj = self._obj
+        return obj.compress(data) + obj.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+
+    def finish(self) -> bytes:
+        return self._obj.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH)
+
+
+class ZstdBackend:
+    __slots__ = ("_local", "level")
+    token: Final = b"zstd"
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+        # A ZstdCompressor is not safe to share between threads (--workers > 1), and building
+        # one per response costs more than compressing a small body: one per thread.
+        self._local = threading.local()
+
+    def compress(self, data: bytes) -> bytes:
+        local = self._local
+        try:
+            compressor: zstandard.ZstdCompressor = local.compressor
+        except AttributeError:
+            compressor = local.compressor = zstandard.ZstdCompressor(level=self.level)
+        return compressor.compress(data)
+
+    def stream(self) -> StreamEncoder:
+        return _ZstdStream(self.level)
+
+
+@dataclass(frozen=True, slots=True)
+class _BackendSpec:
+    factory: Callable[[int], CompressionBackend]
+    default_level: int
+    levels: tuple[int, int]
+
+
+# Default levels favour speed on dynamic bodies: gzip 6 is zlib's own default; brotli 4 and
+# zstd 3 compress better than gzip 6 in about the same time (brotli's default, 11, is ~50x
+# slower and meant for static assets).
+BACKENDS: Final[dict[str, _BackendSpec]] = {
+    "brotli": _BackendSpec(BrotliBackend, 4, (0, 11)),
+    "gzip": _BackendSpec(GzipBackend, 6, (0, 9)),
+    "zstd": _BackendSpec(ZstdBackend, 3, (1, 22)),
+}
+
+
+def _make_backend(name: str, level: int | None) -> CompressionBackend:
+    spec = BACKENDS[name]
+    return spec.factory(spec.default_level if level is None else level)
+
+
+# --- negotiation ---------------------------------------------------------------------------------
+
+
+def parse_accept_encoding(value: str) -> dict[str, float]:
+    """``Accept-Encoding`` → {coding: q}; codings lower-cased, malformed q-values read as 0.
+
+    RFC 9110 section 12.5.3: ``gzip;q=0`` refuses gzip, ``*`` stands for any coding not listed,
+    and an empty value means "identity only".
+    """
+    found: dict[str, float] = {}
+    for item in value.split(","):
+        coding, _, params = item.partition(";")
+        coding = coding.strip().lower()
+        if not coding:
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            key, _, raw = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(raw.strip())
+                except ValueError:
+                    q = 0.0
+                if not 0.0 <= q <= 1.0:  # also rejects nan and inf
+                    q = 0.0
+        # A coding listed twice keeps its best weight.
+        found[coding] = max(q, found.get(coding, 0.0)) if coding in found else q
+    return found
+
+
+def _weight(accepted: dict[str, float], coding: str) -> float:
+    q = accepted.get(coding)
+    if q is None:
+        q = accepted.get("*", 0.0)
+    return q
+
+
+def negotiate(
+    accept_encoding: str, preferred: str, fallback: str | None
+) -> Literal["preferred", "fallback"] | None:
+    """Which of the two codings (tokens, e.g. ``"br"`` and ``"gzip"``) to send, or None.
+
+    The higher q-value wins; a tie goes to ``preferred``. A client that weighs ``identity``
+    above both gets the body as it is.
+    """
+    accepted = parse_accept_encoding(accept_encoding)
+    best_q = _weight(accepted, preferred)
+    choice: Literal["preferred", "fallback"] | None = "preferred" if best_q > 0 else None
+    if fallback is not None:
+        fallback_q = _weight(accepted, fallback)
+        if fallback_q > best_q:
+            best_q, choice = fallback_q, "fallback"
+    if choice is not None and accepted.get("identity", 0.0) > best_q:
+        return None
+    return choice
+
+
+# --- what is worth compressing -------------------------------------------------------------------
+
+# Media types whose bodies are already compressed: a second pass costs CPU and saves nothing.
+_COMPRESSED_PREFIXES: Final = (b"image/", b"video/", b"audio/")
+# SVG is XML text and compresses well, unlike the rest of image/*.
+_COMPRESSIBLE_EXCEPTIONS: Final = frozenset({b"image/svg+xml"})
+COMPRESSED_MEDIA_TYPES: Final = frozenset(
+    {
+        b"application/gzip",
+        b"application/x-gzip",
+        b"application/zip",
+        b"application/zstd",
+        b"application/x-bzip2",
+        b"application/x-xz",
+        b"application/x-7z-compressed",
+        b"application/x-rar-compressed",
+        b"application/vnd.rar",
+        b"application/x-brotli",
+        b"application/pdf",
+        b"application/octet-stream",
+        b"application/wasm",
+        b"font/woff",
+        b"font/woff2",
+    }
+)
+
+
+def _compressible(content_type: bytes) -> bool:
+    media = content_type.split(b";", 1)[0].strip().lower()
+    if media in COMPRESSED_MEDIA_TYPES:
+        return False
+    return not media.startswith(_COMPRESSED_PREFIXES) or media in _COMPRESSIBLE_EXCEPTIONS
+
+
+_VARY: Final = b"vary"
+_VARY_VALUE: Final = b"accept-encoding"
+_VARY_HEADER: Final = (_VARY, _VARY_VALUE)
+_ACCEPT_ENCODING: Final = b"accept-encoding"
+_DROPPED_WHEN_ENCODED: Final = frozenset({b"content-length", b"accept-ranges"})
+# Distinct Accept-Encoding values are few (one per browser family): remember the decision.
+_NEGOTIATION_CACHE_MAX: Final = 256
+
+
+def _add_vary(headers: list[tuple[bytes, bytes]], vary_at: int) -> None:
+    if vary_at < 0:
+        headers.append(_VARY_HEADER)
+        return
+    current = headers[vary_at][1]
+    tokens = [t.strip().lower() for t in current.split(b",")]
+    if b"*" in tokens or _VARY_VALUE in tokens:
+        return
+    headers[vary_at] = (_VARY, current + b", " + _VARY_VALUE)
+
+
+class Compressor:
+    """A :class:`CompressionConfig` compiled for dispatch: ``compressor(request, response)``."""
+
+    __slots__ = ("_cache", "_fallback", "_fallback_token", "_preferred", "minimum_size")
+
+    def __init__(self, config: CompressionConfig) -> None:
+        self.minimum_size = config.minimum_size
+        self._preferred = _make_backend(config.backend, config.level)
+        fallback: CompressionBackend | None = None
+        if config.gzip_fallback and config.backend != "gzip":
+            # The configured level is on the preferred backend's scale: gzip keeps its default.
+            fallback = _make_backend("gzip", None)
+        self._fallback = fallback
+        self._fallback_token = fallback.token.decode() if fallback is not None else None
+        self._cache: dict[bytes, CompressionBackend | None] = {}
+
+    def _choose(self, request: Request) -> CompressionBackend | None:
+        raw: bytes | None = None
+        for name, value in request.raw_headers:
+            if name.lower() == _ACCEPT_ENCODING:
+                # Several fields combine into one comma-separated list (RFC 9110 section 5.3).
+                raw = value if raw is None else raw + b"," + value
+        if raw is None:
+            return None
+        cache = self._cache
+        try:
+            return cache[raw]
+        except KeyError:
+            pass
+        which = negotiate(
+            raw.decode("latin-1"), self._preferred.token.decode(), self._fallback_token
+        )
+        backend = (
+            self._preferred
+            if which == "preferred"
+            else self._fallback
+            if which == "fallback"
+            else None
+        )
+        if len(cache) >= _NEGOTIATION_CACHE_MAX:
+            cache.clear()
+        cache[raw] = backend
+        return backend
+
+    def __call__(self, request: Request, response: WireResponse) -> WireResponse:
+        status = response.status_code
+        # RFC 9110 section 15: 1xx, 204 and 304 carry no content; 206 is a byte range of the
+        # unencoded body, which an encoding would make meaningless.
+        if status < 200 or status in (204, 206, 304):
+            return response
+        headers = response.raw_headers
+        vary_at = -1
+        etag_at = -1
+        for index, (name, value) in enumerate(headers):
+            if name == b"content-type":
+                if not _compressible(value):
+                    return response
+            elif name == b"content-encoding" or name == b"content-range":
+                return response
+            elif name == b"cache-control":
+                # RFC 9110 section 7.7: no-transform forbids changing the content coding.
+                if b"no-transform" in value.lower():
+                    return response
+            elif name == _VARY:
+                vary_at = index
+            elif name == b"etag":
+                etag_at = index
+        _add_vary(headers, vary_at)
+        # The server drops the body of a HEAD; compressing it only to throw it away is waste.
+        if request.method == "HEAD":
+            return response
+        stream = response.stream
+        if stream is None and len(response.body) < self.minimum_size:
+            return response
+        backend = self._choose(request)
+        if backend is None:
+            return response
+        if stream is None:
+            compressed = backend.compress(response.body)
+            if len(compressed) >= len(response.body):
+                return response
+            response.body = compressed
+        else:
+            response.stream = _encode_stream(stream, backend.stream())
+        _mark_encoded(headers, backend.token, etag_at)
+        return response
+
+
+def _mark_encoded(headers: list[tuple[bytes, bytes]], token: bytes, etag_at: int) -> None:
+    if etag_at >= 0:
+        etag = headers[etag_at][1]
+        # A strong ETag names exact bytes: the encoded body is different bytes (RFC 9110 8.8.3).
+        if not etag.startswith(b"W/"):
+            headers[etag_at] = (b"etag", b"W/" + etag)
+    headers.append((b"content-encoding", token))
+    # The server computes content-length from the body it sends; a stale one would be a lie,
+    # and byte ranges of the unencoded body no longer apply.
+    headers[:] = [h for h in headers if h[0] not in _DROPPED_WHEN_ENCODED]
+
+
+async def _encode_stream(
+    source: AsyncIterable[bytes] | Iterable[bytes], encoder: StreamEncoder
+) -> AsyncIterator[bytes]:
+    if isinstance(source, AsyncIterable):
+        try:
+            async for chunk in source:
+                if chunk:
+                    yield encoder.chunk(chunk)
+        finally:
+            closer = getattr(source, "aclose", None)
+            if closer is not None:
+                await closer()
+    else:
+        for chunk in source:
+            if chunk:
+                yield encoder.chunk(chunk)
+    yield encoder.finish()
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+
+def no_compress(fn: F) -> F:
+    """Serve this route's responses uncompressed, whatever the API's compression config."""
+    setattr(fn, _NO_COMPRESS_ATTR, True)
+    return fn
+
+
+def is_no_compress(fn: object) -> bool:
+    return getattr(fn, _NO_COMPRESS_ATTR, False) is True
+
+
+def build_compressor(config: object) -> Compressor | None:
+    """A config (from ``BoltAPI(compression=...)`` or ``BOLT_COMPRESSION``) compiled, or None."""
+    if config is None or config is False:
+        return None
+    if not isinstance(config, CompressionConfig):
+        raise ImproperlyConfigured(
+            f"compression must be a CompressionConfig, None or False, not {config!r}"
+        )
+    return Compressor(config)
