@@ -51,7 +51,7 @@ class CompressionConfig:
     ``backend`` is the preferred coding; with ``gzip_fallback`` a client that does not take it
     but takes gzip gets gzip. Bodies shorter than ``minimum_size`` bytes are sent as they are.
     ``level`` is the backend's own scale (gzip 0-9, brotli 0-11, zstd 1-22); ``None`` picks a
-    level suited to dynamic responses (gzip 6, brotli 4, zstd 3).
+    level suited to dynamic responses (gzip 1, brotli 4, zstd 3).
     """
 
     backend: BackendName = "brotli"
@@ -211,12 +211,13 @@ class _BackendSpec:
     levels: tuple[int, int]
 
 
-# Default levels favour speed on dynamic bodies: gzip 6 is zlib's own default; brotli 4 and
-# zstd 3 compress better than gzip 6 in about the same time (brotli's default, 11, is ~50x
-# slower and meant for static assets).
+# Default levels favour speed on bodies built per request. On a 9 KB JSON list: gzip 1 takes
+# 12 us for 1060 bytes, gzip 6 (zlib's default) 26 us for 1033, so 1 (nginx's default too);
+# brotli 4 takes 31 us for 524 bytes and zstd 3 9 us for 600. Brotli's own default, 11, is ~50x
+# slower and meant for static assets.
 BACKENDS: Final[dict[str, _BackendSpec]] = {
     "brotli": _BackendSpec(BrotliBackend, 4, (0, 11)),
-    "gzip": _BackendSpec(GzipBackend, 6, (0, 9)),
+    "gzip": _BackendSpec(GzipBackend, 1, (0, 9)),
     "zstd": _BackendSpec(ZstdBackend, 3, (1, 22)),
 }
 
