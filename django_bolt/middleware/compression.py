@@ -17,7 +17,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar
 
-import brotli  # type: ignore[import-untyped]  # Google's bindings ship no type information
+import brotli
 import zstandard
 from django.core.exceptions import ImproperlyConfigured
 
