@@ -119,6 +119,8 @@ class FileWire(WireResponse):
                 self.body = handle.read(length)
             return self
         self.stream = _read_chunks(self.path, offset, length)
+        # Declared, so downloads show their size and go out without chunked framing.
+        self.raw_headers.append((b"content-length", str(length).encode()))
         return self
 
 

@@ -71,7 +71,11 @@ def _head(
         response.status_code < 200 or response.status_code in (204, 304)
     ):
         headers.append((b"content-length", str(body_length).encode()))
-    elif response.stream is not None and not _no_body(method, response.status_code):
+    elif (
+        response.stream is not None
+        and not _no_body(method, response.status_code)
+        and not any(name == b"content-length" for name, _ in headers)
+    ):
         headers.append((b"transfer-encoding", b"chunked"))
     return headers
 

@@ -63,14 +63,18 @@ class RawRequest:
 class ResponseLike(Protocol):
     """The shape of what ``dispatch`` returns.
 
-    ``raw_headers`` are lower-case names and values as bytes, free of CR and LF; the server adds
-    ``content-length`` or ``transfer-encoding``, ``date``, ``connection`` and (if configured)
-    ``server``, and never sends a body for HEAD, 1xx, 204 or 304.
+    ``raw_headers`` are lower-case names and values as bytes, free of CR and LF; the server
+    adds ``content-length`` (buffered bodies) or ``transfer-encoding``, ``date``, ``connection``
+    and (if configured) ``server``, and never sends a body for HEAD, 1xx, 204 or 304.
 
     With ``stream`` set, ``body`` is ignored and the chunks are sent as they come (chunked
     encoding on HTTP/1.1, close-delimited on HTTP/1.0), waiting for the client to drain the
-    socket before pulling the next chunk. ``background`` runs after the last byte is handed to
-    the transport (dependency teardown, for example).
+    socket before pulling the next chunk. A stream whose length is known (a file) may declare
+    it with a ``content-length`` header: it is then sent without chunking, and a stream that
+    yields more or fewer bytes has its connection aborted, since the head promised them.
+
+    ``background`` runs after the last byte is handed to the transport (dependency teardown,
+    for example).
     """
 
     status_code: int

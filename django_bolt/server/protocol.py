@@ -620,9 +620,11 @@ class HttpProtocol(asyncio.Protocol):
             return
         status = response.status_code
         keep_alive = keep_alive and self.keep_alive
-        # HTTP/1.0 has no chunked coding: the end of the body is the end of the connection.
-        chunked = request.http_version == "1.1"
-        if not chunked:
+        # A stream that declares its length (a file) is sent as is; otherwise HTTP/1.1 uses the
+        # chunked coding, and HTTP/1.0 (which has none) ends the body by closing.
+        declared = _declared_length(response.raw_headers)
+        chunked = request.http_version == "1.1" and declared < 0
+        if request.http_version != "1.1" and declared < 0:
             keep_alive = False
         head = self._head(status, response, keep_alive)
         no_body = request.method == "HEAD" or status in _NO_BODY_STATUSES or status < 200
@@ -639,11 +641,15 @@ class HttpProtocol(asyncio.Protocol):
                         continue
                     if self.transport is None:
                         raise ConnectionResetError("client disconnected")
+                    if declared >= 0 and sent + len(chunk) > declared:
+                        raise ValueError(f"stream longer than its content-length {declared}")
                     self.transport.write(
                         b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk
                     )
                     sent += len(chunk)
                     await self.drain()
+                if declared >= 0 and sent != declared:
+                    raise ValueError(f"stream ended at {sent} of its content-length {declared}")
             except (ConnectionError, asyncio.CancelledError):
                 self._log(request, status, sent)
                 self.abort()
@@ -764,6 +770,14 @@ class HttpProtocol(asyncio.Protocol):
         transport = self.transport
         if transport is not None:
             transport.abort()
+
+
+def _declared_length(headers: list[tuple[bytes, bytes]]) -> int:
+    """The content-length a streamed response declares, or -1."""
+    for name, value in headers:
+        if name == b"content-length":
+            return int(value)
+    return -1
 
 
 def _start_eager(

@@ -88,6 +88,17 @@ class EchoApp:
                     yield bytes([65 + i % 26]) * 65536
 
             return SimpleResponse(raw_headers=[(b"content-type", b"text/plain")], stream=blocks())
+        elif path == b"/sized":
+            # /sized?<bytes sent>,<content-length declared>
+            sent, declared = (int(x) for x in query.split(b","))
+
+            async def body() -> AsyncIterator[bytes]:
+                for start in range(0, sent, 1000):
+                    await asyncio.sleep(0)
+                    yield b"s" * min(1000, sent - start)
+
+            headers = [(b"content-type", b"text/plain"), (b"content-length", b"%d" % declared)]
+            return SimpleResponse(raw_headers=headers, stream=body())
         elif path == b"/big":
             return SimpleResponse(body=b"x" * int(query))
         payload = {

@@ -1040,3 +1040,40 @@ def test_handler_sees_a_current_task_when_the_loop_calls_the_protocol(
     else:
         assert body["has_task"] is False
         assert "task" in body["timeout"]
+
+
+# --- streams that declare their length -----------------------------------------------------------
+
+
+def test_stream_with_declared_length_is_sent_without_chunking(
+    make: Callable[..., Driver],
+) -> None:
+    driver = make()
+    out = driver.feed(b"GET /sized?2500,2500 HTTP/1.1\r\nHost: t\r\n\r\n" + SECOND)
+    first, rest = out.split(b"\r\n\r\n", 1)
+    assert b"content-length: 2500" in first
+    assert b"transfer-encoding" not in first
+    assert rest[:2500] == b"s" * 2500
+    # Still keep-alive: the pipelined request behind it is answered.
+    assert rest[2500:].startswith(b"HTTP/1.1 200 OK\r\n")
+    assert not driver.transport.closed
+
+
+def test_head_of_a_sized_stream_has_its_length_and_no_body(make: Callable[..., Driver]) -> None:
+    driver = make()
+    out = driver.feed(b"HEAD /sized?2500,2500 HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert b"content-length: 2500\r\n" in out
+    assert out.endswith(b"\r\n\r\n")
+
+
+@pytest.mark.parametrize(
+    "query", [pytest.param(b"1500,2500", id="short"), pytest.param(b"3500,2500", id="long")]
+)
+def test_stream_breaking_its_declared_length_aborts(
+    make: Callable[..., Driver], query: bytes
+) -> None:
+    driver = make()
+    out = driver.feed(b"GET /sized?" + query + b" HTTP/1.1\r\nHost: t\r\n\r\n" + SECOND)
+    assert driver.transport.aborted
+    assert out.count(b"HTTP/1.1 ") == 1  # the pipelined request is never answered
+    assert len(out.split(b"\r\n\r\n", 1)[1]) <= 2500
