@@ -40,6 +40,7 @@ __all__ = ("DjangoBridge", "fallthrough_enabled")
 _SERVER_OWNED: Final = frozenset(
     {"connection", "content-length", "keep-alive", "transfer-encoding"}
 )
+_SERVER_OWNED_STREAMED: Final = _SERVER_OWNED - {"content-length"}
 # FileResponse reads 4 KiB at a time; each read is a trip to the pool, so read more per trip.
 _FILE_BLOCK_SIZE: Final = 64 * 1024
 _WSGI_VERSION: Final = (1, 0)
@@ -137,11 +138,14 @@ class DjangoBridge:
             if response.streaming:
                 await run_in_pool(response.close, {})
             return None
+        # A stream keeps the length Django declared (FileResponse knows its file's size): the
+        # server then sends it unchunked. A buffered body's length is the server's to compute.
+        owned = _SERVER_OWNED_STREAMED if body is None else _SERVER_OWNED
         # strip(): Django's Set-Cookie values start with the space SimpleCookie.output() leaves.
         raw_headers = [
             (name.lower().encode("latin-1"), value.strip().encode("latin-1"))
             for name, value in headers
-            if name.lower() not in _SERVER_OWNED
+            if name.lower() not in owned
         ]
         status = int(status_line[:3])
         if body is None:

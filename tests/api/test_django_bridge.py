@@ -273,6 +273,9 @@ def test_debug_serves_static_files_from_the_finders(
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/javascript")
     assert response.content == expected
+    # Django's FileResponse knows the size: it is kept, once, and the body is not chunked.
+    assert response.headers.get_list("content-length") == [str(len(expected))]
+    assert "transfer-encoding" not in response.headers
     assert client.get("/django-view/").text == "plain django view"
 
 
