@@ -30,6 +30,8 @@ if typing.TYPE_CHECKING:
 
     from django_bolt.django_bridge import DjangoBridge
     from django_bolt.middleware.compression import Compressor
+    from django_bolt.middleware.cors import CORSPolicy
+    from django_bolt.middleware.hosts import HostValidator
     from django_bolt.static import StaticFiles
 
 __all__ = ("BoltAPI", "RouteInfo", "RouteOptions", "Router")
@@ -233,6 +235,7 @@ class _Endpoint:
         "binder",
         "compress",
         "convert",
+        "cors",
         "fn",
         "handlers",
         "has_params",
@@ -248,8 +251,11 @@ class _Endpoint:
         path_names: tuple[str, ...],
         handlers: dict[type[BaseException], ExceptionHandler],
         compress: Compressor | None = None,
+        cors: CORSPolicy | None = None,
     ) -> None:
         self.info = info
+        # None when neither the CORS_* settings nor @cors give this route a policy.
+        self.cors = cors
         # None when the API compresses nothing or the route is @no_compress: one check per request.
         self.compress = compress
         self.fn = info.endpoint
@@ -322,6 +328,8 @@ class BoltAPI(Router):
         self.exception_handlers: dict[type[BaseException], ExceptionHandler] = {}
         self._mounts: list[tuple[str, BoltAPI]] = []
         self._table: RouteTable[_Endpoint] | None = None
+        self._cors: CORSPolicy | None = None
+        self._hosts: HostValidator | None = None
         self._debug = False
         self.server_error_hook: Callable[[BaseException], None] | None = None
         self._lifespans: dict[int, contextlib.AbstractAsyncContextManager[Any]] = {}
@@ -373,19 +381,26 @@ class BoltAPI(Router):
     def compile(self) -> RouteTable[_Endpoint]:
         """Build the route table, binders and converters; errors here are configuration errors."""
         from django_bolt.middleware.compression import is_no_compress
+        from django_bolt.middleware.cors import build_cors_policies
+        from django_bolt.middleware.hosts import build_host_validator
 
         table: RouteTable[_Endpoint] = RouteTable()
         compressor = _make_compressor(self.compression)
+        settings = _django_settings()
+        # Raises ImproperlyConfigured (allow-all with credentials, a malformed origin) here.
+        cors_default, cors_for = build_cors_policies(settings)
         for info, handlers in self._flatten("", {}):
             template = PathTemplate(info.path)
             compress = None if is_no_compress(info.endpoint) else compressor
-            endpoint = _Endpoint(info, template.names, handlers, compress)
+            endpoint = _Endpoint(info, template.names, handlers, compress, cors_for(info.endpoint))
             for method in info.methods:
                 table.add(method, template, endpoint, info.label)
         table.compile()
         self._debug = self.debug if self.debug is not None else _django_debug()
         self._bridge = _make_bridge(self.django_fallthrough)
         self._static = _make_static()
+        self._cors = cors_default
+        self._hosts = build_host_validator(settings)
         self._table = table
         return table
 
@@ -427,10 +442,16 @@ class BoltAPI(Router):
     async def dispatch(self, request: Request) -> WireResponse:
         """Answer one request; never raises (errors become responses)."""
         endpoint: _Endpoint | None = None
+        cors: CORSPolicy | None = None
         try:
             table = self._table
             if table is None:
                 table = self.compile()
+            hosts = self._hosts
+            if hosts is not None:
+                rejected = hosts(request)
+                if rejected is not None:
+                    return rejected
             target = request.target
             cut = target.find(b"?")
             if cut < 0:
@@ -447,7 +468,13 @@ class BoltAPI(Router):
             if endpoint is None:
                 endpoint = self._other_method(entry, request.method)
                 if endpoint is None:
-                    return _allow_response(entry, request.method)
+                    return self._no_method(request, entry)
+            cors = endpoint.cors
+            if cors is not None:
+                # Preflights are answered before auth and the handler run.
+                early = cors.preflight(request)
+                if early is not None:
+                    return early
             if values:
                 params = dict(zip(endpoint.path_names, values, strict=True))
                 request._path_params = params
@@ -469,11 +496,14 @@ class BoltAPI(Router):
             handlers = endpoint.handlers if endpoint is not None else self.exception_handlers
             response = await self._error_response(request, exc, handlers)
             if endpoint is None:
-                return response
+                cors = self._cors
+                return response if cors is None else cors(request, response)
         compress = endpoint.compress
-        if compress is None:
+        if compress is not None:
+            response = compress(request, response)
+        if cors is None:
             return response
-        return compress(request, response)
+        return cors(request, response)
 
     async def _run_full(
         self, endpoint: _Endpoint, request: Request, params: dict[str, str] | None
@@ -492,6 +522,39 @@ class BoltAPI(Router):
         if exits:
             response.background = _chain_teardown(response.background, exits)
         return response
+
+    def _no_method(self, request: Request, entry: RouteMatch[_Endpoint]) -> WireResponse:
+        """No handler for this method: a preflight, a bare OPTIONS (204) or a 405."""
+        policy = self._path_cors(request, entry)
+        if policy is not None:
+            early = policy.preflight(request)
+            if early is not None:
+                return early
+        response = _allow_response(entry, request.method)
+        return response if policy is None else policy(request, response)
+
+    def _path_cors(self, request: Request, entry: RouteMatch[_Endpoint]) -> CORSPolicy | None:
+        # A preflight asks about one method: that route's policy answers it.
+        if request.method == "OPTIONS":
+            for name, value in request.raw_headers:
+                if name.lower() == b"access-control-request-method":
+                    asked = value.decode("latin-1").strip().upper()
+                    target = entry.methods.get(asked) or self._other_method(entry, asked)
+                    if target is not None:
+                        return target.cors
+                    break
+        for other in entry.methods.values():
+            if other.cors is not None:
+                return other.cors
+        return self._cors
+
+    def _with_cors(self, request: Request, response: WireResponse) -> WireResponse:
+        """The global policy on a response no route produced (404, 308), preflights answered."""
+        cors = self._cors
+        if cors is None:
+            return response
+        early = cors.preflight(request)
+        return early if early is not None else cors(request, response)
 
     def _other_method(self, entry: RouteMatch[_Endpoint], method: str) -> _Endpoint | None:
         if method == "HEAD":
@@ -521,16 +584,19 @@ class BoltAPI(Router):
                 bridge is None or not bridge.resolves(request.path)
             ):
                 location = other + (target[cut:].decode("latin-1") if cut >= 0 else "")
-                return WireResponse(
-                    308,
-                    [_CT_JSON, (b"location", location.encode("latin-1"))],
-                    b'{"detail":"Permanent Redirect"}',
+                return self._with_cors(
+                    request,
+                    WireResponse(
+                        308,
+                        [_CT_JSON, (b"location", location.encode("latin-1"))],
+                        b'{"detail":"Permanent Redirect"}',
+                    ),
                 )
         if bridge is not None:
             response = await bridge(request)
             if response is not None:
                 return response
-        return WireResponse(404, [_CT_JSON], _NOT_FOUND_BODY)
+        return self._with_cors(request, WireResponse(404, [_CT_JSON], _NOT_FOUND_BODY))
 
     async def _error_response(
         self,
@@ -610,6 +676,18 @@ def _make_static() -> StaticFiles | None:
     from django_bolt.static import static_files_from_settings
 
     return static_files_from_settings()
+
+
+def _django_settings() -> object | None:
+    """Django's settings, or None when they are not configured (bare tests, scripts)."""
+    from django.conf import settings
+
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 - touching a setting is what raises when unconfigured
+    except ImproperlyConfigured:
+        return None
+    configured: object = settings
+    return configured
 
 
 def _django_debug() -> bool:

@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from django_bolt.middleware.compression import CompressionConfig, no_compress
+from django_bolt.middleware.cors import CORSConfig, cors
 
-__all__ = ("CompressionConfig", "no_compress")
+__all__ = ("CORSConfig", "CompressionConfig", "cors", "no_compress")
