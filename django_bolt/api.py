@@ -470,7 +470,7 @@ class BoltAPI(Router):
                 if endpoint is None:
                     return self._no_method(request, entry)
             cors = endpoint.cors
-            if cors is not None:
+            if cors is not None and request.method == "OPTIONS":
                 # Preflights are answered before auth and the handler run.
                 early = cors.preflight(request)
                 if early is not None:

@@ -259,7 +259,15 @@ class CORSPolicy:
     def __call__(self, request: Request, response: WireResponse) -> WireResponse:
         """Add the headers for an actual (non-preflight) request to ``response``."""
         headers = response.raw_headers
-        _add_vary_origin(headers)
+        # One Vary field, merged with what compression (or the handler) put there.
+        for index, (name, value) in enumerate(headers):
+            if name == _VARY:
+                tokens = [t.strip().lower() for t in value.split(b",")]
+                if b"*" not in tokens and b"origin" not in tokens:
+                    headers[index] = (_VARY, value + b", origin")
+                break
+        else:
+            headers.append(_VARY_ORIGIN)
         origin = None
         for name, value in request.raw_headers:
             if name.lower() == _ORIGIN:
@@ -272,17 +280,6 @@ class CORSPolicy:
             headers.append((_ALLOW_ORIGIN, allow))
             headers.extend(self._actual)
         return response
-
-
-def _add_vary_origin(headers: list[tuple[bytes, bytes]]) -> None:
-    # One Vary field, merged with what compression (or the handler) put there.
-    for index, (name, value) in enumerate(headers):
-        if name == _VARY:
-            tokens = [t.strip().lower() for t in value.split(b",")]
-            if b"*" not in tokens and b"origin" not in tokens:
-                headers[index] = (_VARY, value + b", origin")
-            return
-    headers.append(_VARY_ORIGIN)
 
 
 # --- configuration -------------------------------------------------------------------------------

@@ -90,3 +90,13 @@ def test_verdict_is_stable_across_repeated_requests(settings):
     with TestClient(make_api()) as client:
         codes = [get(client, h).status_code for h in ["evil.com", "api.example.com"] * 3]
     assert codes == [400, 200] * 3
+
+
+def test_two_host_fields_are_rejected(settings):
+    settings.ALLOWED_HOSTS = ["api.example.com"]
+    with TestClient(make_api()) as client:
+        response = client.get(
+            "/ping", headers=[("host", "api.example.com"), ("host", "api.example.com")]
+        )
+    assert response.status_code == 400
+    assert response.json() == BAD_HOST
