@@ -260,17 +260,16 @@ class CORSPolicy:
         """Add the headers for an actual (non-preflight) request to ``response``."""
         headers = response.raw_headers
         # One Vary field, merged with what compression (or the handler) put there.
-        for index, (name, value) in enumerate(headers):
+        for name, _ in headers:
             if name == _VARY:
-                tokens = [t.strip().lower() for t in value.split(b",")]
-                if b"*" not in tokens and b"origin" not in tokens:
-                    headers[index] = (_VARY, value + b", origin")
+                _merge_vary(headers)
                 break
         else:
             headers.append(_VARY_ORIGIN)
         origin = None
         for name, value in request.raw_headers:
-            if name.lower() == _ORIGIN:
+            # Length first: most field names are not six bytes long, and lower() allocates.
+            if len(name) == 6 and name.lower() == _ORIGIN:
                 origin = value
                 break
         if origin is None:
@@ -280,6 +279,15 @@ class CORSPolicy:
             headers.append((_ALLOW_ORIGIN, allow))
             headers.extend(self._actual)
         return response
+
+
+def _merge_vary(headers: list[tuple[bytes, bytes]]) -> None:
+    for index, (name, value) in enumerate(headers):
+        if name == _VARY:
+            tokens = [t.strip().lower() for t in value.split(b",")]
+            if b"*" not in tokens and b"origin" not in tokens:
+                headers[index] = (_VARY, value + b", origin")
+            return
 
 
 # --- configuration -------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ class HostValidator:
     def __call__(self, request: Request) -> WireResponse | None:
         raw: bytes | None = None
         for name, value in request.raw_headers:
-            if name.lower() == _HOST:
+            if len(name) == 4 and name.lower() == _HOST:
                 if raw is not None:
                     raw = b""  # two Host fields (RFC 9112 section 3.2): never valid
                     break
