@@ -302,6 +302,8 @@ class TrustedProxies:
             return True
         if not isinstance(host, str):
             return False
+        if host[:7].lower() == "::ffff:" and "." in host:
+            host = host[7:]  # an IPv4 peer seen through a dual-stack IPv6 socket
         if host in self.addresses:
             return True
         if not self.networks:

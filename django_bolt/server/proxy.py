@@ -6,6 +6,7 @@ could claim any address (and, for instance, mint fresh rate-limit buckets) by se
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
@@ -47,16 +48,30 @@ def resolve_forwarded(
             if proto in _SCHEMES:
                 scheme = proto
     hops = [h for h in hops if h]
+    claimed: str | None = None
     if hops:
-        chosen = hops[0]
+        claimed = hops[0]
         for hop in reversed(hops):
             if _strip_port(hop) not in trusted:
-                chosen = hop
+                claimed = hop
                 break
-        client = (_strip_port(chosen), 0)
     elif real_ip:
-        client = (_strip_port(real_ip), 0)
+        claimed = real_ip
+    if claimed is not None:
+        address = _strip_port(claimed)
+        # "unknown" or an obfuscated name (RFC 7239 section 6) is no address: keep the peer
+        # rather than hand code that expects an IP something else.
+        if _is_ip(address):
+            client = (address, 0)
     return client, scheme
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _strip_port(hop: str) -> str:

@@ -194,3 +194,24 @@ def test_underscore_spelling_cannot_smuggle_a_forwarded_address(
     request = d.app.seen[0]
     assert request.client == LOCAL_PEER
     assert request.raw_headers == [(b"Host", b"t")]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param((b"x-forwarded-for", b"unknown"), id="xff-unknown"),
+        pytest.param((b"x-forwarded-for", b"_hidden, 10.9.9.9"), id="xff-obfuscated"),
+        pytest.param((b"x-real-ip", b"not an address"), id="real-ip-garbage"),
+    ],
+)
+def test_a_forwarded_value_that_is_no_address_keeps_the_peer(
+    header: tuple[bytes, bytes],
+) -> None:
+    trusted = TrustedProxies.parse("127.0.0.1, 10.0.0.0/8")
+    assert resolve([header], trusted)[0] == LOCAL_PEER
+
+
+def test_ipv4_mapped_peer_is_trusted_like_its_ipv4_address() -> None:
+    assert "::ffff:127.0.0.1" in DEFAULT
+    assert "::FFFF:10.1.2.3" in TrustedProxies.parse("10.0.0.0/8")
+    assert "::ffff:203.0.113.5" not in DEFAULT
