@@ -124,6 +124,7 @@ class Request(RawRequest):
     """One HTTP request. Every view below is built on first access only."""
 
     __slots__ = (
+        "_auth",
         "_cookies",
         "_form",
         "_headers",
@@ -134,6 +135,7 @@ class Request(RawRequest):
         "_query",
         "_query_string",
         "_state",
+        "_user",
     )
     # Slot types (annotations only: a slot must not also be a class attribute).
     _cookies: dict[str, str]
@@ -146,6 +148,8 @@ class Request(RawRequest):
     _query: QueryParams
     _query_string: str
     _state: State
+    _user: Any
+    _auth: Any
 
     @property
     def path_params(self) -> dict[str, str]:
@@ -319,6 +323,33 @@ class Request(RawRequest):
             # Repeated fields are joined the way a WSGI server would.
             meta[key] = f"{meta[key]},{value}" if key in meta else value
         return meta
+
+    # --- authentication (set by the route's compiled auth chain) -------------------------------
+    @property
+    def user(self) -> Any:
+        """The authenticated user; Django's ``AnonymousUser`` when no auth class accepted."""
+        try:
+            return self._user
+        except AttributeError:
+            from django_bolt.auth.base import anonymous_user
+
+            return anonymous_user()
+
+    @user.setter
+    def user(self, value: Any) -> None:
+        self._user = value
+
+    @property
+    def auth(self) -> Any:
+        """What the auth class accepted (JWT claims, API key info), or None."""
+        try:
+            return self._auth
+        except AttributeError:
+            return None
+
+    @auth.setter
+    def auth(self, value: Any) -> None:
+        self._auth = value
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.target.decode('latin-1')!r}>"
