@@ -28,6 +28,7 @@ from django_bolt.routing import (
 if typing.TYPE_CHECKING:
     import contextlib
 
+    from django_bolt.auth.guards import Gate
     from django_bolt.django_bridge import DjangoBridge
     from django_bolt.middleware.compression import Compressor
     from django_bolt.middleware.cors import CORSPolicy
@@ -237,6 +238,7 @@ class _Endpoint:
         "convert",
         "cors",
         "fn",
+        "gate",
         "handlers",
         "has_params",
         "info",
@@ -252,8 +254,11 @@ class _Endpoint:
         handlers: dict[type[BaseException], ExceptionHandler],
         compress: Compressor | None = None,
         cors: CORSPolicy | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.info = info
+        # None when the route has no auth classes and no guards: one check per request.
+        self.gate = gate
         # None when neither the CORS_* settings nor @cors give this route a policy.
         self.cors = cors
         # None when the API compresses nothing or the route is @no_compress: one check per request.
@@ -380,6 +385,7 @@ class BoltAPI(Router):
     # --- assembly -------------------------------------------------------------------------------
     def compile(self) -> RouteTable[_Endpoint]:
         """Build the route table, binders and converters; errors here are configuration errors."""
+        from django_bolt.auth.guards import compile_gate
         from django_bolt.middleware.compression import is_no_compress
         from django_bolt.middleware.cors import build_cors_policies
         from django_bolt.middleware.hosts import build_host_validator
@@ -389,10 +395,18 @@ class BoltAPI(Router):
         settings = _django_settings()
         # Raises ImproperlyConfigured (allow-all with credentials, a malformed origin) here.
         cors_default, cors_for = build_cors_policies(settings)
+        auth_default, guards_default = _auth_defaults(settings)
         for info, handlers in self._flatten("", {}):
             template = PathTemplate(info.path)
             compress = None if is_no_compress(info.endpoint) else compressor
-            endpoint = _Endpoint(info, template.names, handlers, compress, cors_for(info.endpoint))
+            # The most specific declaration wins: route, then router, then API, then settings.
+            gate = compile_gate(
+                _resolve(info.auth) if info.auth is not None else auth_default,
+                _resolve(info.guards) if info.guards is not None else guards_default,
+            )
+            endpoint = _Endpoint(
+                info, template.names, handlers, compress, cors_for(info.endpoint), gate
+            )
             for method in info.methods:
                 table.add(method, template, endpoint, info.label)
         table.compile()
@@ -475,6 +489,11 @@ class BoltAPI(Router):
                 early = cors.preflight(request)
                 if early is not None:
                     return early
+            gate = endpoint.gate
+            if gate is not None:
+                # Auth and guards run before any parameter is bound: a refused request costs
+                # no body parsing or validation.
+                await gate(request)
             if values:
                 params = dict(zip(endpoint.path_names, values, strict=True))
                 request._path_params = params
@@ -676,6 +695,22 @@ def _make_static() -> StaticFiles | None:
     from django_bolt.static import static_files_from_settings
 
     return static_files_from_settings()
+
+
+def _resolve(values: list[Any]) -> list[Any]:
+    from django_bolt.auth.guards import resolve_entries
+
+    return resolve_entries(values)
+
+
+def _auth_defaults(settings: object | None) -> tuple[list[Any], list[Any]]:
+    """``BOLT_AUTHENTICATION_CLASSES`` and ``BOLT_DEFAULT_PERMISSION_CLASSES``, read once."""
+    if settings is None:
+        return [], []
+    return (
+        _resolve(getattr(settings, "BOLT_AUTHENTICATION_CLASSES", None) or []),
+        _resolve(getattr(settings, "BOLT_DEFAULT_PERMISSION_CLASSES", None) or []),
+    )
 
 
 def _django_settings() -> object | None:

@@ -164,7 +164,10 @@ def test_duplicate_route_names_both_handlers():
 
 
 def test_route_with_several_methods_and_options_stored():
+    from django_bolt.auth import AllowAny, JWTAuthentication
+
     api = BoltAPI()
+    guard, backend = AllowAny(), JWTAuthentication(secret="s")
 
     @api.route(
         "/multi",
@@ -175,8 +178,8 @@ def test_route_with_several_methods_and_options_stored():
         description="d",
         name="multi_route",
         include_in_schema=False,
-        guards=["g"],
-        auth=["a"],
+        guards=[guard],
+        auth=[backend],
     )
     async def multi(request):
         return {"method": request.method}
@@ -190,8 +193,8 @@ def test_route_with_several_methods_and_options_stored():
     assert (info.name, info.include_in_schema, info.guards, info.auth) == (
         "multi_route",
         False,
-        ["g"],
-        ["a"],
+        [guard],
+        [backend],
     )
 
 
@@ -204,15 +207,18 @@ def test_each_verb_decorator(verb):
 
 
 def test_router_prefix_tags_guards_and_nesting():
+    from django_bolt.auth import AllowAny, JWTAuthentication
+
+    router_guard, own, router_auth = AllowAny(), AllowAny(), JWTAuthentication(secret="s")
     api = BoltAPI(prefix="/api")
-    users = Router(prefix="/users", tags=["users"], guards=["router-guard"], auth=["router-auth"])
+    users = Router(prefix="/users", tags=["users"], guards=[router_guard], auth=[router_auth])
     admin = Router(prefix="/admin", tags=["admin"])
 
     @users.get("/{user_id}")
     async def get_user(user_id: int):
         return {"user": user_id}
 
-    @users.get("/me", guards=["own"])
+    @users.get("/me", guards=[own])
     async def me():
         return {"me": True}
 
@@ -227,9 +233,9 @@ def test_router_prefix_tags_guards_and_nesting():
         assert client.get("/api/users/5").json() == {"user": 5}
         assert client.get("/api/users/admin/stats").json() == {"stats": 1}
     routes = {info.path: info for info in api.routes()}
-    assert routes["/api/users/me"].guards == ["own"]
-    assert routes["/api/users/{user_id}"].guards == ["router-guard"]
-    assert routes["/api/users/{user_id}"].auth == ["router-auth"]
+    assert routes["/api/users/me"].guards == [own]
+    assert routes["/api/users/{user_id}"].guards == [router_guard]
+    assert routes["/api/users/{user_id}"].auth == [router_auth]
     assert routes["/api/users/admin/stats"].tags == ["users", "admin"]
 
 

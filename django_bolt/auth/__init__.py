@@ -1,0 +1,41 @@
+"""Authentication classes and guards: ``auth=[...]`` attempts, ``guards=[...]`` enforce."""
+
+from __future__ import annotations
+
+from django_bolt.auth.api_key import APIKeyAuthentication
+from django_bolt.auth.base import AuthenticationFailed, BaseAuthentication, TokenUser
+from django_bolt.auth.guards import (
+    AllowAny,
+    BasePermission,
+    HasAllPermissions,
+    HasAnyPermission,
+    HasPermission,
+    IsAdminUser,
+    IsAuthenticated,
+    IsStaff,
+)
+from django_bolt.auth.jwt import (
+    DjangoCacheRevocationStore,
+    InMemoryRevocationStore,
+    JWTAuthentication,
+    create_jwt_for_user,
+)
+
+__all__ = (
+    "APIKeyAuthentication",
+    "AllowAny",
+    "AuthenticationFailed",
+    "BaseAuthentication",
+    "BasePermission",
+    "DjangoCacheRevocationStore",
+    "HasAllPermissions",
+    "HasAnyPermission",
+    "HasPermission",
+    "InMemoryRevocationStore",
+    "IsAdminUser",
+    "IsAuthenticated",
+    "IsStaff",
+    "JWTAuthentication",
+    "TokenUser",
+    "create_jwt_for_user",
+)

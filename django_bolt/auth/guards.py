@@ -1,0 +1,318 @@
+"""Guards (permission classes) and the per-route gate that runs auth, then guards.
+
+A guard answers ``has_permission(request)`` with a bool, or an awaitable of one: custom
+subclasses may be sync or async, and both are honoured (Django-Bolt ignores custom ones). A
+guard that fails while the request is unauthenticated gives 401 (the client should send
+credentials), otherwise 403. ``&``, ``|`` and ``~`` combine guards into one guard.
+
+``compile_gate`` turns a route's auth classes and guards into one async callable, once, when the
+API compiles; a route with neither gets ``None`` and pays a single attribute check.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Final
+
+from django_bolt.auth.base import AUTH_REQUIRED, AuthenticationFailed
+from django_bolt.exceptions import HTTPException
+
+__all__ = (
+    "AllowAny",
+    "BasePermission",
+    "HasAllPermissions",
+    "HasAnyPermission",
+    "HasPermission",
+    "IsAdminUser",
+    "IsAuthenticated",
+    "IsStaff",
+    "compile_gate",
+    "resolve_entries",
+)
+
+PERMISSION_DENIED: Final = "Permission denied"
+
+Gate = Callable[[Any], Awaitable[None]]
+
+
+async def _await_bool(value: Awaitable[Any]) -> bool:
+    return bool(await value)
+
+
+class BasePermission:
+    """Subclass and define ``has_permission(request)`` (sync or ``async def``)."""
+
+    message: str = PERMISSION_DENIED
+
+    def has_permission(self, request: Any) -> bool | Awaitable[bool]:
+        return True
+
+    def __and__(self, other: BasePermission) -> BasePermission:
+        return _And(self, _as_guard(other))
+
+    def __or__(self, other: BasePermission) -> BasePermission:
+        return _Or(self, _as_guard(other))
+
+    def __invert__(self) -> BasePermission:
+        return _Not(self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def _as_guard(value: Any) -> BasePermission:
+    if isinstance(value, type) and issubclass(value, BasePermission):
+        return value()
+    if isinstance(value, BasePermission):
+        return value
+    if callable(getattr(value, "has_permission", None)):
+        return _Adapted(value)
+    raise TypeError(f"{value!r} is not a guard (it needs has_permission(request))")
+
+
+class _Adapted(BasePermission):
+    """A duck-typed guard (any object with ``has_permission``), so combinators accept it."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.message = getattr(inner, "message", PERMISSION_DENIED)
+
+    def has_permission(self, request: Any) -> bool | Awaitable[bool]:
+        result = self.inner.has_permission(request)
+        return result if inspect.isawaitable(result) else bool(result)
+
+    def __repr__(self) -> str:
+        return repr(self.inner)
+
+
+class _And(BasePermission):
+    def __init__(self, left: BasePermission, right: BasePermission) -> None:
+        self.left, self.right = left, right
+
+    def has_permission(self, request: Any) -> bool | Awaitable[bool]:
+        first = self.left.has_permission(request)
+        if inspect.isawaitable(first):
+            return self._rest(request, first)
+        if not first:
+            return False
+        return self.right.has_permission(request)
+
+    async def _rest(self, request: Any, first: Awaitable[Any]) -> bool:
+        if not await first:
+            return False
+        second = self.right.has_permission(request)
+        return bool(await second) if inspect.isawaitable(second) else bool(second)
+
+    def __repr__(self) -> str:
+        return f"({self.left!r} & {self.right!r})"
+
+
+class _Or(BasePermission):
+    def __init__(self, left: BasePermission, right: BasePermission) -> None:
+        self.left, self.right = left, right
+
+    def has_permission(self, request: Any) -> bool | Awaitable[bool]:
+        first = self.left.has_permission(request)
+        if inspect.isawaitable(first):
+            return self._rest(request, first)
+        if first:
+            return True
+        return self.right.has_permission(request)
+
+    async def _rest(self, request: Any, first: Awaitable[Any]) -> bool:
+        if await first:
+            return True
+        second = self.right.has_permission(request)
+        return bool(await second) if inspect.isawaitable(second) else bool(second)
+
+    def __repr__(self) -> str:
+        return f"({self.left!r} | {self.right!r})"
+
+
+class _Not(BasePermission):
+    def __init__(self, inner: BasePermission) -> None:
+        self.inner = inner
+
+    def has_permission(self, request: Any) -> bool | Awaitable[bool]:
+        result = self.inner.has_permission(request)
+        if inspect.isawaitable(result):
+            return self._negate(result)
+        return not result
+
+    @staticmethod
+    async def _negate(result: Awaitable[Any]) -> bool:
+        return not await result
+
+    def __repr__(self) -> str:
+        return f"~{self.inner!r}"
+
+
+class AllowAny(BasePermission):
+    """Everyone, authenticated or not (overrides a stricter default)."""
+
+    def has_permission(self, request: Any) -> bool:
+        return True
+
+
+class IsAuthenticated(BasePermission):
+    """An auth class accepted the request; otherwise 401."""
+
+    message = AUTH_REQUIRED
+
+    def has_permission(self, request: Any) -> bool:
+        return bool(request.user.is_authenticated)
+
+
+class IsAdminUser(BasePermission):
+    """A superuser (Django-Bolt's meaning; DRF's IsAdminUser checks staff)."""
+
+    def has_permission(self, request: Any) -> bool:
+        user = request.user
+        return bool(user.is_authenticated and user.is_superuser)
+
+
+class IsStaff(BasePermission):
+    """A staff member (superusers count, as in Django's admin)."""
+
+    def has_permission(self, request: Any) -> bool:
+        user = request.user
+        return bool(user.is_authenticated and (user.is_staff or user.is_superuser))
+
+
+def _check_perms(user: Any, perms: tuple[str, ...], need_all: bool) -> bool | Awaitable[bool]:
+    """Token users answer from their claims; Django users ask the ORM, off the event loop."""
+    if not user.is_authenticated:
+        return False
+    permissions = getattr(user, "permissions", None)
+    if isinstance(permissions, frozenset):
+        # TokenUser (or any user carrying its permission set): no query needed.
+        if user.is_superuser:
+            return True
+        if need_all:
+            return all(p in permissions for p in perms)
+        return any(p in permissions for p in perms)
+    if getattr(user, "is_superuser", False) and getattr(user, "is_active", True):
+        return True
+    return _django_perms(user, perms, need_all)
+
+
+async def _django_perms(user: Any, perms: tuple[str, ...], need_all: bool) -> bool:
+    from django_bolt.binding import run_in_pool
+
+    def check() -> bool:
+        if need_all:
+            return bool(user.has_perms(perms))
+        return any(user.has_perm(p) for p in perms)
+
+    return bool(await run_in_pool(check, {}))
+
+
+class HasPermission(BasePermission):
+    """The user holds ``perm`` (``"app.codename"``)."""
+
+    def __init__(self, perm: str) -> None:
+        self.perms = (perm,)
+
+    def has_permission(self, request: Any) -> bool | Awaitable[bool]:
+        return _check_perms(request.user, self.perms, True)
+
+    def __repr__(self) -> str:
+        return f"HasPermission({self.perms[0]!r})"
+
+
+class HasAnyPermission(BasePermission):
+    """The user holds at least one of ``perms``."""
+
+    def __init__(self, *perms: str) -> None:
+        if not perms:
+            raise ValueError("HasAnyPermission needs at least one permission")
+        self.perms = perms
+
+    def has_permission(self, request: Any) -> bool | Awaitable[bool]:
+        return _check_perms(request.user, self.perms, False)
+
+    def __repr__(self) -> str:
+        return f"HasAnyPermission{self.perms!r}"
+
+
+class HasAllPermissions(BasePermission):
+    """The user holds every one of ``perms``."""
+
+    def __init__(self, *perms: str) -> None:
+        if not perms:
+            raise ValueError("HasAllPermissions needs at least one permission")
+        self.perms = perms
+
+    def has_permission(self, request: Any) -> bool | Awaitable[bool]:
+        return _check_perms(request.user, self.perms, True)
+
+    def __repr__(self) -> str:
+        return f"HasAllPermissions{self.perms!r}"
+
+
+# --- compiling a route's gate ------------------------------------------------------------------
+
+
+def resolve_entries(values: Sequence[Any] | None) -> list[Any]:
+    """Setting values may be instances, classes (instantiated without arguments) or dotted paths."""
+    from django.utils.module_loading import import_string
+
+    resolved: list[Any] = []
+    for value in values or ():
+        if isinstance(value, str):
+            value = import_string(value)
+        if isinstance(value, type):
+            value = value()
+        resolved.append(value)
+    return resolved
+
+
+def _challenge(backends: Sequence[Any]) -> dict[str, str]:
+    for backend in backends:
+        scheme = getattr(backend, "scheme", None)
+        if scheme:
+            return {"WWW-Authenticate": scheme}
+    return {}
+
+
+def compile_gate(backends: Sequence[Any], guards: Sequence[Any]) -> Gate | None:
+    """One callable that authenticates, then checks every guard; raises 401/403 on refusal."""
+    backends = tuple(backends)
+    checks = tuple(_as_guard(g) for g in guards)
+    if not backends and not checks:
+        return None
+    for backend in backends:
+        if not callable(getattr(backend, "authenticate", None)):
+            raise TypeError(f"{backend!r} is not an auth class (it needs authenticate(request))")
+    challenge = _challenge(backends)
+
+    def refuse(request: Any, guard: BasePermission, failure: str | None) -> HTTPException:
+        if request.user.is_authenticated:
+            return HTTPException(403, guard.message or PERMISSION_DENIED)
+        detail = failure or (guard.message if guard.message != PERMISSION_DENIED else AUTH_REQUIRED)
+        return HTTPException(401, detail, challenge)
+
+    async def gate(request: Any) -> None:
+        failure: str | None = None
+        for backend in backends:
+            try:
+                found = backend.authenticate(request)
+                if inspect.isawaitable(found):
+                    found = await found
+            except AuthenticationFailed as exc:
+                # The first precise reason wins; another class may still accept the request.
+                if failure is None:
+                    failure = exc.detail
+                continue
+            if found is not None:
+                request.user, request.auth = found
+                break
+        for guard in checks:
+            allowed = guard.has_permission(request)
+            if inspect.isawaitable(allowed):
+                allowed = await allowed
+            if not allowed:
+                raise refuse(request, guard, failure)
+
+    return gate
