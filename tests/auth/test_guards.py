@@ -1,0 +1,259 @@
+"""Guards: each built-in, combinators, custom sync/async permissions, defaults and precedence."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from django_bolt import BoltAPI, Router
+from django_bolt.auth import (
+    AllowAny,
+    APIKeyAuthentication,
+    BasePermission,
+    HasAllPermissions,
+    HasAnyPermission,
+    HasPermission,
+    IsAdminUser,
+    IsAuthenticated,
+    IsStaff,
+    JWTAuthentication,
+)
+from django_bolt.testing import TestClient
+
+SECRET = "guard-tests-secret"
+
+# Keys map to users with different rights.
+KEYS: dict[str, Any] = {
+    "plain": {"id": "plain"},
+    "staff": {"id": "staff", "is_staff": True},
+    "root": {"id": "root", "is_superuser": True},
+    "reader": {"id": "reader", "permissions": ["app.read"]},
+    "writer": {"id": "writer", "permissions": ["app.read", "app.write"]},
+}
+AUTH = APIKeyAuthentication(api_keys=KEYS)
+
+
+def _client(guards: list[Any], auth: list[Any] | None = None) -> TestClient:
+    api = BoltAPI()
+
+    @api.get("/r", auth=auth if auth is not None else [AUTH], guards=guards)
+    async def handler(request):
+        return {"user": request.user.id}
+
+    return TestClient(api)
+
+
+def _status(guards: list[Any], key: str | None) -> int:
+    headers = {"x-api-key": key} if key is not None else {}
+    with _client(guards) as client:
+        return client.get("/r", headers=headers).status_code
+
+
+class Sync(BasePermission):
+    def has_permission(self, request: Any) -> bool:
+        return request.headers.get("x-allow") == "yes"
+
+
+class Async(BasePermission):
+    message = "Async says no"
+
+    async def has_permission(self, request: Any) -> bool:
+        await asyncio.sleep(0)
+        return request.headers.get("x-allow") == "yes"
+
+
+@pytest.mark.parametrize(
+    ("guards", "key", "status"),
+    [
+        pytest.param([AllowAny()], None, 200, id="allow-any-anonymous"),
+        pytest.param([IsAuthenticated()], None, 401, id="is-authenticated-anonymous"),
+        pytest.param([IsAuthenticated()], "plain", 200, id="is-authenticated-key"),
+        pytest.param([IsAdminUser()], "staff", 403, id="admin-staff-refused"),
+        pytest.param([IsAdminUser()], "root", 200, id="admin-superuser"),
+        pytest.param([IsAdminUser()], None, 401, id="admin-anonymous-401"),
+        pytest.param([IsStaff()], "plain", 403, id="staff-plain-refused"),
+        pytest.param([IsStaff()], "staff", 200, id="staff-ok"),
+        pytest.param([IsStaff()], "root", 200, id="staff-superuser-ok"),
+        pytest.param([HasPermission("app.read")], "reader", 200, id="perm-ok"),
+        pytest.param([HasPermission("app.write")], "reader", 403, id="perm-missing"),
+        pytest.param([HasPermission("app.write")], "root", 200, id="perm-superuser"),
+        pytest.param([HasAnyPermission("app.write", "app.read")], "reader", 200, id="any-ok"),
+        pytest.param([HasAnyPermission("app.write", "app.x")], "reader", 403, id="any-none"),
+        pytest.param([HasAllPermissions("app.read", "app.write")], "writer", 200, id="all-ok"),
+        pytest.param([HasAllPermissions("app.read", "app.write")], "reader", 403, id="all-part"),
+        pytest.param([IsAuthenticated(), IsStaff()], "plain", 403, id="list-is-and"),
+        pytest.param([IsStaff() | HasPermission("app.read")], "reader", 200, id="or-right"),
+        pytest.param([IsStaff() | HasPermission("app.read")], "plain", 403, id="or-neither"),
+        pytest.param([IsStaff() & HasPermission("app.read")], "reader", 403, id="and-one"),
+        pytest.param([~IsStaff()], "plain", 200, id="not-ok"),
+        pytest.param([~IsStaff()], "staff", 403, id="not-refused"),
+        pytest.param([IsStaff], "staff", 200, id="class-not-instance"),
+    ],
+)
+def test_guard(guards: list[Any], key: str | None, status: int) -> None:
+    assert _status(guards, key) == status
+
+
+def test_401_body_and_challenge() -> None:
+    with _client([IsAuthenticated()], [JWTAuthentication(secret=SECRET)]) as client:
+        response = client.get("/r")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication required"}
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_403_body() -> None:
+    with _client([IsStaff()]) as client:
+        response = client.get("/r", headers={"x-api-key": "plain"})
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Permission denied"}
+    assert "www-authenticate" not in response.headers
+
+
+@pytest.mark.parametrize("cls", [pytest.param(Sync, id="sync"), pytest.param(Async, id="async")])
+@pytest.mark.parametrize(
+    ("allow", "status"), [pytest.param("yes", 200, id="allowed"), pytest.param("no", 403, id="no")]
+)
+def test_custom_permission(cls: type[BasePermission], allow: str, status: int) -> None:
+    with _client([cls()]) as client:
+        response = client.get("/r", headers={"x-api-key": "plain", "x-allow": allow})
+    assert response.status_code == status
+    if status == 403:
+        assert response.json() == {"detail": cls.message}
+
+
+@pytest.mark.parametrize(
+    ("guard", "allow", "status"),
+    [
+        pytest.param(Async() & IsStaff(), "yes", 403, id="async-and-sync"),
+        pytest.param(Async() | IsStaff(), "no", 403, id="async-or-sync"),
+        pytest.param(Async() | Sync(), "yes", 200, id="async-or"),
+        pytest.param(~Async(), "no", 200, id="not-async"),
+    ],
+)
+def test_async_combinators(guard: BasePermission, allow: str, status: int) -> None:
+    with _client([guard]) as client:
+        response = client.get("/r", headers={"x-api-key": "plain", "x-allow": allow})
+    assert response.status_code == status
+
+
+def test_guard_runs_before_binding() -> None:
+    api = BoltAPI()
+
+    @api.post("/items", auth=[AUTH], guards=[IsAuthenticated()])
+    async def create(item: dict[str, int]):
+        return item
+
+    with TestClient(api) as client:
+        # Not even a valid body: the guard answers first, no 422.
+        assert client.post("/items", content=b"{not json").status_code == 401
+
+
+def test_auth_without_guard_serves_anonymous() -> None:
+    with _client([]) as client:
+        assert client.get("/r").json() == {"user": None}
+        assert client.get("/r", headers={"x-api-key": "wrong"}).json() == {"user": None}
+        assert client.get("/r", headers={"x-api-key": "staff"}).json() == {"user": "staff"}
+
+
+def test_request_user_anonymous_without_auth() -> None:
+    api = BoltAPI()
+
+    @api.get("/me")
+    async def me(request):
+        return {"auth": request.user.is_authenticated, "ctx": request.auth}
+
+    with TestClient(api) as client:
+        assert client.get("/me").json() == {"auth": False, "ctx": None}
+
+
+def test_defaults_from_settings(settings: Any) -> None:
+    settings.BOLT_AUTHENTICATION_CLASSES = [AUTH]
+    settings.BOLT_DEFAULT_PERMISSION_CLASSES = ["django_bolt.auth.IsAuthenticated"]
+    api = BoltAPI()
+
+    @api.get("/closed")
+    async def closed(request):
+        return {"user": request.user.id}
+
+    @api.get("/open", guards=[AllowAny()])
+    async def opened():
+        return {"open": True}
+
+    with TestClient(api) as client:
+        assert client.get("/closed").status_code == 401
+        assert client.get("/closed", headers={"x-api-key": "plain"}).json() == {"user": "plain"}
+        assert client.get("/open").status_code == 200
+
+
+def test_route_overrides_router_overrides_api() -> None:
+    api = BoltAPI(auth=[AUTH], guards=[IsAdminUser()])
+    router = Router(prefix="/router", guards=[IsStaff()])
+
+    @api.get("/api-level")
+    async def api_level():
+        return {}
+
+    @router.get("/router-level")
+    async def router_level():
+        return {}
+
+    @router.get("/route-level", guards=[HasPermission("app.read")])
+    async def route_level():
+        return {}
+
+    api.include_router(router)
+    with TestClient(api) as client:
+
+        def status(path: str, key: str) -> int:
+            return client.get(path, headers={"x-api-key": key}).status_code
+
+        assert status("/api-level", "staff") == 403
+        assert status("/api-level", "root") == 200
+        assert status("/router/router-level", "staff") == 200
+        assert status("/router/router-level", "reader") == 403
+        assert status("/router/route-level", "reader") == 200
+        assert status("/router/route-level", "staff") == 403
+
+
+def test_not_a_guard_is_a_startup_error() -> None:
+    api = BoltAPI()
+
+    @api.get("/x", guards=[object()])
+    async def x():
+        return {}
+
+    with pytest.raises(TypeError, match="not a guard"):
+        api.compile()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_django_user_permissions_checked_off_loop() -> None:
+    from django.contrib.auth.models import Permission, User
+
+    from django_bolt.auth import BaseAuthentication
+
+    user = User.objects.create_user("ann")
+    user.user_permissions.add(Permission.objects.get(codename="view_user"))
+    user = User.objects.get(pk=user.pk)  # fresh: no permission cache
+
+    class DjangoUserAuth(BaseAuthentication):
+        def authenticate(self, request: Any) -> Any:
+            return (user, None) if request.headers.get("x-user") == "ann" else None
+
+    api = BoltAPI()
+
+    @api.get("/view", auth=[DjangoUserAuth()], guards=[HasPermission("auth.view_user")])
+    async def view():
+        return {"ok": True}
+
+    @api.get("/delete", auth=[DjangoUserAuth()], guards=[HasPermission("auth.delete_user")])
+    async def delete():
+        return {"ok": True}
+
+    with TestClient(api) as client:
+        assert client.get("/view", headers={"x-user": "ann"}).status_code == 200
+        assert client.get("/delete", headers={"x-user": "ann"}).status_code == 403
+        assert client.get("/view").status_code == 401
