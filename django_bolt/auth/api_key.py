@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -37,12 +38,14 @@ class APIKeyAuthentication(BaseAuthentication):
                 getattr(api_keys, "__call__", None)  # noqa: B004 - an async __call__ counts too
             )
         elif isinstance(api_keys, Mapping):
-            self._keys = tuple((k.encode(), v) for k, v in api_keys.items())
+            self._keys = tuple((_digest(k.encode()), v) for k, v in api_keys.items())
         else:
-            self._keys = tuple((k.encode(), f"key{i}") for i, k in enumerate(api_keys))
+            # A bare set names no one: the user is authenticated, with no id.
+            self._keys = tuple((_digest(k.encode()), True) for k in api_keys)
 
     def _find(self, presented: bytes) -> Any:
         found: Any = None
+        presented = _digest(presented)
         # Every key is compared, whatever matched before: the time taken does not tell an
         # attacker how far the scan got.
         for key, info in self._keys:
@@ -68,6 +71,11 @@ class APIKeyAuthentication(BaseAuthentication):
 
     async def _finish_async(self, pending: Awaitable[Any]) -> Identity:
         return _identity(await pending)
+
+
+def _digest(key: bytes) -> bytes:
+    # Fixed-length digests: compare_digest then takes the same time whatever the key's length.
+    return hashlib.sha256(key).digest()
 
 
 def _identity(info: Any) -> Identity:
