@@ -351,5 +351,10 @@ class Request(RawRequest):
     def auth(self, value: Any) -> None:
         self._auth = value
 
+    @property
+    def context(self) -> Any:
+        """Django-Bolt's name for :attr:`auth` (the token claims)."""
+        return self.auth
+
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.target.decode('latin-1')!r}>"

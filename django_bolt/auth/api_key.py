@@ -17,7 +17,8 @@ class APIKeyAuthentication(BaseAuthentication):
     """The key in ``header`` (default ``x-api-key``).
 
     ``api_keys`` is a set of keys, a mapping ``key -> info`` (a name, or a dict with ``id``,
-    ``permissions``, ``is_staff``, ``is_superuser``), or a callable ``(key) -> info | None``,
+    ``permissions``, ``is_staff``, ``is_superuser``; with a set, ``key_permissions`` maps a key
+    to its permissions), or a callable ``(key) -> info | None``,
     sync or async. ``request.auth`` is ``{"api_key": <info>}``; ``request.user`` a
     :class:`~django_bolt.auth.base.TokenUser` built from the info.
     """
@@ -28,6 +29,7 @@ class APIKeyAuthentication(BaseAuthentication):
         self,
         api_keys: Iterable[str] | Mapping[str, Any] | Callable[[str], Any] = (),
         header: str = "x-api-key",
+        key_permissions: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self.header = header.lower().encode("latin-1")
         self._lookup: Callable[[str], Any] | None = None
@@ -40,8 +42,13 @@ class APIKeyAuthentication(BaseAuthentication):
         elif isinstance(api_keys, Mapping):
             self._keys = tuple((_digest(k.encode()), v) for k, v in api_keys.items())
         else:
-            # A bare set names no one: the user is authenticated, with no id.
-            self._keys = tuple((_digest(k.encode()), True) for k in api_keys)
+            # A bare set names no one: the user is authenticated, with no id (Django-Bolt's
+            # key_permissions give each key its permissions).
+            perms = key_permissions or {}
+            self._keys = tuple(
+                (_digest(k.encode()), {"permissions": sorted(perms[k])} if k in perms else True)
+                for k in api_keys
+            )
 
     def _find(self, presented: bytes) -> Any:
         found: Any = None

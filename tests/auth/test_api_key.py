@@ -83,3 +83,9 @@ def test_callable_permissions_drive_guards() -> None:
     ok = _get(SYNC_CALLABLE, {"X-API-Key": "from-callable"}, [HasPermission("app.read")])
     refused = _get(SYNC_CALLABLE, {"X-API-Key": "from-callable"}, [HasPermission("app.write")])
     assert (ok.status_code, refused.status_code) == (200, 403)
+
+
+def test_key_permissions_for_a_key_set() -> None:
+    auth = APIKeyAuthentication(api_keys={"r", "w"}, key_permissions={"w": {"app.write"}})
+    assert _get(auth, {"X-API-Key": "w"}, [HasPermission("app.write")]).status_code == 200
+    assert _get(auth, {"X-API-Key": "r"}, [HasPermission("app.write")]).status_code == 403

@@ -261,3 +261,17 @@ def test_create_jwt_for_user_expiry_and_secret() -> None:
     token = create_jwt_for_user(User(), secret=SECRET, expires_in=-10)
     response = _get(HS, {"Authorization": f"Bearer {token}"})
     assert response.json() == {"detail": "Token expired"}
+
+
+def test_request_context_is_django_bolt_name_for_claims() -> None:
+    api = BoltAPI()
+
+    @api.get("/ctx", auth=[HS])
+    async def ctx(request):
+        return {"sub": request.context["sub"] if request.context else None}
+
+    with TestClient(api) as client:
+        assert client.get("/ctx", headers={"Authorization": "Bearer " + _token()}).json() == {
+            "sub": "7"
+        }
+        assert client.get("/ctx").json() == {"sub": None}
