@@ -20,6 +20,7 @@ from django_bolt.auth.jwt import (
     JWTAuthentication,
     create_jwt_for_user,
 )
+from django_bolt.auth.session import SessionAuthentication
 
 __all__ = (
     "APIKeyAuthentication",
@@ -36,6 +37,7 @@ __all__ = (
     "IsAuthenticated",
     "IsStaff",
     "JWTAuthentication",
+    "SessionAuthentication",
     "TokenUser",
     "create_jwt_for_user",
 )

@@ -128,7 +128,7 @@ class JWTAuthentication(BaseAuthentication):
         wanted = self.header
         for name, value in request.raw_headers:
             if name.lower() == wanted:
-                text = value.decode("latin-1").strip()
+                text: str = value.decode("latin-1").strip()
                 if text[:7].lower() != _BEARER:
                     raise AuthenticationFailed("Invalid authorization header")
                 token = text[7:].strip()
