@@ -26,6 +26,8 @@ __all__ = (
 )
 
 _BEARER: Final = "bearer "
+# Verified tokens kept per auth instance; the cache is dropped whole when it fills.
+_CACHE_SIZE: Final = 4096
 
 
 def _secret_key() -> str:
@@ -116,6 +118,10 @@ class JWTAuthentication(BaseAuthentication):
         self.leeway = leeway
         self.revocation_store = revocation_store
         self.is_async = bool(getattr(revocation_store, "is_async", False))
+        # token -> (claims, exp, nbf). A client sends the same token on every request: the
+        # signature and the static claims (aud, iss) are checked once; exp and nbf are
+        # time-dependent and checked again on each hit, revocation on every request.
+        self._verified: dict[str, tuple[dict[str, Any], float | None, float | None]] = {}
 
     @property
     def secret(self) -> str | bytes:
@@ -169,7 +175,20 @@ class JWTAuthentication(BaseAuthentication):
         token = self._token(request)
         if token is None:
             return None
-        claims = self.decode(token)
+        hit = self._verified.get(token)
+        if hit is None:
+            claims = self.decode(token)
+            self._remember(token, claims)
+        else:
+            cached, exp, nbf = hit
+            # A copy: a handler that edits request.auth must not edit the cache.
+            claims = dict(cached)
+            now = time.time()
+            if exp is not None and now > exp + self.leeway:
+                del self._verified[token]
+                raise AuthenticationFailed("Token expired")
+            if nbf is not None and now < nbf - self.leeway:
+                raise AuthenticationFailed("Token not yet valid")
         store = self.revocation_store
         if store is not None:
             jti = claims.get("jti")
@@ -179,6 +198,17 @@ class JWTAuthentication(BaseAuthentication):
                 if store.is_revoked(str(jti)):
                     raise AuthenticationFailed("Token revoked")
         return _identity(claims)
+
+    def _remember(self, token: str, claims: dict[str, Any]) -> None:
+        exp, nbf = claims.get("exp"), claims.get("nbf")
+        # PyJWT has validated both as numbers when present.
+        if len(self._verified) >= _CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = (
+            dict(claims),
+            None if exp is None else float(exp),
+            None if nbf is None else float(nbf),
+        )
 
     async def _check_revoked(self, claims: dict[str, Any], jti: str) -> Identity:
         if await self.revocation_store.is_revoked(jti):

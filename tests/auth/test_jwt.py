@@ -275,3 +275,34 @@ def test_request_context_is_django_bolt_name_for_claims() -> None:
             "sub": "7"
         }
         assert client.get("/ctx").json() == {"sub": None}
+
+
+def test_verified_token_cache_still_checks_time_and_isolates_claims(monkeypatch: Any) -> None:
+    import django_bolt.auth.jwt as jwt_module
+
+    auth = JWTAuthentication(secret=SECRET)
+    api = BoltAPI()
+
+    @api.get("/edit", auth=[auth], guards=[IsAuthenticated()])
+    async def edit(request):
+        seen = request.auth.get("mark")
+        request.auth["mark"] = "handler wrote this"
+        return {"seen": seen}
+
+    exp = int(time.time()) + 600
+    token = _token(exp=exp, nbf=int(time.time()) - 5)
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(api) as client:
+        assert client.get("/edit", headers=headers).json() == {"seen": None}
+        # Second time from the cache: the first handler's edit is not visible.
+        assert client.get("/edit", headers=headers).json() == {"seen": None}
+
+        class Later:
+            @staticmethod
+            def time() -> float:
+                return exp + 1.0
+
+        monkeypatch.setattr(jwt_module, "time", Later)
+        response = client.get("/edit", headers=headers)
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Token expired"}
