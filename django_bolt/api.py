@@ -707,10 +707,19 @@ def _auth_defaults(settings: object | None) -> tuple[list[Any], list[Any]]:
     """``BOLT_AUTHENTICATION_CLASSES`` and ``BOLT_DEFAULT_PERMISSION_CLASSES``, read once."""
     if settings is None:
         return [], []
-    return (
-        _resolve(getattr(settings, "BOLT_AUTHENTICATION_CLASSES", None) or []),
-        _resolve(getattr(settings, "BOLT_DEFAULT_PERMISSION_CLASSES", None) or []),
-    )
+    from django_bolt.conf import framework_setting
+
+    auth = framework_setting("BOLT_AUTHENTICATION_CLASSES", settings)
+    guards = framework_setting("BOLT_DEFAULT_PERMISSION_CLASSES", settings)
+    return _resolve(_as_list(auth)), _resolve(_as_list(guards))
+
+
+def _as_list(value: object) -> list[Any]:
+    if not value:
+        return []
+    if not isinstance(value, list | tuple):
+        raise ImproperlyConfigured(f"expected a list of auth classes or guards, got {value!r}")
+    return list(value)
 
 
 def _django_settings() -> object | None:

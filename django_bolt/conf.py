@@ -322,6 +322,8 @@ FRAMEWORK_SETTINGS: Final[Mapping[str, tuple[object, str]]] = {
     "BOLT_SYNC_POOL_SIZE": (40, "Threads that run blocking def handlers."),
     "BOLT_EMIT_SIGNALS": (False, "Send Django's request_started/finished for API requests."),
     "BOLT_COMPRESSION": (None, "CompressionConfig or None."),
+    "BOLT_AUTHENTICATION_CLASSES": ([], "Default auth classes (instances, classes or paths)."),
+    "BOLT_DEFAULT_PERMISSION_CLASSES": ([], "Default guards (instances, classes or paths)."),
 }
 
 

@@ -257,3 +257,17 @@ def test_django_user_permissions_checked_off_loop() -> None:
         assert client.get("/view", headers={"x-user": "ann"}).status_code == 200
         assert client.get("/delete", headers={"x-user": "ann"}).status_code == 403
         assert client.get("/view").status_code == 401
+
+
+def test_a_default_setting_that_is_not_a_list_fails_at_start_up(settings: Any) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.BOLT_DEFAULT_PERMISSION_CLASSES = "django_bolt.auth.IsAuthenticated"
+    api = BoltAPI()
+
+    @api.get("/x")
+    async def x() -> dict[str, bool]:
+        return {"x": True}
+
+    with pytest.raises(ImproperlyConfigured, match="expected a list"):
+        api.compile()
