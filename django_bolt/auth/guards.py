@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from django_bolt.auth.base import AUTH_REQUIRED, AuthenticationFailed
 from django_bolt.exceptions import HTTPException
@@ -208,47 +208,41 @@ async def _django_perms(user: Any, perms: tuple[str, ...], need_all: bool) -> bo
     return bool(await run_in_pool(check, {}))
 
 
-class HasPermission(BasePermission):
+class _PermissionsGuard(BasePermission):
+    """The user holds all (or, with ``require_all`` false, any) of ``perms``."""
+
+    require_all: ClassVar[bool] = True
+
+    def __init__(self, *perms: str) -> None:
+        if not perms:
+            raise ValueError(f"{type(self).__name__} needs at least one permission")
+        self.perms = perms
+
+    def has_permission(self, request: Any) -> bool | Awaitable[bool]:
+        return _check_perms(request.user, self.perms, self.require_all)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}{self.perms!r}"
+
+
+class HasPermission(_PermissionsGuard):
     """The user holds ``perm`` (``"app.codename"``)."""
 
     def __init__(self, perm: str) -> None:
-        self.perms = (perm,)
-
-    def has_permission(self, request: Any) -> bool | Awaitable[bool]:
-        return _check_perms(request.user, self.perms, True)
+        super().__init__(perm)
 
     def __repr__(self) -> str:
         return f"HasPermission({self.perms[0]!r})"
 
 
-class HasAnyPermission(BasePermission):
+class HasAnyPermission(_PermissionsGuard):
     """The user holds at least one of ``perms``."""
 
-    def __init__(self, *perms: str) -> None:
-        if not perms:
-            raise ValueError("HasAnyPermission needs at least one permission")
-        self.perms = perms
-
-    def has_permission(self, request: Any) -> bool | Awaitable[bool]:
-        return _check_perms(request.user, self.perms, False)
-
-    def __repr__(self) -> str:
-        return f"HasAnyPermission{self.perms!r}"
+    require_all = False
 
 
-class HasAllPermissions(BasePermission):
+class HasAllPermissions(_PermissionsGuard):
     """The user holds every one of ``perms``."""
-
-    def __init__(self, *perms: str) -> None:
-        if not perms:
-            raise ValueError("HasAllPermissions needs at least one permission")
-        self.perms = perms
-
-    def has_permission(self, request: Any) -> bool | Awaitable[bool]:
-        return _check_perms(request.user, self.perms, True)
-
-    def __repr__(self) -> str:
-        return f"HasAllPermissions{self.perms!r}"
 
 
 # --- compiling a route's gate ------------------------------------------------------------------
