@@ -29,9 +29,9 @@ VENV_PYTHON: Final = VENV / "bin" / "python"
 MIN_PYTHON: Final = (3, 11)
 PYTEST_NO_TESTS: Final = 5
 # The server drives handlers differently from Python 3.12 on (eager Tasks): when the machine has
-# such an interpreter besides the one running this script, the in-process suites run on it too.
+# such an interpreter besides the one running this script, the in-process tests run on it too.
 SECOND_VENV: Final = ROOT / ".venv-second"
-SECOND_SUITES: Final = ("tests/server", "tests/api", "-m", "not integration", "-q")
+SECOND_SUITES: Final = ("tests", "-m", "not integration", "-q")
 
 
 def log(message: str) -> None:
