@@ -125,6 +125,7 @@ class Request(RawRequest):
 
     __slots__ = (
         "_auth",
+        "_context",
         "_cookies",
         "_form",
         "_headers",
@@ -150,6 +151,7 @@ class Request(RawRequest):
     _state: State
     _user: Any
     _auth: Any
+    _context: dict[str, Any] | None
 
     @property
     def path_params(self) -> dict[str, str]:
@@ -352,9 +354,20 @@ class Request(RawRequest):
         self._auth = value
 
     @property
-    def context(self) -> Any:
-        """Django-Bolt's name for :attr:`auth` (the token claims)."""
-        return self.auth
+    def context(self) -> dict[str, Any] | None:
+        """Django-Bolt's authentication context, or None when no auth class accepted.
+
+        ``{"user_id", "is_staff", "is_superuser", "auth_backend", "auth_backend_index",
+        "auth_claims"}``; ``auth_claims`` holds the JWT claims (None for other backends).
+        """
+        try:
+            return self._context
+        except AttributeError:
+            return None
+
+    @context.setter
+    def context(self, value: dict[str, Any] | None) -> None:
+        self._context = value
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.target.decode('latin-1')!r}>"

@@ -24,6 +24,7 @@ class APIKeyAuthentication(BaseAuthentication):
     """
 
     scheme = "ApiKey"
+    backend_name = "api_key"
 
     def __init__(
         self,

@@ -52,6 +52,8 @@ class BaseAuthentication:
     """Base class for auth classes; ``is_async`` says whether ``authenticate`` must be awaited."""
 
     scheme: ClassVar[str | None] = None
+    # The ``auth_backend`` value of ``request.context`` (Django-Bolt's names).
+    backend_name: ClassVar[str] = "custom"
     is_async: bool = False
 
     def authenticate(self, request: Any) -> Identity | Awaitable[Identity | None] | None:

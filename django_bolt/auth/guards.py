@@ -248,6 +248,19 @@ class HasAllPermissions(_PermissionsGuard):
 # --- compiling a route's gate ------------------------------------------------------------------
 
 
+def auth_context(backend: Any, index: int, user: Any, auth: Any) -> dict[str, Any]:
+    """``request.context`` in Django-Bolt's shape: who, which backend, and the JWT claims."""
+    user_id = getattr(user, "pk", None) if hasattr(user, "pk") else getattr(user, "id", None)
+    return {
+        "user_id": None if user_id is None else str(user_id),
+        "is_staff": bool(getattr(user, "is_staff", False)),
+        "is_superuser": bool(getattr(user, "is_superuser", False)),
+        "auth_backend": getattr(backend, "backend_name", "custom"),
+        "auth_backend_index": index,
+        "auth_claims": auth if getattr(backend, "backend_name", None) == "jwt" else None,
+    }
+
+
 def resolve_entries(values: Sequence[Any] | None) -> list[Any]:
     """Setting values may be instances, classes (instantiated without arguments) or dotted paths."""
     from django.utils.module_loading import import_string
@@ -289,7 +302,7 @@ def compile_gate(backends: Sequence[Any], guards: Sequence[Any]) -> Gate | None:
 
     async def gate(request: Any) -> None:
         failure: str | None = None
-        for backend in backends:
+        for index, backend in enumerate(backends):
             try:
                 found = backend.authenticate(request)
                 if inspect.isawaitable(found):
@@ -301,6 +314,7 @@ def compile_gate(backends: Sequence[Any], guards: Sequence[Any]) -> Gate | None:
                 continue
             if found is not None:
                 request.user, request.auth = found
+                request.context = auth_context(backend, index, *found)
                 break
         for guard in checks:
             allowed = guard.has_permission(request)

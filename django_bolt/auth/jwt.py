@@ -94,6 +94,7 @@ class JWTAuthentication(BaseAuthentication):
     ``permissions`` from the claims)."""
 
     scheme = "Bearer"
+    backend_name = "jwt"
 
     def __init__(
         self,

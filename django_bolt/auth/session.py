@@ -36,6 +36,7 @@ class SessionAuthentication(BaseAuthentication):
     """``request.user`` = the Django user of the session cookie; ``request.auth`` = the session."""
 
     scheme = None
+    backend_name = "session"
     is_async = True
 
     def __init__(self, enforce_csrf: bool = True) -> None:

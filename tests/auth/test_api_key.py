@@ -89,3 +89,18 @@ def test_key_permissions_for_a_key_set() -> None:
     auth = APIKeyAuthentication(api_keys={"r", "w"}, key_permissions={"w": {"app.write"}})
     assert _get(auth, {"X-API-Key": "w"}, [HasPermission("app.write")]).status_code == 200
     assert _get(auth, {"X-API-Key": "r"}, [HasPermission("app.write")]).status_code == 403
+
+
+def test_request_context_names_the_api_key_backend() -> None:
+    api = BoltAPI()
+    auth = APIKeyAuthentication(api_keys={"k1"})
+
+    @api.get("/ctx", auth=[auth], guards=[IsAuthenticated()])
+    async def ctx(request):
+        return request.context
+
+    with TestClient(api) as client:
+        context = client.get("/ctx", headers={"x-api-key": "k1"}).json()
+    assert context["auth_backend"] == "api_key"
+    assert context["auth_backend_index"] == 0
+    assert context["auth_claims"] is None

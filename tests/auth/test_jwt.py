@@ -263,18 +263,23 @@ def test_create_jwt_for_user_expiry_and_secret() -> None:
     assert response.json() == {"detail": "Token expired"}
 
 
-def test_request_context_is_django_bolt_name_for_claims() -> None:
+def test_request_context_has_django_bolt_shape() -> None:
     api = BoltAPI()
 
     @api.get("/ctx", auth=[HS])
     async def ctx(request):
-        return {"sub": request.context["sub"] if request.context else None}
+        return {"context": request.context}
 
     with TestClient(api) as client:
-        assert client.get("/ctx", headers={"Authorization": "Bearer " + _token()}).json() == {
-            "sub": "7"
-        }
-        assert client.get("/ctx").json() == {"sub": None}
+        context = client.get("/ctx", headers={"Authorization": "Bearer " + _token()}).json()
+        anonymous = client.get("/ctx").json()
+    assert context["context"]["user_id"] == "7"
+    assert context["context"]["auth_backend"] == "jwt"
+    assert context["context"]["auth_backend_index"] == 0
+    assert context["context"]["is_staff"] is False
+    assert context["context"]["is_superuser"] is False
+    assert context["context"]["auth_claims"]["sub"] == "7"
+    assert anonymous == {"context": None}
 
 
 def test_verified_token_cache_still_checks_time_and_isolates_claims(monkeypatch: Any) -> None:
