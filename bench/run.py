@@ -65,6 +65,11 @@ class Endpoint:
 
 
 DOCUMENT_BYTES: Final = json.dumps(DOCUMENT).encode()
+BENCH_JWT: Final = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJzdWIiOiI0MiIsImV4cCI6NDEwMjQ0NDgwMCwibmFtZSI6ImJlbmNoIn0."
+    "X0ce-28-V_llKJD-nbVZgWLpwqDlDgGWGuzAa6UOmpM"
+)
 ENDPOINTS: Final = (
     Endpoint("json-async", "GET", "/json-async", {"message": "Hello, World!"}),
     Endpoint("json-sync", "GET", "/json-sync", {"message": "Hello, World!"}),
@@ -85,6 +90,15 @@ ENDPOINTS: Final = (
         body=DOCUMENT_BYTES,
     ),
     Endpoint("get-10kb", "GET", "/document", DOCUMENT),
+    # A JWT-protected route answering with the verified claims (bench/app's JWT_SECRET signed
+    # this token; it expires in 2100).
+    Endpoint(
+        "jwt-claims",
+        "GET",
+        "/me",
+        {"user_id": "42", "claims": {"sub": "42", "exp": 4102444800, "name": "bench"}},
+        headers={"Authorization": f"Bearer {BENCH_JWT}"},
+    ),
 )
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import inspect
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
 from benchproject.payloads import DOCUMENT
 from django_bolt import BoltAPI
+from django_bolt.auth import IsAuthenticated, JWTAuthentication
 
 try:  # our package exports the markers at the top level ...
     from django_bolt import Cookie, Header
@@ -88,3 +89,17 @@ async def echo(order: Order) -> Order:
 @api.get("/document")
 async def document() -> dict[str, object]:
     return DOCUMENT
+
+
+# Only for the benchmark's pre-signed token (see BENCH_JWT in bench/run.py).
+JWT_SECRET = "bench-only-jwt-secret-long-enough-for-hs256-0123456789"
+
+
+@api.get(
+    "/me",
+    auth=[JWTAuthentication(secret=JWT_SECRET, algorithms=["HS256"])],
+    guards=[IsAuthenticated()],
+)
+async def me(request: Any) -> dict[str, object]:
+    context = request.context
+    return {"user_id": context["user_id"], "claims": context["auth_claims"]}
