@@ -19,6 +19,7 @@ import types
 import typing
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Final, NotRequired, Required, TypedDict
+from urllib.parse import unquote_plus
 
 import msgspec
 import msgspec.inspect
@@ -219,6 +220,20 @@ _FAST_KINDS: Final[dict[Any, type]] = {
 _FAST_INT_DIGITS: Final = 18
 
 
+def _pick_query(query: str, wanted: frozenset[str]) -> dict[str, str]:
+    """The last value of each wanted key, decoded exactly as :func:`parse_query` decodes."""
+    found: dict[str, str] = {}
+    if not query:
+        return found
+    for chunk in query.split("&"):
+        key, _, value = chunk.partition("=")
+        if "%" in key or "+" in key:
+            key = unquote_plus(key)
+        if key in wanted:
+            found[key] = unquote_plus(value) if "%" in value or "+" in value else value
+    return found
+
+
 def _pick_headers(raw: list[tuple[bytes, bytes]], wanted: frozenset[bytes]) -> dict[str, str]:
     """The last value of each wanted (lower-case) header name, decoded; others are skipped."""
     found: dict[str, str] = {}
@@ -265,6 +280,7 @@ class Binder:
         "_files",
         "_scalars",
         "_single_headers",
+        "_single_query",
         "_sources",
         "_typed",
         "deps",
@@ -306,12 +322,13 @@ class Binder:
         self._typed = self._build_typed_dict()
         self._fast = self._plan_fast_checks()
         self._sources = self._plan_sources()
-        header_fields = [s for s in self._scalars if s.source == "header"]
+        single_headers = self._single_wires("header")
         self._single_headers: frozenset[bytes] | None = (
-            frozenset(s.wire.encode("latin-1") for s in header_fields)
-            if header_fields and all(not s.is_list and s.group is None for s in header_fields)
-            else None
+            None
+            if single_headers is None
+            else frozenset(w.encode("latin-1") for w in single_headers)
         )
+        self._single_query = self._single_wires("query")
         # Whether bind() has anything to do: with nothing, the handler is called bare.
         self.has_params = bool(self._typed or self._body_name or self._files or self.request_names)
         # No dependencies and no pool hop: the whole call can complete without suspending.
@@ -437,6 +454,13 @@ class Binder:
         built: type = TypedDict(f"{self.fn.__name__}_params", fields)  # type: ignore[misc]
         return built
 
+    def _single_wires(self, source: str) -> frozenset[str] | None:
+        """The wire names of ``source`` when each is a single value (no list, no group)."""
+        fields = [s for s in self._scalars if s.source == source]
+        if not fields or any(s.is_list or s.group is not None for s in fields):
+            return None
+        return frozenset(s.wire for s in fields)
+
     def _plan_fast_checks(self) -> tuple[tuple[str, bool, bool], ...] | None:
         """(name, is_int, required) per scalar when every one is a plain str or int.
 
@@ -531,7 +555,12 @@ class Binder:
             if source == "path":
                 mapping = path_values or {}
             elif source == "query":
-                mapping = request.query
+                # Only the named keys are decoded; the QueryParams view is not built.
+                wanted_keys = self._single_query
+                if wanted_keys is None:
+                    mapping = request.query
+                else:
+                    mapping = _pick_query(request.query_string, wanted_keys)
             elif source == "header":
                 wanted = self._single_headers
                 # Only the named fields are decoded; the full Headers view is not built.

@@ -122,3 +122,34 @@ def test_header_parameters_match_the_headers_view() -> None:
     assert response.json() == {"param": "second", "view": "second"}
     assert missing.status_code == 422
     assert missing.json()["detail"][0]["loc"] == ["header", "x-token"]
+
+
+QUERY_STRINGS = [
+    "q=a+b",
+    "q=%41%42",
+    "q=1&q=2",
+    "%71=enc-key",
+    "q",
+    "q=",
+    "&&q=z&",
+    "q=%zz",
+    "x=1",
+    "q=%E2%9C%93",
+    "q=a=b",
+    "Q=upper",
+]
+
+
+@pytest.mark.parametrize("query", QUERY_STRINGS, ids=repr)
+def test_query_parameters_match_the_query_view(query: str) -> None:
+    """Single query parameters are picked from the raw query string: same answer as
+    request.query gives (decoding, last of repeated keys, blank values)."""
+    query_api = BoltAPI()
+
+    @query_api.get("/q")
+    async def read(request: Request, q: str | None = None) -> dict[str, object]:
+        return {"param": q, "view": request.query.get("q")}
+
+    with TestClient(query_api) as test_client:
+        body = test_client.get(f"/q?{query}").json()
+    assert body["param"] == body["view"]
