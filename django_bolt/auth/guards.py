@@ -86,7 +86,16 @@ class _Adapted(BasePermission):
         return repr(self.inner)
 
 
-class _And(BasePermission):
+class _Pair(BasePermission):
+    """Two guards combined; the right one runs only when the left one does not decide.
+
+    ``decided_by`` is the left result that settles the pair on its own: False for ``&``, True
+    for ``|``.
+    """
+
+    decided_by: ClassVar[bool]
+    symbol: ClassVar[str]
+
     def __init__(self, left: BasePermission, right: BasePermission) -> None:
         self.left, self.right = left, right
 
@@ -94,40 +103,28 @@ class _And(BasePermission):
         first = self.left.has_permission(request)
         if inspect.isawaitable(first):
             return self._rest(request, first)
-        if not first:
-            return False
+        if bool(first) is self.decided_by:
+            return self.decided_by
         return self.right.has_permission(request)
 
     async def _rest(self, request: Any, first: Awaitable[Any]) -> bool:
-        if not await first:
-            return False
+        if bool(await first) is self.decided_by:
+            return self.decided_by
         second = self.right.has_permission(request)
         return bool(await second) if inspect.isawaitable(second) else bool(second)
 
     def __repr__(self) -> str:
-        return f"({self.left!r} & {self.right!r})"
+        return f"({self.left!r} {self.symbol} {self.right!r})"
 
 
-class _Or(BasePermission):
-    def __init__(self, left: BasePermission, right: BasePermission) -> None:
-        self.left, self.right = left, right
+class _And(_Pair):
+    decided_by = False
+    symbol = "&"
 
-    def has_permission(self, request: Any) -> bool | Awaitable[bool]:
-        first = self.left.has_permission(request)
-        if inspect.isawaitable(first):
-            return self._rest(request, first)
-        if first:
-            return True
-        return self.right.has_permission(request)
 
-    async def _rest(self, request: Any, first: Awaitable[Any]) -> bool:
-        if await first:
-            return True
-        second = self.right.has_permission(request)
-        return bool(await second) if inspect.isawaitable(second) else bool(second)
-
-    def __repr__(self) -> str:
-        return f"({self.left!r} | {self.right!r})"
+class _Or(_Pair):
+    decided_by = True
+    symbol = "|"
 
 
 class _Not(BasePermission):
