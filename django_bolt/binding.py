@@ -17,6 +17,7 @@ import functools
 import inspect
 import types
 import typing
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Final, NotRequired, Required, TypedDict
 from urllib.parse import unquote_plus
@@ -30,7 +31,7 @@ from django_bolt.params import UNSET, Depends, File, Param, Source
 from django_bolt.request import Request
 
 if typing.TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable
 
 __all__ = ("Binder", "compile_binder", "configure_sync_pool", "run_in_pool")
 
@@ -220,6 +221,27 @@ _FAST_KINDS: Final[dict[Any, type]] = {
 _FAST_INT_DIGITS: Final = 18
 
 
+_View = Callable[[Request, "dict[str, str] | None"], Any]
+
+
+def _picked_query(wanted: frozenset[str], request: Request, _: dict[str, str] | None) -> Any:
+    return _pick_query(request.query_string, wanted)
+
+
+def _picked_headers(wanted: frozenset[bytes], request: Request, _: dict[str, str] | None) -> Any:
+    return _pick_headers(request.raw_headers, wanted)
+
+
+# The full views, for sources whose parameters are lists or grouped Structs (and the others).
+_VIEWS: Final[dict[str, _View]] = {
+    "path": lambda _, path_values: path_values or {},
+    "query": lambda request, _: request.query,
+    "header": lambda request, _: request.headers,
+    "cookie": lambda request, _: request.cookies,
+    "form": lambda request, _: request.form().fields,
+}
+
+
 def _pick_query(query: str, wanted: frozenset[str]) -> dict[str, str]:
     """The last value of each wanted key, decoded exactly as :func:`parse_query` decodes."""
     found: dict[str, str] = {}
@@ -279,8 +301,6 @@ class Binder:
         "_fast",
         "_files",
         "_scalars",
-        "_single_headers",
-        "_single_query",
         "_sources",
         "_typed",
         "deps",
@@ -322,13 +342,6 @@ class Binder:
         self._typed = self._build_typed_dict()
         self._fast = self._plan_fast_checks()
         self._sources = self._plan_sources()
-        single_headers = self._single_wires("header")
-        self._single_headers: frozenset[bytes] | None = (
-            None
-            if single_headers is None
-            else frozenset(w.encode("latin-1") for w in single_headers)
-        )
-        self._single_query = self._single_wires("query")
         # Whether bind() has anything to do: with nothing, the handler is called bare.
         self.has_params = bool(self._typed or self._body_name or self._files or self.request_names)
         # No dependencies and no pool hop: the whole call can complete without suspending.
@@ -478,13 +491,24 @@ class Binder:
             checks.append((s.name, kind is int, s.required))
         return tuple(checks) if checks else None
 
-    def _plan_sources(self) -> tuple[tuple[str, tuple[_Field, ...]], ...]:
-        """Per source, flat tuples of what to read: cheaper to unpack than attribute lookups."""
+    def _plan_sources(self) -> tuple[tuple[_View, tuple[_Field, ...]], ...]:
+        """Per source, the view to read and flat tuples of what to read from it."""
         plan: dict[str, list[_Field]] = {}
         for s in self._scalars:
             kind = _GROUP if s.group is not None else _MANY if s.is_list else _SINGLE
             plan.setdefault(s.source, []).append((s.name, s.wire, kind, s.group_fields))
-        return tuple((source, tuple(fields)) for source, fields in plan.items())
+        return tuple((self._view_for(source), tuple(fields)) for source, fields in plan.items())
+
+    def _view_for(self, source: str) -> _View:
+        """How a request is read for ``source``. When every query or header parameter is a
+        single value, only the named keys are decoded and the full view is never built."""
+        single = self._single_wires(source)
+        if source == "query" and single is not None:
+            return functools.partial(_picked_query, single)
+        if source == "header" and single is not None:
+            wanted = frozenset(w.encode("latin-1") for w in single)
+            return functools.partial(_picked_headers, wanted)
+        return _VIEWS[source]
 
     # -- per request ------------------------------------------------------------------------
     def bind(self, request: Request, path_values: dict[str, str] | None) -> dict[str, Any]:
@@ -550,28 +574,8 @@ class Binder:
 
     def _gather(self, request: Request, path_values: dict[str, str] | None) -> dict[str, Any]:
         raw: dict[str, Any] = {}
-        for source, fields in self._sources:
-            mapping: Any
-            if source == "path":
-                mapping = path_values or {}
-            elif source == "query":
-                # Only the named keys are decoded; the QueryParams view is not built.
-                wanted_keys = self._single_query
-                if wanted_keys is None:
-                    mapping = request.query
-                else:
-                    mapping = _pick_query(request.query_string, wanted_keys)
-            elif source == "header":
-                wanted = self._single_headers
-                # Only the named fields are decoded; the full Headers view is not built.
-                if wanted is None:
-                    mapping = request.headers
-                else:
-                    mapping = _pick_headers(request.raw_headers, wanted)
-            elif source == "cookie":
-                mapping = request.cookies
-            else:
-                mapping = request.form().fields
+        for view, fields in self._sources:
+            mapping = view(request, path_values)
             for name, wire, kind, group_fields in fields:
                 if kind == _SINGLE:
                     value = mapping.get(wire)
