@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Final, TypedDict, TypeVar, Unpack
 
 from django.core.exceptions import ImproperlyConfigured
 
+from django_bolt._fastbind import compile_fast_bind
 from django_bolt._files import configure_allowed_paths
 from django_bolt._wire import WireResponse
 from django_bolt.binding import Binder, compile_binder, configure_sync_pool, run_exits
@@ -243,6 +244,7 @@ class _Endpoint:
         "has_params",
         "info",
         "is_async",
+        "only_path_name",
         "path_names",
         "simple",
     )
@@ -265,6 +267,7 @@ class _Endpoint:
         self.compress = compress
         self.fn = info.endpoint
         self.path_names = path_names
+        self.only_path_name = path_names[0] if len(path_names) == 1 else None
         self.binder: Binder = compile_binder(
             info.endpoint, path_names, frozenset(info.methods), info.inline
         )
@@ -275,7 +278,7 @@ class _Endpoint:
         self.handlers = handlers
         self.is_async = self.binder.is_async
         self.simple = self.binder.simple
-        self.bind = self.binder.bind
+        self.bind = compile_fast_bind(self.binder) or self.binder.bind
         binder = self.binder
         self.has_params = binder.has_params
 
@@ -495,7 +498,13 @@ class BoltAPI(Router):
                 # no body parsing or validation.
                 await gate(request)
             if values:
-                params = dict(zip(endpoint.path_names, values, strict=True))
+                # The table captured exactly one value per name of this shape.
+                only = endpoint.only_path_name
+                params = (
+                    {only: values[0]}
+                    if only is not None
+                    else dict(zip(endpoint.path_names, values))  # noqa: B905
+                )
                 request._path_params = params
             else:
                 params = None

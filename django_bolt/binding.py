@@ -491,6 +491,17 @@ class Binder:
             checks.append((s.name, kind is int, s.required))
         return tuple(checks) if checks else None
 
+    def fast_plan(self) -> tuple[tuple[str, str, str, bool, bool], ...] | None:
+        """(name, source, wire name, is_int, required) per parameter when every one is a single
+        str or int and the route takes nothing else (no body, form, files); else None. The
+        shortcut binder in ``_fastbind`` is built from it."""
+        if self._fast is None or self._body_name is not None or self._files:
+            return None
+        return tuple(
+            (s.name, s.source, s.wire, is_int, s.required)
+            for s, (_, is_int, _) in zip(self._scalars, self._fast, strict=True)
+        )
+
     def _plan_sources(self) -> tuple[tuple[_View, tuple[_Field, ...]], ...]:
         """Per source, the view to read and flat tuples of what to read from it."""
         plan: dict[str, list[_Field]] = {}

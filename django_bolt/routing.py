@@ -182,7 +182,9 @@ class RouteTable(Generic[T]):
         # Each alternative's outer group closes last, so lastindex names the one that matched.
         start, entry, count = self._by_group[m.lastindex or 0]
         values = m.groups()[start : start + count]
-        return entry, tuple(unquote(v) if "%" in v else v for v in values)
+        if "%" in raw_path:
+            values = tuple(unquote(v) if "%" in v else v for v in values)
+        return entry, values
 
     def entries(self) -> Iterable[RouteMatch[T]]:
         return (*self.static.values(), *self._dynamic.values())

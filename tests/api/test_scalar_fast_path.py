@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import msgspec
 import pytest
 
-from django_bolt import BoltAPI, Header, Request
+from django_bolt import BoltAPI, Cookie, Header, Request
 from django_bolt.testing import TestClient
 
 if TYPE_CHECKING:
@@ -153,3 +153,61 @@ def test_query_parameters_match_the_query_view(query: str) -> None:
     with TestClient(query_api) as test_client:
         body = test_client.get(f"/q?{query}").json()
     assert body["param"] == body["view"]
+
+
+COOKIE_HEADERS = [
+    ["s=plain"],
+    ['s="quoted"'],
+    ["s=a%20b"],
+    ["a=1; s=two; b=3"],
+    ["s=first", "s=second"],
+    ["s=first; s=second"],
+    ["junk; s=ok"],
+    ["=x; s=ok"],
+    [" s = spaced "],
+    ["other=1"],
+]
+
+
+@pytest.mark.parametrize("headers", COOKIE_HEADERS, ids=repr)
+def test_cookie_parameters_match_the_cookies_view(headers: list[str]) -> None:
+    """Single cookie parameters are read straight from the Cookie fields: same answer as
+    request.cookies gives (quotes, percent-decoding, several Cookie fields, the last wins)."""
+    cookie_api = BoltAPI()
+
+    @cookie_api.get("/c")
+    async def read(
+        request: Request, s: Annotated[str | None, Cookie()] = None
+    ) -> dict[str, object]:
+        return {"param": s, "view": request.cookies.get("s")}
+
+    with TestClient(cookie_api) as test_client:
+        body = test_client.get("/c", headers=[("cookie", h) for h in headers]).json()
+    assert body["param"] == body["view"]
+
+
+@pytest.mark.parametrize("text", INT_TEXTS, ids=[repr(t) for t in INT_TEXTS])
+def test_int_header_and_cookie_values_match_msgspec(text: str) -> None:
+    int_api = BoltAPI()
+
+    @int_api.get("/fast")
+    async def fast(
+        n: Annotated[int, Header()], c: Annotated[int | None, Cookie()] = None
+    ) -> dict[str, object]:
+        return {"n": n, "c": c}
+
+    @int_api.get("/slow")
+    async def slow(
+        n: Annotated[int, Header(), msgspec.Meta(description="forces msgspec")],
+        c: Annotated[int | None, Cookie(), msgspec.Meta(description="forces msgspec")] = None,
+    ) -> dict[str, object]:
+        return {"n": n, "c": c}
+
+    with TestClient(int_api) as test_client:
+        # Header values travel as latin-1 bytes, as the server hands them over.
+        raw = text.encode("utf-8")
+        for headers in ([(b"n", raw)], [(b"n", b"1"), (b"cookie", b"c=" + raw)]):
+            fast_response = test_client.get("/fast", headers=headers)
+            slow_response = test_client.get("/slow", headers=headers)
+            assert fast_response.status_code == slow_response.status_code, (headers, text)
+            assert fast_response.json() == slow_response.json(), (headers, text)
