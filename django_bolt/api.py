@@ -496,7 +496,9 @@ class BoltAPI(Router):
             if gate is not None:
                 # Auth and guards run before any parameter is bound: a refused request costs
                 # no body parsing or validation.
-                await gate(request)
+                pending = gate(request)
+                if pending is not None:
+                    await pending
             if values:
                 # The table captured exactly one value per name of this shape.
                 only = endpoint.only_path_name

@@ -33,7 +33,9 @@ __all__ = (
 
 PERMISSION_DENIED: Final = "Permission denied"
 
-Gate = Callable[[Any], Awaitable[None]]
+# Authenticates and checks guards; raises 401/403. Returns None when everything it called
+# answered at once, else an awaitable that finishes the work (async auth classes or guards).
+Gate = Callable[[Any], "Awaitable[None] | None"]
 
 
 async def _await_bool(value: Awaitable[Any]) -> bool:
@@ -297,27 +299,83 @@ def compile_gate(backends: Sequence[Any], guards: Sequence[Any]) -> Gate | None:
         detail = failure or (guard.message if guard.message != PERMISSION_DENIED else AUTH_REQUIRED)
         return HTTPException(401, detail, challenge)
 
-    async def gate(request: Any) -> None:
+    n_checks = len(checks)
+
+    def accept(request: Any, index: int, found: Any) -> None:
+        user, auth = found
+        # The slots behind request.user/.auth/.context, set without three property calls.
+        request._user = user
+        request._auth = auth
+        request._context = auth_context(backends[index], index, user, auth)
+
+    def check_guards(request: Any, failure: str | None, start: int) -> Awaitable[None] | None:
+        for position in range(start, n_checks):
+            guard = checks[position]
+            allowed = guard.has_permission(request)
+            if allowed.__class__ is not bool and inspect.isawaitable(allowed):
+                return finish_guards(request, failure, position, allowed)
+            if not allowed:
+                raise refuse(request, guard, failure)
+        return None
+
+    async def finish_guards(
+        request: Any, failure: str | None, position: int, pending: Awaitable[Any]
+    ) -> None:
+        if not await pending:
+            raise refuse(request, checks[position], failure)
+        rest = check_guards(request, failure, position + 1)
+        if rest is not None:
+            await rest
+
+    async def finish_auth(
+        request: Any, index: int, pending: Awaitable[Any], failure: str | None
+    ) -> None:
+        # Carries on where gate() met the first async auth class, awaiting from here on.
+        while True:
+            try:
+                found = await pending
+            except AuthenticationFailed as exc:
+                if failure is None:
+                    failure = exc.detail
+                found = None
+            if found is not None:
+                accept(request, index, found)
+                break
+            index += 1
+            if index == len(backends):
+                break
+            try:
+                result = backends[index].authenticate(request)
+            except AuthenticationFailed as exc:
+                if failure is None:
+                    failure = exc.detail
+                result = None
+            pending = result if inspect.isawaitable(result) else _ready(result)
+        rest = check_guards(request, failure, 0)
+        if rest is not None:
+            await rest
+
+    def gate(request: Any) -> Awaitable[None] | None:
         failure: str | None = None
         for index, backend in enumerate(backends):
             try:
                 found = backend.authenticate(request)
-                if inspect.isawaitable(found):
-                    found = await found
             except AuthenticationFailed as exc:
                 # The first precise reason wins; another class may still accept the request.
                 if failure is None:
                     failure = exc.detail
                 continue
-            if found is not None:
-                request.user, request.auth = found
-                request.context = auth_context(backend, index, *found)
-                break
-        for guard in checks:
-            allowed = guard.has_permission(request)
-            if inspect.isawaitable(allowed):
-                allowed = await allowed
-            if not allowed:
-                raise refuse(request, guard, failure)
+            if found is None:
+                continue
+            # An identity is a (user, auth) tuple: only something else can be an awaitable.
+            if found.__class__ is not tuple and inspect.isawaitable(found):
+                return finish_auth(request, index, found, failure)
+            accept(request, index, found)
+            break
+        return check_guards(request, failure, 0)
 
     return gate
+
+
+async def _ready(value: Any) -> Any:
+    return value

@@ -122,7 +122,7 @@ class JWTAuthentication(BaseAuthentication):
         # token -> (claims, exp, nbf). A client sends the same token on every request: the
         # signature and the static claims (aud, iss) are checked once; exp and nbf are
         # time-dependent and checked again on each hit, revocation on every request.
-        self._verified: dict[str, tuple[dict[str, Any], float | None, float | None]] = {}
+        self._verified: dict[str, _Verified] = {}
 
     @property
     def secret(self) -> str | bytes:
@@ -179,55 +179,75 @@ class JWTAuthentication(BaseAuthentication):
         hit = self._verified.get(token)
         if hit is None:
             claims = self.decode(token)
-            self._remember(token, claims)
+            hit = self._remember(token, claims)
         else:
-            cached, exp, nbf = hit
-            # A copy: a handler that edits request.auth must not edit the cache.
-            claims = dict(cached)
+            exp, nbf = hit[1], hit[2]
             now = time.time()
             if exp is not None and now > exp + self.leeway:
                 del self._verified[token]
                 raise AuthenticationFailed("Token expired")
             if nbf is not None and now < nbf - self.leeway:
                 raise AuthenticationFailed("Token not yet valid")
+            # A copy: a handler that edits request.auth must not edit the cache.
+            claims = dict(hit[0])
         store = self.revocation_store
         if store is not None:
             jti = claims.get("jti")
             if jti is not None:
                 if self.is_async:
-                    return self._check_revoked(claims, str(jti))
+                    return self._check_revoked(claims, str(jti), hit[3])
                 if store.is_revoked(str(jti)):
                     raise AuthenticationFailed("Token revoked")
-        return _identity(claims)
+        return _make_user(hit[3], claims), claims
 
-    def _remember(self, token: str, claims: dict[str, Any]) -> None:
+    def _remember(self, token: str, claims: dict[str, Any]) -> _Verified:
         exp, nbf = claims.get("exp"), claims.get("nbf")
         # PyJWT has validated both as numbers when present.
         if len(self._verified) >= _CACHE_SIZE:
             self._verified.clear()
-        self._verified[token] = (
+        entry = (
             dict(claims),
             None if exp is None else float(exp),
             None if nbf is None else float(nbf),
+            _user_fields(claims),
         )
+        self._verified[token] = entry
+        return entry
 
-    async def _check_revoked(self, claims: dict[str, Any], jti: str) -> Identity:
+    async def _check_revoked(
+        self, claims: dict[str, Any], jti: str, fields: _UserFields
+    ) -> Identity:
         if await self.revocation_store.is_revoked(jti):
             raise AuthenticationFailed("Token revoked")
-        return _identity(claims)
+        return _make_user(fields, claims), claims
 
 
-def _identity(claims: dict[str, Any]) -> Identity:
+# What a token says about its user, worked out once per verified token: (id, username,
+# is_staff, is_superuser, permissions).
+_UserFields = tuple[Any, str, bool, bool, frozenset[str]]
+# (claims, exp, nbf, user fields) of a token whose signature has been checked.
+_Verified = tuple[dict[str, Any], float | None, float | None, _UserFields]
+
+
+def _user_fields(claims: dict[str, Any]) -> _UserFields:
+    sub = claims.get("sub")
     permissions = claims.get("permissions") or ()
-    user = TokenUser(
-        claims.get("sub"),
-        username=str(claims.get("username") or claims.get("sub") or ""),
-        is_staff=bool(claims.get("is_staff", False)),
-        is_superuser=bool(claims.get("is_superuser", False)),
-        permissions=permissions if isinstance(permissions, list | tuple) else (),
-        claims=claims,
+    username = str(claims.get("username") or sub or "")
+    return (
+        sub,
+        username or ("" if sub is None else str(sub)),
+        bool(claims.get("is_staff", False)),
+        bool(claims.get("is_superuser", False)),
+        frozenset(permissions if isinstance(permissions, list | tuple) else ()),
     )
-    return user, claims
+
+
+def _make_user(fields: _UserFields, claims: dict[str, Any]) -> TokenUser:
+    """A fresh TokenUser per request (handlers may change it), without re-reading the claims."""
+    user = TokenUser.__new__(TokenUser)
+    user.id, user.username, user.is_staff, user.is_superuser, user.permissions = fields
+    user.claims = claims
+    return user
 
 
 def create_jwt_for_user(

@@ -271,3 +271,138 @@ def test_a_default_setting_that_is_not_a_list_fails_at_start_up(settings: Any) -
 
     with pytest.raises(ImproperlyConfigured, match="expected a list"):
         api.compile()
+
+
+class _ScriptedAuth:
+    """An auth class whose answer the request's ``x-<name>`` header scripts: ``ok`` accepts,
+    ``fail`` raises AuthenticationFailed, anything else (or nothing) passes; sync or async."""
+
+    def __init__(self, name: str, is_async: bool) -> None:
+        self.name = name
+        self.is_async = is_async
+        self.backend_name = name
+
+    def _answer(self, request: Any) -> Any:
+        from django_bolt.auth import AuthenticationFailed, TokenUser
+
+        said = request.headers.get(f"x-{self.name}")
+        if said == "ok":
+            return TokenUser(self.name), {"by": self.name}
+        if said == "fail":
+            raise AuthenticationFailed(f"{self.name} refused")
+        return None
+
+    def authenticate(self, request: Any) -> Any:
+        if not self.is_async:
+            return self._answer(request)
+
+        async def later() -> Any:
+            await asyncio.sleep(0)
+            return self._answer(request)
+
+        return later()
+
+
+CHAIN = [_ScriptedAuth("a", True), _ScriptedAuth("b", False), _ScriptedAuth("c", True)]
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "body"),
+    [
+        pytest.param(
+            {"x-a": "ok"}, 200, {"user": "a", "backend": "a", "index": 0}, id="async-first"
+        ),
+        pytest.param(
+            {"x-b": "ok"}, 200, {"user": "b", "backend": "b", "index": 1}, id="sync-after-async"
+        ),
+        pytest.param(
+            {"x-c": "ok"}, 200, {"user": "c", "backend": "c", "index": 2}, id="async-last"
+        ),
+        pytest.param(
+            {"x-a": "fail", "x-c": "ok"},
+            200,
+            {"user": "c", "backend": "c", "index": 2},
+            id="fail-then-accept",
+        ),
+        pytest.param(
+            {"x-a": "fail", "x-b": "fail"}, 401, {"detail": "a refused"}, id="first-reason-wins"
+        ),
+        pytest.param(
+            {"x-b": "fail"}, 401, {"detail": "b refused"}, id="sync-reason-in-async-chain"
+        ),
+        pytest.param({}, 401, {"detail": "Authentication required"}, id="nobody"),
+    ],
+)
+def test_mixed_sync_and_async_auth_classes(
+    headers: dict[str, str], status: int, body: dict[str, Any]
+) -> None:
+    api = BoltAPI()
+
+    @api.get("/who", auth=CHAIN, guards=[IsAuthenticated()])
+    async def who(request: Any) -> dict[str, Any]:
+        context = request.context
+        return {
+            "user": request.user.id,
+            "backend": context["auth_backend"],
+            "index": context["auth_backend_index"],
+        }
+
+    with TestClient(api) as client:
+        response = client.get("/who", headers=headers)
+    assert response.status_code == status
+    assert response.json() == body
+
+
+class _Flag(BasePermission):
+    """Allows when the ``x-<name>`` header says yes; sync or async."""
+
+    def __init__(self, name: str, is_async: bool) -> None:
+        self.name = name
+        self.message = f"{name} says no"
+        self.is_async = is_async
+
+    def has_permission(self, request: Any) -> Any:
+        allowed = request.headers.get(f"x-{self.name}") == "yes"
+        if not self.is_async:
+            return allowed
+
+        async def later() -> bool:
+            await asyncio.sleep(0)
+            return allowed
+
+        return later()
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "detail"),
+    [
+        pytest.param({"x-p": "yes", "x-q": "yes", "x-r": "yes"}, 200, None, id="all-allow"),
+        pytest.param(
+            {"x-p": "yes", "x-q": "no", "x-r": "yes"}, 403, "q says no", id="async-middle-refuses"
+        ),
+        pytest.param(
+            {"x-p": "yes", "x-q": "yes", "x-r": "no"},
+            403,
+            "r says no",
+            id="sync-after-async-refuses",
+        ),
+        pytest.param(
+            {"x-p": "no", "x-q": "yes", "x-r": "yes"}, 403, "p says no", id="sync-first-refuses"
+        ),
+    ],
+)
+def test_guards_mixing_sync_and_async_run_in_order(
+    headers: dict[str, str], status: int, detail: str | None
+) -> None:
+    api = BoltAPI()
+    guards = [_Flag("p", False), _Flag("q", True), _Flag("r", False)]
+
+    @api.get("/g", auth=[AUTH], guards=guards)
+    async def handler() -> dict[str, bool]:
+        return {"ok": True}
+
+    with TestClient(api) as client:
+        response = client.get("/g", headers={"x-api-key": "plain", **headers})
+    assert response.status_code == status
+    if detail is not None:
+        assert response.json() == {"detail": detail}
