@@ -27,7 +27,7 @@ import msgspec.inspect
 
 from django_bolt._inline import is_inline_safe
 from django_bolt.exceptions import RequestValidationError, body_error, split_validation
-from django_bolt.params import UNSET, Depends, File, Param, Source
+from django_bolt.params import UNSET, Body, Depends, File, Param, Source
 from django_bolt.request import Request
 
 if typing.TYPE_CHECKING:
@@ -297,7 +297,9 @@ class Binder:
         "_body_decoder",
         "_body_default",
         "_body_name",
+        "_body_params",
         "_body_required",
+        "_body_spread",
         "_fast",
         "_files",
         "_scalars",
@@ -337,8 +339,14 @@ class Binder:
         self._body_decoder: msgspec.json.Decoder[Any] | None = None
         self._body_required = True
         self._body_default: Any = None
+        # Declared body arguments: (name, key in the JSON object, annotation, required, default,
+        # embed). One plain argument takes the whole body; several are keys of one JSON object.
+        self._body_params: list[tuple[str, str, Any, bool, Any, bool]] = []
+        # With an embedded body: the argument names to take from the decoded object.
+        self._body_spread: tuple[str, ...] = ()
         self._files: list[_FileParam] = []
         self._classify(path_names, methods)
+        self._plan_body()
         self._typed = self._build_typed_dict()
         self._fast = self._plan_fast_checks()
         self._sources = self._plan_sources()
@@ -428,16 +436,9 @@ class Binder:
                 raise TypeError(
                     f"{self.label}: a {bad} handler cannot take a request body ({name!r})"
                 )
-            if self._body_name is not None:
-                raise TypeError(
-                    f"{self.label}: only one body argument is supported "
-                    f"({self._body_name!r}, {name!r})"
-                )
-            self._body_name = name
-            self._body_decoder = msgspec.json.Decoder(annotation)
-            self._body_required = required
-            if not required:
-                self._body_default = default
+            key = marker.alias if marker is not None and marker.alias else name
+            embed = isinstance(marker, Body) and marker.embed
+            self._body_params.append((name, key, annotation, required, default, embed))
             return
         if marker is not None and marker.alias:
             wire = marker.alias
@@ -456,6 +457,43 @@ class Binder:
         if group is not None:
             scalar.group_fields = _group_fields(group, source)
         self._scalars.append(scalar)
+
+    def _plan_body(self) -> None:
+        """One decoder for the body: the argument's own type, or an object keyed by argument."""
+        params = self._body_params
+        if not params:
+            return
+        if len(params) == 1 and not params[0][5]:
+            name, _, annotation, required, default, _ = params[0]
+            self._body_name = name
+            self._body_decoder = msgspec.json.Decoder(annotation)
+            self._body_required = required
+            if not required:
+                self._body_default = default
+            return
+        # Several body arguments (or Body(embed=True)): the body is one JSON object with a key
+        # per argument, decoded and validated in one pass through a Struct made for it.
+        fields: list[Any] = []
+        rename: dict[str, str] = {}
+        for name, key, annotation, required, default, _ in params:
+            fields.append((name, annotation) if required else (name, annotation, default))
+            if key != name:
+                rename[name] = key
+        # Required fields first: a Struct cannot put one after a field with a default.
+        fields.sort(key=len)
+        embedded = msgspec.defstruct(
+            f"{getattr(self.fn, '__name__', 'handler')}_body",
+            fields,
+            kw_only=True,
+            forbid_unknown_fields=False,
+            rename=rename or None,
+        )
+        self._body_name = "\0body"  # never a Python identifier: cannot clash with an argument
+        self._body_decoder = msgspec.json.Decoder(embedded)
+        self._body_required = any(p[3] for p in params)
+        self._body_spread = tuple(p[0] for p in params)
+        if not self._body_required:
+            self._body_default = embedded()
 
     def _build_typed_dict(self) -> type | None:
         fields: dict[str, Any] = {}
@@ -556,6 +594,11 @@ class Binder:
                     kwargs[self._body_name] = self._body_decoder.decode(body)  # type: ignore[union-attr]
                 except msgspec.MsgspecError as exc:
                     errors.append(body_error(exc, body))
+            if self._body_spread:
+                embedded = kwargs.pop(self._body_name, None)
+                if embedded is not None:
+                    for name in self._body_spread:
+                        kwargs[name] = getattr(embedded, name)
         if self._files:
             self._bind_files(request, kwargs, errors)
         if errors:

@@ -106,10 +106,43 @@ class Cookie(Param):
 
 
 class Body(Param):
-    """The JSON body, decoded and validated into the annotated type."""
+    """The JSON body, decoded and validated into the annotated type.
 
-    __slots__ = ()
+    With several body arguments in one handler, or ``embed=True``, the body is a JSON object
+    with one key per argument (its name, or ``alias``), each validated as its own type.
+    """
+
+    __slots__ = ("embed",)
     source = "body"
+
+    def __init__(
+        self,
+        default: Any = UNSET,
+        *,
+        embed: bool = False,
+        alias: str | None = None,
+        description: str | None = None,
+        gt: float | None = None,
+        ge: float | None = None,
+        lt: float | None = None,
+        le: float | None = None,
+        min_length: int | None = None,
+        max_length: int | None = None,
+        pattern: str | None = None,
+    ) -> None:
+        super().__init__(
+            default,
+            alias=alias,
+            description=description,
+            gt=gt,
+            ge=ge,
+            lt=lt,
+            le=le,
+            min_length=min_length,
+            max_length=max_length,
+            pattern=pattern,
+        )
+        self.embed = embed
 
 
 class Form(Param):
