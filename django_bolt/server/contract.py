@@ -56,6 +56,10 @@ class SpooledBody:
             spool.write(view[start : start + BODY_CHUNK_BYTES])
         return spool
 
+    def fileno(self) -> int:
+        """The file descriptor (for ``os.sendfile``, ``mmap`` or a copy into storage)."""
+        return self._fd
+
     def write(self, data: bytes | memoryview) -> None:
         """Append ``data`` (the server calls this from the event loop, as the body arrives)."""
         view = memoryview(data)
