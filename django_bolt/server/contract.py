@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 if TYPE_CHECKING:
@@ -35,15 +36,18 @@ class SpooledBody:
     so nothing is left on disk even if the process dies; :meth:`close` frees it.
 
     Reads use ``pread`` at explicit offsets: several readers (``request.body``,
-    ``request.stream()``, the multipart parser) never disturb each other's position.
+    ``request.stream()``, the multipart parser) never disturb each other's position. A read and
+    :meth:`close` exclude each other: a handler still running in the thread pool after its client
+    left gets ``ValueError`` instead of reading a descriptor number the process has reused.
     """
 
-    __slots__ = ("_attached", "_fd", "_file", "size")
+    __slots__ = ("_attached", "_fd", "_file", "_lock", "size")
 
     def __init__(self, directory: str | None = None) -> None:
         # Unbuffered: the pieces are socket reads (tens of KiB), already large enough.
         self._file = tempfile.TemporaryFile(buffering=0, dir=directory or None)  # noqa: SIM115
         self._fd = self._file.fileno()
+        self._lock = threading.Lock()
         self._attached: list[_Closeable] = []
         self.size = 0
 
@@ -58,7 +62,7 @@ class SpooledBody:
 
     def fileno(self) -> int:
         """The file descriptor (for ``os.sendfile``, ``mmap`` or a copy into storage)."""
-        return self._fd
+        return self._file.fileno()  # ValueError once closed
 
     def write(self, data: bytes | memoryview) -> None:
         """Append ``data`` (the server calls this from the event loop, as the body arrives)."""
@@ -70,17 +74,20 @@ class SpooledBody:
 
     def read(self, offset: int, size: int) -> bytes:
         """Up to ``size`` bytes from ``offset`` (fewer at the end)."""
-        return os.pread(self._fd, size, offset)
+        with self._lock:
+            if self._file.closed:
+                raise ValueError("read of a closed request body")
+            return os.pread(self._fd, size, offset)
 
     def read_all(self) -> bytes:
         """The whole body, in memory."""
-        return os.pread(self._fd, self.size, 0) if self.size else b""
+        return self.read(0, self.size) if self.size else b""
 
     def chunks(self, chunk_size: int = BODY_CHUNK_BYTES) -> Iterator[bytes]:
         """The body in pieces of at most ``chunk_size`` bytes, from the start."""
         offset, size = 0, self.size
         while offset < size:
-            chunk = os.pread(self._fd, min(chunk_size, size - offset), offset)
+            chunk = self.read(offset, min(chunk_size, size - offset))
             if not chunk:  # pragma: no cover - the file cannot shrink under us
                 return
             offset += len(chunk)
@@ -99,7 +106,8 @@ class SpooledBody:
         attached, self._attached = self._attached, []
         for resource in attached:
             resource.close()
-        self._file.close()
+        with self._lock:
+            self._file.close()
 
     def __repr__(self) -> str:
         return f"<SpooledBody {self.size} bytes{' closed' if self.closed else ''}>"

@@ -119,6 +119,18 @@ def test_stream_yields_the_body_in_bounded_pieces(client, size: int, spooled: bo
         assert answer["chunks"] == (1 if size else 0)
 
 
+def test_a_body_kept_past_its_response_refuses_reads(client) -> None:
+    client.post("/digest", content=payload(2 * MIB))
+    (body_file,) = seen_files
+    assert body_file.closed
+    with pytest.raises(ValueError, match="closed"):
+        body_file.read(0, 10)
+    with pytest.raises(ValueError, match="closed"):
+        next(body_file.chunks())
+    with pytest.raises(ValueError):
+        body_file.fileno()
+
+
 def test_stream_can_be_read_twice_and_matches_body(client) -> None:
     assert client.post("/twice", content=payload(2 * MIB)).json() == {
         "same": True,
