@@ -343,7 +343,7 @@ FRAMEWORK_SETTINGS: Final[Mapping[str, tuple[object, str]]] = {
     "BOLT_COMPRESSION": (None, "CompressionConfig or None."),
     "BOLT_MEMORY_SPOOL_THRESHOLD": (
         1024 * 1024,
-        "Uploaded files (of a spooled body) larger than this move from memory to disk.",
+        "Uploaded files (of a spooled body) larger than this move to disk (0: all of them).",
     ),
     "BOLT_AUTHENTICATION_CLASSES": ([], "Default auth classes (instances, classes or paths)."),
     "BOLT_DEFAULT_PERMISSION_CLASSES": ([], "Default guards (instances, classes or paths)."),

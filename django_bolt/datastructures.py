@@ -293,6 +293,8 @@ class _MultipartReader:
             )
             if self.body_file is not None:
                 self.body_file.attach(upload.file)
+                if not self.max_memory:
+                    upload.file.rollover()  # a threshold of 0 means straight to disk
             same_field = self.files.setdefault(name, [])
             same_field.append(upload)
             self.part = upload

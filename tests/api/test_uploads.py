@@ -236,10 +236,13 @@ def test_parts_of_a_body_kept_in_memory_stay_in_memory(client):
 
 
 @pytest.mark.usefixtures("_no_kept")
-def test_the_memory_spool_threshold_is_a_setting(client):
-    with override_settings(BOLT_MEMORY_SPOOL_THRESHOLD=8 * MIB):
-        response = client.post("/digest", files={"blob": ("a.bin", blob(3 * MIB))})
-    assert response.json()["on_disk"] is False
+@pytest.mark.parametrize(("threshold", "on_disk"), [(8 * MIB, False), (0, True)])
+def test_the_memory_spool_threshold_is_a_setting(client, threshold, on_disk):
+    with override_settings(BOLT_MEMORY_SPOOL_THRESHOLD=threshold):
+        response = client.post(
+            "/digest", files={"blob": ("a.bin", blob(3 * MIB)), "note": ("n", b"tiny")}
+        )
+    assert (response.json()["on_disk"], response.json()["note_on_disk"]) == (on_disk, on_disk)
 
 
 def test_an_oversize_part_is_refused_with_the_usual_422(client):
