@@ -12,11 +12,11 @@ in progress (pipelining keeps responses in request order).
 Bodies up to ``body_spool_threshold`` are kept as a list of the received pieces and joined once.
 A larger one (announced by Content-Length, or a chunked body that grows past it) is written to a
 :class:`SpooledBody` as it arrives, so a worker's memory does not grow with the upload. The
-writes happen here, on the event loop: they land in the page cache and cost about as much as
-the copy a list append would have made, while handing them to a thread would cost more per
-piece than the write itself and would need its own back-pressure. Reading stays paced by the
-writes (a write that waits on the disk delays the next read from the socket, which is the
-back-pressure a slow disk should give). The spooled body is closed when the response (and its
+writes happen here, on the event loop: they land in the page cache, one copy per piece like the
+one httptools already made to hand the piece over, while handing them to a thread would cost
+more per piece than the write itself and would need a back-pressure of its own. Reading stays
+paced by the writes (a write that waits on the disk delays the next read from the socket, which
+is the back-pressure a slow disk should give). The spooled body is closed when the response (and its
 background task) is done, when the request is abandoned, or when the client goes away.
 """
 
