@@ -564,6 +564,9 @@ class Binder:
         """Keyword arguments for everything but dependencies; raises RequestValidationError."""
         errors: list[dict[str, Any]] = []
         kwargs: dict[str, Any]
+        if self._files:
+            # Parsed first, with the File() limits, so an oversize part is never stored whole.
+            request.form({param.wire: param.limits for param in self._files})
         if self._typed is not None:
             raw = self._gather(request, path_values)
             if self._fast is not None and _fast_convert(raw, self._fast):

@@ -166,6 +166,22 @@ class ServerConfig:
     max_upload_size: int = _opt(
         10 * MIB, "Largest request body (413 beyond).", setting="BOLT_MAX_UPLOAD_SIZE"
     )
+    # 1 MiB: JSON and form bodies stay in memory; uploads beyond it go to a temporary file as
+    # they arrive, so a worker's memory does not grow with the upload size.
+    body_spool_threshold: int = _opt(
+        1 * MIB,
+        "Request bodies larger than this are written to a temporary file as they arrive.",
+        flag="--body-spool-threshold",
+        setting="BOLT_BODY_SPOOL_THRESHOLD",
+        metavar="BYTES",
+    )
+    body_spool_dir: str = _opt(
+        "",
+        "Directory for spooled request bodies ('' for the system temporary directory).",
+        flag="--body-spool-dir",
+        setting="BOLT_BODY_SPOOL_DIR",
+        metavar="DIR",
+    )
     # Slowloris defence: a client must deliver its whole header section within this window.
     header_read_timeout_s: float = _opt(
         10.0, "Seconds to receive a request's headers.", setting="BOLT_HEADER_READ_TIMEOUT"
@@ -251,6 +267,7 @@ def _validate(config: ServerConfig) -> None:
         "workers_lifetime_s",
         "max_rss_mib",
         "max_upload_size",
+        "body_spool_threshold",
         "keep_alive_s",
         "workers_kill_timeout_s",
         "header_read_timeout_s",
@@ -262,6 +279,8 @@ def _validate(config: ServerConfig) -> None:
         raise ImproperlyConfigured("port must be between 0 and 65535")
     if config.log_level.lower() not in {"critical", "error", "warning", "info", "debug"}:
         raise ImproperlyConfigured(f"unknown log level {config.log_level!r}")
+    if config.body_spool_dir and not os.path.isdir(config.body_spool_dir):
+        raise ImproperlyConfigured(f"body_spool_dir {config.body_spool_dir!r} is not a directory")
     TrustedProxies.parse(config.forwarded_allow_ips)
 
 
@@ -322,6 +341,10 @@ FRAMEWORK_SETTINGS: Final[Mapping[str, tuple[object, str]]] = {
     "BOLT_SYNC_POOL_SIZE": (40, "Threads that run blocking def handlers."),
     "BOLT_EMIT_SIGNALS": (False, "Send Django's request_started/finished for API requests."),
     "BOLT_COMPRESSION": (None, "CompressionConfig or None."),
+    "BOLT_MEMORY_SPOOL_THRESHOLD": (
+        1024 * 1024,
+        "Uploaded files (of a spooled body) larger than this move to disk (0: all of them).",
+    ),
     "BOLT_AUTHENTICATION_CLASSES": ([], "Default auth classes (instances, classes or paths)."),
     "BOLT_DEFAULT_PERMISSION_CLASSES": ([], "Default guards (instances, classes or paths)."),
 }

@@ -8,7 +8,7 @@ it has not been built yet: that costs nothing on requests that never read the vi
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote, unquote_plus
 
@@ -18,6 +18,7 @@ from django_bolt.server.contract import RawRequest
 
 if TYPE_CHECKING:
     from django_bolt.datastructures import FormData, UploadFile
+    from django_bolt.params import File
 
 __all__ = ("Headers", "QueryParams", "Request", "State", "parse_query")
 
@@ -225,6 +226,26 @@ class Request(RawRequest):
         return str(self.headers.get("content-type", ""))
 
     # --- body ----------------------------------------------------------------------------------
+    # ``body`` itself comes from RawRequest: the bytes, read into memory on first access when the
+    # server spooled a large body to a temporary file (``body_file``).
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        """The body in pieces, without loading a large (spooled) body into memory.
+
+        A body kept in memory comes as one piece; a spooled one in pieces of 64 KiB read from
+        its temporary file (a file the server has just written, so normally from the page
+        cache). The body is complete before the handler runs, so this can be iterated more
+        than once.
+        """
+        body_file = self.body_file
+        if body_file is None:
+            body = self.body
+            if body:
+                yield body
+            return
+        for chunk in body_file.chunks():
+            yield chunk
+
     def json(self) -> Any:
         """The body decoded as JSON; malformed JSON raises a 422 ``RequestValidationError``."""
         try:
@@ -240,14 +261,20 @@ class Request(RawRequest):
             raise RequestValidationError([body_error(exc, self.body)]) from None
         return self._json
 
-    def form(self) -> FormData:
-        """The form body (urlencoded or multipart), parsed once; ``.fields`` and ``.files``."""
+    def form(self, limits: Mapping[str, File] | None = None) -> FormData:
+        """The form body (urlencoded or multipart), parsed once; ``.fields`` and ``.files``.
+
+        Parsing streams a spooled body from its file; file parts larger than
+        ``BOLT_MEMORY_SPOOL_THRESHOLD`` go to temporary files. ``limits`` (file field name to
+        its ``File()`` marker) applies only to the call that parses: binding passes the
+        handler's, so an oversize part stops being stored while it is parsed.
+        """
         try:
             return self._form
         except AttributeError:
             from django_bolt.datastructures import parse_form
 
-            self._form = parse_form(self)
+            self._form = parse_form(self, limits)
             return self._form
 
     @property

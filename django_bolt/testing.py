@@ -3,7 +3,9 @@
 The transport builds the request object exactly as the server does (``app.request_class`` with
 the same positional arguments) and applies the server's own rules to the response: no body for
 HEAD/1xx/204/304, ``content-length`` for buffered bodies, ``background`` run after the last byte.
-So a test sees what a client on the network would see, without a socket.
+So a test sees what a client on the network would see, without a socket. A body above the
+server's ``body_spool_threshold`` is spooled to a temporary file exactly as the server spools it
+(and closed after the response), so handlers meet the same file-backed body.
 
     from django_bolt.testing import TestClient
 
@@ -14,6 +16,7 @@ So a test sees what a client on the network would see, without a socket.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -26,8 +29,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
+from django_bolt.server.contract import SpooledBody
+
 if TYPE_CHECKING:
-    from django_bolt.server.contract import Application, ResponseLike
+    from django_bolt.conf import ServerConfig
+    from django_bolt.server.contract import Application, RawRequest, ResponseLike
 
 __all__ = ("AsyncTestClient", "TestClient", "bolt_client_factory")
 
@@ -46,7 +52,30 @@ def _no_body(method: str, status: int) -> bool:
     return method == "HEAD" or status < 200 or status in (204, 304)
 
 
-def _build_request(app: Application, request: httpx.Request, body: bytes) -> Any:
+def _server_config() -> ServerConfig:
+    """The server options a real worker would run with (defaults without Django settings)."""
+    from django.conf import settings
+
+    from django_bolt.conf import ServerConfig, load_server_config
+
+    if not settings.configured:
+        return ServerConfig()
+    return load_server_config({}, os.environ, settings)
+
+
+def _release(request: RawRequest) -> None:
+    if request.body_file is not None:
+        request.body_file.close()
+
+
+def _build_request(
+    app: Application, request: httpx.Request, body: bytes, config: ServerConfig | None = None
+) -> Any:
+    if config is None:
+        config = _server_config()
+    spooled: SpooledBody | None = None
+    if len(body) > config.body_spool_threshold:
+        spooled = SpooledBody.from_bytes(body, config.body_spool_dir or None)
     url = request.url
     # The server drops header names with "_" (they would collide with "-" in Django's META).
     headers = [(k, v) for k, v in request.headers.raw if b"_" not in k]
@@ -55,11 +84,12 @@ def _build_request(app: Application, request: httpx.Request, body: bytes) -> Any
         request.method,
         url.raw_path,
         headers,
-        body,
+        None if spooled is not None else body,
         _TEST_CLIENT_ADDR,
         url.scheme,
         (url.host, port),
         "1.1",
+        spooled,
     )
 
 
@@ -96,8 +126,11 @@ def _to_httpx(
 
 
 class _SyncStream(httpx.SyncByteStream):
-    def __init__(self, runner: asyncio.Runner, response: ResponseLike, skip_body: bool) -> None:
+    def __init__(
+        self, runner: asyncio.Runner, request: RawRequest, response: ResponseLike, skip_body: bool
+    ) -> None:
         self._runner = runner
+        self._request = request
         self._response = response
         self._skip_body = skip_body
 
@@ -119,13 +152,17 @@ class _SyncStream(httpx.SyncByteStream):
 
     def close(self) -> None:
         background = self._response.background
-        if background is not None:
-            self._response.background = None
-            self._runner.run(_wait(background()))
+        try:
+            if background is not None:
+                self._response.background = None
+                self._runner.run(_wait(background()))
+        finally:
+            _release(self._request)
 
 
 class _AsyncStream(httpx.AsyncByteStream):
-    def __init__(self, response: ResponseLike, skip_body: bool) -> None:
+    def __init__(self, request: RawRequest, response: ResponseLike, skip_body: bool) -> None:
+        self._request = request
         self._response = response
         self._skip_body = skip_body
 
@@ -142,9 +179,12 @@ class _AsyncStream(httpx.AsyncByteStream):
 
     async def aclose(self) -> None:
         background = self._response.background
-        if background is not None:
-            self._response.background = None
-            await background()
+        try:
+            if background is not None:
+                self._response.background = None
+                await background()
+        finally:
+            _release(self._request)
 
 
 class _ServerErrors:
@@ -173,6 +213,7 @@ class _BoltTransport(httpx.BaseTransport):
         self.app = app
         self._runner: asyncio.Runner | None = None
         self.errors = _ServerErrors(app, raise_server_exceptions)
+        self.config = _server_config()
 
     def _ensure_started(self) -> asyncio.Runner:
         if self._runner is None:
@@ -183,12 +224,22 @@ class _BoltTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         runner = self._ensure_started()
         body = request.read()
-        bolt_request = _build_request(self.app, request, body)
-        response = runner.run(self.app.dispatch(bolt_request))
-        self.errors.raise_caught()
-        if response.stream is None and response.background is not None:
-            runner.run(_wait(response.background()))
-        return _to_httpx(request.method, response, lambda skip: _SyncStream(runner, response, skip))
+        bolt_request = _build_request(self.app, request, body, self.config)
+        try:
+            response = runner.run(self.app.dispatch(bolt_request))
+            self.errors.raise_caught()
+            if response.stream is None and response.background is not None:
+                runner.run(_wait(response.background()))
+        except BaseException:
+            _release(bolt_request)
+            raise
+        if response.stream is None:
+            _release(bolt_request)
+        return _to_httpx(
+            request.method,
+            response,
+            lambda skip: _SyncStream(runner, bolt_request, response, skip),
+        )
 
     def close(self) -> None:
         runner, self._runner = self._runner, None
@@ -206,18 +257,27 @@ class _AsyncBoltTransport(httpx.AsyncBaseTransport):
         self.app = app
         self.started = False
         self.errors = _ServerErrors(app, raise_server_exceptions)
+        self.config = _server_config()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not self.started:
             self.started = True
             await self.app.startup()
         body = await request.aread()
-        bolt_request = _build_request(self.app, request, body)
-        response = await self.app.dispatch(bolt_request)
-        self.errors.raise_caught()
-        if response.stream is None and response.background is not None:
-            await response.background()
-        return _to_httpx(request.method, response, lambda skip: _AsyncStream(response, skip))
+        bolt_request = _build_request(self.app, request, body, self.config)
+        try:
+            response = await self.app.dispatch(bolt_request)
+            self.errors.raise_caught()
+            if response.stream is None and response.background is not None:
+                await response.background()
+        except BaseException:
+            _release(bolt_request)
+            raise
+        if response.stream is None:
+            _release(bolt_request)
+        return _to_httpx(
+            request.method, response, lambda skip: _AsyncStream(bolt_request, response, skip)
+        )
 
     async def aclose(self) -> None:
         if self.started:

@@ -46,6 +46,10 @@ def test_booleans_from_settings(raw: object, expected: bool) -> None:
         pytest.param({"log_level": "loud"}, {}, "log level", id="log-level"),
         pytest.param({}, {"DJANGO_BOLT_WORKERS": "two"}, "DJANGO_BOLT_WORKERS", id="env-type"),
         pytest.param({"forwarded_allow_ips": "10.0.0.0/33"}, {}, "10.0.0.0/33", id="bad-cidr"),
+        pytest.param({"body_spool_threshold": -1}, {}, "body_spool_threshold", id="negative-spool"),
+        pytest.param(
+            {"body_spool_dir": "/nonexistent/bolt-spool"}, {}, "body_spool_dir", id="spool-dir"
+        ),
     ],
 )
 def test_bad_values_fail_at_start_up(

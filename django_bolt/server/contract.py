@@ -10,12 +10,107 @@ The server never imports the framework; the framework never touches a socket.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+import os
+import tempfile
+import threading
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable
+    from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable, Iterator
 
-__all__ = ("Application", "RawRequest", "ResponseLike")
+__all__ = ("Application", "RawRequest", "ResponseLike", "SpooledBody")
+
+# Reads of a spooled body come in pieces of this size (the size of a socket read, roughly).
+BODY_CHUNK_BYTES: Final = 64 * 1024
+
+
+class _Closeable(Protocol):
+    def close(self) -> None: ...
+
+
+class SpooledBody:
+    """A request body too large to hold in memory: an anonymous temporary file.
+
+    The server writes each piece as it arrives and hands the request over once the body is
+    complete. The file has no name (``O_TMPFILE``, or unlinked at once where that is missing),
+    so nothing is left on disk even if the process dies; :meth:`close` frees it.
+
+    Reads use ``pread`` at explicit offsets: several readers (``request.body``,
+    ``request.stream()``, the multipart parser) never disturb each other's position. A read and
+    :meth:`close` exclude each other: a handler still running in the thread pool after its client
+    left gets ``ValueError`` instead of reading a descriptor number the process has reused.
+    """
+
+    __slots__ = ("_attached", "_fd", "_file", "_lock", "size")
+
+    def __init__(self, directory: str | None = None) -> None:
+        # Unbuffered: the pieces are socket reads (tens of KiB), already large enough.
+        self._file = tempfile.TemporaryFile(buffering=0, dir=directory or None)  # noqa: SIM115
+        self._fd = self._file.fileno()
+        self._lock = threading.Lock()
+        self._attached: list[_Closeable] = []
+        self.size = 0
+
+    @classmethod
+    def from_bytes(cls, data: bytes, directory: str | None = None) -> SpooledBody:
+        """A spooled copy of ``data``, written in the pieces the server would write."""
+        spool = cls(directory)
+        view = memoryview(data)
+        for start in range(0, len(data), BODY_CHUNK_BYTES):
+            spool.write(view[start : start + BODY_CHUNK_BYTES])
+        return spool
+
+    def fileno(self) -> int:
+        """The file descriptor (for ``os.sendfile``, ``mmap`` or a copy into storage)."""
+        return self._file.fileno()  # ValueError once closed
+
+    def write(self, data: bytes | memoryview) -> None:
+        """Append ``data`` (the server calls this from the event loop, as the body arrives)."""
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        self.size += len(data)
+
+    def read(self, offset: int, size: int) -> bytes:
+        """Up to ``size`` bytes from ``offset`` (fewer at the end)."""
+        with self._lock:
+            if self._file.closed:
+                raise ValueError("read of a closed request body")
+            return os.pread(self._fd, size, offset)
+
+    def read_all(self) -> bytes:
+        """The whole body, in memory."""
+        return self.read(0, self.size) if self.size else b""
+
+    def chunks(self, chunk_size: int = BODY_CHUNK_BYTES) -> Iterator[bytes]:
+        """The body in pieces of at most ``chunk_size`` bytes, from the start."""
+        offset, size = 0, self.size
+        while offset < size:
+            chunk = self.read(offset, min(chunk_size, size - offset))
+            if not chunk:  # pragma: no cover - the file cannot shrink under us
+                return
+            offset += len(chunk)
+            yield chunk
+
+    def attach(self, resource: _Closeable) -> None:
+        """Close ``resource`` together with this body (files parsed out of it, for example)."""
+        self._attached.append(resource)
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
+    def close(self) -> None:
+        """Free the file and everything attached to it; safe to call more than once."""
+        attached, self._attached = self._attached, []
+        for resource in attached:
+            resource.close()
+        with self._lock:
+            self._file.close()
+
+    def __repr__(self) -> str:
+        return f"<SpooledBody {self.size} bytes{' closed' if self.closed else ''}>"
 
 
 class RawRequest:
@@ -26,10 +121,15 @@ class RawRequest:
     fields whose name holds an underscore have already been dropped (they would collide with
     dashed names in Django's ``META``).
     ``client`` and ``scheme`` are already resolved through the trusted-proxy rules.
+
+    A body above the server's spool threshold arrives as ``body_file`` (a :class:`SpooledBody`,
+    with ``body`` passed as ``None``) instead of bytes; ``body`` still gives the bytes on demand.
+    Whoever builds the request closes ``body_file`` once the response is done.
     """
 
     __slots__ = (
-        "body",
+        "_body",
+        "body_file",
         "client",
         "http_version",
         "method",
@@ -44,20 +144,35 @@ class RawRequest:
         method: str,
         target: bytes,
         raw_headers: list[tuple[bytes, bytes]],
-        body: bytes,
+        body: bytes | None,
         client: tuple[str, int] | None,
         scheme: str,
         server: tuple[str, int] | None,
         http_version: str,
+        body_file: SpooledBody | None = None,
     ) -> None:
         self.method = method
         self.target = target
         self.raw_headers = raw_headers
-        self.body = body
+        self._body = body
+        self.body_file = body_file
         self.client = client
         self.scheme = scheme
         self.server = server
         self.http_version = http_version
+
+    @property
+    def body(self) -> bytes:
+        """The whole body as bytes.
+
+        A spooled body (``body_file``) is read into memory on first access and kept: for a
+        large upload prefer ``body_file``'s chunks (or the framework's ``request.stream()``).
+        """
+        body = self._body
+        if body is None:
+            body_file = self.body_file
+            body = self._body = b"" if body_file is None else body_file.read_all()
+        return body
 
 
 class ResponseLike(Protocol):

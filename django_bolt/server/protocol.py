@@ -8,6 +8,16 @@ dispatch of each complete request to the application.
 Request life: on_message_begin -> on_url* -> on_header* -> on_headers_complete -> on_body* ->
 on_message_complete, which builds the request and either runs it or queues it behind the one
 in progress (pipelining keeps responses in request order).
+
+Bodies up to ``body_spool_threshold`` are kept as a list of the received pieces and joined once.
+A larger one (announced by Content-Length, or a chunked body that grows past it) is written to a
+:class:`SpooledBody` as it arrives, so a worker's memory does not grow with the upload. The
+writes happen here, on the event loop: they land in the page cache, one copy per piece like the
+one httptools already made to hand the piece over, while handing them to a thread would cost
+more per piece than the write itself and would need a back-pressure of its own. Reading stays
+paced by the writes (a write that waits on the disk delays the next read from the socket, which
+is the back-pressure a slow disk should give). The spooled body is closed when the response (and its
+background task) is done, when the request is abandoned, or when the client goes away.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 import httptools
 
 from django_bolt.conf import TrustedProxies
+from django_bolt.server.contract import SpooledBody
 from django_bolt.server.proxy import FORWARDING_HEADERS, resolve_forwarded
 from django_bolt.server.wire import (
     METHODS,
@@ -103,6 +114,8 @@ class ServerState:
         "now",
         "request_class",
         "server_header",
+        "spool_dir",
+        "spool_threshold",
         "total_requests",
         "trusted",
     )
@@ -120,6 +133,8 @@ class ServerState:
         self.trusted = TrustedProxies.parse(config.forwarded_allow_ips)
         self.keep_alive_s = config.keep_alive_s
         self.header_timeout_s = config.header_read_timeout_s
+        self.spool_threshold = config.body_spool_threshold
+        self.spool_dir = config.body_spool_dir or None
         server = config.server_header
         self.server_header = b"server: %s\r\n" % server.encode("latin-1") if server else b""
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -177,6 +192,7 @@ class HttpProtocol(asyncio.Protocol):
     __slots__ = (
         "_drain_waiter",
         "_peer",
+        "active_body",
         "body_bytes",
         "body_parts",
         "client",
@@ -203,6 +219,7 @@ class HttpProtocol(asyncio.Protocol):
         "scheme",
         "served",
         "server",
+        "spool",
         "state",
         "task",
         "transport",
@@ -231,6 +248,9 @@ class HttpProtocol(asyncio.Protocol):
         self.request_started = 0.0
         self.trusted_peer = False
         self.served = False
+        # The spooled body of the request being answered: a Task cancelled before its first
+        # step never runs its cleanup, so connection_lost closes this one too.
+        self.active_body: SpooledBody | None = None
         self._reset_message()
 
     def _reset_message(self) -> None:
@@ -240,6 +260,7 @@ class HttpProtocol(asyncio.Protocol):
         self.header_size = 0
         self.body_parts: list[bytes] = []
         self.body_bytes = 0
+        self.spool: SpooledBody | None = None
         self.content_length = -1
         self.expect_continue = False
         self.has_host = False
@@ -266,6 +287,12 @@ class HttpProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.state.connections.discard(self)
         self.transport = None
+        self._drop_spool()
+        if self.active_body is not None:
+            self.active_body.close()
+        for item, _ in self.pipeline:
+            if not isinstance(item, int):
+                _release(item)
         self.pipeline.clear()
         task = self.task
         if task is not None and not task.done():
@@ -419,20 +446,40 @@ class HttpProtocol(asyncio.Protocol):
                     self.transport.write(_CONTINUE)
                 else:
                     self.expect_continue = True  # sent when this request's turn comes
+        if self.content_length > self.state.spool_threshold:
+            self.spool = SpooledBody(self.state.spool_dir)
 
     def on_body(self, body: bytes) -> None:
-        self.idle_since = self.state.now  # a body that keeps arriving is not idle
+        state = self.state
+        self.idle_since = state.now  # a body that keeps arriving is not idle
         self.body_bytes += len(body)
-        if self.body_bytes > self.state.config.max_upload_size:
+        if self.body_bytes > state.config.max_upload_size:
             raise _Reject(413)  # chunked bodies are only known as they arrive
-        self.body_parts.append(body)
+        spool = self.spool
+        if spool is not None:
+            spool.write(body)
+        elif self.body_bytes > state.spool_threshold:
+            # A chunked body just outgrew memory: what was kept so far moves to the file.
+            self.spool = spool = SpooledBody(state.spool_dir)
+            for part in self.body_parts:
+                spool.write(part)
+            self.body_parts = []
+            spool.write(body)
+        else:
+            self.body_parts.append(body)
 
     def on_message_complete(self) -> None:
         # The body is here: a 100 Continue still owed to it is no longer wanted (RFC 9110
         # section 10.1.1), and sent after its final response it would look like the next one's.
         self.expect_continue = False
-        parts = self.body_parts
-        body = parts[0] if len(parts) == 1 else b"".join(parts)
+        spool = self.spool
+        body: bytes | None
+        if spool is None:
+            parts = self.body_parts
+            body = parts[0] if len(parts) == 1 else b"".join(parts)
+        else:
+            self.spool = None  # the request owns it now
+            body = None
         parser = self.parser
         method = parser.get_method()
         client, scheme = self.client, self.scheme
@@ -449,6 +496,7 @@ class HttpProtocol(asyncio.Protocol):
             scheme,
             self.server,
             self.http_version,
+            spool,
         )
         keep_alive = parser.should_keep_alive() and self.keep_alive
         if not keep_alive:
@@ -467,10 +515,18 @@ class HttpProtocol(asyncio.Protocol):
         self.closing = True
         self.in_head = False
         self._pause_reading()
+        self._drop_spool()
         if self.responding or self.pipeline:
             self.pipeline.append((status, False))
         else:
             self._send_error(status)
+
+    def _drop_spool(self) -> None:
+        """Free the body of a request that will never be dispatched."""
+        spool = self.spool
+        if spool is not None:
+            self.spool = None
+            spool.close()
 
     def _send_error(self, status: int) -> None:
         self.closing = True
@@ -482,6 +538,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def _run(self, request: RawRequest, keep_alive: bool) -> None:
         self.responding = True
+        if request.body_file is not None:
+            self.active_body = request.body_file
         state = self.state
         if state.draining or state.keep_alive_s <= 0:
             keep_alive = False
@@ -507,6 +565,8 @@ class HttpProtocol(asyncio.Protocol):
             response: ResponseLike = done.value
             if response.stream is None and response.background is None:
                 self._write_response(request, response, keep_alive)
+                if request.body_file is not None:
+                    request.body_file.close()
                 return
             self.task = self.loop.create_task(
                 self._finish(request, response, keep_alive), context=context
@@ -531,6 +591,7 @@ class HttpProtocol(asyncio.Protocol):
         try:
             response = await _resume(coro, pending)
         except asyncio.CancelledError:
+            _release(request)
             raise
         except BaseException:
             logger.exception("dispatch raised; the application must turn errors into responses")
@@ -547,6 +608,7 @@ class HttpProtocol(asyncio.Protocol):
         try:
             response = await coro
         except asyncio.CancelledError:
+            _release(request)
             raise
         except BaseException:
             logger.exception("dispatch raised; the application must turn errors into responses")
@@ -555,17 +617,21 @@ class HttpProtocol(asyncio.Protocol):
         await self._finish(request, response, keep_alive)
 
     async def _finish(self, request: RawRequest, response: ResponseLike, keep_alive: bool) -> None:
-        if response.stream is None:
-            self._write_response(request, response, keep_alive)
-        else:
-            await self._stream_response(request, response, keep_alive)
-        if response.background is not None:
-            try:
-                await response.background()
-            except Exception:
-                logger.exception("background task after the response failed")
+        try:
+            if response.stream is None:
+                self._write_response(request, response, keep_alive)
+            else:
+                await self._stream_response(request, response, keep_alive)
+            if response.background is not None:
+                try:
+                    await response.background()
+                except Exception:
+                    logger.exception("background task after the response failed")
+        finally:
+            _release(request)
 
     def _fail(self, request: RawRequest) -> None:
+        _release(request)
         self._log(request, 500, 0)
         self.responding = False
         self._send_error(500)
@@ -770,6 +836,13 @@ class HttpProtocol(asyncio.Protocol):
         transport = self.transport
         if transport is not None:
             transport.abort()
+
+
+def _release(request: RawRequest) -> None:
+    """Free a request's spooled body once nothing will read it any more."""
+    body_file = request.body_file
+    if body_file is not None:
+        body_file.close()
 
 
 def _declared_length(headers: list[tuple[bytes, bytes]]) -> int:

@@ -8,10 +8,14 @@ or not at all when the first one ends the connection).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import os
+import random
 import socket
 import threading
 import time
+import tracemalloc
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -1077,3 +1081,232 @@ def test_stream_breaking_its_declared_length_aborts(
     assert driver.transport.aborted
     assert out.count(b"HTTP/1.1 ") == 1  # the pipelined request is never answered
     assert len(out.split(b"\r\n\r\n", 1)[1]) <= 2500
+
+
+# --- spooled request bodies ----------------------------------------------------------------------
+
+# Small enough that the three ways (whole, byte by byte, pipelined) stay quick.
+SPOOL_AT = 1024
+
+
+class SpoolApp(EchoApp):
+    """Reports how each body arrived (bytes or file) and its digest; keeps the file objects.
+
+    ``/sleep?<s>`` and ``/boom`` behave as in EchoApp; ``/stream`` streams its answer; the
+    digest is computed from ``body_file``'s chunks, never from ``body``, so memory stays flat.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: list[Any] = []
+
+    async def dispatch(self, request: Any) -> Any:
+        from tests.server.apps import SimpleResponse
+
+        body_file = request.body_file
+        if body_file is not None:
+            self.files.append(body_file)
+        path = request.target.partition(b"?")[0]
+        if path in (b"/sleep", b"/boom"):
+            return await super().dispatch(request)
+        digest = hashlib.sha256()
+        size = 0
+        for chunk in body_file.chunks() if body_file is not None else [request.body]:
+            digest.update(chunk)
+            size += len(chunk)
+        payload = json.dumps(
+            {"spooled": body_file is not None, "size": size, "sha256": digest.hexdigest()}
+        ).encode()
+        if path == b"/stream":
+
+            async def pieces() -> Any:
+                await asyncio.sleep(0)
+                yield payload
+
+            return SimpleResponse(stream=pieces())
+        return SimpleResponse(body=payload)
+
+
+def _body(size: int, seed: int = 7) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+def _post(body: bytes, target: bytes = b"/p") -> bytes:
+    return b"POST %s HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n%s" % (
+        target,
+        len(body),
+        body,
+    )
+
+
+def _post_chunked(body: bytes, piece: int = 700, target: bytes = b"/p") -> bytes:
+    chunks = b"".join(
+        b"%x\r\n%s\r\n" % (len(body[i : i + piece]), body[i : i + piece])
+        for i in range(0, len(body), piece)
+    )
+    head = b"POST %s HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" % target
+    return head + chunks + b"0\r\n\r\n"
+
+
+FRAMINGS = (
+    pytest.param(_post, id="content-length"),
+    pytest.param(_post_chunked, id="chunked"),
+)
+
+
+@pytest.mark.parametrize("way", WAYS)
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_a_body_above_the_threshold_is_spooled_and_delivered_intact(
+    make: Callable[..., Driver], framing: Callable[[bytes], bytes], way: str
+) -> None:
+    body = _body(10 * SPOOL_AT + 3)
+    d = make(app=SpoolApp(), body_spool_threshold=SPOOL_AT)
+    out = d.feed(*chunks_for(framing(body), way))
+    answer = echo(parse(out)[0][2])
+    assert answer == {
+        "spooled": True,
+        "size": len(body),
+        "sha256": hashlib.sha256(body).hexdigest(),
+    }
+    (spooled,) = d.app.files
+    assert spooled.closed  # freed once the response was written
+    if way == "pipelined":
+        # The request behind it is answered, with its own (empty, in-memory) body.
+        assert echo(parse(out)[1][2]) == {
+            "spooled": False,
+            "size": 0,
+            "sha256": hashlib.sha256(b"").hexdigest(),
+        }
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+@pytest.mark.parametrize(
+    ("size", "spooled"),
+    [
+        pytest.param(SPOOL_AT, False, id="at-threshold"),
+        pytest.param(SPOOL_AT + 1, True, id="above"),
+    ],
+)
+def test_the_threshold_is_inclusive(
+    make: Callable[..., Driver], framing: Callable[[bytes], bytes], size: int, spooled: bool
+) -> None:
+    body = _body(size)
+    d = make(app=SpoolApp(), body_spool_threshold=SPOOL_AT)
+    answer = echo(parse(d.feed(framing(body)))[0][2])
+    assert (answer["spooled"], answer["size"]) == (spooled, size)
+    assert answer["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_request_body_of_a_spooled_request_reads_the_file(make: Callable[..., Driver]) -> None:
+    # EchoApp answers with request.body: the bytes come back from the file on demand.
+    body = bytes(range(256)) * 20
+    d = make(body_spool_threshold=SPOOL_AT)
+    answer = echo(parse(d.feed(_post(body)))[0][2])
+    assert answer["body"] == body.decode("latin-1")
+    assert d.app.seen[0].body_file is not None
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_memory_stays_flat_while_a_large_body_arrives(
+    make: Callable[..., Driver], chunked: bool
+) -> None:
+    """8 MiB through the protocol in 64 KiB reads: traced memory never holds the body."""
+    size, piece = 8 * 1024 * 1024, 64 * 1024
+    block = _body(piece)
+    framing = b"Transfer-Encoding: chunked" if chunked else b"Content-Length: %d" % size
+    d = make(app=SpoolApp(), body_spool_threshold=256 * 1024, max_upload_size=16 * 1024 * 1024)
+    d.feed(b"POST /p HTTP/1.1\r\nHost: t\r\n%s\r\n\r\n" % framing)
+    read = b"%x\r\n%s\r\n" % (piece, block) if chunked else block
+
+    def deliver() -> None:
+        for _ in range(size // piece):
+            d.conn.data_received(read)
+        if chunked:
+            d.conn.data_received(b"0\r\n\r\n")
+
+    tracemalloc.start()
+    try:
+        d.run(deliver)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # The body is 8 MiB: a list of its pieces would hold all of it.
+    assert peak < 1024 * 1024
+    answer = echo(parse(d.out)[0][2])
+    assert answer == {
+        "spooled": True,
+        "size": size,
+        "sha256": hashlib.sha256(block * (size // piece)).hexdigest(),
+    }
+
+
+def test_a_chunked_body_over_the_limit_while_spooling_is_413_and_freed(
+    make: Callable[..., Driver],
+) -> None:
+    d = make(app=SpoolApp(), body_spool_threshold=SPOOL_AT, max_upload_size=4 * SPOOL_AT)
+    request = _post_chunked(_body(8 * SPOOL_AT))
+    d.feed(request[: len(request) // 3])
+    spool = d.conn.spool
+    assert spool is not None and not spool.closed
+    out = d.feed(request[len(request) // 3 :])
+    assert out == error_bytes(413, d.state.date_header)
+    assert spool.closed
+    assert d.app.files == []
+
+
+def test_a_client_gone_mid_body_frees_the_spool(make: Callable[..., Driver]) -> None:
+    d = make(app=SpoolApp(), body_spool_threshold=SPOOL_AT)
+    request = _post(_body(8 * SPOOL_AT))
+    d.feed(request[: len(request) // 2])
+    spool = d.conn.spool
+    assert spool is not None and spool.size > 0
+    d.lose()
+    assert spool.closed
+    assert d.app.seen == []
+
+
+def test_a_client_gone_while_its_handler_runs_frees_the_body(make: Callable[..., Driver]) -> None:
+    d = make(app=SpoolApp(), body_spool_threshold=SPOOL_AT)
+    body = _body(4 * SPOOL_AT)
+    # The second request waits in the pipeline behind the sleeping first one.
+    d.feed(_post(body, b"/sleep?30") + _post(body, b"/p"))
+    (running,) = d.app.files
+    queued = d.conn.pipeline[0][0].body_file  # type: ignore[union-attr]
+    assert not running.closed and not queued.closed
+    d.lose()
+    assert d.app.cancelled == 1
+    assert running.closed and queued.closed
+
+
+def test_a_failing_handler_frees_the_body(make: Callable[..., Driver]) -> None:
+    d = make(app=SpoolApp(), body_spool_threshold=SPOOL_AT)
+    out = d.feed(_post(_body(4 * SPOOL_AT), b"/boom"))
+    assert out == error_bytes(500, d.state.date_header)
+    (spooled,) = d.app.files
+    assert spooled.closed
+
+
+@pytest.mark.parametrize("target", [b"/stream", b"/sleep?0.001"], ids=["stream", "suspended"])
+def test_the_body_is_freed_after_a_streamed_or_suspended_answer(
+    make: Callable[..., Driver], target: bytes
+) -> None:
+    d = make(app=SpoolApp(), body_spool_threshold=SPOOL_AT)
+    out = d.feed(_post(_body(4 * SPOOL_AT), target) + SECOND)
+    assert [r[0] for r in parse(out)] == [b"HTTP/1.1 200 OK"] * 2
+    (spooled,) = d.app.files
+    assert spooled.closed
+
+
+def test_a_spooled_body_writes_to_the_configured_directory(
+    make: Callable[..., Driver], tmp_path: Any
+) -> None:
+    d = make(app=SpoolApp(), body_spool_threshold=SPOOL_AT, body_spool_dir=str(tmp_path))
+    request = _post(_body(4 * SPOOL_AT))
+    d.feed(request[:-10])
+    spool = d.conn.spool
+    assert spool is not None
+    # An anonymous file: linked nowhere, but open on the configured directory's file system.
+    assert list(tmp_path.iterdir()) == []
+    assert os.fstat(spool._fd).st_dev == os.stat(tmp_path).st_dev
+    d.feed(request[-10:])
+    assert spool.closed

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import threading
+from typing import Annotated, Any
 
-from django_bolt import BoltAPI, Request
+from django_bolt import BoltAPI, File, Request, UploadFile
 
 if os.environ.get("BOLT_TEST_BROKEN_IMPORT") == "1":
     raise RuntimeError("BOLT_TEST_BROKEN_IMPORT: this import fails on purpose")
@@ -49,3 +51,42 @@ async def slow(seconds: float = 1.0) -> dict[str, float]:
 async def client(request: Request) -> dict[str, object]:
     host, port = request.client or ("", 0)
     return {"host": host, "port": port, "scheme": request.scheme}
+
+
+def _fd_target(fd: int) -> str:
+    return os.readlink(f"/proc/self/fd/{fd}")
+
+
+@api.post("/upload/digest")
+async def upload_digest(request: Request, blob: UploadFile) -> dict[str, Any]:
+    """Digest of an uploaded file, read in 1 MiB pieces, and where its bytes were kept."""
+    sha = hashlib.sha256()
+    while chunk := await blob.read(1024 * 1024):
+        sha.update(chunk)
+    body_file = request.body_file
+    return {
+        "size": blob.size,
+        "sha256": sha.hexdigest(),
+        "pid": os.getpid(),
+        "part_on_disk": blob.rolled_to_disk,
+        "part_path": _fd_target(blob.file.fileno()) if blob.rolled_to_disk else None,
+        "body_path": _fd_target(body_file.fileno()) if body_file is not None else None,
+    }
+
+
+@api.post("/upload/capped")
+async def upload_capped(
+    blob: Annotated[UploadFile, File(max_size=1024 * 1024)],
+) -> dict[str, int]:
+    return {"size": blob.size}
+
+
+@api.post("/upload/stream")
+async def upload_stream(request: Request) -> dict[str, Any]:
+    """Digest of a raw body read with request.stream()."""
+    sha = hashlib.sha256()
+    size = 0
+    async for chunk in request.stream():
+        sha.update(chunk)
+        size += len(chunk)
+    return {"size": size, "sha256": sha.hexdigest(), "spooled": request.body_file is not None}

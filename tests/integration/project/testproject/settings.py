@@ -51,3 +51,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = os.environ.get("BOLT_TEST_STATIC_ROOT") or None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 BOLT_API = ["testproject.api:api"]
+# The large-upload test raises the body limit (10 MiB by default) and picks the upload directory.
+if os.environ.get("BOLT_TEST_MAX_UPLOAD_SIZE"):
+    BOLT_MAX_UPLOAD_SIZE = int(os.environ["BOLT_TEST_MAX_UPLOAD_SIZE"])
+FILE_UPLOAD_TEMP_DIR = os.environ.get("BOLT_TEST_UPLOAD_DIR") or None
