@@ -167,12 +167,18 @@ def _environ(request: Request) -> dict[str, Any]:
     )
     environ["SCRIPT_NAME"] = ""
     # The server has already de-chunked the body; Django reads exactly CONTENT_LENGTH bytes.
-    environ["CONTENT_LENGTH"] = str(len(request.body))
+    # A spooled body is read from its file as Django asks for it, never loaded whole.
+    body_file = request.body_file
+    if body_file is not None:
+        environ["CONTENT_LENGTH"] = str(body_file.size)
+        environ["wsgi.input"] = body_file.reader()
+    else:
+        environ["CONTENT_LENGTH"] = str(len(request.body))
+        environ["wsgi.input"] = io.BytesIO(request.body)
     environ.setdefault("SERVER_NAME", "localhost")
     environ.setdefault("SERVER_PORT", "443" if request.scheme == "https" else "80")
     environ["wsgi.version"] = _WSGI_VERSION
     environ["wsgi.url_scheme"] = request.scheme
-    environ["wsgi.input"] = io.BytesIO(request.body)
     environ["wsgi.errors"] = sys.stderr
     environ["wsgi.multithread"] = True
     environ["wsgi.multiprocess"] = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
 
 from django.contrib import admin
@@ -14,6 +15,7 @@ from django.http import (
 )
 from django.middleware.csrf import get_token
 from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -37,6 +39,21 @@ def echo_view(request: HttpRequest) -> HttpResponse:
         request.scheme,
     ]
     return HttpResponse("\n".join(lines), content_type="text/plain")
+
+
+@csrf_exempt
+def digest_view(request: HttpRequest) -> HttpResponse:
+    """Length and sha256 of the raw body, or of each uploaded file (multipart)."""
+    if request.FILES:
+        parts = [
+            f"{name}:{upload.size}:{hashlib.sha256(upload.read()).hexdigest()}"
+            for name, upload in sorted(request.FILES.items())
+        ]
+        return HttpResponse("\n".join(parts), content_type="text/plain")
+    body = request.body
+    return HttpResponse(
+        f"{len(body)}:{hashlib.sha256(body).hexdigest()}", content_type="text/plain"
+    )
 
 
 def cookies_view(request: HttpRequest) -> HttpResponse:
@@ -87,6 +104,7 @@ urlpatterns = [
     path("echo/", echo_view),
     path("café/", plain_view),
     path("cookies/", cookies_view),
+    path("digest/", digest_view),
     path("stream/", stream_view),
     path("async-stream/", async_stream_view),
     path("csrf/", csrf_view),

@@ -10,6 +10,7 @@ The server never imports the framework; the framework never touches a socket.
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import threading
@@ -93,6 +94,10 @@ class SpooledBody:
             offset += len(chunk)
             yield chunk
 
+    def reader(self) -> io.BufferedReader:
+        """A fresh file object reading the body from its start (a WSGI ``wsgi.input``, say)."""
+        return io.BufferedReader(_SpoolReader(self), BODY_CHUNK_BYTES)
+
     def attach(self, resource: _Closeable) -> None:
         """Close ``resource`` together with this body (files parsed out of it, for example)."""
         self._attached.append(resource)
@@ -111,6 +116,24 @@ class SpooledBody:
 
     def __repr__(self) -> str:
         return f"<SpooledBody {self.size} bytes{' closed' if self.closed else ''}>"
+
+
+class _SpoolReader(io.RawIOBase):
+    """Sequential reads over a :class:`SpooledBody`, with a position of its own."""
+
+    def __init__(self, spool: SpooledBody) -> None:
+        self._spool = spool
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._spool.read(self._position, len(buffer))
+        count = len(data)
+        buffer[:count] = data
+        self._position += count
+        return count
 
 
 class RawRequest:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -9,10 +10,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from django.contrib.staticfiles import finders
 from django.core.signals import request_finished, request_started
+from django.test import override_settings
 
 from django_bolt import BoltAPI, binding
 from django_bolt.conf import ServerConfig
 from django_bolt.discovery import discover_application
+from django_bolt.server.contract import SpooledBody
 from tests import urls
 
 if TYPE_CHECKING:
@@ -283,3 +286,31 @@ def test_static_files_are_not_served_without_debug(client: TestClient) -> None:
     response = client.get("/static/admin/js/vendor/jquery/jquery.js")
     assert response.status_code == 404
     assert response.json() == NOT_FOUND
+
+
+@pytest.mark.parametrize("spooled", [False, True], ids=["in-memory", "spooled"])
+def test_a_large_body_reaches_django_intact(
+    api: BoltAPI,
+    bolt_client_factory: Callable[..., TestClient],
+    spooled: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A body above the spool threshold is handed to Django as a file it reads as it goes,
+    never loaded whole by the bridge (loading it would call ``read_all``)."""
+
+    def refuse(self: SpooledBody) -> bytes:
+        raise AssertionError("the bridge loaded a spooled body into memory")
+
+    monkeypatch.setattr(SpooledBody, "read_all", refuse)
+    raw = bytes(range(256)) * 4096  # 1 MiB
+    upload = hashlib.sha256(raw[:700_000]).hexdigest()
+    threshold = 1024 if spooled else 64 * 1024 * 1024
+    with override_settings(BOLT_BODY_SPOOL_THRESHOLD=threshold):
+        # The client reads the server options when it is made, as a worker does at start-up.
+        client = bolt_client_factory(api)
+        plain = client.post("/digest/", content=raw, headers={"content-type": "text/plain"})
+        files = client.post("/digest/", files={"doc": ("doc.bin", raw[:700_000])})
+    assert plain.status_code == 200
+    assert plain.text == f"{len(raw)}:{hashlib.sha256(raw).hexdigest()}"
+    assert files.status_code == 200
+    assert files.text == f"doc:700000:{upload}"
