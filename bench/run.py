@@ -3,12 +3,15 @@
 
     python3 bench/run.py                      # 3 runs x 5 s per endpoint and server
     python3 bench/run.py --runs 5 --duration 10 --servers ours,theirs --endpoints json-async
+    python3 bench/run.py --servers ours,theirs --endpoints orm-async,orm-sync
 
-Each server runs the same app (bench/app; FastAPI gets bench/fastapi_app.py with the same routes)
-pinned to core 0 with one process and no access log; wrk runs pinned to core 1
-(``wrk -t1 -c64``). Servers are interleaved inside each round so slow drift of the machine hits
-all of them alike. Every endpoint's status and body are checked on every server before it is
-loaded. Results: a table on stdout, bench/results/<stamp>.json and .md, and latest.md.
+Each server runs the same app (bench/app; FastAPI gets bench/fastapi_app.py with the same routes,
+gunicorn serves the app's plain Django view through benchproject.wsgi) pinned to core 0 with one
+process and no access log; wrk runs pinned to core 1 (``wrk -t1 -c64``). Servers are interleaved
+inside each round so slow drift of the machine hits all of them alike. Every endpoint's status
+and body are checked on every server that has the route before it is loaded; on a server without
+it the endpoint is n/a. The ORM endpoints read a SQLite file the harness creates and fills before
+the servers start. Results: a table on stdout, bench/results/<stamp>.json and .md, and latest.md.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 import contextlib
 import datetime as dt
 import glob
+import gzip
 import hashlib
 import http.client
 import json
@@ -42,26 +46,41 @@ RESULTS: Final = BENCH / "results"
 sys.path.insert(0, str(APP))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from benchproject.catalog.rows import expected_page  # noqa: E402
 from benchproject.payloads import DOCUMENT  # noqa: E402
 
 THEIRS_VERSION: Final = "0.13.0"
 SERVER_CORE: Final = "0"
 LOAD_CORE: Final = "1"
 START_TIMEOUT_S: Final = 60.0
+DB_PATH: Final = WORK / "bench.sqlite3"
+# The origin the "-policies" servers allow (CORS_ALLOWED_ORIGINS in bench/app's settings).
+POLICY_ORIGIN: Final = "https://app.example.com"
 
 
 # --------------------------------------------------------------------------------------------
 # Endpoints
 
+# Servers running bench/app's api.py through a django_bolt (ours or Django-Bolt 0.13).
+BOLT_SERVERS: Final = ("ours", "ours-log", "ours-policies", "theirs", "theirs-policies")
+API_SERVERS: Final = (*BOLT_SERVERS, "fastapi")
+
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
+    """One measured request; ``servers`` have the route (elsewhere the endpoint is n/a)."""
+
     name: str
     method: str
     path: str
     expected: Any
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | None = None
+    servers: tuple[str, ...] = API_SERVERS
+    # Measured when --endpoints is not given; the newer, narrower endpoints are asked for by name.
+    default: bool = True
+    # Reads the SQLite catalogue, which is then created and filled before the servers start.
+    needs_db: bool = False
 
 
 DOCUMENT_BYTES: Final = json.dumps(DOCUMENT).encode()
@@ -99,6 +118,49 @@ ENDPOINTS: Final = (
         {"user_id": "42", "claims": {"sub": "42", "exp": 4102444800, "name": "bench"}},
         headers={"Authorization": f"Bearer {BENCH_JWT}"},
     ),
+    # 10 rows of the SQLite catalogue: async ORM in an async handler, sync ORM in a def handler.
+    # FastAPI has no Django ORM in the bench, hence n/a there.
+    Endpoint(
+        "orm-async",
+        "GET",
+        "/orm/async",
+        expected_page(),
+        servers=BOLT_SERVERS,
+        default=False,
+        needs_db=True,
+    ),
+    Endpoint(
+        "orm-sync",
+        "GET",
+        "/orm/sync",
+        expected_page(),
+        servers=BOLT_SERVERS,
+        default=False,
+        needs_db=True,
+    ),
+    # A plain Django view (bench/app's urls.py): through our runbolt's fall-through to Django,
+    # and through gunicorn's sync worker. Django-Bolt 0.13 answers its JSON 404 for paths no
+    # API route has (it reaches Django only through an explicit api.mount_django(), which the
+    # shared app code does not call), hence n/a there.
+    Endpoint(
+        "django-view",
+        "GET",
+        "/django/hello",
+        {"message": "Hello, World!"},
+        servers=("ours", "ours-log", "ours-policies", "gunicorn"),
+        default=False,
+    ),
+    # get-10kb asked for gzip: compressed on the "-policies" servers (check() insists on it),
+    # sent as is on the others (no compression configured there).
+    Endpoint(
+        "get-10kb-gzip",
+        "GET",
+        "/document",
+        DOCUMENT,
+        headers={"Accept-Encoding": "gzip"},
+        servers=BOLT_SERVERS,
+        default=False,
+    ),
 )
 
 
@@ -118,6 +180,20 @@ class Server:
     def python(self) -> Path:
         return self.venv / "bin" / "python"
 
+    @property
+    def policies(self) -> bool:
+        """Compression and CORS configured globally (``BENCH_POLICIES=1`` in the settings)."""
+        return self.name.endswith("-policies")
+
+    def env(self) -> dict[str, str]:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "BENCH_DB": str(DB_PATH)}
+        env["BENCH_DB_READONLY"] = "1"  # the servers only read the catalogue
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        env.pop("BENCH_POLICIES", None)
+        if self.policies:
+            env["BENCH_POLICIES"] = "1"
+        return env
+
     def command(self) -> tuple[list[str], Path]:
         python = str(self.python)
         port = str(self.port)
@@ -125,9 +201,14 @@ class Server:
             argv = [python, "-m", "uvicorn", "fastapi_app:app", "--host", "127.0.0.1"]
             argv += ["--port", port, "--loop", "uvloop", "--http", "httptools"]
             return [*argv, "--no-access-log", "--log-level", "warning"], BENCH
+        if self.name == "gunicorn":
+            # gunicorn writes no access log unless --access-logfile is given.
+            argv = [python, "-m", "gunicorn", "benchproject.wsgi:application"]
+            argv += ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--worker-class", "sync"]
+            return [*argv, "--log-level", "warning"], APP
         argv = [python, "manage.py", "runbolt", "--host", "127.0.0.1", "--port", port]
         argv += ["--processes", "1"]
-        if self.name == "ours":
+        if self.name in ("ours", "ours-policies"):
             argv.append("--no-access-log")  # Django-Bolt 0.13 logs no requests by default.
         return argv, APP
 
@@ -140,19 +221,30 @@ def _free_port() -> int:
 
 
 def make_servers(names: list[str]) -> list[Server]:
+    ours = (f"-e {ROOT}",)
+    theirs = (f"django-bolt=={THEIRS_VERSION}",)
     known = {
-        "ours": ("ours (django_bolt, pure Python)", (f"-e {ROOT}",)),
+        "ours": ("ours (django_bolt, pure Python)", ours),
         # The same server with its access log on (to the log file), to price the log.
-        "ours-log": ("ours with the access log on", (f"-e {ROOT}",)),
-        "theirs": (f"Django-Bolt {THEIRS_VERSION} (Rust)", (f"django-bolt=={THEIRS_VERSION}",)),
+        "ours-log": ("ours with the access log on", ours),
+        # The same servers with gzip compression and CORS configured globally in the settings.
+        "ours-policies": ("ours, BOLT_COMPRESSION (gzip) and CORS_ALLOWED_ORIGINS set", ours),
+        "theirs": (f"Django-Bolt {THEIRS_VERSION} (Rust)", theirs),
+        "theirs-policies": (
+            f"Django-Bolt {THEIRS_VERSION}, BOLT_COMPRESSION (gzip) and CORS_ALLOWED_ORIGINS set",
+            theirs,
+        ),
         "fastapi": ("FastAPI + uvicorn", ("fastapi", "uvicorn[standard]")),
+        "gunicorn": ("gunicorn, 1 sync worker, plain Django", ("django", "gunicorn")),
     }
+    if names == ["all"]:
+        names = list(known)
     servers = []
     for name in names:
         if name not in known:
-            raise SystemExit(f"unknown server {name!r}; choose from {', '.join(known)}")
+            raise SystemExit(f"unknown server {name!r}; choose from {', '.join(known)} or all")
         label, requirements = known[name]
-        venv_name = "ours" if name == "ours-log" else name
+        venv_name = name.removesuffix("-log").removesuffix("-policies")
         servers.append(
             Server(name, label, BENCH / f".venv-{venv_name}", requirements, _free_port())
         )
@@ -195,11 +287,11 @@ def ensure_venv(server: Server, python: str) -> None:
 
 def package_version(server: Server) -> str:
     """Installed version and Python, read from the venv's metadata (not from an importable dir)."""
-    dist = {"ours": "django-bolt", "ours-log": "django-bolt", "theirs": "django-bolt"}.get(
-        server.name, "fastapi"
-    )
+    dist = "django-bolt" if server.name in BOLT_SERVERS else server.name
+    django = "" if server.name == "fastapi" else "'(Django', m.version('django') + ')', "
     code = (
-        f"import importlib.metadata as m, sys; print(m.version({dist!r}), sys.version.split()[0])"
+        "import importlib.metadata as m, sys; "
+        f"print(m.version({dist!r}), {django}sys.version.split()[0])"
     )
     # Run from bench/app: the repository root holds a django_bolt/ directory of its own.
     out = subprocess.run(
@@ -208,17 +300,40 @@ def package_version(server: Server) -> str:
     return out.stdout.strip() or "?"
 
 
+def prepare_database(servers: list[Server]) -> None:
+    """A fresh SQLite catalogue at DB_PATH: migrated and filled, before any server opens it.
+
+    Made once per run with one server's Python (every venv but FastAPI's has Django and the
+    app); the servers only read it.
+    """
+    maker = next((s for s in servers if s.name != "fastapi"), None)
+    if maker is None:
+        return
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        Path(f"{DB_PATH}{suffix}").unlink(missing_ok=True)
+    env = {**maker.env(), "BENCH_POLICIES": "", "BENCH_DB_READONLY": ""}
+    for command in (["migrate", "--noinput", "-v0"], ["fill_catalog"]):
+        out = subprocess.run(
+            [str(maker.python), "manage.py", *command],
+            cwd=APP,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if out.returncode != 0:
+            raise SystemExit(f"manage.py {command[0]} failed:\n{out.stdout}{out.stderr}")
+
+
 @contextlib.contextmanager
 def running(server: Server) -> Any:
     argv, cwd = server.command()
     log_path = WORK / f"{server.name}.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "DJANGO_SETTINGS_MODULE": ""}
-    env.pop("DJANGO_SETTINGS_MODULE")
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             ["taskset", "-c", SERVER_CORE, *argv],
             cwd=cwd,
-            env=env,
+            env=server.env(),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -231,12 +346,13 @@ def running(server: Server) -> Any:
 
 
 def _wait_ready(server: Server, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    probe = next(e for e in ENDPOINTS if server.name in e.servers)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"{server.name} exited early:\n{log_path.read_text()[-3000:]}")
         with contextlib.suppress(OSError):
-            status, _ = request(server.port, ENDPOINTS[0])
+            status, _, _ = request(server.port, probe)
             if status == 200:
                 return
         time.sleep(0.2)
@@ -258,30 +374,67 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 # Checking and loading
 
 
-def request(port: int, endpoint: Endpoint) -> tuple[int, bytes]:
+def request(
+    port: int, endpoint: Endpoint, extra_headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (names in lower case) and the body as sent (not decompressed)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        conn.request(endpoint.method, endpoint.path, body=endpoint.body, headers=endpoint.headers)
+        headers = {**endpoint.headers, **(extra_headers or {})}
+        conn.request(endpoint.method, endpoint.path, body=endpoint.body, headers=headers)
         response = conn.getresponse()
-        return response.status, response.read()
+        fields = {name.lower(): value for name, value in response.getheaders()}
+        return response.status, fields, response.read()
     finally:
         conn.close()
 
 
 def check(server: Server, endpoint: Endpoint) -> str | None:
-    """None when the endpoint answers 200 with the expected JSON, else what went wrong."""
+    """None when the endpoint answers 200 with the expected JSON, else what went wrong.
+
+    A gzip-encoded body is decoded first; a server with policies must gzip what was asked
+    for with ``Accept-Encoding: gzip`` (the document is far above the 500-byte minimum).
+    """
     try:
-        status, body = request(server.port, endpoint)
+        status, headers, body = request(server.port, endpoint)
     except OSError as exc:
         return f"{type(exc).__name__}: {exc}"
     if status != 200:
         return f"status {status}: {body[:200]!r}"
+    encoding = headers.get("content-encoding", "identity")
+    wants_gzip = "gzip" in endpoint.headers.get("Accept-Encoding", "")
+    if server.policies and wants_gzip and encoding != "gzip":
+        return f"asked for gzip, got Content-Encoding {encoding!r}"
+    if encoding == "gzip":
+        try:
+            body = gzip.decompress(body)
+        except (OSError, EOFError) as exc:
+            return f"Content-Encoding gzip but the body does not decode: {exc}"
+    elif encoding != "identity":
+        return f"unexpected Content-Encoding {encoding!r}"
     try:
         data = json.loads(body)
     except ValueError:
         return f"not JSON: {body[:200]!r}"
     if data != endpoint.expected:
         return f"unexpected body: {body[:200]!r}"
+    return None
+
+
+def check_cors(server: Server) -> str | None:
+    """On a "-policies" server, a cross-origin request from the allowed origin gets CORS headers.
+
+    Proves the global CORS configuration is in force (the measured requests carry no Origin,
+    like a same-origin client's, so the policy is configured but has nothing to add to them).
+    """
+    probe = next(e for e in ENDPOINTS if e.name == "json-async")
+    try:
+        status, headers, _ = request(server.port, probe, {"Origin": POLICY_ORIGIN})
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    allowed = headers.get("access-control-allow-origin")
+    if status != 200 or allowed != POLICY_ORIGIN:
+        return f"status {status}, Access-Control-Allow-Origin {allowed!r}"
     return None
 
 
@@ -379,17 +532,26 @@ def summarize(results: dict[str, dict[str, list[Sample]]]) -> dict[str, dict[str
             }
         if "ours" in row and "theirs" in row:
             row["ratio_ours_theirs"] = row["ours"]["median_rps"] / row["theirs"]["median_rps"]
-            # Same-round pairs ran seconds apart, so their ratio shrugs off slow drift of a
-            # shared machine better than the ratio of the two medians does.
-            pairs = zip(per_server["ours"], per_server["theirs"], strict=True)
-            row["paired_ratio_ours_theirs"] = statistics.median(o.rps / t.rps for o, t in pairs)
-        if "ours" in row and "ours-log" in row:
-            pairs = zip(per_server["ours-log"], per_server["ours"], strict=True)
-            row["paired_ratio_log_cost"] = statistics.median(lg.rps / o.rps for lg, o in pairs)
+        for key, (top, bottom) in PAIRED_RATIOS.items():
+            if top in row and bottom in row:
+                # Same-round pairs ran seconds apart, so their ratio shrugs off slow drift of a
+                # shared machine better than the ratio of the two medians does.
+                pairs = zip(per_server[top], per_server[bottom], strict=True)
+                row[key] = statistics.median(a.rps / b.rps for a, b in pairs)
         if "ours" in row and "fastapi" in row:
             row["ratio_ours_fastapi"] = row["ours"]["median_rps"] / row["fastapi"]["median_rps"]
         summary[endpoint] = row
     return summary
+
+
+# Per-round ratios: key -> (numerator server, denominator server), both measured in each round.
+PAIRED_RATIOS: Final = {
+    "paired_ratio_ours_theirs": ("ours", "theirs"),
+    "paired_ratio_log_cost": ("ours-log", "ours"),
+    "paired_ratio_ours_gunicorn": ("ours", "gunicorn"),
+    "paired_ratio_policies_ours_theirs": ("ours-policies", "theirs-policies"),
+    "paired_ratio_policies_cost": ("ours-policies", "ours"),
+}
 
 
 def markdown_table(summary: dict[str, dict[str, Any]], servers: list[Server]) -> str:
@@ -397,16 +559,7 @@ def markdown_table(summary: dict[str, dict[str, Any]], servers: list[Server]) ->
     header = ["endpoint"]
     for name in names:
         header += [f"{name} req/s", f"{name} p99 ms"]
-    ratios = [
-        key
-        for key in (
-            "ratio_ours_theirs",
-            "paired_ratio_ours_theirs",
-            "ratio_ours_fastapi",
-            "paired_ratio_log_cost",
-        )
-        if _has(summary, key)
-    ]
+    ratios = [key for key in RATIO_TITLES if _has(summary, key)]
     header += [RATIO_TITLES[r] for r in ratios]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for endpoint, row in summary.items():
@@ -428,6 +581,9 @@ RATIO_TITLES: Final = {
     "paired_ratio_ours_theirs": "ours/theirs per round (median)",
     "ratio_ours_fastapi": "ours/fastapi",
     "paired_ratio_log_cost": "ours-log/ours per round (median)",
+    "paired_ratio_ours_gunicorn": "ours/gunicorn per round (median)",
+    "paired_ratio_policies_ours_theirs": "ours-policies/theirs-policies per round (median)",
+    "paired_ratio_policies_cost": "ours-policies/ours per round (median)",
 }
 
 
@@ -444,10 +600,30 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3, help="measured runs per endpoint")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per endpoint")
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--servers", default="ours,theirs,fastapi")
-    parser.add_argument("--endpoints", default=",".join(e.name for e in ENDPOINTS))
+    parser.add_argument(
+        "--servers",
+        default="ours,theirs,fastapi",
+        help="comma-separated: ours, ours-log, ours-policies, theirs, theirs-policies, fastapi, "
+        "gunicorn; or all",
+    )
+    parser.add_argument(
+        "--endpoints",
+        default=",".join(e.name for e in ENDPOINTS if e.default),
+        help="comma-separated names (default: the original set; the ORM, django-view and gzip "
+        f"endpoints only by name); or all. Known: {', '.join(e.name for e in ENDPOINTS)}",
+    )
     parser.add_argument("--no-save", action="store_true", help="print only, write no results")
     return parser.parse_args(argv)
+
+
+def select_endpoints(spec: str) -> list[Endpoint]:
+    if spec == "all":
+        return list(ENDPOINTS)
+    wanted = spec.split(",")
+    unknown = set(wanted) - {e.name for e in ENDPOINTS}
+    if unknown:
+        raise SystemExit(f"unknown endpoint(s) {', '.join(sorted(unknown))}")
+    return [e for e in ENDPOINTS if e.name in wanted]
 
 
 def main(argv: list[str]) -> int:
@@ -461,22 +637,32 @@ def main(argv: list[str]) -> int:
         print("[bench] warning: fewer than 2 cores; server and wrk share one", file=sys.stderr)
     WORK.mkdir(exist_ok=True)
     RESULTS.mkdir(exist_ok=True)
-    wanted = set(args.endpoints.split(","))
-    endpoints = [e for e in ENDPOINTS if e.name in wanted]
+    endpoints = select_endpoints(args.endpoints)
     servers = make_servers(args.servers.split(","))
     python = find_python312()
     for server in servers:
         ensure_venv(server, python)
     versions = {server.name: package_version(server) for server in servers}
+    if any(e.needs_db for e in endpoints):
+        prepare_database(servers)
     results: dict[str, dict[str, list[Sample]]] = {e.name: {} for e in endpoints}
     skipped: dict[str, dict[str, str]] = {}
+    not_applicable = {
+        e.name: [s.name for s in servers if s.name not in e.servers] for e in endpoints
+    }
     with contextlib.ExitStack() as stack:
         for server in servers:
             stack.enter_context(running(server))
+        for server in servers:
+            problem = check_cors(server) if server.policies else None
+            if problem is not None:
+                raise SystemExit(f"{server.name}: global CORS not in force: {problem}")
         live: dict[str, list[Server]] = {}
         for endpoint in endpoints:
             live[endpoint.name] = []
             for server in servers:
+                if server.name not in endpoint.servers:
+                    continue  # no such route there: n/a, not a failure
                 problem = check(server, endpoint)
                 if problem is None:
                     live[endpoint.name].append(server)
@@ -493,7 +679,7 @@ def main(argv: list[str]) -> int:
                     results[endpoint.name].setdefault(server.name, []).append(sample)
                     print(
                         f"[bench] run {round_no + 1}/{args.runs} {endpoint.name:14} "
-                        f"{server.name:8} {sample.rps:>10,.0f} req/s  p99 {sample.p99_ms:.2f} ms",
+                        f"{server.name:15} {sample.rps:>10,.0f} req/s  p99 {sample.p99_ms:.2f} ms",
                         file=sys.stderr,
                     )
     summary = summarize(results)
@@ -511,6 +697,7 @@ def main(argv: list[str]) -> int:
         "servers": {s.name: s.label for s in servers},
         "summary": summary,
         "failed_checks": skipped,
+        "not_applicable": {k: v for k, v in not_applicable.items() if v},
     }
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     (RESULTS / f"{stamp}.json").write_text(json.dumps(record, indent=2) + "\n")
@@ -537,6 +724,8 @@ def render_markdown(record: dict[str, Any], table: str) -> str:
     for endpoint, problems in record["failed_checks"].items():
         for server, problem in problems.items():
             lines.append(f"- {server} {endpoint} not measured: {problem}")
+    for endpoint, names in record["not_applicable"].items():
+        lines.append(f"- {endpoint}: n/a on {', '.join(names)} (no such route there)")
     return "\n".join(lines) + "\n"
 
 

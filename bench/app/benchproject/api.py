@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from benchproject.catalog.models import Product
 from benchproject.payloads import DOCUMENT
 from django_bolt import BoltAPI
 from django_bolt.auth import IsAuthenticated, JWTAuthentication
@@ -103,3 +104,28 @@ JWT_SECRET = "bench-only-jwt-secret-long-enough-for-hs256-0123456789"
 async def me(request: Any) -> dict[str, object]:
     context = request.context
     return {"user_id": context["user_id"], "claims": context["auth_claims"]}
+
+
+# The ORM endpoints: 10 rows of the SQLite catalogue, the way the async-ORM guide of Django-Bolt
+# suggests (iterate the queryset, build a dict per instance), once with the async ORM and once
+# with the sync ORM in a plain ``def`` handler.
+
+
+def _product(product: Product) -> dict[str, object]:
+    return {
+        "id": product.id,
+        "name": product.name,
+        "price_cents": product.price_cents,
+        "in_stock": product.in_stock,
+        "created": product.created,
+    }
+
+
+@api.get("/orm/async")
+async def orm_async() -> list[dict[str, object]]:
+    return [_product(p) async for p in Product.objects.order_by("id")[:10]]
+
+
+@api.get("/orm/sync")
+def orm_sync() -> list[dict[str, object]]:
+    return [_product(p) for p in Product.objects.order_by("id")[:10]]

@@ -1,15 +1,48 @@
-"""Benchmark settings: no database work, no middleware, no compression, no debug."""
+"""Benchmark settings: no middleware, no compression, no debug (policies only on request).
+
+Two environment variables, set by bench/run.py:
+
+- ``BENCH_DB``: the SQLite file the ORM endpoints read (the harness creates and fills it before
+  any server starts); unset, ``bench/.work/bench.sqlite3``. ``BENCH_DB_READONLY=1`` (set for the
+  servers) opens it read-only.
+- ``BENCH_POLICIES=1``: the "-policies" servers. Compression (gzip, 500 bytes and up) and CORS
+  are configured globally, as a project that wants them everywhere would.
+"""
 
 from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
 
 SECRET_KEY = "bench-only-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 USE_TZ = True
 ROOT_URLCONF = "benchproject.urls"
-INSTALLED_APPS = ["django_bolt"]
+WSGI_APPLICATION = "benchproject.wsgi.application"
+# gunicorn's venv has Django only: the plain view it serves needs no django_bolt.
+INSTALLED_APPS = [
+    *(["django_bolt"] if importlib.util.find_spec("django_bolt") else []),
+    "benchproject.catalog",
+]
 MIDDLEWARE: list[str] = []
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+_DB_FILE = os.environ.get("BENCH_DB") or str(
+    Path(__file__).resolve().parents[2] / ".work" / "bench.sqlite3"
+)
+# CONN_MAX_AGE stays Django's default (0): what a project gets unless it tunes it. (Neither
+# Django-Bolt sends request_started/finished around API requests by default, so their handlers
+# keep a connection per thread either way.) The servers open the file read-only
+# (BENCH_DB_READONLY=1, a SQLite URI, which Django's backend always accepts); the harness's
+# migrate and fill commands open it for writing.
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": (
+            f"file:{_DB_FILE}?mode=ro" if os.environ.get("BENCH_DB_READONLY") == "1" else _DB_FILE
+        ),
+    }
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Both implementations read this; None means no compression (wrk sends no Accept-Encoding anyway).
 BOLT_COMPRESSION = None
@@ -21,3 +54,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "loggers": {"django.server": {"level": "WARNING"}},
 }
+
+if os.environ.get("BENCH_POLICIES") == "1":
+    # Both packages export CompressionConfig from django_bolt.middleware; gunicorn's venv has no
+    # django_bolt, hence the import only here.
+    from django_bolt.middleware import CompressionConfig
+
+    BOLT_COMPRESSION = CompressionConfig(backend="gzip", minimum_size=500)
+    CORS_ALLOWED_ORIGINS = ["https://app.example.com"]

@@ -1,3 +1,7 @@
 from __future__ import annotations
 
-urlpatterns: list[object] = []
+from django.urls import path
+
+from benchproject import views
+
+urlpatterns = [path("django/hello", views.hello)]

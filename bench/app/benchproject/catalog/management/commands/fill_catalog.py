@@ -1,0 +1,21 @@
+"""``manage.py fill_catalog``: replace the catalogue's rows with the benchmark's fixed rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from benchproject.catalog.models import Product
+from benchproject.catalog.rows import make_rows
+
+
+class Command(BaseCommand):
+    help = "Replace every Product with the benchmark's fixed rows."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with transaction.atomic():
+            Product.objects.all().delete()
+            Product.objects.bulk_create(Product(**row) for row in make_rows())
+        self.stdout.write(f"{Product.objects.count()} products")

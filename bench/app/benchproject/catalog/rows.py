@@ -1,0 +1,33 @@
+"""The catalogue's rows, computed (not random) so the harness knows every response in advance."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Final
+
+ROW_COUNT: Final = 100
+PAGE: Final = 10
+_EPOCH: Final = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def make_rows() -> list[dict[str, Any]]:
+    """``ROW_COUNT`` products; ids are 1..ROW_COUNT in insertion order."""
+    return [
+        {
+            "id": i,
+            "name": f"Product {i:03d}",
+            "price_cents": 250 + 13 * i,
+            "in_stock": i % 4 != 0,
+            "created": _EPOCH + dt.timedelta(hours=i),
+        }
+        for i in range(1, ROW_COUNT + 1)
+    ]
+
+
+def expected_page() -> list[dict[str, Any]]:
+    """What ``/orm/async`` and ``/orm/sync`` answer, as parsed JSON (datetimes as ISO strings)."""
+    page = []
+    for row in make_rows()[:PAGE]:
+        created: dt.datetime = row["created"]
+        page.append({**row, "created": created.isoformat().replace("+00:00", "Z")})
+    return page
