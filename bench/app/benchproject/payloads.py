@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-ITEM_COUNT: Final = 40
+ITEM_COUNT: Final = 64
 
 
 def make_document() -> dict[str, Any]:
-    """A nested JSON document of about 10 KB (an order with 40 line items)."""
+    """A nested JSON document of about 10 KB (an order with 64 line items)."""
     return {
         "id": 12345,
         "customer": {
