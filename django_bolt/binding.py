@@ -313,6 +313,7 @@ class Binder:
         "is_async_gen",
         "is_gen",
         "label",
+        "reads_form",
         "request_names",
         "simple",
     )
@@ -353,8 +354,11 @@ class Binder:
         # Whether bind() has anything to do: with nothing, the handler is called bare.
         self.has_params = bool(self._typed or self._body_name or self._files or self.request_names)
         # No dependencies and no pool hop: the whole call can complete without suspending.
+        # Whether the handler reads a form: a spooled (large) one is then parsed in the pool.
+        self.reads_form = bool(self._files) or any(s.source == "form" for s in self._scalars)
         self.simple = (
             not self.deps
+            and not self.reads_form
             and (self.is_async or self.inline)
             and not (self.is_gen or self.is_async_gen)
         )
@@ -560,13 +564,19 @@ class Binder:
         return _VIEWS[source]
 
     # -- per request ------------------------------------------------------------------------
+    def _parse_form(self, request: Request) -> None:
+        request.form(self._file_limits())
+
+    def _file_limits(self) -> dict[str, File]:
+        return {param.wire: param.limits for param in self._files}
+
     def bind(self, request: Request, path_values: dict[str, str] | None) -> dict[str, Any]:
         """Keyword arguments for everything but dependencies; raises RequestValidationError."""
         errors: list[dict[str, Any]] = []
         kwargs: dict[str, Any]
         if self._files:
             # Parsed first, with the File() limits, so an oversize part is never stored whole.
-            request.form({param.wire: param.limits for param in self._files})
+            request.form(self._file_limits())
         if self._typed is not None:
             raw = self._gather(request, path_values)
             if self._fast is not None and _fast_convert(raw, self._fast):
@@ -683,6 +693,10 @@ class Binder:
         exits: list[Any],
     ) -> dict[str, Any]:
         """Arguments including dependencies, which are resolved (and cached) first."""
+        if self.reads_form and request.body_file is not None:
+            # Parsing a large multipart body takes a while (about 0.1 s for 64 MiB here); in
+            # the pool it does not stall the other connections of this event loop.
+            await run_in_pool(self._parse_form, {"request": request})
         kwargs = self.bind(request, path_values)
         for dep in self.deps:
             fn = dep.binder.fn

@@ -351,3 +351,30 @@ def test_too_many_fields_or_files_is_a_400(client):
     assert "DATA_UPLOAD_MAX_NUMBER_FIELDS" in fields.json()["detail"]
     assert "DATA_UPLOAD_MAX_NUMBER_FIELDS" in parts.json()["detail"]
     assert "DATA_UPLOAD_MAX_NUMBER_FILES" in files.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("size", "in_pool"), [(10 * 1024, False), (3 * MIB, True)], ids=["in-memory", "spooled"]
+)
+def test_a_spooled_form_is_parsed_off_the_event_loop(client, monkeypatch, size, in_pool):
+    """Parsing a large multipart body takes long enough to stall every other connection of
+    the loop: once the body is spooled, an async handler's form is parsed in the sync pool."""
+    import threading
+
+    from django_bolt import datastructures
+
+    threads: list[str] = []
+    real_parse = datastructures.parse_form
+
+    def recording_parse(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(datastructures, "parse_form", recording_parse)
+    response = client.post(
+        "/upload", data={"title": "t"}, files={"document": ("d.bin", blob(size))}
+    )
+    assert response.status_code == 200
+    assert response.json()["size"] == size
+    assert len(threads) == 1
+    assert threads[0].startswith("bolt-sync") is in_pool
