@@ -324,6 +324,12 @@ FRAMEWORK_SETTINGS: Final[Mapping[str, tuple[object, str]]] = {
     "BOLT_COMPRESSION": (None, "CompressionConfig or None."),
     "BOLT_AUTHENTICATION_CLASSES": ([], "Default auth classes (instances, classes or paths)."),
     "BOLT_DEFAULT_PERMISSION_CLASSES": ([], "Default guards (instances, classes or paths)."),
+    "BOLT_RATE_LIMIT_BACKEND": (
+        None,
+        "Cache alias whose Redis/Memcached server shares rate limits across processes "
+        "(None: each process counts on its own).",
+    ),
+    "BOLT_RATE_LIMIT_MAX_KEYS": (100_000, "Most buckets one in-process rate limit keeps."),
 }
 
 
