@@ -22,6 +22,7 @@ hooks are not called) and is answered by the API's error handling, like any othe
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
@@ -171,7 +172,12 @@ class DjangoMiddlewareStack:
 
             django_request = WSGIRequest(_environ(request))
             setattr(django_request, _BOLT_REQUEST, request)
-            response = await outermost(django_request)
+            if asyncio.current_task() is None:
+                # On Python 3.11 the server runs a request's first step outside any Task;
+                # asgiref (and middleware using asyncio.timeout) expect one.
+                response = await asyncio.ensure_future(outermost(django_request))
+            else:
+                response = await outermost(django_request)
             return await _to_wire(response)
 
         return layer

@@ -58,6 +58,8 @@ Decision = tuple[bool, float]
 # those are dropped first when a store is over its size. Only when every bucket is in use are
 # the least recently used dropped (a key that comes back then starts full).
 DEFAULT_MAX_KEYS: Final = 100_000
+# Where APIKeyAuthentication finds a key by default.
+_API_KEY_HEADERS: Final = frozenset({b"x-api-key", b"authorization"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,9 +169,14 @@ def _key_function(key: Any) -> Callable[[Request], str]:
 
         def by_api_key(request: Request) -> str:
             auth = request.auth
-            if isinstance(auth, dict) and auth.get("api_key") is not None:
-                return "key:" + _digest(repr(auth["api_key"]))
-            return _address(request)
+            if not isinstance(auth, dict) or auth.get("api_key") is None:
+                return _address(request)
+            # The key the client presented (accepted by now): keys whose info is just True
+            # would otherwise share one bucket.
+            for name, value in request.raw_headers:
+                if name.lower() in _API_KEY_HEADERS:
+                    return "key:" + _digest(value.decode("latin-1"))
+            return "key:" + _digest(repr(auth["api_key"]))
 
         return by_api_key
     wanted = key[len("header:") :].strip().lower().encode("latin-1")
@@ -300,9 +307,13 @@ class RedisBuckets:
         return found[1]
 
     async def take(self, key: str) -> Decision:
-        allowed, tokens = await self._script()(
-            keys=[self._prefix + key], args=[self._rps, self._burst]
-        )
+        call = self._script()(keys=[self._prefix + key], args=[self._rps, self._burst])
+        if asyncio.current_task() is None:
+            # On Python 3.11 the server runs a request's first step outside any Task, and
+            # redis-py's timeouts (asyncio.timeout) need one: give the call its own.
+            allowed, tokens = await asyncio.ensure_future(call)
+        else:
+            allowed, tokens = await call
         if int(allowed) == 1:
             return True, 0.0
         left = float(tokens.decode() if isinstance(tokens, bytes) else tokens)
