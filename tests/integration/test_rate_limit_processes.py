@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from tests.integration.conftest import BoltProcess
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.redis]
 
 # testproject/api_ratelimit.py
 RPS = 5

@@ -342,6 +342,7 @@ def redis_cache(settings, redis_url):
         client.close()
 
 
+@pytest.mark.redis
 def test_redis_buckets_are_shared_between_apis(redis_cache):
     # Two APIs stand for two processes: they only share what is in Redis.
     first, second = limited_api(rps=1, burst=3), limited_api(rps=1, burst=3)
@@ -354,6 +355,7 @@ def test_redis_buckets_are_shared_between_apis(redis_cache):
     assert limited.headers["x-ratelimit-limit"] == "1"
 
 
+@pytest.mark.redis
 def test_redis_buckets_from_async_clients(redis_cache):
     api = limited_api(rps=1, burst=2)
 
@@ -365,6 +367,7 @@ def test_redis_buckets_from_async_clients(redis_cache):
     assert asyncio.run(burst()) == [200, 200, 429, 429, 429, 429]
 
 
+@pytest.mark.redis
 def test_redis_bucket_keys_expire(redis_cache, redis_url):
     import redis
 
