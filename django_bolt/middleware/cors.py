@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 from django_bolt._wire import WireResponse
+from django_bolt.conf import FRAMEWORK_SETTINGS, framework_setting
 
 if TYPE_CHECKING:
     from django_bolt.request import Request
@@ -39,20 +40,19 @@ __all__ = (
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _setting_default(name: str) -> Any:
+    return FRAMEWORK_SETTINGS[name][0]
+
+
 # for_route(handler, cors_entries) -> the route's compiled policy or None
 RouteCORS = Callable[..., "CORSPolicy | None"]
 
-# django-cors-headers' defaults (corsheaders.defaults).
-DEFAULT_ALLOW_METHODS: Final = ("DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT")
-DEFAULT_ALLOW_HEADERS: Final = (
-    "accept",
-    "authorization",
-    "content-type",
-    "user-agent",
-    "x-csrftoken",
-    "x-requested-with",
-)
-DEFAULT_PREFLIGHT_MAX_AGE: Final = 86400
+# django-cors-headers' defaults, declared once in conf.py's settings table.
+DEFAULT_ALLOW_METHODS: Final = tuple(_setting_default("CORS_ALLOW_METHODS"))
+DEFAULT_ALLOW_HEADERS: Final = tuple(_setting_default("CORS_ALLOW_HEADERS"))
+DEFAULT_PREFLIGHT_MAX_AGE: Final = int(_setting_default("CORS_PREFLIGHT_MAX_AGE"))
 
 _ROUTE_ATTR: Final = "_bolt_cors"
 _WILDCARD: Final = "*"
@@ -121,24 +121,25 @@ class CORSConfig:
     def from_settings(cls, settings: object) -> CORSConfig:
         """The ``CORS_*`` settings (django-cors-headers' older names are read as well)."""
 
-        def get(name: str, old: str | None, default: Any) -> Any:
-            if hasattr(settings, name):
-                return getattr(settings, name)
-            if old is not None and hasattr(settings, old):
+        def get(name: str, old: str | None = None) -> Any:
+            if not hasattr(settings, name) and old is not None and hasattr(settings, old):
                 return getattr(settings, old)
-            return default
+            return framework_setting(name, settings)
 
+        max_age = get("CORS_PREFLIGHT_MAX_AGE")
+        if not hasattr(settings, "CORS_PREFLIGHT_MAX_AGE") and hasattr(settings, "CORS_MAX_AGE"):
+            max_age = settings.CORS_MAX_AGE  # Django-Bolt's name for the same setting
         return cls(
-            allowed_origins=get("CORS_ALLOWED_ORIGINS", "CORS_ORIGIN_WHITELIST", ()),
+            allowed_origins=get("CORS_ALLOWED_ORIGINS", "CORS_ORIGIN_WHITELIST"),
             allowed_origin_regexes=get(
-                "CORS_ALLOWED_ORIGIN_REGEXES", "CORS_ORIGIN_REGEX_WHITELIST", ()
+                "CORS_ALLOWED_ORIGIN_REGEXES", "CORS_ORIGIN_REGEX_WHITELIST"
             ),
-            allow_all_origins=get("CORS_ALLOW_ALL_ORIGINS", "CORS_ORIGIN_ALLOW_ALL", False),
-            allow_credentials=get("CORS_ALLOW_CREDENTIALS", None, False),
-            allow_methods=get("CORS_ALLOW_METHODS", None, DEFAULT_ALLOW_METHODS),
-            allow_headers=get("CORS_ALLOW_HEADERS", None, DEFAULT_ALLOW_HEADERS),
-            expose_headers=get("CORS_EXPOSE_HEADERS", None, ()),
-            preflight_max_age=get("CORS_PREFLIGHT_MAX_AGE", None, DEFAULT_PREFLIGHT_MAX_AGE),
+            allow_all_origins=get("CORS_ALLOW_ALL_ORIGINS", "CORS_ORIGIN_ALLOW_ALL"),
+            allow_credentials=get("CORS_ALLOW_CREDENTIALS"),
+            allow_methods=get("CORS_ALLOW_METHODS"),
+            allow_headers=get("CORS_ALLOW_HEADERS"),
+            expose_headers=get("CORS_EXPOSE_HEADERS"),
+            preflight_max_age=max_age,
         )
 
 
