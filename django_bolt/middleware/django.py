@@ -45,6 +45,8 @@ _SERVER_OWNED: Final = frozenset(
 )
 # The attribute of the Django request that points back at ours.
 _BOLT_REQUEST: Final = "_bolt_request"
+# Where the Django request keeps an exception our part of the chain raised.
+_BOLT_ERROR: Final = "_bolt_error"
 
 
 def _import(path: str) -> type:
@@ -145,7 +147,14 @@ class DjangoMiddlewareStack:
                 early = await hook(django_request, handler, (), {})
                 if early is not None:
                     return early
-            return _as_django(await next_layer(request))
+            try:
+                response = await next_layer(request)
+            except Exception as exc:
+                # Ours to answer (the API's error handling), not Django's: marked so the
+                # layer below lets it through unchanged.
+                setattr(django_request, _BOLT_ERROR, exc)
+                raise
+            return _as_django(response)
 
         chain: Callable[..., Any] = inner
         chain_is_async = True
@@ -161,7 +170,7 @@ class DjangoMiddlewareStack:
             hook = getattr(instance, "process_view", None)
             if hook is not None:
                 view_hooks.insert(0, _adapt(True, hook, iscoroutinefunction(hook)))
-            chain = instance
+            chain = _converting(instance, is_async)
             chain_is_async = is_async
         outermost = _adapt(True, chain, chain_is_async)
 
@@ -261,3 +270,44 @@ async def _to_wire(response: HttpResponseBase) -> WireResponse:
 
 def _read_stream(response: HttpResponseBase) -> bytes:
     return b"".join(response)
+
+
+def _converting(middleware: Callable[..., Any], is_async: bool) -> Callable[..., Any]:
+    """``middleware`` with Django's own exceptions answered where they are raised.
+
+    Django wraps every middleware this way (``convert_exception_to_response``), so the ones
+    outside see a 403 for ``PermissionDenied``, a 404 for ``Http404``, a 400 for
+    ``SuspiciousOperation``. An exception from our handler is marked and goes through unchanged.
+    """
+    if is_async:
+
+        async def converting_async(django_request: HttpRequest) -> HttpResponseBase:
+            try:
+                response: HttpResponseBase = await middleware(django_request)
+            except Exception as exc:
+                if getattr(django_request, _BOLT_ERROR, None) is exc:
+                    raise
+                return await sync_to_async(_django_answer, thread_sensitive=True)(
+                    django_request, exc
+                )
+            return response
+
+        return converting_async
+
+    def converting(django_request: HttpRequest) -> HttpResponseBase:
+        try:
+            response: HttpResponseBase = middleware(django_request)
+        except Exception as exc:
+            if getattr(django_request, _BOLT_ERROR, None) is exc:
+                raise
+            return _django_answer(django_request, exc)
+        return response
+
+    return converting
+
+
+def _django_answer(django_request: HttpRequest, exc: Exception) -> HttpResponseBase:
+    from django.core.handlers.exception import response_for_exception
+
+    answer: HttpResponseBase = response_for_exception(django_request, exc)
+    return answer

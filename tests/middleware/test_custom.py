@@ -235,6 +235,32 @@ def test_handler_response_headers_and_cookies_survive_and_can_be_changed():
     ]
 
 
+def test_streaming_responses_pass_through_and_head_uses_the_get_chain():
+    from django_bolt.responses import StreamingResponse
+
+    class Stamp(Middleware):
+        async def process_request(self, request):
+            response = await self.get_response(request)
+            response.headers["x-stamp"] = request.method
+            return response
+
+    api = BoltAPI(middleware=[Stamp])
+
+    @api.get("/stream")
+    async def stream():
+        async def chunks():
+            yield b"one,"
+            yield b"two"
+
+        return StreamingResponse(chunks(), media_type="text/plain")
+
+    with TestClient(api) as client:
+        response = client.get("/stream")
+        head = client.head("/stream")
+    assert (response.text, response.headers["x-stamp"]) == ("one,two", "GET")
+    assert (head.status_code, head.headers["x-stamp"], head.content) == (200, "HEAD", b"")
+
+
 def test_middleware_cannot_set_a_header_that_splits_the_response():
     class Bad(Middleware):
         async def process_request(self, request):

@@ -74,6 +74,18 @@ class AsyncAddHeader:
         return response
 
 
+class Denying:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.core.exceptions import PermissionDenied
+
+        if request.headers.get("X-Deny"):
+            raise PermissionDenied
+        return self.get_response(request)
+
+
 class Configurable:
     def __init__(self, get_response, value="default"):
         self.get_response = get_response
@@ -308,6 +320,21 @@ def test_handler_errors_pass_through_django_middleware_to_the_api():
         500,
         {"detail": "Internal Server Error"},
     )
+
+
+def test_django_exceptions_from_django_middleware_get_djangos_answer():
+    api = BoltAPI(django_middleware=[f"{HERE}.SyncAddHeader", f"{HERE}.Denying"])
+
+    @api.get("/x")
+    async def x():
+        return {}
+
+    with TestClient(api) as client:
+        denied = client.get("/x", headers={"X-Deny": "1"})
+        assert client.get("/x").status_code == 200
+    assert denied.status_code == 403
+    # Converted where it was raised, so the middleware outside still saw a response.
+    assert denied.headers["x-sync"] == "1"
 
 
 def test_off_by_default(settings):
