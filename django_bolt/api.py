@@ -469,6 +469,8 @@ class BoltAPI(Router):
             endpoint = _Endpoint(info, template.names, handlers, compress, cors, gate)
             if pipeline.rate_limits or pipeline.chain:
                 endpoint.policy = self._compile_policy(endpoint, pipeline, limits)
+                # The policy runs auth itself, between the address limits and the user limits.
+                endpoint.gate = None
             for method in info.methods:
                 table.add(method, template, endpoint, info.label)
         table.compile()
@@ -617,38 +619,32 @@ class BoltAPI(Router):
                 early = cors.preflight(request)
                 if early is not None:
                     return early
+            gate = endpoint.gate
+            if gate is not None:
+                # Auth and guards run before any parameter is bound: a refused request costs
+                # no body parsing or validation.
+                await gate(request)
+            if values:
+                params = dict(zip(endpoint.path_names, values, strict=True))
+                request._path_params = params
+            else:
+                params = None
             policy = endpoint.policy
             if policy is not None:
                 # Rate limits, auth and middleware, compiled for this route (see compile()).
-                if values:
-                    params = dict(zip(endpoint.path_names, values, strict=True))
-                    request._path_params = params
-                else:
-                    params = None
                 response = await policy(request, params)
+            elif endpoint.simple:
+                if endpoint.has_params:
+                    result = endpoint.fn(**endpoint.bind(request, params))
+                else:
+                    result = endpoint.fn()
+                if endpoint.is_async:
+                    result = await result
+                response = endpoint.convert(result)
+                if response.__class__ is not WireResponse:
+                    response = response.finish(request)  # type: ignore[attr-defined]
             else:
-                gate = endpoint.gate
-                if gate is not None:
-                    # Auth and guards run before any parameter is bound: a refused request costs
-                    # no body parsing or validation.
-                    await gate(request)
-                if values:
-                    params = dict(zip(endpoint.path_names, values, strict=True))
-                    request._path_params = params
-                else:
-                    params = None
-                if endpoint.simple:
-                    if endpoint.has_params:
-                        result = endpoint.fn(**endpoint.bind(request, params))
-                    else:
-                        result = endpoint.fn()
-                    if endpoint.is_async:
-                        result = await result
-                    response = endpoint.convert(result)
-                    if response.__class__ is not WireResponse:
-                        response = response.finish(request)  # type: ignore[attr-defined]
-                else:
-                    response = await self._run_full(endpoint, request, params)
+                response = await self._run_full(endpoint, request, params)
         except Exception as exc:
             handlers = endpoint.handlers if endpoint is not None else self.exception_handlers
             response = await self._error_response(request, exc, handlers)
