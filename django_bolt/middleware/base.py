@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from django_bolt.request import Request
 
 __all__ = (
+    "DJANGO_NAME",
+    "SKIP_ALL",
     "BaseMiddleware",
     "ChainResponse",
     "ErrorHandlerMiddleware",
@@ -42,7 +44,10 @@ __all__ = (
     "ResponseHeaders",
     "TimingMiddleware",
     "build_chain",
+    "check_entries",
+    "check_entry",
     "entry_name",
+    "is_skipped",
     "middleware",
     "route_middleware",
     "route_skips",
@@ -57,6 +62,8 @@ _ROUTE_ATTR: Final = "_bolt_middleware"
 _SKIP_ATTR: Final = "_bolt_skip_middleware"
 # skip_middleware("*") skips every middleware, built-in ones included.
 SKIP_ALL: Final = "*"
+# skip_middleware("django") skips Django's middleware (django_middleware=, DjangoMiddleware).
+DJANGO_NAME: Final = "django"
 
 
 # --- the response a middleware sees -------------------------------------------------------------
@@ -410,6 +417,8 @@ def is_skipped(entry: Any, skips: frozenset[Any]) -> bool:
         return True
     if isinstance(entry, FunctionMiddleware):
         return entry.func in skips
+    if hasattr(entry, "build_layer") and DJANGO_NAME in skips:
+        return True  # every Django middleware entry, whether a stack or a single class
     if isinstance(entry, type) or hasattr(entry, "build_layer"):
         try:
             return entry in skips

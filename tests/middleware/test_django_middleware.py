@@ -248,10 +248,24 @@ def test_wrappers_in_the_middleware_list_with_options():
     async def x():
         return {}
 
+    @api.get("/bare")
+    @skip_middleware("django")
+    async def bare():
+        return {}
+
+    @api.get("/partly")
+    @skip_middleware("Configurable")
+    async def partly():
+        return {}
+
     with TestClient(api) as client:
         response = client.get("/x")
+        bare_headers = client.get("/bare").headers
+        partly_headers = client.get("/partly").headers
     assert response.headers["x-value"] == "given"
     assert response.headers["x-sync"] == response.headers["x-async"] == "1"
+    assert not {"x-value", "x-sync", "x-async"} & set(bare_headers)
+    assert ("x-value" in partly_headers, "x-sync" in partly_headers) == (False, True)
 
 
 def test_include_exclude_and_skip(settings):
