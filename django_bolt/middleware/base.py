@@ -329,8 +329,8 @@ def middleware(*entries: Any) -> Any:
 def skip_middleware(*names: Any) -> Callable[[F], F]:
     """Leave middleware out of this route's pipeline, by class, by name, or ``"*"`` for all.
 
-    Built-in names: ``"cors"``, ``"compression"``, ``"rate_limit"`` and ``"django"`` (the
-    Django middleware stack).
+    Built-in names: ``"cors"``, ``"compression"``, ``"rate_limit"`` and ``"django"`` (every
+    Django middleware entry).
     """
 
     def decorator(handler: F) -> F:

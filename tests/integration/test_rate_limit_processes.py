@@ -4,39 +4,26 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.integration.conftest import http_get
+from tests.middleware.conftest import redis_prefix
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     from tests.integration.conftest import BoltProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis]
+__all__ = ("redis_prefix",)
 
 # testproject/api_ratelimit.py
 RPS = 5
 BURST = 10
 HAMMER_S = 2.0
 THREADS = 6
-
-
-@pytest.fixture
-def redis_prefix(redis_url: str) -> Iterator[str]:
-    import redis
-
-    prefix = f"bolt-it-{uuid.uuid4().hex}"
-    yield prefix
-    client = redis.Redis.from_url(redis_url)
-    try:
-        for key in client.scan_iter(match=f"{prefix}*"):
-            client.delete(key)
-    finally:
-        client.close()
 
 
 def test_two_processes_share_one_bucket(

@@ -13,6 +13,7 @@ from django_bolt.exceptions import HTTPException
 from django_bolt.middleware import DjangoMiddleware, DjangoMiddlewareStack, skip_middleware
 from django_bolt.request import Request as RequestClass
 from django_bolt.testing import TestClient
+from tests.auth.test_session import _session_cookie as login_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -97,20 +98,6 @@ class Configurable:
         return response
 
 
-def _login_cookie() -> str:
-    from django.contrib.auth import login
-    from django.contrib.auth.models import User
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.test import RequestFactory
-
-    user = User.objects.create_user("ann", password="pw")
-    django_request = RequestFactory().get("/")
-    django_request.session = SessionStore()
-    login(django_request, user, backend="django.contrib.auth.backends.ModelBackend")
-    django_request.session.save()
-    return str(django_request.session.session_key)
-
-
 # --- sessions, auth, CSRF, messages -------------------------------------------------------------
 
 
@@ -156,7 +143,7 @@ def test_authenticated_user_is_visible_in_async_handlers():
         user = request.user
         return {"auth": user.is_authenticated, "name": user.get_username()}
 
-    cookie = _login_cookie()
+    cookie = login_cookie()
     with TestClient(api) as client:
         assert client.get("/me").json() == {"auth": False, "name": ""}
         response = client.get("/me", headers={"Cookie": f"sessionid={cookie}"})

@@ -319,27 +319,18 @@ def test_backends_without_atomic_increment_are_refused(settings):
 
 
 @pytest.fixture
-def redis_cache(settings, redis_url):
+def redis_cache(settings, redis_url, redis_prefix):
     """A Django RedisCache alias with a key prefix of its own (parallel runs never collide)."""
-    prefix = f"bolt-test-{uuid.uuid4().hex}"
     settings.CACHES = {
         **settings.CACHES,
         "limits": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": redis_url,
-            "KEY_PREFIX": prefix,
+            "KEY_PREFIX": redis_prefix,
         },
     }
     settings.BOLT_RATE_LIMIT_BACKEND = "limits"
-    yield prefix
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    try:
-        for key in client.scan_iter(match=f"{prefix}*"):
-            client.delete(key)
-    finally:
-        client.close()
+    return redis_prefix
 
 
 @pytest.mark.redis
