@@ -132,6 +132,9 @@ class ChainResponse(WireResponse):
 def _chain_response(result: Any, request: Request, convert: Callable[[Any], Any]) -> ChainResponse:
     if result.__class__ is ChainResponse:
         return result
+    if result is None:
+        # Almost always a forgotten ``return``: a 500 that names it, not a silent ``null``.
+        raise TypeError("a middleware returned None instead of a response")
     if not isinstance(result, WireResponse):
         result = convert(result)
     if result.__class__ is not WireResponse and not isinstance(result, ChainResponse):

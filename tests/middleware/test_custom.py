@@ -303,6 +303,23 @@ def test_exceptions_in_middleware_use_the_error_handling(exc, status, body):
     assert (response.status_code, response.json()) == (status, body)
 
 
+def test_a_middleware_returning_none_is_a_500_not_a_silent_null(caplog):
+    class Forgetful(Middleware):
+        async def process_request(self, request):
+            await self.get_response(request)  # no return
+
+    api = BoltAPI(middleware=[Forgetful])
+
+    @api.get("/x")
+    async def x():
+        return {}
+
+    with TestClient(api, raise_server_exceptions=False) as client:
+        response = client.get("/x")
+    assert response.status_code == 500
+    assert "returned None" in caplog.text
+
+
 def test_exception_handlers_see_middleware_errors_and_after_phase_errors():
     class AfterBoom(Middleware):
         async def process_request(self, request):
