@@ -228,12 +228,17 @@ def _resolve_user(django_request: HttpRequest) -> Any:
 
 def _as_django(response: Any) -> HttpResponseBase:
     """Our response as a Django one the middleware's response phase can read and change."""
-    from django.http import HttpResponse
+    from django.http import HttpResponse, StreamingHttpResponse
 
     if not isinstance(response, WireResponse):
         raise TypeError(f"expected a response from the chain, got {response!r}")
-    streams = response.stream is not None
-    django_response = HttpResponse(b"" if streams else response.body, status=response.status_code)
+    django_response: HttpResponseBase
+    if response.stream is not None:
+        # Django takes sync and async iterators alike; middleware that rewrite bodies
+        # (GZipMiddleware) wrap the stream, which is then what the server sends.
+        django_response = StreamingHttpResponse(response.stream, status=response.status_code)
+    else:
+        django_response = HttpResponse(response.body, status=response.status_code)
     del django_response["Content-Type"]
     cookies: list[bytes] = []
     for name, value in response.raw_headers:
@@ -259,8 +264,9 @@ async def _to_wire(response: HttpResponseBase) -> WireResponse:
     for morsel in response.cookies.values():
         headers.append((b"set-cookie", morsel.output(header="").strip().encode("latin-1")))
     ours: WireResponse | None = getattr(response, "_bolt_wire", None)
-    if ours is not None and ours.stream is not None:
-        return WireResponse(response.status_code, headers, b"", ours.stream, ours.background)
+    if ours is not None and ours.stream is not None and response.streaming:
+        stream = response.streaming_content  # ours, perhaps wrapped by a middleware
+        return WireResponse(response.status_code, headers, b"", stream, ours.background)
     body = await sync_to_async(_read_stream)(response) if response.streaming else response.content
     # close() sends request_finished (database connections are tidied): on Django's thread.
     await sync_to_async(response.close, thread_sensitive=True)()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+
 import pytest
 from asgiref.sync import markcoroutinefunction
 from django.core.exceptions import ImproperlyConfigured
@@ -336,6 +338,38 @@ def test_django_exceptions_from_django_middleware_get_djangos_answer():
     assert denied.status_code == 403
     # Converted where it was raised, so the middleware outside still saw a response.
     assert denied.headers["x-sync"] == "1"
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+def test_streaming_responses_through_django_middleware(kind):
+    from django_bolt.responses import StreamingResponse
+
+    api = BoltAPI(
+        django_middleware=["django.middleware.gzip.GZipMiddleware", f"{HERE}.SyncAddHeader"]
+    )
+
+    @api.get("/stream")
+    async def stream():
+        if kind == "sync":
+            return StreamingResponse(iter([b"chunk-%d," % i for i in range(50)]))
+
+        async def chunks():
+            for i in range(50):
+                yield b"chunk-%d," % i
+
+        return StreamingResponse(chunks())
+
+    expected = "".join(f"chunk-{i}," for i in range(50))
+    with TestClient(api) as client:
+        with client.stream("GET", "/stream", headers={"Accept-Encoding": "gzip"}) as zipped:
+            raw = b"".join(zipped.iter_raw())
+        plain = client.get("/stream", headers={"Accept-Encoding": "identity"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    # Django gzips an async stream chunk by chunk (one gzip member each): gzip reads them all.
+    assert gzip.decompress(raw).decode() == expected
+    assert "content-encoding" not in plain.headers
+    assert plain.text == expected
+    assert plain.headers["x-sync"] == "1"
 
 
 def test_off_by_default(settings):
