@@ -5,6 +5,21 @@ from __future__ import annotations
 from django_bolt.api import BoltAPI, Router
 from django_bolt.datastructures import UploadFile
 from django_bolt.exceptions import HTTPException
+from django_bolt.middleware import (
+    BaseMiddleware,
+    CompressionConfig,
+    DjangoMiddleware,
+    ErrorHandlerMiddleware,
+    LoggingMiddleware,
+    Middleware,
+    MiddlewareProtocol,
+    TimingMiddleware,
+    cors,
+    middleware,
+    no_compress,
+    rate_limit,
+    skip_middleware,
+)
 from django_bolt.params import Body, Cookie, Depends, File, Form, Header, Path, Query
 from django_bolt.request import Request
 from django_bolt.responses import (
@@ -22,15 +37,22 @@ __version__ = "0.1.0"
 __all__ = (
     "HTML",
     "JSON",
+    "BaseMiddleware",
     "Body",
     "BoltAPI",
+    "CompressionConfig",
     "Cookie",
     "Depends",
+    "DjangoMiddleware",
+    "ErrorHandlerMiddleware",
     "File",
     "FileResponse",
     "Form",
     "HTTPException",
     "Header",
+    "LoggingMiddleware",
+    "Middleware",
+    "MiddlewareProtocol",
     "Path",
     "PlainText",
     "Query",
@@ -39,6 +61,12 @@ __all__ = (
     "Response",
     "Router",
     "StreamingResponse",
+    "TimingMiddleware",
     "UploadFile",
     "__version__",
+    "cors",
+    "middleware",
+    "no_compress",
+    "rate_limit",
+    "skip_middleware",
 )

@@ -34,6 +34,8 @@ if typing.TYPE_CHECKING:
     from django_bolt.middleware.compression import Compressor
     from django_bolt.middleware.cors import CORSPolicy
     from django_bolt.middleware.hosts import HostValidator
+    from django_bolt.middleware.pipeline import RoutePipeline
+    from django_bolt.middleware.rate_limit import RateLimiter
     from django_bolt.static import StaticFiles
 
 __all__ = ("BoltAPI", "RouteInfo", "RouteOptions", "Router")
@@ -42,12 +44,16 @@ logger: Final = logging.getLogger("django_bolt")
 
 F = TypeVar("F", bound=Callable[..., Any])
 ExceptionHandler = Callable[[Request, Any], Any]
+# A route's rate limits, auth and middleware chain around its handler: (request, path values).
+Policy = Callable[[Request, Any], Awaitable[WireResponse]]
 
 _NOT_FOUND_BODY: Final = b'{"detail":"Not Found"}'
 _METHOD_NOT_ALLOWED_BODY: Final = b'{"detail":"Method Not Allowed"}'
 _CT_JSON: Final = (b"content-type", b"application/json")
 # ``compression=`` not given: the ``BOLT_COMPRESSION`` setting decides.
 _FROM_SETTINGS: Final[Any] = object()
+# What a middleware's own return value (a dict, a Response) becomes.
+_MIDDLEWARE_CONVERT: Final = build_result_converter(200, None, "middleware")
 
 
 class RouteOptions(TypedDict, total=False):
@@ -76,6 +82,7 @@ class RouteInfo:
         "include_in_schema",
         "inline",
         "methods",
+        "middleware",
         "name",
         "path",
         "response_model",
@@ -114,9 +121,17 @@ class RouteInfo:
         self.guards = list(guards) if guards is not None else None
         self.auth = list(auth) if auth is not None else None
         self.inline = inline
+        # Middleware entries of the routers and APIs around this route, outermost first (the
+        # route's own @middleware entries stay on the handler).
+        self.middleware: tuple[Any, ...] = ()
 
     def prefixed(
-        self, prefix: str, tags: list[str], guards: list[Any] | None, auth: list[Any] | None
+        self,
+        prefix: str,
+        tags: list[str],
+        guards: list[Any] | None,
+        auth: list[Any] | None,
+        middleware: tuple[Any, ...] = (),
     ) -> RouteInfo:
         """A copy as seen from an including router: prefix added, router defaults applied."""
         copy = RouteInfo.__new__(RouteInfo)
@@ -127,6 +142,8 @@ class RouteInfo:
         # A route's own guards/auth win over the router's.
         copy.guards = self.guards if self.guards is not None else guards
         copy.auth = self.auth if self.auth is not None else auth
+        if middleware:
+            copy.middleware = (*middleware, *self.middleware)
         return copy
 
     @property
@@ -155,7 +172,12 @@ def _return_model(fn: Callable[..., Any]) -> Any:
 
 
 class Router:
-    """A group of routes with a shared prefix, tags, auth and guards."""
+    """A group of routes with a shared prefix, tags, auth, guards and middleware.
+
+    ``middleware`` entries (classes, ``DjangoMiddleware`` wrappers, ``{"type": "cors" |
+    "rate_limit", ...}`` dicts) wrap every route of this router and of the routers it includes,
+    outside the routes' own ``@middleware``.
+    """
 
     def __init__(
         self,
@@ -163,11 +185,15 @@ class Router:
         tags: list[str] | None = None,
         auth: list[Any] | None = None,
         guards: list[Any] | None = None,
+        middleware: Sequence[Any] | None = None,
     ) -> None:
+        from django_bolt.middleware.base import check_entries
+
         self.prefix = prefix
         self.tags = list(tags or [])
         self.auth = auth
         self.guards = guards
+        self.middleware: tuple[Any, ...] = check_entries(middleware, type(self).__name__)
         self._routes: list[RouteInfo] = []
         self._routers: list[tuple[str, Router]] = []
         self._changed()
@@ -223,10 +249,12 @@ class Router:
     def iter_routes(self) -> Iterator[RouteInfo]:
         """Every route of this router and the routers it includes, as seen from here."""
         for info in self._routes:
-            yield info.prefixed(self.prefix, self.tags, self.guards, self.auth)
+            yield info.prefixed(self.prefix, self.tags, self.guards, self.auth, self.middleware)
         for prefix, router in self._routers:
             for info in router.iter_routes():
-                yield info.prefixed(_join(self.prefix, prefix), self.tags, self.guards, self.auth)
+                yield info.prefixed(
+                    _join(self.prefix, prefix), self.tags, self.guards, self.auth, self.middleware
+                )
 
 
 class _Endpoint:
@@ -246,6 +274,7 @@ class _Endpoint:
         "is_async",
         "only_path_name",
         "path_names",
+        "policy",
         "simple",
     )
 
@@ -281,6 +310,8 @@ class _Endpoint:
         self.bind = compile_fast_bind(self.binder) or self.binder.bind
         binder = self.binder
         self.has_params = binder.has_params
+        # None unless the route has rate limits or middleware: one check per request.
+        self.policy: Policy | None = None
 
 
 class BoltAPI(Router):
@@ -301,6 +332,11 @@ class BoltAPI(Router):
     ``False`` turns compression off; not given, the ``BOLT_COMPRESSION`` setting decides. The
     API that serves the requests decides for every route, mounted APIs' included; a route opts
     out with ``@no_compress``.
+
+    ``middleware`` wraps every route of this API (and of the APIs it mounts) in the given
+    middleware classes, outermost first; ``django_middleware`` (off by default) runs Django's
+    ``settings.MIDDLEWARE`` (``True``), a list of dotted paths, or ``{"include": [...]}`` /
+    ``{"exclude": [...]}`` of it around them, outside everything else. See docs/middleware.md.
     """
 
     request_class: ClassVar[type[Request]] = Request
@@ -319,6 +355,8 @@ class BoltAPI(Router):
         debug: bool | None = None,
         django_fallthrough: bool | None = None,
         compression: Any = _FROM_SETTINGS,
+        middleware: Sequence[Any] | None = None,
+        django_middleware: bool | list[str] | dict[str, list[str]] | None = None,
     ) -> None:
         if trailing_slash not in ("strip", "append", "keep"):
             raise ValueError(
@@ -342,7 +380,18 @@ class BoltAPI(Router):
         self.server_error_hook: Callable[[BaseException], None] | None = None
         self._lifespans: dict[int, contextlib.AbstractAsyncContextManager[Any]] = {}
         self.mounted = False
-        super().__init__(prefix, tags, auth, guards)
+        self._limiters: list[RateLimiter] = []
+        super().__init__(prefix, tags, auth, guards, middleware)
+        if django_middleware:
+            from django_bolt.middleware.django import DjangoMiddlewareStack
+
+            # Outside the API's own middleware: Django's request is ready before they run.
+            stack = DjangoMiddlewareStack.from_config(django_middleware)
+            self.middleware = (stack, *self.middleware)
+        elif django_middleware not in (None, False):
+            raise TypeError(
+                f"django_middleware must be True, a list or a dict, not {django_middleware!r}"
+            )
 
     def _changed(self) -> None:
         self._table = None
@@ -371,14 +420,21 @@ class BoltAPI(Router):
         return [info for info, _ in self._flatten("", {})]
 
     def _flatten(
-        self, prefix: str, handlers: dict[type[BaseException], ExceptionHandler]
+        self,
+        prefix: str,
+        handlers: dict[type[BaseException], ExceptionHandler],
+        outer: tuple[Any, ...] = (),
     ) -> Iterator[tuple[RouteInfo, dict[type[BaseException], ExceptionHandler]]]:
         merged = {**handlers, **self.exception_handlers}
         for info in self.iter_routes():
             info.path = normalize_path(_join(prefix, info.path), self.trailing_slash)
+            if outer:
+                info.middleware = (*outer, *info.middleware)
             yield info, merged
+        # The mounting API's middleware wraps the mounted API's.
+        around = (*outer, *self.middleware)
         for mount_prefix, app in self._mounts:
-            yield from app._flatten(_join(prefix, _join(self.prefix, mount_prefix)), merged)
+            yield from app._flatten(_join(prefix, _join(self.prefix, mount_prefix)), merged, around)
 
     def _all_apis(self) -> Iterator[BoltAPI]:
         yield self
@@ -392,6 +448,7 @@ class BoltAPI(Router):
         from django_bolt.middleware.compression import is_no_compress
         from django_bolt.middleware.cors import build_cors_policies
         from django_bolt.middleware.hosts import build_host_validator
+        from django_bolt.middleware.pipeline import route_pipeline
 
         table: RouteTable[_Endpoint] = RouteTable()
         compressor = _make_compressor(self.compression)
@@ -399,17 +456,24 @@ class BoltAPI(Router):
         # Raises ImproperlyConfigured (allow-all with credentials, a malformed origin) here.
         cors_default, cors_for = build_cors_policies(settings)
         auth_default, guards_default = _auth_defaults(settings)
+        limits = _rate_limit_settings(settings)
         for info, handlers in self._flatten("", {}):
             template = PathTemplate(info.path)
-            compress = None if is_no_compress(info.endpoint) else compressor
+            pipeline = route_pipeline(info.middleware, info.endpoint)
+            compress = None if pipeline.skips("compression") else compressor
+            if is_no_compress(info.endpoint):
+                compress = None
+            cors = None if pipeline.skips("cors") else cors_for(info.endpoint, pipeline.cors)
             # The most specific declaration wins: route, then router, then API, then settings.
             gate = compile_gate(
                 _resolve(info.auth) if info.auth is not None else auth_default,
                 _resolve(info.guards) if info.guards is not None else guards_default,
             )
-            endpoint = _Endpoint(
-                info, template.names, handlers, compress, cors_for(info.endpoint), gate
-            )
+            endpoint = _Endpoint(info, template.names, handlers, compress, cors, gate)
+            if pipeline.rate_limits or pipeline.chain:
+                endpoint.policy = self._compile_policy(endpoint, pipeline, limits)
+                # The policy runs auth itself, between the address limits and the user limits.
+                endpoint.gate = None
             for method in info.methods:
                 table.add(method, template, endpoint, info.label)
         table.compile()
@@ -420,6 +484,69 @@ class BoltAPI(Router):
         self._hosts = build_host_validator(settings)
         self._table = table
         return table
+
+    def _compile_policy(
+        self, endpoint: _Endpoint, pipeline: RoutePipeline, limits: tuple[str | None, int]
+    ) -> Policy:
+        """Rate limits (address ones before auth), auth, then the middleware chain."""
+        from django_bolt.middleware.base import build_chain
+        from django_bolt.middleware.rate_limit import RateLimiter, build_store
+
+        backend, max_keys = limits
+        before: list[RateLimiter] = []
+        after: list[RateLimiter] = []
+        for index, spec in enumerate(pipeline.rate_limits):
+            # The same name in every process: the shared backend keys buckets by it.
+            route_id = f"{'|'.join(endpoint.info.methods)} {endpoint.info.path} #{index}"
+            limiter = RateLimiter(spec, build_store(spec, route_id, backend, max_keys))
+            self._limiters.append(limiter)
+            (before if limiter.phase == "before_auth" else after).append(limiter)
+        gate = endpoint.gate
+        invoke = self._invoke
+        has_path = bool(endpoint.path_names)
+
+        async def innermost(request: Request) -> WireResponse:
+            return await invoke(endpoint, request, request.path_params if has_path else None)
+
+        chain = (
+            build_chain(pipeline.chain, innermost, _MIDDLEWARE_CONVERT, endpoint.fn)
+            if pipeline.chain
+            else None
+        )
+
+        async def policy(request: Request, params: dict[str, str] | None) -> WireResponse:
+            for limiter in before:
+                rejected = await limiter(request)
+                if rejected is not None:
+                    return rejected
+            if gate is not None:
+                await gate(request)
+            for limiter in after:
+                rejected = await limiter(request)
+                if rejected is not None:
+                    return rejected
+            if chain is not None:
+                return await chain(request)
+            return await invoke(endpoint, request, params)
+
+        return policy
+
+    async def _invoke(
+        self, endpoint: _Endpoint, request: Request, params: dict[str, str] | None
+    ) -> WireResponse:
+        """Bind, call and convert (the policy path's copy of ``dispatch``'s inlined fast path)."""
+        if endpoint.simple:
+            if endpoint.has_params:
+                result = endpoint.fn(**endpoint.bind(request, params))
+            else:
+                result = endpoint.fn()
+            if endpoint.is_async:
+                result = await result
+            response = endpoint.convert(result)
+            if response.__class__ is not WireResponse:
+                response = response.finish(request)  # type: ignore[attr-defined]
+            return response
+        return await self._run_full(endpoint, request, params)
 
     async def startup(self) -> None:
         """Compile, size the sync pool, then run start-up hooks (once per event loop)."""
@@ -448,6 +575,9 @@ class BoltAPI(Router):
 
     async def shutdown(self) -> None:
         """Run shutdown hooks and leave lifespan contexts (newest first)."""
+        for limiter in self._limiters:
+            # Shared-backend clients belong to this loop: closed here, once per loop.
+            await limiter.aclose()
         for api in reversed(list(self._all_apis())):
             manager = api._lifespans.pop(id(asyncio.get_running_loop()), None)
             if manager is not None:
@@ -510,7 +640,11 @@ class BoltAPI(Router):
                 request._path_params = params
             else:
                 params = None
-            if endpoint.simple:
+            policy = endpoint.policy
+            if policy is not None:
+                # Rate limits, auth and middleware, compiled for this route (see compile()).
+                response = await policy(request, params)
+            elif endpoint.simple:
                 if endpoint.has_params:
                     result = endpoint.fn(**endpoint.bind(request, params))
                 else:
@@ -678,6 +812,26 @@ async def _maybe_await(value: Any) -> Any:
     if inspect.isawaitable(value):
         return await value
     return value
+
+
+def _rate_limit_settings(settings: object | None) -> tuple[str | None, int]:
+    """``BOLT_RATE_LIMIT_BACKEND`` and ``BOLT_RATE_LIMIT_MAX_KEYS``, read once."""
+    from django_bolt.conf import framework_setting
+    from django_bolt.middleware.rate_limit import DEFAULT_MAX_KEYS
+
+    if settings is None:
+        return None, DEFAULT_MAX_KEYS
+    backend = framework_setting("BOLT_RATE_LIMIT_BACKEND", settings)
+    max_keys = framework_setting("BOLT_RATE_LIMIT_MAX_KEYS", settings)
+    if backend is not None and not isinstance(backend, str):
+        raise ImproperlyConfigured(
+            f"BOLT_RATE_LIMIT_BACKEND must be a cache alias, not {backend!r}"
+        )
+    if isinstance(max_keys, bool) or not isinstance(max_keys, int) or max_keys < 1:
+        raise ImproperlyConfigured(
+            f"BOLT_RATE_LIMIT_MAX_KEYS must be an int >= 1, not {max_keys!r}"
+        )
+    return backend, max_keys
 
 
 def _make_compressor(compression: Any) -> Compressor | None:

@@ -347,6 +347,36 @@ FRAMEWORK_SETTINGS: Final[Mapping[str, tuple[object, str]]] = {
     ),
     "BOLT_AUTHENTICATION_CLASSES": ([], "Default auth classes (instances, classes or paths)."),
     "BOLT_DEFAULT_PERMISSION_CLASSES": ([], "Default guards (instances, classes or paths)."),
+    "BOLT_RATE_LIMIT_BACKEND": (
+        None,
+        "Cache alias whose Redis/Memcached server shares rate limits across processes "
+        "(None: each process counts on its own).",
+    ),
+    "BOLT_RATE_LIMIT_MAX_KEYS": (100_000, "Most buckets one in-process rate limit keeps."),
+    # CORS: django-cors-headers' names and defaults (corsheaders.defaults), read by
+    # middleware/cors.py; its older names (CORS_ORIGIN_WHITELIST, ...) are read there too.
+    "CORS_ALLOWED_ORIGINS": ([], "Origins allowed, as scheme://host[:port]."),
+    "CORS_ALLOWED_ORIGIN_REGEXES": ([], "Regexes an origin must match whole."),
+    "CORS_ALLOW_ALL_ORIGINS": (False, "Allow every origin (Access-Control-Allow-Origin: *)."),
+    "CORS_ALLOW_CREDENTIALS": (False, "Send Access-Control-Allow-Credentials: true."),
+    "CORS_ALLOW_METHODS": (
+        ["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"],
+        "Methods answered to preflights ('*' echoes the asked one).",
+    ),
+    "CORS_ALLOW_HEADERS": (
+        [
+            "accept",
+            "authorization",
+            "content-type",
+            "user-agent",
+            "x-csrftoken",
+            "x-requested-with",
+        ],
+        "Request headers answered to preflights ('*' echoes the asked ones).",
+    ),
+    "CORS_EXPOSE_HEADERS": ([], "Access-Control-Expose-Headers on actual responses."),
+    "CORS_PREFLIGHT_MAX_AGE": (86400, "Access-Control-Max-Age in seconds (0 sends none)."),
+    "CORS_MAX_AGE": (None, "Django-Bolt's name for CORS_PREFLIGHT_MAX_AGE (that one wins)."),
 }
 
 

@@ -2,7 +2,35 @@
 
 from __future__ import annotations
 
+from django_bolt.middleware.base import (
+    BaseMiddleware,
+    ErrorHandlerMiddleware,
+    LoggingMiddleware,
+    Middleware,
+    MiddlewareProtocol,
+    TimingMiddleware,
+    middleware,
+    skip_middleware,
+)
 from django_bolt.middleware.compression import CompressionConfig, no_compress
 from django_bolt.middleware.cors import CORSConfig, cors
+from django_bolt.middleware.django import DjangoMiddleware, DjangoMiddlewareStack
+from django_bolt.middleware.rate_limit import rate_limit
 
-__all__ = ("CORSConfig", "CompressionConfig", "cors", "no_compress")
+__all__ = (
+    "BaseMiddleware",
+    "CORSConfig",
+    "CompressionConfig",
+    "DjangoMiddleware",
+    "DjangoMiddlewareStack",
+    "ErrorHandlerMiddleware",
+    "LoggingMiddleware",
+    "Middleware",
+    "MiddlewareProtocol",
+    "TimingMiddleware",
+    "cors",
+    "middleware",
+    "no_compress",
+    "rate_limit",
+    "skip_middleware",
+)

@@ -14,7 +14,7 @@ credentials stops start-up instead of being reflected as "any origin with cookie
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import urlsplit
@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 from django_bolt._wire import WireResponse
+from django_bolt.conf import FRAMEWORK_SETTINGS, framework_setting
 
 if TYPE_CHECKING:
     from django_bolt.request import Request
@@ -33,22 +34,25 @@ __all__ = (
     "CORSPolicy",
     "build_cors_policies",
     "cors",
+    "cors_overrides",
+    "entry_overrides",
     "route_cors",
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# django-cors-headers' defaults (corsheaders.defaults).
-DEFAULT_ALLOW_METHODS: Final = ("DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT")
-DEFAULT_ALLOW_HEADERS: Final = (
-    "accept",
-    "authorization",
-    "content-type",
-    "user-agent",
-    "x-csrftoken",
-    "x-requested-with",
-)
-DEFAULT_PREFLIGHT_MAX_AGE: Final = 86400
+
+def _setting_default(name: str) -> Any:
+    return FRAMEWORK_SETTINGS[name][0]
+
+
+# for_route(handler, cors_entries) -> the route's compiled policy or None
+RouteCORS = Callable[..., "CORSPolicy | None"]
+
+# django-cors-headers' defaults, declared once in conf.py's settings table.
+DEFAULT_ALLOW_METHODS: Final = tuple(_setting_default("CORS_ALLOW_METHODS"))
+DEFAULT_ALLOW_HEADERS: Final = tuple(_setting_default("CORS_ALLOW_HEADERS"))
+DEFAULT_PREFLIGHT_MAX_AGE: Final = int(_setting_default("CORS_PREFLIGHT_MAX_AGE"))
 
 _ROUTE_ATTR: Final = "_bolt_cors"
 _WILDCARD: Final = "*"
@@ -117,24 +121,25 @@ class CORSConfig:
     def from_settings(cls, settings: object) -> CORSConfig:
         """The ``CORS_*`` settings (django-cors-headers' older names are read as well)."""
 
-        def get(name: str, old: str | None, default: Any) -> Any:
-            if hasattr(settings, name):
-                return getattr(settings, name)
-            if old is not None and hasattr(settings, old):
+        def get(name: str, old: str | None = None) -> Any:
+            if not hasattr(settings, name) and old is not None and hasattr(settings, old):
                 return getattr(settings, old)
-            return default
+            return framework_setting(name, settings)
 
+        max_age = get("CORS_PREFLIGHT_MAX_AGE")
+        if not hasattr(settings, "CORS_PREFLIGHT_MAX_AGE") and hasattr(settings, "CORS_MAX_AGE"):
+            max_age = settings.CORS_MAX_AGE  # Django-Bolt's name for the same setting
         return cls(
-            allowed_origins=get("CORS_ALLOWED_ORIGINS", "CORS_ORIGIN_WHITELIST", ()),
+            allowed_origins=get("CORS_ALLOWED_ORIGINS", "CORS_ORIGIN_WHITELIST"),
             allowed_origin_regexes=get(
-                "CORS_ALLOWED_ORIGIN_REGEXES", "CORS_ORIGIN_REGEX_WHITELIST", ()
+                "CORS_ALLOWED_ORIGIN_REGEXES", "CORS_ORIGIN_REGEX_WHITELIST"
             ),
-            allow_all_origins=get("CORS_ALLOW_ALL_ORIGINS", "CORS_ORIGIN_ALLOW_ALL", False),
-            allow_credentials=get("CORS_ALLOW_CREDENTIALS", None, False),
-            allow_methods=get("CORS_ALLOW_METHODS", None, DEFAULT_ALLOW_METHODS),
-            allow_headers=get("CORS_ALLOW_HEADERS", None, DEFAULT_ALLOW_HEADERS),
-            expose_headers=get("CORS_EXPOSE_HEADERS", None, ()),
-            preflight_max_age=get("CORS_PREFLIGHT_MAX_AGE", None, DEFAULT_PREFLIGHT_MAX_AGE),
+            allow_all_origins=get("CORS_ALLOW_ALL_ORIGINS", "CORS_ORIGIN_ALLOW_ALL"),
+            allow_credentials=get("CORS_ALLOW_CREDENTIALS"),
+            allow_methods=get("CORS_ALLOW_METHODS"),
+            allow_headers=get("CORS_ALLOW_HEADERS"),
+            expose_headers=get("CORS_EXPOSE_HEADERS"),
+            preflight_max_age=max_age,
         )
 
 
@@ -308,6 +313,36 @@ def cors(
     ``origins=["*"]`` allows every origin. Giving ``origins`` (or ``origin_regexes``) replaces
     both the global origin list and regexes, so a route can be narrower than the API.
     """
+    overrides = cors_overrides(
+        origins=origins,
+        methods=methods,
+        headers=headers,
+        credentials=credentials,
+        max_age=max_age,
+        expose_headers=expose_headers,
+        origin_regexes=origin_regexes,
+    )
+
+    def decorator(fn: F) -> F:
+        setattr(fn, _ROUTE_ATTR, overrides)
+        return fn
+
+    return decorator
+
+
+def cors_overrides(
+    origins: Iterable[str] | str | None = None,
+    *,
+    methods: Iterable[str] | None = None,
+    headers: Iterable[str] | None = None,
+    credentials: bool | None = None,
+    max_age: int | None = None,
+    expose_headers: Iterable[str] | None = None,
+    origin_regexes: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """``@cors`` arguments (or a ``{"type": "cors", ...}`` entry) as :class:`CORSConfig` fields."""
+    if isinstance(origins, str):
+        origins = [origins]
     overrides: dict[str, Any] = {}
     if origins is not None or origin_regexes is not None:
         listed = _strings(origins if origins is not None else (), "origins")
@@ -326,12 +361,16 @@ def cors(
         overrides["preflight_max_age"] = max_age
     if expose_headers is not None:
         overrides["expose_headers"] = _strings(expose_headers, "expose_headers")
+    return overrides
 
-    def decorator(fn: F) -> F:
-        setattr(fn, _ROUTE_ATTR, overrides)
-        return fn
 
-    return decorator
+def entry_overrides(entry: dict[str, Any]) -> dict[str, Any]:
+    """A ``{"type": "cors", ...}`` middleware entry as overrides (same keys as ``@cors``)."""
+    options = {k: v for k, v in entry.items() if k != "type"}
+    try:
+        return cors_overrides(**options)
+    except TypeError as exc:
+        raise ImproperlyConfigured(f"cors middleware entry {entry!r}: {exc}") from None
 
 
 def route_cors(fn: object) -> dict[str, Any] | None:
@@ -342,7 +381,7 @@ def route_cors(fn: object) -> dict[str, Any] | None:
 
 def build_cors_policies(
     settings: object | None,
-) -> tuple[CORSPolicy | None, Callable[[object], CORSPolicy | None]]:
+) -> tuple[CORSPolicy | None, RouteCORS]:
     """(the global policy or None, ``for_route(fn)``), read from ``settings`` once.
 
     ``for_route`` gives a ``@cors`` route its own compiled policy and every other route the
@@ -351,11 +390,16 @@ def build_cors_policies(
     base = CORSConfig.from_settings(settings) if settings is not None else CORSConfig()
     default = CORSPolicy(base) if base.enabled else None
 
-    def for_route(fn: object) -> CORSPolicy | None:
+    def for_route(fn: object, entries: Sequence[dict[str, Any]] = ()) -> CORSPolicy | None:
         overrides = route_cors(fn)
-        if overrides is None:
+        if overrides is None and not entries:
             return default
-        config = replace(base, **overrides)
+        # Outermost entry first (API, routers), then the route's own @cors.
+        merged: dict[str, Any] = {}
+        for entry in entries:
+            merged.update(entry_overrides(entry))
+        merged.update(overrides or {})
+        config = replace(base, **merged)
         if not config.enabled:
             return None
         return CORSPolicy(config)

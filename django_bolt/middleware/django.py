@@ -1,0 +1,319 @@
+"""Django's own middleware (``settings.MIDDLEWARE`` or chosen classes) around API routes.
+
+``BoltAPI(django_middleware=True)`` or a ``DjangoMiddleware(...)`` / ``DjangoMiddlewareStack``
+entry puts Django middleware in a route's chain. Each stack is built once per route, the way
+Django's ASGI handler builds its chain: middleware that can run async get async
+``get_response``; sync-only ones are adapted with asgiref, exactly as under ``daphne`` or
+``uvicorn``. Per request the stack
+
+1. builds a Django ``HttpRequest`` from our request (the same WSGI environ the Django fallthrough
+   bridge builds),
+2. runs the middleware's request phase, then their ``process_view`` hooks (CSRF lives there,
+   so ``@csrf_exempt`` on the handler is honoured); any of them may answer instead,
+3. hands the user and session Django set to our request (``request.user``, ``request._session``
+   when the request class has that slot, ``request.state.django_request`` for everything else,
+   such as messages) and runs the rest of our chain and the handler,
+4. passes our response through the middleware's response phase (session and CSRF cookies,
+   ``Vary``, security headers) and back to the server.
+
+An exception from the handler goes through the middleware unchanged (``process_exception``
+hooks are not called) and is answered by the API's error handling, like any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Final
+
+from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
+from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
+
+from django_bolt._wire import WireResponse
+from django_bolt.request import Request as _Request
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponseBase
+
+    from django_bolt.request import Request
+
+__all__ = ("DjangoMiddleware", "DjangoMiddlewareStack")
+
+Layer = Callable[["Request"], Awaitable[Any]]
+_SERVER_OWNED: Final = frozenset(
+    {b"connection", b"content-length", b"keep-alive", b"transfer-encoding"}
+)
+# The attribute of the Django request that points back at ours.
+_BOLT_REQUEST: Final = "_bolt_request"
+# Where the Django request keeps an exception our part of the chain raised.
+_BOLT_ERROR: Final = "_bolt_error"
+
+
+def _import(path: str) -> type:
+    from django.utils.module_loading import import_string
+
+    try:
+        found: type = import_string(path)
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"cannot import Django middleware {path!r}: {exc}") from exc
+    return found
+
+
+class DjangoMiddleware:
+    """One Django middleware class (or its dotted path) as a ``middleware=[...]`` entry.
+
+    ``options`` are passed to the class after ``get_response``. Several in a row are cheaper as
+    one :class:`DjangoMiddlewareStack`: each stack builds one Django request.
+    """
+
+    def __init__(self, middleware_class: type | str, **options: Any) -> None:
+        if not isinstance(middleware_class, type | str):
+            raise TypeError(
+                f"DjangoMiddleware takes a class or a dotted path, not {middleware_class!r}"
+            )
+        self.middleware_class = middleware_class
+        self.options = options
+
+    @property
+    def skip_name(self) -> str:
+        cls = self.middleware_class
+        return cls.rsplit(".", 1)[-1] if isinstance(cls, str) else cls.__name__
+
+    def resolve(self) -> tuple[type, dict[str, Any]]:
+        cls = self.middleware_class
+        return (_import(cls) if isinstance(cls, str) else cls), self.options
+
+    def build_layer(self, next_layer: Layer, handler: object = None) -> Layer:
+        return DjangoMiddlewareStack([self]).build_layer(next_layer, handler)
+
+    def __repr__(self) -> str:
+        return f"DjangoMiddleware({self.skip_name})"
+
+
+class DjangoMiddlewareStack:
+    """Several Django middleware, first outermost, sharing one Django request per call.
+
+    Entries are classes, dotted paths or :class:`DjangoMiddleware` (for options). ``@skip_middleware
+    ("django")`` leaves the whole stack out of a route.
+    """
+
+    skip_name: Final = "django"
+
+    def __init__(self, middleware: Iterable[type | str | DjangoMiddleware] = ()) -> None:
+        self._entries = [
+            m if isinstance(m, DjangoMiddleware) else DjangoMiddleware(m) for m in middleware
+        ]
+        self._config: Any = None
+
+    @classmethod
+    def from_config(cls, config: bool | list[str] | dict[str, list[str]]) -> DjangoMiddlewareStack:
+        """``BoltAPI(django_middleware=...)``: read against ``settings.MIDDLEWARE`` at compile()."""
+        if not isinstance(config, bool | list | tuple | dict):
+            raise TypeError(f"django_middleware must be True, a list or a dict, not {config!r}")
+        if isinstance(config, dict) and (set(config) - {"include", "exclude"} or len(config) != 1):
+            raise TypeError("django_middleware dict takes exactly one of 'include' or 'exclude'")
+        stack = cls()
+        stack._config = config
+        return stack
+
+    def _resolved(self) -> list[tuple[type, dict[str, Any]]]:
+        config = self._config
+        if config is None:
+            return [entry.resolve() for entry in self._entries]
+        from django.conf import settings
+
+        configured = list(getattr(settings, "MIDDLEWARE", []))
+        if config is True:
+            paths = configured
+        elif isinstance(config, list | tuple):
+            paths = list(config)
+        else:
+            ((mode, names),) = config.items()
+            unknown = [n for n in names if n not in configured]
+            if unknown:
+                raise ImproperlyConfigured(
+                    f"django_middleware {mode}: {unknown} not in settings.MIDDLEWARE"
+                )
+            paths = [p for p in configured if (p in names) == (mode == "include")]
+        return [(_import(p), {}) for p in paths]
+
+    def build_layer(self, next_layer: Layer, handler: object = None) -> Layer:
+        """This stack around ``next_layer`` for one route (``handler`` for ``process_view``)."""
+
+        async def inner(django_request: HttpRequest) -> HttpResponseBase:
+            request: Request = getattr(django_request, _BOLT_REQUEST)
+            await _expose(django_request, request)
+            for hook in view_hooks:
+                early = await hook(django_request, handler, (), {})
+                if early is not None:
+                    return early
+            try:
+                response = await next_layer(request)
+            except Exception as exc:
+                # Ours to answer (the API's error handling), not Django's: marked so the
+                # layer below lets it through unchanged.
+                setattr(django_request, _BOLT_ERROR, exc)
+                raise
+            return _as_django(response)
+
+        chain: Callable[..., Any] = inner
+        chain_is_async = True
+        view_hooks: list[Callable[..., Awaitable[Any]]] = []
+        for cls, options in reversed(self._resolved()):
+            # Django's rule (BaseHandler.load_middleware): async when the class can be.
+            is_async = bool(getattr(cls, "async_capable", False))
+            adapted = _adapt(is_async, chain, chain_is_async)
+            try:
+                instance = cls(adapted, **options)
+            except MiddlewareNotUsed:
+                continue
+            hook = getattr(instance, "process_view", None)
+            if hook is not None:
+                view_hooks.insert(0, _adapt(True, hook, iscoroutinefunction(hook)))
+            chain = _converting(instance, is_async)
+            chain_is_async = is_async
+        outermost = _adapt(True, chain, chain_is_async)
+
+        async def layer(request: Request) -> WireResponse:
+            from django.core.handlers.wsgi import WSGIRequest
+
+            from django_bolt.django_bridge import _environ
+
+            django_request = WSGIRequest(_environ(request))
+            setattr(django_request, _BOLT_REQUEST, request)
+            if asyncio.current_task() is None:
+                # On Python 3.11 the server runs a request's first step outside any Task;
+                # asgiref (and middleware using asyncio.timeout) expect one.
+                response = await asyncio.ensure_future(outermost(django_request))
+            else:
+                response = await outermost(django_request)
+            return await _to_wire(response)
+
+        return layer
+
+
+def _adapt(is_async: bool, method: Callable[..., Any], method_is_async: bool) -> Callable[..., Any]:
+    if is_async and not method_is_async:
+        return sync_to_async(method, thread_sensitive=True)
+    if not is_async and method_is_async:
+        return async_to_sync(method)
+    return method
+
+
+# The lazily-built session of another issue lives in this slot; when the request class has it,
+# Django's session object goes there, so ``request.session`` is the one SessionMiddleware saves.
+_SESSION_SLOT: Final = "_session" in _Request.__slots__
+
+
+async def _expose(django_request: HttpRequest, request: Request) -> None:
+    """What Django middleware set, made visible to our handler."""
+    request.state.django_request = django_request  # type: ignore[attr-defined]
+    if request.context is None and hasattr(django_request, "user"):
+        # Resolved here, where the database may be used: an async handler reading a lazy user
+        # would hit the ORM on the event loop.
+        auser = getattr(django_request, "auser", None)
+        if auser is not None:
+            request.user = await auser()
+        else:
+            request.user = await sync_to_async(_resolve_user)(django_request)
+    if _SESSION_SLOT and hasattr(django_request, "session"):
+        request._session = django_request.session  # type: ignore[attr-defined]
+
+
+def _resolve_user(django_request: HttpRequest) -> Any:
+    user = django_request.user
+    user.is_authenticated  # noqa: B018 - evaluating the lazy object is the point
+    return user
+
+
+def _as_django(response: Any) -> HttpResponseBase:
+    """Our response as a Django one the middleware's response phase can read and change."""
+    from django.http import HttpResponse, StreamingHttpResponse
+
+    if not isinstance(response, WireResponse):
+        raise TypeError(f"expected a response from the chain, got {response!r}")
+    django_response: HttpResponseBase
+    if response.stream is not None:
+        # Django takes sync and async iterators alike; middleware that rewrite bodies
+        # (GZipMiddleware) wrap the stream, which is then what the server sends.
+        django_response = StreamingHttpResponse(response.stream, status=response.status_code)
+    else:
+        django_response = HttpResponse(response.body, status=response.status_code)
+    del django_response["Content-Type"]
+    cookies: list[bytes] = []
+    for name, value in response.raw_headers:
+        if name == b"set-cookie":
+            cookies.append(value)  # Django's header dict keeps one value per name
+            continue
+        key = name.decode("latin-1")
+        text = value.decode("latin-1")
+        django_response[key] = f"{django_response[key]}, {text}" if key in django_response else text
+    django_response._bolt_wire = response
+    django_response._bolt_cookies = cookies
+    return django_response
+
+
+async def _to_wire(response: HttpResponseBase) -> WireResponse:
+    """The response after Django's middleware (ours, changed, or one a middleware made)."""
+    headers = [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in response.items()
+    ]
+    headers = [pair for pair in headers if pair[0] not in _SERVER_OWNED]
+    headers.extend((b"set-cookie", c) for c in getattr(response, "_bolt_cookies", ()))
+    for morsel in response.cookies.values():
+        headers.append((b"set-cookie", morsel.output(header="").strip().encode("latin-1")))
+    ours: WireResponse | None = getattr(response, "_bolt_wire", None)
+    if ours is not None and ours.stream is not None and response.streaming:
+        stream = response.streaming_content  # ours, perhaps wrapped by a middleware
+        return WireResponse(response.status_code, headers, b"", stream, ours.background)
+    body = await sync_to_async(_read_stream)(response) if response.streaming else response.content
+    # close() sends request_finished (database connections are tidied): on Django's thread.
+    await sync_to_async(response.close, thread_sensitive=True)()
+    background = ours.background if ours is not None else None
+    return WireResponse(response.status_code, headers, body, None, background)
+
+
+def _read_stream(response: HttpResponseBase) -> bytes:
+    return b"".join(response)
+
+
+def _converting(middleware: Callable[..., Any], is_async: bool) -> Callable[..., Any]:
+    """``middleware`` with Django's own exceptions answered where they are raised.
+
+    Django wraps every middleware this way (``convert_exception_to_response``), so the ones
+    outside see a 403 for ``PermissionDenied``, a 404 for ``Http404``, a 400 for
+    ``SuspiciousOperation``. An exception from our handler is marked and goes through unchanged.
+    """
+    if is_async:
+
+        async def converting_async(django_request: HttpRequest) -> HttpResponseBase:
+            try:
+                response: HttpResponseBase = await middleware(django_request)
+            except Exception as exc:
+                if getattr(django_request, _BOLT_ERROR, None) is exc:
+                    raise
+                return await sync_to_async(_django_answer, thread_sensitive=True)(
+                    django_request, exc
+                )
+            return response
+
+        return converting_async
+
+    def converting(django_request: HttpRequest) -> HttpResponseBase:
+        try:
+            response: HttpResponseBase = middleware(django_request)
+        except Exception as exc:
+            if getattr(django_request, _BOLT_ERROR, None) is exc:
+                raise
+            return _django_answer(django_request, exc)
+        return response
+
+    return converting
+
+
+def _django_answer(django_request: HttpRequest, exc: Exception) -> HttpResponseBase:
+    from django.core.handlers.exception import response_for_exception
+
+    answer: HttpResponseBase = response_for_exception(django_request, exc)
+    return answer
