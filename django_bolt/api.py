@@ -520,7 +520,9 @@ class BoltAPI(Router):
                 if rejected is not None:
                     return rejected
             if gate is not None:
-                await gate(request)
+                pending = gate(request)
+                if pending is not None:
+                    await pending
             for limiter in after:
                 rejected = await limiter(request)
                 if rejected is not None:
