@@ -9,6 +9,7 @@ next; at teardown the connections of every thread that served are closed on thei
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -39,17 +40,26 @@ def on_async_orm_thread(fn: Callable[[], Any]) -> Any:
     return SyncToAsync.single_thread_executor.submit(fn).result(timeout=30)
 
 
-def close_everywhere() -> None:
-    """Close the connections of the test thread, the async ORM's thread and the pool."""
-    import asyncio
-
+def _close_and_forget(alias: str | None) -> None:
     from django.db import connections
 
     connections.close_all()
-    on_async_orm_thread(connections.close_all)
+    if alias is not None:
+        # The wrapper object stays in this thread's storage otherwise, still pointing at the
+        # dropped database, and the next test's alias of the same name would reuse it.
+        with contextlib.suppress(AttributeError):
+            del connections[alias]
+
+
+def close_everywhere(forget: str | None = None) -> None:
+    """Close the connections of the test thread, the async ORM's thread and the pool."""
+    import asyncio
+
+    _close_and_forget(forget)
+    on_async_orm_thread(lambda: _close_and_forget(forget))
 
     async def in_pool() -> None:
-        await run_in_pool(connections.close_all, {})
+        await run_in_pool(_close_and_forget, {"alias": forget})
 
     asyncio.run(in_pool())
 
@@ -112,7 +122,7 @@ def pg(
             try:
                 yield PG_ALIAS
             finally:
-                close_everywhere()
+                close_everywhere(forget=PG_ALIAS)
     finally:
         del connections.settings[PG_ALIAS]
         with psycopg.connect(postgres_dsn, autocommit=True) as admin:
