@@ -7,8 +7,8 @@ Try it (after ``python3 dev.py example``):
     curl -X POST http://127.0.0.1:8000/products -d '{"name": "kettle", "price_cents": 2500}'
     curl http://127.0.0.1:8000/products/1
     curl -X POST http://127.0.0.1:8000/products/1/sell
-    curl -c jar -b jar http://127.0.0.1:8000/visits     # a Django session, kept in the cookie jar
-    curl http://127.0.0.1:8000/me                       # log in at /admin/ in a browser, then open it
+    curl -c jar -b jar http://127.0.0.1:8000/visits   # a Django session, kept in a cookie jar
+    curl http://127.0.0.1:8000/me   # the session user: log in at /admin/ in a browser first
 
 The admin (``python example/manage.py createsuperuser`` first) edits the same products.
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import msgspec
 from catalog.models import Product
-
 from django.db import transaction
 
 from django_bolt import BoltAPI, HTTPException, Request
