@@ -223,6 +223,22 @@ def test_persistent_connections_are_reused(
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("pg_settings", [{"CONN_MAX_AGE": 2}])
+def test_a_connection_that_aged_while_idle_is_not_reused(
+    pg: str, pg_settings: dict[str, Any]
+) -> None:
+    import time
+
+    with TestClient(_pid_api(pg)) as client:
+        first = client.get("/sync/pid").json()
+        assert client.get("/sync/pid").json() == first
+        # Past CONN_MAX_AGE with no request in between: closed before the next handler runs,
+        # not after it has used the stale connection once more.
+        time.sleep(2.2)
+        assert client.get("/sync/pid").json() != first
+
+
+@pytest.mark.postgres
 @pytest.mark.parametrize("pg_settings", [{"CONN_MAX_AGE": None, "CONN_HEALTH_CHECKS": True}])
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_health_checks_reconnect_after_the_backend_is_terminated(

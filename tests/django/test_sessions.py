@@ -227,6 +227,21 @@ def _user_api() -> BoltAPI:
         login(request, user)
         return {"user": request.user.username}
 
+    @api.post("/async/login")
+    async def async_login(request, username: str) -> dict[str, str]:
+        from django.contrib.auth import aauthenticate, alogin
+
+        user = await aauthenticate(request, username=username, password="pw")
+        await alogin(request, user)
+        return {"user": (await request.auser()).username}
+
+    @api.post("/async/logout")
+    async def async_logout(request) -> dict[str, bool]:
+        from django.contrib.auth import alogout
+
+        await alogout(request)
+        return {"anonymous": (await request.auser()).is_anonymous}
+
     @api.post("/sync/logout")
     def sync_logout(request) -> dict[str, bool]:
         from django.contrib.auth import logout
@@ -286,18 +301,19 @@ def test_guards_judge_auth_classes_not_the_session(user_cookie: str) -> None:
         assert response.headers["vary"] == "Cookie"
 
 
-def test_login_and_logout_in_a_handler(engine: str) -> None:
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_login_and_logout_in_a_handler(engine: str, kind: str) -> None:
     from django.contrib.auth.models import User
 
     User.objects.create_user("bea", password="pw")
     with TestClient(_user_api()) as client:
-        response = client.post("/sync/login", params={"username": "bea"})
+        response = client.post(f"/{kind}/login", params={"username": "bea"})
         assert response.json() == {"user": "bea"}
         cookie = _set_cookie(response).value
         jar = {"sessionid": cookie}
         assert client.get("/sync/me", headers=_cookies(jar)).json() == {"user": "bea", "auth": True}
         out = client.post(
-            "/sync/logout", headers={**_cookies({**jar, "csrftoken": CSRF}), "X-CSRFToken": CSRF}
+            f"/{kind}/logout", headers={**_cookies({**jar, "csrftoken": CSRF}), "X-CSRFToken": CSRF}
         )
         assert out.json() == {"anonymous": True}
         assert _set_cookie(out).value == ""
