@@ -65,9 +65,9 @@ def close_everywhere(forget: str | None = None) -> None:
 
 
 @pytest.fixture
-def one_pool_thread() -> Iterator[None]:
-    from django.conf import settings
-
+def one_pool_thread(settings: Any) -> Iterator[None]:
+    # The setting, since an API's start-up sizes the pool from it.
+    settings.BOLT_SYNC_POOL_SIZE = 1
     reset_sync_pool()
     configure_sync_pool(1)
     try:
@@ -75,7 +75,7 @@ def one_pool_thread() -> Iterator[None]:
     finally:
         close_everywhere()
         reset_sync_pool()
-        configure_sync_pool(int(getattr(settings, "BOLT_SYNC_POOL_SIZE", 40)))
+        configure_sync_pool(40)
 
 
 @pytest.fixture
