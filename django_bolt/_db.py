@@ -173,7 +173,10 @@ def schedule_shared_settle() -> None:
 
     # Not awaited: the response need not wait. FIFO on that single thread, so the settle runs
     # before any query queued after this request, exactly where the next request would start.
-    SyncToAsync.single_thread_executor.submit(_settle_shared)
+    try:
+        SyncToAsync.single_thread_executor.submit(_settle_shared)
+    except RuntimeError:  # the interpreter is shutting down: nothing left to settle for
+        shared.scheduled = False
 
 
 # --- per route, at compile time ---------------------------------------------------------------
