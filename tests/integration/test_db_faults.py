@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.conftest import skip_or_fail
 from tests.integration.conftest import http_get
 
 if TYPE_CHECKING:
@@ -151,8 +152,8 @@ def _cluster() -> tuple[str, str]:
     for version in reversed(versions):
         if os.path.isdir(f"/etc/postgresql/{version}/main"):
             return version, "main"
-    pytest.skip("no Debian PostgreSQL cluster to restart (/etc/postgresql/<version>/main)")
-    raise AssertionError("unreachable")
+    skip_or_fail("no Debian PostgreSQL cluster to restart (/etc/postgresql/<version>/main)")
+    raise AssertionError("unreachable")  # pragma: no cover - skip_or_fail raises
 
 
 def _start_postgres() -> None:
