@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Final
@@ -177,6 +178,34 @@ def schedule_shared_settle() -> None:
         SyncToAsync.single_thread_executor.submit(_settle_shared)
     except RuntimeError:  # the interpreter is shutting down: nothing left to settle for
         shared.scheduled = False
+
+
+# --- fork -------------------------------------------------------------------------------------
+
+
+def _after_fork_in_child() -> None:
+    """Executors whose threads did not survive ``fork()`` would queue work forever: renew them.
+
+    Connections are not touched here: closing one in the child would end the parent's session
+    on the shared socket. The parent closes them before forking (``runbolt`` does).
+    """
+    SHARED.dirty = False
+    SHARED.scheduled = False
+    from django_bolt.binding import reset_sync_pool
+
+    reset_sync_pool()
+    try:
+        from asgiref.sync import SyncToAsync
+    except ImportError:  # pragma: no cover - asgiref comes with Django
+        return
+    if getattr(SyncToAsync.single_thread_executor, "_threads", None):
+        from concurrent.futures import ThreadPoolExecutor
+
+        SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 # --- per route, at compile time ---------------------------------------------------------------
