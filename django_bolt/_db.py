@@ -191,9 +191,10 @@ def _after_fork_in_child() -> None:
     """
     SHARED.dirty = False
     SHARED.scheduled = False
-    from django_bolt.binding import reset_sync_pool
+    from django_bolt import binding
 
-    reset_sync_pool()
+    # Dropped, not shut down: shutdown() takes a lock a parent thread may have held at fork.
+    binding._pool = None
     try:
         from asgiref.sync import SyncToAsync
     except ImportError:  # pragma: no cover - asgiref comes with Django
