@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Final, TypedDict, TypeVar, Unpack
 
 from django.core.exceptions import ImproperlyConfigured
 
+from django_bolt._db import SHARED as _DB_SHARED, schedule_shared_settle
 from django_bolt._fastbind import compile_fast_bind
 from django_bolt._files import configure_allowed_paths
 from django_bolt._wire import WireResponse
@@ -457,6 +458,7 @@ class BoltAPI(Router):
         cors_default, cors_for = build_cors_policies(settings)
         auth_default, guards_default = _auth_defaults(settings)
         limits = _rate_limit_settings(settings)
+        wrap = _handler_wrapper(settings)
         for info, handlers in self._flatten("", {}):
             template = PathTemplate(info.path)
             pipeline = route_pipeline(info.middleware, info.endpoint)
@@ -469,6 +471,9 @@ class BoltAPI(Router):
                 _resolve(info.auth) if info.auth is not None else auth_default,
                 _resolve(info.guards) if info.guards is not None else guards_default,
             )
+            if wrap is not None:
+                # Connection rules, ATOMIC_REQUESTS, signals: decided here, once per route.
+                info.endpoint = wrap(info.endpoint, inline=info.inline)
             endpoint = _Endpoint(info, template.names, handlers, compress, cors, gate)
             if pipeline.rate_limits or pipeline.chain:
                 endpoint.policy = self._compile_policy(endpoint, pipeline, limits)
@@ -664,6 +669,8 @@ class BoltAPI(Router):
             if endpoint is None:
                 cors = self._cors
                 return response if cors is None else cors(request, response)
+        if request._session is not None or _DB_SHARED.dirty:
+            response = await self._finish(request, response, endpoint)
         compress = endpoint.compress
         if compress is not None:
             response = compress(request, response)
@@ -687,6 +694,21 @@ class BoltAPI(Router):
             raise
         if exits:
             response.background = _chain_teardown(response.background, exits)
+        return response
+
+    async def _finish(
+        self, request: Request, response: WireResponse, endpoint: _Endpoint
+    ) -> WireResponse:
+        """After a handler that used the session or the async ORM (see sessions.py, _db.py)."""
+        if request._session is not None:
+            from django_bolt.sessions import finish_session
+
+            try:
+                await finish_session(request, response, endpoint.is_async)
+            except Exception as exc:
+                response = await self._error_response(request, exc, endpoint.handlers)
+        if _DB_SHARED.dirty:
+            schedule_shared_settle()
         return response
 
     def _no_method(self, request: Request, entry: RouteMatch[_Endpoint]) -> WireResponse:
@@ -862,6 +884,20 @@ def _make_static() -> StaticFiles | None:
     from django_bolt.static import static_files_from_settings
 
     return static_files_from_settings()
+
+
+def _handler_wrapper(settings: object | None) -> Callable[..., Callable[..., Any]] | None:
+    """ATOMIC_REQUESTS and BOLT_EMIT_SIGNALS, applied per route at compile time (see _db.py)."""
+    if settings is None:
+        return None
+    import functools
+
+    from django_bolt._db import install_connection_tracking, wrap_handler
+    from django_bolt.conf import framework_setting
+
+    install_connection_tracking()
+    emit = bool(framework_setting("BOLT_EMIT_SIGNALS", settings))
+    return functools.partial(wrap_handler, emit_signals=emit)
 
 
 def _resolve(values: list[Any]) -> list[Any]:

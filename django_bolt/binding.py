@@ -25,6 +25,7 @@ from urllib.parse import unquote_plus
 import msgspec
 import msgspec.inspect
 
+from django_bolt._db import run_pooled
 from django_bolt._inline import is_inline_safe
 from django_bolt.exceptions import RequestValidationError, body_error, split_validation
 from django_bolt.params import UNSET, Body, Depends, File, Param, Source
@@ -70,11 +71,12 @@ def _get_pool() -> ThreadPoolExecutor:
 
 
 def run_in_pool(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Awaitable[Any]:
-    """Run a blocking callable in the bounded pool, keeping the caller's context variables."""
-    # TODO(#3): Django's request_started/finished (close_old_connections) are not sent around
-    # pooled calls yet; BOLT_EMIT_SIGNALS belongs to the Django integration issue.
+    """Run a blocking callable in the bounded pool, keeping the caller's context variables.
+
+    ``run_pooled`` keeps Django's connection rules (CONN_MAX_AGE, health checks) on the thread.
+    """
     ctx = contextvars.copy_context()
-    call = functools.partial(ctx.run, fn, **kwargs)
+    call = functools.partial(ctx.run, run_pooled, fn, kwargs)
     return asyncio.get_running_loop().run_in_executor(_get_pool(), call)
 
 

@@ -8,13 +8,14 @@ it has not been built yet: that costs nothing on requests that never read the vi
 
 from __future__ import annotations
 
+from asyncio import _get_running_loop as _running_loop
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote, unquote_plus
 
 import msgspec
 
-from django_bolt.server.contract import RawRequest
+from django_bolt.server.contract import RawRequest, SpooledBody
 
 if TYPE_CHECKING:
     from django_bolt.datastructures import FormData, UploadFile
@@ -136,6 +137,7 @@ class Request(RawRequest):
         "_path_params",
         "_query",
         "_query_string",
+        "_session",
         "_state",
         "_user",
     )
@@ -153,6 +155,34 @@ class Request(RawRequest):
     _user: Any
     _auth: Any
     _context: dict[str, Any] | None
+    _session: Any
+
+    def __init__(
+        self,
+        method: str,
+        target: bytes,
+        raw_headers: list[tuple[bytes, bytes]],
+        body: bytes | None,
+        client: tuple[str, int] | None,
+        scheme: str,
+        server: tuple[str, int] | None,
+        http_version: str,
+        body_file: SpooledBody | None = None,
+    ) -> None:
+        # RawRequest's assignments written out rather than called through super(): this runs
+        # for every request, and a call costs more than the stores.
+        self.method = method
+        self.target = target
+        self.raw_headers = raw_headers
+        self._body = body
+        self.body_file = body_file
+        self.client = client
+        self.scheme = scheme
+        self.server = server
+        self.http_version = http_version
+        # The one slot set up front: dispatch reads it after every handler to learn whether a
+        # session needs saving, and reading a set slot costs a tenth of an unset one.
+        self._session = None
 
     @property
     def path_params(self) -> dict[str, str]:
@@ -353,20 +383,65 @@ class Request(RawRequest):
             meta[key] = f"{meta[key]},{value}" if key in meta else value
         return meta
 
-    # --- authentication (set by the route's compiled auth chain) -------------------------------
+    # --- users and sessions --------------------------------------------------------------------
+    @property
+    def session(self) -> Any:
+        """Django's session (``settings.SESSION_ENGINE``), loaded from the cookie on first use.
+
+        Reading or writing its data may query the session store: in an async handler use the
+        async API (``await request.session.aget(key)``, ``aset``...). A modified session is
+        saved after the handler and its cookie set on the response, as ``SessionMiddleware``
+        does.
+        """
+        session = self._session
+        if session is None:
+            from django_bolt.sessions import load_session
+
+            session = load_session(self)
+        return session
+
+    @session.setter
+    def session(self, value: Any) -> None:
+        self._session = value
+
     @property
     def user(self) -> Any:
-        """The authenticated user; Django's ``AnonymousUser`` when no auth class accepted."""
+        """The user an auth class accepted, else the Django session's user, else anonymous.
+
+        The session's user is looked up on first access (``django.contrib.auth.get_user``), which
+        queries the database: that happens in ``def`` handlers, which run in the thread pool. On
+        the event loop (async handlers, guards) no lookup is made and the answer is
+        ``AnonymousUser`` until ``await request.auser()`` has resolved it.
+        """
         try:
             return self._user
         except AttributeError:
-            from django_bolt.auth.base import anonymous_user
+            pass
+        from django_bolt.auth.base import anonymous_user
 
+        if _running_loop() is not None:
             return anonymous_user()
+        from django_bolt.sessions import get_session_user
+
+        user = get_session_user(self)
+        self._user = user
+        return user
 
     @user.setter
     def user(self, value: Any) -> None:
         self._user = value
+
+    async def auser(self) -> Any:
+        """The user, resolved asynchronously (Django's ``request.auser()``)."""
+        try:
+            return self._user
+        except AttributeError:
+            pass
+        from django_bolt.sessions import aget_session_user
+
+        user = await aget_session_user(self)
+        self._user = user
+        return user
 
     @property
     def auth(self) -> Any:

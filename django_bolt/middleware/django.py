@@ -187,6 +187,10 @@ class DjangoMiddlewareStack:
                 response = await asyncio.ensure_future(outermost(django_request))
             else:
                 response = await outermost(django_request)
+            session = getattr(django_request, "session", None)
+            if session is not None and request._session is session:
+                # SessionMiddleware has saved it and set its cookie: the API must not again.
+                request._session = None
             return await _to_wire(response)
 
         return layer
@@ -217,7 +221,7 @@ async def _expose(django_request: HttpRequest, request: Request) -> None:
         else:
             request.user = await sync_to_async(_resolve_user)(django_request)
     if _SESSION_SLOT and hasattr(django_request, "session"):
-        request._session = django_request.session  # type: ignore[attr-defined]
+        request._session = django_request.session
 
 
 def _resolve_user(django_request: HttpRequest) -> Any:

@@ -6,14 +6,20 @@ Try it (after ``python3 dev.py example``):
     curl 'http://127.0.0.1:8000/products?in_stock=true&limit=5'
     curl -X POST http://127.0.0.1:8000/products -d '{"name": "kettle", "price_cents": 2500}'
     curl http://127.0.0.1:8000/products/1
+    curl -X POST http://127.0.0.1:8000/products/1/sell
+    curl -c jar -b jar http://127.0.0.1:8000/visits   # a Django session, kept in a cookie jar
+    curl http://127.0.0.1:8000/me   # the session user: log in at /admin/ in a browser first
+
+The admin (``python example/manage.py createsuperuser`` first) edits the same products.
 """
 
 from __future__ import annotations
 
 import msgspec
 from catalog.models import Product
+from django.db import transaction
 
-from django_bolt import BoltAPI, HTTPException
+from django_bolt import BoltAPI, HTTPException, Request
 
 api = BoltAPI()
 
@@ -72,3 +78,32 @@ def get_product(product_id: int) -> ProductOut:
         return _out(Product.objects.get(pk=product_id))
     except Product.DoesNotExist:
         raise HTTPException(404, f"no product {product_id}") from None
+
+
+@api.post("/products/{product_id}/sell")
+def sell_product(product_id: int) -> ProductOut:
+    """Sync ORM write in one transaction: the row is locked (on databases that can) while read."""
+    with transaction.atomic():
+        product = Product.objects.select_for_update().filter(pk=product_id).first()
+        if product is None:
+            raise HTTPException(404, f"no product {product_id}")
+        if not product.in_stock:
+            raise HTTPException(409, f"{product.name} is sold out")
+        product.in_stock = False
+        product.save(update_fields=["in_stock"])
+    return _out(product)
+
+
+@api.get("/visits")
+def visits(request: Request) -> dict[str, int]:
+    """Django's session: read and changed here, saved after the handler, cookie set for you."""
+    count = request.session.get("visits", 0) + 1
+    request.session["visits"] = count
+    return {"visits": count}
+
+
+@api.get("/me")
+async def me(request: Request) -> dict[str, object]:
+    """The Django user of the session cookie (log in through the admin first)."""
+    user = await request.auser()
+    return {"authenticated": user.is_authenticated, "username": user.get_username()}

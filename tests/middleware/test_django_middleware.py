@@ -13,7 +13,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django_bolt import BoltAPI, Request
 from django_bolt.exceptions import HTTPException
 from django_bolt.middleware import DjangoMiddleware, DjangoMiddlewareStack, skip_middleware
-from django_bolt.request import Request as RequestClass
 from django_bolt.testing import TestClient
 from tests.auth.test_session import _session_cookie as login_cookie
 
@@ -121,20 +120,40 @@ def test_session_round_trip():
         assert client.post("/visit").json() == {"visits": 3}
 
 
-@pytest.mark.skipif(
-    "_session" not in RequestClass.__slots__,
-    reason="request.session arrives with the request.session work (another branch)",
-)
-def test_request_session_is_the_middleware_session():
+@pytest.mark.parametrize("is_async", [False, True], ids=["def", "async"])
+def test_request_session_is_the_middleware_session_saved_once(is_async):
+    """request.session is the session SessionMiddleware manages; it alone saves it, so the
+    response carries one session cookie, and the next request reads the change back."""
     api = BoltAPI(django_middleware=[SESSIONS])
 
-    @api.post("/visit", inline=False)
-    def visit(request: Request):
-        request.session["seen"] = True
-        return {"same": request.session is request.state.django_request.session}
+    def count(request: Request) -> dict[str, object]:
+        request.session["seen"] = request.session.get("seen", 0) + 1
+        return {
+            "same": request.session is request.state.django_request.session,
+            "seen": request.session["seen"],
+        }
+
+    if is_async:
+
+        @api.post("/visit")
+        async def visit_async(request: Request):
+            # A database session loads on first read: async code uses its async API.
+            seen = await request.session.aget("seen", 0) + 1
+            await request.session.aset("seen", seen)
+            return {"same": request.session is request.state.django_request.session, "seen": seen}
+
+    else:
+
+        @api.post("/visit", inline=False)
+        def visit(request: Request):
+            return count(request)
 
     with TestClient(api) as client:
-        assert client.post("/visit").json() == {"same": True}
+        first = client.post("/visit")
+        assert first.json() == {"same": True, "seen": 1}
+        cookies = first.headers.get_list("set-cookie")
+        assert len([c for c in cookies if c.startswith("sessionid=")]) == 1, cookies
+        assert client.post("/visit").json() == {"same": True, "seen": 2}
 
 
 def test_authenticated_user_is_visible_in_async_handlers():
