@@ -16,7 +16,7 @@ from django_bolt._fastbind import compile_fast_bind
 from django_bolt._files import configure_allowed_paths
 from django_bolt._wire import WireResponse
 from django_bolt.binding import Binder, compile_binder, configure_sync_pool, run_exits
-from django_bolt.exceptions import HTTPException, response_for_exception
+from django_bolt.exceptions import HTTPException, is_client_error, response_for_exception
 from django_bolt.request import Request
 from django_bolt.responses import build_result_converter
 from django_bolt.routing import (
@@ -808,7 +808,7 @@ class BoltAPI(Router):
 
     def _report_server_error(self, exc: Exception) -> None:
         # Test clients with raise_server_exceptions=True set this to re-raise server bugs.
-        if self.server_error_hook is not None and not isinstance(exc, HTTPException):
+        if self.server_error_hook is not None and not is_client_error(exc):
             self.server_error_hook(exc)
 
 

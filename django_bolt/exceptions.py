@@ -8,6 +8,9 @@ import traceback
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import msgspec
+from django.core.exceptions import PermissionDenied
+from django.db.utils import InterfaceError, OperationalError
+from django.http import Http404
 
 from django_bolt._wire import encode_headers, json_response
 from django_bolt.server.wire import REASON_PHRASES
@@ -211,8 +214,36 @@ def _http_exception_response(exc: HTTPException) -> WireResponse:
     return json_response(exc.status_code, payload, extra)
 
 
+def is_client_error(exc: BaseException) -> bool:
+    """Whether ``exc`` answers a client (an HTTP error it asked for), not a server fault."""
+    return isinstance(exc, HTTPException | Http404 | PermissionDenied)
+
+
+def _django_exception_response(exc: BaseException) -> WireResponse | None:
+    """Django's own exceptions, answered as a Django view would answer them, in JSON.
+
+    ``get_object_or_404`` raises ``Http404`` and ``PermissionDenied`` means 403 in any Django
+    code a handler calls. A database that cannot be reached (``OperationalError`` or
+    ``InterfaceError``: connection refused, terminated, restarting) is the service being
+    unavailable for now, not a bug in the handler: 503, with the traceback logged.
+    """
+    if isinstance(exc, Http404):
+        message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
+        return json_response(404, {"detail": message or "Not Found"})
+    if isinstance(exc, PermissionDenied):
+        message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
+        return json_response(403, {"detail": message or "Permission denied"})
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.error("Database unavailable", exc_info=exc)
+        return json_response(503, {"detail": "Service Unavailable"})
+    return None
+
+
 def response_for_exception(exc: BaseException, debug: bool) -> WireResponse:
     """Turn an exception no user handler took into a response; log what the client cannot see."""
+    django_answer = _django_exception_response(exc)
+    if django_answer is not None:
+        return django_answer
     if isinstance(exc, HTTPException):
         try:
             return _http_exception_response(exc)

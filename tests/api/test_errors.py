@@ -152,3 +152,85 @@ def test_failing_exception_handler_still_answers(caplog):
         TestClient(api, raise_server_exceptions=False) as client,
     ):
         assert client.get("/x").status_code == 500
+
+
+def _django_http404(*args: str) -> BaseException:
+    from django.http import Http404
+
+    return Http404(*args)
+
+
+def _permission_denied(*args: str) -> BaseException:
+    from django.core.exceptions import PermissionDenied
+
+    return PermissionDenied(*args)
+
+
+def _raising_api(error: BaseException) -> BoltAPI:
+    api = BoltAPI()
+
+    @api.get("/raise")
+    async def raise_it() -> None:
+        raise error
+
+    return api
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "detail"),
+    [
+        pytest.param(_django_http404(), 404, "Not Found", id="http404"),
+        pytest.param(
+            _django_http404("No Product matches the given query."),
+            404,
+            "No Product matches the given query.",
+            id="http404-message",
+        ),
+        pytest.param(_permission_denied(), 403, "Permission denied", id="permission-denied"),
+        pytest.param(_permission_denied("Not yours"), 403, "Not yours", id="permission-msg"),
+    ],
+)
+def test_djangos_client_errors_keep_their_meaning(
+    error: BaseException, status: int, detail: str
+) -> None:
+    """get_object_or_404 and PermissionDenied answer as they would in a Django view; they are
+    the client's answer, not a server bug, so the test client does not re-raise them."""
+    with TestClient(_raising_api(error)) as client:  # raise_server_exceptions on
+        response = client.get("/raise")
+    assert response.status_code == status
+    assert response.json() == {"detail": detail}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_get_object_or_404_in_a_handler_is_a_404() -> None:
+    from django.contrib.auth.models import Group
+    from django.shortcuts import aget_object_or_404
+
+    api = BoltAPI()
+
+    @api.get("/groups/{pk}")
+    async def group(pk: int) -> dict[str, str]:
+        found = await aget_object_or_404(Group, pk=pk)
+        return {"name": found.name}
+
+    with TestClient(api) as client:
+        response = client.get("/groups/999999")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No Group matches the given query."}
+
+
+@pytest.mark.parametrize("name", ["OperationalError", "InterfaceError"])
+def test_an_unreachable_database_is_503_and_logged(
+    name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from django.db import utils
+
+    error = getattr(utils, name)("connection to server failed")
+    with (
+        caplog.at_level(logging.ERROR, logger="django_bolt"),
+        TestClient(_raising_api(error), raise_server_exceptions=False) as client,
+    ):
+        response = client.get("/raise")
+    assert response.status_code == 503
+    assert response.json() == {"detail": "Service Unavailable"}
+    assert "connection to server failed" in caplog.text

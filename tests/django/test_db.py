@@ -269,8 +269,8 @@ def test_without_health_checks_one_request_fails_cleanly_then_it_recovers(
         before = client.get(f"/{kind}/pid").json()
         assert terminate_backends(postgres_dsn, name) >= 1
         failed = client.get(f"/{kind}/pid")
-        assert failed.status_code == 500
-        assert failed.json() == {"detail": "Internal Server Error"}
+        assert failed.status_code == 503
+        assert failed.json() == {"detail": "Service Unavailable"}
         # The broken connection was dropped after the failed request: the next one reconnects.
         after = client.get(f"/{kind}/pid")
         assert after.status_code == 200
