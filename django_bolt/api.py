@@ -33,6 +33,7 @@ if typing.TYPE_CHECKING:
     from django_bolt.middleware.compression import Compressor
     from django_bolt.middleware.cors import CORSPolicy
     from django_bolt.middleware.hosts import HostValidator
+    from django_bolt.openapi.config import OpenAPIConfig
     from django_bolt.static import StaticFiles
 
 __all__ = ("BoltAPI", "RouteInfo", "RouteOptions", "Router")
@@ -47,6 +48,8 @@ _METHOD_NOT_ALLOWED_BODY: Final = b'{"detail":"Method Not Allowed"}'
 _CT_JSON: Final = (b"content-type", b"application/json")
 # ``compression=`` not given: the ``BOLT_COMPRESSION`` setting decides.
 _FROM_SETTINGS: Final[Any] = object()
+# ``openapi_config=`` not given: the defaults, unless a mounted API chose a config.
+_DEFAULT_DOCS: Final[Any] = object()
 
 
 class RouteOptions(TypedDict, total=False):
@@ -298,6 +301,10 @@ class BoltAPI(Router):
     ``False`` turns compression off; not given, the ``BOLT_COMPRESSION`` setting decides. The
     API that serves the requests decides for every route, mounted APIs' included; a route opts
     out with ``@no_compress``.
+
+    ``openapi_config`` takes a :class:`~django_bolt.openapi.OpenAPIConfig`; not given, the
+    defaults apply (document at ``/openapi.json``, Swagger UI at ``/docs``); ``None`` or
+    ``False`` serves no docs.
     """
 
     request_class: ClassVar[type[Request]] = Request
@@ -316,6 +323,7 @@ class BoltAPI(Router):
         debug: bool | None = None,
         django_fallthrough: bool | None = None,
         compression: Any = _FROM_SETTINGS,
+        openapi_config: OpenAPIConfig | bool | None = _DEFAULT_DOCS,
     ) -> None:
         if trailing_slash not in ("strip", "append", "keep"):
             raise ValueError(
@@ -328,6 +336,13 @@ class BoltAPI(Router):
         self.debug = debug
         self.django_fallthrough = django_fallthrough
         self.compression = compression
+        # Whether the caller chose (an API without a config of its own follows a mounted one's).
+        self.openapi_config_given = openapi_config is not _DEFAULT_DOCS
+        if openapi_config is _DEFAULT_DOCS or openapi_config is True:
+            from django_bolt.openapi.config import OpenAPIConfig
+
+            openapi_config = OpenAPIConfig()
+        self.openapi_config: OpenAPIConfig | None = openapi_config or None
         self._bridge: DjangoBridge | None = None
         self._static: StaticFiles | None = None
         self.exception_handlers: dict[type[BaseException], ExceptionHandler] = {}
@@ -396,7 +411,7 @@ class BoltAPI(Router):
         # Raises ImproperlyConfigured (allow-all with credentials, a malformed origin) here.
         cors_default, cors_for = build_cors_policies(settings)
         auth_default, guards_default = _auth_defaults(settings)
-        for info, handlers in self._flatten("", {}):
+        for info, handlers in [*self._flatten("", {}), *_docs_routes(self)]:
             template = PathTemplate(info.path)
             compress = None if is_no_compress(info.endpoint) else compressor
             # The most specific declaration wins: route, then router, then API, then settings.
@@ -667,6 +682,15 @@ async def _maybe_await(value: Any) -> Any:
     if inspect.isawaitable(value):
         return await value
     return value
+
+
+def _docs_routes(api: BoltAPI) -> list[tuple[RouteInfo, dict[type[BaseException], Any]]]:
+    """The OpenAPI document and UI routes, for the API that serves requests (not a mounted one)."""
+    if api.mounted:
+        return []
+    from django_bolt.openapi.routes import docs_routes
+
+    return [(info, api.exception_handlers) for info in docs_routes(api)]
 
 
 def _make_compressor(compression: Any) -> Compressor | None:

@@ -33,7 +33,14 @@ from django_bolt.request import Request
 if typing.TYPE_CHECKING:
     from collections.abc import Awaitable
 
-__all__ = ("Binder", "compile_binder", "configure_sync_pool", "run_in_pool")
+__all__ = (
+    "Binder",
+    "ParameterInfo",
+    "compile_binder",
+    "configure_sync_pool",
+    "describe_parameters",
+    "run_in_pool",
+)
 
 _NO_BODY_METHODS: Final = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 _DEFAULT_POOL_SIZE: Final = 40
@@ -99,6 +106,28 @@ class _Scalar:
     group: type | None  # a Struct that gathers several values of one source
     # For a group: (key msgspec expects, name in the request, collects repeated values).
     group_fields: tuple[tuple[str, str, bool], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ParameterInfo:
+    """One value a handler reads from the request, as classified at registration.
+
+    ``annotation`` carries the marker's constraints folded in as ``msgspec.Meta`` (so a JSON
+    schema generated from it shows them); ``wire`` is the name in the request (alias, or the
+    kebab-cased header name); ``group`` is the Struct that gathers several values of one source.
+    ``default`` is :data:`~django_bolt.params.UNSET` for a required value.
+    """
+
+    name: str
+    source: Source
+    wire: str
+    annotation: Any
+    required: bool
+    default: Any = UNSET
+    description: str | None = None
+    is_list: bool = False
+    group: type | None = None
+    file_limits: File | None = None
 
 
 @dataclasses.dataclass(slots=True)
@@ -200,6 +229,20 @@ def _gather_group(mapping: Any, fields: tuple[tuple[str, str, bool], ...]) -> di
 
 def _label(fn: Callable[..., Any]) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def _constrained(base: Any, metas: list[Any]) -> Any:
+    """``base`` with the constraints attached; for ``T | None`` they go on ``T`` (msgspec
+    refuses ``max_length`` and the like on a union, and None needs no constraint)."""
+    if not metas:
+        return base
+    origin = typing.get_origin(base)
+    if origin is typing.Union or origin is types.UnionType:
+        args = tuple(
+            a if a is type(None) else Annotated[(a, *metas)] for a in typing.get_args(base)
+        )
+        return typing.Union[args]  # noqa: UP007 - built from a tuple at run time
+    return Annotated[(base, *metas)]
 
 
 def _split_annotated(ann: Any) -> tuple[Any, list[Any]]:
@@ -304,6 +347,7 @@ class Binder:
         "_sources",
         "_typed",
         "deps",
+        "described",
         "fn",
         "has_params",
         "inline",
@@ -338,6 +382,8 @@ class Binder:
         self._body_required = True
         self._body_default: Any = None
         self._files: list[_FileParam] = []
+        # What OpenAPI needs to know of each request value; unused per request.
+        self.described: list[ParameterInfo] = []
         self._classify(path_names, methods)
         self._typed = self._build_typed_dict()
         self._fast = self._plan_fast_checks()
@@ -411,10 +457,11 @@ class Binder:
             constraints = marker.constraints()
             if constraints:
                 metas.append(msgspec.Meta(**constraints))
-        annotation = Annotated[(base, *metas)] if metas else base
+        annotation = _constrained(base, metas)
         required = default is param.empty
         if _mentions_upload(base):
             source = "file"
+        self._describe(name, source, marker, annotation, required, default, base)
         if source == "file":
             if methods & _NO_BODY_METHODS:
                 raise TypeError(f"{self.label}: a handler taking files cannot serve GET/HEAD/...")
@@ -456,6 +503,38 @@ class Binder:
         if group is not None:
             scalar.group_fields = _group_fields(group, source)
         self._scalars.append(scalar)
+
+    def _describe(
+        self,
+        name: str,
+        source: Source,
+        marker: Param | None,
+        annotation: Any,
+        required: bool,
+        default: Any,
+        base: Any,
+    ) -> None:
+        if marker is not None and marker.alias:
+            wire = marker.alias
+        elif source == "header":
+            wire = name.replace("_", "-")
+        else:
+            wire = name
+        grouped = source in ("query", "header", "cookie", "form") and _is_body_type(base)
+        self.described.append(
+            ParameterInfo(
+                name,
+                source,
+                wire.lower() if source == "header" else wire,
+                annotation,
+                required,
+                UNSET if required else default,
+                marker.description if marker is not None else None,
+                _is_list(base),
+                base if grouped else None,
+                marker if isinstance(marker, File) else None,
+            )
+        )
 
     def _build_typed_dict(self) -> type | None:
         fields: dict[str, Any] = {}
@@ -712,6 +791,32 @@ async def run_exits(exits: list[Any], error: BaseException | None = None) -> Non
             except StopAsyncIteration:
                 continue
             raise RuntimeError("a dependency generator must yield only once")
+
+
+def describe_parameters(
+    fn: Callable[..., Any],
+    path_names: tuple[str, ...] = (),
+    methods: frozenset[str] = frozenset(),
+) -> list[ParameterInfo]:
+    """Every value ``fn`` and its dependencies read from a request, each (source, name) once.
+
+    The classification is the binder's own, so the documentation cannot drift from what is
+    bound; called when a schema is generated, never per request.
+    """
+    seen: set[tuple[str, str]] = set()
+    found: list[ParameterInfo] = []
+
+    def walk(binder: Binder) -> None:
+        for info in binder.described:
+            key = (info.source, info.wire)
+            if key not in seen:
+                seen.add(key)
+                found.append(info)
+        for dep in binder.deps:
+            walk(dep.binder)
+
+    walk(Binder(fn, path_names, methods, None))
+    return found
 
 
 def compile_binder(
