@@ -14,6 +14,7 @@ from django_bolt.api import RouteInfo
 from django_bolt.openapi._assets import vendored_assets
 from django_bolt.openapi.config import OpenAPIConfig
 from django_bolt.openapi.schema import SchemaGenerator, to_yaml
+from django_bolt.request import Request  # noqa: TC001 - the binder resolves it at run time
 from django_bolt.responses import Response
 
 if TYPE_CHECKING:
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from django_bolt.api import BoltAPI
     from django_bolt.openapi._assets import Asset
     from django_bolt.openapi.plugins import OpenAPIRenderPlugin
-    from django_bolt.request import Request
 
 __all__ = ("DocumentCache", "docs_routes", "effective_config")
 
