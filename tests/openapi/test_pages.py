@@ -79,7 +79,7 @@ def test_page_references_only_local_urls(client: TestClient, path: str, ui: str)
     assert all(f"/docs/assets/{ui}/" in u for u in assets)
     for url in links.urls:
         # Root-relative paths on this server, or the inline empty icon; never another host.
-        assert url.startswith("/") and not url.startswith("//") or url == "data:,", url
+        assert (url.startswith("/") and not url.startswith("//")) or url == "data:,", url
     # No absolute URL anywhere in the page, inline scripts included.
     assert not re.search(r"https?:|//[a-z0-9.-]+\.[a-z]{2,}", html, re.I), html
 
