@@ -24,6 +24,15 @@ __all__ = (
     "YamlRenderPlugin",
 )
 
+# The pages may load from their own server only. The UIs' bundles reach out by themselves
+# (ReDoc's sidebar shows a logo from its vendor's CDN): the browser refuses such requests
+# before they leave, so the docs behave the same with or without internet access. Inline
+# script and style are the pages' own bootstrap code and the UIs' styling.
+DEFAULT_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+    "worker-src 'self' blob:; frame-ancestors 'self'; base-uri 'self'; form-action 'self'"
+)
 # An empty icon: without it every page view asks the server for /favicon.ico.
 _DEFAULT_FAVICON = "<link rel='icon' href='data:,'>"
 _DEFAULT_STYLE = "<style>body { margin: 0; padding: 0 }</style>"
@@ -45,6 +54,7 @@ class OpenAPIRenderPlugin(ABC):
         media_type: str = "text/html; charset=utf-8",
         favicon: str = _DEFAULT_FAVICON,
         style: str = _DEFAULT_STYLE,
+        content_security_policy: str | None = DEFAULT_CSP,
     ) -> None:
         self.paths = [path] if isinstance(path, str) else list(path)
         if not self.paths:
@@ -52,11 +62,28 @@ class OpenAPIRenderPlugin(ABC):
         self.media_type = media_type
         self.favicon = favicon
         self.style = style
+        self._csp = content_security_policy
         # Set when the docs routes are built: the asset URLs live under the docs path.
         self.docs_path = "/docs"
 
     def has_path(self, path: str) -> bool:
         return path in self.paths
+
+    def external_urls(self) -> list[str]:
+        """The ``js_url`` / ``css_url`` given to load the UI from elsewhere (none by default)."""
+        return [
+            url
+            for url in (getattr(self, "js_url", None), getattr(self, "css_url", None))
+            if url and not (url.startswith("/") and not url.startswith("//"))
+        ]
+
+    @property
+    def content_security_policy(self) -> str | None:
+        """The page's ``Content-Security-Policy``: none for a raw format, or when the UI is
+        loaded from another host (the default policy would block it)."""
+        if not self.media_type.startswith("text/html") or self.external_urls():
+            return None
+        return self._csp
 
     @staticmethod
     def render_json(openapi_schema: dict[str, Any]) -> str:

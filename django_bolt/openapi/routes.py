@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
 
 from django_bolt.api import RouteInfo
 from django_bolt.openapi._assets import vendored_assets
@@ -129,9 +130,10 @@ def docs_routes(api: BoltAPI) -> list[RouteInfo]:
     for path in yaml_paths:
         add(path, _document_view(cache.yaml, _YAML), "openapi_yaml")
     schema_url = json_paths[0]
+    servers = _server_origins(config)
     for plugin in config.render_plugins:
         plugin.docs_path = config.path
-        page = _page_view(plugin, cache, schema_url)
+        page = _page_view(plugin, cache, schema_url, servers)
         for relative in plugin.paths:
             add(_join(config.path, relative), page, f"docs_{type(plugin).__name__}")
     for asset in vendored_assets():
@@ -149,17 +151,32 @@ def _document_view(
     return openapi_document
 
 
+def _server_origins(config: OpenAPIConfig) -> list[str]:
+    """The origins of the absolute ``servers`` URLs: "Try it out" may send requests there."""
+    origins: list[str] = []
+    for server in config.servers:
+        url = server if isinstance(server, str) else str(server.get("url", ""))
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.netloc and "{" not in parts.netloc:
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+    return list(dict.fromkeys(origins))
+
+
 def _page_view(
-    plugin: OpenAPIRenderPlugin, cache: DocumentCache, schema_url: str
+    plugin: OpenAPIRenderPlugin, cache: DocumentCache, schema_url: str, servers: list[str]
 ) -> Callable[[], Awaitable[Response]]:
     rendered: list[bytes] = []
+    headers = {"cache-control": _PAGE_CACHE}
+    policy = plugin.content_security_policy
+    if policy:
+        if servers:
+            policy = policy.replace("connect-src 'self'", "connect-src 'self' " + " ".join(servers))
+        headers["content-security-policy"] = policy
 
     async def docs_page() -> Response:
         if not rendered:
             rendered.append(plugin.render(cache.document(), schema_url).encode())
-        return Response(
-            rendered[0], media_type=plugin.media_type, headers={"cache-control": _PAGE_CACHE}
-        )
+        return Response(rendered[0], media_type=plugin.media_type, headers=headers)
 
     return docs_page
 

@@ -207,3 +207,24 @@ def test_config_rejects_bad_values() -> None:
         OpenAPIConfig(openapi_url="/schema")
     with pytest.raises(TypeError, match="OpenAPIRenderPlugin"):
         OpenAPIConfig(render_plugins=["swagger"])  # type: ignore[list-item]
+
+
+def test_pages_forbid_other_hosts_with_a_content_security_policy(client: TestClient) -> None:
+    for path in PAGES:
+        policy = client.get(path).headers["content-security-policy"]
+        directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+        assert directives["default-src"] == "'self'"
+        assert directives["script-src"].startswith("'self'")
+        assert "http" not in directives["script-src"] + directives["style-src"]
+        # "Try it out" may call the absolute server the document names (everykind's servers).
+        assert directives["connect-src"] == "'self' http://testserver"
+    # The raw document is not a page.
+    assert "content-security-policy" not in client.get("/openapi.json").headers
+
+
+def test_no_policy_when_the_ui_is_loaded_from_elsewhere() -> None:
+    plugin = SwaggerRenderPlugin(path="/", js_url="https://cdn.example/ui.js")
+    api = BoltAPI(openapi_config=OpenAPIConfig(render_plugins=[plugin, RedocRenderPlugin()]))
+    with TestClient(api) as client:
+        assert "content-security-policy" not in client.get("/docs").headers
+        assert "content-security-policy" in client.get("/docs/redoc").headers
