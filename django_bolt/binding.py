@@ -245,6 +245,18 @@ def _constrained(base: Any, metas: list[Any]) -> Any:
     return Annotated[(base, *metas)]
 
 
+def _wire_name(name: str, source: Source, marker: Param | None) -> str:
+    """The name a value has in the request: the alias, else the argument's (kebab-cased and
+    lower-case for a header)."""
+    if marker is not None and marker.alias:
+        wire = marker.alias
+    elif source == "header":
+        wire = name.replace("_", "-")
+    else:
+        wire = name
+    return wire.lower() if source == "header" else wire
+
+
 def _split_annotated(ann: Any) -> tuple[Any, list[Any]]:
     if typing.get_origin(ann) is Annotated:
         base, *extras = typing.get_args(ann)
@@ -461,12 +473,12 @@ class Binder:
         required = default is param.empty
         if _mentions_upload(base):
             source = "file"
-        self._describe(name, source, marker, annotation, required, default, base)
+        wire = _wire_name(name, source, marker)
+        self._describe(name, source, wire, marker, annotation, required, default, base)
         if source == "file":
             if methods & _NO_BODY_METHODS:
                 raise TypeError(f"{self.label}: a handler taking files cannot serve GET/HEAD/...")
             limits = marker if isinstance(marker, File) else File()
-            wire = marker.alias if marker is not None and marker.alias else name
             self._files.append(_FileParam(name, wire, _is_list(base), required, default, limits))
             return
         if source == "body":
@@ -486,14 +498,6 @@ class Binder:
             if not required:
                 self._body_default = default
             return
-        if marker is not None and marker.alias:
-            wire = marker.alias
-        elif source == "header":
-            wire = name.replace("_", "-")
-        else:
-            wire = name
-        if source == "header":
-            wire = wire.lower()
         group = (
             base
             if source in ("query", "header", "cookie", "form") and _is_body_type(base)
@@ -508,24 +512,19 @@ class Binder:
         self,
         name: str,
         source: Source,
+        wire: str,
         marker: Param | None,
         annotation: Any,
         required: bool,
         default: Any,
         base: Any,
     ) -> None:
-        if marker is not None and marker.alias:
-            wire = marker.alias
-        elif source == "header":
-            wire = name.replace("_", "-")
-        else:
-            wire = name
         grouped = source in ("query", "header", "cookie", "form") and _is_body_type(base)
         self.described.append(
             ParameterInfo(
                 name,
                 source,
-                wire.lower() if source == "header" else wire,
+                wire,
                 annotation,
                 required,
                 UNSET if required else default,

@@ -150,7 +150,12 @@ class SchemaGenerator:
 
     # -- document -------------------------------------------------------------------------------
     def generate(self) -> dict[str, Any]:
-        plans = [self._plan(info) for info in self._routes()]
+        """The document, as a dict of plain JSON values."""
+        from django_bolt.api import _auth_defaults, _django_settings
+
+        # The same precedence compile() uses: route/router declarations, then the settings.
+        auth_default, guards_default = _auth_defaults(_django_settings())
+        plans = [self._plan(info, auth_default, guards_default) for info in self._routes()]
         for plan in plans:
             for param in plan.params:
                 if param.source != "file":
@@ -215,16 +220,14 @@ class SchemaGenerator:
             if info.include_in_schema and not self.config.is_excluded(info.path)
         ]
 
-    def _plan(self, info: RouteInfo) -> _Plan:
-        from django_bolt.api import _auth_defaults, _django_settings, _resolve
+    def _plan(self, info: RouteInfo, auth_default: list[Any], guards_default: list[Any]) -> _Plan:
+        from django_bolt.api import _resolve
 
         template = PathTemplate(info.path)
         params = describe_parameters(info.endpoint, template.names, frozenset(info.methods))
-        model = info.response_model if info.response_model is not None else None
+        model = info.response_model
         if model is None:
             model = _return_model(info.endpoint)
-        # The same precedence compile() uses: route/router declarations, then the settings.
-        auth_default, guards_default = _auth_defaults(_django_settings())
         auth = _resolve(info.auth) if info.auth is not None else auth_default
         guards = _resolve(info.guards) if info.guards is not None else guards_default
         path = _CONVERTER.sub(r"{\1}", info.path)

@@ -401,3 +401,78 @@ def test_example_project_document_is_valid(tmp_path: Path) -> None:
         check=True,
     ).stdout
     assert yaml.safe_load(yaml_out) == example
+
+
+class _HeaderTokenAuth:
+    """A custom auth class that describes its own security scheme."""
+
+    def authenticate(self, request: Any) -> None:
+        return None
+
+    def openapi_security_scheme(self) -> tuple[str, dict[str, Any]]:
+        return "PartnerToken", {"type": "apiKey", "in": "header", "name": "x-partner-token"}
+
+
+def test_custom_auth_class_describes_its_scheme() -> None:
+    api = BoltAPI()
+
+    @api.get("/partner", auth=[_HeaderTokenAuth()], guards=[IsAuthenticated()])
+    async def partner() -> dict[str, bool]:
+        return {"ok": True}
+
+    document = generate_schema(api)
+    validate(document)
+    assert document["components"]["securitySchemes"] == {
+        "PartnerToken": {"type": "apiKey", "in": "header", "name": "x-partner-token"}
+    }
+    assert document["paths"]["/partner"]["get"]["security"] == [{"PartnerToken": []}]
+
+
+def test_auth_and_guards_from_settings_are_documented_not_applied_to_the_docs(
+    settings: Any,
+) -> None:
+    settings.BOLT_AUTHENTICATION_CLASSES = ["django_bolt.auth.APIKeyAuthentication"]
+    settings.BOLT_DEFAULT_PERMISSION_CLASSES = ["django_bolt.auth.IsAuthenticated"]
+    api = BoltAPI()
+
+    @api.get("/private")
+    async def private() -> dict[str, bool]:
+        return {"ok": True}
+
+    @api.get("/public", auth=[], guards=[])
+    async def public() -> dict[str, bool]:
+        return {"ok": True}
+
+    with TestClient(api) as client:
+        assert client.get("/private").status_code == 401
+        response = client.get("/openapi.json")
+        assert response.status_code == 200  # the settings' guards do not cover the docs
+        assert client.get("/docs").status_code == 200
+    document = response.json()
+    validate(document)
+    private_op = document["paths"]["/private"]["get"]
+    assert private_op["security"] == [{"APIKeyAuth": []}]
+    assert {"401", "403"} <= set(private_op["responses"])
+    public_op = document["paths"]["/public"]["get"]
+    assert "security" not in public_op
+    assert "401" not in public_op["responses"]
+
+
+def test_docstrings_can_be_left_out() -> None:
+    api = BoltAPI(openapi_config=OpenAPIConfig(use_handler_docstrings=False))
+
+    @api.get("/quiet")
+    async def quiet_route() -> dict[str, bool]:
+        """Internal notes that should not be published."""
+        return {"ok": True}
+
+    @api.get("/told", description="Written for readers.")
+    async def told() -> dict[str, bool]:
+        """Internal notes."""
+        return {"ok": True}
+
+    document = generate_schema(api)
+    quiet = document["paths"]["/quiet"]["get"]
+    assert quiet["summary"] == "Quiet route"
+    assert "description" not in quiet
+    assert document["paths"]["/told"]["get"]["description"] == "Written for readers."
