@@ -507,7 +507,8 @@ def _response_class_content(cls: type[Response]) -> dict[str, Any] | None:
     if issubclass(cls, EventSourceResponse):
         return {"text/event-stream": {"schema": {"type": "string"}}}
     if issubclass(cls, FileResponse):
-        return {"application/octet-stream": {"schema": dict(_BINARY)}}
+        # The media type is guessed from the file name at run time: any type may come back.
+        return {"*/*": {"schema": dict(_BINARY)}}
     if issubclass(cls, HTML):
         return {"text/html": {"schema": {"type": "string"}}}
     if issubclass(cls, PlainText | StreamingResponse):

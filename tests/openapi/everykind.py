@@ -132,7 +132,7 @@ async def put_note(user_id: int, note: Note) -> Note:
     return note
 
 
-@api.delete("/users/{user_id}", status_code=204)
+@api.delete("/users/{user_id:int}", status_code=204)
 async def delete_user(user_id: int) -> None:
     return None
 

@@ -163,9 +163,7 @@ def test_response_kinds(document: dict[str, Any]) -> None:
     assert content("/page") == {"text/html": {"schema": {"type": "string"}}}
     assert content("/text") == {"text/plain": {"schema": {"type": "string"}}}
     assert content("/plain") == {"text/plain": {"schema": {"type": "string"}}}
-    assert content("/download") == {
-        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-    }
+    assert content("/download") == {"*/*": {"schema": {"type": "string", "format": "binary"}}}
     assert content("/raw") == {"application/json": {"schema": {}}}
     deleted = _op(document, "/users/{user_id}", "delete")["responses"]["204"]
     assert deleted == {"description": "No Content"}

@@ -1,9 +1,10 @@
-"""Schemathesis against the example project, served by a real ``runbolt``.
+"""Schemathesis against real ``runbolt`` servers: the example project and the every-kind API.
 
 Hypothesis-generated requests (valid and invalid) for every documented operation: no answer
 may be a 5xx, and every answer must match the document (status schema, content type,
 headers). The example runs from a copy, with its own SQLite file, so the repository's
-example/ is left as it was.
+example/ is left as it was; the every-kind API (tests/openapi/everykind.py) exercises every
+parameter source and body kind of the framework's own validation.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import jwt
 import pytest
 
-from tests.integration.conftest import BANNER, BoltProcess, bolt_env
+from tests.integration.conftest import BANNER, PROJECT_DIR, BoltProcess, bolt_env
+from tests.openapi.everykind import JWT_SECRET
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -34,20 +38,8 @@ CHECKS = ",".join(
 )
 
 
-@pytest.fixture
-def example_server(tmp_path: Path) -> Iterator[BoltProcess]:
-    project = tmp_path / "example"
-    shutil.copytree(
-        ROOT / "example", project, ignore=shutil.ignore_patterns("db.sqlite3", "__pycache__")
-    )
-    env = bolt_env({"PYTHONPATH": str(ROOT)})
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=project,
-        env=env,
-        check=True,
-        timeout=120,
-    )
+def _serve(project: Path, env: dict[str, str]) -> Iterator[BoltProcess]:
+    """``runbolt`` in ``project`` with one worker, until GET /openapi.json answers."""
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "runbolt", "--port", "0", "--workers", "1"],
         cwd=project,
@@ -75,6 +67,31 @@ def example_server(tmp_path: Path) -> Iterator[BoltProcess]:
         bolt.kill_group()
 
 
+@pytest.fixture
+def example_server(tmp_path: Path) -> Iterator[BoltProcess]:
+    project = tmp_path / "example"
+    shutil.copytree(
+        ROOT / "example", project, ignore=shutil.ignore_patterns("db.sqlite3", "__pycache__")
+    )
+    env = bolt_env({"PYTHONPATH": str(ROOT)})
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=project,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    yield from _serve(project, env)
+
+
+@pytest.fixture
+def everykind_server() -> Iterator[BoltProcess]:
+    env = bolt_env(
+        {"PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "testproject.everykind_settings"}
+    )
+    yield from _serve(PROJECT_DIR, env)
+
+
 def _answers(bolt: BoltProcess) -> bool:
     try:
         return bolt.get("/openapi.json", timeout=2).status == 200
@@ -82,10 +99,9 @@ def _answers(bolt: BoltProcess) -> bool:
         return False
 
 
-def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
-    example_server: BoltProcess, tmp_path: Path
-) -> None:
-    url = f"http://{example_server.host}:{example_server.port}/openapi.json"
+def _schemathesis(server: BoltProcess, tmp_path: Path, *extra: str) -> str:
+    """Run the CLI against ``server``; fails the test on any failure; returns its output."""
+    url = f"http://{server.host}:{server.port}/openapi.json"
     command = [
         str(Path(sys.executable).parent / "schemathesis"),
         "run",
@@ -107,6 +123,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
         "junit",
         "--report-dir",
         str(tmp_path / "report"),
+        *extra,
     ]
     if not Path(command[0]).exists():
         command[0:1] = [sys.executable, "-m", "schemathesis.cli"]
@@ -114,7 +131,31 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
         command, capture_output=True, text=True, timeout=240, check=False, cwd=tmp_path
     )
     output = result.stdout + result.stderr
-    assert result.returncode == 0, output + "\n" + example_server.describe()
+    assert result.returncode == 0, output + "\n" + server.describe()
+    return output
+
+
+def test_example_project_no_server_error_and_no_schema_mismatch(
+    example_server: BoltProcess, tmp_path: Path
+) -> None:
+    output = _schemathesis(example_server, tmp_path)
     # It really ran: every operation of the example was exercised.
     assert "Selected: 5/5" in output, output
     assert "Tested: 5" in output, output
+
+
+def test_every_kind_api_no_server_error_and_no_schema_mismatch(
+    everykind_server: BoltProcess, tmp_path: Path
+) -> None:
+    token = jwt.encode({"sub": "7", "exp": int(time.time()) + 600}, JWT_SECRET, "HS256")
+    output = _schemathesis(
+        everykind_server,
+        tmp_path,
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--header",
+        "x-api-key: k1",
+    )
+    assert "Tested: 23" in output, output  # every operation, /download included
+    # With credentials, the protected operations answered something else than 401/403.
+    assert "Authentication failed" not in output, output
