@@ -1,11 +1,11 @@
 """Refresh the documentation UIs' JavaScript and CSS shipped inside ``django_bolt/openapi``.
 
-The docs pages must work without internet access, so Swagger UI, ReDoc and Scalar are served by
-our own server from files in the package. This script fetches each pinned package from the npm
-registry with ``npm pack`` (the ordinary client), copies the few files the pages load plus the
-package's licence files, unmodified, into ``django_bolt/openapi/assets/<ui>/``, and records the
-versions in ``assets/VERSIONS.json`` (read at run time to version the asset URLs) and
-``assets/README.md``.
+The docs pages must work without internet access, so Swagger UI, ReDoc, Scalar, RapiDoc and
+Stoplight Elements are served by our own server from files in the package. This script fetches
+each pinned package from the npm registry with ``npm pack`` (the ordinary client), copies the
+few files the pages load plus the package's licence files, unmodified, into
+``django_bolt/openapi/assets/<ui>/``, and records the versions in ``assets/VERSIONS.json``
+(read at run time to version the asset URLs) and ``assets/README.md``.
 
     python3 scripts/vendor_docs_assets.py            # the pinned versions below
     python3 scripts/vendor_docs_assets.py --check    # exit 1 if the files differ from the pins
@@ -58,6 +58,20 @@ PACKAGES: Final = (
         "@scalar/api-reference",
         "1.72.1",
         ("dist/browser/standalone.js",),
+        ("LICENSE",),
+    ),
+    Package(
+        "rapidoc",
+        "rapidoc",
+        "9.3.8",
+        ("dist/rapidoc-min.js",),
+        ("LICENSE.txt", "dist/rapidoc-min.js.LICENSE.txt"),
+    ),
+    Package(
+        "stoplight",
+        "@stoplight/elements",
+        "9.0.25",
+        ("web-components.min.js", "styles.min.css"),
         ("LICENSE",),
     ),
 )

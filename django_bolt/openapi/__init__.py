@@ -2,7 +2,8 @@
 
 ``BoltAPI(openapi_config=OpenAPIConfig(...))`` configures it (on by default); the document is
 served at ``/openapi.json`` and ``/docs/openapi.json`` (and ``.yaml``), Swagger UI at ``/docs``,
-ReDoc at ``/docs/redoc`` and Scalar at ``/docs/scalar``.
+ReDoc at ``/docs/redoc``, Scalar at ``/docs/scalar``, RapiDoc at ``/docs/rapidoc`` and Stoplight
+Elements at ``/docs/stoplight``.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from django_bolt.openapi.config import OpenAPIConfig
 from django_bolt.openapi.plugins import (
     JsonRenderPlugin,
     OpenAPIRenderPlugin,
+    RapidocRenderPlugin,
     RedocRenderPlugin,
     ScalarRenderPlugin,
+    StoplightRenderPlugin,
     SwaggerRenderPlugin,
     YamlRenderPlugin,
 )
@@ -22,9 +25,11 @@ __all__ = (
     "JsonRenderPlugin",
     "OpenAPIConfig",
     "OpenAPIRenderPlugin",
+    "RapidocRenderPlugin",
     "RedocRenderPlugin",
     "ScalarRenderPlugin",
     "SchemaGenerator",
+    "StoplightRenderPlugin",
     "SwaggerRenderPlugin",
     "YamlRenderPlugin",
     "generate_schema",

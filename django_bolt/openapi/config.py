@@ -7,8 +7,10 @@ from typing import Any
 
 from django_bolt.openapi.plugins import (
     OpenAPIRenderPlugin,
+    RapidocRenderPlugin,
     RedocRenderPlugin,
     ScalarRenderPlugin,
+    StoplightRenderPlugin,
     SwaggerRenderPlugin,
 )
 
@@ -27,7 +29,8 @@ def _default_servers() -> list[dict[str, Any] | str]:
 class OpenAPIConfig:
     """Configure the OpenAPI document and the documentation pages: ``BoltAPI(openapi_config=...)``.
 
-    ``path`` is where the UIs live (``/docs`` Swagger UI, ``/docs/redoc``, ``/docs/scalar``)
+    ``path`` is where the UIs live (``/docs`` Swagger UI, ``/docs/redoc``, ``/docs/scalar``,
+    ``/docs/rapidoc``, ``/docs/stoplight``)
     and the document is served at ``<path>/openapi.json`` and ``.yaml``, and also at
     ``openapi_url`` (``/openapi.json`` and ``/openapi.yaml``; ``None`` serves it only under
     ``path``). ``render_plugins`` chooses the UIs; each plugin's paths are relative to
@@ -63,6 +66,8 @@ class OpenAPIConfig:
                 SwaggerRenderPlugin(path=["/", "/swagger"]),
                 RedocRenderPlugin(path="/redoc"),
                 ScalarRenderPlugin(path="/scalar"),
+                RapidocRenderPlugin(path="/rapidoc"),
+                StoplightRenderPlugin(path="/stoplight"),
             ]
         self.path = "/" + self.path.strip("/")
         if self.path == "/":

@@ -1,4 +1,5 @@
-"""Render plugins: the pages (Swagger UI, ReDoc, Scalar) and raw formats the docs are served as.
+"""Render plugins: the pages (Swagger UI, ReDoc, Scalar, RapiDoc, Stoplight Elements) and the raw
+formats the docs are served as.
 
 Every page loads its JavaScript and CSS from our own server (the files vendored under
 ``assets/``), never from a CDN, so the docs work on a machine without internet access. A
@@ -18,8 +19,10 @@ from django_bolt.openapi._assets import asset_url
 __all__ = (
     "JsonRenderPlugin",
     "OpenAPIRenderPlugin",
+    "RapidocRenderPlugin",
     "RedocRenderPlugin",
     "ScalarRenderPlugin",
+    "StoplightRenderPlugin",
     "SwaggerRenderPlugin",
     "YamlRenderPlugin",
 )
@@ -245,3 +248,71 @@ class ScalarRenderPlugin(OpenAPIRenderPlugin):
             f"<script>Scalar.createApiReference('#app', {script_json(options)});</script>"
         )
         return self._page(openapi_schema, "", body)
+
+
+class RapidocRenderPlugin(OpenAPIRenderPlugin):
+    """RapiDoc: a web component reference with a request console."""
+
+    ui: ClassVar[str] = "rapidoc"
+
+    def __init__(
+        self,
+        *,
+        js_url: str | None = None,
+        path: str | list[str] = "/rapidoc",
+        options: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.js_url = js_url
+        # RapiDoc is configured through attributes of its element (``theme="dark"``, ...).
+        self.options = dict(options or {})
+        super().__init__(path=path, **kwargs)
+
+    def render(self, openapi_schema: dict[str, Any], schema_url: str) -> str:
+        js = self.js_url or asset_url(self.docs_path, self.ui, "rapidoc-min.js")
+        attributes = {"spec-url": schema_url, "load-fonts": "false", **self.options}
+        rendered = " ".join(
+            f'{html.escape(name)}="{html.escape(str(value))}"' for name, value in attributes.items()
+        )
+        head = f'<script type="module" src="{html.escape(js)}"></script>'
+        return self._page(openapi_schema, head, f"<rapi-doc {rendered}></rapi-doc>")
+
+
+class StoplightRenderPlugin(OpenAPIRenderPlugin):
+    """Stoplight Elements: a three-column reference with a "Try It" panel."""
+
+    ui: ClassVar[str] = "stoplight"
+
+    def __init__(
+        self,
+        *,
+        js_url: str | None = None,
+        css_url: str | None = None,
+        path: str | list[str] = "/stoplight",
+        options: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.js_url = js_url
+        self.css_url = css_url
+        # Elements is configured through attributes of its element (``layout="stacked"``, ...).
+        self.options = dict(options or {})
+        super().__init__(path=path, **kwargs)
+
+    def render(self, openapi_schema: dict[str, Any], schema_url: str) -> str:
+        js = self.js_url or asset_url(self.docs_path, self.ui, "web-components.min.js")
+        css = self.css_url or asset_url(self.docs_path, self.ui, "styles.min.css")
+        attributes = {
+            "apiDescriptionUrl": schema_url,
+            "router": "hash",
+            "layout": "sidebar",
+            **self.options,
+        }
+        rendered = " ".join(
+            f'{html.escape(name)}="{html.escape(str(value))}"' for name, value in attributes.items()
+        )
+        head = (
+            f'<script src="{html.escape(js)}"></script>\n'
+            f'<link rel="stylesheet" href="{html.escape(css)}">'
+        )
+        body = f"<elements-api {rendered}></elements-api>"
+        return self._page(openapi_schema, head, body)

@@ -1,9 +1,9 @@
 """The documentation pages in a real browser: headless Chromium against a real ``runbolt``.
 
-Swagger UI lists the operations and "Try it out" / "Execute" gets a live response; ReDoc and
-Scalar render the API's title and operations. Every request the pages make goes to our own
-server (the UIs' files are vendored): the test records them all through the DevTools protocol.
-Screenshots land in the test's tmp_path.
+Swagger UI lists the operations and "Try it out" / "Execute" gets a live response; ReDoc,
+Scalar, RapiDoc and Stoplight Elements render the API's title and operations. Every request the
+pages make goes to our own server (the UIs' files are vendored): the test records them all
+through the DevTools protocol. Screenshots land in the test's tmp_path.
 """
 
 from __future__ import annotations
@@ -132,6 +132,36 @@ def test_scalar_renders_the_title_and_operations(
         page.wait_for("document.body.innerText.includes('Say hello')", what="operations")
     finally:
         page.screenshot(tmp_path / "scalar.png")
+    _assert_offline(page, base)
+    assert page.console_errors() == []
+
+
+def test_rapidoc_renders_the_title_and_operations(
+    docs_server: BoltProcess, page: Page, tmp_path: Path
+) -> None:
+    base = f"http://{docs_server.host}:{docs_server.port}"
+    page.navigate(f"{base}/docs/rapidoc")
+    # RapiDoc renders inside its element's shadow root, which document.body.innerText skips.
+    text = "((document.querySelector('rapi-doc') || {}).shadowRoot || {}).textContent || ''"
+    try:
+        page.wait_for(f"({text}).includes({json.dumps(TITLE)})", what="RapiDoc's title")
+        page.wait_for(f"({text}).includes('Greet someone')", what="RapiDoc's operations")
+    finally:
+        page.screenshot(tmp_path / "rapidoc.png")
+    _assert_offline(page, base)
+    assert page.console_errors() == []
+
+
+def test_stoplight_elements_renders_the_title_and_operations(
+    docs_server: BoltProcess, page: Page, tmp_path: Path
+) -> None:
+    base = f"http://{docs_server.host}:{docs_server.port}"
+    page.navigate(f"{base}/docs/stoplight")
+    try:
+        page.wait_for(f"document.body.innerText.includes({json.dumps(TITLE)})", what="title")
+        page.wait_for("document.body.innerText.includes('greetings')", what="operations")
+    finally:
+        page.screenshot(tmp_path / "stoplight.png")
     _assert_offline(page, base)
     assert page.console_errors() == []
 

@@ -15,8 +15,10 @@ import pytest
 from django_bolt import BoltAPI
 from django_bolt.openapi import (
     OpenAPIConfig,
+    RapidocRenderPlugin,
     RedocRenderPlugin,
     ScalarRenderPlugin,
+    StoplightRenderPlugin,
     SwaggerRenderPlugin,
     YamlRenderPlugin,
 )
@@ -30,6 +32,8 @@ PAGES = {
     "/docs/swagger": "swagger-ui",
     "/docs/redoc": "redoc",
     "/docs/scalar": "scalar",
+    "/docs/rapidoc": "rapidoc",
+    "/docs/stoplight": "stoplight",
 }
 
 
@@ -94,6 +98,10 @@ def test_pages_point_the_ui_at_the_served_document(client: TestClient) -> None:
     scalar = "".join(_links(client.get("/docs/scalar").text).scripts)
     assert '"url":"/docs/openapi.json"' in scalar
     assert '"withDefaultFonts":false' in scalar
+    rapidoc = client.get("/docs/rapidoc").text
+    assert '<rapi-doc spec-url="/docs/openapi.json" load-fonts="false">' in rapidoc
+    stoplight = client.get("/docs/stoplight").text
+    assert '<elements-api apiDescriptionUrl="/docs/openapi.json"' in stoplight
 
 
 def _referenced_assets(client: TestClient) -> set[str]:
@@ -106,7 +114,8 @@ def _referenced_assets(client: TestClient) -> set[str]:
 def test_assets_are_the_vendored_files_with_long_cache_headers(client: TestClient) -> None:
     versions = json.loads((ASSETS / "VERSIONS.json").read_text())
     urls = _referenced_assets(client)
-    assert len(urls) == 4  # swagger js + css, redoc js, scalar js
+    # swagger js + css, redoc js, scalar js, rapidoc js, stoplight js + css
+    assert len(urls) == 7
     for url in urls:
         _, _, _, ui, version, name = url.split("/")
         # The package version is in the URL: a new version is a new URL.
@@ -136,7 +145,7 @@ def test_unknown_asset_is_a_404(client: TestClient) -> None:
 
 def test_each_vendored_ui_keeps_its_licence() -> None:
     versions = json.loads((ASSETS / "VERSIONS.json").read_text())
-    assert set(versions) == {"swagger-ui", "redoc", "scalar"}
+    assert set(versions) == {"swagger-ui", "redoc", "scalar", "rapidoc", "stoplight"}
     for ui, info in versions.items():
         assert info["licences"], ui
         for licence in info["licences"]:
@@ -182,6 +191,20 @@ def test_render_plugins_choose_the_pages_and_paths() -> None:
         assert "title: Chosen" in spec.text
 
 
+def test_element_options_are_escaped_attributes() -> None:
+    config = OpenAPIConfig(
+        render_plugins=[
+            RapidocRenderPlugin(path="/", options={"theme": "dark", "heading-text": 'a"b'}),
+            StoplightRenderPlugin(path="/elements", options={"layout": "stacked"}),
+        ]
+    )
+    with TestClient(BoltAPI(openapi_config=config)) as client:
+        rapidoc = client.get("/docs").text
+        assert 'theme="dark"' in rapidoc
+        assert 'heading-text="a&quot;b"' in rapidoc
+        assert 'layout="stacked"' in client.get("/docs/elements").text
+
+
 def test_plugin_urls_can_point_elsewhere() -> None:
     plugin = SwaggerRenderPlugin(path="/", js_url="/static/ui.js", css_url="/static/ui.css")
     api = BoltAPI(openapi_config=OpenAPIConfig(render_plugins=[plugin]))
@@ -194,7 +217,7 @@ def test_plugin_urls_can_point_elsewhere() -> None:
 def test_title_is_escaped_in_pages() -> None:
     api = BoltAPI(openapi_config=OpenAPIConfig(title="</title><script>x()</script>"))
     with TestClient(api) as client:
-        for path in ("/docs", "/docs/redoc", "/docs/scalar"):
+        for path in PAGES:
             html = client.get(path).text
             assert "<script>x()" not in html
             assert "&lt;/title&gt;" in html
