@@ -200,6 +200,9 @@ class SchemaGenerator:
         if config.include_error_responses:
             for name, schema in _ERROR_COMPONENTS.items():
                 schemas.setdefault(name, schema)
+        # A Struct that only groups query or header values is documented as those values: its
+        # own component (and anything else nobody points at) would be noise for generators.
+        schemas = _reachable(paths, schemas)
         if schemas:
             components["schemas"] = schemas
         if self._security_schemes:
@@ -480,6 +483,34 @@ class SchemaGenerator:
             return None
         self._security_schemes.setdefault(name, scheme)
         return str(name)
+
+
+_SCHEMA_REF: Final = "#/components/schemas/"
+
+
+def _refs(value: Any, found: set[str]) -> None:
+    """Collect the component names ``value`` refers to, at any depth."""
+    if isinstance(value, dict):
+        ref = value.get("$ref")
+        if isinstance(ref, str) and ref.startswith(_SCHEMA_REF):
+            found.add(ref[len(_SCHEMA_REF) :])
+        for item in value.values():
+            _refs(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _refs(item, found)
+
+
+def _reachable(paths: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """The components the operations use, directly or through other components."""
+    wanted: set[str] = set()
+    _refs(paths, wanted)
+    done: set[str] = set()
+    while wanted - done:
+        name = (wanted - done).pop()
+        done.add(name)
+        _refs(schemas.get(name), wanted)
+    return {name: schema for name, schema in schemas.items() if name in done}
 
 
 def _error_response(description: str, ref: str) -> dict[str, Any]:
