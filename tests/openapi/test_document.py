@@ -483,3 +483,26 @@ def test_docstrings_can_be_left_out() -> None:
     assert quiet["summary"] == "Quiet route"
     assert "description" not in quiet
     assert document["paths"]["/told"]["get"]["description"] == "Written for readers."
+
+
+def test_merged_project_apis_follow_the_first_explicit_config() -> None:
+    from django_bolt.discovery import discover_application
+
+    with override_settings(
+        BOLT_API=["tests.openapi.twoapis:plain", "tests.openapi.twoapis:configured"]
+    ):
+        app: Any = discover_application()
+    with TestClient(app) as client:
+        document = client.get("/reference/openapi.json").json()
+        assert document["info"]["title"] == "Configured"
+        assert set(document["paths"]) == {"/plain", "/configured"}
+        assert client.get("/reference").status_code == 200
+        assert client.get("/docs").status_code == 404
+    with override_settings(
+        BOLT_API=["tests.openapi.twoapis:silent", "tests.openapi.twoapis:configured"]
+    ):
+        app = discover_application()
+    with TestClient(app) as client:
+        # The first explicit choice is "no docs".
+        assert client.get("/reference/openapi.json").status_code == 404
+        assert client.get("/openapi.json").status_code == 404
