@@ -119,6 +119,7 @@ def command_test(args: list[str]) -> int:
     import install_deps
 
     install_deps.ensure_nginx()
+    install_deps.ensure_chromium()
     install_deps.ensure_services()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:

@@ -37,6 +37,7 @@ if typing.TYPE_CHECKING:
     from django_bolt.middleware.hosts import HostValidator
     from django_bolt.middleware.pipeline import RoutePipeline
     from django_bolt.middleware.rate_limit import RateLimiter
+    from django_bolt.openapi.config import OpenAPIConfig
     from django_bolt.static import StaticFiles
 
 __all__ = ("BoltAPI", "RouteInfo", "RouteOptions", "Router")
@@ -55,6 +56,8 @@ _CT_JSON: Final = (b"content-type", b"application/json")
 _FROM_SETTINGS: Final[Any] = object()
 # What a middleware's own return value (a dict, a Response) becomes.
 _MIDDLEWARE_CONVERT: Final = build_result_converter(200, None, "middleware")
+# ``openapi_config=`` not given: the defaults, unless a mounted API chose a config.
+_DEFAULT_DOCS: Final[Any] = object()
 
 
 class RouteOptions(TypedDict, total=False):
@@ -338,6 +341,10 @@ class BoltAPI(Router):
     middleware classes, outermost first; ``django_middleware`` (off by default) runs Django's
     ``settings.MIDDLEWARE`` (``True``), a list of dotted paths, or ``{"include": [...]}`` /
     ``{"exclude": [...]}`` of it around them, outside everything else. See docs/middleware.md.
+
+    ``openapi_config`` takes a :class:`~django_bolt.openapi.OpenAPIConfig`; not given, the
+    defaults apply (document at ``/openapi.json``, Swagger UI at ``/docs``); ``None`` or
+    ``False`` serves no docs.
     """
 
     request_class: ClassVar[type[Request]] = Request
@@ -358,6 +365,7 @@ class BoltAPI(Router):
         compression: Any = _FROM_SETTINGS,
         middleware: Sequence[Any] | None = None,
         django_middleware: bool | list[str] | dict[str, list[str]] | None = None,
+        openapi_config: OpenAPIConfig | bool | None = _DEFAULT_DOCS,
     ) -> None:
         if trailing_slash not in ("strip", "append", "keep"):
             raise ValueError(
@@ -370,6 +378,13 @@ class BoltAPI(Router):
         self.debug = debug
         self.django_fallthrough = django_fallthrough
         self.compression = compression
+        # Whether the caller chose (an API without a config of its own follows a mounted one's).
+        self.openapi_config_given = openapi_config is not _DEFAULT_DOCS
+        if openapi_config is _DEFAULT_DOCS or openapi_config is True:
+            from django_bolt.openapi.config import OpenAPIConfig
+
+            openapi_config = OpenAPIConfig()
+        self.openapi_config: OpenAPIConfig | None = openapi_config or None
         self._bridge: DjangoBridge | None = None
         self._static: StaticFiles | None = None
         self.exception_handlers: dict[type[BaseException], ExceptionHandler] = {}
@@ -459,7 +474,7 @@ class BoltAPI(Router):
         auth_default, guards_default = _auth_defaults(settings)
         limits = _rate_limit_settings(settings)
         wrap = _handler_wrapper(settings)
-        for info, handlers in self._flatten("", {}):
+        for info, handlers in [*self._flatten("", {}), *_docs_routes(self)]:
             template = PathTemplate(info.path)
             pipeline = route_pipeline(info.middleware, info.endpoint)
             compress = None if pipeline.skips("compression") else compressor
@@ -856,6 +871,15 @@ def _rate_limit_settings(settings: object | None) -> tuple[str | None, int]:
             f"BOLT_RATE_LIMIT_MAX_KEYS must be an int >= 1, not {max_keys!r}"
         )
     return backend, max_keys
+
+
+def _docs_routes(api: BoltAPI) -> list[tuple[RouteInfo, dict[type[BaseException], Any]]]:
+    """The OpenAPI document and UI routes, for the API that serves requests (not a mounted one)."""
+    if api.mounted:
+        return []
+    from django_bolt.openapi.routes import docs_routes
+
+    return [(info, api.exception_handlers) for info in docs_routes(api)]
 
 
 def _make_compressor(compression: Any) -> Compressor | None:

@@ -34,7 +34,14 @@ from django_bolt.request import Request
 if typing.TYPE_CHECKING:
     from collections.abc import Awaitable
 
-__all__ = ("Binder", "compile_binder", "configure_sync_pool", "run_in_pool")
+__all__ = (
+    "Binder",
+    "ParameterInfo",
+    "compile_binder",
+    "configure_sync_pool",
+    "describe_parameters",
+    "run_in_pool",
+)
 
 _NO_BODY_METHODS: Final = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 _DEFAULT_POOL_SIZE: Final = 40
@@ -101,6 +108,31 @@ class _Scalar:
     group: type | None  # a Struct that gathers several values of one source
     # For a group: (key msgspec expects, name in the request, collects repeated values).
     group_fields: tuple[tuple[str, str, bool], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ParameterInfo:
+    """One value a handler reads from the request, as classified at registration.
+
+    ``annotation`` carries the marker's constraints folded in as ``msgspec.Meta`` (so a JSON
+    schema generated from it shows them); ``wire`` is the name in the request (alias, or the
+    kebab-cased header name); ``group`` is the Struct that gathers several values of one source.
+    ``default`` is :data:`~django_bolt.params.UNSET` for a required value. ``embedded`` body
+    values are keys (``wire``) of one JSON object rather than the whole body.
+    """
+
+    name: str
+    source: Source
+    wire: str
+    annotation: Any
+    required: bool
+    default: Any = UNSET
+    description: str | None = None
+    is_list: bool = False
+    group: type | None = None
+    file_limits: File | None = None
+    # A body value read as one key of a JSON object (several body arguments, or embed=True).
+    embedded: bool = False
 
 
 @dataclasses.dataclass(slots=True)
@@ -202,6 +234,32 @@ def _gather_group(mapping: Any, fields: tuple[tuple[str, str, bool], ...]) -> di
 
 def _label(fn: Callable[..., Any]) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def _constrained(base: Any, metas: list[Any]) -> Any:
+    """``base`` with the constraints attached; for ``T | None`` they go on ``T`` (msgspec
+    refuses ``max_length`` and the like on a union, and None needs no constraint)."""
+    if not metas:
+        return base
+    origin = typing.get_origin(base)
+    if origin is typing.Union or origin is types.UnionType:
+        args = tuple(
+            a if a is type(None) else Annotated[(a, *metas)] for a in typing.get_args(base)
+        )
+        return typing.Union[args]  # noqa: UP007 - built from a tuple at run time
+    return Annotated[(base, *metas)]
+
+
+def _wire_name(name: str, source: Source, marker: Param | None) -> str:
+    """The name a value has in the request: the alias, else the argument's (kebab-cased and
+    lower-case for a header)."""
+    if marker is not None and marker.alias:
+        wire = marker.alias
+    elif source == "header":
+        wire = name.replace("_", "-")
+    else:
+        wire = name
+    return wire.lower() if source == "header" else wire
 
 
 def _split_annotated(ann: Any) -> tuple[Any, list[Any]]:
@@ -308,6 +366,7 @@ class Binder:
         "_sources",
         "_typed",
         "deps",
+        "described",
         "fn",
         "has_params",
         "inline",
@@ -348,6 +407,8 @@ class Binder:
         # With an embedded body: the argument names to take from the decoded object.
         self._body_spread: tuple[str, ...] = ()
         self._files: list[_FileParam] = []
+        # What OpenAPI needs to know of each request value; unused per request.
+        self.described: list[ParameterInfo] = []
         self._classify(path_names, methods)
         self._plan_body()
         self._typed = self._build_typed_dict()
@@ -425,15 +486,16 @@ class Binder:
             constraints = marker.constraints()
             if constraints:
                 metas.append(msgspec.Meta(**constraints))
-        annotation = Annotated[(base, *metas)] if metas else base
+        annotation = _constrained(base, metas)
         required = default is param.empty
         if _mentions_upload(base):
             source = "file"
+        wire = _wire_name(name, source, marker)
+        self._describe(name, source, wire, marker, annotation, required, default, base)
         if source == "file":
             if methods & _NO_BODY_METHODS:
                 raise TypeError(f"{self.label}: a handler taking files cannot serve GET/HEAD/...")
             limits = marker if isinstance(marker, File) else File()
-            wire = marker.alias if marker is not None and marker.alias else name
             self._files.append(_FileParam(name, wire, _is_list(base), required, default, limits))
             return
         if source == "body":
@@ -446,14 +508,6 @@ class Binder:
             embed = isinstance(marker, Body) and marker.embed
             self._body_params.append((name, key, annotation, required, default, embed))
             return
-        if marker is not None and marker.alias:
-            wire = marker.alias
-        elif source == "header":
-            wire = name.replace("_", "-")
-        else:
-            wire = name
-        if source == "header":
-            wire = wire.lower()
         group = (
             base
             if source in ("query", "header", "cookie", "form") and _is_body_type(base)
@@ -494,12 +548,43 @@ class Binder:
             forbid_unknown_fields=False,
             rename=rename or None,
         )
+        self.described = [
+            dataclasses.replace(d, embedded=True) if d.source == "body" else d
+            for d in self.described
+        ]
         self._body_name = "\0body"  # never a Python identifier: cannot clash with an argument
         self._body_decoder = msgspec.json.Decoder(embedded)
         self._body_required = any(p[3] for p in params)
         self._body_spread = tuple(p[0] for p in params)
         if not self._body_required:
             self._body_default = embedded()
+
+    def _describe(
+        self,
+        name: str,
+        source: Source,
+        wire: str,
+        marker: Param | None,
+        annotation: Any,
+        required: bool,
+        default: Any,
+        base: Any,
+    ) -> None:
+        grouped = source in ("query", "header", "cookie", "form") and _is_body_type(base)
+        self.described.append(
+            ParameterInfo(
+                name,
+                source,
+                wire,
+                annotation,
+                required,
+                UNSET if required else default,
+                marker.description if marker is not None else None,
+                _is_list(base),
+                base if grouped else None,
+                marker if isinstance(marker, File) else None,
+            )
+        )
 
     def _build_typed_dict(self) -> type | None:
         fields: dict[str, Any] = {}
@@ -785,6 +870,32 @@ async def run_exits(exits: list[Any], error: BaseException | None = None) -> Non
             except StopAsyncIteration:
                 continue
             raise RuntimeError("a dependency generator must yield only once")
+
+
+def describe_parameters(
+    fn: Callable[..., Any],
+    path_names: tuple[str, ...] = (),
+    methods: frozenset[str] = frozenset(),
+) -> list[ParameterInfo]:
+    """Every value ``fn`` and its dependencies read from a request, each (source, name) once.
+
+    The classification is the binder's own, so the documentation cannot drift from what is
+    bound; called when a schema is generated, never per request.
+    """
+    seen: set[tuple[str, str]] = set()
+    found: list[ParameterInfo] = []
+
+    def walk(binder: Binder) -> None:
+        for info in binder.described:
+            key = (info.source, info.wire)
+            if key not in seen:
+                seen.add(key)
+                found.append(info)
+        for dep in binder.deps:
+            walk(dep.binder)
+
+    walk(Binder(fn, path_names, methods, None))
+    return found
 
 
 def compile_binder(

@@ -1,6 +1,7 @@
 """Install the system programs the tests and the benchmark need, only where they are missing.
 
-Called by ``dev.py``; runnable on its own: ``python3 scripts/install_deps.py nginx wrk services``.
+Called by ``dev.py``; runnable on its own:
+``python3 scripts/install_deps.py nginx wrk chromium services``.
 Debian packages come from apt-get (we run as root on CI and dev machines); Python packages come
 from PyPI through the project's ``test`` extra, never from here.
 """
@@ -15,7 +16,7 @@ import sys
 import time
 from typing import Final
 
-__all__ = ("ensure_apt", "ensure_nginx", "ensure_services", "ensure_wrk", "main")
+__all__ = ("ensure_apt", "ensure_chromium", "ensure_nginx", "ensure_services", "ensure_wrk", "main")
 
 # nginx-light is the smallest Debian build with the proxy and upstream modules the tests use.
 NGINX_PACKAGES: Final = ("nginx-light", "nginx")
@@ -73,6 +74,13 @@ def ensure_wrk() -> str:
     return ensure_apt("wrk", ("wrk",))
 
 
+def ensure_chromium() -> str:
+    """Debian's Chromium for the docs pages' browser test (tests/openapi/test_browser.py),
+    driven headless through the DevTools protocol; chromedriver comes along for WebDriver."""
+    ensure_apt("chromedriver", ("chromium-driver",))
+    return ensure_apt("chromium", ("chromium",))
+
+
 def _reachable(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1.0):
@@ -112,8 +120,13 @@ def ensure_services() -> None:
 
 
 def main(argv: list[str]) -> int:
-    actions = {"nginx": ensure_nginx, "wrk": ensure_wrk, "services": ensure_services}
-    for name in argv or ["nginx", "services"]:
+    actions = {
+        "nginx": ensure_nginx,
+        "wrk": ensure_wrk,
+        "chromium": ensure_chromium,
+        "services": ensure_services,
+    }
+    for name in argv or ["nginx", "chromium", "services"]:
         if name not in actions:
             print(f"unknown item {name!r}; choose from {', '.join(actions)}", file=sys.stderr)
             return 2

@@ -15,18 +15,24 @@ The admin (``python example/manage.py createsuperuser`` first) edits the same pr
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 from catalog.models import Product
 from django.db import transaction
 
-from django_bolt import BoltAPI, HTTPException, Request
+from django_bolt import BoltAPI, HTTPException, Path, Query, Request
 
 api = BoltAPI()
 
 
+# The limits of the model's columns, so a value the database would refuse is a 422, not a 500.
+_PG_INT_MAX = 2_147_483_647
+
+
 class ProductIn(msgspec.Struct):
-    name: str
-    price_cents: int
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    price_cents: Annotated[int, msgspec.Meta(ge=0, le=_PG_INT_MAX)]
     in_stock: bool = True
 
 
@@ -63,7 +69,9 @@ async def create_product(product: ProductIn) -> ProductOut:
 
 
 @api.get("/products")
-async def list_products(in_stock: bool | None = None, limit: int = 20) -> list[ProductOut]:
+async def list_products(
+    in_stock: bool | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> list[ProductOut]:
     """Async ORM endpoint with optional query filters."""
     queryset = Product.objects.all()
     if in_stock is not None:
@@ -72,7 +80,7 @@ async def list_products(in_stock: bool | None = None, limit: int = 20) -> list[P
 
 
 @api.get("/products/{product_id}")
-def get_product(product_id: int) -> ProductOut:
+def get_product(product_id: Annotated[int, Path(ge=1, le=2**63 - 1)]) -> ProductOut:
     """Sync ORM endpoint: runs in the thread pool, where Django's ORM may block."""
     try:
         return _out(Product.objects.get(pk=product_id))

@@ -1,0 +1,109 @@
+"""``OpenAPIConfig``: what the generated document says about the API, and where it is served."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from django_bolt.openapi.plugins import (
+    OpenAPIRenderPlugin,
+    RapidocRenderPlugin,
+    RedocRenderPlugin,
+    ScalarRenderPlugin,
+    StoplightRenderPlugin,
+    SwaggerRenderPlugin,
+)
+
+__all__ = ("OpenAPIConfig",)
+
+
+def _default_excludes() -> list[str]:
+    return ["/admin", "/static"]
+
+
+def _default_servers() -> list[dict[str, Any] | str]:
+    return [{"url": "/"}]
+
+
+@dataclasses.dataclass
+class OpenAPIConfig:
+    """Configure the OpenAPI document and the documentation pages: ``BoltAPI(openapi_config=...)``.
+
+    ``path`` is where the UIs live (``/docs`` Swagger UI, ``/docs/redoc``, ``/docs/scalar``,
+    ``/docs/rapidoc``, ``/docs/stoplight``)
+    and the document is served at ``<path>/openapi.json`` and ``.yaml``, and also at
+    ``openapi_url`` (``/openapi.json`` and ``/openapi.yaml``; ``None`` serves it only under
+    ``path``). ``render_plugins`` chooses the UIs; each plugin's paths are relative to
+    ``path``. ``exclude_paths`` are path prefixes left out of the document (the docs' own paths
+    always are). ``auth`` and ``guards`` protect every documentation route like a route's own.
+    ``servers``, ``contact``, ``license``, ``tags`` and ``security`` are OpenAPI objects written
+    as dicts (a server may be given as a plain URL string).
+    """
+
+    title: str = "API"
+    version: str = "1.0.0"
+    description: str | None = None
+    summary: str | None = None
+    path: str = "/docs"
+    openapi_url: str | None = "/openapi.json"
+    enabled: bool = True
+    servers: list[dict[str, Any] | str] = dataclasses.field(default_factory=_default_servers)
+    exclude_paths: list[str] = dataclasses.field(default_factory=_default_excludes)
+    render_plugins: list[OpenAPIRenderPlugin] = dataclasses.field(default_factory=list)
+    include_error_responses: bool = True
+    use_handler_docstrings: bool = True
+    tags: list[dict[str, Any] | str] | None = None
+    contact: dict[str, Any] | None = None
+    license: dict[str, Any] | None = None
+    terms_of_service: str | None = None
+    security: list[dict[str, list[str]]] | None = None
+    auth: list[Any] | None = None
+    guards: list[Any] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.render_plugins:
+            self.render_plugins = [
+                SwaggerRenderPlugin(path=["/", "/swagger"]),
+                RedocRenderPlugin(path="/redoc"),
+                ScalarRenderPlugin(path="/scalar"),
+                RapidocRenderPlugin(path="/rapidoc"),
+                StoplightRenderPlugin(path="/stoplight"),
+            ]
+        self.path = "/" + self.path.strip("/")
+        if self.path == "/":
+            raise ValueError("OpenAPIConfig.path cannot be '/': the docs need a prefix")
+        if self.openapi_url is not None:
+            if not self.openapi_url.endswith(".json"):
+                raise ValueError("OpenAPIConfig.openapi_url must end with '.json'")
+            self.openapi_url = "/" + self.openapi_url.lstrip("/")
+        for plugin in self.render_plugins:
+            if not isinstance(plugin, OpenAPIRenderPlugin):
+                raise TypeError(f"{plugin!r} is not an OpenAPIRenderPlugin")
+
+    @property
+    def default_plugin(self) -> OpenAPIRenderPlugin | None:
+        """The UI served at ``path`` itself: the plugin with path ``/``, else the first one."""
+        for plugin in self.render_plugins:
+            if plugin.has_path("/"):
+                return plugin
+        return self.render_plugins[0] if self.render_plugins else None
+
+    def schema_paths(self) -> list[str]:
+        """Every path the document itself is served at (JSON first)."""
+        paths = [f"{self.path}/openapi.json", f"{self.path}/openapi.yaml"]
+        if self.openapi_url is not None:
+            paths += [self.openapi_url, self.openapi_url[: -len(".json")] + ".yaml"]
+        return paths
+
+    def is_excluded(self, path: str) -> bool:
+        """Whether ``path`` is left out of the document (a docs path or an excluded prefix)."""
+        prefixes = [*self.exclude_paths, self.path]
+        if path in self.schema_paths():
+            return True
+        for prefix in prefixes:
+            bare = prefix.rstrip("/")
+            if not bare:
+                continue
+            if path == bare or path.startswith(bare + "/"):
+                return True
+        return False
