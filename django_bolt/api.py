@@ -637,7 +637,10 @@ class BoltAPI(Router):
             if endpoint is None:
                 endpoint = self._other_method(entry, request.method)
                 if endpoint is None:
-                    return self._no_method(request, entry)
+                    other = self._other_shape(table, raw_path, request.method)
+                    if other is None:
+                        return self._no_method(request, self._allowing(table, raw_path, entry))
+                    entry, values, endpoint = other
             cors = endpoint.cors
             if cors is not None and request.method == "OPTIONS":
                 # Preflights are answered before auth and the handler run.
@@ -758,6 +761,26 @@ class BoltAPI(Router):
             return response
         early = cors.preflight(request)
         return early if early is not None else cors(request, response)
+
+    def _other_shape(
+        self, table: RouteTable[_Endpoint], raw_path: str, method: str
+    ) -> tuple[RouteMatch[_Endpoint], tuple[str, ...], _Endpoint] | None:
+        """A later route whose shape also matches and that serves ``method`` (rare: two
+        templates for one path, such as ``{id:int}`` for GET and ``{id}`` for DELETE)."""
+        for entry, values in table.match_all(raw_path)[1:]:
+            endpoint = entry.methods.get(method) or self._other_method(entry, method)
+            if endpoint is not None:
+                return entry, values, endpoint
+        return None
+
+    def _allowing(
+        self, table: RouteTable[_Endpoint], raw_path: str, entry: RouteMatch[_Endpoint]
+    ) -> RouteMatch[_Endpoint]:
+        """The entry whose ``Allow`` answers for this path: every matching route's methods."""
+        matches = table.match_all(raw_path)
+        if len(matches) < 2:
+            return entry
+        return RouteMatch.merged([found for found, _ in matches])
 
     def _other_method(self, entry: RouteMatch[_Endpoint], method: str) -> _Endpoint | None:
         if method == "HEAD":

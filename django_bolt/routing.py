@@ -104,6 +104,17 @@ class RouteMatch(Generic[T]):
         self.names: dict[str, tuple[str, ...]] = {}
         self.allow = ""
 
+    @classmethod
+    def merged(cls, entries: list[RouteMatch[T]]) -> RouteMatch[T]:
+        """One entry answering for several that match the same path: for ``Allow`` and CORS."""
+        union: RouteMatch[T] = cls(entries[0].path, entries[0].pattern)
+        for entry in entries:
+            for method, value in entry.methods.items():
+                union.methods.setdefault(method, value)
+                union.names.setdefault(method, entry.names[method])
+        union.seal()
+        return union
+
     def seal(self) -> None:
         methods: set[str] = set(self.methods)
         if "GET" in methods:
@@ -117,7 +128,7 @@ class RouteMatch(Generic[T]):
 class RouteTable(Generic[T]):
     """Registered routes and the compiled matcher; ``compile`` must run after the last ``add``."""
 
-    __slots__ = ("_by_group", "_dynamic", "_labels", "_regex", "static")
+    __slots__ = ("_by_group", "_dynamic", "_each", "_labels", "_regex", "static")
 
     def __init__(self) -> None:
         self.static: dict[str, RouteMatch[T]] = {}
@@ -125,6 +136,8 @@ class RouteTable(Generic[T]):
         self._labels: dict[tuple[str, str], str] = {}
         self._regex: re.Pattern[str] | None = None
         self._by_group: dict[int, tuple[int, RouteMatch[T], int]] = {}
+        # Each dynamic shape on its own, for the rare search past the first match.
+        self._each: list[tuple[re.Pattern[str], RouteMatch[T]]] = []
 
     def add(self, method: str, template: PathTemplate, value: T, label: str) -> None:
         """Register ``value``; a second route on the same method and path shape is an error."""
@@ -162,6 +175,7 @@ class RouteTable(Generic[T]):
             index += 1 + count
         self._regex = re.compile("(?:" + "|".join(parts) + r")\Z")
         self._by_group = by_group
+        self._each = [(re.compile(e.pattern + r"\Z"), e) for e in self._dynamic.values()]
 
     def match(self, raw_path: str) -> tuple[RouteMatch[T], tuple[str, ...]] | None:
         """Find the entry for a raw path; values are URL-decoded."""
@@ -185,6 +199,25 @@ class RouteTable(Generic[T]):
         if "%" in raw_path:
             values = tuple(unquote(v) if "%" in v else v for v in values)
         return entry, values
+
+    def match_all(self, raw_path: str) -> list[tuple[RouteMatch[T], tuple[str, ...]]]:
+        """Every entry whose shape matches, the static one first, then in registration order.
+
+        :meth:`match` gives only the first; this is for when that one lacks the request's
+        method (``GET /users/{id:int}`` and ``DELETE /users/{id}`` both match ``/users/5``).
+        """
+        found: list[tuple[RouteMatch[T], tuple[str, ...]]] = []
+        first = self.match(raw_path)
+        if first is not None and not first[1]:
+            found.append(first)
+        for regex, entry in self._each:
+            m = regex.match(raw_path)
+            if m is not None:
+                values = m.groups()
+                if "%" in raw_path:
+                    values = tuple(unquote(v) if "%" in v else v for v in values)
+                found.append((entry, values))
+        return found
 
     def entries(self) -> Iterable[RouteMatch[T]]:
         return (*self.static.values(), *self._dynamic.values())

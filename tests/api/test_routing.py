@@ -315,3 +315,45 @@ def test_non_ascii_static_route(requested):
 
     with TestClient(api) as client:
         assert client.get(requested).json() == {"menu": True}
+
+
+def _overlapping_api() -> BoltAPI:
+    api = BoltAPI()
+
+    @api.get("/users/{user_id:int}")
+    async def get_user(user_id: int) -> dict[str, object]:
+        return {"get": user_id}
+
+    @api.delete("/users/{user_id}")
+    async def delete_user(user_id: str) -> dict[str, object]:
+        return {"delete": user_id}
+
+    @api.get("/users/me")
+    async def me() -> dict[str, object]:
+        return {"me": True}
+
+    return api
+
+
+def test_a_method_is_found_past_the_first_matching_template() -> None:
+    """Two templates match /users/5; each method goes to the route that serves it."""
+    with TestClient(_overlapping_api()) as client:
+        assert client.get("/users/5").json() == {"get": 5}
+        assert client.delete("/users/5").json() == {"delete": "5"}
+        assert client.head("/users/5").status_code == 200
+        # The static path answers GET itself, and DELETE goes on to the template.
+        assert client.get("/users/me").json() == {"me": True}
+        assert client.delete("/users/me").json() == {"delete": "me"}
+
+
+def test_allow_lists_the_methods_of_every_matching_template() -> None:
+    with TestClient(_overlapping_api()) as client:
+        options = client.options("/users/5")
+        refused = client.post("/users/5")
+        only_str = client.get("/users/abc")  # the int template does not match
+    assert options.status_code == 204
+    assert options.headers["allow"] == "GET, DELETE, HEAD, OPTIONS"
+    assert refused.status_code == 405
+    assert refused.headers["allow"] == "GET, DELETE, HEAD, OPTIONS"
+    assert only_str.status_code == 405
+    assert only_str.headers["allow"] == "DELETE, OPTIONS"
