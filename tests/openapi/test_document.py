@@ -534,3 +534,33 @@ def test_merged_project_apis_follow_the_first_explicit_config() -> None:
         # The first explicit choice is "no docs".
         assert client.get("/reference/openapi.json").status_code == 404
         assert client.get("/openapi.json").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("config", "shown"),
+    [
+        pytest.param(None, None, id="docs-off"),
+        pytest.param(OpenAPIConfig(title="t", version="1", enabled=False), None, id="disabled"),
+        pytest.param(
+            OpenAPIConfig(title="t", version="1", path="/api-docs"), "/api-docs", id="path"
+        ),
+    ],
+)
+def test_runbolt_banner_shows_where_the_docs_are(config: Any, shown: str | None) -> None:
+    from io import StringIO
+
+    from django_bolt.conf import ServerConfig
+    from django_bolt.management.commands.runbolt import Command
+
+    command = Command(stdout=StringIO())
+    api = BoltAPI(openapi_config=config)
+    assert BoltAPI().openapi_config is not None
+    assert command.docs_location(BoltAPI()) == "/docs"
+    location = command.docs_location(api)
+    assert location == shown
+    command.print_banner(ServerConfig(), 8000, docs=location)
+    banner = command.stdout.getvalue()
+    if shown is None:
+        assert "Docs:" not in banner
+    else:
+        assert f"Docs:  http://127.0.0.1:8000{shown}" in banner

@@ -109,7 +109,7 @@ class Command(BaseCommand):
             return
         sockets = self.bind(config)
         port = sockets[0][0].getsockname()[1]
-        self.print_banner(config, port)
+        self.print_banner(config, port, docs=self.docs_location(app))
         # No database connection may be shared by forked workers.
         from django.db import connections
 
@@ -157,7 +157,18 @@ class Command(BaseCommand):
             )
             sys.exit(1)
 
-    def print_banner(self, config: ServerConfig, port: int, *, dev: bool = False) -> None:
+    def docs_location(self, app: Application) -> str | None:
+        """Where ``app`` serves its documentation UI, or None when its docs are off."""
+        if not hasattr(app, "openapi_config"):
+            return self.docs_path  # an application of another kind: the conventional place
+        config = app.openapi_config
+        if config is None or not getattr(config, "enabled", True):
+            return None
+        return str(getattr(config, "path", self.docs_path))
+
+    def print_banner(
+        self, config: ServerConfig, port: int, *, dev: bool = False, docs: str | None = "/docs"
+    ) -> None:
         from django_bolt.server.loops import LOOP_NAME
 
         base = f"http://{display_host(config.host)}:{port}"
@@ -169,8 +180,9 @@ class Command(BaseCommand):
             f"Listening on {base} ({processes} process{'es' if processes != 1 else ''}, "
             f"{workers} worker{'s' if workers != 1 else ''} each)"
             + (" with auto-reload" if dev else ""),
-            f"  Docs:  {base}{self.docs_path}",
         ]
+        if docs is not None:
+            lines.append(f"  Docs:  {base}{docs}")
         if not config.no_admin:
             lines.append(f"  Admin: {base}{self.admin_path}")
         lines.append("Quit the server with CONTROL-C.")
