@@ -9,7 +9,7 @@ it has not been built yet: that costs nothing on requests that never read the vi
 from __future__ import annotations
 
 from asyncio import _get_running_loop as _running_loop
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote, unquote_plus
 
@@ -126,6 +126,7 @@ class Request(RawRequest):
     """One HTTP request. Every view below is built on first access only."""
 
     __slots__ = (
+        "_auser",
         "_auth",
         "_context",
         "_cookies",
@@ -156,6 +157,7 @@ class Request(RawRequest):
     _auth: Any
     _context: dict[str, Any] | None
     _session: Any
+    _auser: Callable[[], Awaitable[Any]]
 
     def __init__(
         self,
@@ -431,8 +433,23 @@ class Request(RawRequest):
     def user(self, value: Any) -> None:
         self._user = value
 
-    async def auser(self) -> Any:
-        """The user, resolved asynchronously (Django's ``request.auser()``)."""
+    @property
+    def auser(self) -> Callable[[], Awaitable[Any]]:
+        """``await request.auser()``: the user, resolved asynchronously (as on Django's request).
+
+        Assignable, as on Django's ``HttpRequest``: ``login()``/``alogin()`` (Django >= 5.2)
+        replace it with a function answering the user they logged in.
+        """
+        try:
+            return self._auser
+        except AttributeError:
+            return self._resolve_user
+
+    @auser.setter
+    def auser(self, value: Callable[[], Awaitable[Any]]) -> None:
+        self._auser = value
+
+    async def _resolve_user(self) -> Any:
         try:
             return self._user
         except AttributeError:
