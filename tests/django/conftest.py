@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -139,6 +140,18 @@ def pg_backends(postgres_dsn: str, database: str) -> set[int]:
             (database,),
         ).fetchall()
     return {int(row[0]) for row in rows}
+
+
+def backends_after_close(postgres_dsn: str, database: str, timeout: float = 5.0) -> set[int]:
+    """:func:`pg_backends` once the closed ones are gone: a backend leaves ``pg_stat_activity``
+    a moment after its client hung up (the server process exits on its own schedule), so an
+    empty set is waited for, up to ``timeout``; whatever is left then is returned."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = pg_backends(postgres_dsn, database)
+        if not pids or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.02)
 
 
 def terminate_backends(postgres_dsn: str, database: str) -> int:

@@ -15,7 +15,12 @@ from asgiref.sync import sync_to_async
 
 from django_bolt import BoltAPI
 from django_bolt.testing import TestClient
-from tests.django.conftest import on_async_orm_thread, pg_backends, terminate_backends
+from tests.django.conftest import (
+    backends_after_close,
+    on_async_orm_thread,
+    pg_backends,
+    terminate_backends,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -200,7 +205,7 @@ def test_conn_max_age_0_closes_after_each_request(
         first = client.get(f"/{kind}/pid").json()
         if kind == "async":
             assert not _async_thread_connected(pg)
-        assert pg_backends(postgres_dsn, name) == set()
+        assert backends_after_close(postgres_dsn, name) == set()
         second = client.get(f"/{kind}/pid").json()
         assert first != second
 
