@@ -64,6 +64,8 @@ POLICY_ORIGIN: Final = "https://app.example.com"
 # Servers running bench/app's api.py through a django_bolt (ours or Django-Bolt 0.13).
 BOLT_SERVERS: Final = ("ours", "ours-log", "ours-policies", "theirs", "theirs-policies")
 API_SERVERS: Final = (*BOLT_SERVERS, "fastapi")
+# The bare uvloop + httptools + msgspec server of bench/ceiling_server.py: what is possible at all.
+CEILING_ENDPOINTS: Final = frozenset({"json-async", "post-10kb", "get-10kb"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,13 @@ class Endpoint:
     default: bool = True
     # Reads the SQLite catalogue, which is then created and filled before the servers start.
     needs_db: bool = False
+
+
+def serves(server: str, endpoint: Endpoint) -> bool:
+    """Whether ``server`` has ``endpoint``'s route."""
+    if server == "ceiling":
+        return endpoint.name in CEILING_ENDPOINTS
+    return server in endpoint.servers
 
 
 DOCUMENT_BYTES: Final = json.dumps(DOCUMENT).encode()
@@ -201,6 +210,8 @@ class Server:
             argv = [python, "-m", "uvicorn", "fastapi_app:app", "--host", "127.0.0.1"]
             argv += ["--port", port, "--loop", "uvloop", "--http", "httptools"]
             return [*argv, "--no-access-log", "--log-level", "warning"], BENCH
+        if self.name == "ceiling":
+            return [python, str(BENCH / "ceiling_server.py"), "--port", port], BENCH
         if self.name == "gunicorn":
             # gunicorn writes no access log unless --access-logfile is given.
             argv = [python, "-m", "gunicorn", "benchproject.wsgi:application"]
@@ -236,6 +247,8 @@ def make_servers(names: list[str]) -> list[Server]:
         ),
         "fastapi": ("FastAPI + uvicorn", ("fastapi", "uvicorn[standard]")),
         "gunicorn": ("gunicorn, 1 sync worker, plain Django", ("django", "gunicorn")),
+        # No framework: the transport and msgspec work alone (bench/ceiling_server.py).
+        "ceiling": ("bare uvloop + httptools + msgspec, no framework", ours),
     }
     if names == ["all"]:
         names = list(known)
@@ -245,6 +258,8 @@ def make_servers(names: list[str]) -> list[Server]:
             raise SystemExit(f"unknown server {name!r}; choose from {', '.join(known)} or all")
         label, requirements = known[name]
         venv_name = name.removesuffix("-log").removesuffix("-policies")
+        if name == "ceiling":
+            venv_name = "ours"  # it needs only uvloop, httptools and msgspec
         servers.append(
             Server(name, label, BENCH / f".venv-{venv_name}", requirements, _free_port())
         )
@@ -346,7 +361,7 @@ def running(server: Server) -> Any:
 
 
 def _wait_ready(server: Server, proc: subprocess.Popen[bytes], log_path: Path) -> None:
-    probe = next(e for e in ENDPOINTS if server.name in e.servers)
+    probe = next(e for e in ENDPOINTS if serves(server.name, e))
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -551,6 +566,8 @@ PAIRED_RATIOS: Final = {
     "paired_ratio_ours_gunicorn": ("ours", "gunicorn"),
     "paired_ratio_policies_ours_theirs": ("ours-policies", "theirs-policies"),
     "paired_ratio_policies_cost": ("ours-policies", "ours"),
+    "paired_ratio_theirs_ceiling": ("theirs", "ceiling"),
+    "paired_ratio_ours_ceiling": ("ours", "ceiling"),
 }
 
 
@@ -584,6 +601,8 @@ RATIO_TITLES: Final = {
     "paired_ratio_ours_gunicorn": "ours/gunicorn per round (median)",
     "paired_ratio_policies_ours_theirs": "ours-policies/theirs-policies per round (median)",
     "paired_ratio_policies_cost": "ours-policies/ours per round (median)",
+    "paired_ratio_theirs_ceiling": "theirs/ceiling per round (median)",
+    "paired_ratio_ours_ceiling": "ours/ceiling per round (median)",
 }
 
 
@@ -604,7 +623,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--servers",
         default="ours,theirs,fastapi",
         help="comma-separated: ours, ours-log, ours-policies, theirs, theirs-policies, fastapi, "
-        "gunicorn; or all",
+        "gunicorn, ceiling; or all",
     )
     parser.add_argument(
         "--endpoints",
@@ -648,7 +667,7 @@ def main(argv: list[str]) -> int:
     results: dict[str, dict[str, list[Sample]]] = {e.name: {} for e in endpoints}
     skipped: dict[str, dict[str, str]] = {}
     not_applicable = {
-        e.name: [s.name for s in servers if s.name not in e.servers] for e in endpoints
+        e.name: [s.name for s in servers if not serves(s.name, e)] for e in endpoints
     }
     with contextlib.ExitStack() as stack:
         for server in servers:
@@ -661,7 +680,7 @@ def main(argv: list[str]) -> int:
         for endpoint in endpoints:
             live[endpoint.name] = []
             for server in servers:
-                if server.name not in endpoint.servers:
+                if not serves(server.name, endpoint):
                     continue  # no such route there: n/a, not a failure
                 problem = check(server, endpoint)
                 if problem is None:
