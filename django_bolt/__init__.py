@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from django_bolt import status_codes as status
 from django_bolt.api import BoltAPI, Router
+from django_bolt.auth import (
+    AllowAny,
+    APIKeyAuthentication,
+    IsAuthenticated,
+    JWTAuthentication,
+    SessionAuthentication,
+    create_jwt_for_user,
+)
 from django_bolt.datastructures import UploadFile
+from django_bolt.enums import FileSize, MediaType
 from django_bolt.exceptions import HTTPException
 from django_bolt.middleware import (
     BaseMiddleware,
@@ -20,16 +30,29 @@ from django_bolt.middleware import (
     rate_limit,
     skip_middleware,
 )
+from django_bolt.openapi import (
+    JsonRenderPlugin,
+    OpenAPIConfig,
+    RapidocRenderPlugin,
+    RedocRenderPlugin,
+    ScalarRenderPlugin,
+    StoplightRenderPlugin,
+    SwaggerRenderPlugin,
+    YamlRenderPlugin,
+)
 from django_bolt.params import Body, Cookie, Depends, File, Form, Header, Path, Query
 from django_bolt.request import Request
 from django_bolt.responses import (
     HTML,
     JSON,
+    EventSourceResponse,
     FileResponse,
     PlainText,
     Redirect,
     Response,
+    ServerSentEvent,
     StreamingResponse,
+    format_sse_event,
 )
 
 __version__ = "0.1.0"
@@ -37,6 +60,8 @@ __version__ = "0.1.0"
 __all__ = (
     "HTML",
     "JSON",
+    "APIKeyAuthentication",
+    "AllowAny",
     "BaseMiddleware",
     "Body",
     "BoltAPI",
@@ -45,28 +70,46 @@ __all__ = (
     "Depends",
     "DjangoMiddleware",
     "ErrorHandlerMiddleware",
+    "EventSourceResponse",
     "File",
     "FileResponse",
+    "FileSize",
     "Form",
     "HTTPException",
     "Header",
+    "IsAuthenticated",
+    "JWTAuthentication",
+    "JsonRenderPlugin",
     "LoggingMiddleware",
+    "MediaType",
     "Middleware",
     "MiddlewareProtocol",
+    "OpenAPIConfig",
     "Path",
     "PlainText",
     "Query",
+    "RapidocRenderPlugin",
     "Redirect",
+    "RedocRenderPlugin",
     "Request",
     "Response",
     "Router",
+    "ScalarRenderPlugin",
+    "ServerSentEvent",
+    "SessionAuthentication",
+    "StoplightRenderPlugin",
     "StreamingResponse",
+    "SwaggerRenderPlugin",
     "TimingMiddleware",
     "UploadFile",
+    "YamlRenderPlugin",
     "__version__",
     "cors",
+    "create_jwt_for_user",
+    "format_sse_event",
     "middleware",
     "no_compress",
     "rate_limit",
     "skip_middleware",
+    "status",
 )
