@@ -234,7 +234,14 @@ def body_error(exc: msgspec.MsgspecError, body: bytes) -> dict[str, Any]:
         "loc": ["body", line, column],
         "msg": text,
         "type": "json_invalid",
-        "ctx": {"line": line, "column": column, "position": offset},
+        # byte_position and error are the names Django-Bolt gives the same facts.
+        "ctx": {
+            "line": line,
+            "column": column,
+            "position": offset,
+            "byte_position": offset,
+            "error": text,
+        },
     }
 
 
