@@ -41,7 +41,7 @@ from django_bolt.openapi import (
     YamlRenderPlugin,
 )
 from django_bolt.params import Body, Cookie, Depends, File, Form, Header, Path, Query
-from django_bolt.request import Request
+from django_bolt.request import Request, Request as RequestProtocol
 from django_bolt.responses import (
     HTML,
     JSON,
@@ -54,12 +54,21 @@ from django_bolt.responses import (
     StreamingResponse,
     format_sse_event,
 )
+from django_bolt.types import (
+    APIKeyAuth,
+    DjangoModel,
+    JWTClaims,
+    TimingState,
+    TracingState,
+    UserType,
+)
 
 __version__ = "0.1.0"
 
 __all__ = (
     "HTML",
     "JSON",
+    "APIKeyAuth",
     "APIKeyAuthentication",
     "AllowAny",
     "BaseMiddleware",
@@ -69,6 +78,7 @@ __all__ = (
     "Cookie",
     "Depends",
     "DjangoMiddleware",
+    "DjangoModel",
     "ErrorHandlerMiddleware",
     "EventSourceResponse",
     "File",
@@ -79,6 +89,7 @@ __all__ = (
     "Header",
     "IsAuthenticated",
     "JWTAuthentication",
+    "JWTClaims",
     "JsonRenderPlugin",
     "LoggingMiddleware",
     "MediaType",
@@ -92,6 +103,7 @@ __all__ = (
     "Redirect",
     "RedocRenderPlugin",
     "Request",
+    "RequestProtocol",
     "Response",
     "Router",
     "ScalarRenderPlugin",
@@ -101,7 +113,10 @@ __all__ = (
     "StreamingResponse",
     "SwaggerRenderPlugin",
     "TimingMiddleware",
+    "TimingState",
+    "TracingState",
     "UploadFile",
+    "UserType",
     "YamlRenderPlugin",
     "__version__",
     "cors",

@@ -214,6 +214,14 @@ class Request(RawRequest):
         # session needs saving, and reading a set slot costs a tenth of an unset one.
         self._session = None
 
+    def __class_getitem__(cls, params: Any) -> type[Request]:
+        """``Request[User, JWTClaims, State]`` is ``Request``: Django-Bolt's generic spelling.
+
+        The parameters document what ``user``, ``auth`` and ``state`` hold; at run time (and
+        for argument binding) the annotation is the plain class.
+        """
+        return cls
+
     @property
     def path_params(self) -> dict[str, str]:
         """Values captured from the path template, URL-decoded (empty for static routes)."""

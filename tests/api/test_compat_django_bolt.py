@@ -55,6 +55,7 @@ from django_bolt.responses import (
     make_delete_cookie,
 )
 from django_bolt.testing import AsyncTestClient, BoltTestClientWarning, TestClient
+from django_bolt.types import JWTClaims, TimingState, UserType
 
 if TYPE_CHECKING:
     from pathlib import Path as FsPath
@@ -90,6 +91,13 @@ TOP_LEVEL = (
     "RapidocRenderPlugin",
     "RedocRenderPlugin",
     "Request",
+    "RequestProtocol",
+    "APIKeyAuth",
+    "DjangoModel",
+    "JWTClaims",
+    "TimingState",
+    "TracingState",
+    "UserType",
     "Response",
     "Router",
     "ScalarRenderPlugin",
@@ -608,3 +616,17 @@ def test_async_test_client_accepts_django_bolt_options() -> None:
     with pytest.warns(BoltTestClientWarning, match="read_django_settings"):
         client = AsyncTestClient(_hello_api(), read_django_settings=False)
     asyncio.run(client.aclose())
+
+
+def test_parameterised_request_annotation_and_types_module() -> None:
+    api = BoltAPI(middleware=[TimingMiddleware])
+
+    @api.get("/typed/{n}")
+    async def typed(request: Request[UserType, JWTClaims, TimingState], n: int) -> dict[str, Any]:
+        return {"n": n, "path": request.path, "has_id": "request_id" in request.state}
+
+    with TestClient(api) as client:
+        assert client.get("/typed/4").json() == {"n": 4, "path": "/typed/4", "has_id": True}
+    assert Request[UserType, JWTClaims, dict] is Request
+    claims: JWTClaims = {"sub": "1", "username": "ann"}
+    assert claims["sub"] == "1"
