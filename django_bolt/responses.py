@@ -55,10 +55,23 @@ __all__ = (
 _ENCODE: Final = JSON_ENCODER.encode
 
 
+class _NoContent:
+    """The default of ``Response(content=...)``: ``{}`` for JSON, an empty body otherwise."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<no content>"
+
+
+_NO_CONTENT: Final = _NoContent()
+
+
 class Response:
     """A response with explicit content, status, headers and media type.
 
-    ``content`` may be bytes, str, or anything msgspec can encode as JSON.
+    ``content`` may be bytes, str, or anything msgspec can encode as JSON. Left out, it is ``{}``
+    when the media type is JSON (as in Django-Bolt) and an empty body otherwise.
     """
 
     __slots__ = ("_cookies", "background", "content", "headers", "media_type", "status_code")
@@ -67,16 +80,18 @@ class Response:
 
     def __init__(
         self,
-        content: Any = b"",
+        content: Any = _NO_CONTENT,
         status_code: int = 200,
         headers: dict[str, str] | None = None,
         media_type: str | None = None,
         background: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        self.media_type = media_type or self.media_type_default
+        if content is _NO_CONTENT:
+            content = {} if self.media_type == "application/json" else b""
         self.content = content
         self.status_code = status_code
         self.headers: dict[str, str] = dict(headers) if headers else {}
-        self.media_type = media_type or self.media_type_default
         self.background = background
         self._cookies: list[str] = []
 
@@ -179,7 +194,7 @@ class PlainText(Response):
 
     def __init__(
         self,
-        content: Any = b"",
+        content: Any = _NO_CONTENT,
         status_code: int = 200,
         headers: dict[str, str] | None = None,
         media_type: str | None = None,
@@ -201,7 +216,7 @@ class HTML(Response):
 
     def __init__(
         self,
-        content: Any = b"",
+        content: Any = _NO_CONTENT,
         status_code: int = 200,
         headers: dict[str, str] | None = None,
         media_type: str | None = None,

@@ -415,6 +415,29 @@ def test_response_classes_with_django_bolt_keywords(tmp_path: FsPath) -> None:
         assert (response.status_code, response.headers["location"]) == (307, "/html")
 
 
+def test_response_without_content_defaults_like_django_bolt() -> None:
+    api = BoltAPI()
+
+    @api.get("/empty-json")
+    async def empty_json() -> Response:
+        return Response(status_code=202, headers={"X-Queued": "1"})
+
+    @api.get("/empty-text")
+    async def empty_text() -> PlainText:
+        return PlainText()
+
+    @api.get("/null")
+    async def null() -> Response:
+        return Response(None)
+
+    with TestClient(api) as client:
+        response = client.get("/empty-json")
+        assert (response.status_code, response.content) == (202, b"{}")
+        assert response.headers["content-type"] == "application/json"
+        assert client.get("/empty-text").content == b""
+        assert client.get("/null").content == b"null"
+
+
 def test_file_response_without_a_path_is_a_clear_error() -> None:
     with pytest.raises(TypeError, match="path"):
         FileResponse()
