@@ -653,3 +653,36 @@ def test_parameterised_request_annotation_and_types_module() -> None:
     assert Request[UserType, JWTClaims, dict] is Request
     claims: JWTClaims = {"sub": "1", "username": "ann"}
     assert claims["sub"] == "1"
+
+
+def test_shortcuts_render_runs_context_processors(tmp_path: FsPath) -> None:
+    from django.test import override_settings
+
+    from django_bolt.shortcuts import render
+
+    (tmp_path / "hello.html").write_text(
+        "<p>{{ name }} at {{ request.path }}, anonymous={{ user.is_anonymous }}</p>"
+    )
+    templates = [
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "DIRS": [str(tmp_path)],
+            "OPTIONS": {
+                "context_processors": [
+                    "django.template.context_processors.request",
+                    "django.contrib.auth.context_processors.auth",
+                ]
+            },
+        }
+    ]
+    api = BoltAPI()
+
+    @api.get("/page")
+    async def page(request: Request) -> Response:
+        return render(request, "hello.html", {"name": "Ann"}, status=201)
+
+    with override_settings(TEMPLATES=templates), TestClient(api) as client:
+        response = client.get("/page")
+    assert response.status_code == 201
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.text == "<p>Ann at /page, anonymous=True</p>"
