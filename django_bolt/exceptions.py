@@ -16,13 +16,14 @@ from django_bolt._wire import encode_headers, json_response
 from django_bolt.server.wire import REASON_PHRASES
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from django_bolt._wire import WireResponse
 
 __all__ = (
     "BadGateway",
     "BadRequest",
+    "ClientException",
     "Conflict",
     "Forbidden",
     "GatewayTimeout",
@@ -32,14 +33,17 @@ __all__ = (
     "MethodNotAllowed",
     "NotAcceptable",
     "NotFound",
+    "NotImplemented",
     "PayloadTooLarge",
     "RequestValidationError",
     "ResponseValidationError",
+    "ServerException",
     "ServiceUnavailable",
     "TooManyRequests",
     "Unauthorized",
     "UnprocessableEntity",
     "UnsupportedMediaType",
+    "ValidationException",
     "body_error",
     "response_for_exception",
     "split_validation",
@@ -82,84 +86,111 @@ class _FixedStatus(HTTPException):
         super().__init__(None, detail, headers, extra)
 
 
-class BadRequest(_FixedStatus):
+class ClientException(_FixedStatus):
+    """Base of the 4xx exceptions below (``except ClientException`` catches them all)."""
+
     status_code = 400
 
 
-class Unauthorized(_FixedStatus):
-    status_code = 401
+class ServerException(_FixedStatus):
+    """Base of the 5xx exceptions below."""
 
-
-class Forbidden(_FixedStatus):
-    status_code = 403
-
-
-class NotFound(_FixedStatus):
-    status_code = 404
-
-
-class MethodNotAllowed(_FixedStatus):
-    status_code = 405
-
-
-class NotAcceptable(_FixedStatus):
-    status_code = 406
-
-
-class Conflict(_FixedStatus):
-    status_code = 409
-
-
-class Gone(_FixedStatus):
-    status_code = 410
-
-
-class PayloadTooLarge(_FixedStatus):
-    status_code = 413
-
-
-class UnsupportedMediaType(_FixedStatus):
-    status_code = 415
-
-
-class UnprocessableEntity(_FixedStatus):
-    status_code = 422
-
-
-class TooManyRequests(_FixedStatus):
-    status_code = 429
-
-
-class InternalServerError(_FixedStatus):
     status_code = 500
 
 
-class BadGateway(_FixedStatus):
+class BadRequest(ClientException):
+    status_code = 400
+
+
+class Unauthorized(ClientException):
+    status_code = 401
+
+
+class Forbidden(ClientException):
+    status_code = 403
+
+
+class NotFound(ClientException):
+    status_code = 404
+
+
+class MethodNotAllowed(ClientException):
+    status_code = 405
+
+
+class NotAcceptable(ClientException):
+    status_code = 406
+
+
+class Conflict(ClientException):
+    status_code = 409
+
+
+class Gone(ClientException):
+    status_code = 410
+
+
+class PayloadTooLarge(ClientException):
+    status_code = 413
+
+
+class UnsupportedMediaType(ClientException):
+    status_code = 415
+
+
+class UnprocessableEntity(ClientException):
+    status_code = 422
+
+
+class TooManyRequests(ClientException):
+    status_code = 429
+
+
+class InternalServerError(ServerException):
+    status_code = 500
+
+
+class BadGateway(ServerException):
     status_code = 502
 
 
-class ServiceUnavailable(_FixedStatus):
+class ServiceUnavailable(ServerException):
     status_code = 503
 
 
-class GatewayTimeout(_FixedStatus):
+class GatewayTimeout(ServerException):
     status_code = 504
 
 
-class RequestValidationError(HTTPException):
+class NotImplemented(ServerException):
+    # Shadows the builtin inside this module on purpose: it is Django-Bolt's name for the 501.
+    status_code = 501
+
+
+class ValidationException(Exception):
+    """Base of the request and response validation errors; ``errors`` lists what failed."""
+
+    errors: Sequence[Any]
+
+
+class RequestValidationError(HTTPException, ValidationException):
     """The request did not fit the handler's signature: 422 with a list of error items.
 
     Each item is ``{"loc": [...], "msg": str, "type": str}`` and, for malformed JSON, ``ctx``.
+    ``body`` optionally keeps the request body the errors refer to (it is never sent back).
     """
 
     status_code = 422
 
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
+    def __init__(self, errors: Sequence[Any], *, body: Any = None) -> None:
+        if not isinstance(errors, list):
+            errors = list(errors)
         super().__init__(None, errors)
         self.errors = errors
+        self.body = body
 
 
-class ResponseValidationError(Exception):
+class ResponseValidationError(ValidationException):
     """The handler returned something that does not match its declared response type."""
 
     status_code: ClassVar[int] = 500
@@ -168,6 +199,7 @@ class ResponseValidationError(Exception):
         super().__init__(f"{handler}: {message}")
         self.message = message
         self.handler = handler
+        self.errors = [{"loc": ["response"], "msg": message, "type": "validation_error"}]
 
 
 # --- validation error items (422) ---------------------------------------------------------
@@ -202,7 +234,14 @@ def body_error(exc: msgspec.MsgspecError, body: bytes) -> dict[str, Any]:
         "loc": ["body", line, column],
         "msg": text,
         "type": "json_invalid",
-        "ctx": {"line": line, "column": column, "position": offset},
+        # byte_position and error are the names Django-Bolt gives the same facts.
+        "ctx": {
+            "line": line,
+            "column": column,
+            "position": offset,
+            "byte_position": offset,
+            "error": text,
+        },
     }
 
 

@@ -83,11 +83,38 @@ class Headers(_MultiDict):
         return super().getlist(key.lower())
 
 
-class State:
-    """Free-form per-request attributes (``request.state.user_id = 1``)."""
+class State(dict[str, Any]):
+    """Free-form per-request values, by attribute or by key: ``state.a`` is ``state["a"]``.
+
+    Attribute style is this framework's own; key style is how Django-Bolt code writes it
+    (``request.state["tenant"] = t``). Both views are the one dict, so middleware written either
+    way sees what the other stored. A missing attribute raises ``AttributeError`` (so ``getattr``
+    with a default works) and a missing key ``KeyError``.
+    """
+
+    __slots__ = ()
+
+    if not TYPE_CHECKING:
+        # Hidden from type checkers on purpose: typed code keeps being told that an attribute
+        # it reads on ``State`` was never declared (use ``state["name"]`` for typed access).
+
+        def __getattr__(self, name: str) -> Any:
+            try:
+                return self[name]
+            except KeyError:
+                raise AttributeError(name) from None
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            self[name] = value
+
+        def __delattr__(self, name: str) -> None:
+            try:
+                del self[name]
+            except KeyError:
+                raise AttributeError(name) from None
 
     def __repr__(self) -> str:
-        return f"State({vars(self)!r})"
+        return f"State({dict.__repr__(self)})"
 
 
 def parse_query(query: str) -> list[tuple[str, str]]:
@@ -107,8 +134,11 @@ def parse_query(query: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def parse_cookies(header: str) -> dict[str, str]:
-    """Cookie header → dict, tolerant of malformed pairs the way browsers are."""
+def parse_cookies(header: str, *, decode: bool = True) -> dict[str, str]:
+    """Cookie header → dict, tolerant of malformed pairs the way browsers are.
+
+    ``decode=False`` keeps percent-escapes as sent (``Request.raw_cookies``).
+    """
     cookies: dict[str, str] = {}
     for chunk in header.split(";"):
         name, sep, value = chunk.partition("=")
@@ -118,7 +148,7 @@ def parse_cookies(header: str) -> dict[str, str]:
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] == '"':
             value = value[1:-1]
-        cookies[name] = unquote(value)
+        cookies[name] = unquote(value) if decode else value
     return cookies
 
 
@@ -186,6 +216,14 @@ class Request(RawRequest):
         # session needs saving, and reading a set slot costs a tenth of an unset one.
         self._session = None
 
+    def __class_getitem__(cls, params: Any) -> type[Request]:
+        """``Request[User, JWTClaims, State]`` is ``Request``: Django-Bolt's generic spelling.
+
+        The parameters document what ``user``, ``auth`` and ``state`` hold; at run time (and
+        for argument binding) the annotation is the plain class.
+        """
+        return cls
+
     @property
     def path_params(self) -> dict[str, str]:
         """Values captured from the path template, URL-decoded (empty for static routes)."""
@@ -193,6 +231,15 @@ class Request(RawRequest):
             return self._path_params
         except AttributeError:
             return {}
+
+    @property
+    def params(self) -> dict[str, str]:
+        """Django-Bolt's name for :attr:`path_params`.
+
+        The values are the strings from the path; the handler's typed arguments hold the
+        converted values.
+        """
+        return self.path_params
 
     # --- target --------------------------------------------------------------------------------
     @property
@@ -217,6 +264,19 @@ class Request(RawRequest):
             cut = target.find(b"?")
             self._query_string = "" if cut < 0 else target[cut + 1 :].decode("latin-1")
             return self._query_string
+
+    def get_full_path(self, force_append_slash: bool = False) -> str:
+        """The path and query string as the client sent them (Django's ``get_full_path``).
+
+        Nothing is decoded: ``/a%20b?x=1%202`` stays as it is. ``force_append_slash`` adds a
+        ``/`` to a path that lacks one, as Django's does.
+        """
+        target = self.target.decode("latin-1")
+        if force_append_slash:
+            path, sep, query = target.partition("?")
+            if not path.endswith("/"):
+                target = f"{path}/{sep}{query}"
+        return target
 
     @property
     def query(self) -> QueryParams:
@@ -252,6 +312,19 @@ class Request(RawRequest):
                     cookies.update(parse_cookies(value.decode("latin-1")))
             self._cookies = cookies
             return cookies
+
+    @property
+    def raw_cookies(self) -> dict[str, str]:
+        """The cookies as sent, percent-escapes kept; a new dict on each read.
+
+        :attr:`cookies` decodes ``%XX`` escapes; this view does not, for code that must see the
+        exact bytes (signatures, Django's ``COOKIES``). Being a fresh dict, it may be changed.
+        """
+        cookies: dict[str, str] = {}
+        for name, value in self.raw_headers:
+            if name.lower() == b"cookie":
+                cookies.update(parse_cookies(value.decode("latin-1"), decode=False))
+        return cookies
 
     @property
     def content_type(self) -> str:
@@ -488,5 +561,56 @@ class Request(RawRequest):
     def context(self, value: dict[str, Any] | None) -> None:
         self._context = value
 
+    # --- Django-Bolt's dict-style access ----------------------------------------------------------
+    # ``request.get("method")`` and ``request["params"]`` read the attribute of that name (see
+    # _ITEM_ATTRIBUTES); only the attributes that may be replaced can be assigned this way.
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``request.<key>`` for a known key, or ``default`` when unknown or None."""
+        attribute = _ITEM_ATTRIBUTES.get(key)
+        if attribute is None:
+            return default
+        value = getattr(self, attribute)
+        return default if value is None else value
+
+    def __getitem__(self, key: str) -> Any:
+        attribute = _ITEM_ATTRIBUTES.get(key)
+        if attribute is None:
+            raise KeyError(key)
+        return getattr(self, attribute)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key not in _SETTABLE_ITEMS:
+            raise KeyError(key)
+        setattr(self, key, value)
+
+    def __contains__(self, key: object) -> bool:
+        return key in _ITEM_ATTRIBUTES
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        """``request[key]``, first set to ``default`` when it is None and may be set."""
+        value = self[key]
+        if value is None and key in _SETTABLE_ITEMS:
+            self[key] = default
+            return default
+        return value
+
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.target.decode('latin-1')!r}>"
+
+
+# Keys of ``request.get(key)`` / ``request[key]`` and the attribute each one reads.
+_ITEM_ATTRIBUTES: Final[dict[str, str]] = {
+    "auth": "auth",
+    "body": "body",
+    "context": "context",
+    "cookies": "cookies",
+    "headers": "headers",
+    "method": "method",
+    "params": "path_params",
+    "path": "path",
+    "query": "query",
+    "state": "state",
+    "user": "user",
+}
+_SETTABLE_ITEMS: Final = frozenset({"auth", "context", "user"})

@@ -14,16 +14,13 @@ import os
 import types
 import typing
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from datetime import datetime
-from email.utils import format_datetime
-from http.cookies import Morsel
-from typing import Any, ClassVar, Final, Literal
+from typing import Any, ClassVar, Final, Self
 from urllib.parse import quote
 
 import msgspec
 
 from django_bolt._files import open_file_response
-from django_bolt._sse import ServerSentEvent, with_keepalive
+from django_bolt._sse import ServerSentEvent, encode_event, with_keepalive
 from django_bolt._wire import (
     CT_JSON,
     CT_OCTET,
@@ -32,12 +29,18 @@ from django_bolt._wire import (
     WireResponse,
     encode_headers,
 )
+from django_bolt.cookies import Cookie, SameSitePolicy, format_set_cookie
 from django_bolt.exceptions import ResponseValidationError
+
+if typing.TYPE_CHECKING:
+    from datetime import datetime
 
 __all__ = (
     "HTML",
     "JSON",
+    "Cookie",
     "EventSourceResponse",
+    "File",
     "FileResponse",
     "PlainText",
     "Redirect",
@@ -45,15 +48,30 @@ __all__ = (
     "ServerSentEvent",
     "StreamingResponse",
     "build_result_converter",
+    "format_sse_event",
+    "make_delete_cookie",
 )
 
 _ENCODE: Final = JSON_ENCODER.encode
 
 
+class _NoContent:
+    """The default of ``Response(content=...)``: ``{}`` for JSON, an empty body otherwise."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<no content>"
+
+
+_NO_CONTENT: Final = _NoContent()
+
+
 class Response:
     """A response with explicit content, status, headers and media type.
 
-    ``content`` may be bytes, str, or anything msgspec can encode as JSON.
+    ``content`` may be bytes, str, or anything msgspec can encode as JSON. Left out, it is ``{}``
+    when the media type is JSON (as in Django-Bolt) and an empty body otherwise.
     """
 
     __slots__ = ("_cookies", "background", "content", "headers", "media_type", "status_code")
@@ -62,16 +80,18 @@ class Response:
 
     def __init__(
         self,
-        content: Any = b"",
+        content: Any = _NO_CONTENT,
         status_code: int = 200,
         headers: dict[str, str] | None = None,
         media_type: str | None = None,
         background: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        self.media_type = media_type or self.media_type_default
+        if content is _NO_CONTENT:
+            content = {} if self.media_type == "application/json" else b""
         self.content = content
         self.status_code = status_code
         self.headers: dict[str, str] = dict(headers) if headers else {}
-        self.media_type = media_type or self.media_type_default
         self.background = background
         self._cookies: list[str] = []
 
@@ -85,7 +105,7 @@ class Response:
 
     def set_cookie(
         self,
-        key: str,
+        key: str | Cookie | None = None,
         value: str = "",
         max_age: int | None = None,
         expires: datetime | str | None = None,
@@ -93,33 +113,42 @@ class Response:
         domain: str | None = None,
         secure: bool = False,
         httponly: bool = False,
-        samesite: Literal["lax", "strict", "none"] | None = "lax",
-    ) -> None:
-        """Add a ``Set-Cookie`` header (``Morsel`` refuses illegal names and quotes values)."""
-        morsel: Morsel[str] = Morsel()
-        morsel.set(key, value, value)
-        if max_age is not None:
-            morsel["max-age"] = str(max_age)
-        if expires is not None:
-            morsel["expires"] = (
-                format_datetime(expires, usegmt=True) if isinstance(expires, datetime) else expires
-            )
-        morsel["path"] = path
-        if domain:
-            morsel["domain"] = domain
-        if secure:
-            morsel["secure"] = True
-        if httponly:
-            morsel["httponly"] = True
-        if samesite:
-            morsel["samesite"] = samesite.capitalize()
-        self._cookies.append(morsel.OutputString())
+        samesite: SameSitePolicy = "lax",
+        *,
+        name: str | None = None,
+    ) -> Self:
+        """Add a ``Set-Cookie`` header; returns the response, so calls can be chained.
 
-    def delete_cookie(self, key: str, path: str = "/", domain: str | None = None) -> None:
-        """Expire a cookie in the browser."""
-        self.set_cookie(
-            key, max_age=0, expires="Thu, 01 Jan 1970 00:00:00 GMT", path=path, domain=domain
+        The cookie is named by ``key`` (Django's spelling) or ``name`` (Django-Bolt's), or given
+        whole as a :class:`~django_bolt.cookies.Cookie`. ``samesite`` is case-insensitive;
+        ``None`` or ``False`` leaves it out.
+        """
+        if isinstance(key, Cookie):
+            self._cookies.append(key.to_header_value())
+            return self
+        cookie_name = key if key is not None else name
+        if cookie_name is None:
+            raise TypeError("set_cookie() needs the cookie's name (key=... or name=...)")
+        self._cookies.append(
+            format_set_cookie(
+                cookie_name, value, max_age, expires, path, domain, secure, httponly, samesite
+            )
         )
+        return self
+
+    def delete_cookie(
+        self,
+        key: str | None = None,
+        path: str = "/",
+        domain: str | None = None,
+        *,
+        name: str | None = None,
+    ) -> Self:
+        """Expire a cookie in the browser (named by ``key`` or ``name``)."""
+        cookie_name = key if key is not None else name
+        if cookie_name is None:
+            raise TypeError("delete_cookie() needs the cookie's name (key=... or name=...)")
+        return self.set_cookie(make_delete_cookie(cookie_name, path, domain))
 
     def _head(self) -> list[tuple[bytes, bytes]]:
         raw = encode_headers(self.headers) if self.headers else []
@@ -158,13 +187,47 @@ class JSON(Response):
 
 
 class PlainText(Response):
+    """Text, ``text/plain; charset=utf-8`` by default."""
+
     __slots__ = ()
     media_type_default = "text/plain"
 
+    def __init__(
+        self,
+        content: Any = _NO_CONTENT,
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+        media_type: str | None = None,
+        background: Callable[[], Awaitable[None]] | None = None,
+        *,
+        text: str | None = None,
+    ) -> None:
+        # ``text=`` is Django-Bolt's name for the content.
+        super().__init__(
+            content if text is None else text, status_code, headers, media_type, background
+        )
+
 
 class HTML(Response):
+    """HTML, ``text/html; charset=utf-8`` by default."""
+
     __slots__ = ()
     media_type_default = "text/html"
+
+    def __init__(
+        self,
+        content: Any = _NO_CONTENT,
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+        media_type: str | None = None,
+        background: Callable[[], Awaitable[None]] | None = None,
+        *,
+        html: str | None = None,
+    ) -> None:
+        # ``html=`` is Django-Bolt's name for the content.
+        super().__init__(
+            content if html is None else html, status_code, headers, media_type, background
+        )
 
 
 class Redirect(Response):
@@ -184,20 +247,27 @@ class FileResponse(Response):
 
     The path is resolved (symlinks and ``..`` included) and, when ``BOLT_ALLOWED_FILE_PATHS`` is
     set, must lie inside one of those directories (403 otherwise); a missing file is a 404.
-    ``filename`` adds ``Content-Disposition: attachment``.
+    ``filename`` adds ``Content-Disposition: attachment``. The file may also be given as
+    ``path=`` (Django-Bolt's keyword).
     """
 
     __slots__ = ("file_path", "filename")
 
     def __init__(
         self,
-        file_path: str | os.PathLike[str],
+        file_path: str | os.PathLike[str] | None = None,
         filename: str | None = None,
         media_type: str | None = None,
         status_code: int = 200,
         headers: dict[str, str] | None = None,
         background: Callable[[], Awaitable[None]] | None = None,
+        *,
+        path: str | os.PathLike[str] | None = None,
     ) -> None:
+        if file_path is None:
+            if path is None:
+                raise TypeError("FileResponse() needs the file's path")
+            file_path = path
         if media_type is None:
             guessed, _ = mimetypes.guess_type(filename or os.fspath(file_path))
             media_type = guessed or "application/octet-stream"
@@ -291,6 +361,33 @@ class EventSourceResponse(StreamingResponse):
         source = self.content() if callable(self.content) else self.content
         stream = with_keepalive(source, self.ping_interval)
         return WireResponse(self.status_code, self._head(), b"", stream, self.background)
+
+
+File = FileResponse
+"""Django-Bolt's short name for :class:`FileResponse`."""
+
+
+def make_delete_cookie(name: str, path: str = "/", domain: str | None = None) -> Cookie:
+    """A :class:`~django_bolt.cookies.Cookie` that makes the browser drop ``name``."""
+    return Cookie(
+        name, "", max_age=0, expires="Thu, 01 Jan 1970 00:00:00 GMT", path=path, domain=domain
+    )
+
+
+def format_sse_event(
+    *,
+    data_str: str | None = None,
+    data_bytes: bytes | None = None,
+    event: str | None = None,
+    id: str | None = None,
+    retry: int | None = None,
+    comment: str | None = None,
+) -> bytes:
+    """One Server-Sent Event in wire format, for producers that yield preformatted bytes."""
+    data = data_str if data_bytes is None else data_bytes.decode()
+    return encode_event(
+        ServerSentEvent(data=data, event=event, id=id, retry=retry, comment=comment)
+    )
 
 
 def _chunk_bytes(chunk: object) -> bytes:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import warnings
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -35,9 +36,37 @@ if TYPE_CHECKING:
     from django_bolt.conf import ServerConfig
     from django_bolt.server.contract import Application, RawRequest, ResponseLike
 
-__all__ = ("AsyncTestClient", "TestClient", "bolt_client_factory")
+__all__ = ("AsyncTestClient", "BoltTestClientWarning", "TestClient", "bolt_client_factory")
 
 _TEST_CLIENT_ADDR: Final = ("127.0.0.1", 50000)
+
+
+class BoltTestClientWarning(UserWarning):
+    """A test client option was given that this framework's clients do not apply."""
+
+
+def _check_ported_options(
+    cors_allowed_origins: list[str] | None,
+    read_django_settings: bool,
+    static_files_config: dict[str, Any] | None,
+) -> None:
+    """Django-Bolt's client options that have no effect here: say so rather than pretend.
+
+    ``use_http_layer`` and ``share_db_connection`` need no check: requests always go through
+    the server's own dispatch, and handlers use the test's database connection as they would
+    a worker's.
+    """
+    ignored = []
+    if cors_allowed_origins is not None:
+        ignored.append("cors_allowed_origins (configure CORS on the API or in settings)")
+    if not read_django_settings:
+        ignored.append("read_django_settings=False (settings are always read)")
+    if static_files_config is not None:
+        ignored.append("static_files_config (static files follow Django's settings)")
+    if ignored:
+        warnings.warn(
+            "TestClient ignores: " + "; ".join(ignored), BoltTestClientWarning, stacklevel=3
+        )
 
 
 async def _next_chunk(iterator: AsyncIterator[bytes]) -> bytes:
@@ -300,8 +329,16 @@ class TestClient(httpx.Client):
         app: Application,
         base_url: str = "http://testserver",
         raise_server_exceptions: bool = True,
+        cors_allowed_origins: list[str] | None = None,
+        read_django_settings: bool = True,
+        use_http_layer: bool = True,
+        static_files_config: dict[str, Any] | None = None,
+        share_db_connection: bool = True,
         **kwargs: Any,
     ) -> None:
+        # The options between raise_server_exceptions and **kwargs are Django-Bolt's; they are
+        # accepted so ported tests run (see _check_ported_options).
+        _check_ported_options(cors_allowed_origins, read_django_settings, static_files_config)
         self.app = app
         transport = _BoltTransport(app, raise_server_exceptions)
         super().__init__(transport=transport, base_url=base_url, **kwargs)
@@ -317,8 +354,12 @@ class AsyncTestClient(httpx.AsyncClient):
         app: Application,
         base_url: str = "http://testserver",
         raise_server_exceptions: bool = True,
+        cors_allowed_origins: list[str] | None = None,
+        read_django_settings: bool = True,
+        static_files_config: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        _check_ported_options(cors_allowed_origins, read_django_settings, static_files_config)
         self.app = app
         transport = _AsyncBoltTransport(app, raise_server_exceptions)
         super().__init__(transport=transport, base_url=base_url, **kwargs)

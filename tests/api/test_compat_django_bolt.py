@@ -1,0 +1,688 @@
+"""Code written for Django-Bolt 0.13 runs unchanged: its import paths, names and spellings.
+
+Every test is written the way a Django-Bolt user writes it (their import paths, their request
+and response idioms) and drives a real handler through the TestClient.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import warnings
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Annotated, Any
+
+import msgspec
+import pytest
+
+from django_bolt import (
+    BoltAPI,
+    EventSourceResponse,
+    FileSize,
+    IsAuthenticated,
+    JWTAuthentication,
+    MediaType,
+    Request,
+    ServerSentEvent,
+    TimingMiddleware,
+    create_jwt_for_user,
+    status,
+)
+from django_bolt.cookies import Cookie as ResponseCookie
+from django_bolt.exceptions import (
+    BadRequest,
+    ClientException,
+    HTTPException,
+    NotFound,
+    NotImplemented as HTTPNotImplemented,
+    RequestValidationError,
+    ResponseValidationError,
+    ServerException,
+    ServiceUnavailable,
+    ValidationException,
+)
+from django_bolt.middleware import BaseMiddleware
+from django_bolt.param_functions import Cookie, Header, Path, Query
+from django_bolt.responses import (
+    HTML,
+    JSON,
+    File,
+    FileResponse,
+    PlainText,
+    Redirect,
+    Response,
+    format_sse_event,
+    make_delete_cookie,
+)
+from django_bolt.testing import AsyncTestClient, BoltTestClientWarning, TestClient
+from django_bolt.types import JWTClaims, TimingState, UserType
+
+if TYPE_CHECKING:
+    from pathlib import Path as FsPath
+
+
+class Point(msgspec.Struct):
+    x: int
+
+
+SECRET = "compat-tests-secret-long-enough-for-hs256!"
+
+# Names Django-Bolt 0.13 exports at the top level that this framework provides too.
+TOP_LEVEL = (
+    "JSON",
+    "APIKeyAuthentication",
+    "AllowAny",
+    "BaseMiddleware",
+    "BoltAPI",
+    "CompressionConfig",
+    "Depends",
+    "DjangoMiddleware",
+    "ErrorHandlerMiddleware",
+    "EventSourceResponse",
+    "FileSize",
+    "IsAuthenticated",
+    "JWTAuthentication",
+    "JsonRenderPlugin",
+    "LoggingMiddleware",
+    "MediaType",
+    "Middleware",
+    "MiddlewareProtocol",
+    "OpenAPIConfig",
+    "RapidocRenderPlugin",
+    "RedocRenderPlugin",
+    "Request",
+    "RequestProtocol",
+    "APIKeyAuth",
+    "DjangoModel",
+    "JWTClaims",
+    "TimingState",
+    "TracingState",
+    "UserType",
+    "Response",
+    "Router",
+    "ScalarRenderPlugin",
+    "ServerSentEvent",
+    "SessionAuthentication",
+    "StoplightRenderPlugin",
+    "StreamingResponse",
+    "SwaggerRenderPlugin",
+    "TimingMiddleware",
+    "UploadFile",
+    "YamlRenderPlugin",
+    "cors",
+    "create_jwt_for_user",
+    "format_sse_event",
+    "middleware",
+    "no_compress",
+    "rate_limit",
+    "skip_middleware",
+    "status",
+)
+
+
+@pytest.mark.parametrize("name", TOP_LEVEL)
+def test_top_level_names_import(name: str) -> None:
+    module = importlib.import_module("django_bolt")
+    assert getattr(module, name) is not None
+    assert name in module.__all__
+
+
+# --- parameters ----------------------------------------------------------------------------------
+
+
+def test_param_functions_are_the_markers() -> None:
+    api = BoltAPI()
+
+    @api.get("/items/{item_id}")
+    async def item(
+        item_id: Annotated[int, Path(ge=1)],
+        page: Annotated[int, Query(ge=1)] = 1,
+        agent: Annotated[str, Header(alias="x-agent")] = "none",
+        theme: Annotated[str, Cookie()] = "light",
+    ) -> dict[str, Any]:
+        return {"id": item_id, "page": page, "agent": agent, "theme": theme}
+
+    with TestClient(api) as client:
+        client.cookies.set("theme", "dark")
+        response = client.get("/items/3?page=2", headers={"X-Agent": "cli"})
+        assert response.json() == {"id": 3, "page": 2, "agent": "cli", "theme": "dark"}
+        bad = client.get("/items/0")
+        assert bad.status_code == 422
+        assert bad.json()["detail"][0]["loc"] == ["path", "item_id"]
+
+
+def test_status_constants_drive_routes_and_helpers() -> None:
+    api = BoltAPI()
+
+    @api.post("/things", status_code=status.HTTP_201_CREATED)
+    async def create() -> dict[str, bool]:
+        return {"created": True}
+
+    with TestClient(api) as client:
+        response = client.post("/things")
+    assert response.status_code == status.HTTP_201_CREATED == 201
+    assert status.is_success(response.status_code)
+    assert status.is_client_error(status.HTTP_404_NOT_FOUND)
+    assert status.is_server_error(status.HTTP_503_SERVICE_UNAVAILABLE)
+    assert status.is_redirect(status.HTTP_307_TEMPORARY_REDIRECT)
+    assert status.is_informational(status.HTTP_100_CONTINUE)
+    assert status.is_error(400) and status.is_error(599) and not status.is_error(399)
+
+
+def test_enums_are_plain_values() -> None:
+    api = BoltAPI()
+
+    @api.get("/page")
+    async def page() -> Response:
+        return Response("<p>hi</p>", media_type=MediaType.HTML)
+
+    with TestClient(api) as client:
+        response = client.get("/page")
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert FileSize.MB_5 == 5 * 1024 * 1024
+    assert MediaType.JSON == "application/json"
+
+
+# --- the request object --------------------------------------------------------------------------
+
+
+def _request_api() -> BoltAPI:
+    api = BoltAPI()
+
+    @api.get("/articles/{article_id}/debug")
+    async def debug(request: Request, article_id: int) -> dict[str, Any]:
+        try:
+            request["no-such-key"]
+        except KeyError:
+            unknown_raises = True
+        else:
+            unknown_raises = False
+        return {
+            "method": request.get("method"),
+            "path": request["path"],
+            "params": request.params,
+            "params_item": request["params"],
+            "query": dict(request["query"]),
+            "header": request["headers"]["x-trace"],
+            "full_path": request.get_full_path(),
+            "slash_path": request.get_full_path(force_append_slash=True),
+            "context": request.get("context", "no auth"),
+            "context_item": request["context"],
+            "missing": request.get("no-such-key", "fallback"),
+            "unknown_raises": unknown_raises,
+            "has_method": "method" in request,
+            "has_unknown": "no-such-key" in request,
+            "body": request["body"].decode(),
+        }
+
+    return api
+
+
+def test_request_dict_style_access_and_full_path() -> None:
+    with TestClient(_request_api()) as client:
+        response = client.get("/articles/3/debug?preview=1&q=a%20b", headers={"X-Trace": "t1"})
+    assert response.json() == {
+        "method": "GET",
+        "path": "/articles/3/debug",
+        "params": {"article_id": "3"},
+        "params_item": {"article_id": "3"},
+        "query": {"preview": "1", "q": "a b"},
+        "header": "t1",
+        # The query stays encoded, as the client sent it.
+        "full_path": "/articles/3/debug?preview=1&q=a%20b",
+        "slash_path": "/articles/3/debug/?preview=1&q=a%20b",
+        "context": "no auth",
+        "context_item": None,
+        "missing": "fallback",
+        "unknown_raises": True,
+        "has_method": True,
+        "has_unknown": False,
+        "body": "",
+    }
+
+
+def test_request_item_assignment_only_for_replaceable_parts() -> None:
+    api = BoltAPI()
+
+    @api.get("/assign")
+    async def assign(request: Request) -> dict[str, Any]:
+        request["user"] = SimpleNamespace(username="ann")
+        try:
+            request["method"] = "POST"
+        except KeyError:
+            method_refused = True
+        else:
+            method_refused = False
+        state = request.setdefault("state", {})
+        state["seen"] = True
+        return {
+            "user": request.user.username,
+            "method_refused": method_refused,
+            "method": request.method,
+            "state_is_shared": state is request.state,
+            "seen": request.state.seen,
+        }
+
+    with TestClient(api) as client:
+        assert client.get("/assign").json() == {
+            "user": "ann",
+            "method_refused": True,
+            "method": "GET",
+            "state_is_shared": True,
+            "seen": True,
+        }
+
+
+def test_raw_cookies_keep_escapes_and_are_a_fresh_dict() -> None:
+    api = BoltAPI()
+
+    @api.get("/cookies")
+    async def cookies(request: Request) -> dict[str, Any]:
+        raw = request.raw_cookies
+        raw["injected"] = "x"
+        return {
+            "cookies": request.cookies,
+            "raw": request.raw_cookies,
+            "item": request["cookies"]["token"],
+        }
+
+    with TestClient(api) as client:
+        response = client.get("/cookies", headers={"Cookie": "token=a%20b; plain=1"})
+    assert response.json() == {
+        "cookies": {"token": "a b", "plain": "1"},
+        "raw": {"token": "a%20b", "plain": "1"},
+        "item": "a b",
+    }
+
+
+def test_state_by_key_and_by_attribute_is_one_store() -> None:
+    class Tenant(BaseMiddleware):
+        async def process_request(self, request: Request) -> Any:
+            request.state["tenant"] = "acme"  # Django-Bolt's style
+            return await self.get_response(request)
+
+    api = BoltAPI(middleware=[TimingMiddleware, Tenant])
+
+    @api.get("/state")
+    async def read_state(request: Request) -> dict[str, Any]:
+        state = request.state
+        state.counter = 1  # this framework's style
+        return {
+            "tenant_attr": state.tenant,
+            "tenant_key": state["tenant"],
+            "counter_key": state["counter"],
+            "request_id_key": state["request_id"],
+            "missing_attr": getattr(state, "missing", "default"),
+            "missing_key": state.get("missing", "default"),
+            "as_dict": sorted(state),
+            "via_request_get": request.get("state")["tenant"],
+        }
+
+    with TestClient(api) as client:
+        response = client.get("/state")
+    body = response.json()
+    assert body["request_id_key"] == response.headers["x-request-id"]
+    assert body == {
+        "tenant_attr": "acme",
+        "tenant_key": "acme",
+        "counter_key": 1,
+        "request_id_key": body["request_id_key"],
+        "missing_attr": "default",
+        "missing_key": "default",
+        "as_dict": ["counter", "request_id", "start_time", "tenant"],
+        "via_request_get": "acme",
+    }
+
+
+def test_request_context_and_auth_items_after_jwt_auth() -> None:
+    api = BoltAPI()
+
+    @api.get("/me", auth=[JWTAuthentication(secret=SECRET)], guards=[IsAuthenticated()])
+    async def me(request: Request) -> dict[str, Any]:
+        return {
+            "user_id": request.context["user_id"] if request.context else None,
+            "context_backend": request.get("context")["auth_backend"],
+            "username_claim": request["auth"]["username"],
+        }
+
+    token = create_jwt_for_user(SimpleNamespace(pk=7, username="ann"), secret=SECRET)
+    with TestClient(api) as client:
+        assert client.get("/me").status_code == 401
+        response = client.get("/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.json() == {
+        "user_id": "7",
+        "context_backend": "jwt",
+        "username_claim": "ann",
+    }
+
+
+# --- responses -----------------------------------------------------------------------------------
+
+
+def test_response_classes_with_django_bolt_keywords(tmp_path: FsPath) -> None:
+    report = tmp_path / "report.csv"
+    report.write_text("a,b\n1,2\n")
+    api = BoltAPI()
+
+    @api.get("/html")
+    async def html() -> HTML:
+        return HTML(html="<h1>Hi</h1>", status_code=201, headers={"X-Kind": "html"})
+
+    @api.get("/text")
+    async def text() -> PlainText:
+        return PlainText(text="OK", headers={"X-Status": "healthy"})
+
+    @api.get("/json")
+    async def json_() -> JSON:
+        return JSON({"id": 1}, status_code=201, headers={"X-Created": "true"})
+
+    @api.get("/generic")
+    async def generic() -> Response:
+        return Response({"data": "value"}, status_code=200, headers={"X-Custom": "header"})
+
+    @api.get("/file")
+    async def file_() -> FileResponse:
+        return FileResponse(path=str(report), filename="report.csv")
+
+    @api.get("/file-short")
+    async def file_short() -> File:
+        return File(str(report), media_type="text/csv")
+
+    @api.get("/go")
+    async def go() -> Redirect:
+        return Redirect("/html")
+
+    with TestClient(api, follow_redirects=False) as client:
+        response = client.get("/html")
+        assert (response.status_code, response.text) == (201, "<h1>Hi</h1>")
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+        assert response.headers["x-kind"] == "html"
+        response = client.get("/text")
+        assert (response.text, response.headers["x-status"]) == ("OK", "healthy")
+        assert response.headers["content-type"] == "text/plain; charset=utf-8"
+        response = client.get("/json")
+        assert (response.status_code, response.json()) == (201, {"id": 1})
+        assert response.headers["x-created"] == "true"
+        response = client.get("/generic")
+        assert response.json() == {"data": "value"}
+        assert response.headers["content-type"] == "application/json"
+        response = client.get("/file")
+        assert response.text == "a,b\n1,2\n"
+        assert 'filename="report.csv"' in response.headers["content-disposition"]
+        response = client.get("/file-short")
+        assert response.headers["content-type"].startswith("text/csv")
+        response = client.get("/go")
+        assert (response.status_code, response.headers["location"]) == (307, "/html")
+
+
+def test_response_without_content_defaults_like_django_bolt() -> None:
+    api = BoltAPI()
+
+    @api.get("/empty-json")
+    async def empty_json() -> Response:
+        return Response(status_code=202, headers={"X-Queued": "1"})
+
+    @api.get("/empty-text")
+    async def empty_text() -> PlainText:
+        return PlainText()
+
+    @api.get("/null")
+    async def null() -> Response:
+        return Response(None)
+
+    with TestClient(api) as client:
+        response = client.get("/empty-json")
+        assert (response.status_code, response.content) == (202, b"{}")
+        assert response.headers["content-type"] == "application/json"
+        assert client.get("/empty-text").content == b""
+        assert client.get("/null").content == b"null"
+
+
+def test_file_response_without_a_path_is_a_clear_error() -> None:
+    with pytest.raises(TypeError, match="path"):
+        FileResponse()
+
+
+def test_cookies_by_name_by_object_and_deleted() -> None:
+    api = BoltAPI()
+
+    @api.get("/login")
+    async def login() -> Response:
+        response = Response({"ok": True})
+        # Django-Bolt's keyword and chaining, then a Cookie object.
+        response.set_cookie(name="session", value="abc", httponly=True, samesite="Strict")
+        return response.set_cookie(ResponseCookie("theme", "dark", max_age=60, secure=True))
+
+    @api.get("/logout")
+    async def logout() -> Response:
+        return Response({"ok": True}).delete_cookie(name="session")
+
+    @api.get("/logout-object")
+    async def logout_object() -> Response:
+        return Response({"ok": True}).set_cookie(make_delete_cookie("theme", path="/app"))
+
+    with TestClient(api) as client:
+        cookies = client.get("/login").headers.get_list("set-cookie")
+        assert len(cookies) == 2
+        assert cookies[0].startswith("session=abc;")
+        assert "HttpOnly" in cookies[0] and "SameSite=Strict" in cookies[0]
+        assert cookies[1].startswith("theme=dark;")
+        assert "Max-Age=60" in cookies[1] and "Secure" in cookies[1]
+        assert "SameSite=Lax" in cookies[1]
+        gone = client.get("/logout").headers["set-cookie"]
+        assert gone.startswith("session=;") and "Max-Age=0" in gone
+        gone = client.get("/logout-object").headers["set-cookie"]
+        assert gone.startswith("theme=;") and "Path=/app" in gone
+
+
+def test_set_cookie_without_a_name_is_a_clear_error() -> None:
+    with pytest.raises(TypeError, match="name"):
+        Response({}).set_cookie(value="x")
+    assert ResponseCookie("a", "b", samesite=False).to_header_value() == "a=b; Path=/"
+
+
+def test_server_sent_events_from_the_top_level() -> None:
+    api = BoltAPI()
+
+    @api.get("/events")
+    async def events() -> EventSourceResponse:
+        async def produce() -> Any:
+            yield ServerSentEvent(data={"n": 1}, event="tick", id="1")
+            yield format_sse_event(data_str="raw", event="note", retry=500)
+            yield format_sse_event(data_bytes=b"two\nlines", comment="c")
+
+        return EventSourceResponse(produce())
+
+    with TestClient(api) as client:
+        response = client.get("/events")
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.text == (
+        'id: 1\nevent: tick\ndata: {"n":1}\n\n'
+        "event: note\nretry: 500\ndata: raw\n\n"
+        ": c\ndata: two\ndata: lines\n\n"
+    )
+
+
+# --- exceptions ----------------------------------------------------------------------------------
+
+
+def test_exception_shapes_and_family() -> None:
+    api = BoltAPI()
+    caught: list[str] = []
+
+    @api.get("/missing")
+    async def missing() -> None:
+        raise NotFound(detail="User not found", extra={"id": 3}, headers={"X-Reason": "gone"})
+
+    @api.get("/teapot")
+    async def teapot() -> None:
+        raise HTTPException(418)
+
+    @api.get("/todo")
+    async def todo() -> None:
+        raise HTTPNotImplemented()
+
+    @api.get("/families")
+    async def families() -> dict[str, bool]:
+        for exc in (BadRequest("x"), NotFound(), ServiceUnavailable(), HTTPNotImplemented()):
+            try:
+                raise exc
+            except ClientException:
+                caught.append(f"client:{exc.status_code}")
+            except ServerException:
+                caught.append(f"server:{exc.status_code}")
+        return {"ok": True}
+
+    with TestClient(api) as client:
+        response = client.get("/missing")
+        assert response.status_code == 404
+        assert response.json() == {"detail": "User not found", "extra": {"id": 3}}
+        assert response.headers["x-reason"] == "gone"
+        assert client.get("/teapot").json() == {"detail": "I'm a Teapot"}
+        response = client.get("/todo")
+        assert (response.status_code, response.json()) == (501, {"detail": "Not Implemented"})
+        client.get("/families")
+    assert caught == ["client:400", "client:404", "server:503", "server:501"]
+
+
+def test_validation_errors_share_a_base_and_keep_their_shape() -> None:
+    api = BoltAPI()
+
+    @api.post("/check")
+    async def check(request: Request) -> None:
+        errors = ({"loc": ["body", "name"], "msg": "too short", "type": "value_error"},)
+        raise RequestValidationError(errors, body=request.body)
+
+    @api.get("/wrong", response_model=list[int])
+    async def wrong() -> Any:
+        return ["not", "ints"]
+
+    assert issubclass(RequestValidationError, ValidationException)
+    assert issubclass(ResponseValidationError, ValidationException)
+    with TestClient(api, raise_server_exceptions=False) as client:
+        response = client.post("/check", content=b'{"name": "x"}')
+        assert response.status_code == 422
+        assert response.json() == {
+            "detail": [{"loc": ["body", "name"], "msg": "too short", "type": "value_error"}]
+        }
+        assert client.get("/wrong").status_code == 500
+    error = RequestValidationError([], body=b"raw")
+    assert (error.body, error.errors) == (b"raw", [])
+    assert ResponseValidationError("bad", "h").errors[0]["msg"] == "bad"
+
+
+def test_malformed_json_error_context_has_django_bolt_keys() -> None:
+    api = BoltAPI()
+
+    @api.post("/echo")
+    async def echo(payload: Point) -> Point:
+        return payload
+
+    with TestClient(api) as client:
+        response = client.post(
+            "/echo", content=b"{bad", headers={"Content-Type": "application/json"}
+        )
+    item = response.json()["detail"][0]
+    assert (response.status_code, item["type"], item["loc"]) == (
+        422,
+        "json_invalid",
+        ["body", 1, 2],
+    )
+    assert item["ctx"]["byte_position"] == item["ctx"]["position"] == 1
+    assert "malformed" in item["ctx"]["error"]
+
+
+# --- test clients --------------------------------------------------------------------------------
+
+
+def _hello_api() -> BoltAPI:
+    api = BoltAPI()
+
+    @api.get("/hello")
+    async def hello() -> dict[str, str]:
+        return {"message": "world"}
+
+    return api
+
+
+def test_test_client_accepts_django_bolt_options() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        client = TestClient(
+            _hello_api(),
+            base_url="http://testserver",
+            raise_server_exceptions=True,
+            use_http_layer=True,
+            share_db_connection=True,
+            read_django_settings=True,
+        )
+    with client:
+        assert client.get("/hello").json() == {"message": "world"}
+
+
+def test_test_client_warns_about_options_it_does_not_apply() -> None:
+    with pytest.warns(BoltTestClientWarning, match="cors_allowed_origins"):
+        client = TestClient(_hello_api(), cors_allowed_origins=["https://app.example"])
+    client.close()
+    with pytest.warns(BoltTestClientWarning, match="static_files_config"):
+        client = TestClient(_hello_api(), static_files_config={"url": "/static/"})
+    client.close()
+
+
+def test_async_test_client_accepts_django_bolt_options() -> None:
+    async def main() -> Any:
+        async with AsyncTestClient(_hello_api(), read_django_settings=True) as client:
+            response = await client.get("/hello")
+        return response.json()
+
+    assert asyncio.run(main()) == {"message": "world"}
+    with pytest.warns(BoltTestClientWarning, match="read_django_settings"):
+        client = AsyncTestClient(_hello_api(), read_django_settings=False)
+    asyncio.run(client.aclose())
+
+
+def test_parameterised_request_annotation_and_types_module() -> None:
+    api = BoltAPI(middleware=[TimingMiddleware])
+
+    @api.get("/typed/{n}")
+    async def typed(request: Request[UserType, JWTClaims, TimingState], n: int) -> dict[str, Any]:
+        return {"n": n, "path": request.path, "has_id": "request_id" in request.state}
+
+    with TestClient(api) as client:
+        assert client.get("/typed/4").json() == {"n": 4, "path": "/typed/4", "has_id": True}
+    assert Request[UserType, JWTClaims, dict] is Request
+    claims: JWTClaims = {"sub": "1", "username": "ann"}
+    assert claims["sub"] == "1"
+
+
+def test_shortcuts_render_runs_context_processors(tmp_path: FsPath) -> None:
+    from django.test import override_settings
+
+    from django_bolt.shortcuts import render
+
+    (tmp_path / "hello.html").write_text(
+        "<p>{{ name }} at {{ request.path }}, anonymous={{ user.is_anonymous }}</p>"
+    )
+    templates = [
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "DIRS": [str(tmp_path)],
+            "OPTIONS": {
+                "context_processors": [
+                    "django.template.context_processors.request",
+                    "django.contrib.auth.context_processors.auth",
+                ]
+            },
+        }
+    ]
+    api = BoltAPI()
+
+    @api.get("/page")
+    async def page(request: Request) -> Response:
+        return render(request, "hello.html", {"name": "Ann"}, status=201)
+
+    with override_settings(TEMPLATES=templates), TestClient(api) as client:
+        response = client.get("/page")
+    assert response.status_code == 201
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.text == "<p>Ann at /page, anonymous=True</p>"
