@@ -13,6 +13,7 @@ from django_bolt.auth.guards import (
     IsAdminUser,
     IsAuthenticated,
     IsStaff,
+    Requires,
 )
 from django_bolt.auth.jwt import (
     DjangoCacheRevocationStore,
@@ -37,6 +38,7 @@ __all__ = (
     "IsAuthenticated",
     "IsStaff",
     "JWTAuthentication",
+    "Requires",
     "SessionAuthentication",
     "TokenUser",
     "create_jwt_for_user",

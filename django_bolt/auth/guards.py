@@ -46,6 +46,8 @@ class BasePermission:
     """Subclass and define ``has_permission(request)`` (sync or ``async def``)."""
 
     message: str = PERMISSION_DENIED
+    # The 401 detail for an anonymous request this guard refuses; None: its ``message``.
+    anonymous_message: str | None = None
 
     def has_permission(self, request: Any) -> bool | Awaitable[bool]:
         return True
@@ -244,6 +246,113 @@ class HasAllPermissions(_PermissionsGuard):
     """The user holds every one of ``perms``."""
 
 
+_ClaimValue = str | int | float | bool
+
+
+class Requires(BasePermission):
+    """Django-Bolt's claim guard: a claim of the authenticated identity must be present and,
+    when values are given, match them.
+
+    ``Requires("tenant_id")`` (present and not null/false), ``Requires("role", "client", "vip")``
+    (any of), ``Requires("permissions", all_of=[...])`` (a list claim holding every value),
+    ``Requires("role", none_of=[...])`` (none of). A scalar claim matches by equality, a list
+    claim by membership. Claims are read from what the auth class accepted (JWT claims, API-key
+    info), then from the user (``is_staff`` of a Django user, say); ``"permissions"`` is the
+    user's permission set, so it also covers Django users (asked off the event loop) and API
+    keys. An anonymous request is refused with 401 by every ``Requires``, ``none_of`` included;
+    ``message`` is the 403's detail and never shown to an anonymous caller.
+    """
+
+    anonymous_message = AUTH_REQUIRED
+
+    def __init__(
+        self,
+        claim: str,
+        *values: _ClaimValue,
+        all_of: list[_ClaimValue] | tuple[_ClaimValue, ...] | None = None,
+        none_of: list[_ClaimValue] | tuple[_ClaimValue, ...] | None = None,
+        message: str | None = None,
+    ) -> None:
+        from django.core.exceptions import ImproperlyConfigured
+
+        if not isinstance(claim, str) or not claim:
+            raise ImproperlyConfigured(f"Requires() needs a claim name, not {claim!r}")
+        if sum((bool(values), all_of is not None, none_of is not None)) > 1:
+            raise ImproperlyConfigured(
+                "Requires() takes values (any of), all_of=[...] or none_of=[...], one of them; "
+                "guards add up, so 'has X but not Y' is two guards"
+            )
+        self.quantifier = "any"
+        for keyword, given in (("all", all_of), ("none", none_of)):
+            if given is None:
+                continue
+            if not isinstance(given, list | tuple) or not given:
+                raise ImproperlyConfigured(
+                    f"Requires() {keyword}_of must be a non-empty list of values, not {given!r}"
+                )
+            values = tuple(given)
+            self.quantifier = keyword
+        for value in values:
+            if not isinstance(value, str | int | float):
+                raise ImproperlyConfigured(
+                    f"Requires({claim!r}): claim values are str, int, float or bool, "
+                    f"not {value!r}"
+                )
+        if message is not None and (not isinstance(message, str) or not message):
+            raise ImproperlyConfigured(f"Requires() message must be a non-empty str: {message!r}")
+        self.claim = claim
+        self.values = values
+        if message is not None:
+            self.message = message
+
+    def has_permission(self, request: Any) -> bool | Awaitable[bool]:
+        user = request.user
+        if not user.is_authenticated:
+            return False
+        values = self.values
+        if self.claim == "permissions" and values:
+            if self.quantifier == "none":
+                found = _check_perms(user, tuple(map(str, values)), need_all=False)
+                if inspect.isawaitable(found):
+                    return _negated(found)
+                return not found
+            return _check_perms(user, tuple(map(str, values)), self.quantifier == "all")
+        claim = self._claim_value(request, user)
+        if not values:
+            return claim is not None and claim is not False
+        if claim is None:
+            return self.quantifier == "none"
+        if isinstance(claim, list | tuple | set | frozenset):
+            matches = [value in claim for value in values]
+        else:
+            matches = [claim == value for value in values]
+        if self.quantifier == "all":
+            return all(matches)
+        if self.quantifier == "none":
+            return not any(matches)
+        return any(matches)
+
+    def _claim_value(self, request: Any, user: Any) -> Any:
+        auth = request.auth
+        if isinstance(auth, dict) and self.claim in auth:
+            return auth[self.claim]
+        if self.claim == "permissions":
+            permissions = getattr(user, "permissions", None)
+            return sorted(permissions) if isinstance(permissions, frozenset) else None
+        return getattr(user, self.claim, None)
+
+    def __repr__(self) -> str:
+        if self.quantifier == "any":
+            shown = ", ".join(repr(v) for v in (self.claim, *self.values))
+        else:
+            shown = f"{self.claim!r}, {self.quantifier}_of={list(self.values)!r}"
+        return f"Requires({shown})"
+
+
+async def _negated(pending: Awaitable[bool]) -> bool:
+    return not await pending
+
+
 # --- compiling a route's gate ------------------------------------------------------------------
 
 
@@ -296,7 +405,9 @@ def compile_gate(backends: Sequence[Any], guards: Sequence[Any]) -> Gate | None:
     def refuse(request: Any, guard: BasePermission, failure: str | None) -> HTTPException:
         if request.user.is_authenticated:
             return HTTPException(403, guard.message or PERMISSION_DENIED)
-        detail = failure or (guard.message if guard.message != PERMISSION_DENIED else AUTH_REQUIRED)
+        detail = failure or guard.anonymous_message
+        if detail is None:
+            detail = guard.message if guard.message != PERMISSION_DENIED else AUTH_REQUIRED
         return HTTPException(401, detail, challenge)
 
     n_checks = len(checks)

@@ -383,6 +383,11 @@ class Compressor:
         return backend
 
     def __call__(self, request: Request, response: WireResponse) -> WireResponse:
+        stream = response.stream
+        if stream is None and len(response.body) < self.minimum_size:
+            # Too small to be encoded whatever the client accepts: this response does not vary
+            # with Accept-Encoding, so it needs no Vary either, and nothing else is looked at.
+            return response
         status = response.status_code
         # RFC 9110 section 15: 1xx, 204 and 304 carry no content; 206 is a byte range of the
         # unencoded body, which an encoding would make meaningless.
@@ -408,9 +413,6 @@ class Compressor:
         _add_vary(headers, vary_at)
         # The server drops the body of a HEAD; compressing it only to throw it away is waste.
         if request.method == "HEAD":
-            return response
-        stream = response.stream
-        if stream is None and len(response.body) < self.minimum_size:
             return response
         backend = self._choose(request)
         if backend is None:

@@ -19,6 +19,7 @@ from django_bolt.auth import (
     IsAuthenticated,
     IsStaff,
     JWTAuthentication,
+    Requires,
 )
 from django_bolt.testing import TestClient
 
@@ -406,3 +407,97 @@ def test_guards_mixing_sync_and_async_run_in_order(
     assert response.status_code == status
     if detail is not None:
         assert response.json() == {"detail": detail}
+
+
+def _token(**claims: Any) -> dict[str, str]:
+    import jwt as pyjwt
+
+    token = pyjwt.encode({"sub": "7", **claims}, SECRET, algorithm="HS256")
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize(
+    ("guard", "claims", "status"),
+    [
+        pytest.param(Requires("tenant_id"), {"tenant_id": "t1"}, 200, id="present"),
+        pytest.param(Requires("tenant_id"), {}, 403, id="absent"),
+        pytest.param(Requires("is_admin"), {"is_admin": False}, 403, id="false-is-absent"),
+        pytest.param(Requires("role", "client"), {"role": "client"}, 200, id="equals"),
+        pytest.param(Requires("role", "client", "vip"), {"role": "vip"}, 200, id="any-of"),
+        pytest.param(Requires("role", "client"), {"role": "other"}, 403, id="no-match"),
+        pytest.param(Requires("role", "client"), {"role": ["x", "client"]}, 200, id="list-claim"),
+        pytest.param(Requires("is_staff", True), {"is_staff": True}, 200, id="bool"),
+        pytest.param(
+            Requires("permissions", all_of=["a.add", "a.change"]),
+            {"permissions": ["a.add", "a.change", "a.view"]},
+            200,
+            id="all-of",
+        ),
+        pytest.param(
+            Requires("permissions", all_of=["a.add", "a.delete"]),
+            {"permissions": ["a.add"]},
+            403,
+            id="all-of-missing-one",
+        ),
+        pytest.param(Requires("permissions", "a.view"), {"permissions": ["a.view"]}, 200, id="perm"),
+        pytest.param(
+            Requires("role", none_of=["banned", "suspended"]), {"role": "client"}, 200, id="none-of"
+        ),
+        pytest.param(
+            Requires("role", none_of=["banned", "suspended"]), {"role": "banned"}, 403, id="banned"
+        ),
+        pytest.param(Requires("role", none_of=["banned"]), {}, 200, id="none-of-absent-claim"),
+        pytest.param(Requires("role", "client", message="Clients only"), {}, 403, id="message"),
+    ],
+)
+def test_requires_matches_the_tokens_claims(
+    guard: Requires, claims: dict[str, Any], status: int
+) -> None:
+    """Django-Bolt's claim guard, by the rules of its documentation."""
+    with _client([guard], auth=[JWTAuthentication(secret=SECRET)]) as client:
+        response = client.get("/r", headers=_token(**claims))
+    assert response.status_code == status
+    if status == 403:
+        assert response.json() == {"detail": guard.message}
+
+
+@pytest.mark.parametrize(
+    "guard",
+    [Requires("role", none_of=["banned"]), Requires("role", "x", message="secret rule")],
+    ids=["none-of", "custom-message"],
+)
+def test_requires_refuses_anonymous_requests_with_401_and_no_message(guard: Requires) -> None:
+    with _client([guard], auth=[JWTAuthentication(secret=SECRET)]) as client:
+        response = client.get("/r")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication required"}
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_requires_reads_api_key_info_and_user_attributes() -> None:
+    # KEYS["staff"] has is_staff (a user attribute); KEYS["reader"] carries a permission.
+    with _client([Requires("is_staff", True)]) as client:
+        assert client.get("/r", headers={"x-api-key": "staff"}).status_code == 200
+        assert client.get("/r", headers={"x-api-key": "plain"}).status_code == 403
+    with _client([Requires("permissions", "app.read")]) as client:
+        assert client.get("/r", headers={"x-api-key": "reader"}).status_code == 200
+        assert client.get("/r", headers={"x-api-key": "plain"}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: Requires(""),
+        lambda: Requires("role", "a", all_of=["b"]),
+        lambda: Requires("role", all_of=[]),
+        lambda: Requires("role", none_of="banned"),
+        lambda: Requires("role", {"a": 1}),  # type: ignore[arg-type]
+        lambda: Requires("role", message=""),
+    ],
+    ids=["no-claim", "two-quantifiers", "empty-all-of", "string-none-of", "dict-value", "empty-msg"],
+)
+def test_requires_misuse_is_a_configuration_error(build: Any) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured):
+        build()
