@@ -23,7 +23,7 @@ from django_bolt.auth import (
 )
 from django_bolt.testing import TestClient
 
-SECRET = "guard-tests-secret"
+SECRET = "guard-tests-secret-long-enough-for-hs256-keys"
 
 # Keys map to users with different rights.
 KEYS: dict[str, Any] = {
@@ -439,7 +439,9 @@ def _token(**claims: Any) -> dict[str, str]:
             403,
             id="all-of-missing-one",
         ),
-        pytest.param(Requires("permissions", "a.view"), {"permissions": ["a.view"]}, 200, id="perm"),
+        pytest.param(
+            Requires("permissions", "a.view"), {"permissions": ["a.view"]}, 200, id="perm"
+        ),
         pytest.param(
             Requires("role", none_of=["banned", "suspended"]), {"role": "client"}, 200, id="none-of"
         ),
@@ -494,7 +496,14 @@ def test_requires_reads_api_key_info_and_user_attributes() -> None:
         lambda: Requires("role", {"a": 1}),  # type: ignore[arg-type]
         lambda: Requires("role", message=""),
     ],
-    ids=["no-claim", "two-quantifiers", "empty-all-of", "string-none-of", "dict-value", "empty-msg"],
+    ids=[
+        "no-claim",
+        "two-quantifiers",
+        "empty-all-of",
+        "string-none-of",
+        "dict-value",
+        "empty-msg",
+    ],
 )
 def test_requires_misuse_is_a_configuration_error(build: Any) -> None:
     from django.core.exceptions import ImproperlyConfigured
