@@ -30,11 +30,11 @@ MIDDLEWARE: list[str] = []
 _DB_FILE = os.environ.get("BENCH_DB") or str(
     Path(__file__).resolve().parents[2] / ".work" / "bench.sqlite3"
 )
-# CONN_MAX_AGE stays Django's default (0): what a project gets unless it tunes it. (Neither
-# Django-Bolt sends request_started/finished around API requests by default, so their handlers
-# keep a connection per thread either way.) The servers open the file read-only
-# (BENCH_DB_READONLY=1, a SQLite URI, which Django's backend always accepts); the harness's
-# migrate and fill commands open it for writing.
+# CONN_MAX_AGE stays Django's default (0) unless BENCH_CONN_MAX_AGE says otherwise: what a
+# project gets unless it tunes it. Ours follows Django's rules (at 0, a def handler's connection
+# is closed after each request, as Django's own views do); Django-Bolt 0.13 never closes them.
+# The servers open the file read-only (BENCH_DB_READONLY=1, a SQLite URI, which Django's
+# backend always accepts); the harness's migrate and fill commands open it for writing.
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
@@ -43,6 +43,9 @@ DATABASES = {
         ),
     }
 }
+# BENCH_CONN_MAX_AGE=none (persistent) or a number of seconds overrides the default 0.
+_MAX_AGE = os.environ.get("BENCH_CONN_MAX_AGE", "0")
+DATABASES["default"]["CONN_MAX_AGE"] = None if _MAX_AGE.lower() == "none" else int(_MAX_AGE)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Both implementations read this; None means no compression (wrk sends no Accept-Encoding anyway).
 BOLT_COMPRESSION = None
