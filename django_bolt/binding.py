@@ -10,7 +10,6 @@ request.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import dataclasses
 import functools
@@ -18,7 +17,6 @@ import inspect
 import types
 import typing
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Final, NotRequired, Required, TypedDict
 from urllib.parse import unquote_plus
 
@@ -27,6 +25,7 @@ import msgspec.inspect
 
 from django_bolt._db import run_pooled
 from django_bolt._inline import is_inline_safe
+from django_bolt._pool import SyncPool
 from django_bolt.exceptions import RequestValidationError, body_error, split_validation
 from django_bolt.params import UNSET, Body, Depends, File, Param, Source
 from django_bolt.request import Request
@@ -49,16 +48,21 @@ _DEFAULT_POOL_SIZE: Final = 40
 
 # --- the thread pool for blocking def handlers ---------------------------------------------------
 
-_pool: ThreadPoolExecutor | None = None
+_pool: SyncPool | None = None
 _pool_size: int = _DEFAULT_POOL_SIZE
 
 
 def configure_sync_pool(size: int) -> None:
     """Set the pool size (read from ``BOLT_SYNC_POOL_SIZE`` at start-up)."""
-    global _pool_size
+    global _pool, _pool_size
     if size < 1:
         raise ValueError("BOLT_SYNC_POOL_SIZE must be at least 1")
     _pool_size = size
+    pool = _pool
+    if pool is not None and pool.size != size:
+        # A pool of the old size finishes its queued calls; the next call starts the new one.
+        _pool = None
+        pool.shutdown(wait=False)
 
 
 def reset_sync_pool() -> None:
@@ -70,10 +74,10 @@ def reset_sync_pool() -> None:
         pool.shutdown(wait=True)
 
 
-def _get_pool() -> ThreadPoolExecutor:
+def _get_pool() -> SyncPool:
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_pool_size, thread_name_prefix="bolt-sync")
+        _pool = SyncPool(_pool_size, "bolt-sync")
     return _pool
 
 
@@ -83,8 +87,7 @@ def run_in_pool(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Awaitable[Any
     ``run_pooled`` keeps Django's connection rules (CONN_MAX_AGE, health checks) on the thread.
     """
     ctx = contextvars.copy_context()
-    call = functools.partial(ctx.run, run_pooled, fn, kwargs)
-    return asyncio.get_running_loop().run_in_executor(_get_pool(), call)
+    return _get_pool().submit(functools.partial(ctx.run, run_pooled, fn, kwargs))
 
 
 # --- classifying arguments -----------------------------------------------------------------------
