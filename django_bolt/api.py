@@ -607,6 +607,29 @@ class BoltAPI(Router):
             for hook in api.on_shutdown:
                 await _maybe_await(hook())
 
+    def error_headers(
+        self, status: int, method: str, target: bytes, raw_headers: list[tuple[bytes, bytes]]
+    ) -> list[tuple[bytes, bytes]]:
+        """Headers for an error the server answers itself (a 413 before the body is read).
+
+        The CORS policy that would answer this request (the route's, else the global one) adds
+        its headers, so a browser can read the refusal as it reads the application's errors.
+        """
+        table = self._table if self._table is not None else self.compile()
+        cut = target.find(b"?")
+        raw_path = (target if cut < 0 else target[:cut]).decode("latin-1")
+        found = table.match(raw_path)
+        policy = self._cors
+        if found is not None:
+            endpoint = found[0].methods.get(method) or self._other_method(found[0], method)
+            if endpoint is not None:
+                policy = endpoint.cors
+        if policy is None:
+            return []
+        request = self.request_class(method, target, raw_headers, b"", None, "http", None, "1.1")
+        response = policy(request, WireResponse(status, [], b""))
+        return response.raw_headers
+
     # --- per request ----------------------------------------------------------------------------
     async def dispatch(self, request: Request) -> WireResponse:
         """Answer one request; never raises (errors become responses)."""

@@ -238,3 +238,9 @@ class Application(Protocol):
     async def shutdown(self) -> None:
         """Run once per event loop after it stopped serving."""
         ...
+
+    # Optional: error_headers(status, method, target, raw_headers) -> list[tuple[bytes, bytes]].
+    # When the application defines it, the server asks it for headers to add to an error it
+    # answers itself once a request's head is complete (a 413 for a body over the limit), so
+    # that answer can carry what the application puts on its own (CORS headers, say). It must
+    # be quick and must not raise; the server logs and ignores an exception.

@@ -90,11 +90,16 @@ _SPECIAL_HEADERS: Final[dict[bytes, int]] = {
 
 
 class _Reject(Exception):
-    """Raised inside a parser callback: answer ``status`` and close."""
+    """Raised inside a parser callback: answer ``status`` and close.
 
-    def __init__(self, status: int) -> None:
+    ``head_complete`` says the request's method, target and headers are all known (a 413 for a
+    body too large), so the application may add headers to the answer (CORS, say).
+    """
+
+    def __init__(self, status: int, head_complete: bool = False) -> None:
         super().__init__(status)
         self.status = status
+        self.head_complete = head_complete
 
 
 class ServerState:
@@ -198,6 +203,7 @@ class HttpProtocol(asyncio.Protocol):
         "client",
         "closing",
         "content_length",
+        "error_extra",
         "expect_continue",
         "forwarded",
         "has_host",
@@ -251,6 +257,8 @@ class HttpProtocol(asyncio.Protocol):
         # The spooled body of the request being answered: a Task cancelled before its first
         # step never runs its cleanup, so connection_lost closes this one too.
         self.active_body: SpooledBody | None = None
+        # Header lines the application adds to the one server-made error still to be sent.
+        self.error_extra = b""
         self._reset_message()
 
     def _reset_message(self) -> None:
@@ -348,7 +356,12 @@ class HttpProtocol(asyncio.Protocol):
             if cast("bool", self.closing):
                 return  # a message after the connection's last one (on_message_begin stopped it)
             cause = error.__context__
-            self._reject(cause.status if isinstance(cause, _Reject) else 500)
+            if isinstance(cause, _Reject):
+                if cause.head_complete:
+                    self.error_extra = self._error_headers(cause.status)
+                self._reject(cause.status)
+            else:
+                self._reject(500)
             if not isinstance(cause, _Reject):
                 logger.error("parser callback failed", exc_info=cause)
             return
@@ -436,7 +449,8 @@ class HttpProtocol(asyncio.Protocol):
         elif not self.has_host:
             raise _Reject(400)
         if self.content_length > config.max_upload_size:
-            raise _Reject(413)  # decided before reading, and sent instead of 100 Continue
+            # Decided before reading, and sent instead of 100 Continue.
+            raise _Reject(413, head_complete=True)
         if self.expect_continue:
             # Left set only while the 100 waits for this request's turn; an empty body (or
             # HTTP/1.0) never gets one, or it would be read as the answer to the next request.
@@ -454,7 +468,7 @@ class HttpProtocol(asyncio.Protocol):
         self.idle_since = state.now  # a body that keeps arriving is not idle
         self.body_bytes += len(body)
         if self.body_bytes > state.config.max_upload_size:
-            raise _Reject(413)  # chunked bodies are only known as they arrive
+            raise _Reject(413, head_complete=True)  # chunked bodies are known as they arrive
         spool = self.spool
         if spool is not None:
             spool.write(body)
@@ -528,12 +542,26 @@ class HttpProtocol(asyncio.Protocol):
             self.spool = None
             spool.close()
 
+    def _error_headers(self, status: int) -> bytes:
+        """What the application adds to a server-made error (``error_headers``, if it has one)."""
+        hook = getattr(self.state.app, "error_headers", None)
+        if hook is None:
+            return b""
+        method = self.parser.get_method().decode("latin-1")
+        try:
+            extra = hook(status, method, bytes(self.url), list(self.headers))
+        except Exception:
+            logger.exception("error_headers raised; the error is sent without extra headers")
+            return b""
+        return b"".join(b"%s: %s\r\n" % (name, value) for name, value in extra)
+
     def _send_error(self, status: int) -> None:
         self.closing = True
         transport = self.transport
         if transport is None:
             return
-        transport.write(error_response(status, self.state.date_header))
+        extra, self.error_extra = self.error_extra, b""
+        transport.write(error_response(status, self.state.date_header, extra=extra))
         transport.close()
 
     def _run(self, request: RawRequest, keep_alive: bool) -> None:

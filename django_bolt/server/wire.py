@@ -93,8 +93,13 @@ ERROR_DETAILS: Final[dict[int, str]] = {
 }
 
 
-def error_response(code: int, date_header: bytes, detail: str | None = None) -> bytes:
-    """A complete ``Connection: close`` response with a JSON ``{"detail": ...}`` body."""
+def error_response(
+    code: int, date_header: bytes, detail: str | None = None, extra: bytes = b""
+) -> bytes:
+    """A complete ``Connection: close`` response with a JSON ``{"detail": ...}`` body.
+
+    ``extra`` holds further header lines, each ending in CRLF (CORS headers, for one).
+    """
     text = detail if detail is not None else ERROR_DETAILS.get(code, "Error")
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
     body = b'{"detail":"%s"}' % escaped.encode("utf-8", "replace")
@@ -103,6 +108,7 @@ def error_response(code: int, date_header: bytes, detail: str | None = None) -> 
             status_line(code),
             b"content-type: application/json\r\ncontent-length: %d\r\n" % len(body),
             date_header,
+            extra,
             b"connection: close\r\n\r\n",
             body,
         )

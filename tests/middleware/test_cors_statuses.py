@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from django_bolt import BoltAPI
@@ -10,6 +12,7 @@ from django_bolt.conf import FRAMEWORK_SETTINGS
 from django_bolt.exceptions import PayloadTooLarge
 from django_bolt.middleware import CORSConfig, Middleware, rate_limit
 from django_bolt.testing import TestClient
+from tests.server.conftest import Driver
 
 APP = "https://app.example.com"
 KEYS = {"user-key": {"id": "u"}, "admin-key": {"id": "a", "is_staff": True}}
@@ -71,9 +74,43 @@ def test_rate_limit_refusal_carries_cors(allowed):
     assert response.headers["access-control-allow-origin"] == APP
 
 
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_413_from_the_server_carries_cors(allowed, framing):
+    """The server refuses a body over the limit before the application runs (from
+    Content-Length, or as a chunked body grows); it asks the application for the headers of the
+    route's CORS policy, so a browser can read the refusal."""
+    api = BoltAPI()
+
+    @api.post("/upload")
+    async def upload():
+        return {}
+
+    head = b"POST /upload HTTP/1.1\r\nHost: t\r\nOrigin: " + APP.encode() + b"\r\n"
+    if framing == "content-length":
+        request = head + b"Content-Length: 5000\r\n\r\n"
+    else:
+        request = head + b"Transfer-Encoding: chunked\r\n\r\n" + b"800\r\n" + b"x" * 2048 + b"\r\n"
+    loop = asyncio.new_event_loop()
+    try:
+        driver = Driver(loop, app=api, max_upload_size=1024)
+        out = driver.feed(request)
+        other = Driver(loop, app=api, max_upload_size=1024)
+        no_origin = other.feed(request.replace(b"Origin: " + APP.encode() + b"\r\n", b""))
+    finally:
+        loop.close()
+    head_out, _, body = out.partition(b"\r\n\r\n")
+    lines = head_out.split(b"\r\n")
+    assert lines[0] == b"HTTP/1.1 413 Request Entity Too Large"
+    assert b"access-control-allow-origin: " + APP.encode() in lines
+    assert b"vary: origin" in lines
+    assert b"connection: close" in lines
+    assert body.startswith(b'{"detail":')
+    # Without an Origin the refusal carries Vary but no allow-origin.
+    assert b"access-control-allow-origin" not in no_origin
+    assert no_origin.startswith(b"HTTP/1.1 413 ")
+
+
 def test_413_from_the_application_carries_cors(allowed):
-    # The server's own 413 (a body over BOLT_MAX_UPLOAD_SIZE) is written before the application
-    # runs and has no route to take a policy from; see docs/cors.md.
     api = BoltAPI(middleware=[Refuse])
 
     @api.post("/upload")
