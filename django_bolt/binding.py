@@ -43,6 +43,8 @@ __all__ = (
 )
 
 _NO_BODY_METHODS: Final = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+# Argument names that receive the request itself (Django-Bolt accepts both).
+_REQUEST_NAMES: Final = frozenset({"request", "req"})
 _DEFAULT_POOL_SIZE: Final = 40
 
 
@@ -136,6 +138,9 @@ class ParameterInfo:
     file_limits: File | None = None
     # A body value read as one key of a JSON object (several body arguments, or embed=True).
     embedded: bool = False
+    # Documentation only: the marker's example value and deprecation.
+    example: Any = None
+    deprecated: bool = False
 
 
 @dataclasses.dataclass(slots=True)
@@ -467,7 +472,7 @@ class Binder:
             self.deps.append(_Dependency(name, sub, marker.use_cache))
             return
         if marker is None and (
-            name == "request" or (isinstance(base, type) and issubclass(base, Request))
+            name in _REQUEST_NAMES or (isinstance(base, type) and issubclass(base, Request))
         ):
             self.request_names.append(name)
             return
@@ -586,6 +591,8 @@ class Binder:
                 _is_list(base),
                 base if grouped else None,
                 marker if isinstance(marker, File) else None,
+                example=marker.example if marker is not None else None,
+                deprecated=marker.deprecated if marker is not None else False,
             )
         )
 

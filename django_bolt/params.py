@@ -34,13 +34,16 @@ class Param:
     __slots__ = (
         "alias",
         "default",
+        "deprecated",
         "description",
+        "example",
         "ge",
         "gt",
         "le",
         "lt",
         "max_length",
         "min_length",
+        "multiple_of",
         "pattern",
     )
     source: Source = "query"
@@ -58,8 +61,12 @@ class Param:
         min_length: int | None = None,
         max_length: int | None = None,
         pattern: str | None = None,
+        multiple_of: float | None = None,
+        example: Any = None,
+        deprecated: bool = False,
     ) -> None:
-        self.default = default
+        # ``...`` is how FastAPI and Django-Bolt code spells "required".
+        self.default = UNSET if default is Ellipsis else default
         self.alias = alias
         self.description = description
         self.gt = gt
@@ -69,10 +76,14 @@ class Param:
         self.min_length = min_length
         self.max_length = max_length
         self.pattern = pattern
+        self.multiple_of = multiple_of
+        # Documentation only (OpenAPI): an example value and whether the value is deprecated.
+        self.example = example
+        self.deprecated = deprecated
 
     def constraints(self) -> dict[str, Any]:
         """The msgspec ``Meta`` keyword arguments this marker asks for."""
-        names = ("gt", "ge", "lt", "le", "min_length", "max_length", "pattern")
+        names = ("gt", "ge", "lt", "le", "multiple_of", "min_length", "max_length", "pattern")
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
     def __repr__(self) -> str:
@@ -129,6 +140,9 @@ class Body(Param):
         min_length: int | None = None,
         max_length: int | None = None,
         pattern: str | None = None,
+        multiple_of: float | None = None,
+        example: Any = None,
+        deprecated: bool = False,
     ) -> None:
         super().__init__(
             default,
@@ -141,6 +155,9 @@ class Body(Param):
             min_length=min_length,
             max_length=max_length,
             pattern=pattern,
+            multiple_of=multiple_of,
+            example=example,
+            deprecated=deprecated,
         )
         self.embed = embed
 
@@ -153,7 +170,7 @@ class Form(Param):
 
 
 class File(Param):
-    """An uploaded file (multipart). TODO(#3): multipart parsing and UploadFile."""
+    """An uploaded file (multipart), with limits checked while the body is parsed."""
 
     __slots__ = ("allowed_types", "max_files", "max_size", "min_size")
     source = "file"
@@ -168,8 +185,12 @@ class File(Param):
         min_size: int | None = None,
         allowed_types: list[str] | None = None,
         max_files: int | None = None,
+        example: Any = None,
+        deprecated: bool = False,
     ) -> None:
-        super().__init__(default, alias=alias, description=description)
+        super().__init__(
+            default, alias=alias, description=description, example=example, deprecated=deprecated
+        )
         self.max_size = max_size
         self.min_size = min_size
         self.allowed_types = allowed_types

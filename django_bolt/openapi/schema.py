@@ -323,6 +323,11 @@ class SchemaGenerator:
         }
         if param.description:
             entry["description"] = param.description
+        if param.deprecated:
+            entry["deprecated"] = True
+        example = _json_default(param.example) if param.example is not None else UNSET
+        if example is not UNSET:
+            entry["example"] = example
         return entry
 
     def _group_properties(self, group: type) -> tuple[dict[str, Any], list[str]]:

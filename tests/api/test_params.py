@@ -375,3 +375,46 @@ def test_path_marker_for_unknown_name_is_a_registration_error():
 
     with pytest.raises(TypeError, match="not in the route's path"):
         bad.compile()
+
+
+def test_ellipsis_default_means_required_as_in_fastapi_and_django_bolt() -> None:
+    from django_bolt import Query
+
+    api = BoltAPI()
+
+    @api.get("/need")
+    async def need(page: int = Query(...), q: str = Query(..., min_length=2)) -> dict[str, object]:
+        return {"page": page, "q": q}
+
+    with TestClient(api) as client:
+        missing = client.get("/need", params={"q": "ab"})
+        short = client.get("/need", params={"page": "1", "q": "a"})
+        ok = client.get("/need", params={"page": "3", "q": "ab"})
+    assert missing.status_code == 422
+    assert missing.json()["detail"][0]["type"] == "missing_field"
+    assert missing.json()["detail"][0]["loc"] == ["query", "page"]
+    assert short.status_code == 422
+    assert ok.json() == {"page": 3, "q": "ab"}
+
+
+def test_req_is_the_request_too_and_multiple_of_is_enforced() -> None:
+
+
+    api = BoltAPI()
+
+    @api.get("/step")
+    async def step(
+        req, n: Annotated[int, Query(multiple_of=5, example=10, deprecated=True)]
+    ) -> dict[str, object]:
+        return {"path": req.path, "n": n}
+
+    with TestClient(api) as client:
+        assert client.get("/step", params={"n": "15"}).json() == {"path": "/step", "n": 15}
+        bad = client.get("/step", params={"n": "7"})
+        document = client.get("/openapi.json").json()
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["query", "n"]
+    (parameter,) = document["paths"]["/step"]["get"]["parameters"]
+    assert parameter["schema"]["multipleOf"] == 5
+    assert parameter["example"] == 10
+    assert parameter["deprecated"] is True
