@@ -213,6 +213,7 @@ class HttpProtocol(asyncio.Protocol):
         "headers",
         "http_version",
         "idle_since",
+        "in_body",
         "in_head",
         "keep_alive",
         "loop",
@@ -249,6 +250,8 @@ class HttpProtocol(asyncio.Protocol):
         self.keep_alive = True
         self.closing = False
         self.in_head = False
+        # Between a request's head and the end of its body.
+        self.in_body = False
         self.head_started = 0.0
         self.idle_since = 0.0
         self.request_started = 0.0
@@ -432,6 +435,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self.in_head = False
+        self.in_body = True
         # From here until the body is complete the keep-alive clock measures silence, not the
         # idle time before the request (which could cut an upload that started late).
         self.idle_since = self.state.now
@@ -486,6 +490,7 @@ class HttpProtocol(asyncio.Protocol):
         # The body is here: a 100 Continue still owed to it is no longer wanted (RFC 9110
         # section 10.1.1), and sent after its final response it would look like the next one's.
         self.expect_continue = False
+        self.in_body = False
         spool = self.spool
         body: bytes | None
         if spool is None:
@@ -528,6 +533,7 @@ class HttpProtocol(asyncio.Protocol):
         """Answer a framing or limit error once, after any response still owed, then close."""
         self.closing = True
         self.in_head = False
+        self.in_body = False
         self._pause_reading()
         self._drop_spool()
         if self.responding or self.pipeline:
@@ -847,7 +853,12 @@ class HttpProtocol(asyncio.Protocol):
             # may still be on its way: it gets the same grace as during a drain.
             limit = _FRESH_GRACE_S
         if idle >= limit or (state.draining and idle >= _FRESH_GRACE_S):
-            self.transport.close()
+            if self.in_body:
+                # A body that stopped arriving: the client is told why (RFC 9110 section 15.5.9)
+                # rather than finding the connection gone.
+                self._reject(408)
+            else:
+                self.transport.close()
 
     def shutdown(self) -> None:
         """Stop after the current response; close at once if idle."""

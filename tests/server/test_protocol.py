@@ -777,18 +777,41 @@ def test_upgrade_is_served_as_plain_http(make: Callable[..., Driver], way: str) 
     assert echo(parse(more)[-1][2])["target"] == "/a"
 
 
-def test_a_stalled_upload_is_closed_after_keep_alive_seconds_of_silence(
-    make: Callable[..., Driver],
+@pytest.mark.parametrize(
+    "body_start",
+    [
+        b"Content-Length: 5\r\n\r\nhe",
+        b"Transfer-Encoding: chunked\r\n\r\n5\r\nhe",
+        b"Content-Length: 5\r\n\r\n",
+    ],
+    ids=["content-length", "chunked", "no-body-byte-yet"],
+)
+def test_a_stalled_upload_gets_408_after_keep_alive_seconds_of_silence(
+    make: Callable[..., Driver], body_start: bytes
 ) -> None:
     d = make(keep_alive_s=5.0)
     start = d.state.now
     d.state.now = start + 4.0
-    d.feed(b"POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhe")
+    d.feed(b"POST /p HTTP/1.1\r\nHost: t\r\n" + body_start)
     d.conn.check_timeouts(start + 8.9)
     assert not d.transport.closed
+    assert d.out == b""
     d.run(lambda: d.conn.check_timeouts(start + 9.0))
+    assert d.out == error_bytes(408, d.state.date_header)
     assert d.transport.closed
     assert d.app.seen == []
+
+
+def test_a_body_that_keeps_arriving_is_not_cut(make: Callable[..., Driver]) -> None:
+    d = make(keep_alive_s=5.0)
+    start = d.state.now
+    d.feed(b"POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\nab")
+    for step, piece in enumerate((b"cd", b"ef"), start=1):
+        d.state.now = start + 4.0 * step
+        d.feed(piece)
+        d.conn.check_timeouts(start + 4.0 * step + 1.0)
+    assert not d.transport.closed
+    assert echo(parse(d.out)[-1][2])["target"] == "/p"
 
 
 # --- a real socket -------------------------------------------------------------------------------
