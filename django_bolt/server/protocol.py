@@ -218,6 +218,7 @@ class HttpProtocol(asyncio.Protocol):
         "keep_alive",
         "loop",
         "parser",
+        "peer_done",
         "pipeline",
         "read_paused",
         "request_started",
@@ -252,6 +253,8 @@ class HttpProtocol(asyncio.Protocol):
         self.in_head = False
         # Between a request's head and the end of its body.
         self.in_body = False
+        # The client half-closed: nothing more will arrive once the queued requests are answered.
+        self.peer_done = False
         self.head_started = 0.0
         self.idle_since = 0.0
         self.request_started = 0.0
@@ -314,6 +317,11 @@ class HttpProtocol(asyncio.Protocol):
             waiter.set_exception(ConnectionResetError("client disconnected"))
 
     def eof_received(self) -> bool:
+        """The client will send nothing more but may still read (a half-close, ``SHUT_WR``):
+        the requests it sent are answered, then the connection closes."""
+        if self.responding or self.pipeline:
+            self.peer_done = True
+            return True  # keep the transport open for writing
         return False
 
     def pause_writing(self) -> None:
@@ -817,6 +825,11 @@ class HttpProtocol(asyncio.Protocol):
                         return  # suspended (its Task resumes the queue) or the connection ended
             finally:
                 self.running_pipeline = False
+        if self.peer_done:
+            # Every request the half-closed client sent has been answered.
+            self.closing = True
+            transport.close()
+            return
         if self.expect_continue:
             self.expect_continue = False
             transport.write(_CONTINUE)

@@ -944,6 +944,26 @@ class TestRealSocket:
         assert targets == ["/sleep?0.01", "/a", "/second"]
         assert all(status == b"HTTP/1.1 200 OK" for status, _, _ in responses)
 
+    @pytest.mark.parametrize("pipelined", [False, True], ids=["one", "pipelined"])
+    def test_a_half_closed_client_still_gets_its_answers(
+        self, served: _ServedApp, pipelined: bool
+    ) -> None:
+        """A client that shuts down its sending side after its requests (SHUT_WR) is answered,
+        in order, and then the server closes."""
+        with served.connect() as sock:
+            sock.sendall(SLEEP + (GET + SECOND if pipelined else b""))
+            sock.shutdown(socket.SHUT_WR)
+            data = b""
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break  # the server closed after answering
+                data += chunk
+        responses = parse(data)
+        targets = [echo(body)["target"] for _, _, body in responses]
+        assert targets == (["/sleep?0.01", "/a", "/second"] if pipelined else ["/sleep?0.01"])
+        assert all(status == b"HTTP/1.1 200 OK" for status, _, _ in responses)
+
     def test_one_mib_response_to_a_slow_reader_is_intact(self, served: _ServedApp) -> None:
         with served.connect(rcvbuf=8192) as sock:
             sock.sendall(b"GET /big?1048576 HTTP/1.1\r\nHost: t\r\n\r\n")
