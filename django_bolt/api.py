@@ -660,9 +660,10 @@ class BoltAPI(Router):
             if endpoint is None:
                 endpoint = self._other_method(entry, request.method)
                 if endpoint is None:
-                    other = self._other_shape(table, raw_path, request.method)
+                    matches = table.match_all(raw_path)
+                    other = self._other_shape(matches, request.method)
                     if other is None:
-                        return self._no_method(request, self._allowing(table, raw_path, entry))
+                        return self._no_method(request, _allowing(matches, entry))
                     entry, values, endpoint = other
             cors = endpoint.cors
             if cors is not None and request.method == "OPTIONS":
@@ -786,24 +787,15 @@ class BoltAPI(Router):
         return early if early is not None else cors(request, response)
 
     def _other_shape(
-        self, table: RouteTable[_Endpoint], raw_path: str, method: str
+        self, matches: list[tuple[RouteMatch[_Endpoint], tuple[str, ...]]], method: str
     ) -> tuple[RouteMatch[_Endpoint], tuple[str, ...], _Endpoint] | None:
         """A later route whose shape also matches and that serves ``method`` (rare: two
         templates for one path, such as ``{id:int}`` for GET and ``{id}`` for DELETE)."""
-        for entry, values in table.match_all(raw_path)[1:]:
+        for entry, values in matches[1:]:
             endpoint = entry.methods.get(method) or self._other_method(entry, method)
             if endpoint is not None:
                 return entry, values, endpoint
         return None
-
-    def _allowing(
-        self, table: RouteTable[_Endpoint], raw_path: str, entry: RouteMatch[_Endpoint]
-    ) -> RouteMatch[_Endpoint]:
-        """The entry whose ``Allow`` answers for this path: every matching route's methods."""
-        matches = table.match_all(raw_path)
-        if len(matches) < 2:
-            return entry
-        return RouteMatch.merged([found for found, _ in matches])
 
     def _other_method(self, entry: RouteMatch[_Endpoint], method: str) -> _Endpoint | None:
         if method == "HEAD":
@@ -871,6 +863,15 @@ class BoltAPI(Router):
         # Test clients with raise_server_exceptions=True set this to re-raise server bugs.
         if self.server_error_hook is not None and not is_client_error(exc):
             self.server_error_hook(exc)
+
+
+def _allowing(
+    matches: list[tuple[RouteMatch[_Endpoint], tuple[str, ...]]], entry: RouteMatch[_Endpoint]
+) -> RouteMatch[_Endpoint]:
+    """The entry whose ``Allow`` answers for this path: every matching route's methods."""
+    if len(matches) < 2:
+        return entry
+    return RouteMatch.merged([found for found, _ in matches])
 
 
 def _allow_response(entry: RouteMatch[_Endpoint], method: str) -> WireResponse:
