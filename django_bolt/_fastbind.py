@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import unquote_plus
+
+from django_bolt.request import parse_cookies
 
 if TYPE_CHECKING:
     from django_bolt.binding import Binder
     from django_bolt.request import Request
 
-__all__ = ("compile_fast_bind",)
+__all__ = ("canonical_int", "compile_fast_bind")
 
 # Longest decimal that surely fits msgspec's 64-bit int; longer ones go to the general binder.
 _MAX_INT_DIGITS: Final = 18
@@ -30,7 +32,7 @@ BindFn = Callable[["Request", "dict[str, str] | None"], "dict[str, Any]"]
 _Target = tuple[str, bool]
 
 
-def _canonical_int(value: str) -> int | None:
+def canonical_int(value: str) -> int | None:
     """``int(value)`` when msgspec would read ``value`` as that same int, else None.
 
     ``int()`` alone is laxer than msgspec (it takes ``+5``, `` 5``, ``1_0`` and non-ASCII
@@ -98,7 +100,7 @@ def compile_fast_bind(binder: Binder) -> BindFn | None:
                 ):
                     kwargs[name] = int(value)  # the common case, without a call
                 else:
-                    number = _canonical_int(value)
+                    number = canonical_int(value)
                     if number is None:
                         return slow(request, path_values)
                     kwargs[name] = number
@@ -116,7 +118,7 @@ def compile_fast_bind(binder: Binder) -> BindFn | None:
                         value = unquote_plus(value)
                     # The last occurrence wins, as in the general binder.
                     if target[1]:
-                        number = _canonical_int(value)
+                        number = canonical_int(value)
                         if number is None:
                             return slow(request, path_values)
                         kwargs[target[0]] = number
@@ -129,18 +131,26 @@ def compile_fast_bind(binder: Binder) -> BindFn | None:
                 if target is not None:
                     value = raw_value.decode("latin-1")
                     if target[1]:
-                        number = _canonical_int(value)
+                        number = canonical_int(value)
                         if number is None:
                             return slow(request, path_values)
                         kwargs[target[0]] = number
                     else:
                         kwargs[target[0]] = value
-                if (
-                    cookies
-                    and lower == b"cookie"
-                    and not _read_cookies(raw_value.decode("latin-1"), cookies, kwargs)
-                ):
-                    return slow(request, path_values)
+                if cookies and lower == b"cookie":
+                    # The one cookie parser, so quoting and escapes read as request.cookies.
+                    found = parse_cookies(raw_value.decode("latin-1"), wanted=cookies)
+                    for name, (argument, is_int) in cookies.items():
+                        value = found.get(name)
+                        if value is None:
+                            continue
+                        if is_int:
+                            number = canonical_int(value)
+                            if number is None:
+                                return slow(request, path_values)
+                            kwargs[argument] = number
+                        else:
+                            kwargs[argument] = value
         if len(kwargs) != total:
             for name in required_names:
                 if name not in kwargs:
@@ -151,26 +161,3 @@ def compile_fast_bind(binder: Binder) -> BindFn | None:
 
     return bind
 
-
-def _read_cookies(header: str, wanted: dict[str, _Target], kwargs: dict[str, Any]) -> bool:
-    """Put the wanted cookies of one Cookie header into ``kwargs``; False: ask the general
-    binder. Splitting and unquoting follow :func:`django_bolt.request.parse_cookies`."""
-    for chunk in header.split(";"):
-        name, sep, value = chunk.partition("=")
-        name = name.strip()
-        target = wanted.get(name)
-        if target is None or not sep:
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1]
-        if "%" in value:
-            value = unquote(value)
-        if target[1]:
-            number = _canonical_int(value)
-            if number is None:
-                return False
-            kwargs[target[0]] = number
-        else:
-            kwargs[target[0]] = value
-    return True

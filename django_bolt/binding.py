@@ -24,6 +24,7 @@ import msgspec
 import msgspec.inspect
 
 from django_bolt._db import run_pooled
+from django_bolt._fastbind import canonical_int
 from django_bolt._inline import is_inline_safe
 from django_bolt._pool import SyncPool
 from django_bolt.exceptions import RequestValidationError, body_error, split_validation
@@ -285,8 +286,6 @@ _FAST_KINDS: Final[dict[Any, type]] = {
     typing.Optional[str]: str,  # noqa: UP045 - the typing spelling is a different object
     typing.Optional[int]: int,  # noqa: UP045
 }
-# Longest decimal that surely fits msgspec's 64-bit int; longer ones go through msgspec.
-_FAST_INT_DIGITS: Final = 18
 
 
 _View = Callable[[Request, "dict[str, str] | None"], Any]
@@ -343,15 +342,10 @@ def _fast_convert(raw: dict[str, Any], checks: tuple[tuple[str, bool, bool], ...
                 return False
             continue
         if is_int:
-            digits = value[1:] if value[:1] == "-" else value
-            if not (
-                digits.isdigit()
-                and digits.isascii()
-                and len(digits) <= _FAST_INT_DIGITS
-                and (digits[0] != "0" or len(digits) == 1)
-            ):
+            number = canonical_int(value)
+            if number is None:
                 return False
-            raw[name] = int(value)
+            raw[name] = number
     return True
 
 

@@ -9,7 +9,7 @@ it has not been built yet: that costs nothing on requests that never read the vi
 from __future__ import annotations
 
 from asyncio import _get_running_loop as _running_loop
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Container, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote, unquote_plus
 
@@ -134,21 +134,25 @@ def parse_query(query: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def parse_cookies(header: str, *, decode: bool = True) -> dict[str, str]:
+def parse_cookies(
+    header: str, *, decode: bool = True, wanted: Container[str] | None = None
+) -> dict[str, str]:
     """Cookie header → dict, tolerant of malformed pairs the way browsers are.
 
-    ``decode=False`` keeps percent-escapes as sent (``Request.raw_cookies``).
+    ``decode=False`` keeps percent-escapes as sent (``Request.raw_cookies``); ``wanted`` keeps
+    only those names, the others left undecoded (a route's cookie parameters).
     """
     cookies: dict[str, str] = {}
     for chunk in header.split(";"):
         name, sep, value = chunk.partition("=")
         name = name.strip()
-        if not sep or not name:
+        if not sep or not name or (wanted is not None and name not in wanted):
             continue
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] == '"':
             value = value[1:-1]
-        cookies[name] = unquote(value) if decode else value
+        # unquote() of a value without "%" is the value itself: the call is skipped.
+        cookies[name] = unquote(value) if decode and "%" in value else value
     return cookies
 
 
