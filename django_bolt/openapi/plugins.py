@@ -147,24 +147,37 @@ class YamlRenderPlugin(OpenAPIRenderPlugin):
         return to_yaml(openapi_schema).decode()
 
 
-class SwaggerRenderPlugin(OpenAPIRenderPlugin):
-    """Swagger UI: browse the operations and send requests with "Try it out"."""
+class _UIRenderPlugin(OpenAPIRenderPlugin):
+    """A documentation UI page: its script (and stylesheet, for UIs that have one) comes from
+    the vendored assets unless ``js_url``/``css_url`` point elsewhere; ``options`` configure it."""
 
-    ui: ClassVar[str] = "swagger-ui"
+    ui: ClassVar[str]
+    default_path: ClassVar[str]
+    has_css: ClassVar[bool] = False
 
     def __init__(
         self,
         *,
         js_url: str | None = None,
         css_url: str | None = None,
-        path: str | list[str] = "/swagger",
+        path: str | list[str] | None = None,
         options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        if css_url is not None and not self.has_css:
+            raise TypeError(f"{type(self).__name__} takes no css_url")
         self.js_url = js_url
         self.css_url = css_url
         self.options = dict(options or {})
-        super().__init__(path=path, **kwargs)
+        super().__init__(path=self.default_path if path is None else path, **kwargs)
+
+
+class SwaggerRenderPlugin(_UIRenderPlugin):
+    """Swagger UI: browse the operations and send requests with "Try it out"."""
+
+    ui: ClassVar[str] = "swagger-ui"
+    default_path: ClassVar[str] = "/swagger"
+    has_css: ClassVar[bool] = True
 
     def render(self, openapi_schema: dict[str, Any], schema_url: str) -> str:
         js = self.js_url or asset_url(self.docs_path, self.ui, "swagger-ui-bundle.js")
@@ -191,22 +204,11 @@ class SwaggerRenderPlugin(OpenAPIRenderPlugin):
         return self._page(openapi_schema, head, body)
 
 
-class RedocRenderPlugin(OpenAPIRenderPlugin):
+class RedocRenderPlugin(_UIRenderPlugin):
     """ReDoc: a three-panel reference page."""
 
     ui: ClassVar[str] = "redoc"
-
-    def __init__(
-        self,
-        *,
-        js_url: str | None = None,
-        path: str | list[str] = "/redoc",
-        options: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self.js_url = js_url
-        self.options = dict(options or {})
-        super().__init__(path=path, **kwargs)
+    default_path: ClassVar[str] = "/redoc"
 
     def render(self, openapi_schema: dict[str, Any], schema_url: str) -> str:
         js = self.js_url or asset_url(self.docs_path, self.ui, "redoc.standalone.js")
@@ -221,22 +223,11 @@ class RedocRenderPlugin(OpenAPIRenderPlugin):
         return self._page(openapi_schema, "", body)
 
 
-class ScalarRenderPlugin(OpenAPIRenderPlugin):
+class ScalarRenderPlugin(_UIRenderPlugin):
     """Scalar's API reference, with its own request client."""
 
     ui: ClassVar[str] = "scalar"
-
-    def __init__(
-        self,
-        *,
-        js_url: str | None = None,
-        path: str | list[str] = "/scalar",
-        options: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self.js_url = js_url
-        self.options = dict(options or {})
-        super().__init__(path=path, **kwargs)
+    default_path: ClassVar[str] = "/scalar"
 
     def render(self, openapi_schema: dict[str, Any], schema_url: str) -> str:
         js = self.js_url or asset_url(self.docs_path, self.ui, "standalone.js")
@@ -250,53 +241,28 @@ class ScalarRenderPlugin(OpenAPIRenderPlugin):
         return self._page(openapi_schema, "", body)
 
 
-class RapidocRenderPlugin(OpenAPIRenderPlugin):
-    """RapiDoc: a web component reference with a request console."""
+class RapidocRenderPlugin(_UIRenderPlugin):
+    """RapiDoc: a web component reference with a request console; ``options`` become
+    attributes of its element (``theme="dark"``, ...)."""
 
     ui: ClassVar[str] = "rapidoc"
-
-    def __init__(
-        self,
-        *,
-        js_url: str | None = None,
-        path: str | list[str] = "/rapidoc",
-        options: dict[str, str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self.js_url = js_url
-        # RapiDoc is configured through attributes of its element (``theme="dark"``, ...).
-        self.options = dict(options or {})
-        super().__init__(path=path, **kwargs)
+    default_path: ClassVar[str] = "/rapidoc"
 
     def render(self, openapi_schema: dict[str, Any], schema_url: str) -> str:
         js = self.js_url or asset_url(self.docs_path, self.ui, "rapidoc-min.js")
         attributes = {"spec-url": schema_url, "load-fonts": "false", **self.options}
-        rendered = " ".join(
-            f'{html.escape(name)}="{html.escape(str(value))}"' for name, value in attributes.items()
-        )
+        rendered = _attributes(attributes)
         head = f'<script type="module" src="{html.escape(js)}"></script>'
         return self._page(openapi_schema, head, f"<rapi-doc {rendered}></rapi-doc>")
 
 
-class StoplightRenderPlugin(OpenAPIRenderPlugin):
-    """Stoplight Elements: a three-column reference with a "Try It" panel."""
+class StoplightRenderPlugin(_UIRenderPlugin):
+    """Stoplight Elements: a three-column reference with a "Try It" panel; ``options`` become
+    attributes of its element (``layout="stacked"``, ...)."""
 
     ui: ClassVar[str] = "stoplight"
-
-    def __init__(
-        self,
-        *,
-        js_url: str | None = None,
-        css_url: str | None = None,
-        path: str | list[str] = "/stoplight",
-        options: dict[str, str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self.js_url = js_url
-        self.css_url = css_url
-        # Elements is configured through attributes of its element (``layout="stacked"``, ...).
-        self.options = dict(options or {})
-        super().__init__(path=path, **kwargs)
+    default_path: ClassVar[str] = "/stoplight"
+    has_css: ClassVar[bool] = True
 
     def render(self, openapi_schema: dict[str, Any], schema_url: str) -> str:
         js = self.js_url or asset_url(self.docs_path, self.ui, "web-components.min.js")
@@ -307,12 +273,17 @@ class StoplightRenderPlugin(OpenAPIRenderPlugin):
             "layout": "sidebar",
             **self.options,
         }
-        rendered = " ".join(
-            f'{html.escape(name)}="{html.escape(str(value))}"' for name, value in attributes.items()
-        )
+        rendered = _attributes(attributes)
         head = (
             f'<script src="{html.escape(js)}"></script>\n'
             f'<link rel="stylesheet" href="{html.escape(css)}">'
         )
         body = f"<elements-api {rendered}></elements-api>"
         return self._page(openapi_schema, head, body)
+
+
+def _attributes(values: dict[str, Any]) -> str:
+    """An element's attributes, escaped."""
+    return " ".join(
+        f'{html.escape(name)}="{html.escape(str(value))}"' for name, value in values.items()
+    )
