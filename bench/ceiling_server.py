@@ -24,42 +24,8 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "app"))
 
+from benchproject.orders import Order
 from benchproject.payloads import DOCUMENT
-
-
-class Address(msgspec.Struct):
-    street: str
-    city: str
-    zip: str
-
-
-class Customer(msgspec.Struct):
-    name: str
-    email: str
-    address: Address
-
-
-class Attributes(msgspec.Struct):
-    color: str
-    weight_g: int
-    fragile: bool
-
-
-class Item(msgspec.Struct):
-    sku: str
-    name: str
-    quantity: int
-    price_cents: int
-    attributes: Attributes
-
-
-class Order(msgspec.Struct):
-    id: int
-    customer: Customer
-    tags: list[str]
-    items: list[Item]
-    note: str
-
 
 DECODE = msgspec.json.Decoder(Order).decode
 ENCODE = msgspec.json.Encoder().encode

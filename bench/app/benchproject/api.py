@@ -5,9 +5,8 @@ from __future__ import annotations
 import inspect
 from typing import Annotated, Any
 
-import msgspec
-
 from benchproject.catalog.models import Product
+from benchproject.orders import Order  # noqa: TC001 - the binder reads the hints at run time
 from benchproject.payloads import DOCUMENT
 from django_bolt import BoltAPI
 from django_bolt.auth import IsAuthenticated, JWTAuthentication
@@ -23,40 +22,6 @@ _API_OPTIONS = (
     {"enable_logging": False} if "enable_logging" in inspect.signature(BoltAPI).parameters else {}
 )
 api = BoltAPI(**_API_OPTIONS)
-
-
-class Address(msgspec.Struct):
-    street: str
-    city: str
-    zip: str
-
-
-class Customer(msgspec.Struct):
-    name: str
-    email: str
-    address: Address
-
-
-class Attributes(msgspec.Struct):
-    color: str
-    weight_g: int
-    fragile: bool
-
-
-class Item(msgspec.Struct):
-    sku: str
-    name: str
-    quantity: int
-    price_cents: int
-    attributes: Attributes
-
-
-class Order(msgspec.Struct):
-    id: int
-    customer: Customer
-    tags: list[str]
-    items: list[Item]
-    note: str
 
 
 @api.get("/json-async")
