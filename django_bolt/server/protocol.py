@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
 import sys
 import time
@@ -73,6 +74,9 @@ _KEEP_ALIVE_10: Final = b"connection: keep-alive\r\n"
 _CLOSE: Final = b"connection: close\r\n"
 _CHUNKED: Final = b"transfer-encoding: chunked\r\n"
 _LAST_CHUNK: Final = b"0\r\n\r\n"
+# "_" as an int: CPython's ``bytes in bytes`` first tries the needle as an integer and pays for
+# a TypeError on every call (0.25 us, most of a header's cost); an int needle is a memchr.
+_UNDERSCORE: Final = ord("_")
 
 # Header names the server itself must look at; every other header is only stored.
 _HOST: Final = 1
@@ -116,6 +120,7 @@ class ServerState:
         "header_timeout_s",
         "keep_alive_s",
         "loop",
+        "max_header_count",
         "now",
         "request_class",
         "server_header",
@@ -138,6 +143,7 @@ class ServerState:
         self.trusted = TrustedProxies.parse(config.forwarded_allow_ips)
         self.keep_alive_s = config.keep_alive_s
         self.header_timeout_s = config.header_read_timeout_s
+        self.max_header_count = config.max_header_count
         self.spool_threshold = config.body_spool_threshold
         self.spool_dir = config.body_spool_dir or None
         server = config.server_header
@@ -414,14 +420,14 @@ class HttpProtocol(asyncio.Protocol):
             raise _Reject(414)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if b"_" in name:
+        if _UNDERSCORE in name:
             # Django's META maps both "X-A" and "X_A" to HTTP_X_A: drop the ambiguous spelling.
             return
         headers = self.headers
         headers.append((name, value))
         # Name, value, ": " and CRLF, as on the wire.
         self.header_size += len(name) + len(value) + 4
-        if len(headers) > self.state.config.max_header_count:
+        if len(headers) > self.state.max_header_count:
             raise _Reject(431)
         kind = _SPECIAL_HEADERS.get(name.lower())
         if kind is None:
@@ -597,22 +603,21 @@ class HttpProtocol(asyncio.Protocol):
         if _EAGER_TASKS:
             # An eager Task runs its first step right here, like the manual drive below, but
             # the handler also sees itself as the current task (asyncio.timeout() needs that).
-            task = _start_eager(self._serve(request, coro, keep_alive), self.loop, context)
-            if not task.done() and self.responding and self.task is None:
+            # It wraps the dispatch itself: a handler that finishes at once leaves a done Task
+            # whose result is written here, with no coroutine of ours around it.
+            task = asyncio.Task(coro, loop=self.loop, context=context, eager_start=True)
+            if task.done():
+                self._dispatched(request, task, keep_alive, context)
+            else:
                 self.task = task
+                task.add_done_callback(
+                    functools.partial(self._dispatched, request, keep_alive=keep_alive)
+                )
             return
         try:
             pending = context.run(coro.send, None)
         except StopIteration as done:
-            response: ResponseLike = done.value
-            if response.stream is None and response.background is None:
-                self._write_response(request, response, keep_alive)
-                if request.body_file is not None:
-                    request.body_file.close()
-                return
-            self.task = self.loop.create_task(
-                self._finish(request, response, keep_alive), context=context
-            )
+            self._respond(request, done.value, keep_alive, context)
             return
         except BaseException:
             logger.exception("dispatch raised; the application must turn errors into responses")
@@ -621,6 +626,45 @@ class HttpProtocol(asyncio.Protocol):
         # The handler suspended: only now does it get a Task, resumed where it stopped.
         self.task = self.loop.create_task(
             self._complete(request, coro, pending, keep_alive), context=context
+        )
+
+    def _dispatched(
+        self,
+        request: RawRequest,
+        task: asyncio.Task[ResponseLike],
+        keep_alive: bool,
+        context: contextvars.Context | None = None,
+    ) -> None:
+        """The dispatch Task is done: answer with its response (Python 3.12+)."""
+        if self.task is task:
+            self.task = None
+        if task.cancelled():
+            _release(request)  # the client went away (connection_lost cancelled it)
+            return
+        error = task.exception()
+        if error is not None:
+            logger.error(
+                "dispatch raised; the application must turn errors into responses",
+                exc_info=error,
+            )
+            self._fail(request)
+            return
+        self._respond(request, task.result(), keep_alive, context or task.get_context())
+
+    def _respond(
+        self,
+        request: RawRequest,
+        response: ResponseLike,
+        keep_alive: bool,
+        context: contextvars.Context,
+    ) -> None:
+        """Write a response that is ready; one that streams or has background work gets a Task."""
+        if response.stream is None and response.background is None:
+            self._write_response(request, response, keep_alive)
+            _release(request)
+            return
+        self.task = self.loop.create_task(
+            self._finish(request, response, keep_alive), context=context
         )
 
     async def _complete(
@@ -632,23 +676,6 @@ class HttpProtocol(asyncio.Protocol):
     ) -> None:
         try:
             response = await _resume(coro, pending)
-        except asyncio.CancelledError:
-            _release(request)
-            raise
-        except BaseException:
-            logger.exception("dispatch raised; the application must turn errors into responses")
-            self._fail(request)
-            return
-        await self._finish(request, response, keep_alive)
-
-    async def _serve(
-        self,
-        request: RawRequest,
-        coro: Coroutine[Any, Any, ResponseLike],
-        keep_alive: bool,
-    ) -> None:
-        try:
-            response = await coro
         except asyncio.CancelledError:
             _release(request)
             raise
@@ -903,17 +930,6 @@ def _declared_length(headers: list[tuple[bytes, bytes]]) -> int:
         if name == b"content-length":
             return int(value)
     return -1
-
-
-def _start_eager(
-    coro: Coroutine[Any, Any, None],
-    loop: asyncio.AbstractEventLoop,
-    context: contextvars.Context,
-) -> asyncio.Task[None]:
-    """Create a Task whose first step runs now (Python 3.12+)."""
-    if sys.version_info >= (3, 12):
-        return asyncio.Task(coro, loop=loop, context=context, eager_start=True)
-    raise RuntimeError("eager tasks need Python 3.12")  # pragma: no cover - guarded by caller
 
 
 @types.coroutine
