@@ -38,6 +38,7 @@ An exception raised by a middleware or a hook is answered where it is raised, as
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
@@ -49,11 +50,13 @@ from django_bolt.exceptions import HTTPException
 from django_bolt.request import Request as _Request
 
 if TYPE_CHECKING:
+    from types import CodeType
+
     from django.http import HttpRequest, HttpResponseBase
 
     from django_bolt.request import Request
 
-__all__ = ("DjangoMiddleware", "DjangoMiddlewareStack")
+__all__ = ("DjangoMiddleware", "DjangoMiddlewareStack", "route_callee")
 
 Layer = Callable[["Request"], Awaitable[Any]]
 _SERVER_OWNED: Final = frozenset(
@@ -288,6 +291,36 @@ class _ViewPhase:
                 raise
             return answer
         return rendered
+
+
+def route_callee(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The function a route calls for the handler ``view``: Django's ``@csrf_exempt`` wrapper off.
+
+    That wrapper hands the request on positionally, which only suits a handler whose first
+    parameter is the request. The route binds and calls the function inside instead, whatever
+    its signature; ``process_view`` still gets ``view``, whose ``csrf_exempt`` flag
+    ``CsrfViewMiddleware`` reads. Recognised by its code object, so that any other wrapper
+    (which may do work of its own) is called as it is.
+    """
+    callee = view
+    while getattr(callee, "csrf_exempt", False) is True:
+        inner = getattr(callee, "__wrapped__", None)
+        if inner is None or getattr(callee, "__code__", None) not in _csrf_exempt_codes():
+            break
+        callee = inner
+    return callee
+
+
+@functools.cache
+def _csrf_exempt_codes() -> frozenset[CodeType]:
+    """The code of the wrappers ``csrf_exempt`` makes (one for ``def``, one for ``async def``)."""
+    from django.views.decorators.csrf import csrf_exempt
+
+    def plain(request: HttpRequest) -> None: ...
+
+    async def coroutine(request: HttpRequest) -> None: ...
+
+    return frozenset(csrf_exempt(f).__code__ for f in (plain, coroutine))
 
 
 def _adapt(is_async: bool, method: Callable[..., Any], method_is_async: bool) -> Callable[..., Any]:

@@ -630,3 +630,34 @@ def test_template_responses_from_hooks_are_edited_then_rendered(kind):
     # The exception's answer went out through the response phase of the middleware inside.
     assert from_exception.headers["x-sync"] == "1"
     assert SyncTemplates.edited == ["view", "RuntimeError"]
+
+
+# --- @csrf_exempt ---------------------------------------------------------------------------------
+
+
+def test_csrf_exempt_on_handlers_of_any_signature():
+    api = BoltAPI(django_middleware=[SESSIONS, CSRF])
+
+    @api.post("/bare")
+    @csrf_exempt
+    async def bare():
+        return {"ok": True}
+
+    @api.post("/typed")
+    @csrf_exempt
+    def typed(n: int, req: Request):
+        return {"n": n, "path": req.path}
+
+    @api.post("/guarded")
+    def guarded(n: int):
+        return {"n": n}
+
+    with TestClient(api) as client:
+        bare_response = client.post("/bare")
+        typed_response = client.post("/typed?n=3")
+        invalid = client.post("/typed?n=x")
+        refused = client.post("/guarded?n=1")
+    assert (bare_response.status_code, bare_response.json()) == (200, {"ok": True})
+    assert typed_response.json() == {"n": 3, "path": "/typed"}
+    assert invalid.status_code == 422  # bound by the handler's own signature
+    assert refused.status_code == 403
