@@ -24,6 +24,8 @@ AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
 CSRF = "django.middleware.csrf.CsrfViewMiddleware"
 MESSAGES = "django.contrib.messages.middleware.MessageMiddleware"
 HERE = __name__
+# The headers the custom middleware below add.
+MARKERS = ("x-sync", "x-async", "x-value")
 
 
 # --- custom Django middleware, sync and async -----------------------------------------------------
@@ -278,28 +280,29 @@ def test_wrappers_in_the_middleware_list_with_options():
     assert ("x-value" in partly_headers, "x-sync" in partly_headers) == (False, True)
 
 
+def _markers(api: BoltAPI) -> tuple[set[str], set[str]]:
+    """The marker headers on a route of ``api`` and on one with ``@skip_middleware("django")``."""
+
+    @api.get("/x")
+    async def x():
+        return {}
+
+    @api.get("/skipped")
+    @skip_middleware("django")
+    async def skipped():
+        return {}
+
+    with TestClient(api) as client:
+        found = [client.get(path).headers for path in ("/x", "/skipped")]
+    return tuple({name for name in MARKERS if name in headers} for headers in found)
+
+
 def test_include_exclude_and_skip(settings):
     settings.MIDDLEWARE = [SESSIONS, f"{HERE}.SyncAddHeader", f"{HERE}.AsyncAddHeader"]
     included = BoltAPI(django_middleware={"include": [f"{HERE}.SyncAddHeader"]})
     excluded = BoltAPI(django_middleware={"exclude": [f"{HERE}.SyncAddHeader"]})
-    for api in (included, excluded):
-
-        @api.get("/x")
-        async def x():
-            return {}
-
-        @api.get("/skipped")
-        @skip_middleware("django")
-        async def skipped():
-            return {}
-
-    with TestClient(included) as client:
-        headers = client.get("/x").headers
-        assert ("x-sync" in headers, "x-async" in headers) == (True, False)
-        assert "x-sync" not in client.get("/skipped").headers
-    with TestClient(excluded) as client:
-        headers = client.get("/x").headers
-        assert ("x-sync" in headers, "x-async" in headers) == (False, True)
+    assert _markers(included) == ({"x-sync"}, set())
+    assert _markers(excluded) == ({"x-async"}, set())
 
 
 def test_configuration_errors():
@@ -661,3 +664,47 @@ def test_csrf_exempt_on_handlers_of_any_signature():
     assert typed_response.json() == {"n": 3, "path": "/typed"}
     assert invalid.status_code == 422  # bound by the handler's own signature
     assert refused.status_code == 403
+
+
+# --- Django-Bolt 0.13's load_django_middleware ----------------------------------------------------
+
+
+def test_load_django_middleware_as_in_django_bolt(settings, monkeypatch):
+    import importlib
+
+    from django_bolt.middleware import django_loader
+    from django_bolt.middleware.django_loader import (
+        get_django_middleware_setting,
+        load_django_middleware,
+    )
+
+    package = importlib.import_module("django_bolt.middleware")
+    assert package.load_django_middleware is load_django_middleware
+    sync_path, async_path = f"{HERE}.SyncAddHeader", f"{HERE}.AsyncAddHeader"
+    settings.MIDDLEWARE = [SESSIONS, sync_path, async_path]
+    assert get_django_middleware_setting() == [SESSIONS, sync_path, async_path]
+
+    def served(entries):
+        found, skipped = _markers(BoltAPI(middleware=entries))
+        assert skipped == set()
+        return found
+
+    everything = load_django_middleware()
+    assert [type(entry) for entry in everything] == [DjangoMiddlewareStack]
+    assert served(everything) == {"x-sync", "x-async"}
+    both = {"include": [sync_path, async_path], "exclude": [async_path]}
+    assert served(load_django_middleware(both)) == {"x-sync"}
+    # A list is exactly these paths, listed in settings.MIDDLEWARE or not.
+    assert served(load_django_middleware([f"{HERE}.Configurable"])) == {"x-value"}
+    monkeypatch.setattr(django_loader, "DEFAULT_EXCLUDED_MIDDLEWARE", {sync_path})
+    assert served(load_django_middleware()) == {"x-async"}
+    assert served(load_django_middleware(exclude_defaults=False)) == {"x-sync", "x-async"}
+
+    assert load_django_middleware(False) == load_django_middleware(None) == []
+    assert load_django_middleware({"include": ["not.listed.Middleware"]}) == []
+    with pytest.raises(ImportError):
+        load_django_middleware(["no.such.Middleware"])
+    with pytest.raises(ImproperlyConfigured):
+        load_django_middleware([SyncAddHeader])
+    with pytest.raises(ImproperlyConfigured):
+        load_django_middleware({"exclude": sync_path})
