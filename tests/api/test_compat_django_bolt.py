@@ -688,6 +688,7 @@ def test_shortcuts_render_runs_context_processors(tmp_path: FsPath) -> None:
     assert response.text == "<p>Ann at /page, anonymous=True</p>"
 
 
+@pytest.mark.django_db
 def test_load_django_middleware_builds_the_middleware_list() -> None:
     from django.test import override_settings
 
