@@ -463,6 +463,7 @@ class BoltAPI(Router):
         from django_bolt.auth.guards import compile_gate
         from django_bolt.middleware.compression import is_no_compress
         from django_bolt.middleware.cors import build_cors_policies
+        from django_bolt.middleware.django import route_callee
         from django_bolt.middleware.hosts import build_host_validator
         from django_bolt.middleware.pipeline import route_pipeline
 
@@ -486,12 +487,14 @@ class BoltAPI(Router):
                 _resolve(info.auth) if info.auth is not None else auth_default,
                 _resolve(info.guards) if info.guards is not None else guards_default,
             )
+            view = info.endpoint
+            info.endpoint = route_callee(view)
             if wrap is not None:
                 # Connection rules, ATOMIC_REQUESTS, signals: decided here, once per route.
                 info.endpoint = wrap(info.endpoint, inline=info.inline)
             endpoint = _Endpoint(info, template.names, handlers, compress, cors, gate)
             if pipeline.rate_limits or pipeline.chain:
-                endpoint.policy = self._compile_policy(endpoint, pipeline, limits)
+                endpoint.policy = self._compile_policy(endpoint, pipeline, limits, view)
                 # The policy runs auth itself, between the address limits and the user limits.
                 endpoint.gate = None
             for method in info.methods:
@@ -506,9 +509,16 @@ class BoltAPI(Router):
         return table
 
     def _compile_policy(
-        self, endpoint: _Endpoint, pipeline: RoutePipeline, limits: tuple[str | None, int]
+        self,
+        endpoint: _Endpoint,
+        pipeline: RoutePipeline,
+        limits: tuple[str | None, int],
+        view: Callable[..., Any],
     ) -> Policy:
-        """Rate limits (address ones before auth), auth, then the middleware chain."""
+        """Rate limits (address ones before auth), auth, then the middleware chain.
+
+        ``view`` is the handler as declared: what Django's ``process_view`` hooks are given.
+        """
         from django_bolt.middleware.base import build_chain
         from django_bolt.middleware.rate_limit import RateLimiter, build_store
 
@@ -529,7 +539,7 @@ class BoltAPI(Router):
             return await invoke(endpoint, request, request.path_params if has_path else None)
 
         chain = (
-            build_chain(pipeline.chain, innermost, _MIDDLEWARE_CONVERT, endpoint.fn)
+            build_chain(pipeline.chain, innermost, _MIDDLEWARE_CONVERT, view)
             if pipeline.chain
             else None
         )

@@ -15,9 +15,15 @@ from django_bolt.middleware.base import (
 from django_bolt.middleware.compression import CompressionConfig, no_compress
 from django_bolt.middleware.cors import CORSConfig, cors
 from django_bolt.middleware.django import DjangoMiddleware, DjangoMiddlewareStack
+from django_bolt.middleware.django_loader import (
+    DEFAULT_EXCLUDED_MIDDLEWARE,
+    get_django_middleware_setting,
+    load_django_middleware,
+)
 from django_bolt.middleware.rate_limit import rate_limit
 
 __all__ = (
+    "DEFAULT_EXCLUDED_MIDDLEWARE",
     "BaseMiddleware",
     "CORSConfig",
     "CompressionConfig",
@@ -29,6 +35,8 @@ __all__ = (
     "MiddlewareProtocol",
     "TimingMiddleware",
     "cors",
+    "get_django_middleware_setting",
+    "load_django_middleware",
     "middleware",
     "no_compress",
     "rate_limit",

@@ -4,7 +4,8 @@
 entry puts Django middleware in a route's chain. Each stack is built once per route, the way
 Django's ASGI handler builds its chain: middleware that can run async get async
 ``get_response``; sync-only ones are adapted with asgiref, exactly as under ``daphne`` or
-``uvicorn``. Per request the stack
+``uvicorn``. Their ``process_view``, ``process_exception`` and ``process_template_response``
+hooks are collected then, once. Per request the stack
 
 1. builds a Django ``HttpRequest`` from our request (the same WSGI environ the Django fallthrough
    bridge builds),
@@ -16,13 +17,28 @@ Django's ASGI handler builds its chain: middleware that can run async get async
 4. passes our response through the middleware's response phase (session and CSRF cookies,
    ``Vary``, security headers) and back to the server.
 
-An exception from the handler goes through the middleware unchanged (``process_exception``
-hooks are not called) and is answered by the API's error handling, like any other.
+An exception from the handler (or from our middleware inside the stack) goes to the
+``process_exception`` hooks, innermost first, as Django's handler does; the first response one
+returns is the answer and goes through the response phase. If none answers, the exception goes on
+unchanged to the API's error handling (``exception_handler``s, then ``{"detail": ...}``).
+``HTTPException`` (422 validation errors included) skips the hooks: it is how a handler answers
+with an error, not a failure. Django's own exceptions (``Http404``, ``PermissionDenied``) reach
+them, as under Django.
+
+``process_template_response`` hooks and ``render()`` apply, as in Django, to a deferred response
+(``TemplateResponse``) that a ``process_view`` or ``process_exception`` hook returned. A handler's
+own response never is one: handlers return our responses, encoded when the handler returns (a
+Django ``HttpResponse`` is not a value a handler may return).
+
+An exception raised by a middleware or a hook is answered where it is raised, as Django does
+(``convert_exception_to_response``): the middleware outside it see a response. A
+``process_exception`` hook that re-raises the exception it was given hands it back unchanged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
@@ -30,14 +46,17 @@ from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
 from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
 
 from django_bolt._wire import WireResponse
+from django_bolt.exceptions import HTTPException
 from django_bolt.request import Request as _Request
 
 if TYPE_CHECKING:
+    from types import CodeType
+
     from django.http import HttpRequest, HttpResponseBase
 
     from django_bolt.request import Request
 
-__all__ = ("DjangoMiddleware", "DjangoMiddlewareStack")
+__all__ = ("DjangoMiddleware", "DjangoMiddlewareStack", "route_callee")
 
 Layer = Callable[["Request"], Awaitable[Any]]
 _SERVER_OWNED: Final = frozenset(
@@ -139,26 +158,11 @@ class DjangoMiddlewareStack:
 
     def build_layer(self, next_layer: Layer, handler: object = None) -> Layer:
         """This stack around ``next_layer`` for one route (``handler`` for ``process_view``)."""
-
-        async def inner(django_request: HttpRequest) -> HttpResponseBase:
-            request: Request = getattr(django_request, _BOLT_REQUEST)
-            await _expose(django_request, request)
-            for hook in view_hooks:
-                early = await hook(django_request, handler, (), {})
-                if early is not None:
-                    return early
-            try:
-                response = await next_layer(request)
-            except Exception as exc:
-                # Ours to answer (the API's error handling), not Django's: marked so the
-                # layer below lets it through unchanged.
-                setattr(django_request, _BOLT_ERROR, exc)
-                raise
-            return _as_django(response)
-
-        chain: Callable[..., Any] = inner
+        view_phase = _ViewPhase(next_layer, handler)
+        # Django wraps its innermost step too: an exception a hook raises becomes a response that
+        # every middleware's response phase sees.
+        chain: Callable[..., Any] = _converting(view_phase, True)
         chain_is_async = True
-        view_hooks: list[Callable[..., Awaitable[Any]]] = []
         for cls, options in reversed(self._resolved()):
             # Django's rule (BaseHandler.load_middleware): async when the class can be.
             is_async = bool(getattr(cls, "async_capable", False))
@@ -167,9 +171,7 @@ class DjangoMiddlewareStack:
                 instance = cls(adapted, **options)
             except MiddlewareNotUsed:
                 continue
-            hook = getattr(instance, "process_view", None)
-            if hook is not None:
-                view_hooks.insert(0, _adapt(True, hook, iscoroutinefunction(hook)))
+            view_phase.collect(instance)
             chain = _converting(instance, is_async)
             chain_is_async = is_async
         outermost = _adapt(True, chain, chain_is_async)
@@ -194,6 +196,131 @@ class DjangoMiddlewareStack:
             return await _to_wire(response)
 
         return layer
+
+
+class _ViewPhase:
+    """What Django's handler does inside all the middleware (``BaseHandler._get_response``), with
+    the rest of our chain as the view.
+
+    The hooks are collected once, when the stack is built, in the order Django calls them:
+    ``process_view`` outermost first, ``process_exception`` and ``process_template_response``
+    innermost first. Each is awaited: a plain ``def`` hook runs in asgiref's thread (it may use
+    the ORM), an ``async def`` one on the event loop.
+    """
+
+    __slots__ = ("exception_hooks", "handler", "next_layer", "template_hooks", "view_hooks")
+
+    def __init__(self, next_layer: Layer, handler: object) -> None:
+        self.next_layer = next_layer
+        self.handler = handler
+        self.view_hooks: list[Callable[..., Awaitable[Any]]] = []
+        self.exception_hooks: list[Callable[..., Awaitable[Any]]] = []
+        self.template_hooks: list[tuple[str, Callable[..., Awaitable[Any]]]] = []
+
+    def collect(self, instance: object) -> None:
+        """Take the hooks of ``instance``, the middleware just outside those already collected."""
+        hook = getattr(instance, "process_view", None)
+        if hook is not None:
+            self.view_hooks.insert(0, _adapt(True, hook, iscoroutinefunction(hook)))
+        hook = getattr(instance, "process_exception", None)
+        if hook is not None:
+            self.exception_hooks.append(_adapt(True, hook, iscoroutinefunction(hook)))
+        hook = getattr(instance, "process_template_response", None)
+        if hook is not None:
+            adapted = _adapt(True, hook, iscoroutinefunction(hook))
+            self.template_hooks.append((type(instance).__name__, adapted))
+
+    async def __call__(self, django_request: HttpRequest) -> HttpResponseBase:
+        request: Request = getattr(django_request, _BOLT_REQUEST)
+        await _expose(django_request, request)
+        for view_hook in self.view_hooks:
+            early = await view_hook(django_request, self.handler, (), {})
+            if early is not None:
+                return await self._rendered(django_request, early)
+        try:
+            response = await self.next_layer(request)
+        except Exception as exc:
+            # The API's to answer unless a process_exception hook does; marked so that the
+            # layers outside let it through unchanged (a hook re-raising it included).
+            setattr(django_request, _BOLT_ERROR, exc)
+            if not self.exception_hooks or isinstance(exc, HTTPException):
+                # HTTPException (422 included) is how a handler answers with an error, as a
+                # returned response is: not a failure for the hooks. Django's own exceptions
+                # (Http404, PermissionDenied, ...) do reach them, as under Django.
+                raise
+            answer = await self._by_exception_hooks(django_request, exc)
+            if answer is None:
+                raise
+            return await self._rendered(django_request, answer)
+        return _as_django(response)
+
+    async def _by_exception_hooks(
+        self, django_request: HttpRequest, exc: Exception
+    ) -> HttpResponseBase | None:
+        for hook in self.exception_hooks:
+            answer: HttpResponseBase | None = await hook(django_request, exc)
+            if answer is not None:
+                return answer  # the first answer wins
+        return None
+
+    async def _rendered(
+        self, django_request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        """A hook's response; a deferred one (``TemplateResponse``) is finished as Django does.
+
+        Our handlers' responses are never deferred: they are encoded when the handler returns.
+        """
+        if not callable(getattr(response, "render", None)):
+            return response
+        for name, hook in self.template_hooks:
+            response = await hook(django_request, response)
+            if response is None:
+                raise ValueError(
+                    f"{name}.process_template_response didn't return an HttpResponse object. "
+                    "It returned None instead."
+                )
+        render = response.render
+        try:
+            if iscoroutinefunction(render):
+                rendered: HttpResponseBase = await render()
+            else:
+                rendered = await sync_to_async(render, thread_sensitive=True)()
+        except Exception as exc:
+            answer = await self._by_exception_hooks(django_request, exc)
+            if answer is None:
+                raise
+            return answer
+        return rendered
+
+
+def route_callee(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The function a route calls for the handler ``view``: Django's ``@csrf_exempt`` wrapper off.
+
+    That wrapper hands the request on positionally, which only suits a handler whose first
+    parameter is the request. The route binds and calls the function inside instead, whatever
+    its signature; ``process_view`` still gets ``view``, whose ``csrf_exempt`` flag
+    ``CsrfViewMiddleware`` reads. Recognised by its code object, so that any other wrapper
+    (which may do work of its own) is called as it is.
+    """
+    callee = view
+    while getattr(callee, "csrf_exempt", False) is True:
+        inner = getattr(callee, "__wrapped__", None)
+        if inner is None or getattr(callee, "__code__", None) not in _csrf_exempt_codes():
+            break
+        callee = inner
+    return callee
+
+
+@functools.cache
+def _csrf_exempt_codes() -> frozenset[CodeType]:
+    """The code of the wrappers ``csrf_exempt`` makes (one for ``def``, one for ``async def``)."""
+    from django.views.decorators.csrf import csrf_exempt
+
+    def plain(request: HttpRequest) -> None: ...
+
+    async def coroutine(request: HttpRequest) -> None: ...
+
+    return frozenset(csrf_exempt(f).__code__ for f in (plain, coroutine))
 
 
 def _adapt(is_async: bool, method: Callable[..., Any], method_is_async: bool) -> Callable[..., Any]:

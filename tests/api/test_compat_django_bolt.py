@@ -686,3 +686,34 @@ def test_shortcuts_render_runs_context_processors(tmp_path: FsPath) -> None:
     assert response.status_code == 201
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert response.text == "<p>Ann at /page, anonymous=True</p>"
+
+
+@pytest.mark.django_db
+def test_load_django_middleware_builds_the_middleware_list() -> None:
+    from django.test import override_settings
+
+    from django_bolt.middleware import DjangoMiddlewareStack
+    from django_bolt.middleware.django_loader import (
+        DEFAULT_EXCLUDED_MIDDLEWARE,
+        get_django_middleware_setting,
+        load_django_middleware,
+    )
+
+    sessions = "django.contrib.sessions.middleware.SessionMiddleware"
+    frames = "django.middleware.clickjacking.XFrameOptionsMiddleware"
+    with override_settings(MIDDLEWARE=[sessions, frames]):
+        assert get_django_middleware_setting() == [sessions, frames]
+        assert not DEFAULT_EXCLUDED_MIDDLEWARE
+        entries = load_django_middleware({"exclude": [sessions]})
+    assert [type(entry) for entry in entries] == [DjangoMiddlewareStack]
+    api = BoltAPI(middleware=entries)
+
+    @api.post("/visit")
+    async def visit() -> dict[str, bool]:
+        return {"ok": True}
+
+    with TestClient(api) as client:
+        response = client.post("/visit")
+    assert response.json() == {"ok": True}
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "set-cookie" not in response.headers  # SessionMiddleware was left out
