@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 import httptools
 
 from django_bolt.conf import TrustedProxies
-from django_bolt.server.contract import SpooledBody
+from django_bolt.server.contract import SpooledBody, error_header_lines
 from django_bolt.server.proxy import FORWARDING_HEADERS, resolve_forwarded
 from django_bolt.server.wire import (
     METHODS,
@@ -558,16 +558,10 @@ class HttpProtocol(asyncio.Protocol):
 
     def _error_headers(self, status: int) -> bytes:
         """What the application adds to a server-made error (``error_headers``, if it has one)."""
-        hook = getattr(self.state.app, "error_headers", None)
-        if hook is None:
-            return b""
         method = self.parser.get_method().decode("latin-1")
-        try:
-            extra = hook(status, method, bytes(self.url), list(self.headers))
-        except Exception:
-            logger.exception("error_headers raised; the error is sent without extra headers")
-            return b""
-        return b"".join(b"%s: %s\r\n" % (name, value) for name, value in extra)
+        return error_header_lines(
+            self.state.app, status, method, bytes(self.url), list(self.headers)
+        )
 
     def _send_error(self, status: int) -> None:
         self.closing = True

@@ -16,6 +16,7 @@ __all__ = (
     "REASON_PHRASES",
     "STATUS_LINES",
     "error_response",
+    "format_date",
     "format_date_header",
     "status_line",
 )
@@ -115,6 +116,11 @@ def error_response(
     )
 
 
+def format_date(timestamp: float) -> bytes:
+    """The Date field's value, an IMF-fixdate (RFC 9110 section 5.6.7), for ``timestamp``."""
+    return formatdate(timestamp, usegmt=True).encode("ascii")
+
+
 def format_date_header(timestamp: float) -> bytes:
-    """``date: <IMF-fixdate>\\r\\n`` (RFC 9110 section 5.6.7) for ``timestamp``."""
-    return b"date: %s\r\n" % formatdate(timestamp, usegmt=True).encode("ascii")
+    """``date: <IMF-fixdate>\\r\\n`` for ``timestamp``."""
+    return b"date: %s\r\n" % format_date(timestamp)
