@@ -18,17 +18,15 @@ from django_bolt import BoltAPI, Request, Response, StreamingResponse
 from django_bolt.conf import OPTIONS
 from django_bolt.server.loops import new_event_loop
 from django_bolt.testing import AsyncTestClient, TestClient
+from tests.api.wirecompare import Answer, client_answer, parse_wire, wire_bytes
 from tests.server.conftest import Driver
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 APP: Final = "https://app.example.com"
-DATE: Final = b"<date>"
 # Settings names of the server options, from the table runbolt's flags come from.
 SETTING: Final = {f.name: option.setting for f, option in OPTIONS if option.setting}
-
-Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
 def make_api(pulled: list[str] | None = None) -> BoltAPI:
@@ -84,42 +82,6 @@ def configure(settings: Any, **config: Any) -> dict[str, Any]:
     for name, value in config.items():
         setattr(settings, SETTING[name], value)
     return config
-
-
-def wire_bytes(request: httpx.Request, pieces: list[bytes] | None) -> bytes:
-    """``request`` as a client on the network writes it (chunked when ``pieces`` are given)."""
-    head = [b"%s %s HTTP/1.1\r\n" % (request.method.encode(), request.url.raw_path)]
-    head += [b"%s: %s\r\n" % (name, value) for name, value in request.headers.raw]
-    if pieces is None:
-        body = request.read()
-    else:
-        body = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
-    return b"".join(head) + b"\r\n" + body
-
-
-def parse_wire(raw: bytes) -> Answer:
-    head, _, body = raw.partition(b"\r\n\r\n")
-    status_line, *lines = head.split(b"\r\n")
-    fields = [(name, value) for name, _, value in (line.partition(b": ") for line in lines)]
-    if (b"transfer-encoding", b"chunked") in fields:
-        decoded = bytearray()
-        while True:
-            size_line, _, body = body.partition(b"\r\n")
-            size = int(size_line, 16)
-            if not size:
-                break
-            decoded += body[:size]
-            body = body[size + 2 :]
-        body = bytes(decoded)
-    return int(status_line.split(b" ")[1]), _undated(fields), body
-
-
-def _undated(fields: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    return [(name, DATE if name == b"date" else value) for name, value in fields]
-
-
-def client_answer(response: httpx.Response) -> Answer:
-    return response.status_code, _undated(list(response.headers.raw)), response.read()
 
 
 def both(
