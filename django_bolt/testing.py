@@ -47,7 +47,13 @@ import httpx
 from django_bolt.conf import TrustedProxies
 from django_bolt.server.contract import SpooledBody, error_header_lines
 from django_bolt.server.proxy import FORWARDING_HEADERS, resolve_forwarded
-from django_bolt.server.wire import error_response, format_date, format_date_header
+from django_bolt.server.wire import (
+    NO_BODY_STATUSES,
+    declared_length,
+    error_response,
+    format_date,
+    format_date_header,
+)
 
 if TYPE_CHECKING:
     from django_bolt.conf import ServerConfig
@@ -58,7 +64,6 @@ __all__ = ("AsyncTestClient", "BoltTestClientWarning", "TestClient", "bolt_clien
 # A local client: loopback is a trusted proxy by default, so X-Forwarded-* headers sent by a
 # test are believed exactly as the server believes them from a proxy on the same machine.
 _TEST_CLIENT_ADDR: Final = ("127.0.0.1", 50000)
-_NO_BODY_STATUSES: Final = frozenset({204, 304})
 
 
 class BoltTestClientWarning(UserWarning):
@@ -98,7 +103,7 @@ async def _wait(awaitable: Awaitable[None]) -> None:
 
 
 def _no_body(method: str, status: int) -> bool:
-    return method == "HEAD" or status < 200 or status in _NO_BODY_STATUSES
+    return method == "HEAD" or status < 200 or status in NO_BODY_STATUSES
 
 
 def _server_config() -> ServerConfig:
@@ -292,13 +297,6 @@ def _build_request(
     return rules.build_request(app, request, head, collected)
 
 
-def _declared_length(headers: list[tuple[bytes, bytes]]) -> int:
-    for name, value in headers:
-        if name == b"content-length":
-            return int(value)
-    return -1
-
-
 def _to_httpx(
     head: _Head,
     response: ResponseLike,
@@ -310,11 +308,11 @@ def _to_httpx(
     skip = _no_body(head.method, status)
     headers = [*response.raw_headers, *added]
     if response.stream is not None:
-        declared = _declared_length(response.raw_headers)
+        declared = declared_length(response.raw_headers)
         if declared < 0 and not skip:
             headers.append((b"transfer-encoding", b"chunked"))
         return httpx.Response(status, headers=headers, stream=make_stream(skip, declared))
-    if not (status < 200 or status in _NO_BODY_STATUSES):
+    if not (status < 200 or status in NO_BODY_STATUSES):
         headers.append((b"content-length", b"%d" % len(response.body)))
     content = b"" if skip else response.body
     return httpx.Response(status, headers=headers, content=content)

@@ -13,8 +13,10 @@ from typing import Final
 __all__ = (
     "ERROR_DETAILS",
     "METHODS",
+    "NO_BODY_STATUSES",
     "REASON_PHRASES",
     "STATUS_LINES",
+    "declared_length",
     "error_response",
     "format_date",
     "format_date_header",
@@ -81,6 +83,18 @@ METHODS: Final[dict[bytes, str]] = {
         "QUERY",
     )
 }
+
+# Statuses whose responses never carry a body (1xx too), whatever the application returned.
+NO_BODY_STATUSES: Final = frozenset({204, 304})
+
+
+def declared_length(headers: list[tuple[bytes, bytes]]) -> int:
+    """The content-length a streamed response declares, or -1."""
+    for name, value in headers:
+        if name == b"content-length":
+            return int(value)
+    return -1
+
 
 ERROR_DETAILS: Final[dict[int, str]] = {
     400: "Bad Request",
