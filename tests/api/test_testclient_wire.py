@@ -16,13 +16,14 @@ import pytest
 
 from django_bolt import BoltAPI, Request, Response, StreamingResponse
 from django_bolt.conf import OPTIONS
-from django_bolt.server.loops import new_event_loop
 from django_bolt.testing import AsyncTestClient, TestClient
 from tests.api.wirecompare import Answer, client_answer, parse_wire, wire_bytes
-from tests.server.conftest import Driver
+from tests.server.conftest import Driver, loop
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+__all__ = ("loop",)  # the fixture, imported so this module can use it
 
 APP: Final = "https://app.example.com"
 # Settings names of the server options, from the table runbolt's flags come from.
@@ -64,16 +65,6 @@ def make_api(pulled: list[str] | None = None) -> BoltAPI:
         return {"client": request.client[0], "scheme": request.scheme}
 
     return api
-
-
-@pytest.fixture
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    loop = new_event_loop()
-    try:
-        yield loop
-    finally:
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
 
 
 def configure(settings: Any, **config: Any) -> dict[str, Any]:
