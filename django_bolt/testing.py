@@ -1,11 +1,24 @@
 """In-process test clients: httpx clients whose transport calls the same ``dispatch`` as the server.
 
-The transport builds the request object exactly as the server does (``app.request_class`` with
-the same positional arguments) and applies the server's own rules to the response: no body for
-HEAD/1xx/204/304, ``content-length`` for buffered bodies, ``background`` run after the last byte.
-So a test sees what a client on the network would see, without a socket. A body above the
-server's ``body_spool_threshold`` is spooled to a temporary file exactly as the server spools it
-(and closed after the response), so handlers meet the same file-backed body.
+The transport builds the request exactly as the server does (``app.request_class`` with the same
+positional arguments) and applies the server's own rules around ``dispatch``, read from the same
+server settings a worker would run with:
+
+- the refusals the server answers itself, with the same bytes: 400 (missing or repeated Host),
+  413 (a body over ``max_upload_size``, decided from Content-Length before reading, or as a
+  chunked body arrives), 414, 431 and 501, each with ``Connection: close``; the 413 carries the
+  headers the app's ``error_headers`` hook adds (CORS);
+- a body above ``body_spool_threshold`` spooled to a temporary file as it arrives (and closed
+  after the response), so handlers meet the same file-backed body;
+- the client address and scheme resolved through the trusted-proxy rules (X-Forwarded-*), the
+  client being 127.0.0.1;
+- the response head: ``date``, ``server`` (if configured), ``connection: close`` when the
+  connection would end, ``content-length`` for buffered bodies, chunked framing for streams;
+  no body for HEAD/1xx/204/304 (a HEAD's stream is never pulled); a stream that breaks its
+  declared Content-Length raises ``httpx.RemoteProtocolError``, as the cut connection would;
+  ``background`` run after the last byte.
+
+So a test sees what a client on the network would see, without a socket.
 
     from django_bolt.testing import TestClient
 
@@ -17,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import warnings
 from collections.abc import (
     AsyncIterable,
@@ -30,7 +44,16 @@ from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
-from django_bolt.server.contract import SpooledBody
+from django_bolt.conf import TrustedProxies
+from django_bolt.server.contract import SpooledBody, error_header_lines
+from django_bolt.server.proxy import FORWARDING_HEADERS, resolve_forwarded
+from django_bolt.server.wire import (
+    NO_BODY_STATUSES,
+    declared_length,
+    error_response,
+    format_date,
+    format_date_header,
+)
 
 if TYPE_CHECKING:
     from django_bolt.conf import ServerConfig
@@ -38,6 +61,8 @@ if TYPE_CHECKING:
 
 __all__ = ("AsyncTestClient", "BoltTestClientWarning", "TestClient", "bolt_client_factory")
 
+# A local client: loopback is a trusted proxy by default, so X-Forwarded-* headers sent by a
+# test are believed exactly as the server believes them from a proxy on the same machine.
 _TEST_CLIENT_ADDR: Final = ("127.0.0.1", 50000)
 
 
@@ -78,7 +103,7 @@ async def _wait(awaitable: Awaitable[None]) -> None:
 
 
 def _no_body(method: str, status: int) -> bool:
-    return method == "HEAD" or status < 200 or status in (204, 304)
+    return method == "HEAD" or status < 200 or status in NO_BODY_STATUSES
 
 
 def _server_config() -> ServerConfig:
@@ -97,74 +122,248 @@ def _release(request: RawRequest) -> None:
         request.body_file.close()
 
 
+class _Head:
+    """A request's method, target and header fields as the server's parser would hand them on."""
+
+    __slots__ = ("content_length", "headers", "keep_alive", "method", "target")
+
+    def __init__(self, request: httpx.Request, config: ServerConfig) -> None:
+        self.method = request.method
+        self.target = request.url.raw_path
+        # The server drops header names with "_" (they would collide with "-" in Django's META).
+        self.headers = [(k, v) for k, v in request.headers.raw if b"_" not in k]
+        self.content_length = -1
+        # What httptools' should_keep_alive() says for HTTP/1.1, and the server's own switch.
+        self.keep_alive = config.keep_alive_s > 0 and not any(
+            name.lower() == b"connection"
+            and b"close" in (token.strip().lower() for token in value.split(b","))
+            for name, value in self.headers
+        )
+
+    def refusal(self, config: ServerConfig) -> int:
+        """The status the server refuses this head with, or 0.
+
+        The same checks as ``HttpProtocol.on_url``, ``on_header`` and ``on_headers_complete``,
+        in the same order (tests/api/test_testclient_wire.py holds the two side by side).
+        """
+        if len(self.target) > config.max_request_line_bytes:
+            return 414
+        size = 0
+        has_host = False
+        for count, (name, value) in enumerate(self.headers, 1):
+            size += len(name) + len(value) + 4
+            if count > config.max_header_count:
+                return 431
+            lower = name.lower()
+            if lower == b"host":
+                if has_host:
+                    return 400  # RFC 9112 section 3.2
+                has_host = True
+            elif lower == b"content-length":
+                try:
+                    self.content_length = int(value)
+                except ValueError:
+                    return 400  # llhttp's verdict on a malformed length
+            elif lower == b"transfer-encoding" and value.strip().lower() != b"chunked":
+                return 501
+        if size > config.max_header_bytes:
+            return 431
+        if not has_host:
+            return 400
+        if self.content_length > config.max_upload_size:
+            return 413
+        return 0
+
+
+class _Body:
+    """Collects a request body piece by piece as ``HttpProtocol.on_body`` does: in memory up to
+    the spool threshold, then in a :class:`SpooledBody`; refused past the upload limit."""
+
+    __slots__ = ("directory", "limit", "parts", "size", "spool", "threshold")
+
+    def __init__(self, config: ServerConfig, content_length: int) -> None:
+        self.limit = config.max_upload_size
+        self.threshold = config.body_spool_threshold
+        self.directory = config.body_spool_dir or None
+        self.parts: list[bytes] = []
+        self.size = 0
+        # A length announced above the threshold goes to the file from the first byte.
+        self.spool = SpooledBody(self.directory) if content_length > self.threshold else None
+
+    def feed(self, piece: bytes) -> bool:
+        """Keep ``piece``; False once the body is over the limit (the spool is then freed)."""
+        self.size += len(piece)
+        if self.size > self.limit:
+            self.drop()
+            return False
+        spool = self.spool
+        if spool is not None:
+            spool.write(piece)
+        elif self.size > self.threshold:
+            self.spool = spool = SpooledBody(self.directory)
+            for part in self.parts:
+                spool.write(part)
+            self.parts = []
+            spool.write(piece)
+        elif piece:
+            self.parts.append(piece)
+        return True
+
+    def drop(self) -> None:
+        if self.spool is not None:
+            self.spool.close()
+            self.spool = None
+
+
+class _ServerRules:
+    """What a worker applies around ``dispatch``, derived once from the server config."""
+
+    __slots__ = ("config", "peer_trusted", "server_header", "trusted")
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.trusted = TrustedProxies.parse(config.forwarded_allow_ips)
+        self.peer_trusted = _TEST_CLIENT_ADDR[0] in self.trusted
+        server = config.server_header
+        self.server_header = server.encode("latin-1") if server else b""
+
+    def head(self, request: httpx.Request) -> _Head:
+        return _Head(request, self.config)
+
+    def body(self, head: _Head) -> _Body:
+        return _Body(self.config, head.content_length)
+
+    def refuse(self, app: Application, head: _Head, status: int) -> httpx.Response:
+        """The server's own error answer, built by the server's own code, as an httpx response."""
+        # Only a 413 comes once the head is complete: the app may add headers (CORS) to it.
+        extra = (
+            error_header_lines(app, status, head.method, head.target, list(head.headers))
+            if status == 413
+            else b""
+        )
+        raw = error_response(status, format_date_header(time.time()), extra=extra)
+        head_bytes, _, body = raw.partition(b"\r\n\r\n")
+        status_line, *lines = head_bytes.split(b"\r\n")
+        fields = [(name, value) for name, _, value in (line.partition(b": ") for line in lines)]
+        return httpx.Response(int(status_line.split(b" ", 2)[1]), headers=fields, content=body)
+
+    def build_request(
+        self, app: Application, request: httpx.Request, head: _Head, body: _Body
+    ) -> Any:
+        url = request.url
+        client: tuple[str, int] | None = _TEST_CLIENT_ADDR
+        scheme = url.scheme
+        if self.peer_trusted:
+            forwarded = [
+                (name.lower(), value)
+                for name, value in head.headers
+                if name.lower() in FORWARDING_HEADERS
+            ]
+            if forwarded:
+                client, scheme = resolve_forwarded(forwarded, client, scheme, self.trusted)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        spool = body.spool
+        parts = body.parts
+        return app.request_class(
+            head.method,
+            head.target,
+            head.headers,
+            None if spool is not None else (parts[0] if len(parts) == 1 else b"".join(parts)),
+            client,
+            scheme,
+            (url.host, port),
+            "1.1",
+            spool,
+        )
+
+    def fields(self, keep_alive: bool) -> list[tuple[bytes, bytes]]:
+        """The fields the server adds after the app's own: date, server, connection."""
+        added = [(b"date", format_date(time.time()))]
+        if self.server_header:
+            added.append((b"server", self.server_header))
+        if not keep_alive:
+            added.append((b"connection", b"close"))
+        return added
+
+
 def _build_request(
     app: Application, request: httpx.Request, body: bytes, config: ServerConfig | None = None
 ) -> Any:
-    if config is None:
-        config = _server_config()
-    spooled: SpooledBody | None = None
-    if len(body) > config.body_spool_threshold:
-        spooled = SpooledBody.from_bytes(body, config.body_spool_dir or None)
-    url = request.url
-    # The server drops header names with "_" (they would collide with "-" in Django's META).
-    headers = [(k, v) for k, v in request.headers.raw if b"_" not in k]
-    port = url.port or (443 if url.scheme == "https" else 80)
-    return app.request_class(
-        request.method,
-        url.raw_path,
-        headers,
-        None if spooled is not None else body,
-        _TEST_CLIENT_ADDR,
-        url.scheme,
-        (url.host, port),
-        "1.1",
-        spooled,
-    )
-
-
-def _head(
-    response: ResponseLike, method: str, body_length: int | None
-) -> list[tuple[bytes, bytes]]:
-    headers = list(response.raw_headers)
-    if body_length is not None and not (
-        response.status_code < 200 or response.status_code in (204, 304)
-    ):
-        headers.append((b"content-length", str(body_length).encode()))
-    elif (
-        response.stream is not None
-        and not _no_body(method, response.status_code)
-        and not any(name == b"content-length" for name, _ in headers)
-    ):
-        headers.append((b"transfer-encoding", b"chunked"))
-    return headers
+    """What ``dispatch`` would get for ``request`` carrying ``body`` (to drive it by hand)."""
+    rules = _ServerRules(config if config is not None else _server_config())
+    head = rules.head(request)
+    collected = rules.body(head)
+    collected.feed(body)
+    return rules.build_request(app, request, head, collected)
 
 
 def _to_httpx(
-    method: str,
+    head: _Head,
     response: ResponseLike,
-    make_stream: Callable[[bool], httpx.SyncByteStream | httpx.AsyncByteStream],
+    added: list[tuple[bytes, bytes]],
+    make_stream: Callable[[bool, int], httpx.SyncByteStream | httpx.AsyncByteStream],
 ) -> httpx.Response:
     """What the server would send, as an httpx response (the body dropped where it would be)."""
-    skip = _no_body(method, response.status_code)
+    status = response.status_code
+    skip = _no_body(head.method, status)
+    headers = [*response.raw_headers, *added]
     if response.stream is not None:
-        headers = _head(response, method, None)
-        return httpx.Response(response.status_code, headers=headers, stream=make_stream(skip))
-    headers = _head(response, method, len(response.body))
+        declared = declared_length(response.raw_headers)
+        if declared < 0 and not skip:
+            headers.append((b"transfer-encoding", b"chunked"))
+        return httpx.Response(status, headers=headers, stream=make_stream(skip, declared))
+    if not (status < 200 or status in NO_BODY_STATUSES):
+        headers.append((b"content-length", b"%d" % len(response.body)))
     content = b"" if skip else response.body
-    return httpx.Response(response.status_code, headers=headers, content=content)
+    return httpx.Response(status, headers=headers, content=content)
+
+
+class _LengthCheck:
+    """A stream that declared its length must yield exactly that: the server cuts the
+    connection otherwise, which a client on the network sees as a broken message."""
+
+    __slots__ = ("declared", "sent")
+
+    def __init__(self, declared: int) -> None:
+        self.declared = declared
+        self.sent = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.sent += len(chunk)
+        if 0 <= self.declared < self.sent:
+            raise httpx.RemoteProtocolError(
+                f"stream longer than its content-length {self.declared}: "
+                "the server aborts the connection"
+            )
+
+    def end(self) -> None:
+        if self.declared >= 0 and self.sent != self.declared:
+            raise httpx.RemoteProtocolError(
+                f"stream ended at {self.sent} of its content-length {self.declared}: "
+                "the server aborts the connection"
+            )
 
 
 class _SyncStream(httpx.SyncByteStream):
     def __init__(
-        self, runner: asyncio.Runner, request: RawRequest, response: ResponseLike, skip_body: bool
+        self,
+        runner: asyncio.Runner,
+        request: RawRequest,
+        response: ResponseLike,
+        skip_body: bool,
+        declared: int,
     ) -> None:
         self._runner = runner
         self._request = request
         self._response = response
         self._skip_body = skip_body
+        self._check = _LengthCheck(declared)
 
     def __iter__(self) -> Iterator[bytes]:
         stream = self._response.stream
+        if self._skip_body or stream is None:
+            return  # the server never pulls a stream it sends no body for
+        check = self._check
         if isinstance(stream, AsyncIterable):
             iterator = aiter(stream)
             while True:
@@ -172,12 +371,15 @@ class _SyncStream(httpx.SyncByteStream):
                     chunk: bytes = self._runner.run(_next_chunk(iterator))
                 except StopAsyncIteration:
                     break
-                if not self._skip_body:
+                if chunk:
+                    check.add(chunk)
                     yield chunk
-        elif stream is not None:
+        else:
             for chunk in stream:
-                if not self._skip_body:
+                if chunk:
+                    check.add(chunk)
                     yield chunk
+        check.end()
 
     def close(self) -> None:
         background = self._response.background
@@ -190,21 +392,30 @@ class _SyncStream(httpx.SyncByteStream):
 
 
 class _AsyncStream(httpx.AsyncByteStream):
-    def __init__(self, request: RawRequest, response: ResponseLike, skip_body: bool) -> None:
+    def __init__(
+        self, request: RawRequest, response: ResponseLike, skip_body: bool, declared: int
+    ) -> None:
         self._request = request
         self._response = response
         self._skip_body = skip_body
+        self._check = _LengthCheck(declared)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         stream = self._response.stream
+        if self._skip_body or stream is None:
+            return
+        check = self._check
         if isinstance(stream, AsyncIterable):
             async for chunk in stream:
-                if not self._skip_body:
+                if chunk:
+                    check.add(chunk)
                     yield chunk
         elif isinstance(stream, Iterable):
             for chunk in stream:
-                if not self._skip_body:
+                if chunk:
+                    check.add(chunk)
                     yield chunk
+        check.end()
 
     async def aclose(self) -> None:
         background = self._response.background
@@ -242,7 +453,7 @@ class _BoltTransport(httpx.BaseTransport):
         self.app = app
         self._runner: asyncio.Runner | None = None
         self.errors = _ServerErrors(app, raise_server_exceptions)
-        self.config = _server_config()
+        self.rules = _ServerRules(_server_config())
 
     def _ensure_started(self) -> asyncio.Runner:
         if self._runner is None:
@@ -252,8 +463,20 @@ class _BoltTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         runner = self._ensure_started()
-        body = request.read()
-        bolt_request = _build_request(self.app, request, body, self.config)
+        rules = self.rules
+        head = rules.head(request)
+        refusal = head.refusal(rules.config)
+        if refusal:
+            return rules.refuse(self.app, head, refusal)
+        body = rules.body(head)
+        # Pulled piece by piece, so a streamed upload is spooled (or refused) as it arrives.
+        stream = request.stream
+        if not isinstance(stream, Iterable):  # pragma: no cover - httpx gives a sync client one
+            raise TypeError("TestClient needs a synchronous request body")
+        for piece in stream:
+            if not body.feed(piece):
+                return rules.refuse(self.app, head, 413)
+        bolt_request = rules.build_request(self.app, request, head, body)
         try:
             response = runner.run(self.app.dispatch(bolt_request))
             self.errors.raise_caught()
@@ -265,9 +488,10 @@ class _BoltTransport(httpx.BaseTransport):
         if response.stream is None:
             _release(bolt_request)
         return _to_httpx(
-            request.method,
+            head,
             response,
-            lambda skip: _SyncStream(runner, bolt_request, response, skip),
+            rules.fields(head.keep_alive),
+            lambda skip, declared: _SyncStream(runner, bolt_request, response, skip, declared),
         )
 
     def close(self) -> None:
@@ -286,14 +510,25 @@ class _AsyncBoltTransport(httpx.AsyncBaseTransport):
         self.app = app
         self.started = False
         self.errors = _ServerErrors(app, raise_server_exceptions)
-        self.config = _server_config()
+        self.rules = _ServerRules(_server_config())
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not self.started:
             self.started = True
             await self.app.startup()
-        body = await request.aread()
-        bolt_request = _build_request(self.app, request, body, self.config)
+        rules = self.rules
+        head = rules.head(request)
+        refusal = head.refusal(rules.config)
+        if refusal:
+            return rules.refuse(self.app, head, refusal)
+        body = rules.body(head)
+        stream = request.stream
+        if not isinstance(stream, AsyncIterable):  # pragma: no cover - httpx gives one
+            raise TypeError("AsyncTestClient needs an asynchronous request body")
+        async for piece in stream:
+            if not body.feed(piece):
+                return rules.refuse(self.app, head, 413)
+        bolt_request = rules.build_request(self.app, request, head, body)
         try:
             response = await self.app.dispatch(bolt_request)
             self.errors.raise_caught()
@@ -305,7 +540,10 @@ class _AsyncBoltTransport(httpx.AsyncBaseTransport):
         if response.stream is None:
             _release(bolt_request)
         return _to_httpx(
-            request.method, response, lambda skip: _AsyncStream(bolt_request, response, skip)
+            head,
+            response,
+            rules.fields(head.keep_alive),
+            lambda skip, declared: _AsyncStream(bolt_request, response, skip, declared),
         )
 
     async def aclose(self) -> None:

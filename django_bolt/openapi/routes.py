@@ -88,6 +88,10 @@ class DocumentCache:
         return self._yaml
 
 
+def _bare(path: str) -> str:
+    return path.rstrip("/") or "/"
+
+
 def _join(base: str, path: str) -> str:
     tail = path.strip("/")
     return base if not tail else f"{base}/{tail}"
@@ -95,11 +99,17 @@ def _join(base: str, path: str) -> str:
 
 def docs_routes(api: BoltAPI) -> list[RouteInfo]:
     """The routes serving ``api``'s docs (none when disabled); paths the API already serves
-    itself are left to it."""
+    itself are left to it.
+
+    The docs paths are written without a trailing slash whatever ``trailing_slash`` says (the
+    other spelling answers 308 to them), so a route of the API's own at either spelling counts:
+    under ``"append"`` a handler for ``/docs`` is registered as ``/docs/``, and Swagger UI must
+    not keep answering at ``/docs`` beside it.
+    """
     config = effective_config(api)
     if config is None:
         return []
-    taken = {path for info in api.routes() if "GET" in info.methods for path in (info.path,)}
+    taken = {_bare(info.path) for info in api.routes() if "GET" in info.methods}
     cache = DocumentCache(api, config)
     routes: list[RouteInfo] = []
 

@@ -11,6 +11,7 @@ The server never imports the framework; the framework never touches a socket.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import tempfile
 import threading
@@ -19,7 +20,9 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 if TYPE_CHECKING:
     from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable, Iterator
 
-__all__ = ("Application", "RawRequest", "ResponseLike", "SpooledBody")
+__all__ = ("Application", "RawRequest", "ResponseLike", "SpooledBody", "error_header_lines")
+
+logger = logging.getLogger("django_bolt.server")
 
 # Reads of a spooled body come in pieces of this size (the size of a socket read, roughly).
 BODY_CHUNK_BYTES: Final = 64 * 1024
@@ -244,3 +247,27 @@ class Application(Protocol):
     # answers itself once a request's head is complete (a 413 for a body over the limit), so
     # that answer can carry what the application puts on its own (CORS headers, say). It must
     # be quick and must not raise; the server logs and ignores an exception.
+
+
+def error_header_lines(
+    app: Application,
+    status: int,
+    method: str,
+    target: bytes,
+    raw_headers: list[tuple[bytes, bytes]],
+) -> bytes:
+    """The header lines ``app`` adds to an error the server answers itself (``error_headers``).
+
+    Each line ends in CRLF, ready for :func:`~django_bolt.server.wire.error_response`. An app
+    without the hook adds nothing; one whose hook raises is logged and adds nothing. The server
+    and the in-process test client both call this, so their refusals carry the same headers.
+    """
+    hook = getattr(app, "error_headers", None)
+    if hook is None:
+        return b""
+    try:
+        extra = hook(status, method, target, raw_headers)
+    except Exception:
+        logger.exception("error_headers raised; the error is sent without extra headers")
+        return b""
+    return b"".join(b"%s: %s\r\n" % (name, value) for name, value in extra)

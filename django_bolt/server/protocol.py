@@ -37,11 +37,13 @@ from typing import TYPE_CHECKING, Any, Final, cast
 import httptools
 
 from django_bolt.conf import TrustedProxies
-from django_bolt.server.contract import SpooledBody
+from django_bolt.server.contract import SpooledBody, error_header_lines
 from django_bolt.server.proxy import FORWARDING_HEADERS, resolve_forwarded
 from django_bolt.server.wire import (
     METHODS,
+    NO_BODY_STATUSES as _NO_BODY_STATUSES,
     STATUS_LINES as _STATUS_LINES,
+    declared_length,
     error_response,
     format_date_header,
     status_line,
@@ -68,7 +70,6 @@ _EAGER_TASKS: Final = sys.version_info >= (3, 12)
 # While draining, how long a just-accepted connection may take to send its first request.
 _FRESH_GRACE_S: Final = 1.0
 
-_NO_BODY_STATUSES: Final = frozenset({204, 304})
 _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
 _KEEP_ALIVE_10: Final = b"connection: keep-alive\r\n"
 _CLOSE: Final = b"connection: close\r\n"
@@ -573,16 +574,10 @@ class HttpProtocol(asyncio.Protocol):
 
     def _error_headers(self, status: int) -> bytes:
         """What the application adds to a server-made error (``error_headers``, if it has one)."""
-        hook = getattr(self.state.app, "error_headers", None)
-        if hook is None:
-            return b""
         method = self.parser.get_method().decode("latin-1")
-        try:
-            extra = hook(status, method, bytes(self.url), list(self.headers))
-        except Exception:
-            logger.exception("error_headers raised; the error is sent without extra headers")
-            return b""
-        return b"".join(b"%s: %s\r\n" % (name, value) for name, value in extra)
+        return error_header_lines(
+            self.state.app, status, method, bytes(self.url), list(self.headers)
+        )
 
     def _send_error(self, status: int) -> None:
         self.closing = True
@@ -772,7 +767,7 @@ class HttpProtocol(asyncio.Protocol):
         keep_alive = keep_alive and self.keep_alive
         # A stream that declares its length (a file) is sent as is; otherwise HTTP/1.1 uses the
         # chunked coding, and HTTP/1.0 (which has none) ends the body by closing.
-        declared = _declared_length(response.raw_headers)
+        declared = declared_length(response.raw_headers)
         chunked = request.http_version == "1.1" and declared < 0
         if request.http_version != "1.1" and declared < 0:
             keep_alive = False
@@ -943,12 +938,6 @@ def _release(request: RawRequest) -> None:
         body_file.close()
 
 
-def _declared_length(headers: list[tuple[bytes, bytes]]) -> int:
-    """The content-length a streamed response declares, or -1."""
-    for name, value in headers:
-        if name == b"content-length":
-            return int(value)
-    return -1
 
 
 @types.coroutine

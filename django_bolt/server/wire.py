@@ -13,9 +13,12 @@ from typing import Final
 __all__ = (
     "ERROR_DETAILS",
     "METHODS",
+    "NO_BODY_STATUSES",
     "REASON_PHRASES",
     "STATUS_LINES",
+    "declared_length",
     "error_response",
+    "format_date",
     "format_date_header",
     "status_line",
 )
@@ -81,6 +84,18 @@ METHODS: Final[dict[bytes, str]] = {
     )
 }
 
+# Statuses whose responses never carry a body (1xx too), whatever the application returned.
+NO_BODY_STATUSES: Final = frozenset({204, 304})
+
+
+def declared_length(headers: list[tuple[bytes, bytes]]) -> int:
+    """The content-length a streamed response declares, or -1."""
+    for name, value in headers:
+        if name == b"content-length":
+            return int(value)
+    return -1
+
+
 ERROR_DETAILS: Final[dict[int, str]] = {
     400: "Bad Request",
     408: "Request Timeout",
@@ -115,6 +130,11 @@ def error_response(
     )
 
 
+def format_date(timestamp: float) -> bytes:
+    """The Date field's value, an IMF-fixdate (RFC 9110 section 5.6.7), for ``timestamp``."""
+    return formatdate(timestamp, usegmt=True).encode("ascii")
+
+
 def format_date_header(timestamp: float) -> bytes:
-    """``date: <IMF-fixdate>\\r\\n`` (RFC 9110 section 5.6.7) for ``timestamp``."""
-    return b"date: %s\r\n" % formatdate(timestamp, usegmt=True).encode("ascii")
+    """``date: <IMF-fixdate>\\r\\n`` for ``timestamp``."""
+    return b"date: %s\r\n" % format_date(timestamp)

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 from pathlib import Path
 
 import pytest
 
+from django_bolt.testing import TestClient
+from tests.api.wirecompare import client_answer, parse_wire, wire_bytes
+from tests.api.wireproj.wiresite import settings as wire_settings
+from tests.api.wireproj.wiresite.api import api as wire_api
 from tests.integration.conftest import run_bolt
 
 __all__ = ("run_bolt",)  # the fixture, imported so this module can use it
@@ -84,3 +89,91 @@ def test_file_range_and_etag(server):
     assert (status, headers["content-range"], body) == (206, "bytes 2-4/20", b"234")
     status, _, body = request(server, "GET", "/file", headers={"If-None-Match": headers["etag"]})
     assert (status, body) == (304, b"")
+
+
+# --- the same request through the TestClient and through runbolt's socket ---------------------
+
+APP = "https://app.example.com"
+
+
+@pytest.fixture
+def client(settings):
+    """A TestClient for the project's API, under the project's own server and CORS settings."""
+    for name in ("BOLT_MAX_UPLOAD_SIZE", "BOLT_BODY_SPOOL_THRESHOLD", "CORS_ALLOWED_ORIGINS"):
+        setattr(settings, name, getattr(wire_settings, name))
+    wire_api.compile()  # the CORS policies are read from the settings here
+    with TestClient(wire_api) as client:
+        yield client
+
+
+def exchange(server, data: bytes) -> bytes:
+    """Write ``data`` in one go and read until the server closes."""
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.sendall(data)
+        received = bytearray()
+        while chunk := sock.recv(65536):
+            received += chunk
+    return bytes(received)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "pieces", "kwargs", "status"),
+    [
+        pytest.param(
+            "POST",
+            "/upload",
+            None,
+            {"content": b"z" * 5000, "headers": {"Origin": APP}},
+            413,
+            id="413-content-length",
+        ),
+        pytest.param(
+            "POST",
+            "/upload",
+            [b"x" * 3000, b"y" * 3000],
+            {"headers": {"Origin": APP}},
+            413,
+            id="413-chunked",
+        ),
+        pytest.param(
+            "POST",
+            "/upload",
+            [b"x" * 1500],
+            {"headers": {"Origin": APP, "Connection": "close"}},
+            200,
+            id="spooled",
+        ),
+        pytest.param(
+            "POST",
+            "/upload",
+            None,
+            {"content": b"x" * 500, "headers": {"Connection": "close"}},
+            200,
+            id="in-memory",
+        ),
+        pytest.param(
+            "GET",
+            "/peer",
+            None,
+            {"headers": {"X-Forwarded-For": "203.0.113.9", "Connection": "close"}},
+            200,
+            id="forwarded",
+        ),
+        pytest.param(
+            "GET", "/stream", None, {"headers": {"Connection": "close"}}, 200, id="chunked-answer"
+        ),
+    ],
+)
+def test_the_network_and_the_test_client_answer_alike(
+    server, client, method, path, pieces, kwargs, status
+):
+    if pieces is not None:
+        kwargs["content"] = iter(pieces)
+    request = client.build_request(method, path, **kwargs)
+    data = wire_bytes(request, pieces)
+    if status == 413 and pieces is None:
+        # Only the head is written: the server answers before reading a body it refuses.
+        data = data[: data.index(b"\r\n\r\n") + 4]
+    network = parse_wire(exchange(server, data))
+    assert network == client_answer(client.send(request))
+    assert network[0] == status

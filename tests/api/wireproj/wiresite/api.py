@@ -6,7 +6,7 @@ from pathlib import Path
 
 import msgspec
 
-from django_bolt import BoltAPI, FileResponse, StreamingResponse
+from django_bolt import BoltAPI, FileResponse, Request, StreamingResponse
 from django_bolt.responses import EventSourceResponse
 
 api = BoltAPI()
@@ -53,3 +53,14 @@ async def events() -> EventSourceResponse:
 @api.get("/file")
 async def file() -> FileResponse:
     return FileResponse(DATA_FILE)
+
+
+@api.post("/upload")
+async def upload(request: Request) -> dict[str, object]:
+    return {"size": len(request.body), "spooled": request.body_file is not None}
+
+
+@api.get("/peer")
+async def peer(request: Request) -> dict[str, object]:
+    client = request.client
+    return {"client": client[0] if client else None, "scheme": request.scheme}
