@@ -938,8 +938,6 @@ def _release(request: RawRequest) -> None:
         body_file.close()
 
 
-
-
 @types.coroutine
 def _resume(
     coro: Coroutine[Any, Any, ResponseLike], pending: Any
