@@ -15,7 +15,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar, Final
 
-from django_bolt.auth.base import AUTH_REQUIRED, AuthenticationFailed
+from django_bolt.auth.base import AUTH_REQUIRED, AuthenticationFailed, TokenUser
 from django_bolt.exceptions import HTTPException
 
 __all__ = (
@@ -295,8 +295,7 @@ class Requires(BasePermission):
         for value in values:
             if not isinstance(value, str | int | float):
                 raise ImproperlyConfigured(
-                    f"Requires({claim!r}): claim values are str, int, float or bool, "
-                    f"not {value!r}"
+                    f"Requires({claim!r}): claim values are str, int, float or bool, not {value!r}"
                 )
         if message is not None and (not isinstance(message, str) or not message):
             raise ImproperlyConfigured(f"Requires() message must be a non-empty str: {message!r}")
@@ -356,17 +355,32 @@ async def _negated(pending: Awaitable[bool]) -> bool:
 # --- compiling a route's gate ------------------------------------------------------------------
 
 
-def auth_context(backend: Any, index: int, user: Any, auth: Any) -> dict[str, Any]:
-    """``request.context`` in Django-Bolt's shape: who, which backend, and the JWT claims."""
-    user_id = getattr(user, "pk", None) if hasattr(user, "pk") else getattr(user, "id", None)
-    return {
-        "user_id": None if user_id is None else str(user_id),
-        "is_staff": bool(getattr(user, "is_staff", False)),
-        "is_superuser": bool(getattr(user, "is_superuser", False)),
-        "auth_backend": getattr(backend, "backend_name", "custom"),
-        "auth_backend_index": index,
-        "auth_claims": auth if getattr(backend, "backend_name", None) == "jwt" else None,
-    }
+def context_builder(backend: Any, index: int) -> Callable[[Any, Any], dict[str, Any]]:
+    """How ``backend`` (at ``index``) fills ``request.context``, in Django-Bolt's shape: who,
+    which backend, and the JWT claims. What depends only on the backend is looked up once."""
+    name = getattr(backend, "backend_name", "custom")
+    with_claims = getattr(backend, "backend_name", None) == "jwt"
+
+    def build(user: Any, auth: Any) -> dict[str, Any]:
+        if user.__class__ is TokenUser:  # JWT and API keys: plain slots, no getattr chain
+            user_id = user.id
+            is_staff, is_superuser = user.is_staff, user.is_superuser
+        else:
+            user_id = getattr(user, "pk", None)
+            if user_id is None and not hasattr(user, "pk"):
+                user_id = getattr(user, "id", None)
+            is_staff = getattr(user, "is_staff", False)
+            is_superuser = getattr(user, "is_superuser", False)
+        return {
+            "user_id": None if user_id is None else str(user_id),
+            "is_staff": bool(is_staff),
+            "is_superuser": bool(is_superuser),
+            "auth_backend": name,
+            "auth_backend_index": index,
+            "auth_claims": auth if with_claims else None,
+        }
+
+    return build
 
 
 def resolve_entries(values: Sequence[Any] | None) -> list[Any]:
@@ -411,13 +425,14 @@ def compile_gate(backends: Sequence[Any], guards: Sequence[Any]) -> Gate | None:
         return HTTPException(401, detail, challenge)
 
     n_checks = len(checks)
+    contexts = tuple(context_builder(backend, index) for index, backend in enumerate(backends))
 
     def accept(request: Any, index: int, found: Any) -> None:
         user, auth = found
         # The slots behind request.user/.auth/.context, set without three property calls.
         request._user = user
         request._auth = auth
-        request._context = auth_context(backends[index], index, user, auth)
+        request._context = contexts[index](user, auth)
 
     def check_guards(request: Any, failure: str | None, start: int) -> Awaitable[None] | None:
         for position in range(start, n_checks):

@@ -119,10 +119,11 @@ class JWTAuthentication(BaseAuthentication):
         self.leeway = leeway
         self.revocation_store = revocation_store
         self.is_async = bool(getattr(revocation_store, "is_async", False))
-        # token -> (claims, exp, nbf). A client sends the same token on every request: the
+        # The raw header value ("Bearer <token>", as bytes) -> (claims, exp, nbf, user
+        # fields). A client sends the same header on every request: the header's syntax, the
         # signature and the static claims (aud, iss) are checked once; exp and nbf are
         # time-dependent and checked again on each hit, revocation on every request.
-        self._verified: dict[str, _Verified] = {}
+        self._verified: dict[bytes, _Verified] = {}
 
     @property
     def secret(self) -> str | bytes:
@@ -131,18 +132,25 @@ class JWTAuthentication(BaseAuthentication):
             self._secret = _secret_key()
         return self._secret
 
-    def _token(self, request: Any) -> str | None:
-        wanted = self.header
+    def _header(self, request: Any) -> bytes | None:
+        """The raw value of the configured header (the first one), or None."""
+        wanted, size = self.header, len(self.header)
         for name, value in request.raw_headers:
-            if name.lower() == wanted:
-                text: str = value.decode("latin-1").strip()
-                if text[:7].lower() != _BEARER:
-                    raise AuthenticationFailed("Invalid authorization header")
-                token = text[7:].strip()
-                if not token:
-                    raise AuthenticationFailed("Invalid authorization header")
-                return token
+            # Names of another length cannot match: most are skipped without a lower().
+            if len(name) == size and name.lower() == wanted:
+                return value  # type: ignore[no-any-return]
         return None
+
+    @staticmethod
+    def _token(raw: bytes) -> str:
+        """The token of a ``Bearer <token>`` header value."""
+        text = raw.decode("latin-1").strip()
+        if text[:7].lower() != _BEARER:
+            raise AuthenticationFailed("Invalid authorization header")
+        token = text[7:].strip()
+        if not token:
+            raise AuthenticationFailed("Invalid authorization header")
+        return token
 
     def decode(self, token: str) -> dict[str, Any]:
         """The verified claims, or :class:`AuthenticationFailed` with the reason."""
@@ -173,18 +181,18 @@ class JWTAuthentication(BaseAuthentication):
         return claims
 
     def authenticate(self, request: Any) -> Identity | Awaitable[Identity | None] | None:
-        token = self._token(request)
-        if token is None:
+        raw = self._header(request)
+        if raw is None:
             return None
-        hit = self._verified.get(token)
+        hit = self._verified.get(raw)
         if hit is None:
-            claims = self.decode(token)
-            hit = self._remember(token, claims)
+            claims = self.decode(self._token(raw))
+            hit = self._remember(raw, claims)
         else:
             exp, nbf = hit[1], hit[2]
             now = time.time()
             if exp is not None and now > exp + self.leeway:
-                del self._verified[token]
+                del self._verified[raw]
                 raise AuthenticationFailed("Token expired")
             if nbf is not None and now < nbf - self.leeway:
                 raise AuthenticationFailed("Token not yet valid")
@@ -200,7 +208,7 @@ class JWTAuthentication(BaseAuthentication):
                     raise AuthenticationFailed("Token revoked")
         return _make_user(hit[3], claims), claims
 
-    def _remember(self, token: str, claims: dict[str, Any]) -> _Verified:
+    def _remember(self, raw: bytes, claims: dict[str, Any]) -> _Verified:
         exp, nbf = claims.get("exp"), claims.get("nbf")
         # PyJWT has validated both as numbers when present.
         if len(self._verified) >= _CACHE_SIZE:
@@ -211,7 +219,7 @@ class JWTAuthentication(BaseAuthentication):
             None if nbf is None else float(nbf),
             _user_fields(claims),
         )
-        self._verified[token] = entry
+        self._verified[raw] = entry
         return entry
 
     async def _check_revoked(

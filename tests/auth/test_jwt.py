@@ -311,3 +311,22 @@ def test_verified_token_cache_still_checks_time_and_isolates_claims(monkeypatch:
         response = client.get("/edit", headers=headers)
     assert response.status_code == 401
     assert response.json() == {"detail": "Token expired"}
+
+
+def test_cached_token_is_still_read_from_each_headers_spelling() -> None:
+    """The cache is keyed by the raw header value: a token verified once under "Bearer" is
+    not accepted under another scheme, and other spellings of "Bearer" still parse."""
+    auth = JWTAuthentication(secret=SECRET)
+    token = _token()
+    with TestClient(_api(auth)) as client:
+        assert client.get("/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        refused = client.get("/me", headers={"Authorization": f"Basic {token}"})
+        assert refused.status_code == 401
+        assert refused.json() == {"detail": "Invalid authorization header"}
+        for spelling in (f"bearer {token}", f"BEARER   {token}  "):
+            response = client.get("/me", headers={"Authorization": spelling})
+            assert response.status_code == 200, spelling
+            assert response.json()["id"] == "7"
+        forged = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+        tampered = client.get("/me", headers={"Authorization": f"Bearer {forged}"})
+        assert tampered.status_code == 401
