@@ -434,6 +434,8 @@ def _needs_validation(tp: Any) -> bool:
 
 
 _SCALARS: Final = (str, int, float, bool)
+# Values msgspec encodes as they are (a tuple: isinstance with a tuple beats one with a union).
+_JSON_NATIVE: Final = (msgspec.Struct, dict, list, tuple, int, float, bool)
 
 
 def _validator(model: Any, handler_name: str) -> Callable[[Any], Any]:
@@ -468,6 +470,11 @@ def build_result_converter(
         _validator(model, handler_name) if model is not None and _needs_validation(model) else None
     )
     empty = status_code in (204, 304) or status_code < 200
+    # A value of exactly the declared Struct type is valid as it is (the validator would only
+    # compare the type), and the commonest result after dicts and lists.
+    declared_struct = (
+        model if isinstance(model, type) and issubclass(model, msgspec.Struct) else None
+    )
 
     def convert(result: Any) -> WireResponse:
         cls = type(result)
@@ -476,6 +483,10 @@ def build_result_converter(
                 return WireResponse(status_code, [], b"")
             if validate is not None:
                 result = validate(result)
+            return WireResponse(status_code, [CT_JSON], _ENCODE(result))
+        if cls is declared_struct:
+            if empty:
+                return WireResponse(status_code, [], b"")
             return WireResponse(status_code, [CT_JSON], _ENCODE(result))
         if isinstance(result, Response):
             return result.to_wire()
@@ -488,11 +499,7 @@ def build_result_converter(
             return WireResponse(status_code, [CT_TEXT], result.encode())
         if cls is bytes:
             return WireResponse(status_code, [CT_OCTET], result)
-        if (
-            dataclasses.is_dataclass(result)
-            or result is None
-            or isinstance(result, msgspec.Struct | dict | list | tuple | int | float | bool)
-        ):
+        if result is None or isinstance(result, _JSON_NATIVE) or dataclasses.is_dataclass(result):
             return WireResponse(status_code, [CT_JSON], _ENCODE(result))
         if isinstance(result, WireResponse):
             return result
