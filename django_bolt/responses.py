@@ -522,7 +522,8 @@ def _stream_converter(
             return StreamingResponse(result, status_code).to_wire()
 
         return as_chunks
-    check = _validator(item_type, handler_name) if validate and _needs_validation(item_type) else None
+    checked = validate and _needs_validation(item_type)
+    check = _validator(item_type, handler_name) if checked else None
 
     def line(item: Any) -> bytes:
         if isinstance(item, _RAW_CHUNKS):
@@ -561,7 +562,8 @@ def build_result_converter(
     the status. Generators become streams (see :func:`_stream_converter`).
     """
     if isinstance(model, dict):
-        return _multi_status_converter(status_code, handler_name, response_class)
+        codes = [code for code in model if isinstance(code, int)]
+        return _multi_status_converter(status_code, codes, handler_name, response_class)
     is_stream, item_type = stream_item_type(model)
     to_stream = _stream_converter(status_code, item_type, response_class, validate, handler_name)
     if is_stream:
@@ -618,19 +620,27 @@ def build_result_converter(
 
 
 def _multi_status_converter(
-    status_code: int, handler_name: str, response_class: type[Response] | None
+    status_code: int, codes: list[int], handler_name: str, response_class: type[Response] | None
 ) -> Callable[[Any], WireResponse]:
     """``response_model={200: A, 404: B}``: documented per status, sent unvalidated."""
-    default = build_result_converter(
-        status_code, None, handler_name, validate=False, response_class=response_class
-    )
+    by_status = {
+        code: build_result_converter(
+            code, None, handler_name, validate=False, response_class=response_class
+        )
+        for code in {status_code, 200, *codes}
+    }
+    default = by_status[status_code]
+    other = by_status[200]
 
     def convert(result: Any) -> WireResponse:
         if type(result) is tuple and len(result) == 2 and type(result[0]) is int:
             code, body = result
             if body is None or code in (204, 304) or code < 200:
                 return WireResponse(code, [], b"")
-            response = default(body)
+            known = by_status.get(code)
+            if known is not None:
+                return known(body)
+            response = other(body)
             response.status_code = code
             return response
         return default(result)

@@ -161,8 +161,8 @@ class SchemaGenerator:
             for param in plan.params:
                 if param.source != "file":
                     self._want(param.group if param.group is not None else param.annotation)
-            if plan.model is not inspect.Signature.empty:
-                self._want(plan.model)
+            for model in _response_types(plan.model):
+                self._want(model)
         if self._types:
             schemas, components = msgspec.json.schema_components(
                 self._types, ref_template=REF_TEMPLATE
@@ -437,7 +437,6 @@ class SchemaGenerator:
 
     # -- responses ------------------------------------------------------------------------------
     def _responses(self, plan: _Plan) -> dict[str, Any]:
-        info = plan.info
         responses: dict[str, Any] = self._success_responses(plan)
         if not self.config.include_error_responses:
             return responses
@@ -602,6 +601,18 @@ def _session_cookie_name() -> str:
         return str(settings.SESSION_COOKIE_NAME)
     except Exception:
         return "sessionid"
+
+
+def _response_types(model: Any) -> list[Any]:
+    """The types a response declaration documents: each status's, a stream's items, or itself."""
+    if isinstance(model, dict):
+        return [tp for tp in model.values() if tp is not None]
+    if model is inspect.Signature.empty:
+        return []
+    is_stream, item = stream_item_type(model)
+    if is_stream:
+        return [] if item is None else [item]
+    return [model]
 
 
 def _response_class_content(cls: type[Response]) -> dict[str, Any] | None:
