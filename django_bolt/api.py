@@ -994,6 +994,9 @@ class BoltAPI(Router):
                         result = await _maybe_await(handler(request, exc))
                         status = exc.status_code if isinstance(exc, HTTPException) else 500
                         return build_result_converter(status, None, "exception handler")(result)
+            if not is_client_error(exc):
+                # Still inside dispatch's ``except``: receivers read sys.exc_info(), as in Django.
+                await send_got_request_exception(request)
             self._report_server_error(exc)
             return response_for_exception(exc, self._debug)
         except Exception as second:
@@ -1004,6 +1007,57 @@ class BoltAPI(Router):
         # Test clients with raise_server_exceptions=True set this to re-raise server bugs.
         if self.server_error_hook is not None and not is_client_error(exc):
             self.server_error_hook(exc)
+
+
+async def send_got_request_exception(request: Request) -> None:
+    """Django's ``got_request_exception`` for an exception no handler answered (a 500).
+
+    Called while the exception is being handled, so receivers that read ``sys.exc_info()``
+    (error trackers such as Sentry's Django integration, Django's test client) see it. They get
+    a Django ``HttpRequest`` as ``request``: the one Django middleware used when the route has
+    any, else a ``WSGIRequest`` built over the same bytes whose ``user`` is the one the request
+    already knows (never loaded from the database here: anonymous if not resolved yet).
+    ``sender`` is None, as Django sends it. Receivers run in a worker thread with the exception
+    re-raised there (as Django's ASGI handler does), so ``sys.exc_info()`` works in them; async
+    receivers are run from that thread on the event loop. A failing receiver is logged and does
+    not change the 500. With no receiver connected this costs one check.
+    """
+    from django.core.signals import got_request_exception
+
+    if not got_request_exception.has_listeners(None):
+        return
+    from asgiref.sync import sync_to_async
+
+    django_request = _as_django_request(request)
+    try:
+        # Not Signal.asend_robust: it gathers receivers in new Tasks, where sys.exc_info() is
+        # empty. sync_to_async re-raises the exception in its thread before calling.
+        results = await sync_to_async(got_request_exception.send_robust, thread_sensitive=False)(
+            sender=None, request=django_request
+        )
+    except Exception:
+        logger.exception("got_request_exception could not be sent")
+        return
+    for receiver, result in results:
+        if isinstance(result, Exception):
+            logger.error(
+                "got_request_exception receiver %r failed", receiver, exc_info=result
+            )
+
+
+def _as_django_request(request: Request) -> Any:
+    state = getattr(request, "_state", None)
+    existing = getattr(state, "django_request", None) if state is not None else None
+    if existing is not None:
+        return existing
+    from django.core.handlers.wsgi import WSGIRequest
+
+    from django_bolt.django_bridge import _environ
+
+    django_request = WSGIRequest(_environ(request))
+    # On the event loop this never queries: an unresolved session user reads as anonymous.
+    django_request.user = request.user
+    return django_request
 
 
 def _allowing(
