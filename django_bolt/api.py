@@ -1040,9 +1040,7 @@ async def send_got_request_exception(request: Request) -> None:
         return
     for receiver, result in results:
         if isinstance(result, Exception):
-            logger.error(
-                "got_request_exception receiver %r failed", receiver, exc_info=result
-            )
+            logger.error("got_request_exception receiver %r failed", receiver, exc_info=result)
 
 
 def _as_django_request(request: Request) -> Any:

@@ -373,16 +373,20 @@ def _attach(handler: Any, entries: list[Any]) -> None:
     setattr(handler, _ROUTE_ATTR, (*entries, *current))
 
 
-def middleware(*entries: Any) -> Any:
+def middleware(*entries: Any, **config: Any) -> Any:
     """Attach middleware to a route, or turn a function into a route middleware.
 
     ``@middleware(A, B)`` above a handler runs ``A`` around ``B`` around the handler; entries are
     middleware classes, ``DjangoMiddleware`` wrappers, functions ``fn(request, call_next)`` or
-    dict configs (``{"type": "rate_limit", ...}``). ``@middleware`` directly on a function
-    ``fn(request, call_next)`` makes it a decorator for routes.
+    dict configs (``{"type": "rate_limit", ...}``); keyword arguments are one more dict config,
+    after the others (``@middleware(type="cors", origins=[...])``, Django-Bolt's spelling).
+    ``@middleware`` directly on a function ``fn(request, call_next)`` makes it a decorator for
+    routes.
     """
-    if len(entries) == 1 and _is_function(entries[0]):
+    if len(entries) == 1 and not config and _is_function(entries[0]):
         return FunctionMiddleware(entries[0])
+    if config:
+        entries = (*entries, config)
     checked = [check_entry(e, "route", allow_functions=True) for e in entries]
 
     def decorator(handler: F) -> F:

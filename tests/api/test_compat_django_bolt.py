@@ -18,15 +18,20 @@ import pytest
 
 from django_bolt import (
     BoltAPI,
+    CurrentUser,
     EventSourceResponse,
     FileSize,
     IsAuthenticated,
     JWTAuthentication,
     MediaType,
+    OptionalCurrentUser,
     Request,
+    Requires,
     ServerSentEvent,
     TimingMiddleware,
     create_jwt_for_user,
+    extract_user_id_from_context,
+    get_auth_context,
     status,
 )
 from django_bolt.cookies import Cookie as ResponseCookie
@@ -93,6 +98,12 @@ TOP_LEVEL = (
     "RedocRenderPlugin",
     "Request",
     "RequestProtocol",
+    "Requires",
+    "CurrentUser",
+    "OptionalCurrentUser",
+    "get_current_user",
+    "get_auth_context",
+    "extract_user_id_from_context",
     "APIKeyAuth",
     "DjangoModel",
     "JWTClaims",
@@ -1016,3 +1027,121 @@ def test_logging_and_error_middleware_take_their_keywords() -> None:
         detail = client.get("/fail").json()["detail"]
     assert "RuntimeError: boom" in detail and "Traceback" in detail
     assert ErrorHandlerMiddleware(downstream).debug is False
+
+
+# --- decorators, events, exceptions and auth helpers ---------------------------------------------
+
+
+def test_middleware_keywords_and_positional_cors() -> None:
+    from django_bolt import cors, middleware
+
+    api = BoltAPI()
+
+    @api.get("/open")
+    @middleware(type="cors", origins=["https://a.example"], credentials=True)
+    async def open_() -> dict[str, bool]:
+        return {"ok": True}
+
+    @api.get("/listed")
+    @cors(["https://b.example"], ["GET"], ["X-Custom"], False, 600)
+    async def listed() -> dict[str, bool]:
+        return {"ok": True}
+
+    with TestClient(api) as client:
+        response = client.get("/open", headers={"Origin": "https://a.example"})
+        assert response.headers["access-control-allow-origin"] == "https://a.example"
+        assert response.headers["access-control-allow-credentials"] == "true"
+        preflight = client.options(
+            "/listed",
+            headers={"Origin": "https://b.example", "Access-Control-Request-Method": "GET"},
+        )
+    assert preflight.headers["access-control-max-age"] == "600"
+    assert "x-custom" in preflight.headers["access-control-allow-headers"].lower()
+
+
+def test_server_sent_event_positional_data_and_raw_data() -> None:
+    api = BoltAPI()
+
+    @api.get("/events")
+    async def events() -> EventSourceResponse:
+        async def produce() -> Any:
+            yield ServerSentEvent({"n": 1})
+            yield ServerSentEvent(raw_data='{"already": "json"}', event="raw")
+
+        return EventSourceResponse(produce())
+
+    with TestClient(api) as client:
+        text = client.get("/events").text
+    assert text == 'data: {"n":1}\n\nevent: raw\ndata: {"already": "json"}\n\n'
+
+
+def test_http_exception_body_and_callable_errors() -> None:
+    api = BoltAPI()
+    seen: list[Any] = []
+
+    @api.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> Response:
+        seen.append(exc.errors()[0]["loc"])  # Django-Bolt calls it
+        return JSON({"count": len(exc.errors)}, status_code=400)
+
+    @api.get("/typed")
+    async def typed() -> None:
+        raise NotFound(body=Problem(reason="gone"), headers={"X-Why": "deleted"})
+
+    @api.get("/n/{n}")
+    async def number(n: int) -> dict[str, int]:
+        return {"n": n}
+
+    with TestClient(api) as client:
+        response = client.get("/typed")
+        assert (response.status_code, response.json()) == (404, {"reason": "gone"})
+        assert response.headers["x-why"] == "deleted"
+        assert client.get("/n/x").json() == {"count": 1}
+    assert seen == [["path", "n"]]
+    error = ResponseValidationError([{"loc": ["response", "x"], "msg": "bad", "type": "t"}])
+    assert error.errors() == error.errors and error.errors[0]["msg"] == "bad"
+    assert HTTPException(400, body={"a": 1}).body == {"a": 1}
+
+
+def test_current_user_aliases_and_auth_context_helpers() -> None:
+    api = BoltAPI()
+    jwt_auth = [JWTAuthentication(secret=SECRET)]
+
+    @api.get("/me", auth=jwt_auth)
+    async def me(request: Request, user: CurrentUser) -> dict[str, Any]:
+        return {
+            "username": user.username,
+            "user_id": extract_user_id_from_context(request),
+            "backend": get_auth_context(request)["auth_backend"],
+        }
+
+    @api.get("/maybe", auth=jwt_auth)
+    def maybe(user: OptionalCurrentUser) -> dict[str, Any]:
+        return {"user": None if user is None else user.username}
+
+    @api.get("/vip", auth=jwt_auth, guards=[Requires("role", "vip")])
+    async def vip() -> dict[str, bool]:
+        return {"ok": True}
+
+    token = create_jwt_for_user(
+        SimpleNamespace(pk=5, username="ann"), secret=SECRET, extra_claims={"role": "vip"}
+    )
+    bearer = {"Authorization": f"Bearer {token}"}
+    with TestClient(api) as client:
+        assert client.get("/me").status_code == 401
+        assert client.get("/me", headers=bearer).json() == {
+            "username": "ann",
+            "user_id": "5",
+            "backend": "jwt",
+        }
+        assert client.get("/maybe").json() == {"user": None}
+        assert client.get("/maybe", headers=bearer).json() == {"user": "ann"}
+        assert client.get("/vip", headers=bearer).json() == {"ok": True}
+
+
+def test_session_authentication_takes_django_bolt_keywords() -> None:
+    from django_bolt import SessionAuthentication
+
+    auth = SessionAuthentication(login_url="/login/", csrf=False)
+    assert (auth.enforce_csrf, auth.login_url) == (False, "/login/")
+    assert SessionAuthentication().enforce_csrf is True
