@@ -160,4 +160,3 @@ def compile_fast_bind(binder: Binder) -> BindFn | None:
         return kwargs
 
     return bind
-

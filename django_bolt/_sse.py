@@ -17,10 +17,14 @@ __all__ = ("PING_COMMENT", "ServerSentEvent", "encode_event", "with_keepalive")
 PING_COMMENT: Final = b": ping\n\n"
 
 
-class ServerSentEvent(msgspec.Struct, kw_only=True):
-    """One event; ``data`` that is not a string is sent as JSON."""
+class ServerSentEvent(msgspec.Struct):
+    """One event; ``data`` that is not a string is sent as JSON, ``raw_data`` as it is.
+
+    The fields' order is Django-Bolt's, so ``ServerSentEvent({"n": 1})`` is the data.
+    """
 
     data: Any = None
+    raw_data: str | None = None
     event: str | None = None
     id: str | None = None
     retry: int | None = None
@@ -53,8 +57,13 @@ def encode_event(item: object) -> bytes:
         out.append(_field(b"event", item.event))
     if item.retry is not None:
         out.append(b"retry: %d\n" % item.retry)
-    if item.data is not None:
-        text = item.data if isinstance(item.data, str) else JSON_ENCODER.encode(item.data).decode()
+    if item.raw_data is not None or item.data is not None:
+        if item.raw_data is not None:
+            text = item.raw_data
+        elif isinstance(item.data, str):
+            text = item.data
+        else:
+            text = JSON_ENCODER.encode(item.data).decode()
         # Multi-line data is one "data:" line per line; the client joins them with "\n".
         out.extend(b"data: " + line.encode() + b"\n" for line in text.split("\n"))
     out.append(b"\n")

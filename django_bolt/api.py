@@ -18,7 +18,7 @@ from django_bolt._wire import WireResponse
 from django_bolt.binding import Binder, compile_binder, configure_sync_pool, run_exits
 from django_bolt.exceptions import HTTPException, is_client_error, response_for_exception
 from django_bolt.request import Request
-from django_bolt.responses import build_result_converter
+from django_bolt.responses import Response, build_result_converter
 from django_bolt.routing import (
     PathTemplate,
     RouteMatch,
@@ -60,19 +60,40 @@ _MIDDLEWARE_CONVERT: Final = build_result_converter(200, None, "middleware")
 _DEFAULT_DOCS: Final[Any] = object()
 
 
-class RouteOptions(TypedDict, total=False):
-    """Options every route decorator takes (``get``, ``post``, ... all forward to ``route``)."""
+class _Annotated:
+    __slots__ = ()
 
-    status_code: int
+    def __repr__(self) -> str:
+        return "ANNOTATED"
+
+
+# ``response_model=`` not given: the return annotation declares the type (``None`` declares none).
+ANNOTATED: Final[Any] = _Annotated()
+
+
+class RouteOptions(TypedDict, total=False):
+    """Options every route decorator takes (``get``, ``post``, ... all forward to ``route``).
+
+    ``validate_response`` (``None``: the API's default) turns the check of return values against
+    ``response_model`` or the return annotation off for ``False``. ``response_class`` documents the
+    body's media type in OpenAPI and, for :class:`~django_bolt.responses.EventSourceResponse`,
+    makes a returned generator a stream of Server-Sent Events. ``response_model`` may be a dict
+    ``{status: type}`` (several documented responses; bodies are sent unvalidated, a handler
+    picks the status by returning ``(status, body)``) or ``None`` (no declared type at all).
+    """
+
+    status_code: int | None
     response_model: Any
     tags: list[str] | None
     summary: str | None
     description: str | None
     name: str | None
-    include_in_schema: bool
+    include_in_schema: bool | None
     guards: list[Any] | None
     auth: list[Any] | None
     inline: bool | None
+    validate_response: bool | None
+    response_class: type | None
 
 
 class RouteInfo:
@@ -89,10 +110,12 @@ class RouteInfo:
         "middleware",
         "name",
         "path",
+        "response_class",
         "response_model",
         "status_code",
         "summary",
         "tags",
+        "validate_response",
     )
 
     def __init__(
@@ -101,22 +124,33 @@ class RouteInfo:
         methods: tuple[str, ...],
         endpoint: Callable[..., Any],
         *,
-        status_code: int = 200,
-        response_model: Any = None,
+        status_code: int | None = None,
+        response_model: Any = ANNOTATED,
         tags: list[str] | None = None,
         summary: str | None = None,
         description: str | None = None,
         name: str | None = None,
-        include_in_schema: bool = True,
+        include_in_schema: bool | None = None,
         guards: list[Any] | None = None,
         auth: list[Any] | None = None,
         inline: bool | None = None,
+        validate_response: bool | None = None,
+        response_class: type | None = None,
     ) -> None:
+        if response_class is not None and not (
+            isinstance(response_class, type) and issubclass(response_class, Response)
+        ):
+            raise TypeError(f"response_class must be a Response subclass, not {response_class!r}")
         self.path = path
         self.methods = methods
         self.endpoint = endpoint
+        if status_code is None:
+            status_code = _default_status(response_model)
         self.status_code = status_code
         self.response_model = response_model
+        # None until an API resolves them (its own default), see BoltAPI._flatten().
+        self.validate_response = validate_response
+        self.response_class = response_class
         self.tags = list(tags or [])
         self.summary = summary
         self.description = description if description is not None else inspect.getdoc(endpoint)
@@ -167,6 +201,25 @@ def _join(prefix: str, path: str) -> str:
     return prefix.rstrip("/") + "/" + path.lstrip("/")
 
 
+def _default_status(response_model: Any) -> int:
+    """200, or with ``response_model={status: type}`` its first success status (Django-Bolt)."""
+    if isinstance(response_model, dict):
+        codes = sorted(code for code in response_model if isinstance(code, int))
+        if not codes:
+            raise ValueError(
+                "response_model as a dict needs at least one int status key, e.g. {200: Item}"
+            )
+        return next((code for code in codes if 200 <= code < 300), codes[0])
+    return 200
+
+
+def declared_model(info: RouteInfo) -> Any:
+    """The response type a route declares: ``response_model``, else the return annotation."""
+    if info.response_model is ANNOTATED:
+        return _return_model(info.endpoint)
+    return info.response_model
+
+
 def _return_model(fn: Callable[..., Any]) -> Any:
     try:
         hints = typing.get_type_hints(fn)
@@ -187,20 +240,28 @@ class Router:
         self,
         prefix: str = "",
         tags: list[str] | None = None,
+        dependencies: list[Any] | None = None,
+        middleware: Sequence[Any] | None = None,
         auth: list[Any] | None = None,
         guards: list[Any] | None = None,
-        middleware: Sequence[Any] | None = None,
+        parent: Router | None = None,
     ) -> None:
         from django_bolt.middleware.base import check_entries
 
         self.prefix = prefix
         self.tags = list(tags or [])
+        # Kept as given: Django-Bolt 0.13 stores router dependencies but never runs them either.
+        # A dependency for every route is a Depends() parameter (or a middleware) here.
+        self.dependencies = list(dependencies or [])
         self.auth = auth
         self.guards = guards
         self.middleware: tuple[Any, ...] = check_entries(middleware, type(self).__name__)
         self._routes: list[RouteInfo] = []
         self._routers: list[tuple[str, Router]] = []
+        self._parent: Router | None = None
         self._changed()
+        if parent is not None:
+            parent.include_router(self)
 
     def _changed(self) -> None:
         """Hook for BoltAPI: forget the compiled table when routes change."""
@@ -243,12 +304,45 @@ class Router:
     def options(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
         return self.route(path, ("OPTIONS",), **options)
 
+    def query(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """The QUERY method (a safe, idempotent request with a body; IETF httpbis draft)."""
+        return self.route(path, ("QUERY",), **options)
+
     def include_router(self, router: Router, prefix: str = "") -> None:
         """Serve ``router``'s routes under this one (plus ``prefix``)."""
         if router is self:
             raise ValueError("a router cannot include itself")
+        if isinstance(router, BoltAPI):
+            raise TypeError("include_router() takes a Router; serve a BoltAPI with mount()")
+        router._parent = self
         self._routers.append((prefix, router))
         self._changed()
+
+    def get_all_routes(self) -> list[tuple[str, str, Callable[..., Any], dict[str, Any]]]:
+        """``(method, path, handler, options)`` for every route here (Django-Bolt's listing)."""
+        routes: list[tuple[str, str, Callable[..., Any], dict[str, Any]]] = []
+        for info in self.iter_routes():
+            options: dict[str, Any] = {
+                "name": info.name,
+                "tags": info.tags,
+                "auth": info.auth,
+                "guards": info.guards,
+                "status_code": info.status_code,
+                "summary": info.summary,
+                "description": info.description,
+                "include_in_schema": info.include_in_schema,
+                "validate_response": info.validate_response,
+                "response_class": info.response_class,
+            }
+            if info.response_model is not ANNOTATED:
+                options["response_model"] = info.response_model
+            routes.extend((method, info.path, info.endpoint, options) for method in info.methods)
+        return routes
+
+    def get_middleware_chain(self) -> list[Any]:
+        """The middleware around this router's routes: including routers' first."""
+        outer = self._parent.get_middleware_chain() if self._parent is not None else []
+        return [*outer, *self.middleware]
 
     def iter_routes(self) -> Iterator[RouteInfo]:
         """Every route of this router and the routers it includes, as seen from here."""
@@ -308,10 +402,13 @@ class _Endpoint:
         self.binder: Binder = compile_binder(
             info.endpoint, path_names, frozenset(info.methods), info.inline
         )
-        model = (
-            info.response_model if info.response_model is not None else _return_model(info.endpoint)
+        self.convert = build_result_converter(
+            info.status_code,
+            declared_model(info),
+            info.label,
+            validate=info.validate_response is not False,
+            response_class=info.response_class,
         )
-        self.convert = build_result_converter(info.status_code, model, info.label)
         self.handlers = handlers
         self.is_async = self.binder.is_async
         self.simple = self.binder.simple
@@ -353,29 +450,45 @@ class BoltAPI(Router):
 
     request_class: ClassVar[type[Request]] = Request
 
+    # The positional order is Django-Bolt 0.13's (``BoltAPI("/api", "strip", "v1")`` means the
+    # same there and here); this framework's own options are keyword-only.
     def __init__(
         self,
         prefix: str = "",
         trailing_slash: TrailingSlash = "strip",
+        namespace: str | None = None,
+        middleware: Sequence[Any] | None = None,
+        django_middleware: bool | list[str] | dict[str, list[str]] | None = None,
+        enable_logging: bool = True,
+        logging_config: Any = None,
+        compression: Any = _FROM_SETTINGS,
+        openapi_config: OpenAPIConfig | bool | None = _DEFAULT_DOCS,
+        validate_response: bool = True,
+        include_in_schema: bool | None = None,
+        lifespan: Callable[[BoltAPI], contextlib.AbstractAsyncContextManager[Any]] | None = None,
+        error_formatter: Callable[[Any, Any], Any] | None = None,
         *,
         tags: list[str] | None = None,
         auth: list[Any] | None = None,
         guards: list[Any] | None = None,
         on_startup: Sequence[Callable[[], Any]] | None = None,
         on_shutdown: Sequence[Callable[[], Any]] | None = None,
-        lifespan: Callable[[BoltAPI], contextlib.AbstractAsyncContextManager[Any]] | None = None,
         debug: bool | None = None,
         django_fallthrough: bool | None = None,
-        compression: Any = _FROM_SETTINGS,
-        middleware: Sequence[Any] | None = None,
-        django_middleware: bool | list[str] | dict[str, list[str]] | None = None,
-        openapi_config: OpenAPIConfig | bool | None = _DEFAULT_DOCS,
     ) -> None:
         if trailing_slash not in ("strip", "append", "keep"):
             raise ValueError(
                 f"trailing_slash must be 'strip', 'append' or 'keep', not {trailing_slash!r}"
             )
         self.trailing_slash: TrailingSlash = trailing_slash
+        # Routes reverse as "<namespace>:<name>" through django_bolt.urls (see docs/api.md).
+        self.namespace = namespace
+        self.validate_response = bool(validate_response)
+        # None: as the API that mounts this one decides (True at the top).
+        self.include_in_schema = include_in_schema
+        if error_formatter is not None and not callable(error_formatter):
+            raise TypeError(f"error_formatter must be callable, not {error_formatter!r}")
+        self.error_formatter = error_formatter
         self.on_startup = list(on_startup or [])
         self.on_shutdown = list(on_shutdown or [])
         self.lifespan = lifespan
@@ -401,7 +514,10 @@ class BoltAPI(Router):
         self._lifespans: dict[int, contextlib.AbstractAsyncContextManager[Any]] = {}
         self.mounted = False
         self._limiters: list[RateLimiter] = []
-        super().__init__(prefix, tags, auth, guards, middleware)
+        super().__init__(prefix, tags, middleware=middleware, auth=auth, guards=guards)
+        logging_entry = _logging_middleware(enable_logging, logging_config)
+        if logging_entry is not None:
+            self.middleware = (logging_entry, *self.middleware)
         if django_middleware:
             from django_bolt.middleware.django import DjangoMiddlewareStack
 
@@ -444,17 +560,27 @@ class BoltAPI(Router):
         prefix: str,
         handlers: dict[type[BaseException], ExceptionHandler],
         outer: tuple[Any, ...] = (),
+        in_schema: bool = True,
     ) -> Iterator[tuple[RouteInfo, dict[type[BaseException], ExceptionHandler]]]:
         merged = {**handlers, **self.exception_handlers}
+        if self.include_in_schema is not None:
+            in_schema = self.include_in_schema
         for info in self.iter_routes():
             info.path = normalize_path(_join(prefix, info.path), self.trailing_slash)
             if outer:
                 info.middleware = (*outer, *info.middleware)
+            # A route's own choice wins; otherwise the API that registered it decides.
+            if info.validate_response is None:
+                info.validate_response = self.validate_response
+            if info.include_in_schema is None:
+                info.include_in_schema = in_schema
             yield info, merged
         # The mounting API's middleware wraps the mounted API's.
         around = (*outer, *self.middleware)
         for mount_prefix, app in self._mounts:
-            yield from app._flatten(_join(prefix, _join(self.prefix, mount_prefix)), merged, around)
+            yield from app._flatten(
+                _join(prefix, _join(self.prefix, mount_prefix)), merged, around, in_schema
+            )
 
     def _all_apis(self) -> Iterator[BoltAPI]:
         yield self
@@ -868,6 +994,9 @@ class BoltAPI(Router):
                         result = await _maybe_await(handler(request, exc))
                         status = exc.status_code if isinstance(exc, HTTPException) else 500
                         return build_result_converter(status, None, "exception handler")(result)
+            if not is_client_error(exc):
+                # Still inside dispatch's ``except``: receivers read sys.exc_info(), as in Django.
+                await send_got_request_exception(request)
             self._report_server_error(exc)
             return response_for_exception(exc, self._debug)
         except Exception as second:
@@ -878,6 +1007,55 @@ class BoltAPI(Router):
         # Test clients with raise_server_exceptions=True set this to re-raise server bugs.
         if self.server_error_hook is not None and not is_client_error(exc):
             self.server_error_hook(exc)
+
+
+async def send_got_request_exception(request: Request) -> None:
+    """Django's ``got_request_exception`` for an exception no handler answered (a 500).
+
+    Called while the exception is being handled, so receivers that read ``sys.exc_info()``
+    (error trackers such as Sentry's Django integration, Django's test client) see it. They get
+    a Django ``HttpRequest`` as ``request``: the one Django middleware used when the route has
+    any, else a ``WSGIRequest`` built over the same bytes whose ``user`` is the one the request
+    already knows (never loaded from the database here: anonymous if not resolved yet).
+    ``sender`` is None, as Django sends it. Receivers run in a worker thread with the exception
+    re-raised there (as Django's ASGI handler does), so ``sys.exc_info()`` works in them; async
+    receivers are run from that thread on the event loop. A failing receiver is logged and does
+    not change the 500. With no receiver connected this costs one check.
+    """
+    from django.core.signals import got_request_exception
+
+    if not got_request_exception.has_listeners(None):
+        return
+    from asgiref.sync import sync_to_async
+
+    django_request = _as_django_request(request)
+    try:
+        # Not Signal.asend_robust: it gathers receivers in new Tasks, where sys.exc_info() is
+        # empty. sync_to_async re-raises the exception in its thread before calling.
+        results = await sync_to_async(got_request_exception.send_robust, thread_sensitive=False)(
+            sender=None, request=django_request
+        )
+    except Exception:
+        logger.exception("got_request_exception could not be sent")
+        return
+    for receiver, result in results:
+        if isinstance(result, Exception):
+            logger.error("got_request_exception receiver %r failed", receiver, exc_info=result)
+
+
+def _as_django_request(request: Request) -> Any:
+    state = getattr(request, "_state", None)
+    existing = getattr(state, "django_request", None) if state is not None else None
+    if existing is not None:
+        return existing
+    from django.core.handlers.wsgi import WSGIRequest
+
+    from django_bolt.django_bridge import _environ
+
+    django_request = WSGIRequest(_environ(request))
+    # On the event loop this never queries: an unresolved session user reads as anonymous.
+    django_request.user = request.user
+    return django_request
 
 
 def _allowing(
@@ -913,6 +1091,20 @@ async def _maybe_await(value: Any) -> Any:
     if inspect.isawaitable(value):
         return await value
     return value
+
+
+def _logging_middleware(enabled: bool, config: Any) -> Any:
+    """What ``enable_logging`` / ``logging_config`` add in front of the API's middleware.
+
+    Django-Bolt 0.13 logs every request by default through its logging middleware; here the
+    server's access log (``runbolt --access-log``) does that, so the default adds nothing. A
+    ``logging_config`` asks for the request/response logging middleware with those options.
+    """
+    if not enabled or config is None:
+        return None
+    from django_bolt.middleware import LoggingMiddleware
+
+    return LoggingMiddleware.configured(config)
 
 
 def _rate_limit_settings(settings: object | None) -> tuple[str | None, int]:

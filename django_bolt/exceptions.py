@@ -25,6 +25,7 @@ __all__ = (
     "BadRequest",
     "ClientException",
     "Conflict",
+    "ErrorList",
     "Forbidden",
     "GatewayTimeout",
     "Gone",
@@ -53,7 +54,11 @@ logger: Final = logging.getLogger("django_bolt")
 
 
 class HTTPException(Exception):
-    """An error the client should see: ``{"detail": ...}`` with ``status_code`` and headers."""
+    """An error the client should see: ``{"detail": ...}`` with ``status_code`` and headers.
+
+    ``body`` (Django-Bolt's keyword) replaces that envelope: any value msgspec encodes (a
+    Struct, a dict), sent as JSON as it is; document it with ``response_model={status: Type}``.
+    """
 
     status_code: int = 500
 
@@ -63,6 +68,8 @@ class HTTPException(Exception):
         detail: Any = "",
         headers: Mapping[str, str] | None = None,
         extra: Any = None,
+        *,
+        body: Any = None,
     ) -> None:
         if status_code is not None:
             self.status_code = status_code
@@ -71,6 +78,7 @@ class HTTPException(Exception):
         self.detail = detail
         self.headers = dict(headers) if headers else {}
         self.extra = extra
+        self.body = body
         super().__init__(detail)
 
     def __repr__(self) -> str:
@@ -81,9 +89,14 @@ class _FixedStatus(HTTPException):
     """An HTTPException whose status comes from the class: ``NotFound("no such user")``."""
 
     def __init__(
-        self, detail: Any = "", headers: Mapping[str, str] | None = None, extra: Any = None
+        self,
+        detail: Any = "",
+        headers: Mapping[str, str] | None = None,
+        extra: Any = None,
+        *,
+        body: Any = None,
     ) -> None:
-        super().__init__(None, detail, headers, extra)
+        super().__init__(None, detail, headers, extra, body=body)
 
 
 class ClientException(_FixedStatus):
@@ -167,10 +180,20 @@ class NotImplemented(ServerException):
     status_code = 501
 
 
-class ValidationException(Exception):
-    """Base of the request and response validation errors; ``errors`` lists what failed."""
+class ErrorList(list[Any]):
+    """The error items; also callable, as Django-Bolt's ``exc.errors()`` method is."""
 
-    errors: Sequence[Any]
+    def __call__(self) -> ErrorList:
+        return self
+
+
+class ValidationException(Exception):
+    """Base of the request and response validation errors; ``errors`` lists what failed.
+
+    ``exc.errors`` and ``exc.errors()`` (Django-Bolt's spelling) are the same list.
+    """
+
+    errors: ErrorList
 
 
 class RequestValidationError(HTTPException, ValidationException):
@@ -183,10 +206,10 @@ class RequestValidationError(HTTPException, ValidationException):
     status_code = 422
 
     def __init__(self, errors: Sequence[Any], *, body: Any = None) -> None:
-        if not isinstance(errors, list):
-            errors = list(errors)
-        super().__init__(None, errors)
-        self.errors = errors
+        items = ErrorList(errors)
+        super().__init__(None, items)
+        self.errors = items
+        # The request body the errors refer to, not a response body (see HTTPException).
         self.body = body
 
 
@@ -195,11 +218,22 @@ class ResponseValidationError(ValidationException):
 
     status_code: ClassVar[int] = 500
 
-    def __init__(self, message: str, handler: str) -> None:
+    def __init__(
+        self, message: str | Sequence[Any], handler: str = "handler", *, body: Any = None
+    ) -> None:
+        # A message (and the handler's name), or Django-Bolt's list of error items.
+        if isinstance(message, str):
+            items = ErrorList([{"loc": ["response"], "msg": message, "type": "validation_error"}])
+        else:
+            items = ErrorList(message)
+            message = "; ".join(str(item.get("msg", item)) for item in items if item) or (
+                "invalid response"
+            )
         super().__init__(f"{handler}: {message}")
         self.message = message
         self.handler = handler
-        self.errors = [{"loc": ["response"], "msg": message, "type": "validation_error"}]
+        self.errors = items
+        self.body = body
 
 
 # --- validation error items (422) ---------------------------------------------------------
@@ -246,9 +280,13 @@ def body_error(exc: msgspec.MsgspecError, body: bytes) -> dict[str, Any]:
 
 
 def _http_exception_response(exc: HTTPException) -> WireResponse:
-    payload: dict[str, Any] = {"detail": exc.detail}
-    if exc.extra is not None:
-        payload["extra"] = exc.extra
+    payload: Any
+    if exc.body is not None and not isinstance(exc, RequestValidationError):
+        payload = exc.body
+    else:
+        payload = {"detail": exc.detail}
+        if exc.extra is not None:
+            payload["extra"] = exc.extra
     extra = encode_headers(exc.headers) if exc.headers else None
     return json_response(exc.status_code, payload, extra)
 

@@ -8,6 +8,7 @@ split response on the wire.
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import mimetypes
 import os
@@ -462,12 +463,115 @@ def _validator(model: Any, handler_name: str) -> Callable[[Any], Any]:
     return validate
 
 
-def build_result_converter(
-    status_code: int, model: Any, handler_name: str
+# Return annotations that declare a stream of items rather than one value (Django-Bolt's rule).
+_STREAM_ORIGINS: Final = frozenset(
+    {
+        collections.abc.AsyncIterable,
+        collections.abc.AsyncIterator,
+        collections.abc.AsyncGenerator,
+        collections.abc.Iterable,
+        collections.abc.Iterator,
+        collections.abc.Generator,
+    }
+)
+_GENERATORS: Final = (types.GeneratorType, types.AsyncGeneratorType)
+_RAW_CHUNKS: Final = (bytes, bytearray, memoryview, str)
+_NOT_STREAMS: Final = (str, bytes, bytearray, memoryview, dict, list, tuple, set, frozenset)
+
+
+def stream_item_type(tp: Any) -> tuple[bool, Any]:
+    """(whether ``tp`` declares a stream, the item type or None)."""
+    if tp in _STREAM_ORIGINS:
+        return True, None
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            if arg is not type(None):
+                found, item = stream_item_type(arg)
+                if found:
+                    return True, item
+        return False, None
+    if origin in _STREAM_ORIGINS:
+        args = typing.get_args(tp)
+        return True, args[0] if args else None
+    return False, None
+
+
+def _stream_converter(
+    status_code: int,
+    item_type: Any,
+    response_class: type[Response] | None,
+    validate: bool,
+    handler_name: str,
 ) -> Callable[[Any], WireResponse]:
-    """Compile, once per route, how its return values become responses."""
-    validate = (
-        _validator(model, handler_name) if model is not None and _needs_validation(model) else None
+    """How a generator (or, with a stream annotation, any iterable) result is sent.
+
+    ``response_class=EventSourceResponse``: as Server-Sent Events. A stream annotation with an
+    item type that is not bytes/str: one JSON document per line (``application/x-ndjson``), each
+    item checked against the type unless validation is off. Otherwise the chunks as they come.
+    """
+    if response_class is not None and issubclass(response_class, EventSourceResponse):
+
+        def as_events(result: Any) -> WireResponse:
+            return EventSourceResponse(result, status_code).to_wire()
+
+        return as_events
+    if item_type is None or item_type in _RAW_CHUNKS or item_type is Any:
+
+        def as_chunks(result: Any) -> WireResponse:
+            return StreamingResponse(result, status_code).to_wire()
+
+        return as_chunks
+    checked = validate and _needs_validation(item_type)
+    check = _validator(item_type, handler_name) if checked else None
+
+    def line(item: Any) -> bytes:
+        if isinstance(item, _RAW_CHUNKS):
+            return _chunk_bytes(item)
+        if check is not None:
+            item = check(item)
+        return _ENCODE(item) + b"\n"
+
+    async def async_lines(source: AsyncIterable[Any]) -> AsyncIterator[bytes]:
+        async for item in source:
+            yield line(item)
+
+    def as_lines(result: Any) -> WireResponse:
+        lines = (
+            async_lines(result)
+            if isinstance(result, AsyncIterable)
+            else (line(item) for item in result)
+        )
+        return StreamingResponse(lines, status_code, media_type="application/x-ndjson").to_wire()
+
+    return as_lines
+
+
+def build_result_converter(
+    status_code: int,
+    model: Any,
+    handler_name: str,
+    *,
+    validate: bool = True,
+    response_class: type[Response] | None = None,
+) -> Callable[[Any], WireResponse]:
+    """Compile, once per route, how its return values become responses.
+
+    ``validate=False`` sends values as they are, whatever ``model`` says. ``model`` may be a
+    dict ``{status: type}``: then nothing is validated and a ``(status, body)`` result picks
+    the status. Generators become streams (see :func:`_stream_converter`).
+    """
+    if isinstance(model, dict):
+        codes = [code for code in model if isinstance(code, int)]
+        return _multi_status_converter(status_code, codes, handler_name, response_class)
+    is_stream, item_type = stream_item_type(model)
+    to_stream = _stream_converter(status_code, item_type, response_class, validate, handler_name)
+    if is_stream:
+        model = None
+    validate_value = (
+        _validator(model, handler_name)
+        if validate and model is not None and _needs_validation(model)
+        else None
     )
     empty = status_code in (204, 304) or status_code < 200
     # A value of exactly the declared Struct type is valid as it is (the validator would only
@@ -481,8 +585,8 @@ def build_result_converter(
         if cls is dict or cls is list:  # the common case first
             if empty:
                 return WireResponse(status_code, [], b"")
-            if validate is not None:
-                result = validate(result)
+            if validate_value is not None:
+                result = validate_value(result)
             return WireResponse(status_code, [CT_JSON], _ENCODE(result))
         if cls is declared_struct:
             if empty:
@@ -492,8 +596,14 @@ def build_result_converter(
             return result.to_wire()
         if empty:
             return WireResponse(status_code, [], b"")
-        if validate is not None:
-            result = validate(result)
+        if isinstance(result, _GENERATORS) or (
+            is_stream
+            and not isinstance(result, _NOT_STREAMS)
+            and isinstance(result, AsyncIterable | Iterable)
+        ):
+            return to_stream(result)
+        if validate_value is not None:
+            result = validate_value(result)
             cls = type(result)
         if cls is str:
             return WireResponse(status_code, [CT_TEXT], result.encode())
@@ -505,5 +615,34 @@ def build_result_converter(
             return result
         # Anything else msgspec may still know how to encode (datetime, UUID, Decimal...).
         return WireResponse(status_code, [CT_JSON], _ENCODE(result))
+
+    return convert
+
+
+def _multi_status_converter(
+    status_code: int, codes: list[int], handler_name: str, response_class: type[Response] | None
+) -> Callable[[Any], WireResponse]:
+    """``response_model={200: A, 404: B}``: documented per status, sent unvalidated."""
+    by_status = {
+        code: build_result_converter(
+            code, None, handler_name, validate=False, response_class=response_class
+        )
+        for code in {status_code, 200, *codes}
+    }
+    default = by_status[status_code]
+    other = by_status[200]
+
+    def convert(result: Any) -> WireResponse:
+        if type(result) is tuple and len(result) == 2 and type(result[0]) is int:
+            code, body = result
+            if body is None or code in (204, 304) or code < 200:
+                return WireResponse(code, [], b"")
+            known = by_status.get(code)
+            if known is not None:
+                return known(body)
+            response = other(body)
+            response.status_code = code
+            return response
+        return default(result)
 
     return convert

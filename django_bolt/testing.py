@@ -29,6 +29,7 @@ So a test sees what a client on the network would see, without a socket.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 import warnings
@@ -582,6 +583,51 @@ class TestClient(httpx.Client):
         super().__init__(transport=transport, base_url=base_url, **kwargs)
 
 
+def _lines(response: httpx.Response, decode_unicode: bool = True) -> Iterator[str | bytes]:
+    lines = response.content.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    for line in lines:
+        yield line.decode() if decode_unicode else line
+
+
+def _chunks(
+    response: httpx.Response, chunk_size: int = 1024, decode_unicode: bool = False
+) -> Iterator[str | bytes]:
+    body = response.content
+    for start in range(0, len(body), chunk_size):
+        chunk = body[start : start + chunk_size]
+        yield chunk.decode() if decode_unicode else chunk
+
+
+def _with_iterators(response: httpx.Response) -> httpx.Response:
+    """Django-Bolt's ``stream=True``: ``iter_content`` / ``iter_lines`` in the requests style.
+
+    The body has been read whole by then (as in Django-Bolt); ``iter_lines`` yields str lines
+    by default, ``iter_content(chunk_size, decode_unicode)`` byte chunks.
+    """
+    response.iter_content = functools.partial(_chunks, response)  # type: ignore[method-assign]
+    response.iter_lines = functools.partial(_lines, response)  # type: ignore[method-assign]
+    return response
+
+
+def _verb(method: str) -> Callable[..., httpx.Response]:
+    def send(
+        self: httpx.Client, url: httpx.URL | str, *, stream: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        response = self.request(method, url, **kwargs)
+        return _with_iterators(response) if stream else response
+
+    send.__name__ = send.__qualname__ = method.lower()
+    send.__doc__ = f"A {method} request; ``stream=True`` adds ``iter_lines``/``iter_content``."
+    return send
+
+
+# httpx's verbs do not take Django-Bolt's ``stream=True``, and httpx has no QUERY shortcut.
+for _method in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "QUERY"):
+    setattr(TestClient, _method.lower(), _verb(_method))
+
+
 class AsyncTestClient(httpx.AsyncClient):
     """The async twin of :class:`TestClient`, running on the caller's event loop."""
 
@@ -601,6 +647,10 @@ class AsyncTestClient(httpx.AsyncClient):
         self.app = app
         transport = _AsyncBoltTransport(app, raise_server_exceptions)
         super().__init__(transport=transport, base_url=base_url, **kwargs)
+
+    async def query(self, url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
+        """A QUERY request (httpx has no shortcut for it)."""
+        return await self.request("QUERY", url, **kwargs)
 
 
 try:

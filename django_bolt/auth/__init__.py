@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from django_bolt.auth.api_key import APIKeyAuthentication
 from django_bolt.auth.base import AuthenticationFailed, BaseAuthentication, TokenUser
+from django_bolt.auth.current_user import (
+    CurrentUser,
+    OptionalCurrentUser,
+    extract_user_id_from_context,
+    get_auth_context,
+    get_current_user,
+    get_current_user_sync,
+    require_current_user,
+    require_current_user_sync,
+)
 from django_bolt.auth.guards import (
     AllowAny,
     BasePermission,
@@ -29,6 +39,7 @@ __all__ = (
     "AuthenticationFailed",
     "BaseAuthentication",
     "BasePermission",
+    "CurrentUser",
     "DjangoCacheRevocationStore",
     "HasAllPermissions",
     "HasAnyPermission",
@@ -38,8 +49,15 @@ __all__ = (
     "IsAuthenticated",
     "IsStaff",
     "JWTAuthentication",
+    "OptionalCurrentUser",
     "Requires",
     "SessionAuthentication",
     "TokenUser",
     "create_jwt_for_user",
+    "extract_user_id_from_context",
+    "get_auth_context",
+    "get_current_user",
+    "get_current_user_sync",
+    "require_current_user",
+    "require_current_user_sync",
 )

@@ -26,8 +26,13 @@ class SessionAuthentication(BaseAuthentication):
     backend_name = "session"
     is_async = True
 
-    def __init__(self, enforce_csrf: bool = True) -> None:
-        self.enforce_csrf = enforce_csrf
+    def __init__(
+        self, enforce_csrf: bool = True, *, login_url: str | None = None, csrf: bool | None = None
+    ) -> None:
+        # ``csrf`` is Django-Bolt's name for enforce_csrf. ``login_url`` is kept but not applied:
+        # a request without a user gets the guard's 401, not a redirect (see docs/api.md).
+        self.enforce_csrf = enforce_csrf if csrf is None else csrf
+        self.login_url = login_url
 
     def _load(self, request: Any) -> Identity | None:
         from django_bolt.sessions import get_session_user

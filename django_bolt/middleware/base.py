@@ -231,7 +231,12 @@ class TimingMiddleware(BaseMiddleware):
 
 
 class LoggingMiddleware(BaseMiddleware):
-    """Logs each request and its status to the ``django_bolt.requests`` logger (INFO)."""
+    """Logs each request and its status to the ``django_bolt.requests`` logger (INFO).
+
+    ``logger``, ``log_level``, ``log_headers`` (add the request headers) and ``log_body`` (add
+    the body's size) are Django-Bolt's options; pass them with ``functools.partial`` or a
+    subclass, or through ``BoltAPI(logging_config=...)``.
+    """
 
     exclude_paths: ClassVar[Sequence[str] | None] = (
         "/health",
@@ -240,14 +245,67 @@ class LoggingMiddleware(BaseMiddleware):
         "/docs/**",
         "/openapi.json",
     )
-    logger: ClassVar[logging.Logger] = logging.getLogger("django_bolt.requests")
-    log_level: ClassVar[int] = logging.INFO
+    logger: logging.Logger = logging.getLogger("django_bolt.requests")
+    log_level: int = logging.INFO
+    log_headers: bool = False
+    log_body: bool = False
+
+    def __init__(
+        self,
+        get_response: GetResponse,
+        logger: logging.Logger | None = None,
+        log_body: bool | None = None,
+        log_headers: bool | None = None,
+        log_level: int | None = None,
+    ) -> None:
+        super().__init__(get_response)
+        # None keeps the class attribute, so subclasses that set them still work.
+        if logger is not None:
+            self.logger = logger
+        if log_body is not None:
+            self.log_body = log_body
+        if log_headers is not None:
+            self.log_headers = log_headers
+        if log_level is not None:
+            self.log_level = log_level
+
+    @classmethod
+    def configured(cls, config: Any) -> type[LoggingMiddleware]:
+        """A subclass set up from a Django-Bolt ``LoggingConfig``-like object.
+
+        Read: ``logger_name``, ``log_level`` (a name or a number), ``skip_paths``,
+        ``log_request_body``; attributes it lacks keep their defaults.
+        """
+        name = getattr(config, "logger_name", None)
+        level = getattr(config, "log_level", cls.log_level)
+        if isinstance(level, str):
+            level = logging.getLevelName(level.upper())
+            if not isinstance(level, int):
+                raise ValueError(f"unknown log level {config.log_level!r}")
+        skip = getattr(config, "skip_paths", None)
+        attributes: dict[str, Any] = {
+            "log_level": level,
+            "log_body": bool(getattr(config, "log_request_body", False)),
+        }
+        if name:
+            attributes["logger"] = logging.getLogger(name)
+        if skip is not None:
+            attributes["exclude_paths"] = tuple(skip)
+        return type("ConfiguredLoggingMiddleware", (cls,), attributes)
 
     async def process_request(self, request: Request) -> Any:
         logger = self.logger
         level = self.log_level
         if logger.isEnabledFor(level):
-            logger.log(level, "Request: %s %s", request.method, request.path)
+            if self.log_headers or self.log_body:
+                details: dict[str, Any] = {}
+                if self.log_headers:
+                    details["headers"] = dict(request.headers)
+                if self.log_body:
+                    details["body_size"] = len(request.body)
+                logger.log(level, "Request: %s %s %s", request.method, request.path, details)
+            else:
+                logger.log(level, "Request: %s %s", request.method, request.path)
         started = time.perf_counter()
         response = await self.get_response(request)
         if logger.isEnabledFor(level):
@@ -265,12 +323,17 @@ class LoggingMiddleware(BaseMiddleware):
 class ErrorHandlerMiddleware(BaseMiddleware):
     """Turns an unexpected exception below it into a logged ``HTTPException(500)``.
 
-    ``HTTPException`` passes through unchanged. With ``debug = True`` (a class attribute; set it
-    on a subclass) the 500's detail is the traceback.
+    ``HTTPException`` passes through unchanged. With ``debug=True`` (an argument, as in
+    Django-Bolt, or a class attribute on a subclass) the 500's detail is the traceback.
     """
 
-    debug: ClassVar[bool] = False
+    debug: bool = False
     logger: ClassVar[logging.Logger] = logging.getLogger("django_bolt.errors")
+
+    def __init__(self, get_response: GetResponse, debug: bool | None = None) -> None:
+        super().__init__(get_response)
+        if debug is not None:
+            self.debug = debug
 
     async def process_request(self, request: Request) -> Any:
         try:
@@ -310,16 +373,20 @@ def _attach(handler: Any, entries: list[Any]) -> None:
     setattr(handler, _ROUTE_ATTR, (*entries, *current))
 
 
-def middleware(*entries: Any) -> Any:
+def middleware(*entries: Any, **config: Any) -> Any:
     """Attach middleware to a route, or turn a function into a route middleware.
 
     ``@middleware(A, B)`` above a handler runs ``A`` around ``B`` around the handler; entries are
     middleware classes, ``DjangoMiddleware`` wrappers, functions ``fn(request, call_next)`` or
-    dict configs (``{"type": "rate_limit", ...}``). ``@middleware`` directly on a function
-    ``fn(request, call_next)`` makes it a decorator for routes.
+    dict configs (``{"type": "rate_limit", ...}``); keyword arguments are one more dict config,
+    after the others (``@middleware(type="cors", origins=[...])``, Django-Bolt's spelling).
+    ``@middleware`` directly on a function ``fn(request, call_next)`` makes it a decorator for
+    routes.
     """
-    if len(entries) == 1 and _is_function(entries[0]):
+    if len(entries) == 1 and not config and _is_function(entries[0]):
         return FunctionMiddleware(entries[0])
+    if config:
+        entries = (*entries, config)
     checked = [check_entry(e, "route", allow_functions=True) for e in entries]
 
     def decorator(handler: F) -> F:

@@ -300,11 +300,11 @@ def _merge_vary(headers: list[tuple[bytes, bytes]]) -> None:
 
 def cors(
     origins: Iterable[str] | None = None,
-    *,
     methods: Iterable[str] | None = None,
     headers: Iterable[str] | None = None,
     credentials: bool | None = None,
     max_age: int | None = None,
+    *,
     expose_headers: Iterable[str] | None = None,
     origin_regexes: Iterable[str] | None = None,
 ) -> Callable[[F], F]:

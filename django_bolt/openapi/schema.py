@@ -27,6 +27,7 @@ from django_bolt.responses import (
     Redirect,
     Response,
     StreamingResponse,
+    stream_item_type,
 )
 from django_bolt.routing import PathTemplate
 from django_bolt.server.wire import REASON_PHRASES
@@ -160,8 +161,8 @@ class SchemaGenerator:
             for param in plan.params:
                 if param.source != "file":
                     self._want(param.group if param.group is not None else param.annotation)
-            if plan.model is not inspect.Signature.empty:
-                self._want(plan.model)
+            for model in _response_types(plan.model):
+                self._want(model)
         if self._types:
             schemas, components = msgspec.json.schema_components(
                 self._types, ref_template=REF_TEMPLATE
@@ -224,13 +225,16 @@ class SchemaGenerator:
         ]
 
     def _plan(self, info: RouteInfo, auth_default: list[Any], guards_default: list[Any]) -> _Plan:
-        from django_bolt.api import _resolve
+        from django_bolt.api import ANNOTATED, _resolve
 
         template = PathTemplate(info.path)
         params = describe_parameters(info.endpoint, template.names, frozenset(info.methods))
         model = info.response_model
-        if model is None:
+        if model is ANNOTATED:
             model = _return_model(info.endpoint)
+        elif model is None:
+            # response_model=None: no declared type, any JSON (as an unannotated handler).
+            model = inspect.Signature.empty
         auth = _resolve(info.auth) if info.auth is not None else auth_default
         guards = _resolve(info.guards) if info.guards is not None else guards_default
         path = _CONVERTER.sub(r"{\1}", info.path)
@@ -433,13 +437,7 @@ class SchemaGenerator:
 
     # -- responses ------------------------------------------------------------------------------
     def _responses(self, plan: _Plan) -> dict[str, Any]:
-        info = plan.info
-        status = str(info.status_code)
-        success: dict[str, Any] = {"description": REASON_PHRASES.get(info.status_code, "Success")}
-        content = self._content(plan.model, info.status_code)
-        if content:
-            success["content"] = content
-        responses: dict[str, Any] = {status: success}
+        responses: dict[str, Any] = self._success_responses(plan)
         if not self.config.include_error_responses:
             return responses
         # Only a route whose every value is a path string can never fail validation.
@@ -455,11 +453,56 @@ class SchemaGenerator:
             responses["403"] = _error_response("Forbidden", "#/components/schemas/ErrorResponse")
         return responses
 
+    def _success_responses(self, plan: _Plan) -> dict[str, Any]:
+        info = plan.info
+        if isinstance(plan.model, dict):
+            # response_model={status: type}: one documented response per status.
+            documented: dict[str, Any] = {}
+            for code, model in plan.model.items():
+                key = "default" if code is Ellipsis else str(code)
+                status = code if isinstance(code, int) else info.status_code
+                entry: dict[str, Any] = {"description": REASON_PHRASES.get(status, "Response")}
+                content = None if model is None else self._content(model, status)
+                if content:
+                    entry["content"] = content
+                documented[key] = entry
+            return documented
+        cls = info.response_class
+        if cls is not None and issubclass(cls, Redirect):
+            status = info.status_code if info.status_code != 200 else 307
+            return {
+                str(status): {
+                    "description": REASON_PHRASES.get(status, "Redirect"),
+                    "headers": {"Location": {"schema": {"type": "string"}}},
+                }
+            }
+        success: dict[str, Any] = {"description": REASON_PHRASES.get(info.status_code, "Success")}
+        content = self._content(plan.model, info.status_code)
+        if cls is not None and content is not None:
+            # The class names the media type; a declared item/body type still gives the schema.
+            by_class = _response_class_content(cls) or {}
+            declared = plan.model not in (None, inspect.Signature.empty, Any) and not (
+                isinstance(plan.model, type) and issubclass(plan.model, Response)
+            )
+            if declared and by_class:
+                schema = next(iter(content.values()))["schema"]
+                content = {media: {"schema": schema} for media in by_class}
+            else:
+                content = by_class
+        if content:
+            success["content"] = content
+        return {str(info.status_code): success}
+
     def _content(self, model: Any, status_code: int) -> dict[str, Any] | None:
         if status_code in (204, 304) or status_code < 200:
             return None
         if model is inspect.Signature.empty or model is Any:
             return {"application/json": {"schema": {}}}
+        is_stream, item = stream_item_type(model)
+        if is_stream:
+            if item is None or item in (str, bytes, Any):
+                return {"application/octet-stream": {"schema": dict(_BINARY)}}
+            return {"application/x-ndjson": {"schema": self._schema(item)}}
         if isinstance(model, type) and issubclass(model, Response):
             return _response_class_content(model)
         if model is str:
@@ -558,6 +601,18 @@ def _session_cookie_name() -> str:
         return str(settings.SESSION_COOKIE_NAME)
     except Exception:
         return "sessionid"
+
+
+def _response_types(model: Any) -> list[Any]:
+    """The types a response declaration documents: each status's, a stream's items, or itself."""
+    if isinstance(model, dict):
+        return [tp for tp in model.values() if tp is not None]
+    if model is inspect.Signature.empty:
+        return []
+    is_stream, item = stream_item_type(model)
+    if is_stream:
+        return [] if item is None else [item]
+    return [model]
 
 
 def _response_class_content(cls: type[Response]) -> dict[str, Any] | None:

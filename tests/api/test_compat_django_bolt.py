@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import warnings
+from collections.abc import AsyncIterator, Iterator  # noqa: TC003 - handlers' annotations
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,15 +18,20 @@ import pytest
 
 from django_bolt import (
     BoltAPI,
+    CurrentUser,
     EventSourceResponse,
     FileSize,
     IsAuthenticated,
     JWTAuthentication,
     MediaType,
+    OptionalCurrentUser,
     Request,
+    Requires,
     ServerSentEvent,
     TimingMiddleware,
     create_jwt_for_user,
+    extract_user_id_from_context,
+    get_auth_context,
     status,
 )
 from django_bolt.cookies import Cookie as ResponseCookie
@@ -92,6 +98,12 @@ TOP_LEVEL = (
     "RedocRenderPlugin",
     "Request",
     "RequestProtocol",
+    "Requires",
+    "CurrentUser",
+    "OptionalCurrentUser",
+    "get_current_user",
+    "get_auth_context",
+    "extract_user_id_from_context",
     "APIKeyAuth",
     "DjangoModel",
     "JWTClaims",
@@ -717,3 +729,419 @@ def test_load_django_middleware_builds_the_middleware_list() -> None:
     assert response.json() == {"ok": True}
     assert response.headers["x-frame-options"] == "DENY"
     assert "set-cookie" not in response.headers  # SessionMiddleware was left out
+
+
+# --- route options -------------------------------------------------------------------------------
+
+
+def test_validate_response_per_route_and_per_api() -> None:
+    api = BoltAPI()
+
+    @api.get("/checked")
+    async def checked() -> Point:
+        return {"x": "not an int"}  # type: ignore[return-value]
+
+    @api.get("/unchecked", validate_response=False)
+    async def unchecked() -> Point:
+        return {"x": "not an int", "extra": True}  # type: ignore[return-value]
+
+    lenient = BoltAPI(validate_response=False)
+
+    @lenient.get("/loose", response_model=Point)
+    async def loose() -> dict[str, Any]:
+        return {"x": "sent as is"}
+
+    @lenient.get("/strict", response_model=Point, validate_response=True)
+    async def strict() -> dict[str, Any]:
+        return {"x": "refused"}
+
+    api.mount("/lenient", lenient)
+    with TestClient(api, raise_server_exceptions=False) as client:
+        assert client.get("/checked").status_code == 500
+        response = client.get("/unchecked")
+        assert (response.status_code, response.json()) == (200, {"x": "not an int", "extra": True})
+        assert client.get("/lenient/loose").json() == {"x": "sent as is"}
+        assert client.get("/lenient/strict").status_code == 500
+
+
+def test_response_model_none_declares_no_type() -> None:
+    api = BoltAPI()
+
+    @api.get("/raw", response_model=None)
+    async def raw() -> Point:
+        return {"x": "anything", "y": 2}  # type: ignore[return-value]
+
+    with TestClient(api) as client:
+        assert client.get("/raw").json() == {"x": "anything", "y": 2}
+        operation = client.get("/openapi.json").json()["paths"]["/raw"]["get"]
+    assert operation["responses"]["200"]["content"] == {"application/json": {"schema": {}}}
+
+
+class Problem(msgspec.Struct):
+    reason: str
+
+
+def test_response_model_by_status_picks_status_from_a_tuple() -> None:
+    api = BoltAPI()
+
+    @api.post("/orders", response_model={201: Point, 409: Problem})
+    async def order(conflict: bool = False) -> Any:
+        if conflict:
+            return 409, {"reason": "duplicate"}
+        return {"x": 1}
+
+    @api.delete("/orders/{n}", response_model={204: None, 404: Problem}, status_code=204)
+    async def cancel(n: int) -> Any:
+        return (404, Problem(reason="no such order")) if n > 9 else None
+
+    with TestClient(api) as client:
+        created = client.post("/orders")
+        assert (created.status_code, created.json()) == (201, {"x": 1})
+        clash = client.post("/orders?conflict=true")
+        assert (clash.status_code, clash.json()) == (409, {"reason": "duplicate"})
+        assert (client.delete("/orders/1").status_code, client.delete("/orders/1").content) == (
+            204,
+            b"",
+        )
+        missing = client.delete("/orders/10")
+        assert (missing.status_code, missing.json()) == (404, {"reason": "no such order"})
+        paths = client.get("/openapi.json").json()["paths"]
+    responses = paths["/orders"]["post"]["responses"]
+    assert responses["201"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Point"
+    }
+    assert responses["409"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Problem"
+    }
+    assert "content" not in paths["/orders/{n}"]["delete"]["responses"]["204"]
+    with pytest.raises(ValueError, match="int status"):
+        api.get("/bad", response_model={"ok": Point})(order)
+
+
+def test_response_class_event_source_frames_a_generator_handler() -> None:
+    api = BoltAPI()
+
+    @api.get("/events", response_class=EventSourceResponse)
+    async def events() -> Any:
+        yield {"data": {"n": 1}, "event": "tick"}
+        yield ServerSentEvent(data="done", id="2")
+
+    with TestClient(api) as client:
+        response = client.get("/events")
+        operation = client.get("/openapi.json").json()["paths"]["/events"]["get"]
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.text == 'event: tick\ndata: {"n":1}\n\nid: 2\ndata: done\n\n'
+    assert list(operation["responses"]["200"]["content"]) == ["text/event-stream"]
+
+
+def test_generators_stream_and_typed_streams_are_json_lines() -> None:
+    api = BoltAPI()
+
+    @api.get("/chunks")
+    def chunks() -> Iterator[str]:
+        yield "a"
+        yield "b"
+
+    @api.get("/points")
+    async def points() -> AsyncIterator[Point]:
+        yield Point(x=1)
+        yield {"x": 2}  # type: ignore[misc]
+
+    @api.get("/returned")
+    async def returned() -> Any:
+        async def produce() -> AsyncIterator[bytes]:
+            yield b"x"
+            yield b"y"
+
+        return produce()
+
+    with TestClient(api) as client:
+        assert client.get("/chunks").content == b"ab"
+        lines = client.get("/points", stream=True)
+        assert lines.headers["content-type"] == "application/x-ndjson"
+        assert list(lines.iter_lines()) == ['{"x":1}', '{"x":2}']
+        assert list(lines.iter_content(chunk_size=4)) == [b'{"x"', b":1}\n", b'{"x"', b":2}\n"]
+        assert client.get("/returned").content == b"xy"
+        schema = client.get("/openapi.json").json()["paths"]["/points"]["get"]
+    content = schema["responses"]["200"]["content"]
+    assert content == {"application/x-ndjson": {"schema": {"$ref": "#/components/schemas/Point"}}}
+
+
+def test_response_class_documents_media_type_and_redirects() -> None:
+    api = BoltAPI()
+
+    @api.get("/page", response_class=HTML)
+    async def page() -> str:
+        return "<p>hi</p>"
+
+    @api.get("/away", response_class=Redirect)
+    async def away() -> Redirect:
+        return Redirect("/page")
+
+    with pytest.raises(TypeError, match="response_class"):
+        api.get("/bad", response_class=dict)(page)  # type: ignore[arg-type]
+    with TestClient(api, follow_redirects=False) as client:
+        # As in Django-Bolt the class documents the body; a str is still sent as text/plain.
+        assert client.get("/page").headers["content-type"] == "text/plain; charset=utf-8"
+        assert client.get("/away").status_code == 307
+        paths = client.get("/openapi.json").json()["paths"]
+    assert list(paths["/page"]["get"]["responses"]["200"]["content"]) == ["text/html"]
+    assert paths["/away"]["get"]["responses"]["307"]["headers"] == {
+        "Location": {"schema": {"type": "string"}}
+    }
+
+
+def test_query_method_on_api_router_and_clients() -> None:
+    from django_bolt import Router
+
+    api = BoltAPI()
+    router = Router(prefix="/search")
+
+    @api.query("/find")
+    async def find(request: Request) -> dict[str, Any]:
+        return {"method": request.method, "body": request.body.decode()}
+
+    @router.query("")
+    async def search(criteria: Point) -> Point:
+        return criteria
+
+    api.include_router(router)
+    with TestClient(api) as client:
+        assert client.query("/find", content=b"q").json() == {"method": "QUERY", "body": "q"}
+        assert client.query("/search", json={"x": 5}).json() == {"x": 5}
+        assert client.get("/find").status_code == 405
+
+    async def main() -> Any:
+        async with AsyncTestClient(api) as client:
+            return (await client.query("/search", json={"x": 6})).json()
+
+    assert asyncio.run(main()) == {"x": 6}
+
+
+def test_include_in_schema_defaults_follow_the_apis() -> None:
+    api = BoltAPI()
+    hidden = BoltAPI(include_in_schema=False)
+    inner = BoltAPI()
+
+    @api.get("/shown")
+    async def shown() -> dict[str, int]:
+        return {}
+
+    @hidden.get("/secret")
+    async def secret() -> dict[str, int]:
+        return {}
+
+    @hidden.get("/public", include_in_schema=True)
+    async def public() -> dict[str, int]:
+        return {}
+
+    @inner.get("/nested")
+    async def nested() -> dict[str, int]:
+        return {}
+
+    hidden.mount("/inner", inner)
+    api.mount("/internal", hidden)
+    with TestClient(api) as client:
+        paths = set(client.get("/openapi.json").json()["paths"])
+        assert client.get("/internal/secret").status_code == 200
+    assert paths == {"/shown", "/internal/public"}
+
+
+def test_router_parent_dependencies_and_listing() -> None:
+    from django_bolt import Router
+
+    class Tag(BaseMiddleware):
+        async def process_request(self, request: Request) -> Any:
+            response = await self.get_response(request)
+            response.headers["x-tag"] = "v1"
+            return response
+
+    api = BoltAPI()
+    v1 = Router("/v1", ["v1"], None, [Tag])
+    users = Router(prefix="/users", dependencies=[lambda: None], parent=v1)
+
+    @users.get("/{user_id}", name="user-detail", status_code=200)
+    async def user(user_id: int) -> dict[str, int]:
+        return {"id": user_id}
+
+    api.include_router(v1)
+    assert users.dependencies and users.get_middleware_chain() == [Tag]
+    ((method, path, handler, options),) = v1.get_all_routes()
+    assert (method, path, handler) == ("GET", "/v1/users/{user_id}", user)
+    assert (options["name"], options["tags"]) == ("user-detail", ["v1"])
+    with pytest.raises(TypeError, match="mount"):
+        api.include_router(BoltAPI())
+    with TestClient(api) as client:
+        response = client.get("/v1/users/3")
+    assert (response.json(), response.headers["x-tag"]) == ({"id": 3}, "v1")
+
+
+def test_bolt_api_takes_django_bolt_positional_order_and_logging_options(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = SimpleNamespace(logger_name="compat.requests", log_level="WARNING", skip_paths=[])
+    api = BoltAPI("/api", "strip", "shop", None, None, True, config)
+
+    @api.get("/ping")
+    async def ping() -> dict[str, bool]:
+        return {"ok": True}
+
+    assert (api.namespace, api.validate_response, api.include_in_schema) == ("shop", True, None)
+    with caplog.at_level("WARNING", logger="compat.requests"), TestClient(api) as client:
+        assert client.get("/api/ping").json() == {"ok": True}
+    messages = [r.getMessage() for r in caplog.records if r.name == "compat.requests"]
+    assert messages[0] == "Request: GET /api/ping"
+    assert messages[1].startswith("Response: 200 for GET /api/ping")
+    quiet = BoltAPI(enable_logging=False, logging_config=config)
+    assert quiet.middleware == ()
+
+
+def test_logging_and_error_middleware_take_their_keywords() -> None:
+    import logging
+
+    from django_bolt.middleware import ErrorHandlerMiddleware, LoggingMiddleware
+
+    async def downstream(request: Any) -> Any:
+        raise RuntimeError("boom")
+
+    logger = logging.getLogger("compat.custom")
+    logged = LoggingMiddleware(downstream, logger=logger, log_headers=True, log_level=30)
+    assert (logged.logger, logged.log_headers, logged.log_body, logged.log_level) == (
+        logger,
+        True,
+        False,
+        30,
+    )
+
+    class Verbose(ErrorHandlerMiddleware):
+        def __init__(self, get_response: Any) -> None:
+            super().__init__(get_response, debug=True)
+
+    api = BoltAPI(middleware=[Verbose])
+
+    @api.get("/fail")
+    async def fail() -> None:
+        raise RuntimeError("boom")
+
+    with TestClient(api) as client:
+        detail = client.get("/fail").json()["detail"]
+    assert "RuntimeError: boom" in detail and "Traceback" in detail
+    assert ErrorHandlerMiddleware(downstream).debug is False
+
+
+# --- decorators, events, exceptions and auth helpers ---------------------------------------------
+
+
+def test_middleware_keywords_and_positional_cors() -> None:
+    from django_bolt import cors, middleware
+
+    api = BoltAPI()
+
+    @api.get("/open")
+    @middleware(type="cors", origins=["https://a.example"], credentials=True)
+    async def open_() -> dict[str, bool]:
+        return {"ok": True}
+
+    @api.get("/listed")
+    @cors(["https://b.example"], ["GET"], ["X-Custom"], False, 600)
+    async def listed() -> dict[str, bool]:
+        return {"ok": True}
+
+    with TestClient(api) as client:
+        response = client.get("/open", headers={"Origin": "https://a.example"})
+        assert response.headers["access-control-allow-origin"] == "https://a.example"
+        assert response.headers["access-control-allow-credentials"] == "true"
+        preflight = client.options(
+            "/listed",
+            headers={"Origin": "https://b.example", "Access-Control-Request-Method": "GET"},
+        )
+    assert preflight.headers["access-control-max-age"] == "600"
+    assert "x-custom" in preflight.headers["access-control-allow-headers"].lower()
+
+
+def test_server_sent_event_positional_data_and_raw_data() -> None:
+    api = BoltAPI()
+
+    @api.get("/events")
+    async def events() -> EventSourceResponse:
+        async def produce() -> Any:
+            yield ServerSentEvent({"n": 1})
+            yield ServerSentEvent(raw_data='{"already": "json"}', event="raw")
+
+        return EventSourceResponse(produce())
+
+    with TestClient(api) as client:
+        text = client.get("/events").text
+    assert text == 'data: {"n":1}\n\nevent: raw\ndata: {"already": "json"}\n\n'
+
+
+def test_http_exception_body_and_callable_errors() -> None:
+    api = BoltAPI()
+    seen: list[Any] = []
+
+    @api.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> Response:
+        seen.append(exc.errors()[0]["loc"])  # Django-Bolt calls it
+        return JSON({"count": len(exc.errors)}, status_code=400)
+
+    @api.get("/typed")
+    async def typed() -> None:
+        raise NotFound(body=Problem(reason="gone"), headers={"X-Why": "deleted"})
+
+    @api.get("/n/{n}")
+    async def number(n: int) -> dict[str, int]:
+        return {"n": n}
+
+    with TestClient(api) as client:
+        response = client.get("/typed")
+        assert (response.status_code, response.json()) == (404, {"reason": "gone"})
+        assert response.headers["x-why"] == "deleted"
+        assert client.get("/n/x").json() == {"count": 1}
+    assert seen == [["path", "n"]]
+    error = ResponseValidationError([{"loc": ["response", "x"], "msg": "bad", "type": "t"}])
+    assert error.errors() == error.errors and error.errors[0]["msg"] == "bad"
+    assert HTTPException(400, body={"a": 1}).body == {"a": 1}
+
+
+def test_current_user_aliases_and_auth_context_helpers() -> None:
+    api = BoltAPI()
+    jwt_auth = [JWTAuthentication(secret=SECRET)]
+
+    @api.get("/me", auth=jwt_auth)
+    async def me(request: Request, user: CurrentUser) -> dict[str, Any]:
+        return {
+            "username": user.username,
+            "user_id": extract_user_id_from_context(request),
+            "backend": get_auth_context(request)["auth_backend"],
+        }
+
+    @api.get("/maybe", auth=jwt_auth)
+    def maybe(user: OptionalCurrentUser) -> dict[str, Any]:
+        return {"user": None if user is None else user.username}
+
+    @api.get("/vip", auth=jwt_auth, guards=[Requires("role", "vip")])
+    async def vip() -> dict[str, bool]:
+        return {"ok": True}
+
+    token = create_jwt_for_user(
+        SimpleNamespace(pk=5, username="ann"), secret=SECRET, extra_claims={"role": "vip"}
+    )
+    bearer = {"Authorization": f"Bearer {token}"}
+    with TestClient(api) as client:
+        assert client.get("/me").status_code == 401
+        assert client.get("/me", headers=bearer).json() == {
+            "username": "ann",
+            "user_id": "5",
+            "backend": "jwt",
+        }
+        assert client.get("/maybe").json() == {"user": None}
+        assert client.get("/maybe", headers=bearer).json() == {"user": "ann"}
+        assert client.get("/vip", headers=bearer).json() == {"ok": True}
+
+
+def test_session_authentication_takes_django_bolt_keywords() -> None:
+    from django_bolt import SessionAuthentication
+
+    auth = SessionAuthentication(login_url="/login/", csrf=False)
+    assert (auth.enforce_csrf, auth.login_url) == (False, "/login/")
+    assert SessionAuthentication().enforce_csrf is True

@@ -234,3 +234,130 @@ def test_an_unreachable_database_is_503_and_logged(
     assert response.status_code == 503
     assert response.json() == {"detail": "Service Unavailable"}
     assert "connection to server failed" in caplog.text
+
+
+# --- Django's got_request_exception -----------------------------------------------------------
+
+
+@pytest.fixture
+def got_exception():
+    """A real receiver on Django's signal, recording what error trackers read."""
+    import sys
+
+    from django.core.signals import got_request_exception
+
+    seen = []
+
+    def receiver(sender, request, **kwargs):
+        seen.append((sender, request, sys.exc_info()[1]))
+
+    got_request_exception.connect(receiver, dispatch_uid="bolt-test-receiver")
+    yield seen
+    got_request_exception.disconnect(dispatch_uid="bolt-test-receiver")
+
+
+def test_unhandled_exception_sends_got_request_exception(got_exception):
+    from django.http import HttpRequest
+
+    api = BoltAPI()
+
+    @api.post("/crash/{n}")
+    async def crash(n: int):
+        raise ValueError(f"bad {n}")
+
+    @api.get("/sync-crash")
+    def sync_crash():
+        raise KeyError("missing")
+
+    with TestClient(api, raise_server_exceptions=False) as client:
+        response = client.post("/crash/3?x=1", content=b"payload", headers={"X-Trace": "t"})
+        assert response.status_code == 500
+        assert client.get("/sync-crash").status_code == 500
+    (sender, request, error), (_, _, sync_error) = got_exception
+    assert sender is None
+    assert isinstance(request, HttpRequest)
+    assert (request.method, request.path, request.GET["x"]) == ("POST", "/crash/3", "1")
+    assert (request.headers["x-trace"], request.body) == ("t", b"payload")
+    assert not request.user.is_authenticated
+    assert isinstance(error, ValueError) and str(error) == "bad 3"
+    assert isinstance(sync_error, KeyError)
+
+
+def test_client_errors_and_handled_exceptions_send_no_signal(got_exception):
+    api = BoltAPI()
+
+    @api.exception_handler(LookupError)
+    async def lookup(request, error):
+        return JSON({"detail": "handled"}, status_code=404)
+
+    @api.get("/http")
+    async def http_error():
+        raise exc.ServiceUnavailable("later")
+
+    @api.get("/handled")
+    async def handled():
+        raise LookupError("x")
+
+    @api.get("/typed/{n}")
+    async def typed(n: int):
+        return {"n": n}
+
+    with TestClient(api) as client:
+        assert client.get("/http").status_code == 503
+        assert client.get("/handled").status_code == 404
+        assert client.get("/typed/abc").status_code in (404, 422)
+    assert got_exception == []
+
+
+def test_failing_and_async_receivers_do_not_change_the_500(caplog):
+    from django.core.signals import got_request_exception
+
+    seen = []
+
+    def broken(sender, **kwargs):
+        raise RuntimeError("receiver bug")
+
+    async def async_receiver(sender, request, **kwargs):
+        seen.append(request.path)
+
+    got_request_exception.connect(broken, dispatch_uid="bolt-broken")
+    got_request_exception.connect(async_receiver, dispatch_uid="bolt-async")
+    api = BoltAPI()
+
+    @api.get("/boom")
+    async def boom():
+        raise ValueError("boom")
+
+    try:
+        with (
+            caplog.at_level(logging.ERROR),
+            TestClient(api) as client,
+            pytest.raises(ValueError, match="boom"),
+        ):
+            client.get("/boom")
+    finally:
+        got_request_exception.disconnect(dispatch_uid="bolt-broken")
+        got_request_exception.disconnect(dispatch_uid="bolt-async")
+    assert seen == ["/boom"]
+    assert any("receiver" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+@pytest.mark.django_db
+def test_django_middleware_request_is_the_one_sent(got_exception):
+    api = BoltAPI(
+        django_middleware=[
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+        ]
+    )
+
+    @api.get("/crash")
+    async def crash(request):
+        request.state.seen = True
+        raise ValueError("inside middleware")
+
+    with TestClient(api, raise_server_exceptions=False) as client:
+        assert client.get("/crash").status_code == 500
+    ((_, request, error),) = got_exception
+    assert hasattr(request, "session") and not request.user.is_authenticated
+    assert str(error) == "inside middleware"

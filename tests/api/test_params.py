@@ -399,7 +399,6 @@ def test_ellipsis_default_means_required_as_in_fastapi_and_django_bolt() -> None
 
 def test_req_is_the_request_too_and_multiple_of_is_enforced() -> None:
 
-
     api = BoltAPI()
 
     @api.get("/step")
