@@ -24,13 +24,17 @@ pytestmark = pytest.mark.integration
 
 
 class ClientLoop:
-    """Requests on fresh connections from a few threads until stopped; counts every failure."""
+    """Requests on fresh connections from a few threads until stopped; counts every failure.
+
+    ``answers`` holds every 200 answer's JSON in arrival order, ``pids`` the ``pid`` fields seen.
+    """
 
     def __init__(self, bolt: BoltProcess, threads: int = 4, path: str = "/pid") -> None:
         self.bolt = bolt
         self.path = path
         self.stop = threading.Event()
         self.pids: set[int] = set()
+        self.answers: list[dict[str, object]] = []
         self.ok = 0
         self.failures: list[str] = []
         self._lock = threading.Lock()
@@ -49,7 +53,10 @@ class ClientLoop:
             with self._lock:
                 if resp.status == 200:
                     self.ok += 1
-                    self.pids.add(resp.json()["pid"])
+                    answer = resp.json()
+                    self.answers.append(answer)
+                    if "pid" in answer:
+                        self.pids.add(answer["pid"])
                 else:
                     self.failures.append(f"status {resp.status}")
 
