@@ -48,6 +48,11 @@ def versions(answers: list[dict[str, object]]) -> list[object]:
     return [answer["version"] for answer in answers]
 
 
+def wait_gone(bolt: BoltProcess, pids: set[int]) -> None:
+    """Until the old workers have drained (answering what they accepted) and exited."""
+    bolt.wait_for(lambda: not set(bolt.worker_pids()) & pids, 30, "the old workers to exit")
+
+
 def test_sighup_serves_the_new_code_without_a_failed_request(
     run_bolt: Callable[..., BoltProcess], project: Project
 ) -> None:
@@ -58,8 +63,7 @@ def test_sighup_serves_the_new_code_without_a_failed_request(
         project.deploy("2")
         bolt.send_signal(signal.SIGHUP)
         bolt.wait_output("Reload complete", 60)
-        # The old workers drain (answering what they accepted) and exit.
-        bolt.wait_for(lambda: not set(bolt.worker_pids()) & before, 30, "the old workers to exit")
+        wait_gone(bolt, before)
         done = len(load.answers)
         bolt.wait_for(lambda: load.ok > done + 40, 10, "the new workers to serve")
     assert load.failures == []
@@ -97,7 +101,7 @@ def test_new_code_that_fails_to_import_leaves_the_old_workers_serving(
     project.deploy("3")
     bolt.send_signal(signal.SIGHUP)
     bolt.wait_output("Reload complete", 60)
-    bolt.wait_for(lambda: not set(bolt.worker_pids()) & before, 30, "the old workers to exit")
+    wait_gone(bolt, before)
     assert {bolt.get("/version").json()["version"] for _ in range(10)} == {"3"}
     bolt.send_signal(signal.SIGTERM)
     assert bolt.wait(30) == 0
@@ -117,7 +121,7 @@ def test_recycling_forks_the_loaded_code_until_a_reload_then_keeps_the_new_code(
     before = set(bolt.worker_pids())
     bolt.send_signal(signal.SIGHUP)
     bolt.wait_output("Reload complete", 60)
-    bolt.wait_for(lambda: not set(bolt.worker_pids()) & before, 30, "the old worker to exit")
+    wait_gone(bolt, before)
     recycled = bolt.stderr.count("Recycling worker")
     # After the reload a fork would bring version 1 back: replacements are fresh interpreters.
     with ClientLoop(bolt, threads=2, path="/version") as load:
