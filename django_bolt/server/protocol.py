@@ -195,8 +195,18 @@ class ServerState:
         if self.connections:
             self._schedule_sweep()
 
+    def stop_keep_alive(self) -> None:
+        """From now on each connection closes after answering what it has already received.
+
+        The requests a connection has read (the one in progress and those pipelined behind it)
+        are all answered; the last answer carries ``Connection: close``.
+        """
+        self.draining = True
+        for conn in self.connections:
+            conn.keep_alive = False
+
     def begin_shutdown(self) -> None:
-        """Close idle connections now; busy ones close after their current response."""
+        """Close idle connections now; busy ones close once their queued requests are answered."""
         self.draining = True
         for conn in list(self.connections):
             conn.shutdown()
@@ -311,7 +321,8 @@ class HttpProtocol(asyncio.Protocol):
         self.scheme = "https" if transport.get_extra_info("sslcontext") else "http"
         self.trusted_peer = self._peer is not None and self._peer[0] in state.trusted
         self.idle_since = state.now
-        if state.draining:
+        if state.draining or state.keep_alive_s <= 0:
+            # Decided per connection, so that no request pays for the check.
             self.keep_alive = False
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -593,8 +604,6 @@ class HttpProtocol(asyncio.Protocol):
         if request.body_file is not None:
             self.active_body = request.body_file
         state = self.state
-        if state.draining or state.keep_alive_s <= 0:
-            keep_alive = False
         try:
             coro = state.app.dispatch(request)
         except Exception:
@@ -728,7 +737,9 @@ class HttpProtocol(asyncio.Protocol):
             self.responding = False
             return
         status = response.status_code
-        keep_alive = keep_alive and self.keep_alive
+        # Once the server drains, requests read before it are still answered: only the last
+        # one queued closes the connection.
+        keep_alive = keep_alive and (self.keep_alive or len(self.pipeline) > 0)
         head = self._head(status, response, keep_alive)
         if keep_alive and request.http_version == "1.0":
             head.append(_KEEP_ALIVE_10)
@@ -764,7 +775,9 @@ class HttpProtocol(asyncio.Protocol):
             self.responding = False
             return
         status = response.status_code
-        keep_alive = keep_alive and self.keep_alive
+        # Once the server drains, requests read before it are still answered: only the last
+        # one queued closes the connection.
+        keep_alive = keep_alive and (self.keep_alive or len(self.pipeline) > 0)
         # A stream that declares its length (a file) is sent as is; otherwise HTTP/1.1 uses the
         # chunked coding, and HTTP/1.0 (which has none) ends the body by closing.
         declared = declared_length(response.raw_headers)
@@ -862,7 +875,10 @@ class HttpProtocol(asyncio.Protocol):
                     ):
                         self._resume_reading()
                     self._run(item, next_keep_alive)
-                    if self.responding or self.closing:
+                    # `closing` alone may only mean that a request queued further on ends the
+                    # connection (the client's Connection: close, an error to send): those are
+                    # still owed an answer, so stop only once the transport is really closing.
+                    if self.responding or (self.closing and transport.is_closing()):
                         return  # suspended (its Task resumes the queue) or the connection ended
             finally:
                 self.running_pipeline = False
@@ -915,7 +931,7 @@ class HttpProtocol(asyncio.Protocol):
                 self.transport.close()
 
     def shutdown(self) -> None:
-        """Stop after the current response; close at once if idle."""
+        """Stop once the requests already received are answered; close at once if idle."""
         self.keep_alive = False
         if self.transport is not None and not self.responding and not self.pipeline:
             if self.in_head or not self.served:

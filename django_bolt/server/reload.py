@@ -22,18 +22,30 @@ if TYPE_CHECKING:
     from pathlib import Path
     from types import FrameType
 
-__all__ = ("CHILD_ENV", "FD_ENV", "Reloader", "child_arguments", "inherited_socket")
+__all__ = (
+    "CHILD_ENV",
+    "FD_ENV",
+    "Reloader",
+    "child_arguments",
+    "inherited_socket",
+    "interpreter_arguments",
+)
 
 CHILD_ENV: Final = "DJANGO_BOLT_RELOADER_CHILD"
 FD_ENV: Final = "DJANGO_BOLT_LISTEN_FD"
 _WATCH_TICK_MS: Final = 300
 
 
+def interpreter_arguments() -> list[str]:
+    """This Python and the options a new interpreter must share with it (warning filters)."""
+    return [sys.executable, *(f"-W{o}" for o in sys.warnoptions)]
+
+
 def child_arguments() -> list[str]:
     """The command line that started this process, to run it again as the child."""
     import __main__
 
-    args = [sys.executable, *(f"-W{o}" for o in sys.warnoptions)]
+    args = interpreter_arguments()
     spec = getattr(__main__, "__spec__", None)
     if spec is not None and spec.name:
         # Started with ``python -m``: run the same module again.

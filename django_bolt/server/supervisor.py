@@ -6,6 +6,20 @@ a worker is spawn-first (the new one accepts on the same sockets before the old 
 never resets a queue. A slot abandoned for good has its sockets closed, so the kernel stops
 routing connections to it.
 
+Workers start as forks of the parent, which imported the project once (an import error is
+reported once, at start, and start-up is quick). A fork runs the code the parent imported, so a
+code reload cannot fork: on ``SIGHUP`` each replacement is forked and at once exec'd into a
+fresh interpreter (``python -m django_bolt.server.handover``) that inherits only its slot's
+listening sockets and its pipe, sets Django up and imports the project from disk. The parent
+stays as it is: it keeps the sockets and the children, and never runs project code that might
+fail; the other design, the parent re-executing itself and handing its sockets to its new
+image, would put the whole service in the hands of the new code and would have to hand the
+running workers over too. A reload stays spawn-first, one slot at a time; a new worker that
+fails to import or start (a ``SyntaxError`` in the deployed code) exits before it listens, the
+old worker keeps serving, and the rest of the round is abandoned. Recycling (``--max-requests``
+and friends) and respawns fork while the parent's code is what serves; once a fresh worker
+serves, they start fresh interpreters too, since a fork would bring the old code back.
+
 The loop is split from the process plumbing so tests can step it: :class:`Supervisor` only
 talks to a :class:`ProcessTable` (spawn, signal, reap, read messages) and a clock. Signal
 handlers only record the signal; ``step()`` dispatches it to ``handle_sigterm`` and friends.
@@ -24,6 +38,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Protocol
 
+from django_bolt.server import handover
 from django_bolt.server.accesslog import AccessLog
 from django_bolt.server.worker import EXIT_STARTUP_FAILED, MSG_READY, MSG_RECYCLE, Worker
 
@@ -71,8 +86,12 @@ def describe_exit(returncode: int) -> str:
 class ProcessTable(Protocol):
     """What the supervisor needs from the operating system (a fake one in the tests)."""
 
-    def spawn(self, slot: int) -> int:
-        """Start a worker for ``slot``; return its pid."""
+    def spawn(self, slot: int, fresh: bool) -> int:
+        """Start a worker for ``slot``; return its pid.
+
+        ``fresh``: in a new interpreter that imports the project anew, instead of a fork of
+        the parent (which runs the code the parent imported at start).
+        """
         ...
 
     def send(self, pid: int, sig: int) -> None: ...
@@ -98,6 +117,8 @@ class WorkerInfo:
     slot: int
     started: float
     crash_respawn: bool = False
+    # Started as a fresh interpreter (it runs the code that was on disk at its start).
+    fresh: bool = False
     ready: bool = False
     retiring: bool = False
     kill_at: float | None = None
@@ -140,6 +161,11 @@ class Supervisor:
         self.exit_code: int | None = None
         self._shutdown_code = 0
         self._shutdown_deadline = 0.0
+        # Set once a fresh worker serves: a fork would bring back the code the parent imported
+        # at start, so from then on every new worker is a fresh interpreter too.
+        self.fresh_code = False
+        # A reload (SIGHUP) replaces the slots in _rolling one at a time, _rolling_slot now.
+        self._reloading = False
         self._rolling: deque[int] = deque()
         self._rolling_slot: int | None = None
 
@@ -208,7 +234,11 @@ class Supervisor:
     def handle_sighup(self) -> None:
         if self.shutting_down:
             return
-        self.log("Received SIGHUP: restarting every worker, one at a time.")
+        self.log(
+            "Received SIGHUP: reloading the code: each worker is replaced, one at a time, by a "
+            "new interpreter that imports the project anew."
+        )
+        self._reloading = True
         for slot in self.slots:
             if not slot.abandoned and slot.index not in self._rolling:
                 self._rolling.append(slot.index)
@@ -238,9 +268,12 @@ class Supervisor:
             self._kill(info)
         self.exit_code = code
 
-    def _spawn(self, slot: _Slot, *, crash_respawn: bool = False) -> WorkerInfo:
-        pid = self.table.spawn(slot.index)
-        info = WorkerInfo(pid, slot.index, self.clock(), crash_respawn=crash_respawn)
+    def _spawn(
+        self, slot: _Slot, *, crash_respawn: bool = False, fresh: bool | None = None
+    ) -> WorkerInfo:
+        fresh = self.fresh_code if fresh is None else fresh
+        pid = self.table.spawn(slot.index, fresh)
+        info = WorkerInfo(pid, slot.index, self.clock(), crash_respawn=crash_respawn, fresh=fresh)
         self.workers[pid] = info
         slot.live.append(info)
         return info
@@ -265,12 +298,28 @@ class Supervisor:
         self._rolling_slot = None
         while self._rolling and not self.shutting_down:
             slot = self.slots[self._rolling.popleft()]
-            if slot.abandoned or slot.current is None:
+            if slot.abandoned or (slot.current is None and slot.incoming is None):
                 continue
             self._rolling_slot = slot.index
             if slot.incoming is None:
-                slot.incoming = self._spawn(slot)
+                slot.incoming = self._spawn(slot, fresh=True)
+            elif not slot.incoming.fresh:
+                # A replacement forked for recycling or a respawn is already on its way, with
+                # the old code: once it serves, the slot is replaced again.
+                self._rolling.appendleft(slot.index)
             return
+        if self._reloading and not self.shutting_down:
+            self._reloading = False
+            self.log("Reload complete: new workers serve every slot (the old ones drain).")
+
+    def _abandon_reload(self) -> None:
+        self._reloading = False
+        self._rolling.clear()
+        self._rolling_slot = None
+        self.log(
+            "Error: reload abandoned: the running workers keep serving the code they imported. "
+            "Fix the error above and send SIGHUP again."
+        )
 
     def _on_message(self, pid: int, message: bytes) -> None:
         info = self.workers.get(pid)
@@ -281,6 +330,8 @@ class Supervisor:
             info.ready = True
             if slot.incoming is info:
                 old, slot.current, slot.incoming = slot.current, info, None
+                if info.fresh:
+                    self.fresh_code = True
                 if old is not None:
                     self._retire(old, self.clock())
                 if self._rolling_slot == slot.index:
@@ -307,9 +358,10 @@ class Supervisor:
             return
         slot = self.slots[info.slot]
         slot.live.remove(info)
+        replacing = slot.incoming is info
         if slot.current is info:
             slot.current = None
-        if slot.incoming is info:
+        if replacing:
             slot.incoming = None
         if self.shutting_down:
             self._maybe_finish()
@@ -319,6 +371,9 @@ class Supervisor:
                 self.log(f"Worker {pid} did not drain in time and was killed.")
             return
         what = describe_exit(returncode)
+        if replacing and not info.ready and slot.current is not None:
+            self._replacement_failed(info, slot, slot.current, returncode)
+            return
         now = self.clock()
         if info.crash_respawn and now - info.started < CRASH_LOOP_S:
             self.log(
@@ -348,6 +403,24 @@ class Supervisor:
             self.log("Error: no worker left; exiting.")
             self.begin_shutdown(1)
         elif self._rolling_slot == slot.index:
+            self._roll_next()
+
+    def _replacement_failed(
+        self, info: WorkerInfo, slot: _Slot, current: WorkerInfo, returncode: int
+    ) -> None:
+        """A replacement died before it listened: the worker it was to replace serves on."""
+        reason = "failed to start" if returncode == EXIT_STARTUP_FAILED else "died at start-up"
+        self.log(
+            f"Error: new worker {info.pid} {reason} ({describe_exit(returncode)}); "
+            f"worker {current.pid} keeps serving."
+        )
+        if self._rolling_slot != slot.index:
+            return  # a recycling replacement: the old worker serves until the next reload
+        if info.fresh:
+            self._abandon_reload()
+        else:
+            # The forked replacement the reload was waiting for failed: start the fresh one.
+            self._rolling.appendleft(slot.index)
             self._roll_next()
 
     def _check_deadlines(self) -> None:
@@ -393,10 +466,13 @@ class ForkProcessTable:
         self,
         sockets: list[list[socket.socket]],
         target: Callable[[int, int, int], int],
+        fresh_target: Callable[[int, int, int], int],
     ) -> None:
-        """``target(slot, notify_fd, parent_pid)`` runs in the child and returns its exit code."""
+        """``target(slot, notify_fd, parent_pid)`` runs in the child and returns its exit code;
+        ``fresh_target`` (same arguments) replaces the child with a fresh interpreter."""
         self._sockets = sockets
         self._target = target
+        self._fresh_target = fresh_target
         # poll() keeps no kernel state shared across fork(), unlike epoll.
         self._selector = selectors.PollSelector()
         self._pipes: dict[int, int] = {}  # read fd -> pid
@@ -406,7 +482,7 @@ class ForkProcessTable:
         self._selector.register(self._wakeup_r, selectors.EVENT_READ)
         self._previous_wakeup = signal.set_wakeup_fd(self._wakeup_w, warn_on_full_buffer=False)
 
-    def spawn(self, slot: int) -> int:
+    def spawn(self, slot: int, fresh: bool) -> int:
         read_fd, write_fd = os.pipe()
         parent_pid = os.getpid()
         # Anything still buffered would be written a second time by the child.
@@ -418,7 +494,8 @@ class ForkProcessTable:
             try:
                 os.close(read_fd)
                 self._enter_child(slot, parent_pid)
-                code = self._target(slot, write_fd, parent_pid)
+                target = self._fresh_target if fresh else self._target
+                code = target(slot, write_fd, parent_pid)
             except BaseException:
                 traceback.print_exc()
             finally:
@@ -518,7 +595,10 @@ def serve(
         )
         return worker.run()
 
-    table = ForkProcessTable(sockets, run_worker)
+    def exec_worker(slot: int, notify_fd: int, parent_pid: int) -> int:  # pragma: no cover - child
+        handover.exec_worker(sockets[slot], notify_fd, parent_pid, config, access_log=access_log)
+
+    table = ForkProcessTable(sockets, run_worker, exec_worker)
     try:
         supervisor = Supervisor(
             table,

@@ -136,10 +136,11 @@ class _LoopThread:
             # are left for the worker that shares or replaces this slot.
             server.close()
             deadline = loop.time() + drain_window(config.workers_kill_timeout_s)
-            # Responses from now on carry Connection: close. A connection accepted a moment ago
-            # may not have delivered its first request yet: begin_shutdown() would take it for
-            # idle and close it unanswered, so give such requests a short grace first.
-            state.draining = True
+            # From now on each connection closes after answering what it has received (the
+            # last answer carries Connection: close). A connection accepted a moment ago may not
+            # have delivered its first request yet: begin_shutdown() would take it for idle and
+            # close it unanswered, so give such requests a short grace first.
+            state.stop_keep_alive()
             await asyncio.sleep(max(0.0, min(_FRESH_GRACE_S, deadline - loop.time())))
             state.begin_shutdown()
             # Taken after begin_shutdown(): these are answered once, then closed.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.integration.conftest import Response, http_get
+from tests.server.test_protocol import parse
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -22,13 +24,17 @@ pytestmark = pytest.mark.integration
 
 
 class ClientLoop:
-    """Requests on fresh connections from a few threads until stopped; counts every failure."""
+    """Requests on fresh connections from a few threads until stopped; counts every failure.
+
+    ``answers`` holds every 200 answer's JSON in arrival order, ``pids`` the ``pid`` fields seen.
+    """
 
     def __init__(self, bolt: BoltProcess, threads: int = 4, path: str = "/pid") -> None:
         self.bolt = bolt
         self.path = path
         self.stop = threading.Event()
         self.pids: set[int] = set()
+        self.answers: list[dict[str, object]] = []
         self.ok = 0
         self.failures: list[str] = []
         self._lock = threading.Lock()
@@ -47,7 +53,10 @@ class ClientLoop:
             with self._lock:
                 if resp.status == 200:
                     self.ok += 1
-                    self.pids.add(resp.json()["pid"])
+                    answer = resp.json()
+                    self.answers.append(answer)
+                    if "pid" in answer:
+                        self.pids.add(answer["pid"])
                 else:
                     self.failures.append(f"status {resp.status}")
 
@@ -93,6 +102,46 @@ def test_stop_signal_lets_in_flight_requests_finish_with_connection_close(
         assert resp.json() == {"slept": 1}
         assert resp.headers["connection"] == "close"
     assert f"Received {signal.Signals(sig).name}: stopping" in bolt.stderr
+
+
+PIPELINED = (
+    b"GET /slow?seconds=1 HTTP/1.1\r\nHost: t\r\n\r\n"
+    b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
+    b"GET /version HTTP/1.1\r\nHost: t\r\n\r\n"
+)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_drain_answers_requests_pipelined_behind_the_one_in_progress(
+    run_bolt: Callable[..., BoltProcess], sig: int
+) -> None:
+    """SIGTERM stops the server, SIGHUP replaces the worker: either way the old worker drains,
+    and the requests the client pipelined before the signal are all answered."""
+    bolt = run_bolt("--skip-checks")
+    with socket.create_connection((bolt.host, bolt.port), timeout=10) as sock:
+        sock.sendall(PIPELINED)
+        time.sleep(0.4)  # the first request is in its handler, the other two are queued
+        bolt.send_signal(sig)
+        data = b""
+        while chunk := sock.recv(65536):  # until the server closes
+            data += chunk
+    responses = parse(data)
+    assert [status for status, _, _ in responses] == [b"HTTP/1.1 200 OK"] * 3, data
+    assert [body for _, _, body in responses] == [
+        b'{"slept":1.0}',
+        b'{"hello":"world"}',
+        b'{"version":"1"}',
+    ]
+    # Only the last answer closes the connection.
+    assert [(b"connection", b"close") in headers for _, headers, _ in responses] == [
+        False,
+        False,
+        True,
+    ]
+    if sig == signal.SIGTERM:
+        assert bolt.wait(20) == 0
+    else:
+        assert bolt.get("/hello").status == 200
 
 
 def test_kill_timeout_bounds_a_handler_that_sleeps_too_long(

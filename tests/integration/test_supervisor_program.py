@@ -222,3 +222,34 @@ def test_sigkilled_runbolt_is_restarted(supervisor: Supervisor) -> None:
     assert second != first
     assert http_get("127.0.0.1", supervisor.port, "/hello").status == 200
     assert "exited: django-bolt (terminated by SIGKILL" in supervisor.log.read_text()
+
+
+def test_supervisorctl_signal_hup_reloads_without_restarting_the_program(
+    supervisor: Supervisor,
+) -> None:
+    import psutil
+
+    pid = supervisor.wait_running()
+    parent = psutil.Process(pid)
+    deadline = time.monotonic() + 20
+    while len(parent.children()) < 4 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    before = {child.pid for child in parent.children()}
+    assert len(before) == 4
+    signalled = supervisor.ctl("signal", "HUP", "django-bolt")
+    assert "signalled" in signalled, signalled
+    program_log = supervisor.tmp / "django-bolt.log"
+    deadline = time.monotonic() + 60
+    while "Reload complete" not in program_log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "Reload complete" in program_log.read_text(), supervisor.describe()
+    # The same program (supervisor saw no restart), four new worker processes.
+    assert supervisor.program_pid() == pid
+    deadline = time.monotonic() + 30
+    while {child.pid for child in parent.children()} & before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    after = {child.pid for child in parent.children()}
+    supervisor.seen_pids.update(after)
+    assert len(after) == 4
+    assert not after & before
+    assert http_get("127.0.0.1", supervisor.port, "/hello").json() == {"hello": "world"}

@@ -749,6 +749,99 @@ def test_a_fresh_connection_silent_past_the_grace_is_closed_while_draining(
     assert d.out == b""
 
 
+DRAIN_STARTS = (
+    # SIGTERM, SIGHUP or recycling: first responses stop keeping connections alive (the worker's
+    # short grace), then idle connections are closed; a drain may meet a connection in either.
+    pytest.param(ServerState.stop_keep_alive, id="stop-keep-alive"),
+    pytest.param(ServerState.begin_shutdown, id="begin-shutdown"),
+)
+
+
+@pytest.mark.parametrize("way", ["whole", "bytewise"])
+@pytest.mark.parametrize("drain", DRAIN_STARTS)
+def test_a_drain_answers_every_request_pipelined_behind_the_one_in_progress(
+    make: Callable[..., Driver], way: str, drain: Callable[[ServerState], None]
+) -> None:
+    d = make()
+    d.feed_nowait(*chunks_for(SLEEP + GET + SECOND, way))
+    drain(d.state)
+    d.run(lambda: None)
+    responses = parse(d.out)
+    assert [echo(body)["target"] for _, _, body in responses] == ["/sleep?0.01", "/a", "/second"]
+    date = d.state.date_header
+    (_, _, first), (_, _, second), (_, _, last) = responses
+    # Only the last answer closes the connection; none is lost.
+    assert d.out == (
+        ok_head(date, len(first))
+        + first
+        + ok_head(date, len(second))
+        + second
+        + ok_head(date, len(last), b"connection: close\r\n")
+        + last
+    )
+    assert d.transport.closed
+    assert d.transport.writes_after_close == b""
+
+
+def test_a_drain_behind_a_streamed_answer_answers_the_queued_request(
+    make: Callable[..., Driver],
+) -> None:
+    d = make()
+
+    def receive_then_drain() -> None:
+        # In one loop turn: the streamed answer's head is written after the drain began.
+        d.conn.data_received(STREAM + SECOND)
+        d.state.begin_shutdown()
+
+    d.run(receive_then_drain)
+    (_, streamed_headers, streamed), (_, last_headers, last) = parse(d.out)
+    assert streamed == b"chunk0;chunk1;chunk2;"
+    assert (b"connection", b"close") not in streamed_headers
+    assert echo(last)["target"] == "/second"
+    assert (b"connection", b"close") in last_headers
+    assert d.transport.closed
+
+
+def test_a_request_completed_after_the_drain_began_is_the_last_one_answered(
+    make: Callable[..., Driver],
+) -> None:
+    d = make()
+    d.feed_nowait(SLEEP + GET)
+    d.state.begin_shutdown()
+    # SECOND arrives after the drain began: it is answered (with close), and nothing after it
+    # is read, as after a client's own Connection: close.
+    d.feed(SECOND + b"GET /never HTTP/1.1\r\nHost: t\r\n\r\n")
+    responses = parse(d.out)
+    assert [echo(body)["target"] for _, _, body in responses] == ["/sleep?0.01", "/a", "/second"]
+    assert [(b"connection", b"close") in headers for _, headers, _ in responses] == [
+        False,
+        False,
+        True,
+    ]
+    assert [r.target for r in d.app.seen] == [b"/sleep?0.01", b"/a", b"/second"]
+    assert d.transport.closed
+
+
+@pytest.mark.parametrize(
+    ("last", "status"),
+    [
+        pytest.param(CLOSE, b"HTTP/1.1 200 OK", id="client-close"),
+        pytest.param(NO_HOST, b"HTTP/1.1 400 Bad Request", id="error"),
+    ],
+)
+def test_a_request_that_ends_the_connection_queued_two_deep_is_still_answered(
+    make: Callable[..., Driver], last: bytes, status: bytes
+) -> None:
+    """The queue is not abandoned because a request further on will close the connection."""
+    d = make()
+    out = d.feed(SLEEP + GET + last)
+    responses = parse(out)
+    assert [r[0] for r in responses] == [b"HTTP/1.1 200 OK", b"HTTP/1.1 200 OK", status]
+    assert (b"connection", b"close") in responses[-1][1]
+    assert d.transport.closed
+    assert d.transport.writes_after_close == b""
+
+
 def test_force_close_aborts(make: Callable[..., Driver]) -> None:
     d = make()
     d.feed_nowait(LONG_SLEEP)

@@ -29,15 +29,18 @@ class FakeTable:
     def __init__(self) -> None:
         self.next_pid = 100
         self.spawned: list[tuple[int, int]] = []  # (pid, slot)
+        self.fresh: set[int] = set()  # pids started as fresh interpreters
         self.sent: list[tuple[int, int]] = []
         self.messages: list[tuple[int, bytes]] = []
         self.exits: list[tuple[int, int]] = []
         self.abandoned: list[int] = []
         self.alive: set[int] = set()
 
-    def spawn(self, slot: int) -> int:
+    def spawn(self, slot: int, fresh: bool) -> int:
         self.next_pid += 1
         self.spawned.append((self.next_pid, slot))
+        if fresh:
+            self.fresh.add(self.next_pid)
         self.alive.add(self.next_pid)
         return self.next_pid
 
@@ -253,3 +256,101 @@ def test_respawned_worker_dying_before_it_reported_ready_is_a_crash_loop() -> No
     table.exits.append((second, -signal.SIGKILL))
     assert sup.step() == 1
     assert any("crash loop" in line for line in logged)
+
+
+# --- SIGHUP: code reload -------------------------------------------------------------------------
+
+
+def test_sighup_replaces_workers_with_fresh_interpreters_and_reports_completion() -> None:
+    sup, table, _, logged = make(2)
+    ready_all(sup, table)
+    assert table.fresh == set()  # the first workers are forks of the parent
+    sup.handle_sighup()
+    new_a = table.pids()[2]
+    table.messages.append((new_a, MSG_READY))
+    sup.step()
+    new_b = table.pids()[3]
+    assert table.fresh == {new_a, new_b}
+    assert not any("Reload complete" in line for line in logged)
+    table.messages.append((new_b, MSG_READY))
+    sup.step()
+    assert any("Reload complete" in line for line in logged)
+
+
+def test_recycling_forks_until_a_reload_then_starts_fresh_interpreters() -> None:
+    sup, table, _, _ = make(1)
+    ready_all(sup, table)
+    (first,) = table.pids()
+    table.messages.append((first, MSG_RECYCLE))
+    sup.step()
+    forked = table.pids()[1]
+    assert forked not in table.fresh  # the parent's code is what serves: a fork matches it
+    table.messages.append((forked, MSG_READY))
+    sup.step()
+    sup.handle_sighup()
+    fresh = table.pids()[2]
+    table.messages.append((fresh, MSG_READY))
+    sup.step()
+    # A fork now would bring back the code the parent imported at start.
+    table.messages.append((fresh, MSG_RECYCLE))
+    sup.step()
+    assert table.pids()[3] in table.fresh
+
+
+def test_a_reload_whose_new_worker_fails_to_start_keeps_the_old_workers_serving() -> None:
+    sup, table, _, logged = make(2)
+    ready_all(sup, table)
+    old_a, old_b = table.pids()
+    sup.handle_sighup()
+    broken = table.pids()[2]
+    table.exits.append((broken, EXIT_STARTUP_FAILED))
+    assert sup.step() is None
+    # Nobody was stopped, the second slot was not tried, and the server goes on.
+    assert table.sent == []
+    assert len(table.spawned) == 3
+    assert [s.current.pid for s in sup.slots if s.current] == [old_a, old_b]
+    assert any(f"new worker {broken} failed to start" in line for line in logged)
+    assert any("reload abandoned" in line for line in logged)
+    assert not any("Reload complete" in line for line in logged)
+    # Nothing is retried by itself; the next SIGHUP starts a new round from the first slot.
+    sup.step()
+    assert len(table.spawned) == 3
+    sup.handle_sighup()
+    assert table.spawned[3][1] == 0
+    assert table.pids()[3] in table.fresh
+
+
+def test_a_recycling_replacement_that_fails_to_start_leaves_the_old_worker_serving() -> None:
+    sup, table, _, logged = make(1)
+    ready_all(sup, table)
+    (old,) = table.pids()
+    table.messages.append((old, MSG_RECYCLE))
+    sup.step()
+    replacement = table.pids()[1]
+    table.exits.append((replacement, EXIT_STARTUP_FAILED))
+    assert sup.step() is None
+    assert table.sent == []
+    assert sup.slots[0].current is not None
+    assert sup.slots[0].current.pid == old
+    assert any(f"worker {old} keeps serving" in line for line in logged)
+
+
+def test_a_reload_waits_for_a_forked_replacement_then_replaces_it_with_a_fresh_one() -> None:
+    sup, table, _, logged = make(1)
+    ready_all(sup, table)
+    (old,) = table.pids()
+    table.messages.append((old, MSG_RECYCLE))
+    sup.step()
+    forked = table.pids()[1]
+    sup.handle_sighup()
+    assert len(table.spawned) == 2  # the slot already has a replacement on its way
+    table.messages.append((forked, MSG_READY))
+    sup.step()
+    # It brought the old code: the slot is replaced again, by a fresh interpreter.
+    assert table.signals_to(old) == [signal.SIGTERM]
+    fresh = table.pids()[2]
+    assert fresh in table.fresh
+    table.messages.append((fresh, MSG_READY))
+    sup.step()
+    assert table.signals_to(forked) == [signal.SIGTERM]
+    assert any("Reload complete" in line for line in logged)
