@@ -69,6 +69,8 @@ _MAX_PIPELINED: Final = 16
 _EAGER_TASKS: Final = sys.version_info >= (3, 12)
 # While draining, how long a just-accepted connection may take to send its first request.
 _FRESH_GRACE_S: Final = 1.0
+# asyncio.Task, called with eager_start=True only on 3.12+ (typed loosely: the 3.11 stubs lack it).
+_Task: Any = asyncio.Task
 
 _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
 _KEEP_ALIVE_10: Final = b"connection: keep-alive\r\n"
@@ -270,7 +272,7 @@ class HttpProtocol(asyncio.Protocol):
         self.pipeline: deque[tuple[RawRequest | int, bool]] = deque()
         self.responding = False
         self.running_pipeline = False
-        self.task: asyncio.Task[None] | None = None
+        self.task: asyncio.Task[Any] | None = None
         self.read_paused = False
         self.write_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
@@ -618,13 +620,15 @@ class HttpProtocol(asyncio.Protocol):
             # the handler also sees itself as the current task (asyncio.timeout() needs that).
             # It wraps the dispatch itself: a handler that finishes at once leaves a done Task
             # whose result is written here, with no coroutine of ours around it.
-            task = asyncio.Task(coro, loop=self.loop, context=context, eager_start=True)
+            task = _Task(coro, loop=self.loop, context=context, eager_start=True)
             if task.done():
                 self._dispatched(request, task, keep_alive, context)
             else:
                 self.task = task
                 task.add_done_callback(
-                    functools.partial(self._dispatched, request, keep_alive=keep_alive)
+                    functools.partial(
+                        self._dispatched, request, keep_alive=keep_alive, context=context
+                    )
                 )
             return
         try:
@@ -646,7 +650,7 @@ class HttpProtocol(asyncio.Protocol):
         request: RawRequest,
         task: asyncio.Task[ResponseLike],
         keep_alive: bool,
-        context: contextvars.Context | None = None,
+        context: contextvars.Context,
     ) -> None:
         """The dispatch Task is done: answer with its response (Python 3.12+)."""
         if self.task is task:
@@ -663,7 +667,7 @@ class HttpProtocol(asyncio.Protocol):
             )
             self._fail(request)
             return
-        self._respond(request, response, keep_alive, context or task.get_context())
+        self._respond(request, response, keep_alive, context)
 
     def _respond(
         self,
