@@ -363,6 +363,7 @@ class _Endpoint:
         "bind",
         "binder",
         "compress",
+        "compress_from",
         "convert",
         "cors",
         "fn",
@@ -396,6 +397,9 @@ class _Endpoint:
         self.add_cors = None if cors is None else cors.__call__
         # None when the API compresses nothing or the route is @no_compress: one check per request.
         self.compress = None if compress is None else compress.__call__
+        # The compressor leaves a body shorter than its minimum untouched (and without Vary):
+        # dispatch checks the size itself and skips the call for those.
+        self.compress_from = 0 if compress is None else compress.minimum_size
         self.fn = info.endpoint
         self.path_names = path_names
         self.only_path_name = path_names[0] if len(path_names) == 1 else None
@@ -854,7 +858,9 @@ class BoltAPI(Router):
         if request._session is not None or _DB_SHARED.dirty:
             response = await self._finish(request, response, endpoint)
         compress = endpoint.compress
-        if compress is not None:
+        if compress is not None and (
+            response.stream is not None or len(response.body) >= endpoint.compress_from
+        ):
             response = compress(request, response)
         add_cors = endpoint.add_cors
         if add_cors is None:
