@@ -23,6 +23,7 @@ import zstandard
 from django.core.exceptions import ImproperlyConfigured
 
 from django_bolt.conf import DEFAULT_COMPRESSION
+from django_bolt.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     from django_bolt._wire import WireResponse
@@ -33,7 +34,6 @@ __all__ = (
     "CompressionBackend",
     "CompressionConfig",
     "Compressor",
-    "InvalidCompressionConfig",
     "StreamEncoder",
     "build_compressor",
     "is_no_compress",
@@ -46,15 +46,6 @@ BackendName = Literal["gzip", "brotli", "zstd"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _NO_COMPRESS_ATTR: Final = "_bolt_no_compress"
-
-
-# Django ships no type information: ImproperlyConfigured is Any to mypy.
-class InvalidCompressionConfig(ImproperlyConfigured, ValueError):  # type: ignore[misc]
-    """A :class:`CompressionConfig` value out of range.
-
-    An ``ImproperlyConfigured`` (a configuration mistake stops start-up), and also a
-    ``ValueError``, the type Django-Bolt raises for the same mistakes.
-    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,15 +76,15 @@ class CompressionConfig:
     def __post_init__(self) -> None:
         spec = BACKENDS.get(self.backend)
         if spec is None:
-            raise InvalidCompressionConfig(
+            raise ConfigurationError(
                 f"CompressionConfig.backend must be one of {sorted(BACKENDS)}, not {self.backend!r}"
             )
         if type(self.minimum_size) is not int or self.minimum_size < 0:
-            raise InvalidCompressionConfig(
+            raise ConfigurationError(
                 f"CompressionConfig.minimum_size must be an int >= 0, not {self.minimum_size!r}"
             )
         if type(self.gzip_fallback) is not bool:
-            raise InvalidCompressionConfig("CompressionConfig.gzip_fallback must be True or False")
+            raise ConfigurationError("CompressionConfig.gzip_fallback must be True or False")
         for name, (low, high) in _RANGES.items():
             _check_range(name, getattr(self, name), low, high)
         if self.level is not None:
@@ -103,7 +94,7 @@ class CompressionConfig:
             # The per-backend field left at its default defers to ``level``; set to another
             # value, one of the two would be silently ignored.
             if own != _DEFAULT_LEVELS[spec.level_field] and own != self.level:
-                raise InvalidCompressionConfig(
+                raise ConfigurationError(
                     f"CompressionConfig got level={self.level} and {spec.level_field}={own}: "
                     "give one of them"
                 )
@@ -119,7 +110,7 @@ class CompressionConfig:
 def _check_range(name: str, value: object, low: int, high: int, scale: str = "") -> None:
     # bool is an int subclass: True must not pass for 1.
     if type(value) is not int or not low <= value <= high:
-        raise InvalidCompressionConfig(
+        raise ConfigurationError(
             f"CompressionConfig.{name}{scale} must be an int from {low} to {high}, not {value!r}"
         )
 
