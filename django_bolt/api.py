@@ -52,7 +52,7 @@ Policy = Callable[[Request, Any], Awaitable[WireResponse]]
 _NOT_FOUND_BODY: Final = b'{"detail":"Not Found"}'
 _METHOD_NOT_ALLOWED_BODY: Final = b'{"detail":"Method Not Allowed"}'
 _CT_JSON: Final = (b"content-type", b"application/json")
-# ``compression=`` not given: the ``BOLT_COMPRESSION`` setting decides.
+# ``compression=`` not given: the ``BOLT_COMPRESSION`` setting decides (unset: the default).
 _FROM_SETTINGS: Final[Any] = object()
 # What a middleware's own return value (a dict, a Response) becomes.
 _MIDDLEWARE_CONVERT: Final = build_result_converter(200, None, "middleware")
@@ -438,9 +438,10 @@ class BoltAPI(Router):
     ``False``.
 
     ``compression`` takes a :class:`~django_bolt.middleware.CompressionConfig`; ``None`` or
-    ``False`` turns compression off; not given, the ``BOLT_COMPRESSION`` setting decides. The
-    API that serves the requests decides for every route, mounted APIs' included; a route opts
-    out with ``@no_compress``.
+    ``False`` turns compression off; not given, the ``BOLT_COMPRESSION`` setting decides, and
+    without that setting the default ``CompressionConfig()`` applies. The API that serves the
+    requests decides for every route, mounted APIs' included; a route opts out with
+    ``@no_compress``.
 
     ``middleware`` wraps every route of this API (and of the APIs it mounts) in the given
     middleware classes, outermost first; ``django_middleware`` (off by default) runs Django's
@@ -1143,16 +1144,17 @@ def _docs_routes(api: BoltAPI) -> list[tuple[RouteInfo, dict[type[BaseException]
 
 
 def _make_compressor(compression: Any) -> Compressor | None:
-    """``BoltAPI(compression=...)`` wins; otherwise ``BOLT_COMPRESSION`` (off when unset)."""
+    """``BoltAPI(compression=...)`` wins; otherwise ``BOLT_COMPRESSION``; neither given, the
+    default ``CompressionConfig()`` (as in Django-Bolt)."""
+    from django_bolt.conf import DEFAULT_COMPRESSION, framework_setting
     from django_bolt.middleware.compression import build_compressor
 
     if compression is _FROM_SETTINGS:
-        from django_bolt.conf import framework_setting
-
         try:
             compression = framework_setting("BOLT_COMPRESSION")
         except ImproperlyConfigured:
-            compression = None  # Django settings not configured: nothing asked for compression
+            # Django settings not configured: nobody chose, so the default applies.
+            compression = DEFAULT_COMPRESSION
     return build_compressor(compression)
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
 __all__ = (
+    "DEFAULT_COMPRESSION",
     "FRAMEWORK_SETTINGS",
     "OPTIONS",
     "Option",
@@ -334,13 +335,32 @@ class TrustedProxies:
         return any(ip in net for net in self.networks)
 
 
+class _DefaultCompression:
+    """``BOLT_COMPRESSION`` left unset: Django-Bolt's default, a ``CompressionConfig()``.
+
+    A marker rather than the config itself: ``None`` and ``False`` are the user's way of saying
+    "off", so the unset case needs a value of its own, and building the config here would load
+    the compression libraries with the settings.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "CompressionConfig()"
+
+
+DEFAULT_COMPRESSION: Final = _DefaultCompression()
+
 # Framework settings read once at start-up by the framework layer (not the server).
 FRAMEWORK_SETTINGS: Final[Mapping[str, tuple[object, str]]] = {
     "BOLT_API": ([], "Explicit 'module:attr' list of BoltAPI objects to serve."),
     "BOLT_ALLOWED_FILE_PATHS": ([], "Directories FileResponse may serve from."),
     "BOLT_SYNC_POOL_SIZE": (40, "Threads that run blocking def handlers."),
     "BOLT_EMIT_SIGNALS": (False, "Send Django's request_started/finished for API requests."),
-    "BOLT_COMPRESSION": (None, "CompressionConfig or None."),
+    "BOLT_COMPRESSION": (
+        DEFAULT_COMPRESSION,
+        "CompressionConfig; None or False: off (unset: CompressionConfig(), brotli with gzip).",
+    ),
     "BOLT_MEMORY_SPOOL_THRESHOLD": (
         1024 * 1024,
         "Uploaded files (of a spooled body) larger than this move to disk (0: all of them).",

@@ -8,7 +8,7 @@ import traceback
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import msgspec
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.utils import InterfaceError, OperationalError
 from django.http import Http404
 
@@ -24,6 +24,7 @@ __all__ = (
     "BadGateway",
     "BadRequest",
     "ClientException",
+    "ConfigurationError",
     "Conflict",
     "ErrorList",
     "Forbidden",
@@ -51,6 +52,16 @@ __all__ = (
 )
 
 logger: Final = logging.getLogger("django_bolt")
+
+
+# Django ships no type information: ImproperlyConfigured is Any to mypy.
+class ConfigurationError(ImproperlyConfigured, ValueError):  # type: ignore[misc]
+    """A value given to a configuration object (``CompressionConfig``, ``JWTAuthentication``)
+    that cannot work, raised when the object is built, so a mistake stops start-up.
+
+    An ``ImproperlyConfigured`` and also a ``ValueError``: Django-Bolt raises one or the other
+    for these mistakes, and code that catches either keeps working.
+    """
 
 
 class HTTPException(Exception):

@@ -7,16 +7,20 @@ token signed with an RSA public key) are refused by construction.
 
 from __future__ import annotations
 
+import inspect
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
 
 import jwt
+from jwt.algorithms import get_default_algorithms
 
 from django_bolt.auth.base import AuthenticationFailed, BaseAuthentication, Identity, TokenUser
+from django_bolt.exceptions import ConfigurationError, HTTPException
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Sequence
+    from collections.abc import Awaitable, Callable, Sequence
 
 __all__ = (
     "DjangoCacheRevocationStore",
@@ -26,6 +30,24 @@ __all__ = (
 )
 
 _BEARER: Final = "bearer "
+# RFC 9110 section 9.2.1: methods that change nothing need no CSRF check.
+_SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_SAME_SITE_VALUES: Final = frozenset({"same-origin", "none"})
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+CSRF_FAILED: Final = "CSRF Failed: the request did not come from this site"
+# Claims that name a token's type: typ, djangorestframework-simplejwt's token_type, and
+# token_use (django-allauth, AWS Cognito); compared without case for refresh/ID tokens
+# (Keycloak writes "Refresh", "Offline", "ID").
+_TYPE_CLAIMS: Final = ("typ", "token_type", "token_use")
+_NOT_ACCESS_TYPES: Final = frozenset({"refresh", "offline", "id"})
+# PyJWT's algorithm classes by key type (RSA-PSS uses RSA keys).
+_FAMILIES: Final = {
+    "HMACAlgorithm": "HMAC",
+    "RSAAlgorithm": "RSA",
+    "RSAPSSAlgorithm": "RSA",
+    "ECAlgorithm": "EC",
+    "OKPAlgorithm": "OKP",
+}
 # Verified tokens kept per auth instance; the cache is dropped whole when it fills.
 _CACHE_SIZE: Final = 4096
 
@@ -89,9 +111,22 @@ class DjangoCacheRevocationStore:
 
 
 class JWTAuthentication(BaseAuthentication):
-    """``Authorization: Bearer <token>``; ``request.auth`` = the claims, ``request.user`` a
-    :class:`~django_bolt.auth.base.TokenUser` (``sub``, ``is_staff``, ``is_superuser``,
-    ``permissions`` from the claims)."""
+    """``Authorization: Bearer <token>`` (or a cookie); ``request.auth`` = the claims,
+    ``request.user`` a :class:`~django_bolt.auth.base.TokenUser` (``sub``, ``is_staff``,
+    ``is_superuser``, ``permissions`` from the claims).
+
+    The keywords and their positional order are Django-Bolt 0.13's; ``leeway`` is 0 here.
+
+    ``cookie`` reads the token from that cookie instead of the header (a ``Bearer `` prefix is
+    allowed); with ``csrf`` (the default) an unsafe request it authenticates must come from this
+    site (``Sec-Fetch-Site``, else ``Origin``/``Referer`` against the request's scheme and
+    host), or it is refused with 403. ``public_key`` is the PEM key for RS*, PS*, ES* and EdDSA
+    (instead of ``secret``). ``token_type`` demands that ``typ``; without it refresh and ID
+    tokens (``typ``, ``token_type`` or ``token_use`` of ``refresh``, ``offline`` or ``id``) are
+    refused. ``require_jti`` demands a ``jti``, as any revocation does. ``revoked_token_handler``
+    is ``handler(jti)`` or ``handler(jti, claims)``, sync or async, true when revoked.
+    ``jwks_url``, ``jwks`` and ``oidc_issuer`` (remote key sets) are not supported yet.
+    """
 
     scheme = "Bearer"
     backend_name = "jwt"
@@ -99,31 +134,91 @@ class JWTAuthentication(BaseAuthentication):
     def __init__(
         self,
         secret: str | bytes | None = None,
-        algorithms: Sequence[str] = ("HS256",),
+        algorithms: Sequence[str] | None = None,
         header: str = "authorization",
+        cookie: str | None = None,
         audience: str | Sequence[str] | None = None,
         issuer: str | None = None,
-        leeway: float = 0,
+        revoked_token_handler: Callable[..., Any] | None = None,
         revocation_store: Any = None,
+        require_jti: bool = False,
+        public_key: str | bytes | None = None,
+        leeway: float = 0,
+        token_type: str | None = None,
+        csrf: bool = True,
+        jwks_url: str | None = None,
+        jwks: dict[str, Any] | str | None = None,
+        oidc_issuer: str | None = None,
+        jwks_refresh_interval: int = 300,
     ) -> None:
-        algorithms = list(algorithms)
-        if not algorithms:
-            raise ValueError("JWTAuthentication needs at least one algorithm")
-        if any(a.lower() == "none" for a in algorithms):
-            raise ValueError("the 'none' algorithm is never accepted")
+        for name, value in (("jwks_url", jwks_url), ("jwks", jwks), ("oidc_issuer", oidc_issuer)):
+            if value is not None:
+                # TODO: fetch and refresh remote key sets (JWKS, OpenID Connect discovery).
+                raise ConfigurationError(
+                    f"JWTAuthentication({name}=...) is not supported yet: remote key sets "
+                    "(JWKS, OpenID Connect discovery) are not implemented. Pass the provider's "
+                    "PEM public key as public_key= instead."
+                )
+        if jwks_refresh_interval <= 0:
+            raise ConfigurationError("JWTAuthentication jwks_refresh_interval must be > 0")
+        if secret is not None and public_key is not None:
+            raise ConfigurationError(
+                "JWTAuthentication takes 'secret' (HMAC) or 'public_key' (asymmetric), not both"
+            )
+        if secret is not None and len(secret) == 0:
+            raise ConfigurationError("JWTAuthentication secret must not be empty")
+        if leeway < 0:
+            raise ConfigurationError("JWTAuthentication leeway must be >= 0 seconds")
+        algorithms = ["HS256"] if algorithms is None else list(algorithms)
+        family = _key_family(algorithms)
         self._secret = secret
+        self.public_key = public_key
         self.algorithms = algorithms
         self.header = header.lower().encode("latin-1")
+        self.cookie = cookie
+        self.csrf = csrf
         self.audience = audience
         self.issuer = issuer
         self.leeway = leeway
+        self.token_type = token_type
+        self.revoked_token_handler = revoked_token_handler
         self.revocation_store = revocation_store
-        self.is_async = bool(getattr(revocation_store, "is_async", False))
-        # The raw header value ("Bearer <token>", as bytes) -> (claims, exp, nbf, user
-        # fields). A client sends the same header on every request: the header's syntax, the
-        # signature and the static claims (aud, iss) are checked once; exp and nbf are
-        # time-dependent and checked again on each hit, revocation on every request.
-        self._verified: dict[bytes, _Verified] = {}
+        # A revocation list is keyed by jti: a token without one could never be revoked.
+        self.require_jti = bool(require_jti) or (
+            revoked_token_handler is not None or revocation_store is not None
+        )
+        # Asymmetric keys are parsed once, here: a bad PEM stops start-up, not a request.
+        key = public_key if public_key is not None else secret
+        self._prepared_key: Any = None
+        if family == "HMAC":
+            if public_key is not None:
+                raise ConfigurationError(
+                    f"JWTAuthentication: public_key is for asymmetric algorithms, not {algorithms}"
+                    "; an HMAC key is a secret="
+                )
+        else:
+            if key is None:
+                raise ConfigurationError(
+                    f"JWTAuthentication with {algorithms} needs public_key= (a PEM public key)"
+                )
+            self._prepared_key = _prepare_key(algorithms[0], key)
+        self._revoked = _revocation_check(revoked_token_handler, revocation_store)
+        self.is_async = _is_async_check(revoked_token_handler, revocation_store)
+        # Checks that run on every accepted request, cache hit or not; None when there are none,
+        # so the header path pays one attribute test for them, as before.
+        cookie_csrf = cookie is not None and csrf
+        self._cookie_csrf = cookie_csrf
+        self._after_verify: (
+            Callable[[Any, dict[str, Any], _UserFields], Identity | Awaitable[Identity]] | None
+        ) = self._checks if cookie_csrf or self._revoked is not None else None
+        # The header to scan; none with a cookie (Django-Bolt ignores the header then). An
+        # empty name matches no field, so the header path needs no branch of its own.
+        self._wanted = self.header if cookie is None else b""
+        # The raw credential (the header value as bytes, or the cookie value) -> (claims, exp,
+        # nbf, user fields). A client sends the same one on every request: its syntax, the
+        # signature and the static claims (aud, iss, typ, jti) are checked once; exp and nbf
+        # are time-dependent and checked again on each hit, revocation and CSRF every request.
+        self._verified: dict[Any, _Verified] = {}
 
     @property
     def secret(self) -> str | bytes:
@@ -134,12 +229,17 @@ class JWTAuthentication(BaseAuthentication):
 
     def _header(self, request: Any) -> bytes | None:
         """The raw value of the configured header (the first one), or None."""
-        wanted, size = self.header, len(self.header)
+        wanted = self._wanted
+        size = len(wanted)
         for name, value in request.raw_headers:
             # Names of another length cannot match: most are skipped without a lower().
             if len(name) == size and name.lower() == wanted:
                 return value  # type: ignore[no-any-return]
         return None
+
+    def _cookie_value(self, request: Any) -> str | None:
+        """The configured cookie's value, or None when it is absent or empty."""
+        return request.cookies.get(self.cookie) or None
 
     @staticmethod
     def _token(raw: bytes) -> str:
@@ -154,10 +254,13 @@ class JWTAuthentication(BaseAuthentication):
 
     def decode(self, token: str) -> dict[str, Any]:
         """The verified claims, or :class:`AuthenticationFailed` with the reason."""
+        key = self._prepared_key
+        if key is None:
+            key = self.secret
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self.secret,
+                key,
                 algorithms=self.algorithms,
                 audience=self.audience,
                 issuer=self.issuer,
@@ -178,15 +281,26 @@ class JWTAuthentication(BaseAuthentication):
         except (jwt.InvalidTokenError, ValueError, TypeError):
             # Malformed tokens, missing required claims, a key that does not fit the algorithm.
             raise AuthenticationFailed("Invalid token") from None
+        if not _type_accepted(claims, self.token_type):
+            raise AuthenticationFailed("Invalid token type")
+        if self.require_jti:
+            jti = claims.get("jti")
+            if not isinstance(jti, str) or not jti:
+                raise AuthenticationFailed("Token has no jti")
         return claims
 
     def authenticate(self, request: Any) -> Identity | Awaitable[Identity | None] | None:
-        raw = self._header(request)
+        raw: bytes | str | None = self._header(request)
         if raw is None:
-            return None
+            if self.cookie is None:
+                return None
+            raw = self._cookie_value(request)
+            if raw is None:
+                return None
         hit = self._verified.get(raw)
         if hit is None:
-            claims = self.decode(self._token(raw))
+            token = self._token(raw) if isinstance(raw, bytes) else _cookie_token(raw)
+            claims = self.decode(token)
             hit = self._remember(raw, claims)
         else:
             exp, nbf = hit[1], hit[2]
@@ -198,17 +312,36 @@ class JWTAuthentication(BaseAuthentication):
                 raise AuthenticationFailed("Token not yet valid")
             # A copy: a handler that edits request.auth must not edit the cache.
             claims = dict(hit[0])
-        store = self.revocation_store
-        if store is not None:
-            jti = claims.get("jti")
-            if jti is not None:
-                if self.is_async:
-                    return self._check_revoked(claims, str(jti), hit[3])
-                if store.is_revoked(str(jti)):
-                    raise AuthenticationFailed("Token revoked")
+        after = self._after_verify
+        if after is not None:
+            return after(request, claims, hit[3])
         return _make_user(hit[3], claims), claims
 
-    def _remember(self, raw: bytes, claims: dict[str, Any]) -> _Verified:
+    def _checks(
+        self, request: Any, claims: dict[str, Any], fields: _UserFields
+    ) -> Identity | Awaitable[Identity]:
+        """CSRF for a cookie token, then revocation: every request, cache hit or not."""
+        if self._cookie_csrf and request.method not in _SAFE_METHODS and not _same_site(request):
+            # The cookie was good, so this is the user's browser acting for another site.
+            raise HTTPException(403, CSRF_FAILED)
+        revoked = self._revoked
+        if revoked is not None:
+            # require_jti (implied by revocation) has checked that jti is a non-empty string.
+            answer = revoked(claims["jti"], claims)
+            if answer.__class__ is not bool and inspect.isawaitable(answer):
+                return self._finish_revoked(answer, claims, fields)
+            if answer:
+                raise AuthenticationFailed("Token revoked")
+        return _make_user(fields, claims), claims
+
+    async def _finish_revoked(
+        self, answer: Awaitable[Any], claims: dict[str, Any], fields: _UserFields
+    ) -> Identity:
+        if await answer:
+            raise AuthenticationFailed("Token revoked")
+        return _make_user(fields, claims), claims
+
+    def _remember(self, raw: Any, claims: dict[str, Any]) -> _Verified:
         exp, nbf = claims.get("exp"), claims.get("nbf")
         # PyJWT has validated both as numbers when present.
         if len(self._verified) >= _CACHE_SIZE:
@@ -222,12 +355,138 @@ class JWTAuthentication(BaseAuthentication):
         self._verified[raw] = entry
         return entry
 
-    async def _check_revoked(
-        self, claims: dict[str, Any], jti: str, fields: _UserFields
-    ) -> Identity:
-        if await self.revocation_store.is_revoked(jti):
-            raise AuthenticationFailed("Token revoked")
-        return _make_user(fields, claims), claims
+
+def _cookie_token(value: str) -> str:
+    """The token of a cookie value: the raw token, or ``Bearer <token>`` as some clients set."""
+    token = value.strip()
+    if token[:7].lower() == _BEARER:
+        token = token[7:].strip()
+    if not token:
+        raise AuthenticationFailed("Invalid token")
+    return token
+
+
+def _type_accepted(claims: dict[str, Any], expected: str | None) -> bool:
+    """Whether the claims that name a token type allow it here (Django-Bolt's rule)."""
+    declared = [value for name in _TYPE_CLAIMS if isinstance(value := claims.get(name), str)]
+    if expected is None:
+        # An access route: a refresh or ID token never passes, whichever claim names it.
+        return not any(value.lower() in _NOT_ACCESS_TYPES for value in declared)
+    # A route for one type (a refresh endpoint): typ must say it, and nothing may disagree.
+    return claims.get("typ") == expected and all(value == expected for value in declared)
+
+
+def _key_family(algorithms: list[str]) -> str:
+    """The key type every algorithm shares (one key verifies them all), or ConfigurationError."""
+    if not algorithms:
+        raise ConfigurationError("JWTAuthentication needs at least one algorithm")
+    known = get_default_algorithms()
+    families: set[str] = set()
+    for name in algorithms:
+        if name.lower() == "none":
+            raise ConfigurationError("the 'none' algorithm is never accepted")
+        algorithm = known.get(name)
+        if algorithm is None:
+            raise ConfigurationError(
+                f"unsupported JWT algorithm {name!r}; supported: {sorted(set(known) - {'none'})}"
+            )
+        families.add(_FAMILIES.get(type(algorithm).__name__, type(algorithm).__name__))
+    if len(families) > 1:
+        raise ConfigurationError(
+            f"JWT algorithms {algorithms} mix key types ({sorted(families)}); one "
+            "JWTAuthentication verifies with one key"
+        )
+    return families.pop()
+
+
+def _prepare_key(algorithm: str, key: str | bytes) -> Any:
+    """The PEM key parsed for PyJWT; a private key stands for its public half."""
+    try:
+        prepared = get_default_algorithms()[algorithm].prepare_key(key)
+    except (jwt.InvalidKeyError, ValueError, TypeError) as exc:
+        raise ConfigurationError(
+            f"JWTAuthentication: not a usable {algorithm} key: {exc}"
+        ) from None
+    if not hasattr(prepared, "verify") and hasattr(prepared, "public_key"):
+        prepared = prepared.public_key()
+    return prepared
+
+
+def _revocation_check(
+    handler: Callable[..., Any] | None, store: Any
+) -> Callable[[str, dict[str, Any]], Any] | None:
+    """One ``check(jti, claims) -> bool | Awaitable[bool]`` from whichever was given."""
+    if handler is not None:
+        if not callable(handler):
+            raise ConfigurationError(f"revoked_token_handler must be callable, not {handler!r}")
+        # Django-Bolt's rule, read once: a handler with two positional parameters gets the
+        # claims too (to end a token with its session, say).
+        if _positional_count(handler) >= 2:
+            return handler
+        return lambda jti, claims: handler(jti)
+    if store is not None:
+        is_revoked = getattr(store, "is_revoked", None)
+        if not callable(is_revoked):
+            raise ConfigurationError(f"revocation_store needs an is_revoked(jti) method: {store!r}")
+        return lambda jti, claims: is_revoked(jti)
+    return None
+
+
+def _positional_count(function: Callable[..., Any]) -> int:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    return sum(1 for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+
+def _is_async_check(handler: Callable[..., Any] | None, store: Any) -> bool:
+    if handler is not None:
+        return inspect.iscoroutinefunction(handler)
+    if store is None:
+        return False
+    return bool(getattr(store, "is_async", False)) or inspect.iscoroutinefunction(
+        getattr(store, "is_revoked", None)
+    )
+
+
+def _same_site(request: Any) -> bool:
+    """Whether an unsafe request comes from this site (the cookie-token CSRF check).
+
+    The browser's ``Sec-Fetch-Site`` decides when present (``same-origin``, or ``none`` for
+    the user's own navigation); otherwise ``Origin``, or else ``Referer``, must name this
+    request's scheme, host and port. A request with none of them is refused: a browser sends
+    at least one on a state-changing request, and other clients can send ``Sec-Fetch-Site:
+    none``, use the header instead of the cookie, or run with ``csrf=False``.
+    """
+    headers = request.headers
+    site = headers.get("sec-fetch-site")
+    if site is not None:
+        return str(site).strip().lower() in _SAME_SITE_VALUES
+    host = headers.get("host")
+    source = headers.get("origin")
+    if source is None:
+        source = headers.get("referer")
+    if not host or source is None:
+        return False
+    return _same_origin(str(source), str(request.scheme), str(host))
+
+
+def _same_origin(url: str, scheme: str, host: str) -> bool:
+    try:
+        source = urlsplit(url.strip())
+        target = urlsplit("//" + host.strip())
+        default_port = _DEFAULT_PORTS.get(source.scheme.lower())
+        # An opaque origin ("null"), another scheme or credentials in the URL prove nothing.
+        if default_port is None or source.scheme.lower() != scheme.lower():
+            return False
+        if "@" in source.netloc or "@" in target.netloc or not source.hostname:
+            return False
+        return source.hostname == target.hostname and (source.port or default_port) == (
+            target.port or default_port
+        )
+    except ValueError:  # a port that is not a number
+        return False
 
 
 # What a token says about its user, worked out once per verified token: (id, username,

@@ -535,7 +535,11 @@ class SchemaGenerator:
             name, scheme = custom()
         elif isinstance(backend, JWTAuthentication):
             header = backend.header.decode("latin-1")
-            if header == "authorization":
+            if backend.cookie is not None:
+                # The token travels in a cookie; the header is not read at all then.
+                name = f"JWTCookie_{_UNSAFE_ID.sub('_', backend.cookie)}"
+                scheme = {"type": "apiKey", "in": "cookie", "name": backend.cookie}
+            elif header == "authorization":
                 name = "BearerAuth"
                 scheme = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             else:

@@ -62,6 +62,7 @@ from django_bolt.responses import (
 )
 from django_bolt.testing import AsyncTestClient, BoltTestClientWarning, TestClient
 from django_bolt.types import JWTClaims, TimingState, UserType
+from tests.api.wirecompare import client_answer
 
 if TYPE_CHECKING:
     from pathlib import Path as FsPath
@@ -1145,3 +1146,73 @@ def test_session_authentication_takes_django_bolt_keywords() -> None:
     auth = SessionAuthentication(login_url="/login/", csrf=False)
     assert (auth.enforce_csrf, auth.login_url) == (False, "/login/")
     assert SessionAuthentication().enforce_csrf is True
+
+
+# --- compression and JWT keywords ----------------------------------------------------------------
+
+
+def test_compression_on_by_default_and_tuned_with_django_bolt_keywords(settings: Any) -> None:
+    import brotli
+
+    from django_bolt import CompressionConfig
+
+    del settings.BOLT_COMPRESSION  # a project that never mentions compression
+    body = "".join(f"item-{i};" for i in range(300))
+    default, tuned, off = (
+        BoltAPI(),
+        BoltAPI(compression=CompressionConfig(brotli_level=0, brotli_lgwin=22, gzip_level=1)),
+        BoltAPI(compression=False),
+    )
+    for api in (default, tuned, off):
+
+        @api.get("/text")
+        async def text() -> PlainText:
+            return PlainText(body)
+
+    sizes = []
+    for api in (default, tuned, off):
+        with TestClient(api) as client:
+            request = client.build_request("GET", "/text", headers={"accept-encoding": "br"})
+            response = client.send(request, stream=True)
+            raw = client_answer(response)[2]  # the body as sent, still encoded
+        coding = response.headers.get("content-encoding")
+        assert (brotli.decompress(raw) if coding else raw) == body.encode()
+        sizes.append((coding, len(raw)))
+    (default_coding, default_size), (tuned_coding, tuned_size), (off_coding, _) = sizes
+    assert (default_coding, tuned_coding, off_coding) == ("br", "br", None)
+    assert tuned_size > default_size  # brotli 0 (fastest) leaves more than the default 5
+    with pytest.raises(ValueError, match="gzip_level"):
+        CompressionConfig(gzip_level=10)
+
+
+def test_jwt_cookie_token_type_and_jti_keywords() -> None:
+    import jwt as pyjwt
+
+    def token(**claims: Any) -> str:
+        return pyjwt.encode({"sub": "3", "exp": 4_102_444_800, **claims}, SECRET, "HS256")
+
+    api = BoltAPI()
+    access = JWTAuthentication(secret=SECRET, cookie="access_token", require_jti=True)
+    refresh = JWTAuthentication(secret=SECRET, token_type="refresh")
+
+    @api.post("/action", auth=[access], guards=[IsAuthenticated()])
+    async def action(request: Request) -> dict[str, Any]:
+        return {"user_id": request.context["user_id"]}
+
+    @api.post("/refresh", auth=[refresh], guards=[IsAuthenticated()])
+    async def rotate(request: Request) -> dict[str, Any]:
+        return {"typ": request.auth["typ"]}
+
+    same_site = {"Sec-Fetch-Site": "same-origin"}
+    with TestClient(api) as client:
+        cookie = {"Cookie": f"access_token={token(jti='j1')}"}
+        assert client.post("/action", headers={**cookie, **same_site}).json() == {"user_id": "3"}
+        assert client.post("/action", headers=cookie).status_code == 403  # no origin signal
+        no_jti = {"Cookie": f"access_token={token()}", **same_site}
+        assert client.post("/action", headers=no_jti).status_code == 401
+        as_refresh = {"Cookie": f"access_token={token(jti='j2', typ='refresh')}", **same_site}
+        assert client.post("/action", headers=as_refresh).status_code == 401
+        bearer = {"Authorization": f"Bearer {token(typ='refresh')}"}
+        assert client.post("/refresh", headers=bearer).json() == {"typ": "refresh"}
+        plain = {"Authorization": f"Bearer {token()}"}
+        assert client.post("/refresh", headers=plain).status_code == 401

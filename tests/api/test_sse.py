@@ -56,7 +56,8 @@ def test_event_source_response_headers_and_body():
 
 @pytest.mark.parametrize("kind", ["event-source", "streaming"])
 def test_quiet_producer_gets_keepalive_pings(kind):
-    api = BoltAPI()
+    # Uncompressed, so that a ping is the raw chunk PING_COMMENT.
+    api = BoltAPI(compression=None)
     release = asyncio.Event()
 
     async def gen():

@@ -90,7 +90,7 @@ def both(
             kwargs["content"] = iter(pieces)
         request = client.build_request(method, url, **kwargs)
         raw = Driver(loop, app=api, **config).feed(wire_bytes(request, pieces))
-        return parse_wire(raw), client_answer(client.send(request))
+        return parse_wire(raw), client_answer(client.send(request, stream=True))
 
 
 # --- the server's own refusals ----------------------------------------------------------------
@@ -292,7 +292,9 @@ def test_a_head_request_never_pulls_the_stream(settings, loop):
 
 @pytest.mark.parametrize(("declared", "sent"), [(5, 8), (20, 8)], ids=["longer", "shorter"])
 def test_a_stream_that_breaks_its_length_cuts_the_answer(loop, declared, sent):
-    api = BoltAPI()
+    # Uncompressed: an encoded stream drops the handler's Content-Length, and the server then
+    # has no declared length to hold the stream to.
+    api = BoltAPI(compression=None)
 
     @api.get("/file")
     async def file():

@@ -1,7 +1,7 @@
 """One request's answer as bytes on the wire and as an httpx response, in one comparable shape.
 
 An answer is ``(status, header fields in order, body)``, with the Date value masked (the two
-may be a second apart) and a chunked body decoded.
+may be a second apart) and a chunked body decoded; a compressed body stays compressed.
 """
 
 from __future__ import annotations
@@ -51,4 +51,12 @@ def _undated(fields: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
 
 
 def client_answer(response: httpx.Response) -> Answer:
-    return response.status_code, _undated(list(response.headers.raw)), response.read()
+    """The answer with its body as sent, still content-encoded (httpx would decode it): the
+    request must have been sent with ``stream=True``."""
+    try:
+        # A buffered body was read (and decoded) on arrival: its stream keeps the raw bytes.
+        source = response.stream if response.is_stream_consumed else response.iter_raw()
+        body = b"".join(source)
+    finally:
+        response.close()
+    return response.status_code, _undated(list(response.headers.raw)), body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -10,7 +11,8 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.core.exceptions import ImproperlyConfigured
 
 from django_bolt import BoltAPI
 from django_bolt.auth import (
@@ -22,6 +24,7 @@ from django_bolt.auth import (
     JWTAuthentication,
     create_jwt_for_user,
 )
+from django_bolt.auth.base import AUTH_REQUIRED
 from django_bolt.testing import TestClient
 
 SECRET = "jwt-tests-secret-at-least-32-bytes-long"
@@ -330,3 +333,331 @@ def test_cached_token_is_still_read_from_each_headers_spelling() -> None:
         forged = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
         tampered = client.get("/me", headers={"Authorization": f"Bearer {forged}"})
         assert tampered.status_code == 401
+
+
+# --- Django-Bolt 0.13's keywords -----------------------------------------------------------------
+
+_EC = ec.generate_private_key(ec.SECP256R1())
+EC_PRIVATE = _EC.private_bytes(
+    serialization.Encoding.PEM,
+    serialization.PrivateFormat.PKCS8,
+    serialization.NoEncryption(),
+)
+EC_PUBLIC = _EC.public_key().public_bytes(
+    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+)
+
+
+def _cookie_api(*auth: JWTAuthentication) -> BoltAPI:
+    api = BoltAPI()
+
+    @api.get("/me", auth=list(auth), guards=[IsAuthenticated()])
+    async def me(request):
+        return {"id": request.user.id}
+
+    @api.post("/me", auth=list(auth), guards=[IsAuthenticated()])
+    async def change(request):
+        return {"changed": request.user.id}
+
+    return api
+
+
+COOKIE = JWTAuthentication(secret=SECRET, cookie="access")
+
+
+@pytest.mark.parametrize(
+    ("cookies", "headers", "status", "detail"),
+    [
+        pytest.param({"access": _token()}, {}, 200, None, id="raw-token"),
+        pytest.param({"access": "Bearer " + _token()}, {}, 200, None, id="bearer-prefix"),
+        pytest.param(
+            {}, {"Authorization": "Bearer " + _token()}, 401, AUTH_REQUIRED, id="header-ignored"
+        ),
+        pytest.param({"access": ""}, {}, 401, AUTH_REQUIRED, id="empty-cookie"),
+        pytest.param({"other": _token()}, {}, 401, AUTH_REQUIRED, id="another-cookie"),
+        pytest.param({"access": "junk"}, {}, 401, "Invalid token", id="bad-token"),
+        pytest.param(
+            {"access": _token(exp=int(time.time()) - 5)}, {}, 401, "Token expired", id="expired"
+        ),
+    ],
+)
+def test_cookie_token(cookies, headers, status, detail) -> None:
+    with TestClient(_cookie_api(COOKIE), cookies=cookies) as client:
+        response = client.get("/me", headers=headers)
+    assert response.status_code == status
+    assert response.json() == ({"id": "7"} if detail is None else {"detail": detail})
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        pytest.param({}, 403, id="no-origin-signal"),
+        pytest.param({"Sec-Fetch-Site": "same-origin"}, 200, id="fetch-same-origin"),
+        pytest.param({"Sec-Fetch-Site": "none"}, 200, id="fetch-none"),
+        pytest.param({"Sec-Fetch-Site": "cross-site"}, 403, id="fetch-cross-site"),
+        pytest.param({"Sec-Fetch-Site": "same-site"}, 403, id="fetch-same-site-subdomain"),
+        pytest.param(
+            {"Sec-Fetch-Site": "cross-site", "Origin": "http://testserver"},
+            403,
+            id="fetch-header-wins-over-origin",
+        ),
+        pytest.param({"Origin": "http://testserver"}, 200, id="origin-same"),
+        pytest.param({"Origin": "HTTP://TestServer:80"}, 200, id="origin-case-default-port"),
+        pytest.param({"Origin": "https://testserver"}, 403, id="origin-other-scheme"),
+        pytest.param({"Origin": "http://testserver:8080"}, 403, id="origin-other-port"),
+        pytest.param({"Origin": "http://evil.example"}, 403, id="origin-other-host"),
+        pytest.param({"Origin": "null"}, 403, id="origin-opaque"),
+        pytest.param({"Origin": "http://x@testserver"}, 403, id="origin-with-userinfo"),
+        pytest.param({"Referer": "http://testserver/form?a=1"}, 200, id="referer-same"),
+        pytest.param({"Referer": "http://evil.example/testserver"}, 403, id="referer-other"),
+        pytest.param(
+            {"Origin": "http://evil.example", "Referer": "http://testserver/"},
+            403,
+            id="origin-wins-over-referer",
+        ),
+    ],
+)
+def test_cookie_token_csrf_on_unsafe_methods(headers, status) -> None:
+    with TestClient(_cookie_api(COOKIE), cookies={"access": _token()}) as client:
+        safe = client.get("/me", headers=headers)
+        unsafe = client.post("/me", headers=headers)
+        # The second time the token comes from the cache: the check still runs.
+        again = client.post("/me", headers=headers)
+    assert safe.status_code == 200
+    assert unsafe.status_code == again.status_code == status
+    if status == 403:
+        assert unsafe.json() == {"detail": "CSRF Failed: the request did not come from this site"}
+    else:
+        assert unsafe.json() == {"changed": "7"}
+
+
+def test_csrf_applies_only_to_the_credential_that_was_accepted() -> None:
+    header = JWTAuthentication(secret=SECRET)
+    cross_site = {"Sec-Fetch-Site": "cross-site"}
+    with TestClient(_cookie_api(header, COOKIE)) as client:
+        # A header token is not sent by the browser on its own: a stale cookie changes nothing.
+        by_header = client.post(
+            "/me",
+            headers={**cross_site, "Authorization": "Bearer " + _token(), "Cookie": "access=old"},
+        )
+        by_cookie = client.post("/me", headers={**cross_site, "Cookie": f"access={_token()}"})
+        # A cookie that does not verify is no credential: 401, not a CSRF refusal.
+        bad_cookie = client.post("/me", headers={**cross_site, "Cookie": "access=junk"})
+    assert by_header.status_code == 200
+    assert by_cookie.status_code == 403
+    assert (bad_cookie.status_code, bad_cookie.json()) == (401, {"detail": "Invalid token"})
+
+
+def test_csrf_false_lets_cookie_tokens_through() -> None:
+    auth = JWTAuthentication(secret=SECRET, cookie="access", csrf=False)
+    with TestClient(_cookie_api(auth), cookies={"access": _token()}) as client:
+        response = client.post("/me", headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 200
+
+
+def test_keywords_take_django_bolts_positional_order() -> None:
+    # (secret, algorithms, header, cookie, audience, issuer, ...) as in Django-Bolt 0.13.
+    auth = JWTAuthentication(SECRET, None, "authorization", "access", "api", "me")
+    assert (auth.algorithms, auth.cookie, auth.audience, auth.issuer, auth.leeway) == (
+        ["HS256"],
+        "access",
+        "api",
+        "me",
+        0,
+    )
+    with TestClient(_cookie_api(auth), cookies={"access": _token(aud="api", iss="me")}) as client:
+        assert client.get("/me").json() == {"id": "7"}
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "private", "public"),
+    [
+        pytest.param("RS256", RSA_PRIVATE, RSA_PUBLIC, id="rs256"),
+        pytest.param("PS256", RSA_PRIVATE, RSA_PUBLIC, id="ps256"),
+        pytest.param("ES256", EC_PRIVATE, EC_PUBLIC, id="es256"),
+        pytest.param(
+            "RS256", RSA_PRIVATE, RSA_PRIVATE, id="private-pem-verifies-by-its-public-half"
+        ),
+        pytest.param("RS256", RSA_PRIVATE, RSA_PUBLIC.decode(), id="pem-as-str"),
+    ],
+)
+def test_public_key_verifies_asymmetric_tokens(algorithm, private, public) -> None:
+    auth = JWTAuthentication(public_key=public, algorithms=[algorithm])
+    token = jwt.encode({"sub": "9", "exp": int(time.time()) + 60}, private, algorithm=algorithm)
+    assert _get(auth, {"Authorization": f"Bearer {token}"}).json()["id"] == "9"
+    # A token signed by another key, and an HS256 token made with the public key as a secret.
+    other = (
+        ec.generate_private_key(ec.SECP256R1())
+        if algorithm == "ES256"
+        else rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
+    forged = jwt.encode({"sub": "9"}, other, algorithm=algorithm)
+    refused = _get(auth, {"Authorization": f"Bearer {forged}"})
+    assert refused.json() == {"detail": "Invalid token signature"}
+    confused = _get(auth, {"Authorization": f"Bearer {_confused_token()}"})
+    assert confused.json() == {"detail": "Token algorithm not allowed"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        pytest.param({"secret": SECRET, "public_key": RSA_PUBLIC}, "not both", id="two-keys"),
+        pytest.param({"secret": ""}, "empty", id="empty-secret"),
+        pytest.param({"algorithms": []}, "at least one", id="no-algorithm"),
+        pytest.param({"algorithms": ["HS256", "none"]}, "none", id="none"),
+        pytest.param({"algorithms": ["HS999"]}, "unsupported", id="unknown-algorithm"),
+        pytest.param(
+            {"public_key": RSA_PUBLIC, "algorithms": ["RS256", "ES256"]},
+            "mix key types",
+            id="mixed-asymmetric",
+        ),
+        pytest.param({"algorithms": ["HS256", "RS256"]}, "mix key types", id="hmac-and-rsa"),
+        pytest.param({"algorithms": ["RS256"]}, "needs public_key", id="asymmetric-no-key"),
+        pytest.param(
+            {"public_key": b"not a key", "algorithms": ["RS256"]}, "not a usable", id="bad-pem"
+        ),
+        pytest.param(
+            {"public_key": RSA_PUBLIC, "algorithms": ["ES256"]}, "not a usable", id="wrong-curve"
+        ),
+        pytest.param({"public_key": RSA_PUBLIC}, "asymmetric", id="public-key-with-hs256"),
+        pytest.param({"leeway": -1}, "leeway", id="negative-leeway"),
+        pytest.param({"jwks_url": "https://idp.example/jwks"}, "not supported yet", id="jwks_url"),
+        pytest.param({"jwks": {"keys": []}}, "not supported yet", id="jwks"),
+        pytest.param({"oidc_issuer": "https://idp.example"}, "not supported yet", id="oidc"),
+        pytest.param({"jwks_refresh_interval": 0}, "jwks_refresh_interval", id="refresh-0"),
+        pytest.param({"revocation_store": object()}, "is_revoked", id="store-without-lookup"),
+        pytest.param({"revoked_token_handler": "x"}, "callable", id="handler-not-callable"),
+    ],
+)
+def test_configuration_mistakes_stop_start_up(kwargs, message) -> None:
+    # ImproperlyConfigured (Django-Bolt's type) and ValueError (ours before) both catch it.
+    with pytest.raises(ImproperlyConfigured, match=message) as caught:
+        JWTAuthentication(**kwargs)
+    assert isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("auth", "claims", "detail"),
+    [
+        pytest.param(HS, {}, None, id="no-type"),
+        pytest.param(HS, {"typ": "access"}, None, id="access"),
+        pytest.param(HS, {"token_type": 5}, None, id="non-string-type-ignored"),
+        pytest.param(HS, {"typ": "refresh"}, "Invalid token type", id="refresh"),
+        pytest.param(HS, {"typ": "Refresh"}, "Invalid token type", id="keycloak-refresh"),
+        pytest.param(HS, {"typ": "Offline"}, "Invalid token type", id="keycloak-offline"),
+        pytest.param(HS, {"typ": "ID"}, "Invalid token type", id="keycloak-id"),
+        pytest.param(HS, {"token_type": "refresh"}, "Invalid token type", id="simplejwt-refresh"),
+        pytest.param(HS, {"token_use": "id"}, "Invalid token type", id="cognito-id"),
+        pytest.param(
+            HS, {"typ": "access", "token_use": "refresh"}, "Invalid token type", id="any-claim"
+        ),
+    ],
+)
+def test_access_routes_refuse_refresh_and_id_tokens(auth, claims, detail) -> None:
+    response = _get(auth, {"Authorization": "Bearer " + _token(**claims)})
+    if detail is None:
+        assert (response.status_code, response.json()["id"]) == (200, "7")
+    else:
+        assert (response.status_code, response.json()) == (401, {"detail": detail})
+
+
+REFRESH = JWTAuthentication(secret=SECRET, token_type="refresh")
+
+
+@pytest.mark.parametrize(
+    ("claims", "accepted"),
+    [
+        pytest.param({"typ": "refresh"}, True, id="typ"),
+        pytest.param({"typ": "refresh", "token_type": "refresh"}, True, id="claims-agree"),
+        pytest.param({"typ": "Refresh"}, False, id="exact-case"),
+        pytest.param({"typ": "access"}, False, id="access"),
+        pytest.param({}, False, id="no-typ"),
+        pytest.param({"token_type": "refresh"}, False, id="only-token_type"),
+        pytest.param({"typ": "refresh", "token_type": "access"}, False, id="claims-disagree"),
+    ],
+)
+def test_token_type_demands_that_typ(claims, accepted) -> None:
+    response = _get(REFRESH, {"Authorization": "Bearer " + _token(**claims)})
+    assert response.status_code == (200 if accepted else 401)
+    if not accepted:
+        assert response.json() == {"detail": "Invalid token type"}
+
+
+@pytest.mark.parametrize(
+    ("auth", "jti", "status"),
+    [
+        pytest.param(JWTAuthentication(secret=SECRET, require_jti=True), "a1", 200, id="has-jti"),
+        pytest.param(JWTAuthentication(secret=SECRET, require_jti=True), None, 401, id="no-jti"),
+        pytest.param(JWTAuthentication(secret=SECRET, require_jti=True), "", 401, id="empty-jti"),
+        # PyJWT itself refuses a jti that is not a string.
+        pytest.param(JWTAuthentication(secret=SECRET, require_jti=True), 5, 401, id="number"),
+        pytest.param(
+            JWTAuthentication(secret=SECRET, revocation_store=InMemoryRevocationStore()),
+            None,
+            401,
+            id="implied-by-a-store",
+        ),
+        pytest.param(HS, None, 200, id="not-required"),
+    ],
+)
+def test_require_jti(auth, jti, status) -> None:
+    response = _get(auth, {"Authorization": "Bearer " + _token(jti=jti)})
+    assert response.status_code == status
+    if status == 401:
+        detail = "Invalid token" if isinstance(jti, int) else "Token has no jti"
+        assert response.json() == {"detail": detail}
+
+
+class _AsyncStore:
+    """A Django-Bolt-style store: ``async is_revoked`` and no ``is_async`` flag."""
+
+    def __init__(self, revoked: set[str]) -> None:
+        self.revoked = revoked
+
+    async def is_revoked(self, jti: str) -> bool:
+        await asyncio.sleep(0)
+        return jti in self.revoked
+
+
+def _handlers() -> list[Any]:
+    async def by_jti(jti):
+        return jti == "gone"
+
+    async def by_claims(jti, claims):
+        # e.g. a session that ended: the claims say which one.
+        return claims.get("sid") == "ended"
+
+    def sync_handler(jti):
+        return jti == "gone"
+
+    return [by_jti, by_claims, sync_handler]
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [
+        pytest.param(JWTAuthentication(secret=SECRET, revoked_token_handler=h), id=h.__name__)
+        for h in _handlers()
+    ]
+    + [
+        pytest.param(
+            JWTAuthentication(secret=SECRET, revocation_store=_AsyncStore({"gone"})),
+            id="async-store",
+        )
+    ],
+)
+def test_revoked_token_handler_runs_on_every_request(auth) -> None:
+    kept = _token(jti="kept")
+    revoked = _token(jti="gone", sid="ended")
+    assert auth.require_jti
+    with TestClient(_api(auth)) as client:
+        for _ in range(2):  # the second time from the cache
+            assert client.get("/me", headers={"Authorization": f"Bearer {kept}"}).status_code == 200
+            response = client.get("/me", headers={"Authorization": f"Bearer {revoked}"})
+            assert (response.status_code, response.json()) == (401, {"detail": "Token revoked"})
+
+
+def test_leeway_is_zero_by_default() -> None:
+    # Django-Bolt allows 60 seconds; this framework none unless asked (see docs/api.md).
+    response = _get(HS, {"Authorization": "Bearer " + _token(exp=int(time.time()) - 2)})
+    assert response.json() == {"detail": "Token expired"}

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import http.client
+import json
 import os
+import random
 import socket
 import zlib
 from pathlib import Path
@@ -86,23 +88,65 @@ def api_with(config=None, **kwargs):
         pytest.param({"backend": "brotli", "level": 12}, id="brotli-level-too-high"),
         pytest.param({"backend": "zstd", "level": 0}, id="zstd-level-too-low"),
         pytest.param({"gzip_fallback": "yes"}, id="fallback-not-bool"),
+        pytest.param({"gzip_level": 10}, id="gzip_level-too-high"),
+        pytest.param({"gzip_level": -1}, id="gzip_level-too-low"),
+        pytest.param({"brotli_level": 12}, id="brotli_level-too-high"),
+        pytest.param({"brotli_lgwin": 9}, id="brotli_lgwin-too-low"),
+        pytest.param({"brotli_lgwin": 25}, id="brotli_lgwin-too-high"),
+        pytest.param({"zstd_level": 0}, id="zstd_level-too-low"),
+        pytest.param({"zstd_level": 23}, id="zstd_level-too-high"),
+        pytest.param({"zstd_level": True}, id="level-bool-is-not-an-int"),
+        pytest.param({"gzip_level": 6.0}, id="level-float"),
+        pytest.param({"backend": "gzip", "level": 1, "gzip_level": 9}, id="level-and-own-level"),
     ],
 )
 def test_bad_config_is_refused(kwargs):
-    with pytest.raises(ImproperlyConfigured):
+    # ImproperlyConfigured stops start-up; ValueError is what Django-Bolt raises for these.
+    with pytest.raises(ImproperlyConfigured) as caught:
         CompressionConfig(**kwargs)
+    assert isinstance(caught.value, ValueError)
 
 
-def test_config_is_frozen_with_documented_defaults():
+def test_config_is_frozen_with_django_bolts_defaults_and_order():
     config = CompressionConfig()
-    assert (config.backend, config.minimum_size, config.gzip_fallback, config.level) == (
-        "brotli",
-        500,
-        True,
-        None,
+    assert dataclasses.astuple(config) == ("brotli", 500, True, 5, 14, 6, 3, None)
+    # Django-Bolt's positional order; ``level`` (ours) is keyword-only.
+    assert CompressionConfig("gzip", 100, False, 4, 20, 2, 7) == CompressionConfig(
+        backend="gzip",
+        minimum_size=100,
+        gzip_fallback=False,
+        brotli_level=4,
+        brotli_lgwin=20,
+        gzip_level=2,
+        zstd_level=7,
     )
+    with pytest.raises(TypeError):
+        CompressionConfig("gzip", 500, True, 5, 14, 6, 3, 1)  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.backend = "gzip"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "levels"),
+    [
+        pytest.param({}, {"brotli": 5, "gzip": 6, "zstd": 3}, id="defaults"),
+        pytest.param({"backend": "gzip", "level": 2}, {"gzip": 2}, id="level-is-gzip_level"),
+        pytest.param(
+            {"backend": "gzip", "level": 2, "gzip_level": 2}, {"gzip": 2}, id="both-agree"
+        ),
+        pytest.param(
+            {"level": 11, "gzip_level": 1}, {"brotli": 11, "gzip": 1}, id="level-not-fallback"
+        ),
+        pytest.param(
+            {"backend": "zstd", "level": 19, "brotli_level": 0},
+            {"zstd": 19, "brotli": 0},
+            id="other-backends-keep-theirs",
+        ),
+    ],
+)
+def test_level_is_the_preferred_backends_level(kwargs, levels):
+    config = CompressionConfig(**kwargs)
+    assert {name: config.level_of(name) for name in levels} == levels
 
 
 @pytest.mark.parametrize(
@@ -148,15 +192,59 @@ def test_api_argument_wins_over_setting(settings, off):
     assert raw == BIG_TEXT
 
 
-def test_no_setting_means_no_compression():
-    api = BoltAPI()
+def default_api(**kwargs):
+    api = BoltAPI(**kwargs)
 
     @api.get("/big")
     async def big() -> Response:
         return Response(BIG_TEXT, media_type="text/plain")
 
-    with TestClient(api) as client:
-        response, raw, _ = raw_get(client, "/big", "gzip, br, zstd")
+    @api.get("/small")
+    async def small() -> Response:
+        return Response(BIG_TEXT[:499], media_type="text/plain")
+
+    return api
+
+
+def test_nothing_given_compresses_as_the_default_config(settings):
+    """Neither BOLT_COMPRESSION nor compression=: Django-Bolt's default, CompressionConfig()
+    (brotli 5 with a 16 KiB window, gzip 6 as the fallback, nothing under 500 bytes)."""
+    del settings.BOLT_COMPRESSION
+    with TestClient(default_api()) as client:
+        browser, br, _ = raw_get(client, "/big", "gzip, deflate, br, zstd")
+        gzip_only, gz, _ = raw_get(client, "/big", "gzip")
+        zstd_only, zs, _ = raw_get(client, "/big", "zstd")
+        small, small_raw, _ = raw_get(client, "/small", "gzip, deflate, br, zstd")
+        # httpx's own Accept-Encoding (gzip, deflate and br when brotli is installed).
+        decoded = client.get("/big")
+    assert (browser.headers["content-encoding"], browser.headers["vary"]) == (
+        "br",
+        "accept-encoding",
+    )
+    assert br == brotli.compress(BIG_TEXT, quality=5, lgwin=14)
+    assert gzip_only.headers["content-encoding"] == "gzip"
+    assert gz == zlib.compress(BIG_TEXT, 6, wbits=31)
+    assert ("content-encoding" in zstd_only.headers, zs) == (False, BIG_TEXT)
+    assert ("content-encoding" in small.headers, "vary" in small.headers) == (False, False)
+    assert small_raw == BIG_TEXT[:499]
+    assert decoded.headers["content-encoding"] in ("br", "gzip")
+    assert decoded.content == BIG_TEXT
+
+
+@pytest.mark.parametrize("off", [pytest.param(None, id="none"), pytest.param(False, id="false")])
+def test_setting_none_or_false_turns_the_default_off(settings, off):
+    settings.BOLT_COMPRESSION = off
+    with TestClient(default_api()) as client:
+        response, raw, _ = raw_get(client, "/big", "gzip, deflate, br, zstd")
+    assert ("content-encoding" in response.headers, "vary" in response.headers) == (False, False)
+    assert raw == BIG_TEXT
+
+
+@pytest.mark.parametrize("off", [pytest.param(None, id="none"), pytest.param(False, id="false")])
+def test_argument_none_or_false_turns_the_default_off(settings, off):
+    del settings.BOLT_COMPRESSION
+    with TestClient(default_api(compression=off)) as client:
+        response, raw, _ = raw_get(client, "/big", "gzip, deflate, br, zstd")
     assert "content-encoding" not in response.headers
     assert raw == BIG_TEXT
 
@@ -197,6 +285,79 @@ def test_dict_return_value_is_compressed():
     assert response.headers["content-type"] == "application/json"
     assert gzip.decompress(raw).startswith(b'[{"id":0,"name":"user-0"}')
     assert decoded[99] == {"id": 99, "name": "user-99"}
+
+
+# --- levels --------------------------------------------------------------------------------------
+
+_RNG = random.Random(7)  # fixed seed: the sizes below are reproducible
+_WORDS = ["alpha", "beta", "gamma", "delta", "user", "name", "email", "value", "count", "items"]
+# 16 KB of varied JSON: every backend compresses it to a clearly different size per level.
+VARIED = json.dumps(
+    [
+        {"id": i, "w": " ".join(_RNG.choice(_WORDS) for _ in range(8)), "n": _RNG.randint(0, 10**6)}
+        for i in range(200)
+    ]
+).encode()
+# A 32 KiB block, twice: the second copy is found only by a window that reaches back 32 KiB.
+BLOCK_TWICE = bytes(_RNG.choice(b"abcdefghijklmnopqrstuvwxyz") for _ in range(32768)) * 2
+
+
+BUFFERED_AND_STREAMED = pytest.mark.parametrize(
+    "stream", [pytest.param(False, id="buffered"), pytest.param(True, id="stream")]
+)
+
+
+def served(body, coding, stream=False, **config):
+    """The raw bytes sent for ``body`` under ``CompressionConfig(**config)``, asserted decodable."""
+    api = BoltAPI(compression=CompressionConfig(**config))
+
+    @api.get("/body")
+    async def send() -> Response:
+        if stream:
+            half = len(body) // 2
+            return StreamingResponse(iter([body[:half], body[half:]]), media_type="text/plain")
+        return Response(body, media_type="text/plain")
+
+    with TestClient(api) as client:
+        response, raw, _ = raw_get(client, "/body", coding)
+    assert response.headers["content-encoding"] == coding
+    assert DECODERS[coding](raw) == body
+    return raw
+
+
+@BUFFERED_AND_STREAMED
+@pytest.mark.parametrize(
+    ("backend", "coding", "field", "low", "high"),
+    [
+        pytest.param("gzip", "gzip", "gzip_level", 1, 9, id="gzip"),
+        pytest.param("brotli", "br", "brotli_level", 0, 11, id="brotli"),
+        pytest.param("zstd", "zstd", "zstd_level", 1, 19, id="zstd"),
+    ],
+)
+def test_each_backends_own_level_applies(backend, coding, field, low, high, stream):
+    fast = served(VARIED, coding, stream, backend=backend, **{field: low})
+    small = served(VARIED, coding, stream, backend=backend, **{field: high})
+    assert len(small) < len(fast)
+    # ``level=`` says the same thing as the backend's own field.
+    assert served(VARIED, coding, stream, backend=backend, level=high) == small
+
+
+@BUFFERED_AND_STREAMED
+def test_gzip_fallback_compresses_at_gzip_level(stream):
+    fast = served(VARIED, "gzip", stream, backend="brotli", level=11, gzip_level=1)
+    small = served(VARIED, "gzip", stream, backend="zstd", gzip_level=9)
+    assert len(small) < len(fast)
+    if not stream:
+        assert fast == zlib.compress(VARIED, 1, wbits=31)
+        assert small == zlib.compress(VARIED, 9, wbits=31)
+
+
+@BUFFERED_AND_STREAMED
+def test_brotli_lgwin_is_the_window(stream):
+    # The default 16 KiB window cannot see the first copy from the second; 16 MiB can.
+    narrow = served(BLOCK_TWICE, "br", stream)
+    wide = served(BLOCK_TWICE, "br", stream, brotli_lgwin=24)
+    assert len(wide) < len(narrow) * 0.6
 
 
 # --- negotiation ---------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from django.test import override_settings
 from openapi_spec_validator import validate
 
 from django_bolt import BoltAPI, Query
-from django_bolt.auth import APIKeyAuthentication, IsAuthenticated
+from django_bolt.auth import APIKeyAuthentication, IsAuthenticated, JWTAuthentication
 from django_bolt.openapi import OpenAPIConfig, SchemaGenerator, generate_schema
 from django_bolt.testing import TestClient
 from tests.openapi import everykind
@@ -362,6 +362,21 @@ def test_docs_protected_by_auth_and_guards() -> None:
             assert client.get(path, headers={"x-api-key": "docs-key"}).status_code == 200
         # The API's own routes are not affected.
         assert client.get("/a").status_code == 200
+
+
+def test_a_cookie_jwt_is_documented_as_a_cookie() -> None:
+    api = BoltAPI()
+
+    @api.get("/me", auth=[JWTAuthentication(cookie="access-token")], guards=[IsAuthenticated()])
+    async def me() -> dict[str, int]:
+        return {}
+
+    document = generate_schema(api)
+    validate(document)
+    assert document["components"]["securitySchemes"] == {
+        "JWTCookie_access_token": {"type": "apiKey", "in": "cookie", "name": "access-token"}
+    }
+    assert document["paths"]["/me"]["get"]["security"] == [{"JWTCookie_access_token": []}]
 
 
 def test_optional_constrained_query_value_is_validated_not_a_server_error() -> None:

@@ -27,6 +27,8 @@ from tests.openapi import everykind
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS = ROOT / "django_bolt" / "openapi" / "assets"
+# A client that takes no content coding (httpx asks for gzip by default).
+IDENTITY = {"accept-encoding": "identity"}
 PAGES = {
     "/docs": "swagger-ui",
     "/docs/swagger": "swagger-ui",
@@ -120,8 +122,10 @@ def test_assets_are_the_vendored_files_with_long_cache_headers(client: TestClien
         _, _, _, ui, version, name = url.split("/")
         # The package version is in the URL: a new version is a new URL.
         assert version == versions[ui]["version"]
-        response = client.get(url)
+        # The file's own bytes go to a client that takes no content coding.
+        response = client.get(url, headers=IDENTITY)
         assert response.status_code == 200
+        assert "content-encoding" not in response.headers
         assert response.content == (ASSETS / ui / name).read_bytes()
         digest = hashlib.sha256(response.content).hexdigest()
         assert digest == versions[ui]["files"][name]
@@ -130,12 +134,22 @@ def test_assets_are_the_vendored_files_with_long_cache_headers(client: TestClien
         assert response.headers["content-type"] == f"{expected_type}; charset=utf-8"
         etag = response.headers["etag"]
         assert etag == f'"{digest[:32]}"'
-        again = client.get(url, headers={"if-none-match": etag})
+        again = client.get(url, headers={"if-none-match": etag, **IDENTITY})
         assert again.status_code == 304
         assert again.content == b""
         assert again.headers["etag"] == etag
         assert client.get(url, headers={"if-none-match": '"other"'}).status_code == 200
         assert client.get(url, headers={"if-none-match": f"W/{etag}"}).status_code == 304
+        # Compressed by default (no BOLT_COMPRESSION in the test settings): other bytes, so the
+        # tag turns weak, and revalidating with the weak tag still answers 304.
+        compressed = client.get(url, headers={"accept-encoding": "gzip"})
+        assert compressed.headers["content-encoding"] == "gzip"
+        assert compressed.content == response.content
+        assert compressed.headers["etag"] == f"W/{etag}"
+        revalidated = client.get(
+            url, headers={"if-none-match": compressed.headers["etag"], "accept-encoding": "gzip"}
+        )
+        assert revalidated.status_code == 304
 
 
 def test_unknown_asset_is_a_404(client: TestClient) -> None:
