@@ -102,6 +102,14 @@ class ServerConfig:
         setting="BOLT_WORKERS_KILL_TIMEOUT",
         metavar="S",
     )
+    worker_start_timeout_s: float = _opt(
+        120.0,
+        "Seconds a replacement worker (reload, recycling) may take to listen before it is "
+        "killed and the old one keeps serving (0: no limit).",
+        flag="--worker-start-timeout",
+        setting="BOLT_WORKER_START_TIMEOUT",
+        metavar="S",
+    )
     respawn_failed_workers: bool = _opt(
         False,
         "Replace a worker that dies; a crash loop stops the server.",
@@ -271,6 +279,7 @@ def _validate(config: ServerConfig) -> None:
         "body_spool_threshold",
         "keep_alive_s",
         "workers_kill_timeout_s",
+        "worker_start_timeout_s",
         "header_read_timeout_s",
     )
     for name in non_negative:

@@ -145,11 +145,15 @@ class Supervisor:
         *,
         kill_timeout_s: float,
         respawn: bool,
+        start_timeout_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         log: Callable[[str], None] | None = None,
     ) -> None:
         self.table = table
         self.kill_timeout_s = kill_timeout_s
+        # A replacement that never reports ready (a deployed module that blocks at import, say)
+        # would hold its slot's reload round forever: past this it is killed (0: no limit).
+        self.start_timeout_s = start_timeout_s
         self.respawn = respawn
         self.clock = clock
         self.log = log or _log_stderr
@@ -428,6 +432,22 @@ class Supervisor:
         for info in list(self.workers.values()):
             if info.kill_at is not None and now >= info.kill_at:
                 self._kill(info)
+        if self.start_timeout_s > 0:
+            for slot in self.slots:
+                incoming = slot.incoming
+                if (
+                    incoming is not None
+                    and not incoming.ready
+                    and not incoming.killed
+                    and slot.current is not None
+                    and now - incoming.started >= self.start_timeout_s
+                ):
+                    # Its exit then takes the path of any replacement that failed to start.
+                    self.log(
+                        f"Error: new worker {incoming.pid} did not start listening within "
+                        f"{self.start_timeout_s:g} s; killing it."
+                    )
+                    self._kill(incoming)
         if self.shutting_down and now >= self._shutdown_deadline + _REAP_GRACE_S:
             self.log("Error: some workers could not be reaped; exiting anyway.")
             self.exit_code = self._shutdown_code or 1
@@ -605,6 +625,7 @@ def serve(
             len(sockets),
             kill_timeout_s=config.workers_kill_timeout_s,
             respawn=config.respawn_failed_workers,
+            start_timeout_s=config.worker_start_timeout_s,
         )
         return supervisor.run()
     finally:

@@ -70,7 +70,9 @@ class FakeTable:
         return [sig for p, sig in self.sent if p == pid]
 
 
-def make(slots: int = 2, *, respawn: bool = False, kill_timeout: float = 10.0):
+def make(
+    slots: int = 2, *, respawn: bool = False, kill_timeout: float = 10.0, start_timeout: float = 0.0
+):
     table, clock = FakeTable(), FakeClock()
     logged: list[str] = []
     sup = Supervisor(
@@ -78,6 +80,7 @@ def make(slots: int = 2, *, respawn: bool = False, kill_timeout: float = 10.0):
         slots,
         kill_timeout_s=kill_timeout,
         respawn=respawn,
+        start_timeout_s=start_timeout,
         clock=clock,
         log=logged.append,
     )
@@ -354,3 +357,37 @@ def test_a_reload_waits_for_a_forked_replacement_then_replaces_it_with_a_fresh_o
     sup.step()
     assert table.signals_to(forked) == [signal.SIGTERM]
     assert any("Reload complete" in line for line in logged)
+
+
+def test_a_replacement_that_never_listens_is_killed_and_the_old_worker_serves_on() -> None:
+    sup, table, clock, logged = make(2, start_timeout=30.0)
+    ready_all(sup, table)
+    old_a, old_b = table.pids()
+    sup.handle_sighup()
+    hung = table.pids()[2]
+    clock.now += 29.0
+    sup.step()
+    assert table.signals_to(hung) == []  # still within its time
+    clock.now += 1.0
+    sup.step()
+    assert table.signals_to(hung) == [signal.SIGKILL]
+    assert any(f"new worker {hung} did not start listening within 30 s" in line for line in logged)
+    sup.step()
+    assert table.signals_to(hung) == [signal.SIGKILL]  # killed once
+    table.exits.append((hung, -signal.SIGKILL))
+    assert sup.step() is None
+    # The reload round is abandoned as for any replacement that failed to start.
+    assert [s.current.pid for s in sup.slots if s.current] == [old_a, old_b]
+    assert table.signals_to(old_a) == []
+    assert any(f"worker {old_a} keeps serving" in line for line in logged)
+    assert any("reload abandoned" in line for line in logged)
+
+
+def test_without_a_start_timeout_a_slow_replacement_is_left_alone() -> None:
+    sup, table, clock, _ = make(1)
+    ready_all(sup, table)
+    sup.handle_sighup()
+    slow = table.pids()[1]
+    clock.now += 3600.0
+    sup.step()
+    assert table.signals_to(slow) == []
