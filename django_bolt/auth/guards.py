@@ -359,7 +359,7 @@ def context_builder(backend: Any, index: int) -> Callable[[Any, Any], dict[str, 
     """How ``backend`` (at ``index``) fills ``request.context``, in Django-Bolt's shape: who,
     which backend, and the JWT claims. What depends only on the backend is looked up once."""
     name = getattr(backend, "backend_name", "custom")
-    with_claims = getattr(backend, "backend_name", None) == "jwt"
+    with_claims = name == "jwt"
 
     def build(user: Any, auth: Any) -> dict[str, Any]:
         if user.__class__ is TokenUser:  # JWT and API keys: plain slots, no getattr chain
