@@ -8,7 +8,8 @@
 Each server runs the same app (bench/app; FastAPI gets bench/fastapi_app.py with the same routes,
 gunicorn serves the app's plain Django view through benchproject.wsgi) pinned to core 0 with one
 process and no access log; wrk runs pinned to core 1 (``wrk -t1 -c64``). Servers are interleaved
-inside each round so slow drift of the machine hits all of them alike. Every endpoint's status
+inside each round so slow drift of the machine hits all of them alike, and the order turns from
+round to round so no server always goes first. Every endpoint's status
 and body are checked on every server that has the route before it is loaded; on a server without
 it the endpoint is n/a. The ORM endpoints read a SQLite file the harness creates and fills before
 the servers start. Results: a table on stdout, bench/results/<stamp>.json and .md, and latest.md.
@@ -663,9 +664,7 @@ def main(argv: list[str]) -> int:
     prepare_database(servers)
     results: dict[str, dict[str, list[Sample]]] = {e.name: {} for e in endpoints}
     skipped: dict[str, dict[str, str]] = {}
-    not_applicable = {
-        e.name: [s.name for s in servers if not serves(s.name, e)] for e in endpoints
-    }
+    not_applicable = {e.name: [s.name for s in servers if not serves(s.name, e)] for e in endpoints}
     with contextlib.ExitStack() as stack:
         for server in servers:
             stack.enter_context(running(server))
@@ -690,7 +689,11 @@ def main(argv: list[str]) -> int:
                 run_wrk(server, endpoint, args.warmup, args.connections)
         for round_no in range(args.runs):
             for endpoint in endpoints:
-                for server in live[endpoint.name]:
+                # The order turns each round: a server measured first (or right after another
+                # one's load) in every round would carry that position's bias in every ratio.
+                order = live[endpoint.name]
+                turn = round_no % len(order) if order else 0
+                for server in order[turn:] + order[:turn]:
                     sample = run_wrk(server, endpoint, args.duration, args.connections)
                     results[endpoint.name].setdefault(server.name, []).append(sample)
                     print(

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""User-space instructions per request of a real server, counted by valgrind's callgrind.
+
+wrk's requests per second on a small shared machine swing by a quarter from one second to the
+next, more than the few per cent some goals are about. An instruction count does not swing: the
+same server, code and request give the same count whatever else the machine is doing. This
+script starts each server as bench/run.py does (same app, settings and command line), but under
+``valgrind --tool=callgrind``, sends requests over a real keep-alive connection on loopback, and
+reads the counts of every process of the server (the supervisor and its worker):
+
+    python3 bench/instructions.py                              # ours vs ours-policies, json-async
+    python3 bench/instructions.py --servers ours,theirs --endpoints json-async,jwt
+
+Counters are zeroed after a warm-up, dumped after ``--first`` requests and again after ``--then``
+more; the figure is the second dump divided by ``--then``, so start-up and warm-up are not in it.
+What it leaves out is the kernel's share (the socket calls), the same for every server of one
+endpoint except for the bytes sent; quote it beside wrk's figures, never instead of them.
+Needs the venvs bench/run.py builds (run that first) and valgrind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import glob
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Final
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import run as bench  # bench/run.py: servers, endpoints, the catalogue
+
+START_TIMEOUT_S: Final = 600.0  # Django's import alone takes a minute under valgrind
+_LENGTH: Final = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
+_TOTALS: Final = re.compile(r"^(?:summary|totals):\s*(\d+)", re.MULTILINE)
+
+
+def _request_bytes(endpoint: bench.Endpoint) -> bytes:
+    lines = [f"{endpoint.method} {endpoint.path} HTTP/1.1", "Host: 127.0.0.1"]
+    lines += [f"{name}: {value}" for name, value in endpoint.headers.items()]
+    body = endpoint.body or b""
+    if body:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+class Client:
+    """One keep-alive connection, one request at a time (responses carry a Content-Length)."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.buffer = b""
+
+    def send(self, data: bytes) -> bytes:
+        self.sock.sendall(data)
+        while b"\r\n\r\n" not in self.buffer:
+            self._read()
+        head, _, rest = self.buffer.partition(b"\r\n\r\n")
+        found = _LENGTH.search(head)
+        if found is None:
+            raise SystemExit(f"a response without Content-Length: {head[:200]!r}")
+        size = int(found.group(1))
+        while len(rest) < size:
+            rest += self._read_more()
+        self.buffer = rest[size:]
+        if not head.startswith(b"HTTP/1.1 200 "):
+            raise SystemExit(f"unexpected answer: {head[:200]!r}")
+        return head
+
+    def _read(self) -> None:
+        self.buffer += self._read_more()
+
+    def _read_more(self) -> bytes:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise SystemExit("the server closed the connection")
+        return chunk
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _wait_ready(server: bench.Server, proc: subprocess.Popen[bytes], data: bytes) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{server.name} exited early (see bench/.work/{server.name}.cg.log)")
+        with contextlib.suppress(OSError):
+            client = Client(server.port)
+            try:
+                client.send(data)
+                return
+            finally:
+                client.close()
+        time.sleep(1)
+    raise SystemExit(f"{server.name} did not answer in {START_TIMEOUT_S:.0f} s under valgrind")
+
+
+def _dump(out_dir: Path, seen: set[str]) -> int:
+    """Dump every counted process of this run and sum what the new dump files hold."""
+    subprocess.run(["callgrind_control", "-d"], check=True, capture_output=True)
+    total = 0
+    for path in sorted(glob.glob(str(out_dir / "cg.*"))):
+        if path in seen:
+            continue
+        seen.add(path)
+        found = _TOTALS.search(Path(path).read_text(errors="replace"))
+        if found is not None:
+            total += int(found.group(1))
+    return total
+
+
+def count(server: bench.Server, endpoint: bench.Endpoint, first: int, then: int) -> float:
+    """Instructions per request of ``server`` answering ``endpoint``."""
+    argv, cwd = server.command()
+    data = _request_bytes(endpoint)
+    with tempfile.TemporaryDirectory(prefix="bolt-cg-") as tmp:
+        out_dir = Path(tmp)
+        valgrind = ["valgrind", "--tool=callgrind", "--trace-children=yes"]
+        valgrind += [f"--callgrind-out-file={out_dir}/cg.%p"]
+        log_path = bench.WORK / f"{server.name}.cg.log"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                [*valgrind, *argv],
+                cwd=cwd,
+                env=server.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            try:
+                _wait_ready(server, proc, data)
+                client = Client(server.port)
+                for _ in range(500):
+                    client.send(data)
+                subprocess.run(["callgrind_control", "-z"], check=True, capture_output=True)
+                seen: set[str] = set()
+                for _ in range(first):
+                    client.send(data)
+                _dump(out_dir, seen)
+                for _ in range(then):
+                    client.send(data)
+                total = _dump(out_dir, seen)
+                client.close()
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(30)
+    return total / then
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--servers", default="ours,ours-policies")
+    parser.add_argument("--endpoints", default="json-async")
+    parser.add_argument("--first", type=int, default=500, help="requests before the measured dump")
+    parser.add_argument("--then", type=int, default=3000, help="requests measured")
+    args = parser.parse_args(argv)
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        raise SystemExit("valgrind (with callgrind_control) is needed")
+    if subprocess.run(["pgrep", "-f", "callgrind"], capture_output=True).returncode == 0:
+        raise SystemExit("another callgrind run is going: its counters would be mixed in")
+    servers = bench.make_servers(args.servers.split(","))
+    endpoints = bench.select_endpoints(args.endpoints)
+    for server in servers:
+        if not server.python.exists():
+            raise SystemExit(f"{server.venv} is missing: run bench/run.py once first")
+    bench.WORK.mkdir(exist_ok=True)
+    bench.prepare_database(servers)
+    figures: dict[tuple[str, str], float] = {}
+    for endpoint in endpoints:
+        for server in servers:
+            if not bench.serves(server.name, endpoint):
+                continue
+            figure = count(server, endpoint, args.first, args.then)
+            figures[endpoint.name, server.name] = figure
+            print(f"[instructions] {endpoint.name:14} {server.name:16} {figure:10,.0f} per request")
+    names = [s.name for s in servers]
+    print("\n| endpoint | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for endpoint in endpoints:
+        cells = [
+            f"{figures[endpoint.name, n]:,.0f}" if (endpoint.name, n) in figures else "n/a"
+            for n in names
+        ]
+        print(f"| {endpoint.name} | " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
