@@ -14,7 +14,10 @@ __all__ = (
     "CT_OCTET",
     "CT_TEXT",
     "JSON_ENCODER",
+    "VARY",
+    "VARY_ORIGIN",
     "WireResponse",
+    "add_vary",
     "encode_headers",
     "json_response",
 )
@@ -26,6 +29,8 @@ CT_JSON: Final = (b"content-type", b"application/json")
 CT_TEXT: Final = (b"content-type", b"text/plain; charset=utf-8")
 CT_HTML: Final = (b"content-type", b"text/html; charset=utf-8")
 CT_OCTET: Final = (b"content-type", b"application/octet-stream")
+VARY: Final = b"vary"
+VARY_ORIGIN: Final = (VARY, b"origin")
 
 # RFC 9110 section 5.1: a field name is a token.
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
@@ -51,6 +56,21 @@ class WireResponse:
         self.body = body
         self.stream = stream
         self.background = background
+
+
+def add_vary(headers: list[tuple[bytes, bytes]], token: bytes) -> None:
+    """Name the field ``token`` in the response's one ``Vary`` field.
+
+    The field is added when absent; a field that already names it (in any case), or says
+    ``*``, is kept.
+    """
+    for index, (name, value) in enumerate(headers):
+        if name == VARY:
+            named = [item.strip().lower() for item in value.split(b",")]
+            if token.lower() not in named and b"*" not in named:
+                headers[index] = (VARY, value + b", " + token)
+            return
+    headers.append((VARY, token))
 
 
 def encode_headers(

@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django_bolt._db import SHARED as _DB_SHARED, schedule_shared_settle
 from django_bolt._fastbind import compile_fast_bind
 from django_bolt._files import configure_allowed_paths
-from django_bolt._wire import WireResponse
+from django_bolt._wire import VARY, VARY_ORIGIN, WireResponse, add_vary
 from django_bolt.binding import Binder, compile_binder, configure_sync_pool, run_exits
 from django_bolt.exceptions import HTTPException, is_client_error, response_for_exception
 from django_bolt.request import Request
@@ -412,6 +412,7 @@ class _Endpoint:
             info.label,
             validate=info.validate_response is not False,
             response_class=info.response_class,
+            vary_origin=cors is not None,
         )
         self.handlers = handlers
         self.is_async = self.binder.is_async
@@ -866,7 +867,20 @@ class BoltAPI(Router):
         add_cors = endpoint.add_cors
         if add_cors is None:
             return response
-        return add_cors(request, response)
+        if request.origin is not None:
+            return add_cors(request, response)
+        # Without an Origin the policy only names it in Vary. The route's converter put that
+        # field last in the lists it makes (see build_result_converter's vary_origin): nothing
+        # to do for those. Otherwise add_vary(), written out for a response without any Vary.
+        headers = response.raw_headers
+        if headers and headers[-1] is VARY_ORIGIN:
+            return response
+        for name, _ in headers:
+            if name == VARY:
+                add_vary(headers, b"origin")
+                return response
+        headers.append(VARY_ORIGIN)
+        return response
 
     async def _run_full(
         self, endpoint: _Endpoint, request: Request, params: dict[str, str] | None

@@ -15,7 +15,7 @@ from urllib.parse import unquote, unquote_plus
 
 import msgspec
 
-from django_bolt.server.contract import RawRequest, SpooledBody
+from django_bolt.server.contract import UNSET, RawRequest, SpooledBody, Unset, find_header
 
 if TYPE_CHECKING:
     from django_bolt.datastructures import FormData, UploadFile
@@ -204,6 +204,7 @@ class Request(RawRequest):
         server: tuple[str, int] | None,
         http_version: str,
         body_file: SpooledBody | None = None,
+        origin: bytes | Unset | None = UNSET,
     ) -> None:
         # RawRequest's assignments written out rather than called through super(): this runs
         # for every request, and a call costs more than the stores.
@@ -216,6 +217,7 @@ class Request(RawRequest):
         self.scheme = scheme
         self.server = server
         self.http_version = http_version
+        self.origin = find_header(raw_headers, b"origin") if origin is UNSET else origin
         # The one slot set up front: dispatch reads it after every handler to learn whether a
         # session needs saving, and reading a set slot costs a tenth of an unset one.
         self._session = None

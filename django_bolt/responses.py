@@ -27,6 +27,7 @@ from django_bolt._wire import (
     CT_OCTET,
     CT_TEXT,
     JSON_ENCODER,
+    VARY_ORIGIN,
     WireResponse,
     encode_headers,
 )
@@ -554,16 +555,23 @@ def build_result_converter(
     *,
     validate: bool = True,
     response_class: type[Response] | None = None,
+    vary_origin: bool = False,
 ) -> Callable[[Any], WireResponse]:
     """Compile, once per route, how its return values become responses.
 
     ``validate=False`` sends values as they are, whatever ``model`` says. ``model`` may be a
     dict ``{status: type}``: then nothing is validated and a ``(status, body)`` result picks
     the status. Generators become streams (see :func:`_stream_converter`).
+
+    ``vary_origin`` (a route under a CORS policy) puts ``Vary: origin`` in the header lists the
+    converter makes, as their last field: dispatch sees it there and adds nothing when the
+    request has no ``Origin`` (see ``BoltAPI.dispatch``).
     """
     if isinstance(model, dict):
         codes = [code for code in model if isinstance(code, int)]
-        return _multi_status_converter(status_code, codes, handler_name, response_class)
+        return _multi_status_converter(
+            status_code, codes, handler_name, response_class, vary_origin
+        )
     is_stream, item_type = stream_item_type(model)
     to_stream = _stream_converter(status_code, item_type, response_class, validate, handler_name)
     if is_stream:
@@ -579,23 +587,29 @@ def build_result_converter(
     declared_struct = (
         model if isinstance(model, type) and issubclass(model, msgspec.Struct) else None
     )
+    # Each response gets a list of its own (handlers and policies add to it); ``[*t]`` costs
+    # what ``[CT_JSON]`` does.
+    vary = (VARY_ORIGIN,) if vary_origin else ()
+    json_fields = (CT_JSON, *vary)
+    text_fields = (CT_TEXT, *vary)
+    octet_fields = (CT_OCTET, *vary)
 
     def convert(result: Any) -> WireResponse:
         cls = type(result)
         if cls is dict or cls is list:  # the common case first
             if empty:
-                return WireResponse(status_code, [], b"")
+                return WireResponse(status_code, [*vary], b"")
             if validate_value is not None:
                 result = validate_value(result)
-            return WireResponse(status_code, [CT_JSON], _ENCODE(result))
+            return WireResponse(status_code, [*json_fields], _ENCODE(result))
         if cls is declared_struct:
             if empty:
-                return WireResponse(status_code, [], b"")
-            return WireResponse(status_code, [CT_JSON], _ENCODE(result))
+                return WireResponse(status_code, [*vary], b"")
+            return WireResponse(status_code, [*json_fields], _ENCODE(result))
         if isinstance(result, Response):
             return result.to_wire()
         if empty:
-            return WireResponse(status_code, [], b"")
+            return WireResponse(status_code, [*vary], b"")
         if isinstance(result, _GENERATORS) or (
             is_stream
             and not isinstance(result, _NOT_STREAMS)
@@ -606,26 +620,35 @@ def build_result_converter(
             result = validate_value(result)
             cls = type(result)
         if cls is str:
-            return WireResponse(status_code, [CT_TEXT], result.encode())
+            return WireResponse(status_code, [*text_fields], result.encode())
         if cls is bytes:
-            return WireResponse(status_code, [CT_OCTET], result)
+            return WireResponse(status_code, [*octet_fields], result)
         if result is None or isinstance(result, _JSON_NATIVE) or dataclasses.is_dataclass(result):
-            return WireResponse(status_code, [CT_JSON], _ENCODE(result))
+            return WireResponse(status_code, [*json_fields], _ENCODE(result))
         if isinstance(result, WireResponse):
             return result
         # Anything else msgspec may still know how to encode (datetime, UUID, Decimal...).
-        return WireResponse(status_code, [CT_JSON], _ENCODE(result))
+        return WireResponse(status_code, [*json_fields], _ENCODE(result))
 
     return convert
 
 
 def _multi_status_converter(
-    status_code: int, codes: list[int], handler_name: str, response_class: type[Response] | None
+    status_code: int,
+    codes: list[int],
+    handler_name: str,
+    response_class: type[Response] | None,
+    vary_origin: bool,
 ) -> Callable[[Any], WireResponse]:
     """``response_model={200: A, 404: B}``: documented per status, sent unvalidated."""
     by_status = {
         code: build_result_converter(
-            code, None, handler_name, validate=False, response_class=response_class
+            code,
+            None,
+            handler_name,
+            validate=False,
+            response_class=response_class,
+            vary_origin=vary_origin,
         )
         for code in {status_code, 200, *codes}
     }

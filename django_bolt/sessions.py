@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from django_bolt._wire import add_vary
 from django_bolt.exceptions import Forbidden
 
 if TYPE_CHECKING:
@@ -285,16 +286,6 @@ async def _asave(session: Any) -> tuple[int | None, str | None]:
     return expiry
 
 
-def _add_vary_cookie(headers: list[tuple[bytes, bytes]]) -> None:
-    for index, (name, value) in enumerate(headers):
-        if name == b"vary":
-            fields = [f.strip().lower() for f in value.split(b",")]
-            if b"cookie" not in fields and b"*" not in fields:
-                headers[index] = (b"vary", value + b", Cookie")
-            return
-    headers.append((b"vary", b"Cookie"))
-
-
 async def finish_session(request: Request, response: WireResponse, is_async: bool) -> None:
     """Django's ``SessionMiddleware.process_response`` for an API response (headers in place).
 
@@ -318,10 +309,10 @@ async def finish_session(request: Request, response: WireResponse, is_async: boo
     }
     if empty and config.cookie_name in request.cookies:
         headers.append(_cookie_header(config.cookie_name, "", **attributes))
-        _add_vary_cookie(headers)
+        add_vary(headers, b"Cookie")
     else:
         if accessed:
-            _add_vary_cookie(headers)
+            add_vary(headers, b"Cookie")
         if (modified or config.save_every_request) and not empty and response.status_code < 500:
             if config.in_cookie:
                 max_age, expires = _save(session)

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from django_bolt.auth.base import AuthenticationFailed, BaseAuthentication, Identity, TokenUser
+from django_bolt.server.contract import find_header
 
 __all__ = ("APIKeyAuthentication",)
 
@@ -62,14 +63,10 @@ class APIKeyAuthentication(BaseAuthentication):
         return found
 
     def authenticate(self, request: Any) -> Identity | Awaitable[Identity | None] | None:
-        wanted = self.header
-        presented: bytes | None = None
-        for name, value in request.raw_headers:
-            if name.lower() == wanted:
-                presented = value.strip()
-                break
+        presented = find_header(request.raw_headers, self.header)
         if presented is None:
             return None
+        presented = presented.strip()
         if self._lookup is not None:
             result = self._lookup(presented.decode("latin-1"))
             if inspect.isawaitable(result):

@@ -18,6 +18,7 @@ from jwt.algorithms import get_default_algorithms
 
 from django_bolt.auth.base import AuthenticationFailed, BaseAuthentication, Identity, TokenUser
 from django_bolt.exceptions import ConfigurationError, HTTPException
+from django_bolt.server.contract import find_header
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -229,13 +230,7 @@ class JWTAuthentication(BaseAuthentication):
 
     def _header(self, request: Any) -> bytes | None:
         """The raw value of the configured header (the first one), or None."""
-        wanted = self._wanted
-        size = len(wanted)
-        for name, value in request.raw_headers:
-            # Names of another length cannot match: most are skipped without a lower().
-            if len(name) == size and name.lower() == wanted:
-                return value  # type: ignore[no-any-return]
-        return None
+        return find_header(request.raw_headers, self._wanted)
 
     def _cookie_value(self, request: Any) -> str | None:
         """The configured cookie's value, or None when it is absent or empty."""

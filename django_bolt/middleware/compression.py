@@ -21,6 +21,7 @@ import brotli
 import zstandard
 from django.core.exceptions import ImproperlyConfigured
 
+from django_bolt._wire import add_vary
 from django_bolt.conf import DEFAULT_COMPRESSION
 from django_bolt.exceptions import ConfigurationError
 
@@ -375,24 +376,10 @@ def _compressible(content_type: bytes) -> bool:
     return not media.startswith(_COMPRESSED_PREFIXES) or media in _COMPRESSIBLE_EXCEPTIONS
 
 
-_VARY: Final = b"vary"
-_VARY_VALUE: Final = b"accept-encoding"
-_VARY_HEADER: Final = (_VARY, _VARY_VALUE)
 _ACCEPT_ENCODING: Final = b"accept-encoding"
 _DROPPED_WHEN_ENCODED: Final = frozenset({b"content-length", b"accept-ranges"})
 # Distinct Accept-Encoding values are few (one per browser family): remember the decision.
 _NEGOTIATION_CACHE_MAX: Final = 256
-
-
-def _add_vary(headers: list[tuple[bytes, bytes]], vary_at: int) -> None:
-    if vary_at < 0:
-        headers.append(_VARY_HEADER)
-        return
-    current = headers[vary_at][1]
-    tokens = [t.strip().lower() for t in current.split(b",")]
-    if b"*" in tokens or _VARY_VALUE in tokens:
-        return
-    headers[vary_at] = (_VARY, current + b", " + _VARY_VALUE)
 
 
 class Compressor:
@@ -450,7 +437,6 @@ class Compressor:
         if status < 200 or status in (204, 206, 304):
             return response
         headers = response.raw_headers
-        vary_at = -1
         etag_at = -1
         for index, (name, value) in enumerate(headers):
             if name == b"content-type":
@@ -462,11 +448,9 @@ class Compressor:
                 # RFC 9110 section 7.7: no-transform forbids changing the content coding.
                 if b"no-transform" in value.lower():
                     return response
-            elif name == _VARY:
-                vary_at = index
             elif name == b"etag":
                 etag_at = index
-        _add_vary(headers, vary_at)
+        add_vary(headers, _ACCEPT_ENCODING)
         # The server drops the body of a HEAD; compressing it only to throw it away is waste.
         if request.method == "HEAD":
             return response

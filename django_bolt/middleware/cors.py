@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from django_bolt._wire import WireResponse
+from django_bolt._wire import VARY_ORIGIN, WireResponse, add_vary
 from django_bolt.conf import FRAMEWORK_SETTINGS, framework_setting
 
 if TYPE_CHECKING:
@@ -57,11 +57,9 @@ DEFAULT_PREFLIGHT_MAX_AGE: Final = int(_setting_default("CORS_PREFLIGHT_MAX_AGE"
 _ROUTE_ATTR: Final = "_bolt_cors"
 _WILDCARD: Final = "*"
 
-_ORIGIN: Final = b"origin"
 _REQUEST_METHOD: Final = b"access-control-request-method"
 _REQUEST_HEADERS: Final = b"access-control-request-headers"
-_VARY: Final = b"vary"
-_VARY_ORIGIN: Final = (_VARY, b"origin")
+_ORIGIN: Final = b"origin"
 _ALLOW_ORIGIN: Final = b"access-control-allow-origin"
 _ALLOW_ANY: Final = (_ALLOW_ORIGIN, b"*")
 _ALLOW_CREDENTIALS: Final = (b"access-control-allow-credentials", b"true")
@@ -237,18 +235,17 @@ class CORSPolicy:
         """
         if request.method != "OPTIONS":
             return None
-        origin = method = asked = None
+        origin = request.origin
+        method = asked = None
         for name, value in request.raw_headers:
             lower = name.lower()
-            if lower == _ORIGIN:
-                origin = value
-            elif lower == _REQUEST_METHOD:
+            if lower == _REQUEST_METHOD:
                 method = value
             elif lower == _REQUEST_HEADERS:
                 asked = value if asked is None else asked + b"," + value
         if origin is None or method is None:
             return None  # a plain OPTIONS request: the route answers it
-        headers: list[tuple[bytes, bytes]] = [_VARY_ORIGIN]
+        headers: list[tuple[bytes, bytes]] = [VARY_ORIGIN]
         allow = self._allowed(origin)
         if allow is not None:
             headers.append((_ALLOW_ORIGIN, allow))
@@ -265,18 +262,8 @@ class CORSPolicy:
         """Add the headers for an actual (non-preflight) request to ``response``."""
         headers = response.raw_headers
         # One Vary field, merged with what compression (or the handler) put there.
-        for name, _ in headers:
-            if name == _VARY:
-                _merge_vary(headers)
-                break
-        else:
-            headers.append(_VARY_ORIGIN)
-        origin = None
-        for name, value in request.raw_headers:
-            # Length first: most field names are not six bytes long, and lower() allocates.
-            if len(name) == 6 and name.lower() == _ORIGIN:
-                origin = value
-                break
+        add_vary(headers, _ORIGIN)
+        origin = request.origin
         if origin is None:
             return response
         allow = self._allowed(origin)
@@ -284,15 +271,6 @@ class CORSPolicy:
             headers.append((_ALLOW_ORIGIN, allow))
             headers.extend(self._actual)
         return response
-
-
-def _merge_vary(headers: list[tuple[bytes, bytes]]) -> None:
-    for index, (name, value) in enumerate(headers):
-        if name == _VARY:
-            tokens = [t.strip().lower() for t in value.split(b",")]
-            if b"*" not in tokens and b"origin" not in tokens:
-                headers[index] = (_VARY, value + b", origin")
-            return
 
 
 # --- configuration -------------------------------------------------------------------------------

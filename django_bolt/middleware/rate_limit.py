@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar
 from django.core.exceptions import ImproperlyConfigured
 
 from django_bolt._wire import json_response
+from django_bolt.server.contract import find_header
 
 if TYPE_CHECKING:
     from django_bolt._wire import WireResponse
@@ -182,10 +183,8 @@ def _key_function(key: Any) -> Callable[[Request], str]:
     wanted = key[len("header:") :].strip().lower().encode("latin-1")
 
     def by_header(request: Request) -> str:
-        for name, value in request.raw_headers:
-            if name.lower() == wanted:
-                return "h:" + _digest(value.decode("latin-1"))
-        return _address(request)
+        value = find_header(request.raw_headers, wanted)
+        return _address(request) if value is None else "h:" + _digest(value.decode("latin-1"))
 
     return by_header
 

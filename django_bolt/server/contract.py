@@ -10,6 +10,7 @@ The server never imports the framework; the framework never touches a socket.
 
 from __future__ import annotations
 
+import enum
 import io
 import logging
 import os
@@ -20,7 +21,15 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 if TYPE_CHECKING:
     from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable, Iterator
 
-__all__ = ("Application", "RawRequest", "ResponseLike", "SpooledBody", "error_header_lines")
+__all__ = (
+    "UNSET",
+    "Application",
+    "RawRequest",
+    "ResponseLike",
+    "SpooledBody",
+    "error_header_lines",
+    "find_header",
+)
 
 logger = logging.getLogger("django_bolt.server")
 
@@ -139,6 +148,25 @@ class _SpoolReader(io.RawIOBase):
         return count
 
 
+class Unset(enum.Enum):
+    """The type of :data:`UNSET`: "not given", where None is a meaningful value."""
+
+    UNSET = enum.auto()
+
+
+UNSET: Final = Unset.UNSET
+
+
+def find_header(raw_headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    """The value of the first field called ``name`` (given in lower case), or None."""
+    size = len(name)
+    for key, value in raw_headers:
+        # Names of another length cannot match: most are skipped without a lower().
+        if len(key) == size and key.lower() == name:
+            return value
+    return None
+
+
 class RawRequest:
     """One parsed HTTP request, as plain values; the framework adds lazy views in a subclass.
 
@@ -147,6 +175,9 @@ class RawRequest:
     fields whose name holds an underscore have already been dropped (they would collide with
     dashed names in Django's ``META``).
     ``client`` and ``scheme`` are already resolved through the trusted-proxy rules.
+    ``origin`` is the value of the first ``Origin`` field, or None: the server notes it while
+    parsing (it looks up every field name anyway), so CORS never scans the headers again; a
+    request built without it finds the field in ``raw_headers``.
 
     A body above the server's spool threshold arrives as ``body_file`` (a :class:`SpooledBody`,
     with ``body`` passed as ``None``) instead of bytes; ``body`` still gives the bytes on demand.
@@ -159,6 +190,7 @@ class RawRequest:
         "client",
         "http_version",
         "method",
+        "origin",
         "raw_headers",
         "scheme",
         "server",
@@ -176,6 +208,7 @@ class RawRequest:
         server: tuple[str, int] | None,
         http_version: str,
         body_file: SpooledBody | None = None,
+        origin: bytes | Unset | None = UNSET,
     ) -> None:
         self.method = method
         self.target = target
@@ -186,6 +219,7 @@ class RawRequest:
         self.scheme = scheme
         self.server = server
         self.http_version = http_version
+        self.origin = find_header(raw_headers, b"origin") if origin is UNSET else origin
 
     @property
     def body(self) -> bytes:

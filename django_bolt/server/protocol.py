@@ -93,11 +93,14 @@ _CONTENT_LENGTH: Final = 2
 _TRANSFER_ENCODING: Final = 3
 _EXPECT: Final = 4
 _FORWARDING: Final = 5
+_ORIGIN: Final = 6
 _SPECIAL_HEADERS: Final[dict[bytes, int]] = {
     b"host": _HOST,
     b"content-length": _CONTENT_LENGTH,
     b"transfer-encoding": _TRANSFER_ENCODING,
     b"expect": _EXPECT,
+    # Noted for CORS (RawRequest.origin), which would otherwise scan every header again.
+    b"origin": _ORIGIN,
     **dict.fromkeys(FORWARDING_HEADERS, _FORWARDING),
 }
 
@@ -245,6 +248,7 @@ class HttpProtocol(asyncio.Protocol):
         "in_head",
         "keep_alive",
         "loop",
+        "origin",
         "parser",
         "peer_done",
         "pipeline",
@@ -306,6 +310,7 @@ class HttpProtocol(asyncio.Protocol):
         self.content_length = -1
         self.expect_continue = False
         self.has_host = False
+        self.origin: bytes | None = None
         self.forwarded: list[tuple[bytes, bytes]] | None = None
 
     # --- connection events ---------------------------------------------------------------------
@@ -467,6 +472,9 @@ class HttpProtocol(asyncio.Protocol):
                 raise _Reject(501)
         elif kind == _EXPECT:
             self.expect_continue = value.strip().lower() == b"100-continue"
+        elif kind == _ORIGIN:
+            if self.origin is None:
+                self.origin = value
         elif self.forwarded is not None:
             self.forwarded.append((name.lower(), value))
 
@@ -553,6 +561,7 @@ class HttpProtocol(asyncio.Protocol):
             self.server,
             self.http_version,
             spool,
+            self.origin,
         )
         keep_alive = parser.should_keep_alive() and self.keep_alive
         if not keep_alive:

@@ -371,3 +371,93 @@ def test_handler_vary_is_merged_not_duplicated(allowed):
     with TestClient(api) as client:
         response = client.get("/v", headers={"origin": APP})
     assert vary_fields(response) == ["Cookie, origin"]
+
+
+# --- one Vary field on every kind of response ----------------------------------------------------
+
+
+def vary_api(**kwargs):
+    """Routes whose answers are made by each branch of the result converter, and others."""
+    api = BoltAPI(**kwargs)
+
+    @api.get("/dict")
+    async def as_dict():
+        return {"ok": True}
+
+    @api.get("/big-dict")
+    async def big_dict():
+        return {"text": "y" * 2000}
+
+    @api.get("/text")
+    async def as_text() -> str:
+        return "plain"
+
+    @api.get("/bytes")
+    async def as_bytes() -> bytes:
+        return b"raw"
+
+    @api.get("/struct")
+    async def as_struct() -> Item:
+        return Item(name="n")
+
+    @api.get("/empty", status_code=204)
+    async def empty() -> None:
+        return None
+
+    @api.get("/multi", response_model={200: dict, 404: dict})
+    async def multi():
+        return 404, {"detail": "no"}
+
+    @api.get("/lines")
+    async def lines():
+        yield b"one\n"
+        yield b"two\n"
+
+    @api.get("/cookie")
+    async def cookie() -> Response:
+        return Response({"a": 1}, headers={"Vary": "Cookie"})
+
+    return api
+
+
+VARY_PATHS = ["/dict", "/big-dict", "/text", "/bytes", "/struct", "/empty", "/multi", "/lines"]
+
+
+@pytest.mark.parametrize("origin", [None, APP, EVIL])
+@pytest.mark.parametrize("path", [*VARY_PATHS, "/cookie"])
+def test_every_response_names_origin_in_exactly_one_vary_field(allowed, path, origin):
+    api = vary_api(compression=CompressionConfig(backend="gzip", minimum_size=500))
+    headers = {"accept-encoding": "gzip"}
+    if origin is not None:
+        headers["origin"] = origin
+    with TestClient(api) as client:
+        response = client.get(path, headers=headers)
+        again = client.get(path, headers=headers)  # the converter's lists are not shared
+    for r in (response, again):
+        fields = vary_fields(r)
+        assert len(fields) == 1, fields
+        named = [t.strip().lower() for t in fields[0].split(",")]
+        assert named.count("origin") == 1
+        if path in ("/big-dict", "/lines"):
+            assert r.headers["content-encoding"] == "gzip"
+            assert named.count("accept-encoding") == 1
+        if path == "/cookie":
+            assert named[0] == "cookie"
+        allowed_origin = r.headers.get_list("access-control-allow-origin")
+        assert allowed_origin == ([APP] if origin == APP else [])
+
+
+@pytest.mark.parametrize("path", VARY_PATHS)
+def test_no_policy_no_vary_origin(path):
+    with TestClient(vary_api(compression=None)) as client:
+        response = client.get(path, headers={"origin": APP})
+    assert "vary" not in response.headers
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_the_first_origin_field_decides(allowed):
+    with TestClient(make_api()) as client:
+        first_allowed = client.get("/items", headers=[("origin", APP), ("origin", EVIL)])
+        first_refused = client.get("/items", headers=[("origin", EVIL), ("origin", APP)])
+    assert first_allowed.headers["access-control-allow-origin"] == APP
+    assert "access-control-allow-origin" not in first_refused.headers

@@ -637,6 +637,28 @@ def test_headers_with_underscores_are_dropped(make: Callable[..., Driver], way: 
     assert d.app.seen[0].client == ("127.0.0.1", 50000)
 
 
+TWO_ORIGINS = (
+    b"GET /a HTTP/1.1\r\nHost: t\r\nORIGIN: https://a.example\r\nOrigin: https://b.example\r\n\r\n"
+)
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_the_first_origin_field_is_noted_for_each_request(
+    make: Callable[..., Driver], way: str
+) -> None:
+    d = make()
+    d.feed(*chunks_for(TWO_ORIGINS, way))
+    first = d.app.seen[0]
+    assert first.origin == b"https://a.example"
+    assert first.raw_headers[1:] == [
+        (b"ORIGIN", b"https://a.example"),
+        (b"Origin", b"https://b.example"),
+    ]
+    # The next request on the connection has none: nothing carries over.
+    d.feed(GET)
+    assert d.app.seen[-1].origin is None
+
+
 # --- flow control and disconnects --------------------------------------------------------------
 
 
