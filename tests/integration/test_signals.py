@@ -17,6 +17,7 @@ from tests.server.test_protocol import parse
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from tests.integration.conftest import BoltProcess
 
@@ -159,10 +160,12 @@ def test_kill_timeout_bounds_a_handler_that_sleeps_too_long(
     assert isinstance(outcome, Exception)  # the connection was cut, not answered
 
 
-def test_second_sigint_exits_at_once(run_bolt: Callable[..., BoltProcess]) -> None:
+def test_second_sigint_exits_at_once(run_bolt: Callable[..., BoltProcess], tmp_path: Path) -> None:
     bolt = run_bolt("--workers-kill-timeout", "60", "--skip-checks")
-    thread, _ = in_background(lambda: bolt.get("/slow?seconds=60", timeout=30))
-    time.sleep(0.3)
+    mark = tmp_path / "in-flight"
+    thread, _ = in_background(lambda: bolt.get(f"/slow?seconds=60&mark={mark}", timeout=30))
+    # Without a request in flight the first SIGINT's drain would end at once, with status 0.
+    bolt.wait_for(mark.exists, 10, "the slow request to reach a worker")
     bolt.send_signal(signal.SIGINT)
     bolt.wait_output("Received SIGINT")
     workers = bolt.worker_pids()

@@ -42,7 +42,11 @@ async def version() -> dict[str, str]:
 
 
 @api.get("/slow")
-async def slow(seconds: float = 1.0) -> dict[str, float]:
+async def slow(seconds: float = 1.0, mark: str = "") -> dict[str, float]:
+    if mark:
+        # A file the test waits for: the request is then surely in flight in a worker.
+        with open(mark, "w"):
+            pass
     await asyncio.sleep(seconds)
     return {"slept": seconds}
 
