@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django_bolt._db import SHARED as _DB_SHARED, schedule_shared_settle
 from django_bolt._fastbind import compile_fast_bind
 from django_bolt._files import configure_allowed_paths
-from django_bolt._wire import VARY, VARY_ORIGIN, WireResponse, add_vary
+from django_bolt._wire import VARY_ORIGIN, WireResponse, add_vary
 from django_bolt.binding import Binder, compile_binder, configure_sync_pool, run_exits
 from django_bolt.exceptions import HTTPException, is_client_error, response_for_exception
 from django_bolt.request import Request
@@ -859,27 +859,24 @@ class BoltAPI(Router):
                 return response if cors is None else cors(request, response)
         if request._session is not None or _DB_SHARED.dirty:
             response = await self._finish(request, response, endpoint)
+        # CORS before compression: compression then merges its token into the Vary the
+        # route's converter made, which CORS recognises only while it is the list's last item.
+        add_cors = endpoint.add_cors
+        if add_cors is not None:
+            if request.origin is not None:
+                response = add_cors(request, response)
+            else:
+                # Without an Origin the policy only names it in Vary. The route's converter put
+                # that field last in the lists it makes (build_result_converter's vary_origin):
+                # nothing to do for those.
+                headers = response.raw_headers
+                if not headers or headers[-1] is not VARY_ORIGIN:
+                    add_vary(headers, b"origin")
         compress = endpoint.compress
         if compress is not None and (
             response.stream is not None or len(response.body) >= endpoint.compress_from
         ):
-            response = compress(request, response)
-        add_cors = endpoint.add_cors
-        if add_cors is None:
-            return response
-        if request.origin is not None:
-            return add_cors(request, response)
-        # Without an Origin the policy only names it in Vary. The route's converter put that
-        # field last in the lists it makes (see build_result_converter's vary_origin): nothing
-        # to do for those. Otherwise add_vary(), written out for a response without any Vary.
-        headers = response.raw_headers
-        if headers and headers[-1] is VARY_ORIGIN:
-            return response
-        for name, _ in headers:
-            if name == VARY:
-                add_vary(headers, b"origin")
-                return response
-        headers.append(VARY_ORIGIN)
+            return compress(request, response)
         return response
 
     async def _run_full(

@@ -370,10 +370,22 @@ COMPRESSED_MEDIA_TYPES: Final = frozenset(
 
 
 def _compressible(content_type: bytes) -> bool:
+    # A project sends a handful of distinct Content-Type values: each is judged once.
+    known = _COMPRESSIBLE_SEEN.get(content_type)
+    if known is not None:
+        return known
     media = content_type.split(b";", 1)[0].strip().lower()
-    if media in COMPRESSED_MEDIA_TYPES:
-        return False
-    return not media.startswith(_COMPRESSED_PREFIXES) or media in _COMPRESSIBLE_EXCEPTIONS
+    verdict = media not in COMPRESSED_MEDIA_TYPES and (
+        not media.startswith(_COMPRESSED_PREFIXES) or media in _COMPRESSIBLE_EXCEPTIONS
+    )
+    if len(_COMPRESSIBLE_SEEN) >= _CONTENT_TYPES_MAX:
+        _COMPRESSIBLE_SEEN.clear()
+    _COMPRESSIBLE_SEEN[content_type] = verdict
+    return verdict
+
+
+_COMPRESSIBLE_SEEN: Final[dict[bytes, bool]] = {}
+_CONTENT_TYPES_MAX: Final = 256
 
 
 _ACCEPT_ENCODING: Final = b"accept-encoding"
