@@ -41,6 +41,7 @@ import run as bench  # bench/run.py: servers, endpoints, the catalogue
 
 START_TIMEOUT_S: Final = 600.0  # Django's import alone takes a minute under valgrind
 _LENGTH: Final = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
+_CHUNKED: Final = re.compile(rb"\r\ntransfer-encoding:\s*chunked", re.IGNORECASE)
 _TOTALS: Final = re.compile(r"^(?:summary|totals):\s*(\d+)", re.MULTILINE)
 
 
@@ -54,7 +55,7 @@ def _request_bytes(endpoint: bench.Endpoint) -> bytes:
 
 
 class Client:
-    """One keep-alive connection, one request at a time (responses carry a Content-Length)."""
+    """One keep-alive connection, one request at a time (Content-Length or chunked bodies)."""
 
     def __init__(self, port: int) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
@@ -65,16 +66,32 @@ class Client:
         while b"\r\n\r\n" not in self.buffer:
             self._read()
         head, _, rest = self.buffer.partition(b"\r\n\r\n")
-        found = _LENGTH.search(head)
-        if found is None:
-            raise SystemExit(f"a response without Content-Length: {head[:200]!r}")
-        size = int(found.group(1))
-        while len(rest) < size:
-            rest += self._read_more()
-        self.buffer = rest[size:]
         if not head.startswith(b"HTTP/1.1 200 "):
             raise SystemExit(f"unexpected answer: {head[:200]!r}")
+        found = _LENGTH.search(head)
+        if found is not None:
+            size = int(found.group(1))
+            while len(rest) < size:
+                rest += self._read_more()
+            self.buffer = rest[size:]
+        elif _CHUNKED.search(head):
+            self.buffer = self._skip_chunks(rest)
+        else:
+            raise SystemExit(f"a response of unknown length: {head[:200]!r}")
         return head
+
+    def _skip_chunks(self, data: bytes) -> bytes:
+        """Read past a chunked body (no trailers); what follows it is returned."""
+        while True:
+            while b"\r\n" not in data:
+                data += self._read_more()
+            line, _, data = data.partition(b"\r\n")
+            size = int(line.split(b";", 1)[0], 16)
+            while len(data) < size + 2:
+                data += self._read_more()
+            data = data[size + 2 :]
+            if size == 0:
+                return data
 
     def _read(self) -> None:
         self.buffer += self._read_more()
@@ -105,9 +122,26 @@ def _wait_ready(server: bench.Server, proc: subprocess.Popen[bytes], data: bytes
     raise SystemExit(f"{server.name} did not answer in {START_TIMEOUT_S:.0f} s under valgrind")
 
 
-def _dump(out_dir: Path, seen: set[str]) -> int:
-    """Dump every counted process of this run and sum what the new dump files hold."""
-    subprocess.run(["callgrind_control", "-d"], check=True, capture_output=True)
+def _group(pgid: int) -> list[str]:
+    """The pids of the server's processes (it runs in a session of its own)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                if os.getpgid(int(entry)) == pgid:
+                    pids.append(entry)
+    return pids
+
+
+def _control(option: str, pgid: int) -> None:
+    """``callgrind_control <option>`` for this server's processes only."""
+    for pid in _group(pgid):
+        subprocess.run(["callgrind_control", option, pid], check=False, capture_output=True)
+
+
+def _dump(pgid: int, out_dir: Path, seen: set[str]) -> int:
+    """Dump every counted process of the server and sum what the new dump files hold."""
+    _control("-d", pgid)
     total = 0
     for path in sorted(glob.glob(str(out_dir / "cg.*"))):
         if path in seen:
@@ -119,10 +153,12 @@ def _dump(out_dir: Path, seen: set[str]) -> int:
     return total
 
 
-def count(server: bench.Server, endpoint: bench.Endpoint, first: int, then: int) -> float:
-    """Instructions per request of ``server`` answering ``endpoint``."""
+def count(
+    server: bench.Server, endpoints: list[bench.Endpoint], first: int, then: int
+) -> dict[str, float]:
+    """Instructions per request of ``server`` answering each of ``endpoints``."""
     argv, cwd = server.command()
-    data = _request_bytes(endpoint)
+    figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bolt-cg-") as tmp:
         out_dir = Path(tmp)
         valgrind = ["valgrind", "--tool=callgrind", "--trace-children=yes"]
@@ -138,24 +174,26 @@ def count(server: bench.Server, endpoint: bench.Endpoint, first: int, then: int)
                 start_new_session=True,
             )
             try:
-                _wait_ready(server, proc, data)
-                client = Client(server.port)
-                for _ in range(500):
-                    client.send(data)
-                subprocess.run(["callgrind_control", "-z"], check=True, capture_output=True)
+                _wait_ready(server, proc, _request_bytes(endpoints[0]))
                 seen: set[str] = set()
-                for _ in range(first):
-                    client.send(data)
-                _dump(out_dir, seen)
-                for _ in range(then):
-                    client.send(data)
-                total = _dump(out_dir, seen)
-                client.close()
+                for endpoint in endpoints:
+                    data = _request_bytes(endpoint)
+                    client = Client(server.port)
+                    for _ in range(500):
+                        client.send(data)
+                    _control("-z", proc.pid)
+                    for _ in range(first):
+                        client.send(data)
+                    _dump(proc.pid, out_dir, seen)
+                    for _ in range(then):
+                        client.send(data)
+                    figures[endpoint.name] = _dump(proc.pid, out_dir, seen) / then
+                    client.close()
             finally:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(30)
-    return total / then
+    return figures
 
 
 def main(argv: list[str]) -> int:
@@ -167,8 +205,6 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("valgrind (with callgrind_control) is needed")
-    if subprocess.run(["pgrep", "-f", "callgrind"], capture_output=True).returncode == 0:
-        raise SystemExit("another callgrind run is going: its counters would be mixed in")
     servers = bench.make_servers(args.servers.split(","))
     endpoints = bench.select_endpoints(args.endpoints)
     for server in servers:
@@ -177,13 +213,13 @@ def main(argv: list[str]) -> int:
     bench.WORK.mkdir(exist_ok=True)
     bench.prepare_database(servers)
     figures: dict[tuple[str, str], float] = {}
-    for endpoint in endpoints:
-        for server in servers:
-            if not bench.serves(server.name, endpoint):
-                continue
-            figure = count(server, endpoint, args.first, args.then)
-            figures[endpoint.name, server.name] = figure
-            print(f"[instructions] {endpoint.name:14} {server.name:16} {figure:10,.0f} per request")
+    for server in servers:
+        served = [e for e in endpoints if bench.serves(server.name, e)]
+        if not served:
+            continue
+        for name, figure in count(server, served, args.first, args.then).items():
+            figures[name, server.name] = figure
+            print(f"[instructions] {name:14} {server.name:16} {figure:10,.0f} per request")
     names = [s.name for s in servers]
     print("\n| endpoint | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
