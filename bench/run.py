@@ -18,6 +18,7 @@ the servers start. Results: a table on stdout, bench/results/<stamp>.json and .m
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import datetime as dt
 import glob
@@ -193,6 +194,9 @@ class Server:
 
     def env(self) -> dict[str, str]:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "BENCH_DB": str(DB_PATH)}
+        # One hash seed for every server process: with random seeds, two processes of the same
+        # server measured side by side differed by 3 % (dict layouts); with one seed, by 0.5 %.
+        env["PYTHONHASHSEED"] = "0"
         env["BENCH_DB_READONLY"] = "1"  # the servers only read the catalogue
         env.pop("DJANGO_SETTINGS_MODULE", None)
         env.pop("BENCH_POLICIES", None)
@@ -510,6 +514,22 @@ def run_wrk(server: Server, endpoint: Endpoint, seconds: int, connections: int) 
     return Sample(float(rps.group(1)), _to_ms(p99.group(1)), errors)
 
 
+def run_together(
+    servers: list[Server], endpoint: Endpoint, seconds: int, connections: int
+) -> list[Sample]:
+    """One wrk per server, all at once (``--together``): the servers share core 0.
+
+    Each server is always runnable, so the scheduler gives each an equal share of the core, and
+    a server's req/s is that share over its CPU time per request: their ratio is the inverse
+    ratio of their costs, measured in the same seconds.
+    """
+    with concurrent.futures.ThreadPoolExecutor(len(servers)) as pool:
+        futures = [
+            pool.submit(run_wrk, server, endpoint, seconds, connections) for server in servers
+        ]
+        return [future.result() for future in futures]
+
+
 # --------------------------------------------------------------------------------------------
 # Reporting
 
@@ -629,6 +649,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         f"endpoints only by name); or all. Known: {', '.join(e.name for e in ENDPOINTS)}",
     )
     parser.add_argument("--no-save", action="store_true", help="print only, write no results")
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="load the servers of an endpoint at the same time: they share the server core, so "
+        "each one's req/s follows its CPU cost per request and the machine's swings hit all "
+        "alike (for comparing close costs, such as the policies' one)",
+    )
     return parser.parse_args(argv)
 
 
@@ -693,8 +720,12 @@ def main(argv: list[str]) -> int:
                 # one's load) in every round would carry that position's bias in every ratio.
                 order = live[endpoint.name]
                 turn = round_no % len(order) if order else 0
-                for server in order[turn:] + order[:turn]:
-                    sample = run_wrk(server, endpoint, args.duration, args.connections)
+                order = order[turn:] + order[:turn]
+                if args.together:
+                    samples = run_together(order, endpoint, args.duration, args.connections)
+                else:
+                    samples = [run_wrk(s, endpoint, args.duration, args.connections) for s in order]
+                for server, sample in zip(order, samples, strict=True):
                     results[endpoint.name].setdefault(server.name, []).append(sample)
                     print(
                         f"[bench] run {round_no + 1}/{args.runs} {endpoint.name:14} "
