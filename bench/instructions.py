@@ -26,12 +26,10 @@ import glob
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Final
 
@@ -106,22 +104,6 @@ class Client:
         self.sock.close()
 
 
-def _wait_ready(server: bench.Server, proc: subprocess.Popen[bytes], data: bytes) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{server.name} exited early (see bench/.work/{server.name}.cg.log)")
-        with contextlib.suppress(OSError):
-            client = Client(server.port)
-            try:
-                client.send(data)
-                return
-            finally:
-                client.close()
-        time.sleep(1)
-    raise SystemExit(f"{server.name} did not answer in {START_TIMEOUT_S:.0f} s under valgrind")
-
-
 def _group(pgid: int) -> list[str]:
     """The pids of the server's processes (it runs in a session of its own)."""
     pids = []
@@ -157,42 +139,27 @@ def count(
     server: bench.Server, endpoints: list[bench.Endpoint], first: int, then: int
 ) -> dict[str, float]:
     """Instructions per request of ``server`` answering each of ``endpoints``."""
-    argv, cwd = server.command()
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bolt-cg-") as tmp:
         out_dir = Path(tmp)
-        valgrind = ["valgrind", "--tool=callgrind", "--trace-children=yes"]
-        valgrind += [f"--callgrind-out-file={out_dir}/cg.%p"]
-        log_path = bench.WORK / f"{server.name}.cg.log"
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [*valgrind, *argv],
-                cwd=cwd,
-                env=server.env(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            try:
-                _wait_ready(server, proc, _request_bytes(endpoints[0]))
-                seen: set[str] = set()
-                for endpoint in endpoints:
-                    data = _request_bytes(endpoint)
-                    client = Client(server.port)
-                    for _ in range(500):
-                        client.send(data)
-                    _control("-z", proc.pid)
-                    for _ in range(first):
-                        client.send(data)
-                    _dump(proc.pid, out_dir, seen)
-                    for _ in range(then):
-                        client.send(data)
-                    figures[endpoint.name] = _dump(proc.pid, out_dir, seen) / then
-                    client.close()
-            finally:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(30)
+        valgrind = ("valgrind", "--tool=callgrind", "--trace-children=yes")
+        valgrind += (f"--callgrind-out-file={out_dir}/cg.%p",)
+        log_name = f"{server.name}.cg.log"
+        with bench.running(server, valgrind, START_TIMEOUT_S, log_name) as proc:
+            seen: set[str] = set()
+            for endpoint in endpoints:
+                data = _request_bytes(endpoint)
+                client = Client(server.port)
+                for _ in range(500):
+                    client.send(data)
+                _control("-z", proc.pid)
+                for _ in range(first):
+                    client.send(data)
+                _dump(proc.pid, out_dir, seen)
+                for _ in range(then):
+                    client.send(data)
+                figures[endpoint.name] = _dump(proc.pid, out_dir, seen) / then
+                client.close()
     return figures
 
 

@@ -342,12 +342,18 @@ def prepare_database(servers: list[Server]) -> None:
 
 
 @contextlib.contextmanager
-def running(server: Server) -> Any:
+def running(
+    server: Server,
+    wrapper: tuple[str, ...] = ("taskset", "-c", SERVER_CORE),
+    start_timeout: float = START_TIMEOUT_S,
+    log_name: str = "",
+) -> Any:
+    """``server`` started (under ``wrapper``) and answering; stopped on exit."""
     argv, cwd = server.command()
-    log_path = WORK / f"{server.name}.log"
+    log_path = WORK / (log_name or f"{server.name}.log")
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            ["taskset", "-c", SERVER_CORE, *argv],
+            [*wrapper, *argv],
             cwd=cwd,
             env=server.env(),
             stdout=log,
@@ -355,15 +361,17 @@ def running(server: Server) -> Any:
             start_new_session=True,
         )
         try:
-            _wait_ready(server, proc, log_path)
+            _wait_ready(server, proc, log_path, start_timeout)
             yield proc
         finally:
             _stop(proc)
 
 
-def _wait_ready(server: Server, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+def _wait_ready(
+    server: Server, proc: subprocess.Popen[bytes], log_path: Path, timeout: float
+) -> None:
     probe = next(e for e in ENDPOINTS if serves(server.name, e))
-    deadline = time.monotonic() + START_TIMEOUT_S
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"{server.name} exited early:\n{log_path.read_text()[-3000:]}")
@@ -372,7 +380,7 @@ def _wait_ready(server: Server, proc: subprocess.Popen[bytes], log_path: Path) -
             if status == 200:
                 return
         time.sleep(0.2)
-    raise SystemExit(f"{server.name} did not answer in {START_TIMEOUT_S} s")
+    raise SystemExit(f"{server.name} did not answer in {timeout:.0f} s")
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
