@@ -88,11 +88,15 @@ def in_background(fn: Callable[[], Response]) -> tuple[threading.Thread, list[ob
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_stop_signal_lets_in_flight_requests_finish_with_connection_close(
-    run_bolt: Callable[..., BoltProcess], sig: int
+    run_bolt: Callable[..., BoltProcess], sig: int, tmp_path: Path
 ) -> None:
     bolt = run_bolt("--processes", "2", "--skip-checks")
-    calls = [in_background(lambda: bolt.get("/slow?seconds=1")) for _ in range(4)]
-    time.sleep(0.4)  # the requests are in the handlers now
+    marks = [tmp_path / f"in-flight-{n}" for n in range(4)]
+    calls = [
+        in_background(lambda mark=mark: bolt.get(f"/slow?seconds=1&mark={mark}")) for mark in marks
+    ]
+    for mark in marks:  # each request is in a handler now
+        bolt.wait_for(mark.exists, 10, f"{mark.name} to reach a worker")
     bolt.send_signal(sig)
     assert bolt.wait(20) == 0
     for thread, result in calls:
