@@ -359,7 +359,7 @@ class _Endpoint:
     """A route compiled for dispatch: binder, response converter and error handlers."""
 
     __slots__ = (
-        "add_cors",
+        "allow_origin",
         "bind",
         "binder",
         "compress",
@@ -394,7 +394,7 @@ class _Endpoint:
         self.cors = cors
         # The policies' per-response steps as bound methods: calling an instance through its
         # __call__ costs a slot lookup more per request (about 60 ns each, measured).
-        self.add_cors = None if cors is None else cors.__call__
+        self.allow_origin = None if cors is None else cors.allow
         # None when the API compresses nothing or the route is @no_compress: one check per request.
         self.compress = None if compress is None else compress.__call__
         # The compressor leaves a body shorter than its minimum untouched (and without Vary):
@@ -859,19 +859,19 @@ class BoltAPI(Router):
                 return response if cors is None else cors(request, response)
         if request._session is not None or _DB_SHARED.dirty:
             response = await self._finish(request, response, endpoint)
-        # CORS before compression: compression then merges its token into the Vary the
-        # route's converter made, which CORS recognises only while it is the list's last item.
-        add_cors = endpoint.add_cors
-        if add_cors is not None:
-            if request.origin is not None:
-                response = add_cors(request, response)
-            else:
-                # Without an Origin the policy only names it in Vary. The route's converter put
-                # that field last in the lists it makes (build_result_converter's vary_origin):
-                # nothing to do for those.
-                headers = response.raw_headers
-                if not headers or headers[-1] is not VARY_ORIGIN:
-                    add_vary(headers, b"origin")
+        # CORS (CORSPolicy.__call__, written out) before compression: compression then merges
+        # its token into the Vary the route's converter made, which is recognised here only
+        # while it is the list's last item.
+        allow_origin = endpoint.allow_origin
+        if allow_origin is not None:
+            headers = response.raw_headers
+            # Every answer of the route names Origin in Vary. The converter put that field last
+            # in the lists it makes (build_result_converter's vary_origin): nothing to do there.
+            if not headers or headers[-1] is not VARY_ORIGIN:
+                add_vary(headers, b"origin")
+            origin = request.origin
+            if origin is not None:
+                allow_origin(origin, headers)
         compress = endpoint.compress
         if compress is not None and (
             response.stream is not None or len(response.body) >= endpoint.compress_from

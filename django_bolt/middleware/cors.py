@@ -264,13 +264,16 @@ class CORSPolicy:
         # One Vary field, merged with what compression (or the handler) put there.
         add_vary(headers, _ORIGIN)
         origin = request.origin
-        if origin is None:
-            return response
-        allow = self._allowed(origin)
-        if allow is not None:
-            headers.append((_ALLOW_ORIGIN, allow))
-            headers.extend(self._actual)
+        if origin is not None:
+            self.allow(origin, headers)
         return response
+
+    def allow(self, origin: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+        """The headers an allowed ``origin`` gets on an actual request (none for another)."""
+        allowed = self._allowed(origin)
+        if allowed is not None:
+            headers.append((_ALLOW_ORIGIN, allowed))
+            headers.extend(self._actual)
 
 
 # --- configuration -------------------------------------------------------------------------------
