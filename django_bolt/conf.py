@@ -195,6 +195,41 @@ class ServerConfig:
     header_read_timeout_s: float = _opt(
         10.0, "Seconds to receive a request's headers.", setting="BOLT_HEADER_READ_TIMEOUT"
     )
+    # Slow-body defence, the rule Apache's mod_reqtimeout uses (body=20,MinRate=500): a body may
+    # take this long, plus one second for every `body_min_rate` bytes that did arrive, so an
+    # upload that keeps moving is never cut while one byte every few seconds is.
+    body_read_timeout_s: float = _opt(
+        20.0,
+        "Seconds a request body may take, extended by its bytes / BOLT_BODY_MIN_RATE (0: no limit).",
+        setting="BOLT_BODY_READ_TIMEOUT",
+    )
+    body_min_rate: int = _opt(
+        500,
+        "Bytes per second of body that earn one more second of BOLT_BODY_READ_TIMEOUT.",
+        setting="BOLT_BODY_MIN_RATE",
+    )
+    # A client that stops reading holds its answers in our memory; nginx's send_timeout is 60 s.
+    write_timeout_s: float = _opt(
+        60.0,
+        "Seconds a connection's unsent output may stay above the high-water mark before the "
+        "connection is closed (0: no limit).",
+        setting="BOLT_WRITE_TIMEOUT",
+    )
+    limit_concurrency: int = _opt(
+        0,
+        "Most open connections per worker; more are answered 503 and closed (0: three quarters "
+        "of the open-file limit).",
+        flag="--limit-concurrency",
+        setting="BOLT_LIMIT_CONCURRENCY",
+        metavar="N",
+    )
+    loop_stall_threshold_s: float = _opt(
+        1.0,
+        "Seconds an event loop may be blocked before its stack is logged (0: no watchdog).",
+        flag="--loop-stall-threshold",
+        setting="BOLT_LOOP_STALL_THRESHOLD",
+        metavar="S",
+    )
     server_header: str = _opt(
         "", "Value of the Server header ('' sends none).", setting="BOLT_SERVER_HEADER"
     )
@@ -281,6 +316,11 @@ def _validate(config: ServerConfig) -> None:
         "workers_kill_timeout_s",
         "worker_start_timeout_s",
         "header_read_timeout_s",
+        "body_read_timeout_s",
+        "body_min_rate",
+        "write_timeout_s",
+        "limit_concurrency",
+        "loop_stall_threshold_s",
     )
     for name in non_negative:
         if getattr(config, name) < 0:
