@@ -200,7 +200,7 @@ class ServerConfig:
     # upload that keeps moving is never cut while one byte every few seconds is.
     body_read_timeout_s: float = _opt(
         20.0,
-        "Seconds a request body may take, extended by its bytes / BOLT_BODY_MIN_RATE (0: no limit).",
+        "Seconds a request body may take, plus its bytes / BOLT_BODY_MIN_RATE (0: no limit).",
         setting="BOLT_BODY_READ_TIMEOUT",
     )
     body_min_rate: int = _opt(

@@ -1,24 +1,14 @@
-"""In-process test clients: httpx clients whose transport calls the same ``dispatch`` as the server.
+"""In-process test clients: httpx clients served by the server's own protocol, without a socket.
 
-The transport builds the request exactly as the server does (``app.request_class`` with the same
-positional arguments) and applies the server's own rules around ``dispatch``, read from the same
-server settings a worker would run with:
-
-- the refusals the server answers itself, with the same bytes: 400 (missing or repeated Host),
-  413 (a body over ``max_upload_size``, decided from Content-Length before reading, or as a
-  chunked body arrives), 414, 431 and 501, each with ``Connection: close``; the 413 carries the
-  headers the app's ``error_headers`` hook adds (CORS);
-- a body above ``body_spool_threshold`` spooled to a temporary file as it arrives (and closed
-  after the response), so handlers meet the same file-backed body;
-- the client address and scheme resolved through the trusted-proxy rules (X-Forwarded-*), the
-  client being 127.0.0.1;
-- the response head: ``date``, ``server`` (if configured), ``connection: close`` when the
-  connection would end, ``content-length`` for buffered bodies, chunked framing for streams;
-  no body for HEAD/1xx/204/304 (a HEAD's stream is never pulled); a stream that breaks its
-  declared Content-Length raises ``httpx.RemoteProtocolError``, as the cut connection would;
-  ``background`` run after the last byte.
-
-So a test sees what a client on the network would see, without a socket.
+Each request is written as HTTP/1.1 bytes into a real :class:`HttpProtocol` on an in-memory
+connection (:mod:`django_bolt.server.memory`), with the server settings a worker would run with,
+and the response is read back from the bytes the protocol writes. So every rule of the server
+applies exactly as on the network, from the same code: the refusals it answers itself (400, 413,
+414, 431, 501, ...), bodies spooled to a file above ``body_spool_threshold``, the client address
+and scheme resolved through the trusted-proxy rules (the client is 127.0.0.1), the response head
+(``date``, ``server``, framing), the check on every header field, HEAD and 204/304 without a
+body. A stream is read as the test reads it; closing the response early is a client disconnect.
+Background work after a response has finished when the request returns.
 
     from django_bolt.testing import TestClient
 
@@ -31,40 +21,26 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-import time
 import warnings
-from collections.abc import (
-    AsyncIterable,
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Iterable,
-    Iterator,
-)
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Final
 
 import httpx
+from django.conf import settings
 
-from django_bolt.conf import TrustedProxies
-from django_bolt.server.contract import SpooledBody, error_header_lines
-from django_bolt.server.proxy import FORWARDING_HEADERS, resolve_forwarded
-from django_bolt.server.wire import (
-    NO_BODY_STATUSES,
-    declared_length,
-    error_response,
-    format_date,
-    format_date_header,
-)
+from django_bolt.conf import ServerConfig, load_server_config
+from django_bolt.server.memory import ConnectionClosed, MemoryConnection, ResponseHead
+from django_bolt.server.state import ServerState
 
 if TYPE_CHECKING:
-    from django_bolt.conf import ServerConfig
-    from django_bolt.server.contract import Application, RawRequest, ResponseLike
+    from django_bolt.server.contract import Application
 
 __all__ = ("AsyncTestClient", "BoltTestClientWarning", "TestClient", "bolt_client_factory")
 
 # A local client: loopback is a trusted proxy by default, so X-Forwarded-* headers sent by a
 # test are believed exactly as the server believes them from a proxy on the same machine.
 _TEST_CLIENT_ADDR: Final = ("127.0.0.1", 50000)
+_LAST_CHUNK: Final = b"0\r\n\r\n"
 
 
 class BoltTestClientWarning(UserWarning):
@@ -79,7 +55,7 @@ def _check_ported_options(
     """Django-Bolt's client options that have no effect here: say so rather than pretend.
 
     ``use_http_layer`` and ``share_db_connection`` need no check: requests always go through
-    the server's own dispatch, and handlers use the test's database connection as they would
+    the server's own protocol, and handlers use the test's database connection as they would
     a worker's.
     """
     ignored = []
@@ -95,337 +71,56 @@ def _check_ported_options(
         )
 
 
-async def _next_chunk(iterator: AsyncIterator[bytes]) -> bytes:
-    return await anext(iterator)
-
-
-async def _wait(awaitable: Awaitable[None]) -> None:
-    await awaitable
-
-
-def _no_body(method: str, status: int) -> bool:
-    return method == "HEAD" or status < 200 or status in NO_BODY_STATUSES
-
-
 def _server_config() -> ServerConfig:
     """The server options a real worker would run with (defaults without Django settings)."""
-    from django.conf import settings
-
-    from django_bolt.conf import ServerConfig, load_server_config
-
     if not settings.configured:
         return ServerConfig()
     return load_server_config({}, os.environ, settings)
 
 
-def _release(request: RawRequest) -> None:
-    if request.body_file is not None:
-        request.body_file.close()
+def _request_head(request: httpx.Request) -> bytes:
+    """The request line and header section, as a client writes them."""
+    lines = [b"%s %s HTTP/1.1\r\n" % (request.method.encode("ascii"), request.url.raw_path)]
+    lines += [b"%s: %s\r\n" % (name, value) for name, value in request.headers.raw]
+    lines.append(b"\r\n")
+    return b"".join(lines)
 
 
-class _Head:
-    """A request's method, target and header fields as the server's parser would hand them on."""
-
-    __slots__ = ("content_length", "headers", "keep_alive", "method", "target")
-
-    def __init__(self, request: httpx.Request, config: ServerConfig) -> None:
-        self.method = request.method
-        self.target = request.url.raw_path
-        # The server drops header names with "_" (they would collide with "-" in Django's META).
-        self.headers = [(k, v) for k, v in request.headers.raw if b"_" not in k]
-        self.content_length = -1
-        # What httptools' should_keep_alive() says for HTTP/1.1, and the server's own switch.
-        self.keep_alive = config.keep_alive_s > 0 and not any(
-            name.lower() == b"connection"
-            and b"close" in (token.strip().lower() for token in value.split(b","))
-            for name, value in self.headers
-        )
-
-    def refusal(self, config: ServerConfig) -> int:
-        """The status the server refuses this head with, or 0.
-
-        The same checks as ``HttpProtocol.on_url``, ``on_header`` and ``on_headers_complete``,
-        in the same order (tests/api/test_testclient_wire.py holds the two side by side).
-        """
-        if len(self.target) > config.max_request_line_bytes:
-            return 414
-        size = 0
-        has_host = False
-        for count, (name, value) in enumerate(self.headers, 1):
-            size += len(name) + len(value) + 4
-            if count > config.max_header_count:
-                return 431
-            lower = name.lower()
-            if lower == b"host":
-                if has_host:
-                    return 400  # RFC 9112 section 3.2
-                has_host = True
-            elif lower == b"content-length":
-                try:
-                    self.content_length = int(value)
-                except ValueError:
-                    return 400  # llhttp's verdict on a malformed length
-            elif lower == b"transfer-encoding" and value.strip().lower() != b"chunked":
-                return 501
-        if size > config.max_header_bytes:
-            return 431
-        if not has_host:
-            return 400
-        if self.content_length > config.max_upload_size:
-            return 413
-        return 0
+def _is_chunked(request: httpx.Request) -> bool:
+    return str(request.headers.get("transfer-encoding", "")).lower() == "chunked"
 
 
-class _Body:
-    """Collects a request body piece by piece as ``HttpProtocol.on_body`` does: in memory up to
-    the spool threshold, then in a :class:`SpooledBody`; refused past the upload limit."""
-
-    __slots__ = ("directory", "limit", "parts", "size", "spool", "threshold")
-
-    def __init__(self, config: ServerConfig, content_length: int) -> None:
-        self.limit = config.max_upload_size
-        self.threshold = config.body_spool_threshold
-        self.directory = config.body_spool_dir or None
-        self.parts: list[bytes] = []
-        self.size = 0
-        # A length announced above the threshold goes to the file from the first byte.
-        self.spool = SpooledBody(self.directory) if content_length > self.threshold else None
-
-    def feed(self, piece: bytes) -> bool:
-        """Keep ``piece``; False once the body is over the limit (the spool is then freed)."""
-        self.size += len(piece)
-        if self.size > self.limit:
-            self.drop()
-            return False
-        spool = self.spool
-        if spool is not None:
-            spool.write(piece)
-        elif self.size > self.threshold:
-            self.spool = spool = SpooledBody(self.directory)
-            for part in self.parts:
-                spool.write(part)
-            self.parts = []
-            spool.write(piece)
-        elif piece:
-            self.parts.append(piece)
-        return True
-
-    def drop(self) -> None:
-        if self.spool is not None:
-            self.spool.close()
-            self.spool = None
+def _chunk(piece: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(piece), piece)
 
 
-class _ServerRules:
-    """What a worker applies around ``dispatch``, derived once from the server config."""
-
-    __slots__ = ("config", "peer_trusted", "server_header", "trusted")
-
-    def __init__(self, config: ServerConfig) -> None:
-        self.config = config
-        self.trusted = TrustedProxies.parse(config.forwarded_allow_ips)
-        self.peer_trusted = _TEST_CLIENT_ADDR[0] in self.trusted
-        server = config.server_header
-        self.server_header = server.encode("latin-1") if server else b""
-
-    def head(self, request: httpx.Request) -> _Head:
-        return _Head(request, self.config)
-
-    def body(self, head: _Head) -> _Body:
-        return _Body(self.config, head.content_length)
-
-    def refuse(self, app: Application, head: _Head, status: int) -> httpx.Response:
-        """The server's own error answer, built by the server's own code, as an httpx response."""
-        # Only a 413 comes once the head is complete: the app may add headers (CORS) to it.
-        extra = (
-            error_header_lines(app, status, head.method, head.target, list(head.headers))
-            if status == 413
-            else b""
-        )
-        raw = error_response(status, format_date_header(time.time()), extra=extra)
-        head_bytes, _, body = raw.partition(b"\r\n\r\n")
-        status_line, *lines = head_bytes.split(b"\r\n")
-        fields = [(name, value) for name, _, value in (line.partition(b": ") for line in lines)]
-        return httpx.Response(int(status_line.split(b" ", 2)[1]), headers=fields, content=body)
-
-    def build_request(
-        self, app: Application, request: httpx.Request, head: _Head, body: _Body
-    ) -> Any:
-        url = request.url
-        client: tuple[str, int] | None = _TEST_CLIENT_ADDR
-        scheme = url.scheme
-        if self.peer_trusted:
-            forwarded = [
-                (name.lower(), value)
-                for name, value in head.headers
-                if name.lower() in FORWARDING_HEADERS
-            ]
-            if forwarded:
-                client, scheme = resolve_forwarded(forwarded, client, scheme, self.trusted)
-        port = url.port or (443 if url.scheme == "https" else 80)
-        spool = body.spool
-        parts = body.parts
-        return app.request_class(
-            head.method,
-            head.target,
-            head.headers,
-            None if spool is not None else (parts[0] if len(parts) == 1 else b"".join(parts)),
-            client,
-            scheme,
-            (url.host, port),
-            "1.1",
-            spool,
-        )
-
-    def fields(self, keep_alive: bool) -> list[tuple[bytes, bytes]]:
-        """The fields the server adds after the app's own: date, server, connection."""
-        added = [(b"date", format_date(time.time()))]
-        if self.server_header:
-            added.append((b"server", self.server_header))
-        if not keep_alive:
-            added.append((b"connection", b"close"))
-        return added
+def _framed(request: httpx.Request) -> Iterator[bytes]:
+    stream = request.stream
+    if not isinstance(stream, Iterable):  # pragma: no cover - httpx gives a sync client one
+        raise TypeError("TestClient needs a synchronous request body")
+    if not _is_chunked(request):
+        yield from stream
+        return
+    for piece in stream:
+        if piece:
+            yield _chunk(piece)
+    yield _LAST_CHUNK
 
 
-def _build_request(
-    app: Application, request: httpx.Request, body: bytes, config: ServerConfig | None = None
-) -> Any:
-    """What ``dispatch`` would get for ``request`` carrying ``body`` (to drive it by hand)."""
-    rules = _ServerRules(config if config is not None else _server_config())
-    head = rules.head(request)
-    collected = rules.body(head)
-    collected.feed(body)
-    return rules.build_request(app, request, head, collected)
+async def _aframed(request: httpx.Request) -> AsyncIterator[bytes]:
+    stream = request.stream
+    if not isinstance(stream, AsyncIterable):  # pragma: no cover - httpx gives one
+        raise TypeError("AsyncTestClient needs an asynchronous request body")
+    chunked = _is_chunked(request)
+    async for piece in stream:
+        if piece:
+            yield _chunk(piece) if chunked else piece
+    if chunked:
+        yield _LAST_CHUNK
 
 
-def _to_httpx(
-    head: _Head,
-    response: ResponseLike,
-    added: list[tuple[bytes, bytes]],
-    make_stream: Callable[[bool, int], httpx.SyncByteStream | httpx.AsyncByteStream],
-) -> httpx.Response:
-    """What the server would send, as an httpx response (the body dropped where it would be)."""
-    status = response.status_code
-    skip = _no_body(head.method, status)
-    headers = [*response.raw_headers, *added]
-    if response.stream is not None:
-        declared = declared_length(response.raw_headers)
-        if declared < 0 and not skip:
-            headers.append((b"transfer-encoding", b"chunked"))
-        return httpx.Response(status, headers=headers, stream=make_stream(skip, declared))
-    if not (status < 200 or status in NO_BODY_STATUSES):
-        headers.append((b"content-length", b"%d" % len(response.body)))
-    content = b"" if skip else response.body
-    return httpx.Response(status, headers=headers, content=content)
-
-
-class _LengthCheck:
-    """A stream that declared its length must yield exactly that: the server cuts the
-    connection otherwise, which a client on the network sees as a broken message."""
-
-    __slots__ = ("declared", "sent")
-
-    def __init__(self, declared: int) -> None:
-        self.declared = declared
-        self.sent = 0
-
-    def add(self, chunk: bytes) -> None:
-        self.sent += len(chunk)
-        if 0 <= self.declared < self.sent:
-            raise httpx.RemoteProtocolError(
-                f"stream longer than its content-length {self.declared}: "
-                "the server aborts the connection"
-            )
-
-    def end(self) -> None:
-        if self.declared >= 0 and self.sent != self.declared:
-            raise httpx.RemoteProtocolError(
-                f"stream ended at {self.sent} of its content-length {self.declared}: "
-                "the server aborts the connection"
-            )
-
-
-class _SyncStream(httpx.SyncByteStream):
-    def __init__(
-        self,
-        runner: asyncio.Runner,
-        request: RawRequest,
-        response: ResponseLike,
-        skip_body: bool,
-        declared: int,
-    ) -> None:
-        self._runner = runner
-        self._request = request
-        self._response = response
-        self._skip_body = skip_body
-        self._check = _LengthCheck(declared)
-
-    def __iter__(self) -> Iterator[bytes]:
-        stream = self._response.stream
-        if self._skip_body or stream is None:
-            return  # the server never pulls a stream it sends no body for
-        check = self._check
-        if isinstance(stream, AsyncIterable):
-            iterator = aiter(stream)
-            while True:
-                try:
-                    chunk: bytes = self._runner.run(_next_chunk(iterator))
-                except StopAsyncIteration:
-                    break
-                if chunk:
-                    check.add(chunk)
-                    yield chunk
-        else:
-            for chunk in stream:
-                if chunk:
-                    check.add(chunk)
-                    yield chunk
-        check.end()
-
-    def close(self) -> None:
-        background = self._response.background
-        try:
-            if background is not None:
-                self._response.background = None
-                self._runner.run(_wait(background()))
-        finally:
-            _release(self._request)
-
-
-class _AsyncStream(httpx.AsyncByteStream):
-    def __init__(
-        self, request: RawRequest, response: ResponseLike, skip_body: bool, declared: int
-    ) -> None:
-        self._request = request
-        self._response = response
-        self._skip_body = skip_body
-        self._check = _LengthCheck(declared)
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        stream = self._response.stream
-        if self._skip_body or stream is None:
-            return
-        check = self._check
-        if isinstance(stream, AsyncIterable):
-            async for chunk in stream:
-                if chunk:
-                    check.add(chunk)
-                    yield chunk
-        elif isinstance(stream, Iterable):
-            for chunk in stream:
-                if chunk:
-                    check.add(chunk)
-                    yield chunk
-        check.end()
-
-    async def aclose(self) -> None:
-        background = self._response.background
-        try:
-            if background is not None:
-                self._response.background = None
-                await background()
-        finally:
-            _release(self._request)
+def _cut(error: ConnectionClosed) -> httpx.RemoteProtocolError:
+    return httpx.RemoteProtocolError(str(error))
 
 
 class _ServerErrors:
@@ -447,14 +142,85 @@ class _ServerErrors:
             raise exc
 
 
+class _Server:
+    """What both transports share: the app, the server state a worker would have, the wire."""
+
+    def __init__(self, app: Application, raise_server_exceptions: bool) -> None:
+        self.app = app
+        self.errors = _ServerErrors(app, raise_server_exceptions)
+        self.state = ServerState(app, _server_config())
+
+    def connect(self, request: httpx.Request) -> MemoryConnection:
+        """A new connection for ``request`` (call on the loop that serves it)."""
+        self.state.tick()
+        url = request.url
+        port = url.port or (443 if url.scheme == "https" else 80)
+        return MemoryConnection(
+            self.state, _TEST_CLIENT_ADDR, (url.host, port), tls=url.scheme == "https"
+        )
+
+    def response(
+        self, head: ResponseHead, stream: httpx.SyncByteStream | httpx.AsyncByteStream
+    ) -> httpx.Response:
+        """The response as httpx hands it to the test: the body is read as the test reads."""
+        return httpx.Response(head.status, headers=head.headers, stream=stream)
+
+
+class _SyncStream(httpx.SyncByteStream):
+    def __init__(self, runner: asyncio.Runner, wire: MemoryConnection) -> None:
+        self._runner = runner
+        self._wire = wire
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            try:
+                chunk = self._runner.run(self._wire.next_chunk())
+            except ConnectionClosed as error:
+                raise _cut(error) from None
+            if chunk is None:
+                return
+            yield chunk
+
+    def close(self) -> None:
+        self._runner.run(self._wire.close())
+
+
+class _AsyncStream(httpx.AsyncByteStream):
+    def __init__(self, wire: MemoryConnection) -> None:
+        self._wire = wire
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while True:
+            try:
+                chunk = await self._wire.next_chunk()
+            except ConnectionClosed as error:
+                raise _cut(error) from None
+            if chunk is None:
+                return
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._wire.close()
+
+
+async def _exchange(
+    wire: MemoryConnection, request: httpx.Request, body: Iterable[bytes] | AsyncIterable[bytes]
+) -> ResponseHead:
+    try:
+        await wire.send(_request_head(request), body, head_only=request.method == "HEAD")
+        return await wire.response_head()
+    except ConnectionClosed as error:
+        await wire.close()
+        raise _cut(error) from None
+
+
 class _BoltTransport(httpx.BaseTransport):
     """Runs the app on a private event loop owned by the client."""
 
     def __init__(self, app: Application, raise_server_exceptions: bool) -> None:
         self.app = app
+        self.server = _Server(app, raise_server_exceptions)
         self._runner: asyncio.Runner | None = None
-        self.errors = _ServerErrors(app, raise_server_exceptions)
-        self.rules = _ServerRules(_server_config())
 
     def _ensure_started(self) -> asyncio.Runner:
         if self._runner is None:
@@ -464,36 +230,13 @@ class _BoltTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         runner = self._ensure_started()
-        rules = self.rules
-        head = rules.head(request)
-        refusal = head.refusal(rules.config)
-        if refusal:
-            return rules.refuse(self.app, head, refusal)
-        body = rules.body(head)
-        # Pulled piece by piece, so a streamed upload is spooled (or refused) as it arrives.
-        stream = request.stream
-        if not isinstance(stream, Iterable):  # pragma: no cover - httpx gives a sync client one
-            raise TypeError("TestClient needs a synchronous request body")
-        for piece in stream:
-            if not body.feed(piece):
-                return rules.refuse(self.app, head, 413)
-        bolt_request = rules.build_request(self.app, request, head, body)
-        try:
-            response = runner.run(self.app.dispatch(bolt_request))
-            self.errors.raise_caught()
-            if response.stream is None and response.background is not None:
-                runner.run(_wait(response.background()))
-        except BaseException:
-            _release(bolt_request)
-            raise
-        if response.stream is None:
-            _release(bolt_request)
-        return _to_httpx(
-            head,
-            response,
-            rules.fields(head.keep_alive),
-            lambda skip, declared: _SyncStream(runner, bolt_request, response, skip, declared),
-        )
+        server = self.server
+        wire: MemoryConnection = runner.run(_connect(server, request))
+        head = runner.run(_exchange(wire, request, _framed(request)))
+        if server.errors.caught is not None:
+            runner.run(wire.close())
+            server.errors.raise_caught()
+        return server.response(head, _SyncStream(runner, wire))
 
     def close(self) -> None:
         runner, self._runner = self._runner, None
@@ -504,48 +247,29 @@ class _BoltTransport(httpx.BaseTransport):
                 runner.close()
 
 
+async def _connect(server: _Server, request: httpx.Request) -> MemoryConnection:
+    return server.connect(request)
+
+
 class _AsyncBoltTransport(httpx.AsyncBaseTransport):
     """Runs the app on the caller's event loop."""
 
     def __init__(self, app: Application, raise_server_exceptions: bool) -> None:
         self.app = app
+        self.server = _Server(app, raise_server_exceptions)
         self.started = False
-        self.errors = _ServerErrors(app, raise_server_exceptions)
-        self.rules = _ServerRules(_server_config())
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not self.started:
             self.started = True
             await self.app.startup()
-        rules = self.rules
-        head = rules.head(request)
-        refusal = head.refusal(rules.config)
-        if refusal:
-            return rules.refuse(self.app, head, refusal)
-        body = rules.body(head)
-        stream = request.stream
-        if not isinstance(stream, AsyncIterable):  # pragma: no cover - httpx gives one
-            raise TypeError("AsyncTestClient needs an asynchronous request body")
-        async for piece in stream:
-            if not body.feed(piece):
-                return rules.refuse(self.app, head, 413)
-        bolt_request = rules.build_request(self.app, request, head, body)
-        try:
-            response = await self.app.dispatch(bolt_request)
-            self.errors.raise_caught()
-            if response.stream is None and response.background is not None:
-                await response.background()
-        except BaseException:
-            _release(bolt_request)
-            raise
-        if response.stream is None:
-            _release(bolt_request)
-        return _to_httpx(
-            head,
-            response,
-            rules.fields(head.keep_alive),
-            lambda skip, declared: _AsyncStream(bolt_request, response, skip, declared),
-        )
+        server = self.server
+        wire = server.connect(request)
+        head = await _exchange(wire, request, _aframed(request))
+        if server.errors.caught is not None:
+            await wire.close()
+            server.errors.raise_caught()
+        return server.response(head, _AsyncStream(wire))
 
     async def aclose(self) -> None:
         if self.started:
@@ -606,8 +330,8 @@ def _with_iterators(response: httpx.Response) -> httpx.Response:
     The body has been read whole by then (as in Django-Bolt); ``iter_lines`` yields str lines
     by default, ``iter_content(chunk_size, decode_unicode)`` byte chunks.
     """
-    response.iter_content = functools.partial(_chunks, response)  # type: ignore[method-assign]
-    response.iter_lines = functools.partial(_lines, response)  # type: ignore[method-assign]
+    response.iter_content = functools.partial(_chunks, response)  # type: ignore[attr-defined]
+    response.iter_lines = functools.partial(_lines, response)  # type: ignore[assignment]
     return response
 
 

@@ -1,23 +1,24 @@
-"""One HTTP/1.1 connection (RFC 9112) on httptools, and the per-loop state its connections share.
+"""One HTTP/1.1 connection (RFC 9112): the writing half, and the connection's life.
 
-httptools (llhttp) validates the framing: request line, header syntax, Content-Length,
-chunked coding. This module adds what llhttp leaves to the server: the limits, the Host rule,
-the supported transfer codings and versions, keep-alive and pipelining, back-pressure and the
-dispatch of each complete request to the application.
+:class:`HttpProtocol` extends the reading half (:mod:`django_bolt.server.reader`, which turns
+bytes into requests) with what happens to each request: running the application, writing its
+response (every header field checked, framing always the server's own), streaming, keep-alive
+and the queue of pipelined requests, back-pressure, timeouts and shutdown.
 
-Request life: on_message_begin -> on_url* -> on_header* -> on_headers_complete -> on_body* ->
-on_message_complete, which builds the request and either runs it or queues it behind the one
-in progress (pipelining keeps responses in request order).
+Memory per connection is bounded: reading stops while ``MAX_PIPELINED`` requests wait or while
+the answers already written have not drained (the transport's high-water mark), a large read
+is parsed in pieces so that one read cannot queue thousands of requests, and a client that
+leaves its answers unread for ``write_timeout_s`` is disconnected.
 
 Bodies up to ``body_spool_threshold`` are kept as a list of the received pieces and joined once.
 A larger one (announced by Content-Length, or a chunked body that grows past it) is written to a
 :class:`SpooledBody` as it arrives, so a worker's memory does not grow with the upload. The
-writes happen here, on the event loop: they land in the page cache, one copy per piece like the
-one httptools already made to hand the piece over, while handing them to a thread would cost
-more per piece than the write itself and would need a back-pressure of its own. Reading stays
-paced by the writes (a write that waits on the disk delays the next read from the socket, which
-is the back-pressure a slow disk should give). The spooled body is closed when the response (and its
-background task) is done, when the request is abandoned, or when the client goes away.
+writes happen on the event loop: they land in the page cache, one copy per piece like the one
+httptools already made to hand the piece over, while handing them to a thread would cost more
+per piece than the write itself and would need a back-pressure of its own. Reading stays paced
+by the writes (a write that waits on the disk delays the next read from the socket, which is
+the back-pressure a slow disk should give). The spooled body is closed when the response (and
+its background task) is done, when the request is abandoned, or when the client goes away.
 """
 
 from __future__ import annotations
@@ -27,43 +28,46 @@ import contextvars
 import functools
 import logging
 import sys
-import time
 import types
-from collections import deque
-from collections.abc import AsyncIterable, Callable, Coroutine, Generator, Iterable
+from collections.abc import AsyncIterable, Coroutine, Generator
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final, cast
 
-import httptools
-
-from django_bolt.conf import TrustedProxies
-from django_bolt.server.contract import SpooledBody, error_header_lines
-from django_bolt.server.proxy import FORWARDING_HEADERS, resolve_forwarded
+from django_bolt.server.http11 import (
+    CHECKED_NAMES as _CHECKED_NAMES,
+    CHECKED_VALUES as _CHECKED_VALUES,
+    FIELD_CLOSE,
+    InvalidResponseField,
+    check_response_field,
+    options_asterisk_response,
+    parse_declared_length,
+    remember_field,
+)
+from django_bolt.server.reader import (
+    CLOSE as _CLOSE,
+    CONTINUE as _CONTINUE,
+    KEEP_ALIVE_10 as _KEEP_ALIVE_10,
+    OPTIONS_ASTERISK as _OPTIONS_ASTERISK,
+    RequestReader,
+)
+from django_bolt.server.state import AccessLog, ServerState
 from django_bolt.server.wire import (
-    METHODS,
     NO_BODY_STATUSES as _NO_BODY_STATUSES,
     STATUS_LINES as _STATUS_LINES,
-    declared_length,
     error_response,
-    format_date_header,
     status_line,
 )
 
 if TYPE_CHECKING:
-    from django_bolt.conf import ServerConfig
-    from django_bolt.server.contract import Application, RawRequest, ResponseLike
+    from django_bolt.server.contract import RawRequest, ResponseLike, SpooledBody
 
 __all__ = ("AccessLog", "HttpProtocol", "ServerState")
 
 logger = logging.getLogger("django_bolt.server")
 
-AccessLog = Callable[[str, str, bytes, str, int, int, float], None]
-
 # Above this size a body is handed to the transport as its own buffer instead of being copied
 # into the head's buffer.
 _JOIN_BODY_BELOW: Final = 64 * 1024
-# Stop reading from a client that pipelines more than this many requests ahead of its answers.
-_MAX_PIPELINED: Final = 16
 # Python 3.12+ can start a Task eagerly: no scheduling round trip, and a correct
 # asyncio.current_task() during the first step. 3.11 drives the coroutine by hand instead.
 _EAGER_TASKS: Final = sys.version_info >= (3, 12)
@@ -72,9 +76,6 @@ _FRESH_GRACE_S: Final = 1.0
 # asyncio.Task, called with eager_start=True only on 3.12+ (typed loosely: the 3.11 stubs lack it).
 _Task: Any = asyncio.Task
 
-_CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
-_KEEP_ALIVE_10: Final = b"connection: keep-alive\r\n"
-_CLOSE: Final = b"connection: close\r\n"
 _CHUNKED: Final = b"transfer-encoding: chunked\r\n"
 _LAST_CHUNK: Final = b"0\r\n\r\n"
 # The Content-Length line (and the blank line ending the head) of small bodies, made once:
@@ -83,235 +84,37 @@ _CACHED_LENGTHS: Final = 2048
 _CONTENT_LENGTH_LINES: Final = [
     b"content-length: %d\r\n\r\n" % size for size in range(_CACHED_LENGTHS)
 ]
-# "_" as an int: CPython's ``bytes in bytes`` first tries the needle as an integer and pays for
-# a TypeError on every call (0.25 us, most of a header's cost); an int needle is a memchr.
-_UNDERSCORE: Final = ord("_")
-
-# Header names the server itself must look at; every other header is only stored.
-_HOST: Final = 1
-_CONTENT_LENGTH: Final = 2
-_TRANSFER_ENCODING: Final = 3
-_EXPECT: Final = 4
-_FORWARDING: Final = 5
-_ORIGIN: Final = 6
-_SPECIAL_HEADERS: Final[dict[bytes, int]] = {
-    b"host": _HOST,
-    b"content-length": _CONTENT_LENGTH,
-    b"transfer-encoding": _TRANSFER_ENCODING,
-    b"expect": _EXPECT,
-    # Noted for CORS (RawRequest.origin), which would otherwise scan every header again.
-    b"origin": _ORIGIN,
-    **dict.fromkeys(FORWARDING_HEADERS, _FORWARDING),
-}
 
 
-class _Reject(Exception):
-    """Raised inside a parser callback: answer ``status`` and close.
-
-    ``head_complete`` says the request's method, target and headers are all known (a 413 for a
-    body too large), so the application may add headers to the answer (CORS, say).
-    """
-
-    def __init__(self, status: int, head_complete: bool = False) -> None:
-        super().__init__(status)
-        self.status = status
-        self.head_complete = head_complete
-
-
-class ServerState:
-    """What every connection of one event loop shares: app, config, counters, clock, Date."""
-
-    __slots__ = (
-        "_sweeper",
-        "access_log",
-        "app",
-        "config",
-        "connections",
-        "date_header",
-        "draining",
-        "fixed_headers",
-        "header_timeout_s",
-        "keep_alive_s",
-        "loop",
-        "max_header_count",
-        "now",
-        "request_class",
-        "server_header",
-        "spool_dir",
-        "spool_threshold",
-        "total_requests",
-        "trusted",
-    )
-
-    def __init__(
-        self, app: Application, config: ServerConfig, access_log: AccessLog | None = None
-    ) -> None:
-        self.app = app
-        self.request_class: type[RawRequest] = app.request_class
-        self.config = config
-        self.access_log = access_log
-        self.connections: set[HttpProtocol] = set()
-        self.total_requests = 0
-        self.draining = False
-        self.trusted = TrustedProxies.parse(config.forwarded_allow_ips)
-        self.keep_alive_s = config.keep_alive_s
-        self.header_timeout_s = config.header_read_timeout_s
-        self.max_header_count = config.max_header_count
-        self.spool_threshold = config.body_spool_threshold
-        self.spool_dir = config.body_spool_dir or None
-        server = config.server_header
-        self.server_header = b"server: %s\r\n" % server.encode("latin-1") if server else b""
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.now = 0.0
-        self._sweeper: asyncio.TimerHandle | None = None
-        self.tick()
-
-    def tick(self) -> None:
-        """Refresh the cached Date header (call once a second)."""
-        self.date_header = format_date_header(time.time())
-        # The lines every response carries, joined once a second instead of per response.
-        self.fixed_headers = self.date_header + self.server_header
-
-    def attach(self, conn: HttpProtocol, loop: asyncio.AbstractEventLoop) -> None:
-        self.connections.add(conn)
-        if self.loop is None:
-            self.loop = loop
-        if self._sweeper is None:
-            self.now = loop.time()
-            self._schedule_sweep()
-
-    def _schedule_sweep(self) -> None:
-        loop = self.loop
-        if loop is None:  # pragma: no cover - attach() sets it first
-            return
-        # Timeouts are enforced by one periodic sweep instead of a timer per request; the
-        # granularity is a quarter of the shortest timeout, and at most one second.
-        shortest = min(t for t in (self.keep_alive_s, self.header_timeout_s, 4.0) if t > 0)
-        interval = min(1.0, max(0.05, shortest / 4))
-        self._sweeper = loop.call_later(interval, self._sweep)
-
-    def _sweep(self) -> None:
-        self._sweeper = None
-        if self.loop is None:  # pragma: no cover - attach() sets it first
-            return
-        self.now = now = self.loop.time()
-        for conn in list(self.connections):
-            conn.check_timeouts(now)
-        if self.connections:
-            self._schedule_sweep()
-
-    def stop_keep_alive(self) -> None:
-        """From now on each connection closes after answering what it has already received.
-
-        The requests a connection has read (the one in progress and those pipelined behind it)
-        are all answered; the last answer carries ``Connection: close``.
-        """
-        self.draining = True
-        for conn in self.connections:
-            conn.keep_alive = False
-
-    def begin_shutdown(self) -> None:
-        """Close idle connections now; busy ones close once their queued requests are answered."""
-        self.draining = True
-        for conn in list(self.connections):
-            conn.shutdown()
-
-    def force_close(self) -> None:
-        """Abort every connection (the drain window is over)."""
-        for conn in list(self.connections):
-            conn.abort()
-
-
-class HttpProtocol(asyncio.Protocol):
+class HttpProtocol(RequestReader):
     """One client connection."""
 
     __slots__ = (
         "_drain_waiter",
-        "_peer",
         "active_body",
-        "body_bytes",
-        "body_parts",
-        "client",
-        "closing",
-        "content_length",
-        "error_extra",
-        "expect_continue",
-        "forwarded",
-        "has_host",
-        "head_started",
-        "header_bytes",
-        "header_size",
-        "headers",
-        "http_version",
-        "idle_since",
-        "in_body",
-        "in_head",
-        "keep_alive",
-        "loop",
-        "origin",
-        "parser",
+        "held_scheduled",
         "peer_done",
-        "pipeline",
-        "read_paused",
-        "request_started",
-        "responding",
         "running_pipeline",
-        "scheme",
         "served",
-        "server",
-        "spool",
-        "state",
+        "streaming",
         "task",
-        "transport",
-        "trusted_peer",
-        "url",
-        "write_paused",
+        "write_paused_since",
     )
 
     def __init__(self, state: ServerState) -> None:
-        self.state = state
-        self.loop = asyncio.get_running_loop() if state.loop is None else state.loop
-        self.parser = httptools.HttpRequestParser(self)
-        self.transport: asyncio.Transport | None = None
-        self.pipeline: deque[tuple[RawRequest | int, bool]] = deque()
-        self.responding = False
+        super().__init__(state)
         self.running_pipeline = False
+        self.streaming = False
         self.task: asyncio.Task[Any] | None = None
-        self.read_paused = False
-        self.write_paused = False
+        self.write_paused_since = 0.0
         self._drain_waiter: asyncio.Future[None] | None = None
-        self.keep_alive = True
-        self.closing = False
-        self.in_head = False
-        # Between a request's head and the end of its body.
-        self.in_body = False
         # The client half-closed: nothing more will arrive once the queued requests are answered.
         self.peer_done = False
-        self.head_started = 0.0
-        self.idle_since = 0.0
-        self.request_started = 0.0
-        self.trusted_peer = False
         self.served = False
+        self.held_scheduled = False
         # The spooled body of the request being answered: a Task cancelled before its first
         # step never runs its cleanup, so connection_lost closes this one too.
         self.active_body: SpooledBody | None = None
-        # Header lines the application adds to the one server-made error still to be sent.
-        self.error_extra = b""
-        self._reset_message()
-
-    def _reset_message(self) -> None:
-        self.url = b""
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.header_bytes = 0
-        self.header_size = 0
-        self.body_parts: list[bytes] = []
-        self.body_bytes = 0
-        self.spool: SpooledBody | None = None
-        self.content_length = -1
-        self.expect_continue = False
-        self.has_host = False
-        self.origin: bytes | None = None
-        self.forwarded: list[tuple[bytes, bytes]] | None = None
 
     # --- connection events ---------------------------------------------------------------------
 
@@ -328,6 +131,13 @@ class HttpProtocol(asyncio.Protocol):
         self.scheme = "https" if transport.get_extra_info("sslcontext") else "http"
         self.trusted_peer = self._peer is not None and self._peer[0] in state.trusted
         self.idle_since = state.now
+        if len(state.connections) > state.max_connections:
+            # Refused before a byte is read, and cheaply: the worker keeps the descriptors it
+            # needs for the connections it already serves (like uvicorn's --limit-concurrency).
+            self.closing = True
+            transport.write(error_response(503, state.date_header, "Too many connections"))
+            transport.close()
+            return
         if state.draining or state.keep_alive_s <= 0:
             # Decided per connection, so that no request pays for the check.
             self.keep_alive = False
@@ -335,6 +145,7 @@ class HttpProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.state.connections.discard(self)
         self.transport = None
+        self.held = b""
         self._drop_spool()
         if self.active_body is not None:
             self.active_body.close()
@@ -351,27 +162,39 @@ class HttpProtocol(asyncio.Protocol):
             waiter.set_exception(ConnectionResetError("client disconnected"))
 
     def eof_received(self) -> bool:
-        """The client will send nothing more but may still read (a half-close, ``SHUT_WR``):
-        the requests it sent are answered, then the connection closes."""
-        if self.responding or self.pipeline:
+        """The client will send nothing more but may still read (a half-close, ``SHUT_WR``).
+
+        The requests it sent are answered, then the connection closes. A response being streamed
+        is the exception: a client that stops sending in the middle of one has gone, almost
+        always (an event-stream tab closed), and the stream should stop now rather than at the
+        next failed write, which may be minutes away.
+        """
+        if self.streaming:
+            return False
+        if self.responding or self.pipeline or self.held:
             self.peer_done = True
             return True  # keep the transport open for writing
         return False
 
     def pause_writing(self) -> None:
         self.write_paused = True
+        self.write_paused_since = self.state.now
         if self.transport is not None:
             self.transport.pause_reading()
 
     def resume_writing(self) -> None:
         self.write_paused = False
-        if self.transport is not None and not self.read_paused:
-            self.transport.resume_reading()
+        transport = self.transport
+        if transport is not None and not self.read_paused:
+            transport.resume_reading()
         waiter = self._drain_waiter
         if waiter is not None:
             self._drain_waiter = None
             if not waiter.done():
                 waiter.set_result(None)
+        if not self.responding and (self.pipeline or self.held):
+            # Requests waited for the client to read what it was sent: carry on with them.
+            self.loop.call_soon(self._continue)
 
     async def drain(self) -> None:
         """Wait until the transport's buffer is below its low-water mark."""
@@ -383,223 +206,7 @@ class HttpProtocol(asyncio.Protocol):
                 waiter = self._drain_waiter = self.loop.create_future()
             await waiter
 
-    def data_received(self, data: bytes) -> None:
-        if self.closing:
-            return  # the last response is decided (an error, or close): nothing more is read
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade as upgrade:
-            # No protocol switch is offered (yet), so the request was served as plain HTTP
-            # (RFC 9110 section 7.8 lets a server ignore Upgrade); keep parsing after it.
-            offset = int(upgrade.args[0]) if upgrade.args else len(data)
-            self.parser = httptools.HttpRequestParser(self)
-            if offset < len(data):
-                self.data_received(data[offset:])
-            return
-        except httptools.HttpParserCallbackError as error:
-            # feed_data() runs the callbacks, which may have set `closing` (mypy cannot see it).
-            if cast("bool", self.closing):
-                return  # a message after the connection's last one (on_message_begin stopped it)
-            cause = error.__context__
-            if isinstance(cause, _Reject):
-                if cause.head_complete:
-                    self.error_extra = self._error_headers(cause.status)
-                self._reject(cause.status)
-            else:
-                self._reject(500)
-            if not isinstance(cause, _Reject):
-                logger.error("parser callback failed", exc_info=cause)
-            return
-        except httptools.HttpParserError as error:
-            if cast("bool", self.closing):
-                return
-            self._reject(505 if "HTTP version" in str(error) else 400)
-            return
-        if self.in_head and not self.closing:
-            # Counted as the bytes arrive: a header that never ends must not grow without bound.
-            # A read in which the head began may also hold the previous request and its body,
-            # so it only marks the start; the bound is then the limits plus one read.
-            if not self.header_bytes:
-                self.header_bytes = 1
-                return
-            self.header_bytes += len(data)
-            config = self.state.config
-            if self.header_bytes > config.max_header_bytes + config.max_request_line_bytes:
-                self._reject(431 if self.url else 414)
-
-    # --- parser callbacks ----------------------------------------------------------------------
-
-    def on_message_begin(self) -> None:
-        if self.closing:
-            # Pipelined behind a request that ends the connection, in the same read: RFC 9112
-            # section 9.6 says not to process it, so stop the parser here.
-            raise _Reject(0)
-        self._reset_message()
-        self.in_head = True
-        self.head_started = self.state.now
-        if self.state.access_log is not None:
-            self.request_started = perf_counter()
-        if self.trusted_peer:
-            self.forwarded = []
-
-    def on_url(self, url: bytes) -> None:
-        self.url += url
-        if len(self.url) > self.state.config.max_request_line_bytes:
-            raise _Reject(414)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if _UNDERSCORE in name:
-            # Django's META maps both "X-A" and "X_A" to HTTP_X_A: drop the ambiguous spelling.
-            return
-        headers = self.headers
-        headers.append((name, value))
-        # Name, value, ": " and CRLF, as on the wire.
-        self.header_size += len(name) + len(value) + 4
-        if len(headers) > self.state.max_header_count:
-            raise _Reject(431)
-        kind = _SPECIAL_HEADERS.get(name.lower())
-        if kind is None:
-            return
-        if kind == _HOST:
-            if self.has_host:
-                raise _Reject(400)  # RFC 9112 section 3.2: more than one Host is a 400
-            self.has_host = True
-        elif kind == _CONTENT_LENGTH:
-            # llhttp has already rejected malformed and duplicate values.
-            self.content_length = int(value)
-        elif kind == _TRANSFER_ENCODING:
-            if value.strip().lower() != b"chunked":
-                raise _Reject(501)
-        elif kind == _EXPECT:
-            self.expect_continue = value.strip().lower() == b"100-continue"
-        elif kind == _ORIGIN:
-            if self.origin is None:
-                self.origin = value
-        elif self.forwarded is not None:
-            self.forwarded.append((name.lower(), value))
-
-    def on_headers_complete(self) -> None:
-        self.in_head = False
-        self.in_body = True
-        # From here until the body is complete the keep-alive clock measures silence, not the
-        # idle time before the request (which could cut an upload that started late).
-        self.idle_since = self.state.now
-        config = self.state.config
-        if self.header_size > config.max_header_bytes:
-            raise _Reject(431)
-        self.http_version = version = self.parser.get_http_version()
-        if version != "1.1":
-            if version != "1.0":
-                raise _Reject(505)
-            if self.content_length < 0 and any(
-                n.lower() == b"transfer-encoding" for n, _ in self.headers
-            ):
-                raise _Reject(400)  # RFC 9112 section 6.1: chunked is not HTTP/1.0 framing
-        elif not self.has_host:
-            raise _Reject(400)
-        if self.content_length > config.max_upload_size:
-            # Decided before reading, and sent instead of 100 Continue.
-            raise _Reject(413, head_complete=True)
-        if self.expect_continue:
-            # Left set only while the 100 waits for this request's turn; an empty body (or
-            # HTTP/1.0) never gets one, or it would be read as the answer to the next request.
-            self.expect_continue = False
-            if version == "1.1" and self.content_length != 0:
-                if not self.responding and not self.pipeline and self.transport is not None:
-                    self.transport.write(_CONTINUE)
-                else:
-                    self.expect_continue = True  # sent when this request's turn comes
-        if self.content_length > self.state.spool_threshold:
-            self.spool = SpooledBody(self.state.spool_dir)
-
-    def on_body(self, body: bytes) -> None:
-        state = self.state
-        self.idle_since = state.now  # a body that keeps arriving is not idle
-        self.body_bytes += len(body)
-        if self.body_bytes > state.config.max_upload_size:
-            raise _Reject(413, head_complete=True)  # chunked bodies are known as they arrive
-        spool = self.spool
-        if spool is not None:
-            spool.write(body)
-        elif self.body_bytes > state.spool_threshold:
-            # A chunked body just outgrew memory: what was kept so far moves to the file.
-            self.spool = spool = SpooledBody(state.spool_dir)
-            for part in self.body_parts:
-                spool.write(part)
-            self.body_parts = []
-            spool.write(body)
-        else:
-            self.body_parts.append(body)
-
-    def on_message_complete(self) -> None:
-        # The body is here: a 100 Continue still owed to it is no longer wanted (RFC 9110
-        # section 10.1.1), and sent after its final response it would look like the next one's.
-        self.expect_continue = False
-        self.in_body = False
-        spool = self.spool
-        body: bytes | None
-        if spool is None:
-            parts = self.body_parts
-            body = parts[0] if len(parts) == 1 else b"".join(parts)
-        else:
-            self.spool = None  # the request owns it now
-            body = None
-        parser = self.parser
-        method = parser.get_method()
-        client, scheme = self.client, self.scheme
-        if self.forwarded:
-            client, scheme = resolve_forwarded(
-                self.forwarded, self._peer, scheme, self.state.trusted
-            )
-        request = self.state.request_class(
-            METHODS.get(method) or method.decode("latin-1"),
-            self.url,
-            self.headers,
-            body,
-            client,
-            scheme,
-            self.server,
-            self.http_version,
-            spool,
-            self.origin,
-        )
-        keep_alive = parser.should_keep_alive() and self.keep_alive
-        if not keep_alive:
-            self.closing = True
-        if self.responding or self.pipeline:
-            self.pipeline.append((request, keep_alive))
-            if len(self.pipeline) >= _MAX_PIPELINED:
-                self._pause_reading()
-        else:
-            self._run(request, keep_alive)
-
     # --- request cycle -------------------------------------------------------------------------
-
-    def _reject(self, status: int) -> None:
-        """Answer a framing or limit error once, after any response still owed, then close."""
-        self.closing = True
-        self.in_head = False
-        self.in_body = False
-        self._pause_reading()
-        self._drop_spool()
-        if self.responding or self.pipeline:
-            self.pipeline.append((status, False))
-        else:
-            self._send_error(status)
-
-    def _drop_spool(self) -> None:
-        """Free the body of a request that will never be dispatched."""
-        spool = self.spool
-        if spool is not None:
-            self.spool = None
-            spool.close()
-
-    def _error_headers(self, status: int) -> bytes:
-        """What the application adds to a server-made error (``error_headers``, if it has one)."""
-        method = self.parser.get_method().decode("latin-1")
-        return error_header_lines(
-            self.state.app, status, method, bytes(self.url), list(self.headers)
-        )
 
     def _send_error(self, status: int) -> None:
         self.closing = True
@@ -607,7 +214,12 @@ class HttpProtocol(asyncio.Protocol):
         if transport is None:
             return
         extra, self.error_extra = self.error_extra, b""
-        transport.write(error_response(status, self.state.date_header, extra=extra))
+        detail, self.error_detail = self.error_detail, None
+        date = self.state.date_header
+        if status == _OPTIONS_ASTERISK:
+            transport.write(options_asterisk_response(date))
+        else:
+            transport.write(error_response(status, date, detail, extra))
         transport.close()
 
     def _run(self, request: RawRequest, keep_alive: bool) -> None:
@@ -733,14 +345,29 @@ class HttpProtocol(asyncio.Protocol):
         self.responding = False
         self._send_error(500)
 
-    def _head(self, status: int, response: ResponseLike, keep_alive: bool) -> list[bytes]:
-        head = [_STATUS_LINES.get(status) or status_line(status)]
-        for name, value in response.raw_headers:
+    def _refuse_response(self, request: RawRequest, error: InvalidResponseField) -> None:
+        """The application's response has a header that must not be sent: a 500 instead."""
+        logger.error("response to %s %r not sent: %s", request.method, request.target, error)
+        self._fail(request)
+
+    def _fields(self, raw_headers: list[tuple[bytes, bytes]], head: list[bytes]) -> None:
+        """Append the application's header lines to ``head``, each one checked.
+
+        The sets hold fields already found valid, so a response with the usual constant
+        fields pays two set lookups per field; anything else goes through the full check.
+        """
+        for name, value in raw_headers:
+            if name not in _CHECKED_NAMES or value not in _CHECKED_VALUES:
+                verdict = check_response_field(name, value)
+                if verdict:
+                    # A field the server owns is dropped (see http11.FRAMING_FIELDS); the
+                    # application's "Connection: close" is honoured once the requests already
+                    # read are answered, as when the server drains.
+                    if verdict == FIELD_CLOSE:
+                        self.keep_alive = False
+                    continue
+                remember_field(name, value)
             head += (name, b": ", value, b"\r\n")
-        head.append(self.state.fixed_headers)
-        if not keep_alive:
-            head.append(_CLOSE)
-        return head
 
     def _write_response(
         self, request: RawRequest, response: ResponseLike, keep_alive: bool
@@ -750,11 +377,19 @@ class HttpProtocol(asyncio.Protocol):
             self.responding = False
             return
         status = response.status_code
+        head = [_STATUS_LINES.get(status) or status_line(status)]
+        try:
+            self._fields(response.raw_headers, head)
+        except InvalidResponseField as error:
+            self._refuse_response(request, error)
+            return
+        head.append(self.state.fixed_headers)
         # Once the server drains, requests read before it are still answered: only the last
         # one queued closes the connection.
         keep_alive = keep_alive and (self.keep_alive or len(self.pipeline) > 0)
-        head = self._head(status, response, keep_alive)
-        if keep_alive and request.http_version == "1.0":
+        if not keep_alive:
+            head.append(_CLOSE)
+        elif request.http_version == "1.0":
             head.append(_KEEP_ALIVE_10)
         body = response.body
         if status in _NO_BODY_STATUSES or status < 200:
@@ -790,39 +425,37 @@ class HttpProtocol(asyncio.Protocol):
             self.responding = False
             return
         status = response.status_code
-        # Once the server drains, requests read before it are still answered: only the last
-        # one queued closes the connection.
+        head = [_STATUS_LINES.get(status) or status_line(status)]
+        try:
+            self._fields(response.raw_headers, head)
+            declared = _declared_length(response.raw_headers)
+        except InvalidResponseField as error:
+            self._refuse_response(request, error)
+            return
+        head.append(self.state.fixed_headers)
         keep_alive = keep_alive and (self.keep_alive or len(self.pipeline) > 0)
         # A stream that declares its length (a file) is sent as is; otherwise HTTP/1.1 uses the
         # chunked coding, and HTTP/1.0 (which has none) ends the body by closing.
-        declared = declared_length(response.raw_headers)
         chunked = request.http_version == "1.1" and declared < 0
         if request.http_version != "1.1" and declared < 0:
             keep_alive = False
-        head = self._head(status, response, keep_alive)
+        if not keep_alive:
+            head.append(_CLOSE)
+        elif request.http_version == "1.0":
+            head.append(_KEEP_ALIVE_10)
         no_body = request.method == "HEAD" or status in _NO_BODY_STATUSES or status < 200
-        if chunked and not no_body:
+        if declared >= 0 and not (status in _NO_BODY_STATUSES or status < 200):
+            head.append(b"content-length: %d\r\n" % declared)
+        elif chunked and not no_body:
             head.append(_CHUNKED)
         head.append(b"\r\n")
         transport.write(b"".join(head))
         sent = 0
         stream = response.stream
         if not no_body and stream is not None:
+            self.streaming = True
             try:
-                async for chunk in _iterate(stream):
-                    if not chunk:
-                        continue
-                    if self.transport is None:
-                        raise ConnectionResetError("client disconnected")
-                    if declared >= 0 and sent + len(chunk) > declared:
-                        raise ValueError(f"stream longer than its content-length {declared}")
-                    self.transport.write(
-                        b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk
-                    )
-                    sent += len(chunk)
-                    await self.drain()
-                if declared >= 0 and sent != declared:
-                    raise ValueError(f"stream ended at {sent} of its content-length {declared}")
+                sent = await self._send_chunks(stream, declared, chunked)
             except (ConnectionError, asyncio.CancelledError):
                 self._log(request, status, sent)
                 self.abort()
@@ -833,10 +466,55 @@ class HttpProtocol(asyncio.Protocol):
                 self._log(request, status, sent)
                 self.abort()
                 return
+            finally:
+                self.streaming = False
             if chunked and self.transport is not None:
                 self.transport.write(_LAST_CHUNK)
         self._log(request, status, sent)
         self._cycle_done(keep_alive)
+
+    async def _send_chunks(self, stream: Any, declared: int, chunked: bool) -> int:
+        """Write the stream's chunks as the client takes them; return the bytes sent.
+
+        An async iterator is closed (``aclose()``) however the loop ends, so a generator that
+        was waiting on a database or a timer is stopped as soon as the client has gone. A sync
+        iterable is iterated here, on the loop: the application hands over only ones that
+        cannot block (the framework turns sync generators into async iterators that run in its
+        thread pool).
+        """
+        sent = 0
+        if isinstance(stream, AsyncIterable):
+            iterator = stream.__aiter__()
+            try:
+                while True:
+                    try:
+                        chunk = await iterator.__anext__()
+                    except StopAsyncIteration:
+                        break
+                    sent = await self._send_chunk(chunk, sent, declared, chunked)
+            finally:
+                aclose = getattr(iterator, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+        else:
+            for chunk in stream:
+                sent = await self._send_chunk(chunk, sent, declared, chunked)
+        if declared >= 0 and sent != declared:
+            raise ValueError(f"stream ended at {sent} of its content-length {declared}")
+        return sent
+
+    async def _send_chunk(self, chunk: bytes, sent: int, declared: int, chunked: bool) -> int:
+        if not chunk:
+            return sent
+        transport = self.transport
+        if transport is None:
+            raise ConnectionResetError("client disconnected")
+        size = len(chunk)
+        if declared >= 0 and sent + size > declared:
+            raise ValueError(f"stream longer than its content-length {declared}")
+        transport.write(b"%x\r\n%s\r\n" % (size, chunk) if chunked else chunk)
+        await self.drain()
+        return sent + size
 
     def _log(self, request: RawRequest, status: int, nbytes: int) -> None:
         self.state.total_requests += 1
@@ -871,24 +549,27 @@ class HttpProtocol(asyncio.Protocol):
             return
         if self.running_pipeline:
             return  # called back from the loop below, further up the stack: it carries on
+        self._continue()
+
+    def _continue(self) -> None:
+        """Between responses: answer the next queued request, or read on."""
+        transport = self.transport
+        if transport is None or self.responding or self.running_pipeline:
+            return
         pipeline = self.pipeline
         if pipeline:
+            if self.write_paused:
+                return  # the client is not reading: resume_writing() carries on
             # A loop, not a call per queued request: answers that complete at once would
             # otherwise nest _run -> _cycle_done -> _run, and a client pipelining a few hundred
             # requests behind a slow one would hit the recursion limit.
             self.running_pipeline = True
             try:
-                while pipeline:
+                while pipeline and not self.write_paused:
                     item, next_keep_alive = pipeline.popleft()
                     if isinstance(item, int):
                         self._send_error(item)
                         return
-                    if (
-                        self.read_paused
-                        and len(pipeline) < _MAX_PIPELINED // 2
-                        and not self.closing
-                    ):
-                        self._resume_reading()
                     self._run(item, next_keep_alive)
                     # `closing` alone may only mean that a request queued further on ends the
                     # connection (the client's Connection: close, an error to send): those are
@@ -897,6 +578,15 @@ class HttpProtocol(asyncio.Protocol):
                         return  # suspended (its Task resumes the queue) or the connection ended
             finally:
                 self.running_pipeline = False
+            if pipeline:
+                return
+        if self.held:
+            # Bytes read while the queue was full: parse them before reading more (in a new
+            # loop turn: this may run inside the parser's own callback).
+            if not self.held_scheduled:
+                self.held_scheduled = True
+                self.loop.call_soon(self._feed_held)
+            return
         if self.peer_done:
             # Every request the half-closed client sent has been answered.
             self.closing = True
@@ -904,33 +594,48 @@ class HttpProtocol(asyncio.Protocol):
             return
         if self.expect_continue:
             self.expect_continue = False
+            self.body_started = self.state.now
             transport.write(_CONTINUE)
         self.idle_since = self.state.now
         if self.read_paused and not self.closing:
             self._resume_reading()
 
-    def _pause_reading(self) -> None:
-        if not self.read_paused:
-            self.read_paused = True
-            if self.transport is not None:
-                self.transport.pause_reading()
-
-    def _resume_reading(self) -> None:
-        self.read_paused = False
-        if self.transport is not None and not self.write_paused:
-            self.transport.resume_reading()
+    def _feed_held(self) -> None:
+        self.held_scheduled = False
+        if self.transport is None or self.closing or not self.held:
+            return
+        data, self.held = self.held, b""
+        self.data_received(data)
+        if not self.held and not self.responding and not self.pipeline:
+            self._continue()
 
     # --- timeouts and shutdown -----------------------------------------------------------------
 
     def check_timeouts(self, now: float) -> None:
-        """Called by the state's sweep: close idle keep-alive and slow-header connections."""
-        if self.transport is None or self.responding or self.pipeline:
+        """Called by the state's sweep: enforce the write, header, body and keep-alive limits."""
+        transport = self.transport
+        if transport is None:
             return
         state = self.state
+        if (
+            self.write_paused
+            and state.write_timeout_s > 0
+            and now - self.write_paused_since >= state.write_timeout_s
+        ):
+            # Answers have waited this long for a client that does not read them.
+            self.abort()
+            return
+        if self.responding or self.pipeline:
+            return
         if self.in_head:
             if state.header_timeout_s > 0 and now - self.head_started >= state.header_timeout_s:
                 self._reject(408)
             return
+        if self.in_body:
+            deadline = state.body_deadline_s(self.body_bytes)
+            if deadline and now - self.body_started >= deadline:
+                self._reject(408)  # a body trickling in to hold the connection
+                return
         idle = now - self.idle_since
         limit = state.keep_alive_s
         if limit < _FRESH_GRACE_S and not self.served:
@@ -943,7 +648,7 @@ class HttpProtocol(asyncio.Protocol):
                 # rather than finding the connection gone.
                 self._reject(408)
             else:
-                self.transport.close()
+                transport.close()
 
     def shutdown(self) -> None:
         """Stop once the requests already received are answered; close at once if idle."""
@@ -996,11 +701,9 @@ def _resume(
                 return done.value  # type: ignore[no-any-return]
 
 
-async def _iterate(stream: AsyncIterable[bytes] | Iterable[bytes]) -> Any:
-    """Yield the chunks of a sync or async iterable."""
-    if isinstance(stream, AsyncIterable):
-        async for chunk in stream:
-            yield chunk
-    else:
-        for chunk in stream:
-            yield chunk
+def _declared_length(raw_headers: list[tuple[bytes, bytes]]) -> int:
+    """The Content-Length a streamed response declares (then sent as the framing), or -1."""
+    for name, value in raw_headers:
+        if name.lower() == b"content-length":
+            return parse_declared_length(value)
+    return -1

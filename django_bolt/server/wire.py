@@ -58,7 +58,8 @@ def status_line(code: int) -> bytes:
     return line if line is not None else STATUS_LINES[500]
 
 
-# Request methods as str, so the hot path never decodes the method bytes.
+# Request methods as str, so the hot path never decodes the method bytes. CONNECT is left out on
+# purpose: the protocol refuses it where methods outside this table are decoded.
 METHODS: Final[dict[bytes, str]] = {
     m.encode(): m
     for m in (
@@ -70,7 +71,6 @@ METHODS: Final[dict[bytes, str]] = {
         "DELETE",
         "OPTIONS",
         "TRACE",
-        "CONNECT",
         "PROPFIND",
         "PROPPATCH",
         "MKCOL",
@@ -103,6 +103,7 @@ ERROR_DETAILS: Final[dict[int, str]] = {
     414: "Request line too long",
     431: "Request header fields too large",
     500: "Internal Server Error",
+    503: "Service Unavailable",
     501: "Transfer coding not implemented",
     505: "HTTP version not supported",
 }

@@ -103,10 +103,18 @@ def test_yield_dependency_teardown_runs_after_the_response(kind):
 
 
 def transport_request(transport, request):
-    from django_bolt.testing import _build_request
-
+    """The request object the server would hand ``dispatch`` for ``request`` (no body)."""
     transport._ensure_started()
-    return _build_request(transport.app, request, request.read())
+    return transport.app.request_class(
+        request.method,
+        request.url.raw_path,
+        list(request.headers.raw),
+        b"",
+        ("127.0.0.1", 50000),
+        request.url.scheme,
+        (request.url.host, 80),
+        "1.1",
+    )
 
 
 def test_dependency_can_reject_the_request():

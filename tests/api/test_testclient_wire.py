@@ -1,8 +1,8 @@
-"""The TestClient answers as the server does: one request through both, the same bytes back.
+"""The TestClient is served by the server's own protocol: its refusals, limits and heads.
 
-Each case builds one httpx request, sends it through the TestClient and, written out as bytes,
-through the server's own protocol (``HttpProtocol`` on a fake transport, tests/server's
-``Driver``), with the same server settings. Only the value of the Date header may differ.
+The client writes each request as bytes into ``HttpProtocol`` on an in-memory connection and
+reads the response back from the bytes written, so these are the server's behaviours seen
+through httpx: there is no second implementation to compare with.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from django_bolt import BoltAPI, Request, Response, StreamingResponse
 from django_bolt.conf import OPTIONS
 from django_bolt.testing import AsyncTestClient, TestClient
-from tests.api.wirecompare import Answer, client_answer, parse_wire, wire_bytes
+from tests.api.wirecompare import Answer, client_answer
 from tests.server.conftest import Driver, loop
 
 if TYPE_CHECKING:
@@ -68,29 +68,20 @@ def make_api(pulled: list[str] | None = None) -> BoltAPI:
 
 
 def configure(settings: Any, **config: Any) -> dict[str, Any]:
-    """Set server options as Django settings (the TestClient's source) and return them for the
-    protocol driver, which takes them directly."""
+    """Set server options as Django settings, where the TestClient reads them."""
     for name, value in config.items():
         setattr(settings, SETTING[name], value)
     return config
 
 
-def both(
-    loop: asyncio.AbstractEventLoop,
-    api: BoltAPI,
-    config: dict[str, Any],
-    method: str,
-    url: str,
-    pieces: list[bytes] | None = None,
-    **kwargs: Any,
-) -> tuple[Answer, Answer]:
-    """The answer of the server's protocol and of the TestClient to the same request."""
+def answer(
+    api: BoltAPI, method: str, url: str, pieces: list[bytes] | None = None, **kwargs: Any
+) -> Answer:
+    """``(status, header fields, body as sent)`` of one request through the TestClient."""
     with TestClient(api) as client:
         if pieces is not None:
             kwargs["content"] = iter(pieces)
-        request = client.build_request(method, url, **kwargs)
-        raw = Driver(loop, app=api, **config).feed(wire_bytes(request, pieces))
-        return parse_wire(raw), client_answer(client.send(request, stream=True))
+        return client_answer(client.send(client.build_request(method, url, **kwargs), stream=True))
 
 
 # --- the server's own refusals ----------------------------------------------------------------
@@ -165,25 +156,22 @@ def both(
         ),
     ],
 )
-def test_refusals_are_the_servers_bytes(settings, loop, config, method, url, kwargs, status):
+def test_refusals_are_the_servers(settings, config, method, url, kwargs, status):
     settings.CORS_ALLOWED_ORIGINS = [APP]
-    config = configure(settings, **config)
-    wire, client = both(loop, make_api(), config, method, url, **kwargs)
-    assert wire == client
+    configure(settings, **config)
+    client = answer(make_api(), method, url, **kwargs)
     assert client[0] == status
+    assert client[2].startswith(b'{"detail":"')
     assert (b"connection", b"close") in client[1]
     if "headers" in kwargs and "Origin" in kwargs["headers"]:
         assert (b"access-control-allow-origin", APP.encode()) in client[1]
 
 
-def test_a_chunked_body_over_the_limit_is_refused_as_it_arrives(settings, loop):
+def test_a_chunked_body_over_the_limit_is_refused_as_it_arrives(settings):
     settings.CORS_ALLOWED_ORIGINS = [APP]
-    config = configure(settings, max_upload_size=1000)
+    configure(settings, max_upload_size=1000)
     pieces = [b"x" * 600, b"y" * 600]
-    wire, client = both(
-        loop, make_api(), config, "POST", "/upload", pieces, headers={"Origin": APP}
-    )
-    assert wire == client
+    client = answer(make_api(), "POST", "/upload", pieces, headers={"Origin": APP})
     assert client[0] == 413
     assert client[2] == b'{"detail":"Request body too large"}'
     assert (b"access-control-allow-origin", APP.encode()) in client[1]
@@ -213,10 +201,9 @@ def test_the_client_stops_pulling_a_streamed_body_past_the_limit(settings):
     assert (pulled, seen) == ([0, 1, 2], [])
 
 
-def test_a_body_at_the_limit_is_served(settings, loop):
-    config = configure(settings, max_upload_size=1000, body_spool_threshold=100)
-    wire, client = both(loop, make_api(), config, "POST", "/upload", [b"x" * 500, b"y" * 500])
-    assert wire == client
+def test_a_body_at_the_limit_is_served(settings):
+    configure(settings, max_upload_size=1000, body_spool_threshold=100)
+    client = answer(make_api(), "POST", "/upload", [b"x" * 500, b"y" * 500])
     assert client[0] == 200
     assert b'"size":1000' in client[2]
     assert b'"spooled":true' in client[2]
@@ -225,11 +212,10 @@ def test_a_body_at_the_limit_is_served(settings, loop):
 @pytest.mark.parametrize(
     ("size", "spooled"), [(100, False), (101, True)], ids=["in-memory", "spooled"]
 )
-def test_a_body_is_spooled_where_the_server_spools_it(settings, loop, size, spooled):
-    config = configure(settings, body_spool_threshold=100)
+def test_a_body_is_spooled_where_the_server_spools_it(settings, size, spooled):
+    configure(settings, body_spool_threshold=100)
     content = bytes(range(256)) * 4
-    wire, client = both(loop, make_api(), config, "POST", "/upload", content=content[:size])
-    assert wire == client
+    client = answer(make_api(), "POST", "/upload", content=content[:size])
     assert (b'"spooled":%s' % (b"true" if spooled else b"false")) in client[2]
 
 
@@ -270,11 +256,17 @@ def test_async_client_refuses_too(settings):
         pytest.param({"server_header": "bolt"}, "GET", "/stream", {}, id="server-header"),
     ],
 )
-def test_response_heads_are_the_servers(settings, loop, config, method, url, kwargs):
-    config = configure(settings, **config)
-    wire, client = both(loop, make_api(), config, method, url, **kwargs)
-    assert wire == client
+def test_response_heads_are_the_servers(settings, config, method, url, kwargs):
+    configure(settings, **config)
+    client = answer(make_api(), method, url, **kwargs)
     names = [name for name, _ in client[1]]
+    assert names.count(b"date") == 1
+    if method == "HEAD" or url == "/nothing":
+        assert client[2] == b""
+    if url == "/stream" and method == "GET":
+        assert (b"transfer-encoding", b"chunked") in client[1]
+    elif url == "/hello":
+        assert (b"content-length", b"17") in client[1]
     assert b"date" in names
     if "server_header" in config:
         assert (b"server", b"bolt") in client[1]
@@ -282,16 +274,15 @@ def test_response_heads_are_the_servers(settings, loop, config, method, url, kwa
         assert (b"connection", b"close") in client[1]
 
 
-def test_a_head_request_never_pulls_the_stream(settings, loop):
+def test_a_head_request_never_pulls_the_stream():
     pulled: list[str] = []
-    api = make_api(pulled)
-    wire, client = both(loop, api, {}, "HEAD", "/stream")
-    assert wire == client
+    client = answer(make_api(pulled), "HEAD", "/stream")
+    assert client[0] == 200
     assert pulled == []
 
 
 @pytest.mark.parametrize(("declared", "sent"), [(5, 8), (20, 8)], ids=["longer", "shorter"])
-def test_a_stream_that_breaks_its_length_cuts_the_answer(loop, declared, sent):
+def test_a_stream_that_breaks_its_length_cuts_the_answer(loop, declared, sent, caplog):
     # Uncompressed: an encoded stream drops the handler's Content-Length, and the server then
     # has no declared length to hold the stream to.
     api = BoltAPI(compression=None)
@@ -302,10 +293,11 @@ def test_a_stream_that_breaks_its_length_cuts_the_answer(loop, declared, sent):
 
     with TestClient(api) as client:
         driver = Driver(loop, app=api)
-        driver.feed(wire_bytes(client.build_request("GET", "/file"), None))
+        driver.feed(b"GET /file HTTP/1.1\r\nHost: t\r\n\r\n")
         assert driver.transport.aborted
-        with pytest.raises(httpx.RemoteProtocolError, match="content-length"):
+        with pytest.raises(httpx.RemoteProtocolError, match="cut the response short"):
             client.get("/file")
+    assert "content-length" in caplog.text
 
 
 # --- client address and scheme ----------------------------------------------------------------
@@ -318,9 +310,8 @@ def test_a_stream_that_breaks_its_length_cuts_the_answer(loop, declared, sent):
         pytest.param("10.0.0.1", b'{"client":"127.0.0.1","scheme":"http"}', id="untrusted"),
     ],
 )
-def test_forwarded_headers_are_resolved_as_the_server_does(settings, loop, trusted, expected):
-    config = configure(settings, forwarded_allow_ips=trusted)
+def test_forwarded_headers_are_resolved_as_the_server_does(settings, trusted, expected):
+    configure(settings, forwarded_allow_ips=trusted)
     headers = {"X-Forwarded-For": "203.0.113.9, 127.0.0.1", "X-Forwarded-Proto": "https"}
-    wire, client = both(loop, make_api(), config, "GET", "/peer", headers=headers)
-    assert wire == client
+    client = answer(make_api(), "GET", "/peer", headers=headers)
     assert client[2] == expected

@@ -145,8 +145,10 @@ def chunks_for(request: bytes, way: str) -> tuple[bytes, ...]:
     return (request,)
 
 
-def error_bytes(status: int, date: bytes) -> bytes:
+def error_bytes(status: int, date: bytes, detail: str | None = None) -> bytes:
     line, body = ERRORS[status]
+    if detail is not None:
+        body = b'{"detail":"%s"}' % detail.encode()
     return (
         b"%scontent-type: application/json\r\ncontent-length: %d\r\n%sconnection: close\r\n\r\n%s"
         % (
@@ -475,6 +477,12 @@ FRAMING_CASES = [
     pytest.param(BIG_BODY, 413, id="content-length-over-limit"),
     pytest.param(BIG_CHUNKED, 413, id="chunked-over-limit"),
 ]
+# Refusals whose status alone would not say what was wrong.
+DETAILS: dict[bytes, str] = {
+    NO_HOST: "Missing Host header",
+    TWO_HOSTS: "More than one Host header",
+    HTTP10_CHUNKED: "Transfer-Encoding in an HTTP/1.0 request",
+}
 
 
 @pytest.mark.parametrize("way", WAYS)
@@ -484,7 +492,7 @@ def test_bad_request_gets_one_error_response_then_close(
 ) -> None:
     d = make(**LIMITS)
     out = d.feed(*chunks_for(request_bytes, way))
-    assert out == error_bytes(status, d.state.date_header)
+    assert out == error_bytes(status, d.state.date_header, DETAILS.get(request_bytes))
     assert d.transport.closed
     assert d.transport.writes_after_close == b""
     assert d.app.seen == []
@@ -611,11 +619,13 @@ def test_date_on_every_response_and_refreshed_by_tick(
     out = d.feed(GET)
     assert d.state.date_header in out
     assert d.state.date_header.startswith(b"date: ") and d.state.date_header.endswith(b" GMT\r\n")
-    monkeypatch.setattr("django_bolt.server.protocol.time.time", lambda: 1_000_000_000.0)
+    monkeypatch.setattr("django_bolt.server.state.time.time", lambda: 1_000_000_000.0)
     d.state.tick()
     assert d.state.date_header == b"date: Sun, 09 Sep 2001 01:46:40 GMT\r\n"
     out = d.feed(NO_HOST)
-    assert out.endswith(error_bytes(400, b"date: Sun, 09 Sep 2001 01:46:40 GMT\r\n"))
+    assert out.endswith(
+        error_bytes(400, b"date: Sun, 09 Sep 2001 01:46:40 GMT\r\n", DETAILS[NO_HOST])
+    )
     assert format_date_header(1_000_000_000.0) == d.state.date_header
 
 

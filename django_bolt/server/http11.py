@@ -1,0 +1,358 @@
+"""HTTP/1.1 rules the server applies beyond llhttp's framing, without any I/O.
+
+llhttp (through httptools) splits the bytes into messages and refuses malformed syntax. What it
+leaves to the server lives here, as plain functions and small classes over bytes, so that the
+asyncio protocol and anything else that speaks HTTP/1.1 for us share one rulebook:
+
+- which request-targets are acceptable (RFC 9112 section 3.2) and how an absolute-form target
+  becomes the origin-form path the application sees;
+- what a valid ``Host`` is (RFC 9112 section 3.2, with Django's stricter host grammar);
+- that the request line separates its three parts with exactly one space (RFC 9112 section 3);
+- the one check every response header field passes before it is written, and which fields
+  belong to the server alone (framing: RFC 9112 sections 6 and 9.6);
+- the size line of each chunk of a chunked request body, read as it arrives so that a chunk
+  announcing more than the body limit is refused before its data (RFC 9112 section 7.1).
+
+Nothing here allocates per request on the common path: the checks that run for every request
+answer from small bounded caches and fall back to the full rule on a miss.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+__all__ = (
+    "CHECKED_NAMES",
+    "CHECKED_VALUES",
+    "FIELD_CLOSE",
+    "FIELD_DROP",
+    "FIELD_OK",
+    "FRAMING_FIELDS",
+    "MAX_CHUNK_LINE_BYTES",
+    "VALID_HOSTS",
+    "ChunkSizeGuard",
+    "InvalidResponseField",
+    "Target",
+    "check_response_field",
+    "find_body_start",
+    "is_valid_host",
+    "options_asterisk_response",
+    "parse_declared_length",
+    "parse_target",
+    "remember_field",
+    "starts_request_line",
+)
+
+# --- request-target ---------------------------------------------------------------------------
+
+_SLASH: Final = ord("/")
+_HASH: Final = ord("#")
+_SCHEMES: Final = (b"http", b"https")
+
+
+class Target:
+    """A request-target that is not plain origin-form, resolved.
+
+    ``path`` is what the application receives as its target (origin-form: path and query).
+    ``authority`` is the host of an absolute-form target, which replaces the Host field
+    (RFC 9112 section 3.2.2). ``asterisk`` marks ``OPTIONS *``, answered by the server itself.
+    """
+
+    __slots__ = ("asterisk", "authority", "path")
+
+    def __init__(self, path: bytes, authority: bytes | None = None, asterisk: bool = False) -> None:
+        self.path = path
+        self.authority = authority
+        self.asterisk = asterisk
+
+
+def parse_target(method: bytes, url: bytes) -> Target | None:
+    """The resolved form of ``url``, or None when the target is not acceptable (a 400).
+
+    Accepted: origin-form (``/path?query``), absolute-form with an ``http`` or ``https`` scheme
+    and no userinfo (RFC 9110 section 4.2.4 calls userinfo an error), and ``*`` for OPTIONS.
+    A fragment is never part of a request-target (RFC 9112 section 3.2). Authority-form belongs
+    to CONNECT, which the server refuses before it gets here.
+    """
+    if _HASH in url:
+        return None
+    if url[:1] == b"/":
+        return Target(url)
+    if url == b"*":
+        return Target(url, asterisk=True) if method == b"OPTIONS" else None
+    scheme, sep, rest = url.partition(b"://")
+    if not sep or scheme.lower() not in _SCHEMES:
+        return None
+    end = len(rest)
+    for delimiter in (b"/", b"?"):
+        found = rest.find(delimiter)
+        if 0 <= found < end:
+            end = found
+    authority, path = rest[:end], rest[end:]
+    if b"@" in authority or not authority or not is_valid_host(authority):
+        return None
+    if path[:1] != b"/":
+        path = b"/" + path  # "http://h?q" means "/?q" (RFC 9112 section 3.2.1's empty path)
+    return Target(path, authority=authority)
+
+
+def starts_request_line(prefix: bytes) -> bool:
+    """Whether a line that begins with ``prefix`` (and goes on with two spaces) is a request line.
+
+    Used for RFC 9112 section 3's "exactly one SP between the parts", which llhttp does not
+    enforce (it accepts runs of spaces; a lenient reading is how two servers in a chain come to
+    disagree about a request). A header line always has its colon before any space, since a
+    field name is a token; a request line has its first space before any colon.
+    """
+    space = prefix.find(b" ")
+    colon = prefix.find(b":")
+    return colon < 0 or 0 <= space < colon
+
+
+# --- Host -------------------------------------------------------------------------------------
+
+# Django's own grammar for the Host value (django.http.request.host_validation_re), stricter
+# than RFC 3986's reg-name: no sub-delims, so "a,b", "evil@good" and "a b" are refused whatever
+# ALLOWED_HOSTS says. The port is checked for range separately.
+_HOST_RE: Final = re.compile(rb"(?:[a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(?::([0-9]{1,5}))?")
+# Clients send the same few Host values over and over: the valid ones seen are remembered, so
+# the server's hot path is one set lookup (``value in VALID_HOSTS or is_valid_host(value)``).
+VALID_HOSTS: Final[set[bytes]] = set()
+_VALID_HOSTS_MAX: Final = 256
+
+
+def is_valid_host(value: bytes) -> bool:
+    """Whether ``value`` is an acceptable Host field value (empty counts: RFC 9112 allows it)."""
+    if value in VALID_HOSTS:
+        return True
+    match = _HOST_RE.fullmatch(value.lower())
+    if match is None:
+        return value == b""
+    port = match.group(1)
+    if port is not None and int(port) > 65535:
+        return False
+    if len(VALID_HOSTS) >= _VALID_HOSTS_MAX:
+        VALID_HOSTS.clear()  # a client cycling through names must not grow the set without bound
+    VALID_HOSTS.add(value)
+    return True
+
+
+# --- response fields --------------------------------------------------------------------------
+
+FIELD_OK: Final = 0
+FIELD_DROP: Final = 1
+# A Connection field whose options include "close": dropped, and the connection ends after this
+# response (the application's way to ask for it).
+FIELD_CLOSE: Final = 2
+
+# Fields that frame the message or the connection: the server computes them (RFC 9112 sections
+# 6.1, 6.2 and 9.6; Upgrade belongs to the server's own protocol switch). An application's copy
+# would sit beside the server's and let a client read two different framings.
+FRAMING_FIELDS: Final = frozenset(
+    {b"content-length", b"transfer-encoding", b"connection", b"keep-alive", b"upgrade", b"te"}
+)
+# RFC 9110 section 5.6.2: a field name is a token.
+_TOKEN_RE: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# RFC 9110 section 5.5: a field value holds visible characters, spaces and tabs; every other
+# control character (CR, LF and NUL above all) is refused, and so is leading or trailing space.
+_BAD_VALUE_RE: Final = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]|^[ \t]|[ \t]$")
+
+
+class InvalidResponseField(ValueError):
+    """A response header field that must not reach the wire (the response becomes a 500)."""
+
+
+def check_response_field(name: bytes, value: bytes) -> int:
+    """``FIELD_OK``, ``FIELD_DROP`` or ``FIELD_CLOSE`` for one field, or raise.
+
+    Raises :class:`InvalidResponseField` for a name that is not a token or a value with a
+    control character: written out, either would let the value start a header or a body of its
+    own (response splitting).
+    """
+    if not isinstance(name, bytes) or not isinstance(value, bytes):
+        raise InvalidResponseField(f"header fields must be bytes, not {name!r}: {value!r}")
+    if _TOKEN_RE.fullmatch(name) is None:
+        raise InvalidResponseField(f"invalid header name {name!r}")
+    if _BAD_VALUE_RE.search(value) is not None:
+        raise InvalidResponseField(f"invalid value for header {name.decode('latin-1')}: {value!r}")
+    lower = name.lower()
+    if lower not in FRAMING_FIELDS:
+        return FIELD_OK
+    if lower == b"connection" and b"close" in (
+        option.strip().lower() for option in value.split(b",")
+    ):
+        return FIELD_CLOSE
+    return FIELD_DROP
+
+
+def parse_declared_length(value: bytes) -> int:
+    """A Content-Length an application declared for a stream, or raise (RFC 9110 section 8.6)."""
+    if not value.isdigit() or len(value) > 18:
+        raise InvalidResponseField(f"invalid content-length {value!r}")
+    return int(value)
+
+
+# Fields already found valid: the constant ones (content types, Vary, ...) come back with
+# every response and are then two set lookups. Short values only, so per-response values
+# (tokens, cookies) do not crowd them out; both sets stop growing at their bound.
+CHECKED_NAMES: Final[set[bytes]] = set()
+CHECKED_VALUES: Final[set[bytes]] = set()
+_CHECKED_MAX: Final = 1024
+_CHECKED_VALUE_MAX_BYTES: Final = 64
+
+
+def remember_field(name: bytes, value: bytes) -> None:
+    """Note a field that passed :func:`check_response_field` with ``FIELD_OK``."""
+    if len(CHECKED_NAMES) < _CHECKED_MAX:
+        CHECKED_NAMES.add(name)
+    if len(value) <= _CHECKED_VALUE_MAX_BYTES and len(CHECKED_VALUES) < _CHECKED_MAX:
+        CHECKED_VALUES.add(value)
+
+
+# What the server answers to "OPTIONS *" (RFC 9110 section 9.3.7: a question about the server,
+# not a resource), with the methods any route may accept.
+_ALLOWED_METHODS: Final = b"GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, QUERY"
+
+
+def options_asterisk_response(date_header: bytes) -> bytes:
+    """The complete answer to ``OPTIONS *``: 204 with ``Allow``; the connection then closes."""
+    return b"HTTP/1.1 204 No Content\r\nallow: %s\r\n%sconnection: close\r\n\r\n" % (
+        _ALLOWED_METHODS,
+        date_header,
+    )
+
+
+# --- chunked request bodies -------------------------------------------------------------------
+
+_HEX: Final = frozenset(b"0123456789abcdefABCDEF")
+_CRLF_CRLF: Final = b"\r\n\r\n"
+_CONTENT_LENGTH_RE: Final = re.compile(rb"\ncontent-length:[ \t]*([0-9]+)")
+# A chunk's size line with its extensions: nothing legitimate comes near it (llhttp reads an
+# extension without bound and reports none of it).
+MAX_CHUNK_LINE_BYTES: Final = 4 * 1024
+
+
+class ChunkSizeGuard:
+    """Reads the size lines of one chunked body as its bytes arrive, ahead of llhttp.
+
+    llhttp decodes the body and stays the authority on its syntax, but it reports neither a
+    chunk's size nor its extensions: a chunk announcing ten gigabytes would be read until the
+    body limit is crossed, and an endless extension would be read at all. The guard follows the
+    size lines (skipping the data each one announces) and answers, per piece of the body:
+
+    - 0: nothing to object to;
+    - 413: the chunks announce more than ``limit`` bytes in all;
+    - 400: a size line (size and extensions) longer than ``max_line_bytes``.
+
+    A line llhttp would refuse is left for llhttp to refuse. After the last chunk only the
+    trailer section remains, bounded by the header limits, and the guard stops.
+    """
+
+    __slots__ = (
+        "_line",
+        "_skip",
+        "announced",
+        "done",
+        "limit",
+        "max_line_bytes",
+        "message",
+        "synced",
+    )
+
+    def __init__(self, limit: int, max_line_bytes: int = MAX_CHUNK_LINE_BYTES) -> None:
+        self.limit = limit
+        self.max_line_bytes = max_line_bytes
+        # Whether the guard has seen the body from its first byte; until then it cannot know
+        # where the size lines are (the server finds the start, see find_body_start()).
+        self.synced = False
+        self.announced = 0
+        self._skip = 0  # data bytes (and their CRLF) to pass over before the next size line
+        self._line = b""  # the part of a size line that arrived so far
+        self.done = False
+        # Which message of its connection the body belongs to (the server's count).
+        self.message = 0
+
+    def feed(self, data: bytes, position: int = 0) -> int:
+        """Follow ``data[position:]``, the next bytes of the body."""
+        self.synced = True
+        end = len(data)
+        while position < end and not self.done:
+            if self._skip:
+                step = min(self._skip, end - position)
+                self._skip -= step
+                position += step
+                continue
+            newline = data.find(b"\n", position, position + self.max_line_bytes + 1)
+            if newline < 0:
+                self._line += data[position : position + self.max_line_bytes + 1]
+                return 400 if len(self._line) > self.max_line_bytes else 0
+            line = self._line + data[position:newline]
+            self._line = b""
+            position = newline + 1
+            if len(line) > self.max_line_bytes:
+                return 400
+            size_text = line.split(b";", 1)[0].strip(b" \t\r")
+            if not size_text or len(size_text) > 16 or not _HEX.issuperset(size_text):
+                self.done = True  # llhttp refuses this line
+                return 0
+            size = int(size_text, 16)
+            if size == 0:
+                self.done = True  # the trailer section follows
+                return 0
+            self.announced += size
+            if self.announced > self.limit:
+                return 413
+            self._skip = size + 2  # the data, then the CRLF that ends it
+        return 0
+
+
+def _chunked_end(data: bytes, position: int) -> int:
+    """Where a complete chunked body starting at ``position`` ends (after its trailers), or -1."""
+    end = len(data)
+    while True:
+        newline = data.find(b"\n", position)
+        if newline < 0:
+            return -1
+        size_text = data[position:newline].split(b";", 1)[0].strip(b" \t\r")
+        position = newline + 1
+        size = int(size_text, 16) if size_text and _HEX.issuperset(size_text) else -1
+        if size < 0:
+            return -1
+        if size == 0:
+            if data[position : position + 2] == b"\r\n":
+                return position + 2
+            trailers = data.find(_CRLF_CRLF, position)
+            return -1 if trailers < 0 else trailers + 4
+        position += size + 2
+        if position > end:
+            return -1
+
+
+def find_body_start(data: bytes, position: int, skip_messages: int) -> int:
+    """The offset where a body begins: that of the message after ``skip_messages`` others.
+
+    ``position`` is where a message's head begins in ``data`` (a read from a connection). The
+    messages skipped are complete ones that llhttp has already accepted from these bytes, so
+    their framing is read back from their heads without judging it again. Returns -1 when the
+    bytes do not show it (an inconsistency the caller treats as "unknown").
+    """
+    end = len(data)
+    while True:
+        while position < end and data[position] in b"\r\n":
+            position += 1  # RFC 9112 section 2.2: empty lines before a request line are ignored
+        head_end = data.find(_CRLF_CRLF, position)
+        if head_end < 0:
+            return -1
+        body = head_end + 4
+        if skip_messages == 0:
+            return body
+        skip_messages -= 1
+        head = data[position:body].lower()
+        if b"\ntransfer-encoding:" in head:
+            position = _chunked_end(data, body)
+            if position < 0:
+                return -1
+        else:
+            match = _CONTENT_LENGTH_RE.search(head)
+            position = body + (int(match.group(1)) if match else 0)

@@ -1,0 +1,721 @@
+"""The reading half of an HTTP/1.1 connection (RFC 9112): bytes in, requests out.
+
+:class:`RequestReader` feeds what arrives to httptools (llhttp), which validates the framing, and
+adds what llhttp leaves to the server, with the rules themselves in
+:mod:`django_bolt.server.http11`: the limits on the request line, headers and body; the Host
+and request-target rules; the supported transfer codings and versions; trailers kept out of the
+headers; a request whose Upgrade is not performed keeping its body; the size lines of chunked
+bodies watched as they arrive; and pacing, so that a client pipelining requests (and not
+reading the answers) cannot make one read queue thousands of them. Each complete request goes
+to ``_run`` (or waits behind the one in progress); the writing half,
+:class:`~django_bolt.server.protocol.HttpProtocol`, answers it.
+
+Request life: on_message_begin -> on_url* -> on_header* -> on_headers_complete -> on_body* ->
+on_message_complete, which builds the request and either runs it or queues it behind the one
+in progress (pipelining keeps responses in request order).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from time import perf_counter
+from typing import TYPE_CHECKING, Final, cast
+
+import httptools
+
+from django_bolt.server.contract import SpooledBody, error_header_lines
+from django_bolt.server.http11 import (
+    VALID_HOSTS as _VALID_HOSTS,
+    ChunkSizeGuard,
+    find_body_start,
+    is_valid_host,
+    parse_target,
+    starts_request_line,
+)
+from django_bolt.server.proxy import FORWARDING_HEADERS, resolve_forwarded
+from django_bolt.server.wire import METHODS
+
+if TYPE_CHECKING:
+    from django_bolt.server.contract import RawRequest
+    from django_bolt.server.state import ServerState
+
+__all__ = (
+    "CLOSE",
+    "CONTINUE",
+    "KEEP_ALIVE_10",
+    "MAX_PIPELINED",
+    "OPTIONS_ASTERISK",
+    "RequestReader",
+)
+
+logger = logging.getLogger("django_bolt.server")
+
+# Stop reading from a client that pipelines more than this many requests ahead of its answers.
+MAX_PIPELINED: Final = 16
+# A read larger than this is parsed in pieces of this size, so that the pipelining bound above
+# holds within one read too: a 256 KiB read of tiny requests would otherwise queue thousands.
+_PACE_BYTES: Final = 4 * 1024
+CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
+KEEP_ALIVE_10: Final = b"connection: keep-alive\r\n"
+CLOSE: Final = b"connection: close\r\n"
+_TWO_SPACES: Final = b"  "
+# "_" as an int: CPython's ``bytes in bytes`` first tries the needle as an integer and pays for
+# a TypeError on every call (0.25 us, most of a header's cost); an int needle is a memchr.
+_UNDERSCORE: Final = ord("_")
+_SLASH: Final = ord("/")
+_HASH: Final = ord("#")
+_NO_CONNECT: Final = "CONNECT is not supported: this server is not a proxy"
+_CHUNK_LINE_TOO_LONG: Final = "Chunk size line too long"
+# The server's own answer to ``OPTIONS *`` goes through the error path (it closes, like one).
+OPTIONS_ASTERISK: Final = 204
+# Where the next message begins in the current read, when the read did not start there.
+_ENTRY_IN_HEAD: Final = -2
+
+# Header names the server itself must look at; every other header is only stored.
+_HOST: Final = 1
+_CONTENT_LENGTH: Final = 2
+_TRANSFER_ENCODING: Final = 3
+_EXPECT: Final = 4
+_FORWARDING: Final = 5
+_ORIGIN: Final = 6
+_UPGRADE: Final = 7
+_SPECIAL_HEADERS: Final[dict[bytes, int]] = {
+    b"host": _HOST,
+    b"content-length": _CONTENT_LENGTH,
+    b"transfer-encoding": _TRANSFER_ENCODING,
+    b"expect": _EXPECT,
+    # Noted for CORS (RawRequest.origin), which would otherwise scan every header again.
+    b"origin": _ORIGIN,
+    b"upgrade": _UPGRADE,
+    **dict.fromkeys(FORWARDING_HEADERS, _FORWARDING),
+}
+
+
+class _Reject(Exception):
+    """Raised inside a parser callback: answer ``status`` and close.
+
+    ``head_complete`` says the request's method, target and headers are all known (a 413 for a
+    body too large), so the application may add headers to the answer (CORS, say).
+    """
+
+    def __init__(self, status: int, head_complete: bool = False, detail: str | None = None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.head_complete = head_complete
+        self.detail = detail
+
+
+class _BodyRelay:
+    """Parser callbacks for the body of a request whose Upgrade the server did not perform.
+
+    llhttp ends an upgrade request at its head and hands back the bytes after it unparsed, on
+    the assumption that another protocol follows. The server switches protocols for nobody
+    (RFC 9110 section 7.8 lets it ignore Upgrade), so those bytes are the request's own body,
+    framed by its Content-Length or chunked coding: a fresh parser is fed a head with that
+    framing, whose callbacks this relay swallows, and then the bytes themselves. The body goes
+    to the connection, and so does everything after it (the next requests).
+    """
+
+    __slots__ = ("conn", "phase")
+
+    _HEAD: Final = 0
+    _BODY: Final = 1
+    _AFTER: Final = 2
+
+    def __init__(self, conn: RequestReader) -> None:
+        self.conn = conn
+        self.phase = self._HEAD
+
+    def on_message_begin(self) -> None:
+        if self.phase == self._AFTER:
+            self.conn.on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        if self.phase == self._AFTER:
+            self.conn.on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self.phase == self._AFTER:
+            self.conn.on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        if self.phase == self._AFTER:
+            self.conn.on_headers_complete()
+        else:
+            self.phase = self._BODY
+
+    def on_body(self, body: bytes) -> None:
+        self.conn.on_body(body)
+
+    def on_message_complete(self) -> None:
+        self.phase = self._AFTER
+        self.conn.on_message_complete()
+
+
+class RequestReader(asyncio.Protocol):
+    """The parsing state of one client connection, and the callbacks httptools calls."""
+
+    __slots__ = (
+        "_peer",
+        "body_after_upgrade",
+        "body_bytes",
+        "body_parts",
+        "body_started",
+        "chunk_guard",
+        "client",
+        "closing",
+        "content_length",
+        "entry_messages",
+        "entry_position",
+        "error_detail",
+        "error_extra",
+        "expect_continue",
+        "forwarded",
+        "has_host",
+        "head_started",
+        "head_tail",
+        "header_bytes",
+        "header_size",
+        "headers",
+        "held",
+        "http_version",
+        "idle_since",
+        "in_body",
+        "in_head",
+        "keep_alive",
+        "loop",
+        "message_count",
+        "origin",
+        "parser",
+        "pipeline",
+        "read_paused",
+        "relay",
+        "request_started",
+        "responding",
+        "scheme",
+        "server",
+        "spool",
+        "state",
+        "transport",
+        "trusted_peer",
+        "upgrade",
+        "url",
+        "write_paused",
+    )
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self.loop = asyncio.get_running_loop() if state.loop is None else state.loop
+        self.parser = httptools.HttpRequestParser(self)
+        self.relay: _BodyRelay | None = None
+        self.transport: asyncio.Transport | None = None
+        self._peer: tuple[str, int] | None = None
+        self.client: tuple[str, int] | None = None
+        self.server: tuple[str, int] | None = None
+        self.scheme = "http"
+        self.pipeline: deque[tuple[RawRequest | int, bool]] = deque()
+        self.responding = False
+        self.read_paused = False
+        self.write_paused = False
+        self.keep_alive = True
+        self.closing = False
+        self.in_head = False
+        # Between a request's head and the end of its body.
+        self.in_body = False
+        self.head_started = 0.0
+        self.body_started = 0.0
+        self.idle_since = 0.0
+        self.request_started = 0.0
+        self.trusted_peer = False
+        # Bytes read but not parsed yet, while the queue of pipelined requests is full.
+        self.held = b""
+        # Messages begun on this connection, and where the current read stood when it arrived:
+        # what the chunk guard needs to find a body's first byte in a read (see _watch_chunks).
+        self.message_count = 0
+        self.entry_messages = 0
+        self.entry_position = 0
+        # The unfinished last line of a head split across reads.
+        self.head_tail = b""
+        self.http_version = "1.1"
+        # Header lines the application adds to the one server-made error still to be sent, and
+        # its detail when the status alone would mislead.
+        self.error_extra = b""
+        self.error_detail: str | None = None
+        self._reset_message()
+
+    def _reset_message(self) -> None:
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.header_bytes = 0
+        self.header_size = 0
+        self.body_parts: list[bytes] = []
+        self.body_bytes = 0
+        self.spool: SpooledBody | None = None
+        self.content_length = -1
+        self.expect_continue = False
+        self.has_host = False
+        self.upgrade = False
+        self.body_after_upgrade = False
+        self.chunk_guard: ChunkSizeGuard | None = None
+        self.origin: bytes | None = None
+        self.forwarded: list[tuple[bytes, bytes]] | None = None
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return  # the last response is decided (an error, or close): nothing more is read
+        if self.held:
+            self.held += data  # a read already on its way when reading paused
+            return
+        # Where this read starts, for the chunk guard (a few loads and stores per read).
+        self.entry_messages = self.message_count
+        if self.in_body:
+            left = self.content_length - self.body_bytes
+            self.entry_position = left if self.chunk_guard is None and left >= 0 else -1
+        else:
+            self.entry_position = _ENTRY_IN_HEAD if self.in_head else 0
+        fed = self._feed_lines(data) if _TWO_SPACES in data else self._feed_paced(data)
+        # The callbacks may have set `closing` (mypy cannot see it).
+        if cast("bool", self.closing):
+            return
+        if fed < len(data):
+            data = data[:fed]
+        if self.chunk_guard is not None:
+            self._watch_chunks(data)
+        if self.relay is not None and not self.in_head and not self.in_body:
+            self.relay = None  # between messages: back to a parser without the relay
+            self.parser = httptools.HttpRequestParser(self)
+        if self.in_head and not self.closing:
+            self._note_partial_head(data)
+
+    def _note_partial_head(self, data: bytes) -> None:
+        """A head goes on in the next read: bound it, and keep its unfinished last line."""
+        newline = data.rfind(b"\n")
+        config = self.state.config
+        limit = config.max_header_bytes + config.max_request_line_bytes
+        self.head_tail = data[newline + 1 :] if newline >= 0 else self.head_tail + data
+        if len(self.head_tail) > limit:
+            self.head_tail = self.head_tail[-limit:]
+        # Counted as the bytes arrive: a header that never ends must not grow without bound.
+        # A read in which the head began may also hold the previous request and its body,
+        # so it only marks the start; the bound is then the limits plus one read.
+        if not self.header_bytes:
+            self.header_bytes = 1
+            return
+        self.header_bytes += len(data)
+        if self.header_bytes > limit:
+            self._reject(431 if self.url else 414)
+
+    def _feed(self, data: bytes | memoryview) -> bool:
+        """Hand ``data`` to the parser; False once nothing more should be fed."""
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            offset = int(upgrade.args[0]) if upgrade.args else len(data)
+            self._after_upgrade_request()
+            if offset < len(data) and not self.closing:
+                return self._feed(data[offset:])
+        except httptools.HttpParserCallbackError as error:
+            # feed_data() runs the callbacks, which may have set `closing`.
+            if self.closing:
+                return False  # a message after the connection's last one (on_message_begin)
+            cause = error.__context__
+            if isinstance(cause, _Reject):
+                if cause.head_complete:
+                    self.error_extra = self._error_headers(cause.status)
+                self.error_detail = cause.detail
+                self._reject(cause.status)
+            else:
+                logger.error("parser callback failed", exc_info=cause)
+                self._reject(500)
+            return False
+        except httptools.HttpParserError as error:
+            if not self.closing:
+                self._reject(505 if "HTTP version" in str(error) else 400)
+            return False
+        return not self.closing
+
+    def _feed_paced(self, data: bytes) -> int:
+        """Feed ``data`` in pieces while requests queue up; return how many bytes were fed.
+
+        What is not fed waits in ``held`` (reading paused) until the queue has room again.
+        """
+        size = len(data)
+        if size <= _PACE_BYTES:
+            self._feed(data)
+            return size
+        view = memoryview(data)
+        start = 0
+        while start < size:
+            if self.pipeline and (self.write_paused or len(self.pipeline) >= MAX_PIPELINED):
+                self.held = data[start:]
+                self._pause_reading()
+                return start
+            end = start + _PACE_BYTES
+            if self.in_body and self.content_length > 0:
+                # The rest of a body of known length holds no request to queue.
+                end = max(end, start + self.content_length - self.body_bytes)
+            if not self._feed(view[start:end]):
+                return size
+            start = end
+        return size
+
+    def _feed_lines(self, data: bytes) -> int:
+        """Feed ``data``, which holds two spaces in a row, refusing a request line with them.
+
+        The bytes before each line that holds the pair are fed first, so the parser's state
+        says what the line is: inside a body it is data, inside a head a header line (unless it
+        continues a request line from the previous read), and between messages a request line.
+        """
+        start = search = 0
+        while True:
+            found = data.find(_TWO_SPACES, search)
+            if found < 0:
+                break
+            search = found + 2
+            newline = data.rfind(b"\n", start, found)
+            line_start = newline + 1 if newline >= 0 else start
+            if line_start > start:
+                fed = self._feed_paced(data[start:line_start])
+                if self.closing:
+                    return len(data)
+                if self.held:
+                    self.held += data[line_start:]
+                    return start + fed
+                start = line_start
+            if self.in_body:
+                continue
+            if self.in_head:
+                continued = newline < 0 and start == 0
+                if not continued or not starts_request_line(self.head_tail + data[:found]):
+                    continue
+            # RFC 9112 section 3: one SP between the request line's parts.
+            self._reject(400, "Request line parts must be separated by single spaces")
+            return len(data)
+        fed = self._feed_paced(data[start:])
+        return start + fed
+
+    def _after_upgrade_request(self) -> None:
+        """llhttp stopped after a request that asked to switch protocols; none is switched.
+
+        A request without a body was answered as plain HTTP already. One with a body keeps it:
+        the bytes that follow go through a relay parser set up for that body's framing.
+        """
+        if not self.body_after_upgrade:
+            self.parser = httptools.HttpRequestParser(self)
+            return
+        self.body_after_upgrade = False
+        old = self.parser
+        framing = (
+            b"content-length: %d\r\n" % self.content_length
+            if self.content_length >= 0
+            else b"transfer-encoding: chunked\r\n"
+        )
+        if not old.should_keep_alive():
+            framing += CLOSE
+        elif self.http_version == "1.0":
+            framing += KEEP_ALIVE_10
+        head = b"%s / HTTP/%s\r\n%s\r\n" % (
+            old.get_method(),
+            self.http_version.encode("ascii"),
+            framing,
+        )
+        self.relay = relay = _BodyRelay(self)
+        self.parser = httptools.HttpRequestParser(relay)
+        self.parser.feed_data(head)
+
+    def _watch_chunks(self, data: bytes) -> None:
+        """Follow the size lines of the chunked body in progress (see ``ChunkSizeGuard``)."""
+        guard = self.chunk_guard
+        if guard is None or guard.done or not self.in_body:
+            return
+        if guard.synced:
+            verdict = guard.feed(data)
+        else:
+            start = self._body_start(data, guard)
+            if start < 0:
+                # The read does not show where the body began; the body limit still applies
+                # to the data as it arrives (on_body).
+                guard.done = True
+                return
+            verdict = guard.feed(data, start)
+        if verdict:
+            if verdict == 413:
+                self.error_extra = self._error_headers(413)
+            self._reject(verdict, _CHUNK_LINE_TOO_LONG if verdict == 400 else None)
+
+    def _body_start(self, data: bytes, guard: ChunkSizeGuard) -> int:
+        """Where, in this read, the body ``guard`` follows begins, or -1 when unknown."""
+        begun_here = guard.message - self.entry_messages
+        if begun_here <= 0:
+            # Its head began in an earlier read and ends in this one.
+            tail = self.head_tail[-3:]
+            found = (tail + data).find(b"\r\n\r\n")
+            return found + 4 - len(tail) if found >= 0 else -1
+        if self.entry_position < 0:
+            return -1
+        return find_body_start(data, self.entry_position, begun_here - 1)
+
+    # --- parser callbacks ----------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self.closing:
+            # Pipelined behind a request that ends the connection, in the same read: RFC 9112
+            # section 9.6 says not to process it, so stop the parser here.
+            raise _Reject(0)
+        self._reset_message()
+        self.message_count += 1
+        self.in_head = True
+        self.head_started = self.state.now
+        if self.state.access_log is not None:
+            self.request_started = perf_counter()
+        if self.trusted_peer:
+            self.forwarded = []
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+        if len(self.url) > self.state.config.max_request_line_bytes:
+            raise _Reject(414)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self.in_body:
+            self._on_trailer(name, value)
+            return
+        if _UNDERSCORE in name:
+            # Django's META maps both "X-A" and "X_A" to HTTP_X_A: drop the ambiguous spelling.
+            return
+        headers = self.headers
+        headers.append((name, value))
+        # Name, value, ": " and CRLF, as on the wire.
+        self.header_size += len(name) + len(value) + 4
+        if len(headers) > self.state.max_header_count:
+            raise _Reject(431)
+        kind = _SPECIAL_HEADERS.get(name.lower())
+        if kind is None:
+            return
+        if kind == _HOST:
+            if self.has_host:
+                # RFC 9112 section 3.2: more than one Host is a 400 ...
+                raise _Reject(400, detail="More than one Host header")
+            if value not in _VALID_HOSTS and not is_valid_host(value):
+                # ... and so is an invalid one, whatever ALLOWED_HOSTS says.
+                raise _Reject(400, detail="Invalid Host header")
+            self.has_host = True
+        elif kind == _CONTENT_LENGTH:
+            # llhttp has already rejected malformed and duplicate values.
+            self.content_length = int(value)
+        elif kind == _TRANSFER_ENCODING:
+            if value.strip().lower() != b"chunked":
+                raise _Reject(501)
+            guard = ChunkSizeGuard(self.state.config.max_upload_size)
+            guard.message = self.message_count
+            self.chunk_guard = guard
+        elif kind == _EXPECT:
+            self.expect_continue = value.strip().lower() == b"100-continue"
+        elif kind == _ORIGIN:
+            if self.origin is None:
+                self.origin = value
+        elif kind == _UPGRADE:
+            self.upgrade = True
+        elif self.forwarded is not None:
+            self.forwarded.append((name.lower(), value))
+
+    def _on_trailer(self, name: bytes, value: bytes) -> None:
+        """A field of a chunked body's trailer section: counted against the limits, then dropped.
+
+        Trailers arrive after the head was judged, so merging them into the headers would let
+        a client change what was already decided (who it is, behind a proxy, or its
+        credentials). RFC 9110 section 6.5.1: a recipient must not merge them without knowing
+        each field is allowed there; this server knows of none that is.
+        """
+        self.header_size += len(name) + len(value) + 4
+        if self.header_size > self.state.config.max_header_bytes:
+            raise _Reject(431)
+
+    def on_headers_complete(self) -> None:
+        self.in_head = False
+        self.in_body = True
+        # From here until the body is complete the keep-alive clock measures silence, not the
+        # idle time before the request (which could cut an upload that started late).
+        self.idle_since = self.body_started = self.state.now
+        config = self.state.config
+        if self.header_size > config.max_header_bytes:
+            raise _Reject(431)
+        self.http_version = version = self.parser.get_http_version()
+        if version != "1.1":
+            if version != "1.0":
+                raise _Reject(505)
+            if self.content_length < 0 and self.chunk_guard is not None:
+                # RFC 9112 section 6.1: chunked is not HTTP/1.0 framing.
+                raise _Reject(400, detail="Transfer-Encoding in an HTTP/1.0 request")
+        elif not self.has_host:
+            raise _Reject(400, detail="Missing Host header")
+        url = self.url
+        if not url or url[0] != _SLASH or _HASH in url:
+            self._resolve_target()
+        if self.content_length > config.max_upload_size:
+            # Decided before reading, and sent instead of 100 Continue.
+            raise _Reject(413, head_complete=True)
+        if self.upgrade and self.parser.should_upgrade():
+            # llhttp will stop here, taking what follows for another protocol; a body that
+            # follows is this request's own (see _after_upgrade_request).
+            self.body_after_upgrade = self.content_length > 0 or self.chunk_guard is not None
+        if self.expect_continue:
+            # Left set only while the 100 waits for this request's turn; an empty body (or
+            # HTTP/1.0) never gets one, or it would be read as the answer to the next request.
+            self.expect_continue = False
+            if version == "1.1" and self.content_length != 0:
+                if not self.responding and not self.pipeline and self.transport is not None:
+                    self.transport.write(CONTINUE)
+                else:
+                    self.expect_continue = True  # sent when this request's turn comes
+        if self.content_length > self.state.spool_threshold:
+            self.spool = SpooledBody(self.state.spool_dir)
+
+    def _resolve_target(self) -> None:
+        """A request-target other than plain origin-form: resolve it or refuse it."""
+        method = self.parser.get_method()
+        if method == b"CONNECT":
+            raise _Reject(501, detail=_NO_CONNECT)  # as in _other_method(), for authority-form
+        target = parse_target(method, self.url)
+        if target is None:
+            raise _Reject(400, detail="Invalid request target")
+        if target.asterisk:
+            raise _Reject(OPTIONS_ASTERISK)
+        self.url = target.path
+        authority = target.authority
+        if authority is not None:
+            # RFC 9112 section 3.2.2: the target's authority replaces the Host field.
+            headers = [(n, v) for n, v in self.headers if n.lower() != b"host"]
+            headers.append((b"host", authority))
+            self.headers = headers
+
+    def on_body(self, body: bytes) -> None:
+        state = self.state
+        self.idle_since = state.now  # a body that keeps arriving is not idle
+        self.body_bytes += len(body)
+        if self.body_bytes > state.config.max_upload_size:
+            raise _Reject(413, head_complete=True)  # chunked bodies are known as they arrive
+        spool = self.spool
+        if spool is not None:
+            spool.write(body)
+        elif self.body_bytes > state.spool_threshold:
+            # A chunked body just outgrew memory: what was kept so far moves to the file.
+            self.spool = spool = SpooledBody(state.spool_dir)
+            for part in self.body_parts:
+                spool.write(part)
+            self.body_parts = []
+            spool.write(body)
+        else:
+            self.body_parts.append(body)
+
+    def on_message_complete(self) -> None:
+        if self.body_after_upgrade:
+            return  # llhttp's idea of the end; the body follows (see _after_upgrade_request)
+        # The body is here: a 100 Continue still owed to it is no longer wanted (RFC 9110
+        # section 10.1.1), and sent after its final response it would look like the next one's.
+        self.expect_continue = False
+        self.in_body = False
+        spool = self.spool
+        body: bytes | None
+        if spool is None:
+            parts = self.body_parts
+            body = parts[0] if len(parts) == 1 else b"".join(parts)
+        else:
+            self.spool = None  # the request owns it now
+            body = None
+        parser = self.parser
+        method = parser.get_method()
+        client, scheme = self.client, self.scheme
+        if self.forwarded:
+            client, scheme = resolve_forwarded(
+                self.forwarded, self._peer, scheme, self.state.trusted
+            )
+        request = self.state.request_class(
+            METHODS.get(method) or _other_method(method),
+            self.url,
+            self.headers,
+            body,
+            client,
+            scheme,
+            self.server,
+            self.http_version,
+            spool,
+            self.origin,
+        )
+        keep_alive = parser.should_keep_alive() and self.keep_alive
+        if not keep_alive:
+            self.closing = True
+        if self.responding or self.pipeline:
+            self.pipeline.append((request, keep_alive))
+            if len(self.pipeline) >= MAX_PIPELINED:
+                self._pause_reading()
+        else:
+            self._run(request, keep_alive)
+
+    # --- refusals and flow control ------------------------------------------------------------
+
+    def _reject(self, status: int, detail: str | None = None) -> None:
+        """Answer a framing or limit error once, after any response still owed, then close."""
+        if detail is not None:
+            self.error_detail = detail
+        self.closing = True
+        self.in_head = False
+        self.in_body = False
+        self.held = b""
+        self._pause_reading()
+        self._drop_spool()
+        if self.responding or self.pipeline:
+            self.pipeline.append((status, False))
+        else:
+            self._send_error(status)
+
+    def _drop_spool(self) -> None:
+        """Free the body of a request that will never be dispatched."""
+        spool = self.spool
+        if spool is not None:
+            self.spool = None
+            spool.close()
+
+    def _error_headers(self, status: int) -> bytes:
+        """What the application adds to a server-made error (``error_headers``, if it has one)."""
+        method = self.parser.get_method().decode("latin-1")
+        return error_header_lines(
+            self.state.app, status, method, bytes(self.url), list(self.headers)
+        )
+
+    def _pause_reading(self) -> None:
+        if not self.read_paused:
+            self.read_paused = True
+            if self.transport is not None:
+                self.transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        self.read_paused = False
+        if self.transport is not None and not self.write_paused:
+            self.transport.resume_reading()
+
+    # --- provided by the writing half --------------------------------------------------------
+
+    def _run(self, request: RawRequest, keep_alive: bool) -> None:
+        """Answer ``request`` (the writing half runs the application)."""
+        raise NotImplementedError
+
+    def _send_error(self, status: int) -> None:
+        """Write the server's own answer ``status`` and close."""
+        raise NotImplementedError
+
+
+def _other_method(method: bytes) -> str:
+    """A method outside the usual table; CONNECT is refused (the server is no tunnel).
+
+    llhttp treats CONNECT as a protocol switch and leaves the bytes after its head unparsed;
+    answered as a request, those bytes would be read as the next one. RFC 9110 section 9.3.6
+    lets an origin server refuse it: 501, and the connection closes.
+    """
+    if method == b"CONNECT":
+        raise _Reject(501, detail=_NO_CONNECT)
+    return method.decode("latin-1")
