@@ -29,10 +29,13 @@ __all__ = (
     "child_arguments",
     "inherited_socket",
     "interpreter_arguments",
+    "watcher_pid",
 )
 
 CHILD_ENV: Final = "DJANGO_BOLT_RELOADER_CHILD"
 FD_ENV: Final = "DJANGO_BOLT_LISTEN_FD"
+# The watcher's pid: the child exits when the watcher dies (see server/lifeline.py).
+WATCHER_PID_ENV: Final = "DJANGO_BOLT_WATCHER_PID"
 _WATCH_TICK_MS: Final = 300
 
 
@@ -66,6 +69,12 @@ def inherited_socket() -> socket.socket | None:
     return sock
 
 
+def watcher_pid() -> int | None:
+    """The pid of the watcher that started this child, if any."""
+    pid = os.environ.get(WATCHER_PID_ENV)
+    return int(pid) if pid else None
+
+
 class Reloader:
     """Run ``argv`` as a child and restart it whenever a watched Python file changes."""
 
@@ -91,7 +100,7 @@ class Reloader:
 
     def start_child(self) -> None:
         fd = self.sock.fileno()
-        env = {**os.environ, CHILD_ENV: "1", FD_ENV: str(fd)}
+        env = {**os.environ, CHILD_ENV: "1", FD_ENV: str(fd), WATCHER_PID_ENV: str(os.getpid())}
         self.child = subprocess.Popen(self.argv, env=env, pass_fds=(fd,))
         self._reported_exit = False
 

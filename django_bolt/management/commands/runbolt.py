@@ -218,7 +218,14 @@ class Command(BaseCommand):
             raise CommandError(f"{reload.CHILD_ENV} is set but {reload.FD_ENV} is not")
         sockets = [sock, *(sock.dup() for _ in range(config.effective_workers() - 1))]
         log = AccessLog() if self.access_log_on(config) else None
-        worker = Worker(app, config, sockets, access_log=log, stop_on_sigint=True)
+        worker = Worker(
+            app,
+            config,
+            sockets,
+            access_log=log,
+            parent_pid=reload.watcher_pid(),
+            stop_on_sigint=True,
+        )
         code = worker.run()
         sys.stdout.flush()
         sys.stderr.flush()
