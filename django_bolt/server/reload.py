@@ -16,6 +16,8 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING, Final
 
+from django_bolt.server.rlimits import raise_open_file_limit
+
 if TYPE_CHECKING:
     import socket
     from collections.abc import Iterable, Sequence, Set as AbstractSet
@@ -142,6 +144,8 @@ class Reloader:
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
         }
         try:
+            # Before the first child: every child inherits it.
+            raise_open_file_limit()
             self.start_child()
             for changes in watchfiles.watch(
                 *self.watch_paths,

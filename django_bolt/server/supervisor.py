@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 from django_bolt.server import handover
 from django_bolt.server.accesslog import AccessLog
 from django_bolt.server.lifeline import stop_when_parent_dies
+from django_bolt.server.rlimits import raise_open_file_limit
 from django_bolt.server.worker import EXIT_STARTUP_FAILED, MSG_READY, MSG_RECYCLE, Worker
 
 if TYPE_CHECKING:
@@ -604,6 +605,8 @@ def serve(
     def exec_worker(slot: int, notify_fd: int, parent_pid: int) -> int:  # pragma: no cover - child
         handover.exec_worker(sockets[slot], notify_fd, parent_pid, config, access_log=access_log)
 
+    # Before the first fork: the workers inherit it.
+    raise_open_file_limit()
     table = ForkProcessTable(sockets, run_worker, exec_worker)
     try:
         supervisor = Supervisor(
