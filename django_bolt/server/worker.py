@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Final
 from django_bolt.server.lifeline import orphan_drain_s, orphaned, stop_when_parent_dies
 from django_bolt.server.loops import new_event_loop
 from django_bolt.server.protocol import HttpProtocol, ServerState
+from django_bolt.server.watchdog import Watchdog
 
 if TYPE_CHECKING:
     import socket
@@ -134,6 +135,8 @@ class _LoopThread:
         app, config = worker.app, worker.config
         self._stop = stop = asyncio.Event()
         await app.startup()
+        watchdog = worker.watchdog
+        heartbeat = None if watchdog is None else watchdog.watch(loop, self.thread.name)
         try:
             state = ServerState(app, config, worker.access_log)
             # A second descriptor for the same socket: server.close() closes the first one.
@@ -168,6 +171,8 @@ class _LoopThread:
                 state.force_close()
                 await asyncio.sleep(0)
         finally:
+            if watchdog is not None and heartbeat is not None:
+                watchdog.forget(heartbeat)
             await app.shutdown()
 
     @staticmethod
@@ -224,6 +229,8 @@ class Worker:
         self._stop_on_sigint = stop_on_sigint
         self._stopping = False
         self._threads: list[_LoopThread] = []
+        threshold = config.loop_stall_threshold_s
+        self.watchdog = Watchdog(threshold) if threshold > 0 else None
 
     # --- signals -------------------------------------------------------------------------------
     def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -252,18 +259,29 @@ class Worker:
             # Before the SIGTERM handler: an orphan at this point dies before it serves.
             stop_when_parent_dies(self._parent_pid)
         self._install_signals()
-        self._threads = [_LoopThread(self, i, s) for i, s in enumerate(self._sockets)]
-        for t in self._threads:
-            t.thread.start()
+        self.start()
         if not self._wait_ready():
-            self._stop_threads()
+            self.stop()
             return 0 if self._stopping else EXIT_STARTUP_FAILED
         self._notify(MSG_READY)
         code = self._serve_until_stopped()
-        self._stop_threads()
+        self.stop()
         if self.access_log is not None:
             self.access_log.flush()
         return code
+
+    def start(self) -> None:
+        """Start serving from background threads and return at once; :meth:`stop` ends it.
+
+        :meth:`run` calls this, then waits for SIGTERM. Called alone, it leaves the calling
+        thread and the signal handlers to the caller (the ``--dev`` watcher serves its error
+        page this way).
+        """
+        self._threads = [_LoopThread(self, i, s) for i, s in enumerate(self._sockets)]
+        for t in self._threads:
+            t.thread.start()
+        if self.watchdog is not None:
+            self.watchdog.start()
 
     def _wait_ready(self) -> bool:
         while not self._stopping:
@@ -326,7 +344,8 @@ class Worker:
                 return f"resident memory {rss:.0f} MiB (limit {config.max_rss_mib} MiB)"
         return ""
 
-    def _stop_threads(self) -> None:
+    def stop(self) -> None:
+        """Drain and stop the loop threads (and the watchdog); return once they are done."""
         drain_s = drain_window(self.config.workers_kill_timeout_s)
         if orphaned(self._parent_pid):
             # Whether it was the parent-death signal or the poll that stopped us.
@@ -344,3 +363,5 @@ class Worker:
         deadline = time.monotonic() + drain_s + _JOIN_SLACK_S
         for t in self._threads:
             t.thread.join(max(0.0, deadline - time.monotonic()))
+        if self.watchdog is not None:
+            self.watchdog.stop()
