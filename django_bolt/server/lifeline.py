@@ -12,6 +12,9 @@ nobody supervises, on a port the restarted server then cannot take over. Two mec
 
 An orphan drains only for :data:`ORPHAN_DRAIN_S`: nobody is left to SIGKILL it after
 ``--workers-kill-timeout``, and the server that replaces it wants the port and the database.
+
+The other side of that relation lives here too: :func:`describe_exit` words how a child ended,
+for the parent's log and the ``--dev`` watcher's.
 """
 
 from __future__ import annotations
@@ -23,7 +26,13 @@ import signal
 import sys
 from typing import Final
 
-__all__ = ("ORPHAN_DRAIN_S", "orphan_drain_s", "orphaned", "stop_when_parent_dies")
+__all__ = (
+    "ORPHAN_DRAIN_S",
+    "describe_exit",
+    "orphan_drain_s",
+    "orphaned",
+    "stop_when_parent_dies",
+)
 
 # How long an orphaned worker lets its in-flight requests finish before it closes them.
 ORPHAN_DRAIN_S: Final = 3.0
@@ -59,3 +68,13 @@ def orphaned(parent_pid: int | None) -> bool:
 def orphan_drain_s(drain_s: float) -> float:
     """The drain an orphan gets instead of ``drain_s``."""
     return min(drain_s, ORPHAN_DRAIN_S)
+
+
+def describe_exit(returncode: int) -> str:
+    """``exit code 3`` or ``killed by SIGKILL`` (``returncode`` as in ``subprocess``)."""
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit code {returncode}"

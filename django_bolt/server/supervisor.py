@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 from django_bolt.server import handover
 from django_bolt.server.accesslog import AccessLog
-from django_bolt.server.lifeline import stop_when_parent_dies
+from django_bolt.server.lifeline import describe_exit, stop_when_parent_dies
 from django_bolt.server.rlimits import raise_open_file_limit
 from django_bolt.server.worker import EXIT_STARTUP_FAILED, MSG_READY, MSG_RECYCLE, Worker
 
@@ -73,16 +73,6 @@ EXIT_INTERRUPTED: Final = 128 + signal.SIGINT
 # How long the parent keeps reaping after SIGKILLing stragglers before it gives up on them.
 _REAP_GRACE_S: Final = 5.0
 _MAX_WAIT_S: Final = 0.5
-
-
-def describe_exit(returncode: int) -> str:
-    """``exit code 3`` or ``killed by SIGKILL`` (``returncode`` as in ``subprocess``)."""
-    if returncode < 0:
-        try:
-            return f"killed by {signal.Signals(-returncode).name}"
-        except ValueError:
-            return f"killed by signal {-returncode}"
-    return f"exit code {returncode}"
 
 
 class ProcessTable(Protocol):
