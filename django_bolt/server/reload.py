@@ -4,7 +4,10 @@ The watcher process never imports the project's API code. It holds the listening
 port stays the same and connections wait in its queue across restarts), runs the real server as
 a child (the same command line, marked by an environment variable, with the socket passed by
 file descriptor), and restarts the child after every change. A child that dies (a SyntaxError,
-say) leaves the watcher running: its error is on stderr and the next change tries again.
+say) leaves the watcher running: its error is on stderr, the watcher answers the requests that
+arrive meanwhile with an error page (server/devfallback.py) instead of leaving them to hang, and
+the next change tries again. The child tells the watcher why it failed through a file the two
+share (:func:`report_load_failure`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,13 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from typing import TYPE_CHECKING, Final
+
+from django_bolt.server.devfallback import FallbackApp, LoadFailure, decode_failure
+from django_bolt.server.lifeline import describe_exit
+from django_bolt.server.rlimits import raise_open_file_limit
+from django_bolt.server.worker import Worker
 
 if TYPE_CHECKING:
     import socket
@@ -22,17 +31,29 @@ if TYPE_CHECKING:
     from pathlib import Path
     from types import FrameType
 
+    from django_bolt.conf import ServerConfig
+
 __all__ = (
     "CHILD_ENV",
     "FD_ENV",
+    "REPORT_FD_ENV",
+    "WATCHER_PID_ENV",
     "Reloader",
     "child_arguments",
     "inherited_socket",
     "interpreter_arguments",
+    "report_load_failure",
+    "watcher_pid",
 )
 
 CHILD_ENV: Final = "DJANGO_BOLT_RELOADER_CHILD"
 FD_ENV: Final = "DJANGO_BOLT_LISTEN_FD"
+# The watcher's pid: the child exits when the watcher dies (see server/lifeline.py).
+WATCHER_PID_ENV: Final = "DJANGO_BOLT_WATCHER_PID"
+# The descriptor of the file where a child that cannot load the project says why.
+REPORT_FD_ENV: Final = "DJANGO_BOLT_DEV_REPORT_FD"
+# A report longer than this is cut (a traceback is a few KiB).
+_REPORT_MAX_BYTES: Final = 1024 * 1024
 _WATCH_TICK_MS: Final = 300
 
 
@@ -66,8 +87,33 @@ def inherited_socket() -> socket.socket | None:
     return sock
 
 
+def watcher_pid() -> int | None:
+    """The pid of the watcher that started this child, if any."""
+    pid = os.environ.get(WATCHER_PID_ENV)
+    return int(pid) if pid else None
+
+
+def report_load_failure(failure: LoadFailure) -> None:
+    """In a ``--dev`` child: tell the watcher why the project could not be loaded.
+
+    The watcher shows it on the error page it serves until the next change. Elsewhere (no
+    watcher) this does nothing.
+    """
+    fd = os.environ.get(REPORT_FD_ENV)
+    if fd is None:
+        return
+    # OSError: the descriptor is not what the watcher passed (the variable leaked elsewhere).
+    with contextlib.suppress(OSError, ValueError):
+        os.pwrite(int(fd), failure.encode()[:_REPORT_MAX_BYTES], 0)
+
+
 class Reloader:
-    """Run ``argv`` as a child and restart it whenever a watched Python file changes."""
+    """Run ``argv`` as a child and restart it whenever a watched Python file changes.
+
+    While the child is down (it failed to load the project), an error page answers on the
+    socket. ``debug`` is the watcher's ``settings.DEBUG``, for a child that died too early to
+    report its own.
+    """
 
     def __init__(
         self,
@@ -75,24 +121,39 @@ class Reloader:
         sock: socket.socket,
         watch_paths: Iterable[Path | str],
         *,
-        stop_timeout_s: float,
+        config: ServerConfig,
+        debug: bool,
     ) -> None:
         self.argv = list(argv)
         self.sock = sock
         self.watch_paths = [str(p) for p in watch_paths]
-        self.stop_timeout_s = stop_timeout_s
+        self.config = config
+        self.stop_timeout_s = config.workers_kill_timeout_s
+        self.debug = debug
         self.child: subprocess.Popen[bytes] | None = None
+        self.fallback: Worker | None = None
         self._stopping = False
         self._reported_exit = False
+        # One open file shared with every child, emptied before each start: a child that cannot
+        # load the project writes why (report_load_failure). No name on disk.
+        self._report = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the watcher
 
     def _log(self, message: str) -> None:
         sys.stderr.write(f"[django-bolt reloader] {message}\n")
         sys.stderr.flush()
 
     def start_child(self) -> None:
-        fd = self.sock.fileno()
-        env = {**os.environ, CHILD_ENV: "1", FD_ENV: str(fd)}
-        self.child = subprocess.Popen(self.argv, env=env, pass_fds=(fd,))
+        self.stop_fallback()
+        fd, report = self.sock.fileno(), self._report.fileno()
+        os.ftruncate(report, 0)
+        env = {
+            **os.environ,
+            CHILD_ENV: "1",
+            FD_ENV: str(fd),
+            WATCHER_PID_ENV: str(os.getpid()),
+            REPORT_FD_ENV: str(report),
+        }
+        self.child = subprocess.Popen(self.argv, env=env, pass_fds=(fd, report))
         self._reported_exit = False
 
     def stop_child(self) -> None:
@@ -106,6 +167,19 @@ class Reloader:
             child.kill()
             child.wait()
 
+    def start_fallback(self, exit_status: str) -> None:
+        """Answer on the socket with the error page until the next change."""
+        failure = decode_failure(os.pread(self._report.fileno(), _REPORT_MAX_BYTES, 0))
+        app = FallbackApp(failure, exit_status, debug=self.debug)
+        # A descriptor of its own: stopping the fallback closes it, the socket stays open here.
+        self.fallback = Worker(app, self.config, [self.sock.dup()])
+        self.fallback.start()
+
+    def stop_fallback(self) -> None:
+        fallback, self.fallback = self.fallback, None
+        if fallback is not None:
+            fallback.stop()
+
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._stopping = True
 
@@ -118,12 +192,17 @@ class Reloader:
 
     def check_child(self) -> None:
         child = self.child
-        if child is not None and not self._reported_exit and child.poll() is not None:
-            self._reported_exit = True
-            self._log(
-                f"The server exited (code {child.returncode}); "
-                "waiting for a file change to try again."
-            )
+        if child is None or self._reported_exit or child.poll() is None:
+            return
+        self._reported_exit = True
+        status = describe_exit(child.returncode)
+        if self._stopping:
+            return
+        self._log(
+            f"The server exited ({status}); requests get an error page (500) while waiting "
+            "for a file change to try again."
+        )
+        self.start_fallback(status)
 
     def run(self) -> int:
         """Watch until SIGTERM or SIGINT; return the exit code."""
@@ -133,6 +212,8 @@ class Reloader:
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
         }
         try:
+            # Before the first child: every child inherits it.
+            raise_open_file_limit()
             self.start_child()
             for changes in watchfiles.watch(
                 *self.watch_paths,
@@ -150,8 +231,10 @@ class Reloader:
                     self.check_child()
         finally:
             self.stop_child()
+            self.stop_fallback()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             with contextlib.suppress(OSError):
                 self.sock.close()
+            self._report.close()
         return 0

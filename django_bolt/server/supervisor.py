@@ -40,6 +40,8 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 from django_bolt.server import handover
 from django_bolt.server.accesslog import AccessLog
+from django_bolt.server.lifeline import describe_exit, stop_when_parent_dies
+from django_bolt.server.rlimits import raise_open_file_limit
 from django_bolt.server.worker import EXIT_STARTUP_FAILED, MSG_READY, MSG_RECYCLE, Worker
 
 if TYPE_CHECKING:
@@ -71,16 +73,6 @@ EXIT_INTERRUPTED: Final = 128 + signal.SIGINT
 # How long the parent keeps reaping after SIGKILLing stragglers before it gives up on them.
 _REAP_GRACE_S: Final = 5.0
 _MAX_WAIT_S: Final = 0.5
-
-
-def describe_exit(returncode: int) -> str:
-    """``exit code 3`` or ``killed by SIGKILL`` (``returncode`` as in ``subprocess``)."""
-    if returncode < 0:
-        try:
-            return f"killed by {signal.Signals(-returncode).name}"
-        except ValueError:
-            return f"killed by signal {-returncode}"
-    return f"exit code {returncode}"
 
 
 class ProcessTable(Protocol):
@@ -462,23 +454,6 @@ def _log_stderr(message: str) -> None:
     sys.stderr.flush()
 
 
-def _stop_when_parent_dies(parent_pid: int) -> None:  # pragma: no cover - child side
-    """Ask Linux to SIGTERM this worker when the parent dies (say, SIGKILLed by an operator).
-
-    The worker also polls its parent pid once a second; this only makes it prompt, so that a
-    process manager restarting the server finds the port free. No-op where prctl is missing.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
-    if os.getppid() != parent_pid:  # the parent died before prctl took effect
-        os.kill(os.getpid(), signal.SIGTERM)
-
-
 class ForkProcessTable:
     """Workers as forked children; each one reports on a pipe and inherits its slot's sockets."""
 
@@ -545,8 +520,10 @@ class ForkProcessTable:
         for fd in (*self._pipes, self._wakeup_r, self._wakeup_w):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        # Last: SIGTERM has its default action again, so an orphan dies before serving.
-        _stop_when_parent_dies(parent_pid)
+        # Last: SIGTERM has its default action again, so an orphan dies before serving. Set
+        # here, not only by the worker: it survives the exec of a fresh interpreter, which
+        # imports the project for seconds before its Worker runs.
+        stop_when_parent_dies(parent_pid)
 
     def send(self, pid: int, sig: int) -> None:
         os.kill(pid, sig)
@@ -618,6 +595,8 @@ def serve(
     def exec_worker(slot: int, notify_fd: int, parent_pid: int) -> int:  # pragma: no cover - child
         handover.exec_worker(sockets[slot], notify_fd, parent_pid, config, access_log=access_log)
 
+    # Before the first fork: the workers inherit it.
+    raise_open_file_limit()
     table = ForkProcessTable(sockets, run_worker, exec_worker)
     try:
         supervisor = Supervisor(

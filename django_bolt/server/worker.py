@@ -20,8 +20,10 @@ import time
 import traceback
 from typing import TYPE_CHECKING, Final
 
+from django_bolt.server.lifeline import orphan_drain_s, orphaned, stop_when_parent_dies
 from django_bolt.server.loops import new_event_loop
 from django_bolt.server.protocol import HttpProtocol, ServerState
+from django_bolt.server.watchdog import Watchdog
 
 if TYPE_CHECKING:
     import socket
@@ -54,6 +56,8 @@ _FRESH_GRACE_S: Final = 0.25
 # A bound on the connections a stopping worker takes from its queue (the backlog is finite).
 _BACKLOG_TAKE_MAX: Final = 65536
 _CHECK_EVERY_S: Final = 1.0
+# Past its drain, how long the main thread waits for a loop thread to finish shutting down.
+_JOIN_SLACK_S: Final = 2.0
 _PAGE_SIZE: Final = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -82,7 +86,18 @@ def resident_mib() -> float:
 class _LoopThread:
     """One thread, one event loop, one listening socket."""
 
-    __slots__ = ("_stop", "error", "index", "loop", "ready", "sock", "state", "thread", "worker")
+    __slots__ = (
+        "_stop",
+        "drain_s",
+        "error",
+        "index",
+        "loop",
+        "ready",
+        "sock",
+        "state",
+        "thread",
+        "worker",
+    )
 
     def __init__(self, worker: Worker, index: int, sock: socket.socket) -> None:
         self.worker = worker
@@ -93,6 +108,8 @@ class _LoopThread:
         self.error: BaseException | None = None
         self.ready = threading.Event()
         self._stop: asyncio.Event | None = None
+        # Set by request_stop() before the stop event: how long this loop may drain.
+        self.drain_s = drain_window(worker.config.workers_kill_timeout_s)
         self.thread = threading.Thread(
             target=self._run, name=f"django-bolt-loop-{index}", daemon=True
         )
@@ -118,6 +135,8 @@ class _LoopThread:
         app, config = worker.app, worker.config
         self._stop = stop = asyncio.Event()
         await app.startup()
+        watchdog = worker.watchdog
+        heartbeat = None if watchdog is None else watchdog.watch(loop, self.thread.name)
         try:
             state = ServerState(app, config, worker.access_log)
             # A second descriptor for the same socket: server.close() closes the first one.
@@ -135,7 +154,7 @@ class _LoopThread:
             # Stop accepting; the socket stays open in the parent, so connections queued on it
             # are left for the worker that shares or replaces this slot.
             server.close()
-            deadline = loop.time() + drain_window(config.workers_kill_timeout_s)
+            deadline = loop.time() + self.drain_s
             # From now on each connection closes after answering what it has received (the
             # last answer carries Connection: close). A connection accepted a moment ago may not
             # have delivered its first request yet: begin_shutdown() would take it for idle and
@@ -152,6 +171,8 @@ class _LoopThread:
                 state.force_close()
                 await asyncio.sleep(0)
         finally:
+            if watchdog is not None and heartbeat is not None:
+                watchdog.forget(heartbeat)
             await app.shutdown()
 
     @staticmethod
@@ -175,7 +196,8 @@ class _LoopThread:
         finally:
             sock.close()
 
-    def request_stop(self) -> None:
+    def request_stop(self, drain_s: float) -> None:
+        self.drain_s = drain_s
         loop, stop = self.loop, self._stop
         if loop is None or stop is None or loop.is_closed():
             return
@@ -207,6 +229,8 @@ class Worker:
         self._stop_on_sigint = stop_on_sigint
         self._stopping = False
         self._threads: list[_LoopThread] = []
+        threshold = config.loop_stall_threshold_s
+        self.watchdog = Watchdog(threshold) if threshold > 0 else None
 
     # --- signals -------------------------------------------------------------------------------
     def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -231,19 +255,33 @@ class Worker:
     # --- main thread ---------------------------------------------------------------------------
     def run(self) -> int:
         """Serve until SIGTERM; return the process exit status."""
+        if self._parent_pid is not None:
+            # Before the SIGTERM handler: an orphan at this point dies before it serves.
+            stop_when_parent_dies(self._parent_pid)
         self._install_signals()
-        self._threads = [_LoopThread(self, i, s) for i, s in enumerate(self._sockets)]
-        for t in self._threads:
-            t.thread.start()
+        self.start()
         if not self._wait_ready():
-            self._stop_threads()
+            self.stop()
             return 0 if self._stopping else EXIT_STARTUP_FAILED
         self._notify(MSG_READY)
         code = self._serve_until_stopped()
-        self._stop_threads()
+        self.stop()
         if self.access_log is not None:
             self.access_log.flush()
         return code
+
+    def start(self) -> None:
+        """Start serving from background threads and return at once; :meth:`stop` ends it.
+
+        :meth:`run` calls this, then waits for SIGTERM. Called alone, it leaves the calling
+        thread and the signal handlers to the caller (the ``--dev`` watcher serves its error
+        page this way).
+        """
+        self._threads = [_LoopThread(self, i, s) for i, s in enumerate(self._sockets)]
+        for t in self._threads:
+            t.thread.start()
+        if self.watchdog is not None:
+            self.watchdog.start()
 
     def _wait_ready(self) -> bool:
         while not self._stopping:
@@ -281,8 +319,7 @@ class Worker:
             if now < next_check:
                 continue
             next_check = now + _CHECK_EVERY_S
-            if self._parent_pid is not None and os.getppid() != self._parent_pid:
-                logger.warning("parent process is gone; stopping")
+            if orphaned(self._parent_pid):
                 break
             if not asked:
                 reason = self._recycle_reason(limit, now - started)
@@ -307,11 +344,24 @@ class Worker:
                 return f"resident memory {rss:.0f} MiB (limit {config.max_rss_mib} MiB)"
         return ""
 
-    def _stop_threads(self) -> None:
+    def stop(self) -> None:
+        """Drain and stop the loop threads (and the watchdog); return once they are done."""
+        drain_s = drain_window(self.config.workers_kill_timeout_s)
+        if orphaned(self._parent_pid):
+            # Whether it was the parent-death signal or the poll that stopped us.
+            drain_s = orphan_drain_s(drain_s)
+            logger.warning(
+                "parent process %d is gone: draining for at most %g s, then exiting",
+                self._parent_pid,
+                drain_s,
+            )
         for t in self._threads:
-            t.request_stop()
-        # The parent SIGKILLs us after its kill timeout anyway; this bound only avoids waiting
-        # forever on a thread that never got as far as creating its loop.
-        deadline = time.monotonic() + self.config.workers_kill_timeout_s + 1.0
+            t.request_stop(drain_s)
+        # Past the drain a loop thread aborts its connections itself; this bound only avoids
+        # waiting forever on a thread that never got as far as creating its loop (the parent,
+        # if alive, SIGKILLs us after its kill timeout anyway).
+        deadline = time.monotonic() + drain_s + _JOIN_SLACK_S
         for t in self._threads:
             t.thread.join(max(0.0, deadline - time.monotonic()))
+        if self.watchdog is not None:
+            self.watchdog.stop()

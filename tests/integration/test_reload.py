@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.integration.conftest import PROJECT_DIR
+from tests.integration.projects import Project
 from tests.integration.test_signals import ClientLoop
 
 if TYPE_CHECKING:
@@ -21,22 +20,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 THREADS = 4
-
-
-class Project:
-    """A copy of the test project; ``deploy()`` rewrites its api.py."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        shutil.copytree(PROJECT_DIR, root, ignore=shutil.ignore_patterns("__pycache__"))
-        self.api = root / "testproject" / "api.py"
-        self.source = self.api.read_text()
-
-    def deploy(self, version: str) -> None:
-        self.api.write_text(self.source.replace('VERSION = "1"', f'VERSION = "{version}"'))
-
-    def deploy_syntax_error(self) -> None:
-        self.api.write_text(self.source + "\ndef broken(:\n")
 
 
 @pytest.fixture

@@ -11,11 +11,18 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.integration.conftest import PROJECT_DIR, bolt_env, free_port, listening_sockets
+from tests.integration.conftest import (
+    PROJECT_DIR,
+    Response,
+    bolt_env,
+    free_port,
+    listening_sockets,
+)
+from tests.integration.projects import SYNTAX_ERROR, Project
 
 if TYPE_CHECKING:
-    import os
     from collections.abc import Callable
+    from pathlib import Path
 
     from tests.integration.conftest import BoltProcess
 
@@ -199,40 +206,69 @@ def test_unknown_option_value_is_an_error(run_bolt: Callable[..., BoltProcess]) 
 
 
 def test_dev_reloads_on_change_and_survives_a_syntax_error(
-    run_bolt: Callable[..., BoltProcess], tmp_path: os.PathLike[str]
+    run_bolt: Callable[..., BoltProcess], tmp_path: Path
 ) -> None:
-    import shutil
-    from pathlib import Path
-
-    project = Path(tmp_path) / "project"
-    shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns("__pycache__"))
-    api = project / "testproject" / "api.py"
-    source = api.read_text()
-    bolt = run_bolt("--dev", "--skip-checks", cwd=project)
+    project = Project(tmp_path / "project")
+    project.set_debug(True)
+    bolt = run_bolt("--dev", "--skip-checks", cwd=project.root)
     assert "with auto-reload" in bolt.stdout
     assert bolt.get("/version").json() == {"version": "1"}
 
-    def version_is(v: str) -> Callable[[], bool]:
-        def check() -> bool:
+    def answer_is(check: Callable[[Response], bool]) -> Callable[[], bool]:
+        def answers() -> bool:
             try:
-                return bool(bolt.get("/version", timeout=2).json() == {"version": v})
+                return check(bolt.get("/version", timeout=2))
             except (OSError, ValueError):
                 return False
 
-        return check
+        return answers
 
-    api.write_text(source.replace('VERSION = "1"', 'VERSION = "2"'))
-    bolt.wait_for(version_is("2"), 20, "the reload to serve version 2")
-    api.write_text(source + "\ndef broken(:\n")
+    def version(v: str) -> Callable[[], bool]:
+        return answer_is(lambda r: r.status == 200 and r.json() == {"version": v})
+
+    project.deploy("2")
+    bolt.wait_for(version("2"), 20, "the reload to serve version 2")
+    line = project.deploy_syntax_error()
     bolt.wait_output("SyntaxError", 20)
     bolt.wait_output("waiting for a file change", 20)
     assert bolt.proc.poll() is None
-    api.write_text(source.replace('VERSION = "1"', 'VERSION = "3"'))
-    bolt.wait_for(version_is("3"), 20, "the reload after the syntax error")
+    # While the project cannot load, a request gets the error at once (it used to hang).
+    page = bolt.get("/version", timeout=5)
+    assert page.status == 500
+    assert page.headers["content-type"] == "text/plain; charset=utf-8"
+    text = page.body.decode()
+    assert "SyntaxError" in text
+    assert f'testproject/api.py", line {line}' in text
+    # DEBUG off (api.py still broken): the generic 500, no source on the page.
+    project.set_debug(False)
+    bolt.wait_for(
+        answer_is(lambda r: r.status == 500 and r.json() == {"detail": "Internal Server Error"}),
+        20,
+        "the error page without DEBUG",
+    )
+    project.deploy("3")
+    bolt.wait_for(version("3"), 20, "the reload after the syntax error")
     # One serving process under the watcher.
     assert len(bolt.worker_pids()) == 1
     bolt.send_signal(signal.SIGTERM)
     assert bolt.wait(20) == 0
+
+
+def test_dev_answers_500_while_the_settings_are_broken(
+    run_bolt: Callable[..., BoltProcess], tmp_path: Path
+) -> None:
+    """A child that dies before runbolt runs reports nothing: the watcher's DEBUG decides."""
+    project = Project(tmp_path / "project")
+    project.set_debug(True)
+    settings = project.settings.read_text()
+    bolt = run_bolt("--dev", "--skip-checks", cwd=project.root)
+    project.settings.write_text(settings + SYNTAX_ERROR)
+    bolt.wait_output("waiting for a file change", 20)
+    page = bolt.get("/version", timeout=5)
+    assert page.status == 500
+    assert b"exited (exit code 1) before it loaded the project" in page.body
+    project.settings.write_text(settings)
+    bolt.wait_for(lambda: bolt.get("/version", timeout=5).status == 200, 20, "the fixed settings")
 
 
 def _has_ipv6_loopback() -> bool:

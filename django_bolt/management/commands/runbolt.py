@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 import django_bolt
 from django_bolt.conf import OPTIONS, ServerConfig, load_server_config
 from django_bolt.server import reload
+from django_bolt.server.devfallback import LoadFailure
 from django_bolt.server.sockets import bind_error_message, create_listener, probe_address
 
 if TYPE_CHECKING:
@@ -101,7 +102,14 @@ class Command(BaseCommand):
             return
         if not config.skip_checks:
             self.stdout.write("Performing system checks...\n\n")
-            self.check(display_num_errors=True)
+            try:
+                self.check(display_num_errors=True)
+            except Exception as exc:
+                # SystemCheckError's message is the report Django prints; anything else (a
+                # URLconf that fails to import, say) is shown with its traceback.
+                is_report = isinstance(exc, CommandError)
+                self.report_to_watcher(str(exc) if is_report else traceback.format_exc())
+                raise
             self.check_migrations()
         app = self.load_application(config)
         if dev_child:
@@ -138,9 +146,17 @@ class Command(BaseCommand):
                 return discover_application(config=config)  # type: ignore[call-arg, unused-ignore]
             return discover_application()
         except Exception:
-            self.stderr.write(traceback.format_exc())
+            text = traceback.format_exc()
+            self.stderr.write(text)
             self.stderr.write("Error: could not load the application (see above).")
+            self.report_to_watcher(text)
             sys.exit(1)
+
+    @staticmethod
+    def report_to_watcher(text: str) -> None:
+        """Under ``--dev``, hand the watcher the error its error page shows (elsewhere: no-op)."""
+        # The settings loaded (only the APIs or the checks failed): their DEBUG decides.
+        reload.report_load_failure(LoadFailure(debug=bool(settings.DEBUG), text=text))
 
     def bind(self, config: ServerConfig) -> list[list[socket.socket]]:
         host = config.host
@@ -205,7 +221,7 @@ class Command(BaseCommand):
         if base_dir:
             watch.add(Path(base_dir))
         reloader = reload.Reloader(
-            reload.child_arguments(), sock, watch, stop_timeout_s=config.workers_kill_timeout_s
+            reload.child_arguments(), sock, watch, config=config, debug=bool(settings.DEBUG)
         )
         sys.exit(reloader.run())
 
@@ -218,7 +234,14 @@ class Command(BaseCommand):
             raise CommandError(f"{reload.CHILD_ENV} is set but {reload.FD_ENV} is not")
         sockets = [sock, *(sock.dup() for _ in range(config.effective_workers() - 1))]
         log = AccessLog() if self.access_log_on(config) else None
-        worker = Worker(app, config, sockets, access_log=log, stop_on_sigint=True)
+        worker = Worker(
+            app,
+            config,
+            sockets,
+            access_log=log,
+            parent_pid=reload.watcher_pid(),
+            stop_on_sigint=True,
+        )
         code = worker.run()
         sys.stdout.flush()
         sys.stderr.flush()

@@ -1,0 +1,80 @@
+"""A worker must not outlive the process that supervises it.
+
+When runbolt's parent dies without stopping its workers (``kill -9``, the OOM killer, a process
+manager that SIGKILLs only the pid it started), an orphaned worker would keep serving code
+nobody supervises, on a port the restarted server then cannot take over. Two mechanisms end it:
+
+- on Linux, the kernel's parent-death signal (``prctl(PR_SET_PDEATHSIG)``): SIGTERM the moment
+  the parent exits. It is set in the child right after ``fork()``, survives ``exec`` (the
+  fresh-interpreter workers of a reload) and is re-checked against the expected parent pid,
+  since a parent that died before the call would never send it;
+- everywhere, the worker's main loop polls :func:`orphaned` once a second.
+
+An orphan drains only for :data:`ORPHAN_DRAIN_S`: nobody is left to SIGKILL it after
+``--workers-kill-timeout``, and the server that replaces it wants the port and the database.
+
+The other side of that relation lives here too: :func:`describe_exit` words how a child ended,
+for the parent's log and the ``--dev`` watcher's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+from typing import Final
+
+__all__ = (
+    "ORPHAN_DRAIN_S",
+    "describe_exit",
+    "orphan_drain_s",
+    "orphaned",
+    "stop_when_parent_dies",
+)
+
+# How long an orphaned worker lets its in-flight requests finish before it closes them.
+ORPHAN_DRAIN_S: Final = 3.0
+# <linux/prctl.h>
+_PR_SET_PDEATHSIG: Final = 1
+
+
+def stop_when_parent_dies(parent_pid: int) -> None:
+    """Have this process receive SIGTERM when ``parent_pid`` (its parent) exits.
+
+    Call it first thing in the child. A no-op where prctl is missing; :func:`orphaned` polled
+    from the worker's tick is the fallback there.
+    """
+    if sys.platform.startswith("linux"):
+        # OSError: no libc to load; AttributeError: a libc without prctl.
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    # The parent may have died before prctl took effect: then no signal will ever come.
+    if orphaned(parent_pid):
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def orphaned(parent_pid: int | None) -> bool:
+    """Whether the parent this process was started by is gone (``None``: no parent to watch).
+
+    Once the parent dies the process is re-parented (to init or a subreaper), so its parent
+    pid changes; pids are not reused while this process still holds the old one as its parent.
+    """
+    return parent_pid is not None and os.getppid() != parent_pid
+
+
+def orphan_drain_s(drain_s: float) -> float:
+    """The drain an orphan gets instead of ``drain_s``."""
+    return min(drain_s, ORPHAN_DRAIN_S)
+
+
+def describe_exit(returncode: int) -> str:
+    """``exit code 3`` or ``killed by SIGKILL`` (``returncode`` as in ``subprocess``)."""
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit code {returncode}"
