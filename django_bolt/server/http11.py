@@ -42,6 +42,7 @@ __all__ = (
     "parse_target",
     "remember_field",
     "starts_request_line",
+    "trailers_end",
 )
 
 # --- request-target ---------------------------------------------------------------------------
@@ -257,6 +258,7 @@ class ChunkSizeGuard:
         "limit",
         "max_line_bytes",
         "message",
+        "stop",
         "synced",
     )
 
@@ -272,6 +274,8 @@ class ChunkSizeGuard:
         self.done = False
         # Which message of its connection the body belongs to (the server's count).
         self.message = 0
+        # Where, in the last piece fed, the line of the last chunk ended (once done).
+        self.stop = -1
 
     def feed(self, data: bytes, position: int = 0) -> int:
         """Follow ``data[position:]``, the next bytes of the body."""
@@ -299,12 +303,21 @@ class ChunkSizeGuard:
             size = int(size_text, 16)
             if size == 0:
                 self.done = True  # the trailer section follows
+                self.stop = position
                 return 0
             self.announced += size
             if self.announced > self.limit:
                 return 413
             self._skip = size + 2  # the data, then the CRLF that ends it
         return 0
+
+
+def trailers_end(data: bytes, position: int) -> int:
+    """Where the trailer section starting at ``position`` ends (after its blank line), or -1."""
+    if data[position : position + 2] == b"\r\n":
+        return position + 2
+    found = data.find(_CRLF_CRLF, position)
+    return -1 if found < 0 else found + 4
 
 
 def _chunked_end(data: bytes, position: int) -> int:
@@ -320,10 +333,7 @@ def _chunked_end(data: bytes, position: int) -> int:
         if size < 0:
             return -1
         if size == 0:
-            if data[position : position + 2] == b"\r\n":
-                return position + 2
-            trailers = data.find(_CRLF_CRLF, position)
-            return -1 if trailers < 0 else trailers + 4
+            return trailers_end(data, position)
         position += size + 2
         if position > end:
             return -1

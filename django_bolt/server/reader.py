@@ -33,6 +33,7 @@ from django_bolt.server.http11 import (
     is_valid_host,
     parse_target,
     starts_request_line,
+    trailers_end,
 )
 from django_bolt.server.proxy import FORWARDING_HEADERS, resolve_forwarded
 from django_bolt.server.wire import METHODS
@@ -68,10 +69,13 @@ _SLASH: Final = ord("/")
 _HASH: Final = ord("#")
 _NO_CONNECT: Final = "CONNECT is not supported: this server is not a proxy"
 _CHUNK_LINE_TOO_LONG: Final = "Chunk size line too long"
+_ONE_SPACE: Final = "Request line parts must be separated by single spaces"
 # The server's own answer to ``OPTIONS *`` goes through the error path (it closes, like one).
 OPTIONS_ASTERISK: Final = 204
 # Where the next message begins in the current read, when the read did not start there.
+_ENTRY_UNKNOWN: Final = -1
 _ENTRY_IN_HEAD: Final = -2
+_ENTRY_IN_CHUNKED: Final = -3
 
 # Header names the server itself must look at; every other header is only stored.
 _HOST: Final = 1
@@ -167,6 +171,7 @@ class RequestReader(asyncio.Protocol):
         "client",
         "closing",
         "content_length",
+        "entry_guard",
         "entry_messages",
         "entry_position",
         "error_detail",
@@ -174,6 +179,7 @@ class RequestReader(asyncio.Protocol):
         "expect_continue",
         "forwarded",
         "has_host",
+        "head_last",
         "head_started",
         "head_tail",
         "header_bytes",
@@ -236,8 +242,10 @@ class RequestReader(asyncio.Protocol):
         self.message_count = 0
         self.entry_messages = 0
         self.entry_position = 0
-        # The unfinished last line of a head split across reads.
+        self.entry_guard: ChunkSizeGuard | None = None
+        # The unfinished last line of a head split across reads, and its last bytes read.
         self.head_tail = b""
+        self.head_last = b""
         self.http_version = "1.1"
         # Header lines the application adds to the one server-made error still to be sent, and
         # its detail when the status alone would mislead.
@@ -273,10 +281,25 @@ class RequestReader(asyncio.Protocol):
         # Where this read starts, for the chunk guard (a few loads and stores per read).
         self.entry_messages = self.message_count
         if self.in_body:
-            left = self.content_length - self.body_bytes
-            self.entry_position = left if self.chunk_guard is None and left >= 0 else -1
+            guard = self.entry_guard = self.chunk_guard
+            if guard is None:
+                left = self.content_length - self.body_bytes
+                self.entry_position = left if left >= 0 else _ENTRY_UNKNOWN
+            else:
+                synced = guard.synced and not guard.done
+                self.entry_position = _ENTRY_IN_CHUNKED if synced else _ENTRY_UNKNOWN
+        elif self.in_head:
+            self.entry_position = _ENTRY_IN_HEAD
+            if (
+                data[:1] == b" "
+                and self.head_tail[-1:] == b" "
+                and starts_request_line(self.head_tail[:-1])
+            ):
+                # Two spaces in a request line, one on each side of a read boundary.
+                self._reject(400, _ONE_SPACE)
+                return
         else:
-            self.entry_position = _ENTRY_IN_HEAD if self.in_head else 0
+            self.entry_position = 0
         fed = self._feed_lines(data) if _TWO_SPACES in data else self._feed_paced(data)
         # The callbacks may have set `closing` (mypy cannot see it).
         if cast("bool", self.closing):
@@ -297,6 +320,7 @@ class RequestReader(asyncio.Protocol):
         config = self.state.config
         limit = config.max_header_bytes + config.max_request_line_bytes
         self.head_tail = data[newline + 1 :] if newline >= 0 else self.head_tail + data
+        self.head_last = (self.head_last + data)[-3:]
         if len(self.head_tail) > limit:
             self.head_tail = self.head_tail[-limit:]
         # Counted as the bytes arrive: a header that never ends must not grow without bound.
@@ -393,7 +417,7 @@ class RequestReader(asyncio.Protocol):
                 if not continued or not starts_request_line(self.head_tail + data[:found]):
                     continue
             # RFC 9112 section 3: one SP between the request line's parts.
-            self._reject(400, "Request line parts must be separated by single spaces")
+            self._reject(400, _ONE_SPACE)
             return len(data)
         fed = self._feed_paced(data[start:])
         return start + fed
@@ -452,12 +476,18 @@ class RequestReader(asyncio.Protocol):
         begun_here = guard.message - self.entry_messages
         if begun_here <= 0:
             # Its head began in an earlier read and ends in this one.
-            tail = self.head_tail[-3:]
+            tail = self.head_last
             found = (tail + data).find(b"\r\n\r\n")
             return found + 4 - len(tail) if found >= 0 else -1
-        if self.entry_position < 0:
+        position = self.entry_position
+        if position == _ENTRY_IN_CHUNKED and self.entry_guard is not None:
+            # The read began in an earlier chunked body, which ended in it.
+            previous = self.entry_guard
+            previous.feed(data)
+            position = trailers_end(data, previous.stop) if previous.done else -1
+        if position < 0:
             return -1
-        return find_body_start(data, self.entry_position, begun_here - 1)
+        return find_body_start(data, position, begun_here - 1)
 
     # --- parser callbacks ----------------------------------------------------------------------
 
@@ -649,7 +679,8 @@ class RequestReader(asyncio.Protocol):
         keep_alive = parser.should_keep_alive() and self.keep_alive
         if not keep_alive:
             self.closing = True
-        if self.responding or self.pipeline:
+        if self.responding or self.pipeline or self.write_paused:
+            # Behind the one being answered, or the client is not reading its answers.
             self.pipeline.append((request, keep_alive))
             if len(self.pipeline) >= MAX_PIPELINED:
                 self._pause_reading()
