@@ -31,7 +31,7 @@ from django_bolt._wire import (
     WireResponse,
     encode_headers,
 )
-from django_bolt.cookies import Cookie, SameSitePolicy, format_set_cookie
+from django_bolt.cookies import Cookie, SameSitePolicy
 from django_bolt.exceptions import ResponseValidationError
 
 if typing.TYPE_CHECKING:
@@ -123,19 +123,19 @@ class Response:
 
         The cookie is named by ``key`` (Django's spelling) or ``name`` (Django-Bolt's), or given
         whole as a :class:`~django_bolt.cookies.Cookie`. ``samesite`` is case-insensitive;
-        ``None`` or ``False`` leaves it out.
+        ``None`` or ``False`` leaves it out. The value is quoted as Django quotes it; a cookie
+        that cannot be sent safely (see :mod:`django_bolt.cookies`) is left out with a warning.
         """
-        if isinstance(key, Cookie):
-            self._cookies.append(key.to_header_value())
-            return self
-        cookie_name = key if key is not None else name
-        if cookie_name is None:
-            raise TypeError("set_cookie() needs the cookie's name (key=... or name=...)")
-        self._cookies.append(
-            format_set_cookie(
+        if not isinstance(key, Cookie):
+            cookie_name = key if key is not None else name
+            if cookie_name is None:
+                raise TypeError("set_cookie() needs the cookie's name (key=... or name=...)")
+            key = Cookie(
                 cookie_name, value, max_age, expires, path, domain, secure, httponly, samesite
             )
-        )
+        line = key.header_value_or_warn()
+        if line is not None:
+            self._cookies.append(line)
         return self
 
     def delete_cookie(
