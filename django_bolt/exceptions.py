@@ -87,7 +87,12 @@ class HTTPException(Exception):
         if detail in ("", None):
             detail = REASON_PHRASES.get(self.status_code, "Error")
         self.detail = detail
-        self.headers = dict(headers) if headers else {}
+        if headers:
+            # Checked here so a header that could split the response fails where it is raised.
+            encode_headers(headers)
+            self.headers = dict(headers)
+        else:
+            self.headers = {}
         self.extra = extra
         self.body = body
         super().__init__(detail)

@@ -14,7 +14,15 @@ import mimetypes
 import os
 import types
 import typing
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from typing import Any, ClassVar, Final, Self
 from urllib.parse import quote
 
@@ -47,6 +55,7 @@ __all__ = (
     "PlainText",
     "Redirect",
     "Response",
+    "ResponseHeaders",
     "ServerSentEvent",
     "StreamingResponse",
     "build_result_converter",
@@ -67,6 +76,36 @@ class _NoContent:
 
 
 _NO_CONTENT: Final = _NoContent()
+
+
+class ResponseHeaders(dict[str, str]):
+    """A response's header dict; a name or value that could split the response (a CR, LF or NUL,
+    a name that is not a token) raises ``ValueError`` where the handler sets it, so the
+    traceback points at the culprit rather than at the framework encoding the response."""
+
+    __slots__ = ()
+
+    def __init__(self, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__()
+        if headers:
+            self.update(headers)
+
+    def __setitem__(self, name: str, value: str) -> None:
+        encode_headers(((name, value),))
+        super().__setitem__(name, value)
+
+    def setdefault(self, name: str, value: str = "") -> str:
+        if name not in self:
+            self[name] = value
+        return self[name]
+
+    def update(self, *others: Any, **more: str) -> None:
+        for name, value in dict(*others, **more).items():
+            self[name] = value
+
+    def __ior__(self, other: Any) -> Self:  # type: ignore[misc,override]
+        self.update(other)
+        return self
 
 
 class Response:
@@ -93,7 +132,7 @@ class Response:
             content = {} if self.media_type == "application/json" else b""
         self.content = content
         self.status_code = status_code
-        self.headers: dict[str, str] = dict(headers) if headers else {}
+        self.headers: dict[str, str] = ResponseHeaders(headers)
         self.background = background
         self._cookies: list[str] = []
 
@@ -277,7 +316,9 @@ class FileResponse(Response):
         self.file_path = file_path
         self.filename = filename
         if filename is not None:
-            ascii_name = filename.encode("ascii", "ignore").decode().replace('"', "")
+            # The quoted fallback keeps printable ASCII only (a name taken from an upload may
+            # hold anything); filename* carries the full name percent-encoded (RFC 6266).
+            ascii_name = filename.encode("ascii", "ignore").decode().translate(_NOT_IN_QUOTED)
             self.headers.setdefault(
                 "content-disposition",
                 f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}",
@@ -287,6 +328,10 @@ class FileResponse(Response):
         wire = open_file_response(self.file_path, self.status_code, self._head())
         wire.background = self.background
         return wire
+
+
+# Dropped from a quoted-string filename: controls, the quote and the backslash (RFC 9110 5.6.4).
+_NOT_IN_QUOTED: Final = dict.fromkeys([*range(0x20), 0x7F, ord('"'), ord("\\")])
 
 
 StreamContent = (
