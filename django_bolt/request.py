@@ -16,6 +16,7 @@ from urllib.parse import unquote, unquote_plus
 
 import msgspec
 
+from django_bolt.exceptions import JSON_DECODE_ERRORS, RequestValidationError, body_error
 from django_bolt.server.contract import UNSET, RawRequest, SpooledBody, Unset, find_header
 
 if TYPE_CHECKING:
@@ -379,10 +380,8 @@ class Request(RawRequest):
             pass
         try:
             self._json = msgspec.json.decode(self.body)
-        except msgspec.DecodeError as exc:
-            # Malformed JSON is the client's mistake: a 422, never a 500 from the handler.
-            from django_bolt.exceptions import RequestValidationError, body_error
-
+        except JSON_DECODE_ERRORS as exc:
+            # Malformed or too deeply nested JSON is the client's mistake: a 422, never a 500.
             raise RequestValidationError([body_error(exc, self.body)]) from None
         return self._json
 
