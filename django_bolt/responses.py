@@ -14,22 +14,15 @@ import mimetypes
 import os
 import types
 import typing
-from collections.abc import (
-    AsyncIterable,
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Iterable,
-    Iterator,
-    Mapping,
-)
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from typing import Any, ClassVar, Final, Self
 from urllib.parse import quote
 
 import msgspec
 
 from django_bolt._files import open_file_response
-from django_bolt._sse import ServerSentEvent, encode_event, with_keepalive
+from django_bolt._sse import ServerSentEvent, encode_event
+from django_bolt._streams import encoded_stream, event_stream
 from django_bolt._wire import (
     CT_JSON,
     CT_OCTET,
@@ -373,11 +366,11 @@ class StreamingResponse(Response):
             source = source()
         stream: AsyncIterable[bytes] | Iterable[bytes]
         if self.media_type == "text/event-stream":
-            stream = with_keepalive(source, self.ping_interval, _chunk_bytes)
-        elif isinstance(source, AsyncIterable):
-            stream = _encode_async_chunks(source)
-        elif isinstance(source, Iterable) and not isinstance(source, bytes | str):
-            stream = _encode_chunks(source)
+            stream = event_stream(source, self.ping_interval, _chunk_bytes)
+        elif isinstance(source, AsyncIterable) or (
+            isinstance(source, Iterable) and not isinstance(source, bytes | str)
+        ):
+            stream = encoded_stream(source, _chunk_bytes)
         else:
             raise TypeError("StreamingResponse needs an iterable or async iterable of bytes/str")
         return WireResponse(self.status_code, self._head(), b"", stream, self.background)
@@ -406,7 +399,7 @@ class EventSourceResponse(StreamingResponse):
 
     def to_wire(self) -> WireResponse:
         source = self.content() if callable(self.content) else self.content
-        stream = with_keepalive(source, self.ping_interval)
+        stream = event_stream(source, self.ping_interval)
         return WireResponse(self.status_code, self._head(), b"", stream, self.background)
 
 
@@ -445,16 +438,6 @@ def _chunk_bytes(chunk: object) -> bytes:
     if isinstance(chunk, bytearray | memoryview):
         return bytes(chunk)
     raise TypeError(f"stream chunks must be bytes or str, not {type(chunk).__name__}")
-
-
-async def _encode_async_chunks(source: AsyncIterable[bytes | str]) -> AsyncIterator[bytes]:
-    async for chunk in source:
-        yield _chunk_bytes(chunk)
-
-
-def _encode_chunks(source: Iterable[bytes | str]) -> Iterator[bytes]:
-    for chunk in source:
-        yield _chunk_bytes(chunk)
 
 
 # --- return values -------------------------------------------------------------------------------
@@ -509,6 +492,7 @@ def _validator(model: Any, handler_name: str) -> Callable[[Any], Any]:
     return validate
 
 
+_CT_NDJSON: Final = (b"content-type", b"application/x-ndjson")
 # Return annotations that declare a stream of items rather than one value (Django-Bolt's rule).
 _STREAM_ORIGINS: Final = frozenset(
     {
@@ -578,17 +562,8 @@ def _stream_converter(
             item = check(item)
         return _ENCODE(item) + b"\n"
 
-    async def async_lines(source: AsyncIterable[Any]) -> AsyncIterator[bytes]:
-        async for item in source:
-            yield line(item)
-
     def as_lines(result: Any) -> WireResponse:
-        lines = (
-            async_lines(result)
-            if isinstance(result, AsyncIterable)
-            else (line(item) for item in result)
-        )
-        return StreamingResponse(lines, status_code, media_type="application/x-ndjson").to_wire()
+        return WireResponse(status_code, [_CT_NDJSON], b"", encoded_stream(result, line))
 
     return as_lines
 
