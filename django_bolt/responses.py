@@ -76,16 +76,39 @@ class ResponseHeaders(dict[str, str]):
     a name that is not a token) raises ``ValueError`` where the handler sets it, so the
     traceback points at the culprit rather than at the framework encoding the response."""
 
-    __slots__ = ()
+    # The pairs as bytes, made by the check itself; None after a change (rebuilt when needed).
+    __slots__ = ("_encoded",)
 
     def __init__(self, headers: Mapping[str, str] | None = None) -> None:
-        super().__init__()
         if headers:
-            self.update(headers)
+            if type(headers) is not dict:
+                headers = dict(headers)  # pairs or another mapping: one value per name, as dict
+            self._encoded: list[tuple[bytes, bytes]] | None = encode_headers(headers)
+            super().__init__(headers)
+        else:
+            self._encoded = []
+            super().__init__()
 
     def __setitem__(self, name: str, value: str) -> None:
-        encode_headers(((name, value),))
+        encode_headers({name: value})
+        self._encoded = None
         super().__setitem__(name, value)
+
+    def __delitem__(self, name: str) -> None:
+        self._encoded = None
+        super().__delitem__(name)
+
+    def pop(self, name: str, *default: Any) -> Any:
+        self._encoded = None
+        return super().pop(name, *default)
+
+    def popitem(self) -> tuple[str, str]:
+        self._encoded = None
+        return super().popitem()
+
+    def clear(self) -> None:
+        self._encoded = None
+        super().clear()
 
     def setdefault(self, name: str, value: str = "") -> str:
         if name not in self:
@@ -99,6 +122,16 @@ class ResponseHeaders(dict[str, str]):
     def __ior__(self, other: Any) -> Self:  # type: ignore[misc,override]
         self.update(other)
         return self
+
+    def encoded(self) -> list[tuple[bytes, bytes]]:
+        """The pairs as bytes (a new list); each was checked when it was set."""
+        encoded = self._encoded
+        if encoded is None:
+            encoded = self._encoded = [
+                (str(name).lower().encode("latin-1"), str(value).encode("latin-1"))
+                for name, value in self.items()
+            ]
+        return list(encoded)
 
 
 class Response:
@@ -185,7 +218,13 @@ class Response:
         return self.set_cookie(make_delete_cookie(cookie_name, path, domain))
 
     def _head(self) -> list[tuple[bytes, bytes]]:
-        raw = encode_headers(self.headers) if self.headers else []
+        headers = self.headers
+        if not headers:
+            raw = []
+        elif type(headers) is ResponseHeaders:
+            raw = headers.encoded()
+        else:  # a plain dict assigned to ``response.headers``: checked now
+            raw = encode_headers(headers)
         if not any(name == b"content-type" for name, _ in raw) and self.media_type:
             raw.insert(0, (b"content-type", _content_type(self.media_type)))
         raw.extend((b"set-cookie", c.encode("latin-1")) for c in self._cookies)

@@ -355,3 +355,30 @@ def test_which_return_annotations_are_checked(annotation, checked):
     from django_bolt.responses import _needs_validation
 
     assert _needs_validation(annotation) is checked
+
+
+def test_headers_changed_after_construction_reach_the_wire():
+    api = BoltAPI()
+
+    @api.get("/changed")
+    async def changed():
+        response = Response({}, headers={"x-a": "1", "x-b": "2", "x-d": "5"})
+        del response.headers["x-a"]
+        response.headers["x-b"] = "3"
+        response.headers.pop("x-d")
+        response.headers |= {"x-c": "4"}
+        return response
+
+    @api.get("/cleared")
+    async def cleared():
+        response = Response({}, headers={"x-a": "1"})
+        response.headers.clear()
+        response.headers.setdefault("x-e", "6")
+        return response
+
+    with TestClient(api) as client:
+        headers = client.get("/changed").headers
+        assert "x-a" not in headers and "x-d" not in headers
+        assert (headers["x-b"], headers["x-c"]) == ("3", "4")
+        headers = client.get("/cleared").headers
+        assert "x-a" not in headers and headers["x-e"] == "6"
