@@ -77,20 +77,23 @@ async def with_keepalive(
 ) -> AsyncIterator[bytes]:
     """Encode events, sending a ping comment whenever the producer is quiet for the interval.
 
-    The pending ``__anext__`` is awaited through ``asyncio.wait`` (not ``wait_for``) so a timeout
-    never cancels the producer half-way through an event.
+    A sync ``source`` is iterated inline: give only what cannot block (a list), anything else
+    as an async iterable (``_streams`` steps sync generators in the pool). The pending
+    ``__anext__`` is awaited through ``asyncio.wait`` (not ``wait_for``) so a timeout never
+    cancels the producer half-way through an event. Left early (the client went away), the
+    producer is cancelled if it is mid-item and ``aclose()``d.
     """
     if not isinstance(source, AsyncIterable):
         for item in source:
             yield encode(item)
         return
     iterator = aiter(source)
-    if not ping_interval_s:
-        async for item in iterator:
-            yield encode(item)
-        return
     pending: asyncio.Future[Any] | None = None
     try:
+        if not ping_interval_s:
+            async for item in iterator:
+                yield encode(item)
+            return
         while True:
             if pending is None:
                 pending = asyncio.ensure_future(anext(iterator))

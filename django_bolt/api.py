@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import re
 import typing
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, ClassVar, Final, TypedDict, TypeVar, Unpack
@@ -50,6 +51,11 @@ ExceptionHandler = Callable[[Request, Any], Any]
 Policy = Callable[[Request, Any], Awaitable[WireResponse]]
 
 _NOT_FOUND_BODY: Final = b'{"detail":"Not Found"}'
+# A Location every browser resolves on this origin: one "/" followed by neither "/" nor a
+# backslash (browsers read "//evil.example" and "/<backslash>evil.example" as another host), and
+# no control character or space anywhere (browsers drop tabs and newlines: "/<tab>/evil" would
+# become "//evil"). Anything else gets no redirect: the request is a 404, as if no route matched.
+_SAME_ORIGIN_PATH: Final = re.compile(r"/(?![/\\])[^\x00-\x20\x7f]*\Z")
 _METHOD_NOT_ALLOWED_BODY: Final = b'{"detail":"Method Not Allowed"}'
 _CT_JSON: Final = (b"content-type", b"application/json")
 # ``compression=`` not given: the ``BOLT_COMPRESSION`` setting decides (unset: the default).
@@ -979,11 +985,13 @@ class BoltAPI(Router):
         bridge = self._bridge
         if raw_path != "/":
             other = raw_path[:-1] if raw_path.endswith("/") else raw_path + "/"
+            location = other + (target[cut:].decode("latin-1") if cut >= 0 else "")
             # The 308 is for API spellings only: a path Django serves as written stays Django's.
-            if table.match(other) is not None and (
-                bridge is None or not bridge.resolves(request.path)
+            if (
+                _SAME_ORIGIN_PATH.match(location) is not None
+                and table.match(other) is not None
+                and (bridge is None or not bridge.resolves(request.path))
             ):
-                location = other + (target[cut:].decode("latin-1") if cut >= 0 else "")
                 return self._with_cors(
                     request,
                     WireResponse(

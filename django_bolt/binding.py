@@ -27,7 +27,12 @@ from django_bolt._db import run_pooled
 from django_bolt._fastbind import canonical_int
 from django_bolt._inline import is_inline_safe
 from django_bolt._pool import SyncPool
-from django_bolt.exceptions import RequestValidationError, body_error, split_validation
+from django_bolt.exceptions import (
+    JSON_DECODE_ERRORS,
+    RequestValidationError,
+    body_error,
+    split_validation,
+)
 from django_bolt.params import UNSET, Body, Depends, File, Param, Source
 from django_bolt.request import Request
 
@@ -696,7 +701,7 @@ class Binder:
             else:
                 try:
                     kwargs[self._body_name] = self._body_decoder.decode(body)  # type: ignore[union-attr]
-                except msgspec.MsgspecError as exc:
+                except JSON_DECODE_ERRORS as exc:
                     errors.append(body_error(exc, body))
             if self._body_spread:
                 embedded = kwargs.pop(self._body_name, None)

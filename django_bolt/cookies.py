@@ -1,20 +1,69 @@
 """A cookie to send, as a value object, and the one function that formats ``Set-Cookie``.
 
-``Response.set_cookie`` and :class:`Cookie` both format through :func:`format_set_cookie`, so a
-cookie reads the same on the wire whichever way it was made.
+Every ``Set-Cookie`` the framework writes (``Response.set_cookie``, ``delete_cookie``,
+:class:`Cookie`, the session cookie) is formatted by :func:`format_set_cookie`, so a cookie reads
+the same on the wire whichever way it was made, and one set of rules keeps it to one header line:
+
+* the value is quoted exactly as Django's ``SimpleCookie`` quotes it (double quotes, octal
+  escapes), so a CR, LF, NUL or ``;`` in a value can never end the field or add an attribute;
+* what cannot be quoted is refused: a name that is not a cookie token, a value with a character
+  above U+00FF (no latin-1 byte for it; Django cannot send it either), an attribute (path,
+  domain, expires, samesite) that holds a control character, a ``;`` or a character its grammar
+  (RFC 6265 section 4.1.1) does not allow.
+
+A refusal raises :class:`InvalidCookie`; ``Response.set_cookie`` turns it into a warning on the
+``django_bolt`` logger and drops that cookie (Django-Bolt 0.13 does the same), so a bad cookie is
+never a 500 and never raw bytes on the wire.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
-from http.cookies import Morsel
-from typing import Literal
+from http.cookies import CookieError, Morsel, SimpleCookie
+from typing import Final, Literal
 
-__all__ = ("Cookie", "SameSitePolicy", "format_set_cookie")
+__all__ = (
+    "Cookie",
+    "InvalidCookie",
+    "SameSitePolicy",
+    "format_set_cookie",
+)
 
 SameSitePolicy = Literal["Strict", "Lax", "None", "strict", "lax", "none", False] | None
+
+logger: Final = logging.getLogger("django_bolt")
+
+# RFC 6265 section 4.1.1: path-value and the expires date are CHARs (US-ASCII) other than
+# controls and ";". The comma is fine in both ("Thu, 01 Jan 1970 ...").
+_ATTRIBUTE: Final = re.compile(r"[\x20-\x3a\x3c-\x7e]*\Z")
+# A host name (RFC 1034 letters, digits, hyphens, dots; "_" is common in practice) with the
+# optional leading dot browsers ignore. A port or a space would make browsers drop the cookie.
+_DOMAIN: Final = re.compile(r"[A-Za-z0-9._-]+\Z")
+_SAMESITE: Final = {"strict": "Strict", "lax": "Lax", "none": "None"}
+# value_encode() is SimpleCookie's public quoting step; one instance serves every call.
+_QUOTER: Final = SimpleCookie()
+
+
+class InvalidCookie(ValueError):
+    """A cookie that cannot be written as one safe ``Set-Cookie`` line; the message says why."""
+
+
+_PRINTABLE_NO_SEMICOLON: Final = "printable ASCII other than ';'"
+_HOST_NAME: Final = "a host name: letters, digits, '.', '-' and '_'"
+
+
+def _checked(
+    cookie: str, attribute: str, value: str, pattern: re.Pattern[str], allowed: str
+) -> str:
+    if not pattern.match(value):
+        raise InvalidCookie(
+            f"cookie {cookie!r} not set: its {attribute} {value!r} is not {allowed}"
+        )
+    return value
 
 
 def format_set_cookie(
@@ -28,27 +77,56 @@ def format_set_cookie(
     httponly: bool = False,
     samesite: SameSitePolicy = "Lax",
 ) -> str:
-    """The ``Set-Cookie`` value; ``Morsel`` refuses illegal names and quotes odd values.
+    """The ``Set-Cookie`` value; raises :class:`InvalidCookie` for what cannot be sent safely.
 
     ``samesite`` is case-insensitive; ``None`` or ``False`` leaves the attribute out.
     """
+    # An empty value stays empty (``name=``), as Django-Bolt writes a deleted cookie; SimpleCookie
+    # would write ``name=""``, which browsers read the same.
+    raw, coded = _QUOTER.value_encode(value) if value else ("", "")
+    if not coded.isascii():
+        # The quoting escapes every byte below U+0100; only a wider character is left as is.
+        raise InvalidCookie(
+            f"cookie {name!r} not set: its value has a character above U+00FF; encode the "
+            "value first (for example with urllib.parse.quote)"
+        )
     morsel: Morsel[str] = Morsel()
-    morsel.set(name, value, value)
+    try:
+        # Morsel refuses what SimpleCookie refuses: a name that is not a token (letters,
+        # digits and !#$%&'*+-.^_`|~:) or that is an attribute's name ("path", "expires"...).
+        morsel.set(name, raw, coded)
+    except CookieError as exc:
+        raise InvalidCookie(
+            f"cookie {name!r} not set: {exc} (a name is letters, digits and !#$%&'*+-.^_`|~: "
+            "and not an attribute's name)"
+        ) from None
     if max_age is not None:
-        morsel["max-age"] = str(max_age)
+        try:
+            morsel["max-age"] = str(int(max_age))
+        except (TypeError, ValueError):
+            raise InvalidCookie(
+                f"cookie {name!r} not set: max_age {max_age!r} is not a whole number of seconds"
+            ) from None
     if expires is not None:
         morsel["expires"] = (
-            format_datetime(expires, usegmt=True) if isinstance(expires, datetime) else expires
+            format_datetime(expires, usegmt=True)
+            if isinstance(expires, datetime)
+            else _checked(name, "expires", str(expires), _ATTRIBUTE, _PRINTABLE_NO_SEMICOLON)
         )
-    morsel["path"] = path
+    morsel["path"] = _checked(name, "path", path, _ATTRIBUTE, _PRINTABLE_NO_SEMICOLON)
     if domain:
-        morsel["domain"] = domain
+        morsel["domain"] = _checked(name, "domain", domain, _DOMAIN, _HOST_NAME)
     if secure:
         morsel["secure"] = True
     if httponly:
         morsel["httponly"] = True
     if samesite:
-        morsel["samesite"] = samesite.capitalize()
+        policy = _SAMESITE.get(samesite.lower()) if isinstance(samesite, str) else None
+        if policy is None:
+            raise InvalidCookie(
+                f"cookie {name!r} not set: samesite {samesite!r} is not Strict, Lax or None"
+            )
+        morsel["samesite"] = policy
     return morsel.OutputString()
 
 
@@ -72,7 +150,7 @@ class Cookie:
     samesite: SameSitePolicy = "Lax"
 
     def to_header_value(self) -> str:
-        """The ``Set-Cookie`` header value."""
+        """The ``Set-Cookie`` header value; raises :class:`InvalidCookie` (a ``ValueError``)."""
         return format_set_cookie(
             self.name,
             self.value,
@@ -84,3 +162,11 @@ class Cookie:
             self.httponly,
             self.samesite,
         )
+
+    def header_value_or_warn(self) -> str | None:
+        """The header value, or None after a warning that names the cookie and the reason."""
+        try:
+            return self.to_header_value()
+        except InvalidCookie as exc:
+            logger.warning("%s", exc)
+            return None

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from django_bolt._wire import WireResponse
 
 __all__ = (
+    "JSON_DECODE_ERRORS",
     "BadGateway",
     "BadRequest",
     "ClientException",
@@ -52,6 +53,13 @@ __all__ = (
 )
 
 logger: Final = logging.getLogger("django_bolt")
+
+# What decoding a client's JSON may raise. msgspec (like the json module) guards its recursion
+# with the interpreter's recursion limit, so JSON nested deeper than the stack has room for
+# (about 1,000 levels, fewer the deeper the call) raises RecursionError, not a DecodeError: it
+# is the same client mistake, and every place that decodes client JSON catches both.
+JSON_DECODE_ERRORS: Final = (msgspec.MsgspecError, RecursionError)
+_TOO_DEEP: Final = "JSON is nested too deeply"
 
 
 # Django ships no type information: ImproperlyConfigured is Any to mypy.
@@ -87,7 +95,12 @@ class HTTPException(Exception):
         if detail in ("", None):
             detail = REASON_PHRASES.get(self.status_code, "Error")
         self.detail = detail
-        self.headers = dict(headers) if headers else {}
+        if headers:
+            # Checked here so a header that could split the response fails where it is raised.
+            encode_headers(headers)
+            self.headers = dict(headers)
+        else:
+            self.headers = {}
         self.extra = extra
         self.body = body
         super().__init__(detail)
@@ -263,8 +276,11 @@ def split_validation(message: str) -> tuple[str, list[str | int], str | None]:
     return msg, loc, missing["field"] if missing else None
 
 
-def body_error(exc: msgspec.MsgspecError, body: bytes) -> dict[str, Any]:
+def body_error(exc: msgspec.MsgspecError | RecursionError, body: bytes) -> dict[str, Any]:
     """The 422 item for a body that is not valid JSON or not of the declared shape."""
+    if isinstance(exc, RecursionError):
+        # Where the decoder gave up depends on the stack it ran on: no position is reported.
+        return {"loc": ["body"], "msg": _TOO_DEEP, "type": "json_invalid"}
     if isinstance(exc, msgspec.ValidationError):
         msg, loc, missing = split_validation(str(exc))
         if missing is not None:

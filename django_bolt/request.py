@@ -8,6 +8,7 @@ it has not been built yet: that costs nothing on requests that never read the vi
 
 from __future__ import annotations
 
+import re
 from asyncio import _get_running_loop as _running_loop
 from collections.abc import AsyncIterator, Awaitable, Callable, Container, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
@@ -15,6 +16,7 @@ from urllib.parse import unquote, unquote_plus
 
 import msgspec
 
+from django_bolt.exceptions import JSON_DECODE_ERRORS, RequestValidationError, body_error
 from django_bolt.server.contract import UNSET, RawRequest, SpooledBody, Unset, find_header
 
 if TYPE_CHECKING:
@@ -134,6 +136,16 @@ def parse_query(query: str) -> list[tuple[str, str]]:
     return pairs
 
 
+# A backslash escape inside a quoted cookie value: three octal digits or one character, read as
+# Python's http.cookies reads them (Django's parse_cookie uses that reader).
+_COOKIE_ESCAPE: Final = re.compile(r"\\(?:([0-3][0-7]{2})|(.))", re.DOTALL)
+
+
+def _unescape(match: re.Match[str]) -> str:
+    octal = match[1]
+    return chr(int(octal, 8)) if octal is not None else match[2]
+
+
 def parse_cookies(
     header: str, *, decode: bool = True, wanted: Container[str] | None = None
 ) -> dict[str, str]:
@@ -151,6 +163,9 @@ def parse_cookies(
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] == '"':
             value = value[1:-1]
+            if decode and "\\" in value:
+                # The escapes Set-Cookie quoting wrote (SimpleCookie's, as set_cookie does).
+                value = _COOKIE_ESCAPE.sub(_unescape, value)
         # unquote() of a value without "%" is the value itself: the call is skipped.
         cookies[name] = unquote(value) if decode and "%" in value else value
     return cookies
@@ -365,10 +380,8 @@ class Request(RawRequest):
             pass
         try:
             self._json = msgspec.json.decode(self.body)
-        except msgspec.DecodeError as exc:
-            # Malformed JSON is the client's mistake: a 422, never a 500 from the handler.
-            from django_bolt.exceptions import RequestValidationError, body_error
-
+        except JSON_DECODE_ERRORS as exc:
+            # Malformed or too deeply nested JSON is the client's mistake: a 422, never a 500.
             raise RequestValidationError([body_error(exc, self.body)]) from None
         return self._json
 

@@ -14,14 +14,15 @@ import mimetypes
 import os
 import types
 import typing
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from typing import Any, ClassVar, Final, Self
 from urllib.parse import quote
 
 import msgspec
 
 from django_bolt._files import open_file_response
-from django_bolt._sse import ServerSentEvent, encode_event, with_keepalive
+from django_bolt._sse import ServerSentEvent, encode_event
+from django_bolt._streams import encoded_stream, event_stream
 from django_bolt._wire import (
     CT_JSON,
     CT_OCTET,
@@ -31,7 +32,7 @@ from django_bolt._wire import (
     WireResponse,
     encode_headers,
 )
-from django_bolt.cookies import Cookie, SameSitePolicy, format_set_cookie
+from django_bolt.cookies import Cookie, SameSitePolicy
 from django_bolt.exceptions import ResponseValidationError
 
 if typing.TYPE_CHECKING:
@@ -47,6 +48,7 @@ __all__ = (
     "PlainText",
     "Redirect",
     "Response",
+    "ResponseHeaders",
     "ServerSentEvent",
     "StreamingResponse",
     "build_result_converter",
@@ -67,6 +69,69 @@ class _NoContent:
 
 
 _NO_CONTENT: Final = _NoContent()
+
+
+class ResponseHeaders(dict[str, str]):
+    """A response's header dict; a name or value that could split the response (a CR, LF or NUL,
+    a name that is not a token) raises ``ValueError`` where the handler sets it, so the
+    traceback points at the culprit rather than at the framework encoding the response."""
+
+    # The pairs as bytes, made by the check itself; None after a change (rebuilt when needed).
+    __slots__ = ("_encoded",)
+
+    def __init__(self, headers: Mapping[str, str] | None = None) -> None:
+        if headers:
+            if type(headers) is not dict:
+                headers = dict(headers)  # pairs or another mapping: one value per name, as dict
+            self._encoded: list[tuple[bytes, bytes]] | None = encode_headers(headers)
+            super().__init__(headers)
+        else:
+            self._encoded = []
+            super().__init__()
+
+    def __setitem__(self, name: str, value: str) -> None:
+        encode_headers({name: value})
+        self._encoded = None
+        super().__setitem__(name, value)
+
+    def __delitem__(self, name: str) -> None:
+        self._encoded = None
+        super().__delitem__(name)
+
+    def pop(self, name: str, *default: Any) -> Any:
+        self._encoded = None
+        return super().pop(name, *default)
+
+    def popitem(self) -> tuple[str, str]:
+        self._encoded = None
+        return super().popitem()
+
+    def clear(self) -> None:
+        self._encoded = None
+        super().clear()
+
+    def setdefault(self, name: str, value: str = "") -> str:
+        if name not in self:
+            self[name] = value
+        return self[name]
+
+    def update(self, *others: Any, **more: str) -> None:
+        for name, value in dict(*others, **more).items():
+            self[name] = value
+
+    def __ior__(self, other: Any) -> Self:  # type: ignore[misc,override]
+        self.update(other)
+        return self
+
+    def encoded(self) -> list[tuple[bytes, bytes]]:
+        """The pairs as bytes (a new list); each was checked when it was set."""
+        encoded = self._encoded
+        if encoded is None:
+            encoded = self._encoded = [
+                (str(name).lower().encode("latin-1"), str(value).encode("latin-1"))
+                for name, value in self.items()
+            ]
+        return list(encoded)
 
 
 class Response:
@@ -93,7 +158,7 @@ class Response:
             content = {} if self.media_type == "application/json" else b""
         self.content = content
         self.status_code = status_code
-        self.headers: dict[str, str] = dict(headers) if headers else {}
+        self.headers: dict[str, str] = ResponseHeaders(headers)
         self.background = background
         self._cookies: list[str] = []
 
@@ -123,19 +188,19 @@ class Response:
 
         The cookie is named by ``key`` (Django's spelling) or ``name`` (Django-Bolt's), or given
         whole as a :class:`~django_bolt.cookies.Cookie`. ``samesite`` is case-insensitive;
-        ``None`` or ``False`` leaves it out.
+        ``None`` or ``False`` leaves it out. The value is quoted as Django quotes it; a cookie
+        that cannot be sent safely (see :mod:`django_bolt.cookies`) is left out with a warning.
         """
-        if isinstance(key, Cookie):
-            self._cookies.append(key.to_header_value())
-            return self
-        cookie_name = key if key is not None else name
-        if cookie_name is None:
-            raise TypeError("set_cookie() needs the cookie's name (key=... or name=...)")
-        self._cookies.append(
-            format_set_cookie(
+        if not isinstance(key, Cookie):
+            cookie_name = key if key is not None else name
+            if cookie_name is None:
+                raise TypeError("set_cookie() needs the cookie's name (key=... or name=...)")
+            key = Cookie(
                 cookie_name, value, max_age, expires, path, domain, secure, httponly, samesite
             )
-        )
+        line = key.header_value_or_warn()
+        if line is not None:
+            self._cookies.append(line)
         return self
 
     def delete_cookie(
@@ -153,7 +218,13 @@ class Response:
         return self.set_cookie(make_delete_cookie(cookie_name, path, domain))
 
     def _head(self) -> list[tuple[bytes, bytes]]:
-        raw = encode_headers(self.headers) if self.headers else []
+        headers = self.headers
+        if not headers:
+            raw = []
+        elif type(headers) is ResponseHeaders:
+            raw = headers.encoded()
+        else:  # a plain dict assigned to ``response.headers``: checked now
+            raw = encode_headers(headers)
         if not any(name == b"content-type" for name, _ in raw) and self.media_type:
             raw.insert(0, (b"content-type", _content_type(self.media_type)))
         raw.extend((b"set-cookie", c.encode("latin-1")) for c in self._cookies)
@@ -277,7 +348,9 @@ class FileResponse(Response):
         self.file_path = file_path
         self.filename = filename
         if filename is not None:
-            ascii_name = filename.encode("ascii", "ignore").decode().replace('"', "")
+            # The quoted fallback keeps printable ASCII only (a name taken from an upload may
+            # hold anything); filename* carries the full name percent-encoded (RFC 6266).
+            ascii_name = filename.encode("ascii", "ignore").decode().translate(_NOT_IN_QUOTED)
             self.headers.setdefault(
                 "content-disposition",
                 f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}",
@@ -287,6 +360,10 @@ class FileResponse(Response):
         wire = open_file_response(self.file_path, self.status_code, self._head())
         wire.background = self.background
         return wire
+
+
+# Dropped from a quoted-string filename: controls, the quote and the backslash (RFC 9110 5.6.4).
+_NOT_IN_QUOTED: Final = dict.fromkeys([*range(0x20), 0x7F, ord('"'), ord("\\")])
 
 
 StreamContent = (
@@ -328,11 +405,11 @@ class StreamingResponse(Response):
             source = source()
         stream: AsyncIterable[bytes] | Iterable[bytes]
         if self.media_type == "text/event-stream":
-            stream = with_keepalive(source, self.ping_interval, _chunk_bytes)
-        elif isinstance(source, AsyncIterable):
-            stream = _encode_async_chunks(source)
-        elif isinstance(source, Iterable) and not isinstance(source, bytes | str):
-            stream = _encode_chunks(source)
+            stream = event_stream(source, self.ping_interval, _chunk_bytes)
+        elif isinstance(source, AsyncIterable) or (
+            isinstance(source, Iterable) and not isinstance(source, bytes | str)
+        ):
+            stream = encoded_stream(source, _chunk_bytes)
         else:
             raise TypeError("StreamingResponse needs an iterable or async iterable of bytes/str")
         return WireResponse(self.status_code, self._head(), b"", stream, self.background)
@@ -361,7 +438,7 @@ class EventSourceResponse(StreamingResponse):
 
     def to_wire(self) -> WireResponse:
         source = self.content() if callable(self.content) else self.content
-        stream = with_keepalive(source, self.ping_interval)
+        stream = event_stream(source, self.ping_interval)
         return WireResponse(self.status_code, self._head(), b"", stream, self.background)
 
 
@@ -400,16 +477,6 @@ def _chunk_bytes(chunk: object) -> bytes:
     if isinstance(chunk, bytearray | memoryview):
         return bytes(chunk)
     raise TypeError(f"stream chunks must be bytes or str, not {type(chunk).__name__}")
-
-
-async def _encode_async_chunks(source: AsyncIterable[bytes | str]) -> AsyncIterator[bytes]:
-    async for chunk in source:
-        yield _chunk_bytes(chunk)
-
-
-def _encode_chunks(source: Iterable[bytes | str]) -> Iterator[bytes]:
-    for chunk in source:
-        yield _chunk_bytes(chunk)
 
 
 # --- return values -------------------------------------------------------------------------------
@@ -464,6 +531,7 @@ def _validator(model: Any, handler_name: str) -> Callable[[Any], Any]:
     return validate
 
 
+_CT_NDJSON: Final = (b"content-type", b"application/x-ndjson")
 # Return annotations that declare a stream of items rather than one value (Django-Bolt's rule).
 _STREAM_ORIGINS: Final = frozenset(
     {
@@ -533,17 +601,8 @@ def _stream_converter(
             item = check(item)
         return _ENCODE(item) + b"\n"
 
-    async def async_lines(source: AsyncIterable[Any]) -> AsyncIterator[bytes]:
-        async for item in source:
-            yield line(item)
-
     def as_lines(result: Any) -> WireResponse:
-        lines = (
-            async_lines(result)
-            if isinstance(result, AsyncIterable)
-            else (line(item) for item in result)
-        )
-        return StreamingResponse(lines, status_code, media_type="application/x-ndjson").to_wire()
+        return WireResponse(status_code, [_CT_NDJSON], b"", encoded_stream(result, line))
 
     return as_lines
 

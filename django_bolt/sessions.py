@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from django_bolt._wire import add_vary
+from django_bolt.cookies import Cookie
 from django_bolt.exceptions import Forbidden
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ __all__ = (
 )
 
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+# The expiry Django's delete_cookie writes.
+_EPOCH: Final = "Thu, 01 Jan 1970 00:00:00 GMT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,16 +227,37 @@ def check_csrf(request: Request) -> None:
 # --- after the handler -------------------------------------------------------------------------
 
 
-def _cookie_header(name: str, value: str, **attributes: Any) -> tuple[bytes, bytes]:
-    """The ``Set-Cookie`` Django's ``HttpResponse.set_cookie`` would write, byte for byte."""
-    from django.http import HttpResponse
-
-    scratch = HttpResponse()
+def _cookie_header(
+    config: SessionConfig,
+    value: str,
+    max_age: int | None = None,
+    expires: str | None = None,
+) -> tuple[bytes, bytes] | None:
+    """The session's ``Set-Cookie`` as Django's ``SessionMiddleware`` writes it (an empty
+    ``value`` deletes it, as ``delete_cookie`` does), or None when the ``SESSION_COOKIE_*``
+    settings make a cookie that cannot be sent (a warning says why)."""
+    name = config.cookie_name
+    samesite: Any = config.cookie_samesite
     if value:
-        scratch.set_cookie(name, value, **attributes)
+        secure = config.cookie_secure
+        httponly = config.cookie_httponly
     else:
-        scratch.delete_cookie(name, **attributes)
-    return (b"set-cookie", scratch.cookies[name].OutputString().encode("latin-1"))
+        # Django's delete_cookie: browsers ignore a prefixed or SameSite=None cookie without it.
+        max_age, expires = 0, _EPOCH
+        secure = name.startswith(("__Secure-", "__Host-")) or str(samesite).lower() == "none"
+        httponly = False
+    line = Cookie(
+        name,
+        value,
+        max_age,
+        expires,
+        config.cookie_path,
+        config.cookie_domain,
+        secure,
+        httponly,
+        samesite,
+    ).header_value_or_warn()
+    return None if line is None else (b"set-cookie", line.encode("latin-1"))
 
 
 def _expiry(session: Any) -> tuple[int | None, str | None]:
@@ -302,13 +326,9 @@ async def finish_session(request: Request, response: WireResponse, is_async: boo
         return
     # A copy: a response's header list may be shared by a converter across requests.
     headers = list(response.raw_headers)
-    attributes: dict[str, Any] = {
-        "path": config.cookie_path,
-        "domain": config.cookie_domain,
-        "samesite": config.cookie_samesite,
-    }
+    cookie: tuple[bytes, bytes] | None = None
     if empty and config.cookie_name in request.cookies:
-        headers.append(_cookie_header(config.cookie_name, "", **attributes))
+        cookie = _cookie_header(config, "")
         add_vary(headers, b"Cookie")
     else:
         if accessed:
@@ -322,15 +342,7 @@ async def finish_session(request: Request, response: WireResponse, is_async: boo
                 from django_bolt.binding import run_in_pool
 
                 max_age, expires = await run_in_pool(_save, {"session": session})
-            headers.append(
-                _cookie_header(
-                    config.cookie_name,
-                    session.session_key,
-                    max_age=max_age,
-                    expires=expires,
-                    secure=config.cookie_secure or None,
-                    httponly=config.cookie_httponly or None,
-                    **attributes,
-                )
-            )
+            cookie = _cookie_header(config, session.session_key, max_age, expires)
+    if cookie is not None:
+        headers.append(cookie)
     response.raw_headers = headers

@@ -6,7 +6,17 @@ import logging
 import msgspec
 import pytest
 
-from django_bolt import HTML, JSON, BoltAPI, PlainText, Redirect, Response, StreamingResponse
+from django_bolt import (
+    HTML,
+    JSON,
+    BoltAPI,
+    FileResponse,
+    PlainText,
+    Redirect,
+    Response,
+    StreamingResponse,
+)
+from django_bolt.exceptions import HTTPException
 from django_bolt.testing import TestClient
 
 
@@ -236,6 +246,74 @@ def test_header_injection_is_refused(client, caplog):
     assert "set-cookie" not in response.headers
 
 
+def _set_item(name, value):
+    Response({}).headers[name] = value
+
+
+def _set_default(name, value):
+    Response({}).headers.setdefault(name, value)
+
+
+def _update(name, value):
+    Response({}).headers.update({name: value})
+
+
+def _merge(name, value):
+    headers = Response({}).headers
+    headers |= {name: value}
+
+
+@pytest.mark.parametrize(
+    "set_header",
+    [
+        pytest.param(lambda n, v: Response({}, headers={n: v}), id="Response(headers=)"),
+        pytest.param(_set_item, id="headers[name]"),
+        pytest.param(_set_default, id="headers.setdefault"),
+        pytest.param(_update, id="headers.update"),
+        pytest.param(_merge, id="headers |="),
+        pytest.param(lambda n, v: HTTPException(400, headers={n: v}), id="HTTPException"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("name", "value", "error"),
+    [
+        pytest.param("x-next", "a\r\nset-cookie: admin=1", "value of header 'x-next'", id="crlf"),
+        pytest.param("x-next", "a\nb", "value of header 'x-next'", id="lf"),
+        pytest.param("x-next", "a\x00b", "value of header 'x-next'", id="nul"),
+        pytest.param("x-next\r\nx-evil", "1", "invalid header name", id="name-crlf"),
+        pytest.param("x next", "1", "invalid header name", id="name-space"),
+    ],
+)
+def test_a_header_that_could_split_the_response_fails_where_it_is_set(
+    set_header, name, value, error
+):
+    with pytest.raises(ValueError, match=error):
+        set_header(name, value)
+
+
+def test_a_redirect_to_a_url_with_crlf_fails_where_it_is_made():
+    with pytest.raises(ValueError, match="header 'location'"):
+        Redirect("/next\r\nSet-Cookie: admin=1")
+
+
+def test_a_download_name_with_control_characters_is_sanitised(tmp_path):
+    (tmp_path / "report.txt").write_bytes(b"data")
+    api = BoltAPI()
+
+    @api.get("/download")
+    async def download(name: str):
+        return FileResponse(tmp_path / "report.txt", filename=name)
+
+    with TestClient(api) as client:
+        response = client.get("/download", params={"name": 'a"\r\nSet-Cookie: x=1\\.txt'})
+    assert response.status_code == 200
+    assert "set-cookie" not in response.headers
+    assert response.headers["content-disposition"] == (
+        'attachment; filename="aSet-Cookie: x=1.txt"; '
+        "filename*=UTF-8''a%22%0D%0ASet-Cookie%3A%20x%3D1%5C.txt"
+    )
+
+
 @pytest.mark.parametrize(
     ("kind", "body", "content_type"),
     [
@@ -277,3 +355,30 @@ def test_which_return_annotations_are_checked(annotation, checked):
     from django_bolt.responses import _needs_validation
 
     assert _needs_validation(annotation) is checked
+
+
+def test_headers_changed_after_construction_reach_the_wire():
+    api = BoltAPI()
+
+    @api.get("/changed")
+    async def changed():
+        response = Response({}, headers={"x-a": "1", "x-b": "2", "x-d": "5"})
+        del response.headers["x-a"]
+        response.headers["x-b"] = "3"
+        response.headers.pop("x-d")
+        response.headers |= {"x-c": "4"}
+        return response
+
+    @api.get("/cleared")
+    async def cleared():
+        response = Response({}, headers={"x-a": "1"})
+        response.headers.clear()
+        response.headers.setdefault("x-e", "6")
+        return response
+
+    with TestClient(api) as client:
+        headers = client.get("/changed").headers
+        assert "x-a" not in headers and "x-d" not in headers
+        assert (headers["x-b"], headers["x-c"]) == ("3", "4")
+        headers = client.get("/cleared").headers
+        assert "x-a" not in headers and headers["x-e"] == "6"

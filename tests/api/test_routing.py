@@ -141,6 +141,55 @@ def test_trailing_slash_redirects_308(mode, registered, requested, location):
         assert client.post(location).json() == {"ok": True}
 
 
+# Issue 12: a trailing-slash redirect whose Location a browser reads as another host.
+# (mode, the one route, requested path): the route is one slash away from the request.
+OFF_ORIGIN = [
+    pytest.param("strip", "/{name}", "/\\evil.example/", id="strip-backslash"),
+    pytest.param("strip", "/{name}", "/\\\\evil.example/", id="strip-two-backslashes"),
+    pytest.param("keep", "/{name}", "/\\evil.example/", id="keep-backslash"),
+    pytest.param("append", "/{name}", "/\\evil.example", id="append-backslash"),
+    pytest.param("append", "/{name}", "/\\evil.example?next=/", id="append-backslash-query"),
+    pytest.param(
+        "keep", "/{name:path}/", "http://testserver//evil.example", id="keep-double-slash"
+    ),
+]
+
+
+def one_route_api(mode: str, template: str) -> BoltAPI:
+    api = BoltAPI(trailing_slash=mode)
+
+    @api.get(template)
+    async def by_name(name: str):
+        return {"name": name}
+
+    return api
+
+
+@pytest.mark.parametrize(("mode", "template", "requested"), OFF_ORIGIN)
+def test_trailing_slash_redirect_never_points_at_another_host(mode, template, requested):
+    with TestClient(one_route_api(mode, template)) as client:
+        response = client.get(requested, follow_redirects=False)
+    assert response.status_code == 404, response.headers.get("location")
+    assert "location" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("mode", "requested", "location"),
+    [
+        pytest.param("strip", "/%5Cevil.example/", "/%5Cevil.example", id="encoded-backslash"),
+        pytest.param("strip", "/%2F%2Fevil.example/", "/%2F%2Fevil.example", id="encoded-slashes"),
+        pytest.param("append", "/x?next=//evil.example", "/x/?next=//evil.example", id="query"),
+    ],
+)
+def test_a_percent_encoded_or_query_lookalike_still_redirects_on_this_origin(
+    mode, requested, location
+):
+    # Browsers do not decode %2F or %5C when they resolve a Location: these stay on this host.
+    with TestClient(one_route_api(mode, "/{name}")) as client:
+        response = client.get(requested, follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (308, location)
+
+
 def test_bad_trailing_slash_mode():
     with pytest.raises(ValueError, match="trailing_slash"):
         BoltAPI(trailing_slash="sometimes")  # type: ignore[arg-type]

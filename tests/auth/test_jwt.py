@@ -101,6 +101,12 @@ def _confused_token() -> str:
     return f"{header}.{payload}.{base64.urlsafe_b64encode(sig).rstrip(b'=').decode()}"
 
 
+def _deep_header_token() -> str:
+    nested = b"[" * 5_000 + b"]" * 5_000
+    header = base64.urlsafe_b64encode(nested).rstrip(b"=").decode()
+    return f"{header}.{_b64({'sub': '7'})}.c2ln"
+
+
 HS = JWTAuthentication(secret=SECRET)
 RS = JWTAuthentication(secret=RSA_PUBLIC, algorithms=["RS256"])
 
@@ -146,6 +152,8 @@ RS = JWTAuthentication(secret=RSA_PUBLIC, algorithms=["RS256"])
         ),
         pytest.param(HS, "Bearer not.a.token", "Invalid token", id="malformed"),
         pytest.param(HS, "Bearer abc", "Invalid token", id="malformed-one-part"),
+        # Issue 12 (defect 7): the header is JSON decoded before any signature check.
+        pytest.param(HS, "Bearer " + _deep_header_token(), "Invalid token", id="nested-header"),
         pytest.param(HS, _token(), "Invalid authorization header", id="no-bearer-prefix"),
         pytest.param(HS, "Basic dXNlcjpwYXNz", "Invalid authorization header", id="basic-scheme"),
     ],

@@ -6,9 +6,11 @@ import asyncio
 import hashlib
 import os
 import threading
+import time
+from collections.abc import AsyncIterator, Iterator  # noqa: TC003 - handlers' annotations
 from typing import Annotated, Any
 
-from django_bolt import BoltAPI, File, Request, UploadFile
+from django_bolt import Body, BoltAPI, File, Request, Response, UploadFile
 
 if os.environ.get("BOLT_TEST_BROKEN_IMPORT") == "1":
     raise RuntimeError("BOLT_TEST_BROKEN_IMPORT: this import fails on purpose")
@@ -94,3 +96,57 @@ async def upload_stream(request: Request) -> dict[str, Any]:
         sha.update(chunk)
         size += len(chunk)
     return {"size": size, "sha256": sha.hexdigest(), "spooled": request.body_file is not None}
+
+
+# --- issue 12, framework side (tests/integration/test_framework_security.py) -------------------
+
+
+@api.get("/security/cookie")
+async def security_cookie(value: str = "v", path: str = "/") -> Response:
+    """A cookie made from the query, as a handler copying user input would make it."""
+    return Response({"ok": True}).set_cookie("probe", value, path=path)
+
+
+@api.post("/security/json-typed")
+async def security_json_typed(body: Annotated[list[Any], Body()]) -> dict[str, int]:
+    return {"items": len(body)}
+
+
+@api.post("/security/json-request")
+async def security_json_request(request: Request) -> dict[str, str]:
+    return {"type": type(request.json()).__name__}
+
+
+if os.environ.get("BOLT_TEST_ROOT_NAME_ROUTE") == "1":
+    # A route at the root taking any one segment, as a site with /{username} pages has: with
+    # it, GET /\\evil.example/ is one slash away from a route. Opt-in, so that other tests
+    # still see their 404s.
+    @api.get("/{name}")
+    async def security_redirect_probe(name: str) -> dict[str, str]:
+        return {"name": name}
+
+
+@api.get("/security/sync-stream")
+def security_sync_stream(mark: str, chunks: int = 40, pause: float = 0.5) -> Iterator[str]:
+    """A def handler's generator that sleeps between chunks; notes its start and its close."""
+    with open(mark, "a") as log:
+        log.write(f"started {threading.current_thread().name}\n")
+    try:
+        for index in range(chunks):
+            yield f"chunk {index}\n"
+            time.sleep(pause)
+    finally:
+        with open(mark, "a") as log:
+            log.write("closed\n")
+
+
+@api.get("/security/async-stream")
+async def security_async_stream(mark: str, pause: float = 30.0) -> AsyncIterator[str]:
+    """An async generator that is quiet for long stretches (an SSE feed, say)."""
+    try:
+        while True:
+            yield "tick\n"
+            await asyncio.sleep(pause)
+    finally:
+        with open(mark, "a") as log:
+            log.write("closed\n")
