@@ -10,6 +10,7 @@ reads the counts of every process of the server (the supervisor and its worker):
 
     python3 bench/instructions.py                              # ours vs ours-policies, json-async
     python3 bench/instructions.py --servers ours,theirs --endpoints json-async,jwt
+    python3 bench/instructions.py --servers ours,ours-base --base-tree ../base   # before/after
 
 Counters are zeroed after a warm-up, dumped after ``--first`` requests and again after ``--then``
 more; the figure is the second dump divided by ``--then``, so start-up and warm-up are not in it.
@@ -169,10 +170,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--endpoints", default="json-async")
     parser.add_argument("--first", type=int, default=500, help="requests before the measured dump")
     parser.add_argument("--then", type=int, default=3000, help="requests measured")
+    parser.add_argument(
+        "--base-tree", default="", help="a checkout of another commit, counted as ours-base"
+    )
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("valgrind (with callgrind_control) is needed")
-    servers = bench.make_servers(args.servers.split(","))
+    servers = bench.make_servers(args.servers.split(","), args.base_tree)
     endpoints = bench.select_endpoints(args.endpoints)
     for server in servers:
         if not server.python.exists():

@@ -64,7 +64,14 @@ POLICY_ORIGIN: Final = "https://app.example.com"
 # Endpoints
 
 # Servers running bench/app's api.py through a django_bolt (ours or Django-Bolt 0.13).
-BOLT_SERVERS: Final = ("ours", "ours-log", "ours-policies", "theirs", "theirs-policies")
+BOLT_SERVERS: Final = (
+    "ours",
+    "ours-base",
+    "ours-log",
+    "ours-policies",
+    "theirs",
+    "theirs-policies",
+)
 API_SERVERS: Final = (*BOLT_SERVERS, "fastapi")
 # The bare uvloop + httptools + msgspec server of bench/ceiling_server.py: what is possible at all.
 CEILING_ENDPOINTS: Final = frozenset({"json-async", "post-10kb", "get-10kb"})
@@ -154,7 +161,7 @@ ENDPOINTS: Final = (
         "GET",
         "/django/hello",
         {"message": "Hello, World!"},
-        servers=("ours", "ours-log", "ours-policies", "gunicorn"),
+        servers=("ours", "ours-base", "ours-log", "ours-policies", "gunicorn"),
         default=False,
     ),
     # get-10kb asked for gzip: compressed on the "-policies" servers (check() insists on it),
@@ -182,6 +189,8 @@ class Server:
     venv: Path
     requirements: tuple[str, ...]
     port: int
+    # A checkout of another commit of ours, put first on sys.path ("ours-base" only).
+    tree: str = ""
 
     @property
     def python(self) -> Path:
@@ -200,6 +209,9 @@ class Server:
         env["BENCH_DB_READONLY"] = "1"  # the servers only read the catalogue
         env.pop("DJANGO_SETTINGS_MODULE", None)
         env.pop("BENCH_POLICIES", None)
+        env.pop("PYTHONPATH", None)
+        if self.tree:
+            env["PYTHONPATH"] = self.tree
         if self.policies:
             env["BENCH_POLICIES"] = "1"
         return env
@@ -220,7 +232,7 @@ class Server:
             return [*argv, "--log-level", "warning"], APP
         argv = [python, "manage.py", "runbolt", "--host", "127.0.0.1", "--port", port]
         argv += ["--processes", "1"]
-        if self.name in ("ours", "ours-policies"):
+        if self.name in ("ours", "ours-base", "ours-policies"):
             argv.append("--no-access-log")  # Django-Bolt 0.13 logs no requests by default.
         return argv, APP
 
@@ -232,11 +244,13 @@ def _free_port() -> int:
         return port
 
 
-def make_servers(names: list[str]) -> list[Server]:
+def make_servers(names: list[str], base_tree: str = "") -> list[Server]:
     ours = (f"-e {ROOT}",)
     theirs = (f"django-bolt=={THEIRS_VERSION}",)
     known = {
         "ours": ("ours (django_bolt, pure Python)", ours),
+        # Ours at another commit (--base-tree: a checkout of it), for before/after in one run.
+        "ours-base": (f"ours at {_describe_tree(base_tree)}", ours),
         # The same server with its access log on (to the log file), to price the log.
         "ours-log": ("ours with the access log on", ours),
         # The same servers with gzip compression and CORS configured globally in the settings.
@@ -252,19 +266,35 @@ def make_servers(names: list[str]) -> list[Server]:
         "ceiling": ("bare uvloop + httptools + msgspec, no framework", ours),
     }
     if names == ["all"]:
-        names = list(known)
+        names = [name for name in known if name != "ours-base" or base_tree]
     servers = []
     for name in names:
         if name not in known:
             raise SystemExit(f"unknown server {name!r}; choose from {', '.join(known)} or all")
         label, requirements = known[name]
-        venv_name = name.removesuffix("-log").removesuffix("-policies")
+        venv_name = name.removesuffix("-log").removesuffix("-policies").removesuffix("-base")
+        if name == "ours-base" and not base_tree:
+            raise SystemExit("ours-base needs --base-tree DIR (e.g. a `git worktree add` of it)")
         if name == "ceiling":
             venv_name = "ours"  # it needs only uvloop, httptools and msgspec
+        tree = str(Path(base_tree).resolve()) if name == "ours-base" else ""
         servers.append(
-            Server(name, label, BENCH / f".venv-{venv_name}", requirements, _free_port())
+            Server(name, label, BENCH / f".venv-{venv_name}", requirements, _free_port(), tree)
         )
     return servers
+
+
+def _describe_tree(tree: str) -> str:
+    """The commit a checkout is at, for the server's label."""
+    if not tree:
+        return "another commit"
+    result = subprocess.run(
+        ["git", "-C", tree, "log", "-1", "--format=%h %s"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stdout.strip()[:60] or tree
 
 
 def find_python312() -> str:
@@ -593,6 +623,7 @@ PAIRED_RATIOS: Final = {
     "paired_ratio_policies_cost": ("ours-policies", "ours"),
     "paired_ratio_theirs_ceiling": ("theirs", "ceiling"),
     "paired_ratio_ours_ceiling": ("ours", "ceiling"),
+    "paired_ratio_ours_base": ("ours", "ours-base"),
 }
 
 
@@ -628,6 +659,7 @@ RATIO_TITLES: Final = {
     "paired_ratio_policies_cost": "ours-policies/ours per round (median)",
     "paired_ratio_theirs_ceiling": "theirs/ceiling per round (median)",
     "paired_ratio_ours_ceiling": "ours/ceiling per round (median)",
+    "paired_ratio_ours_base": "ours/ours-base per round (median)",
 }
 
 
@@ -647,8 +679,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--servers",
         default="ours,theirs,fastapi",
-        help="comma-separated: ours, ours-log, ours-policies, theirs, theirs-policies, fastapi, "
-        "gunicorn, ceiling; or all",
+        help="comma-separated: ours, ours-base, ours-log, ours-policies, theirs, theirs-policies, "
+        "fastapi, gunicorn, ceiling; or all",
     )
     parser.add_argument(
         "--endpoints",
@@ -657,6 +689,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         f"endpoints only by name); or all. Known: {', '.join(e.name for e in ENDPOINTS)}",
     )
     parser.add_argument("--no-save", action="store_true", help="print only, write no results")
+    parser.add_argument(
+        "--base-tree",
+        default="",
+        help="a checkout of another commit of ours, measured as the server ours-base",
+    )
     parser.add_argument(
         "--together",
         action="store_true",
@@ -689,7 +726,7 @@ def main(argv: list[str]) -> int:
     WORK.mkdir(exist_ok=True)
     RESULTS.mkdir(exist_ok=True)
     endpoints = select_endpoints(args.endpoints)
-    servers = make_servers(args.servers.split(","))
+    servers = make_servers(args.servers.split(","), args.base_tree)
     python = find_python312()
     for server in servers:
         ensure_venv(server, python)

@@ -264,18 +264,22 @@ class MemoryConnection:
         await self.idle()
 
     async def idle(self) -> None:
-        """Wait until the protocol runs nothing for this connection."""
+        """Wait until the protocol runs nothing for this connection (background work too)."""
         protocol = self.protocol
         while True:
-            task = protocol.task
-            if task is not None and not task.done():
-                await asyncio.wait((task,))
+            busy = [
+                task
+                for task in (protocol.task, protocol.finishing)
+                if task is not None and not task.done()
+            ]
+            if busy:
+                await asyncio.wait(busy)
             elif protocol.responding and not self._lost:
                 await self._wait()
             else:
                 # Callbacks scheduled by what just finished (a done Task's callbacks).
                 await asyncio.sleep(0)
-                if protocol.task is None or protocol.task.done():
+                if all(task is None or task.done() for task in (protocol.task, protocol.finishing)):
                     return
 
     def _parse(self) -> None:

@@ -92,6 +92,7 @@ class HttpProtocol(RequestReader):
     __slots__ = (
         "_drain_waiter",
         "active_body",
+        "finishing",
         "held_scheduled",
         "peer_done",
         "running_pipeline",
@@ -106,6 +107,7 @@ class HttpProtocol(RequestReader):
         self.running_pipeline = False
         self.streaming = False
         self.task: asyncio.Task[Any] | None = None
+        self.finishing: asyncio.Task[Any] | None = None
         self.write_paused_since = 0.0
         self._drain_waiter: asyncio.Future[None] | None = None
         # The client half-closed: nothing more will arrive once the queued requests are answered.
@@ -326,6 +328,9 @@ class HttpProtocol(RequestReader):
         await self._finish(request, response, keep_alive)
 
     async def _finish(self, request: RawRequest, response: ResponseLike, keep_alive: bool) -> None:
+        # The work of this request goes on after its answer (background tasks), while the
+        # connection may already run the next one: noted for whoever waits for it to end.
+        self.finishing = finishing = asyncio.current_task()
         try:
             if response.stream is None:
                 self._write_response(request, response, keep_alive)
@@ -338,6 +343,8 @@ class HttpProtocol(RequestReader):
                     logger.exception("background task after the response failed")
         finally:
             _release(request)
+            if self.finishing is finishing:
+                self.finishing = None
 
     def _fail(self, request: RawRequest) -> None:
         _release(request)

@@ -682,7 +682,7 @@ def test_pause_writing_stops_reading_until_resume(make: Callable[..., Driver]) -
 
 def test_streaming_waits_for_resume_writing_between_chunks(make: Callable[..., Driver]) -> None:
     d = make()
-    d.conn.pause_writing()
+    pause_after_first_chunk(d)
     d.feed_nowait(STREAM)
     for _ in range(20):
         d.loop.run_until_complete(_turn())
@@ -702,6 +702,20 @@ async def _turn() -> None:
     await asyncio.sleep(0)
 
 
+def pause_after_first_chunk(d: Driver) -> None:
+    """The client stops reading once the head and first chunk are in its buffers."""
+    write = d.transport.write
+    paused: list[bool] = []
+
+    def write_then_pause(data: Any) -> None:
+        write(data)
+        if b"chunk0" in d.transport.written and not paused:
+            paused.append(True)
+            d.conn.pause_writing()
+
+    d.transport.write = write_then_pause  # type: ignore[method-assign]
+
+
 def test_disconnect_cancels_the_running_handler(make: Callable[..., Driver]) -> None:
     d = make()
     d.feed_nowait(LONG_SLEEP)
@@ -713,7 +727,7 @@ def test_disconnect_cancels_the_running_handler(make: Callable[..., Driver]) -> 
 
 def test_disconnect_while_paused_streaming_ends_the_stream(make: Callable[..., Driver]) -> None:
     d = make()
-    d.conn.pause_writing()
+    pause_after_first_chunk(d)
     d.feed_nowait(STREAM)
     for _ in range(5):
         d.loop.run_until_complete(_turn())
