@@ -41,6 +41,7 @@ __all__ = (
     "parse_declared_length",
     "parse_target",
     "remember_field",
+    "request_line_start",
     "starts_request_line",
     "trailers_end",
 )
@@ -339,25 +340,30 @@ def _chunked_end(data: bytes, position: int) -> int:
             return -1
 
 
-def find_body_start(data: bytes, position: int, skip_messages: int) -> int:
-    """The offset where a body begins: that of the message after ``skip_messages`` others.
+def request_line_start(data: bytes, skip_messages: int) -> int:
+    """Where the request line of the message after ``skip_messages`` complete ones begins.
 
-    ``position`` is where a message's head begins in ``data`` (a read from a connection). The
-    messages skipped are complete ones that llhttp has already accepted from these bytes, so
-    their framing is read back from their heads without judging it again. Returns -1 when the
-    bytes do not show it (an inconsistency the caller treats as "unknown").
+    ``data`` is a read that began between messages; -1 when the bytes do not show it.
     """
+    position = _message_end(data, 0, skip_messages)
+    if position < 0:
+        return -1
     end = len(data)
-    while True:
+    while position < end and data[position] in b"\r\n":
+        position += 1  # RFC 9112 section 2.2: empty lines before a request line are ignored
+    return position
+
+
+def _message_end(data: bytes, position: int, messages: int) -> int:
+    """Where the ``messages`` complete messages starting at ``position`` end, or -1."""
+    end = len(data)
+    for _ in range(messages):
         while position < end and data[position] in b"\r\n":
-            position += 1  # RFC 9112 section 2.2: empty lines before a request line are ignored
+            position += 1
         head_end = data.find(_CRLF_CRLF, position)
         if head_end < 0:
             return -1
         body = head_end + 4
-        if skip_messages == 0:
-            return body
-        skip_messages -= 1
         head = data[position:body].lower()
         if b"\ntransfer-encoding:" in head:
             position = _chunked_end(data, body)
@@ -366,3 +372,22 @@ def find_body_start(data: bytes, position: int, skip_messages: int) -> int:
         else:
             match = _CONTENT_LENGTH_RE.search(head)
             position = body + (int(match.group(1)) if match else 0)
+    return position
+
+
+def find_body_start(data: bytes, position: int, skip_messages: int) -> int:
+    """The offset where a body begins: that of the message after ``skip_messages`` others.
+
+    ``position`` is where a message's head begins in ``data`` (a read from a connection). The
+    messages skipped are complete ones that llhttp has already accepted from these bytes, so
+    their framing is read back from their heads without judging it again. Returns -1 when the
+    bytes do not show it (an inconsistency the caller treats as "unknown").
+    """
+    position = _message_end(data, position, skip_messages)
+    if position < 0:
+        return -1
+    end = len(data)
+    while position < end and data[position] in b"\r\n":
+        position += 1  # RFC 9112 section 2.2: empty lines before a request line are ignored
+    head_end = data.find(_CRLF_CRLF, position)
+    return -1 if head_end < 0 else head_end + 4

@@ -556,7 +556,10 @@ class HttpProtocol(RequestReader):
             return
         if self.running_pipeline:
             return  # called back from the loop below, further up the stack: it carries on
-        self._continue()
+        if self.pipeline or self.held or self.peer_done or self.expect_continue or self.read_paused:
+            self._continue()
+        else:
+            self.idle_since = self.state.now  # _continue()'s last step, the common one
 
     def _continue(self) -> None:
         """Between responses: answer the next queued request, or read on."""

@@ -520,3 +520,34 @@ def test_a_stream_stops_when_the_client_half_closes(make: Callable[..., Driver])
     d.transport.close()
     d.run(lambda: asyncio.wait_for(app.closed.wait(), 2))
     assert app.closed.is_set()
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        pytest.param(
+            (b"GET  /a HTTP/1.1\r\nHost: t\r\n", b"\r\n"), id="head-ends-in-the-next-read"
+        ),
+        pytest.param(
+            (b"GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET  /b HTTP/1.1\r\nHo", b"st: t\r\n\r\n"),
+            id="pipelined-head-ends-later",
+        ),
+        pytest.param((b"\r\nGET /a  HTTP/1.1\r\nHost: t\r\n\r\n",), id="after-an-empty-line"),
+        pytest.param(
+            (
+                b"POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nab"
+                b"GET  /b HTTP/1.1\r\nHost: t\r\n\r\n",
+            ),
+            id="behind-a-body",
+        ),
+    ],
+)
+def test_spaced_request_lines_are_found_wherever_the_read_splits(
+    make: Callable[..., Driver], chunks: tuple[bytes, ...]
+) -> None:
+    d = make()
+    out = d.feed(*chunks)
+    assert (
+        answers(out)[-1][2] == b'{"detail":"Request line parts must be separated by single spaces"}'
+    )
+    assert all(request.target != b"/b" for request in d.app.seen)
