@@ -88,7 +88,8 @@ def frame_requests(data: bytes) -> Framing:
     """The requests a strict server frames in ``data`` (the client has not closed)."""
     framing = Framing()
     conn = h11.Connection(h11.SERVER, max_incomplete_event_size=_H11_MAX_EVENT)
-    conn.receive_data(data)
+    if data:  # (h11 reads an empty receive_data() as the end of the stream)
+        conn.receive_data(data)
     request: h11.Request | None = None
     body = bytearray()
     while True:
@@ -124,12 +125,13 @@ def frame_requests(data: bytes) -> Framing:
                 # Our server keeps HTTP/1.0 keep-alive connections open (RFC 9112 appendix
                 # C.2.2); a fresh h11 connection reads on where the first one stopped.
                 conn = h11.Connection(h11.SERVER, max_incomplete_event_size=_H11_MAX_EVENT)
-                conn.receive_data(rest)
+                if rest:  # (h11 reads an empty receive_data() as the end of the stream)
+                    conn.receive_data(rest)
             else:
                 conn.start_next_cycle()
             request = None
-        elif event is h11.PAUSED:  # pragma: no cover - every request is answered above
-            framing.end, framing.error = "error", "h11 paused"
+        else:  # pragma: no cover - every request is answered above, so h11 never pauses
+            framing.end, framing.error = "error", f"h11 stopped at {event!r}"
             return framing
 
 
@@ -172,7 +174,8 @@ def parse_responses(output: bytes, methods: list[bytes], closed: bool) -> Respon
     parsed = Responses()
     conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=_H11_MAX_EVENT)
     _ask(conn, methods, 0)
-    conn.receive_data(output)
+    if output:  # (h11 reads an empty receive_data() as the end of the stream)
+        conn.receive_data(output)
     if closed:
         conn.receive_data(b"")
     status, headers, body = 0, (), bytearray()

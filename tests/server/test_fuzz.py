@@ -37,7 +37,7 @@ from hypothesis import given
 
 from tests.fuzz.app import api, body_digest
 from tests.fuzz.budget import check, fuzz
-from tests.fuzz.oracle import Verdict, Violation
+from tests.fuzz.oracle import Verdict, Violation, frame_requests
 from tests.fuzz.strategies import PROBE, PROBE_BODY, Exchange, body_requests, exchanges
 
 if TYPE_CHECKING:
@@ -185,6 +185,7 @@ def echo_answer(method: bytes, body: bytes = b"", fields: bytes = b"host") -> by
 
 GOOD: Final = b"GET /echo HTTP/1.1\r\nHost: fuzz\r\n\r\n"
 SMUGGLED: Final = with_length(b"POST /echo HTTP/1.1\r\nHost: fuzz\r\n", GOOD)
+CLOSE_THEN_GOOD: Final = b"GET /echo HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n" + GOOD
 ERROR_500: Final = (
     b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}"
 )
@@ -218,6 +219,24 @@ def test_the_oracle_accepts_a_refusal_of_what_h11_cannot_frame() -> None:
     bad = b"GET /echo HTTP/1.1\r\nHost: fuzz\r\nContent-Length: x\r\n\r\n"
     refusal = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}"
     Verdict(sent=GOOD + bad, output=echo_answer(b"GET") + refusal, closed=True).check()
+
+
+HTTP10_KEEP_ALIVE: Final = b"GET /echo HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("sent", "count", "end"),
+    [
+        pytest.param(HTTP10_KEEP_ALIVE, 1, "clean", id="http10-keep-alive"),
+        pytest.param(HTTP10_KEEP_ALIVE + GOOD, 2, "clean", id="http10-keep-alive-then-more"),
+        pytest.param(b"GET /echo HTTP/1.0\r\n\r\n" + GOOD, 1, "closed", id="http10-closes"),
+        pytest.param(CLOSE_THEN_GOOD, 1, "closed", id="connection-close"),
+        pytest.param(GOOD + GOOD[:10], 1, "partial", id="partial"),
+    ],
+)
+def test_the_oracle_frames(sent: bytes, count: int, end: str) -> None:
+    framing = frame_requests(sent)
+    assert (len(framing.requests), framing.end) == (count, end)
 
 
 def test_the_probe_must_answer(make: Callable[..., Driver]) -> None:
