@@ -179,11 +179,20 @@ def parse_responses(output: bytes, methods: list[bytes], closed: bool) -> Respon
     if closed:
         conn.receive_data(b"")
     status, headers, body = 0, (), bytearray()
+    ended = False  # an answer ended the connection: nothing may follow it
     while True:
         try:
             event = conn.next_event()
         except h11.RemoteProtocolError as exc:
-            parsed.error = f"response {len(parsed.answers) + 1} is malformed: {exc}"
+            done = len(parsed.answers)
+            if ended:
+                asked = "HEAD" if done <= len(methods) and methods[done - 1] == b"HEAD" else "GET"
+                parsed.error = (
+                    f"bytes follow answer {done} (to a {asked}), which ended the connection:"
+                    f" {conn.trailing_data[0][:80]!r}"
+                )
+            else:
+                parsed.error = f"response {done + 1} is malformed: {exc}"
             return parsed
         if event is h11.NEED_DATA:
             if status or conn.trailing_data[0]:
@@ -206,6 +215,7 @@ def parse_responses(output: bytes, methods: list[bytes], closed: bool) -> Respon
             parsed.answers.append(Answer(status, headers, bytes(body)))
             status = 0
             if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
+                ended = True
                 continue  # the next event says whether bytes follow (they must not)
             conn.start_next_cycle()
             _ask(conn, methods, len(parsed.answers))
