@@ -18,7 +18,7 @@ names run as fixed cases beside the generated ones (``test_named_attacks``).
 The suite runs a fixed, derandomized set of examples (about two seconds). On demand, longer and
 random (tests/fuzz/budget.py):
 
-    BOLT_FUZZ_EXAMPLES=20000 python -m pytest tests/server/test_fuzz.py -q
+    BOLT_FUZZ_EXAMPLES=5000 python -m pytest tests/server/test_fuzz.py -q     # ~10 minutes
     BOLT_FUZZ_EXAMPLES=20000 BOLT_FUZZ_SEED=1234 python -m pytest tests/server/test_fuzz.py -q
 
 A failure prints the falsifying exchange (its bytes and how they were fed, already shrunk by
