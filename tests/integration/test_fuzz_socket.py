@@ -102,7 +102,9 @@ def read_answers(sock: socket.socket, sent: bytes, until_eof: bool) -> tuple[byt
         if not until_eof:
             answered = parse_responses(bytes(output), methods, closed=False).answers
             if len(answered) >= len(framing.requests):
-                return bytes(output), False
+                if not answered or not answered[-1].closes:
+                    return bytes(output), False
+                until_eof = True  # the last answer says the server closes: see that it does
     return bytes(output), False
 
 
