@@ -13,7 +13,8 @@ Every answer must keep the invariants of tests/fuzz/oracle.py: well-formed HTTP/
 requests h11 frames in the same bytes (the smuggling invariant), each /echo answer reporting
 the method, body and header names of the request h11 framed at that place, no handler left
 running, and a connection that stays open answers the probe with its 200. The attacks issue 12
-names run as fixed cases beside the generated ones (``test_named_attacks``).
+names, and a refusal of HEAD that carries a body, run as fixed cases beside the generated
+ones (``test_named_attacks``): they fail until the server is fixed, and prove the fixes.
 
 The suite runs a fixed, derandomized set of examples (about two seconds). On demand, longer and
 random (tests/fuzz/budget.py):
@@ -111,7 +112,7 @@ def test_json_and_multipart_bodies(make: Callable[..., Driver], case: Exchange) 
     check(exchange(make, case))
 
 
-# --- the attacks issue 12 names: always run, fed three ways ------------------------------------
+# --- the attacks issue 12 names (and a HEAD refusal the fuzz found), fed three ways -----------
 
 
 def with_length(head: bytes, body: bytes) -> bytes:
