@@ -221,7 +221,7 @@ class HttpProtocol(RequestReader):
         if status == _OPTIONS_ASTERISK:
             transport.write(options_asterisk_response(date))
         else:
-            transport.write(error_response(status, date, detail, extra))
+            transport.write(error_response(status, date, detail, extra, self.error_head))
         transport.close()
 
     def _run(self, request: RawRequest, keep_alive: bool) -> None:
@@ -347,6 +347,7 @@ class HttpProtocol(RequestReader):
                 self.finishing = None
 
     def _fail(self, request: RawRequest) -> None:
+        self.error_head = request.method == "HEAD"
         _release(request)
         self._log(request, 500, 0)
         self.responding = False
@@ -639,7 +640,7 @@ class HttpProtocol(RequestReader):
             return
         if self.in_head:
             if state.header_timeout_s > 0 and now - self.head_started >= state.header_timeout_s:
-                self._reject(408)
+                self._reject(408, malformed=True)  # a head that never ended
             return
         if self.in_body:
             deadline = state.body_deadline_s(self.body_bytes)

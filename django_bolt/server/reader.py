@@ -108,11 +108,18 @@ class _Reject(Exception):
     body too large), so the application may add headers to the answer (CORS, say).
     """
 
-    def __init__(self, status: int, head_complete: bool = False, detail: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        head_complete: bool = False,
+        detail: str | None = None,
+        malformed: bool = False,
+    ) -> None:
         super().__init__(status)
         self.status = status
         self.head_complete = head_complete
         self.detail = detail
+        self.malformed = malformed
 
 
 class _BodyRelay:
@@ -180,6 +187,7 @@ class RequestReader(asyncio.Protocol):
         "entry_position",
         "error_detail",
         "error_extra",
+        "error_head",
         "expect_continue",
         "forwarded",
         "has_host",
@@ -267,6 +275,7 @@ class RequestReader(asyncio.Protocol):
         # its detail when the status alone would mislead.
         self.error_extra = b""
         self.error_detail: str | None = None
+        self.error_head = False
         self._reset_message()
 
     def _reset_message(self) -> None:
@@ -337,7 +346,7 @@ class RequestReader(asyncio.Protocol):
                 and starts_request_line(self.head_tail[:-1])
             ):
                 # Two spaces in a request line, one on each side of a read boundary.
-                self._reject(400, _ONE_SPACE)
+                self._reject(400, _ONE_SPACE, malformed=True)
                 return
         else:
             self.entry_position = 0
@@ -361,7 +370,7 @@ class RequestReader(asyncio.Protocol):
                 # A head the next read finishes: its request line is checked now if complete.
                 index = self.message_count - self.entry_messages - 1
                 if _spaced(data, request_line_start(data, index)):
-                    self._reject(400, _ONE_SPACE)
+                    self._reject(400, _ONE_SPACE, malformed=True)
                     return
             self._note_partial_head(data)
 
@@ -413,12 +422,16 @@ class RequestReader(asyncio.Protocol):
                 if cause.head_complete:
                     self.error_extra = self._error_headers(cause.status)
                 self.error_detail = cause.detail
-                self._reject(cause.status)
+                self._reject(cause.status, malformed=cause.malformed)
             else:
                 logger.error("parser callback failed", exc_info=cause)
                 self._reject(500)
             return False
-        self._reject(505 if "HTTP version" in str(error) else 400)
+        if "HTTP version" in str(error):
+            # A well-formed request line with a version llhttp does not speak (1.2, 2.0, ...).
+            self._reject(505)
+        else:
+            self._reject(400, malformed=True)
         return False
 
     def _feed_paced(self, data: bytes) -> int:
@@ -482,7 +495,7 @@ class RequestReader(asyncio.Protocol):
                 if not continued or not starts_request_line(self.head_tail + data[:found]):
                     continue
             # RFC 9112 section 3: one SP between the request line's parts.
-            self._reject(400, _ONE_SPACE)
+            self._reject(400, _ONE_SPACE, malformed=True)
             return len(data)
         fed = self._feed_paced(data[start:])
         return start + fed
@@ -534,7 +547,10 @@ class RequestReader(asyncio.Protocol):
         if verdict:
             if verdict == 413:
                 self.error_extra = self._error_headers(413)
-            self._reject(verdict, _CHUNK_LINE_TOO_LONG if verdict == 400 else None)
+            if verdict == 400:
+                self._reject(400, _CHUNK_LINE_TOO_LONG, malformed=True)
+            else:
+                self._reject(verdict)
 
     def _body_start(self, data: bytes, guard: ChunkSizeGuard) -> int:
         """Where, in this read, the body ``guard`` follows begins, or -1 when unknown."""
@@ -605,7 +621,7 @@ class RequestReader(asyncio.Protocol):
             self.content_length = int(value)
         elif kind == _TRANSFER_ENCODING:
             if value.strip().lower() != b"chunked":
-                raise _Reject(501)
+                raise _Reject(501, malformed=True)  # a body no one can frame
             guard = ChunkSizeGuard(self.state.config.max_upload_size)
             guard.message = self.message_count
             self.chunk_guard = guard
@@ -695,7 +711,7 @@ class RequestReader(asyncio.Protocol):
         if data:
             index = self.message_count - self.entry_messages - 1
             if _spaced(data, request_line_start(data, index)):
-                raise _Reject(400, detail=_ONE_SPACE)
+                raise _Reject(400, detail=_ONE_SPACE, malformed=True)
         version: str = self.parser.get_http_version()
         return version
 
@@ -790,10 +806,17 @@ class RequestReader(asyncio.Protocol):
 
     # --- refusals and flow control ------------------------------------------------------------
 
-    def _reject(self, status: int, detail: str | None = None) -> None:
-        """Answer a framing or limit error once, after any response still owed, then close."""
+    def _reject(self, status: int, detail: str | None = None, malformed: bool = False) -> None:
+        """Answer a framing or limit error once, after any response still owed, then close.
+
+        ``malformed`` says the bytes do not form a request at all (a syntax error, a head that
+        never ended): its method is then nobody's to rely on, and the refusal keeps its body.
+        Otherwise a refused HEAD request gets its answer without one (RFC 9110 section 9.3.2).
+        """
         if detail is not None:
             self.error_detail = detail
+        if (self.in_head or self.in_body) and not malformed:
+            self.error_head = self.parser.get_method() == b"HEAD"
         self.closing = True
         self.in_head = False
         self.in_body = False

@@ -110,11 +110,17 @@ ERROR_DETAILS: Final[dict[int, str]] = {
 
 
 def error_response(
-    code: int, date_header: bytes, detail: str | None = None, extra: bytes = b""
+    code: int,
+    date_header: bytes,
+    detail: str | None = None,
+    extra: bytes = b"",
+    head: bool = False,
 ) -> bytes:
     """A complete ``Connection: close`` response with a JSON ``{"detail": ...}`` body.
 
-    ``extra`` holds further header lines, each ending in CRLF (CORS headers, for one).
+    ``extra`` holds further header lines, each ending in CRLF (CORS headers, for one). With
+    ``head`` (the answer to a HEAD request) the body is left out and its length kept, as
+    RFC 9110 section 9.3.2 asks.
     """
     text = detail if detail is not None else ERROR_DETAILS.get(code, "Error")
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
@@ -126,7 +132,7 @@ def error_response(
             date_header,
             extra,
             b"connection: close\r\n\r\n",
-            body,
+            b"" if head else body,
         )
     )
 

@@ -170,7 +170,34 @@ def parse_responses(output: bytes, methods: list[bytes], closed: bool) -> Respon
     """Read ``output`` as the responses to requests with ``methods`` (GET where unknown).
 
     Only HEAD changes how a response is framed, so every other method is asked as GET.
+
+    One disagreement is allowed, and only for the answer that ends the connection with a
+    refusal (4xx/5xx): whether the refused request counts as a HEAD. h11 and the server
+    judge malformed bytes differently (h11 frames ``HEAD host:80`` and refuses a HEAD without
+    Host; the server does the reverse), and after a refusal that closes nothing follows, so
+    a body sent or left out cannot be read as the start of another response.
     """
+    parsed = _parse_responses(output, methods, closed)
+    if not parsed.error:
+        return parsed
+    # The answer in question: the last one read (bytes followed it) or the next (it broke).
+    for index in (len(parsed.answers) - 1, len(parsed.answers)):
+        if index < 0:
+            continue
+        flipped = [*methods, *[b"GET"] * (index + 1 - len(methods))]
+        flipped[index] = b"GET" if flipped[index] == b"HEAD" else b"HEAD"
+        again = _parse_responses(output, flipped, closed)
+        if (
+            not again.error
+            and len(again.answers) == index + 1
+            and again.answers[index].status >= 400
+            and again.answers[index].closes
+        ):
+            return again
+    return parsed
+
+
+def _parse_responses(output: bytes, methods: list[bytes], closed: bool) -> Responses:
     parsed = Responses()
     conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=_H11_MAX_EVENT)
     _ask(conn, methods, 0)

@@ -551,3 +551,28 @@ def test_spaced_request_lines_are_found_wherever_the_read_splits(
         answers(out)[-1][2] == b'{"detail":"Request line parts must be separated by single spaces"}'
     )
     assert all(request.target != b"/b" for request in d.app.seen)
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        pytest.param(b"HEAD /a HTTP/1.2\r\nHost: t\r\n\r\n", 505, id="505"),
+        pytest.param(b"HEAD /a HTTP/1.1\r\nHost: evil@good\r\n\r\n", 400, id="invalid-host"),
+        pytest.param(b"HEAD /a HTTP/1.1\r\nHost: t\r\nContent-Length: 99\r\n\r\n", 413, id="413"),
+    ],
+)
+def test_a_refused_head_request_gets_no_body(
+    make: Callable[..., Driver], request_bytes: bytes, status: int
+) -> None:
+    d = make(max_upload_size=10)
+    out = d.feed(request_bytes)
+    head, _, body = out.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 %d " % status)
+    assert b"content-length: " in head  # the length the answer would have
+    assert body == b""
+
+
+def test_a_refusal_of_bytes_that_are_no_request_keeps_its_body(make: Callable[..., Driver]) -> None:
+    d = make()
+    out = d.feed(b"HEAD  /a HTTP/1.1\r\nHost: t\r\n\r\n")  # is it a HEAD? nobody can say
+    assert out.endswith(b'{"detail":"Request line parts must be separated by single spaces"}')
