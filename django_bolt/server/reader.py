@@ -80,6 +80,9 @@ OPTIONS_ASTERISK: Final = 204
 _ENTRY_UNKNOWN: Final = -1
 _ENTRY_IN_HEAD: Final = -2
 _ENTRY_IN_CHUNKED: Final = -3
+# What on_message_complete does instead of dispatching (RequestReader.deferred, a bit set).
+_BODY_FOLLOWS: Final = 1
+_ASTERISK: Final = 2
 
 # Header names the server itself must look at; every other header is only stored.
 _HOST: Final = 1
@@ -174,7 +177,6 @@ class RequestReader(asyncio.Protocol):
 
     __slots__ = (
         "_peer",
-        "body_after_upgrade",
         "body_bytes",
         "body_parts",
         "body_started",
@@ -182,6 +184,7 @@ class RequestReader(asyncio.Protocol):
         "client",
         "closing",
         "content_length",
+        "deferred",
         "entry_guard",
         "entry_messages",
         "entry_position",
@@ -251,10 +254,11 @@ class RequestReader(asyncio.Protocol):
         self.request_started = 0.0
         self.trusted_peer = False
         self.host_seen: bytes | None = None
-        # An Upgrade field in the head being read, and a body llhttp will leave to us after
-        # it; both are cleared where they are acted on, not for every message.
+        # An Upgrade field in the head being read, and what on_message_complete must do instead
+        # of dispatching (_BODY_FOLLOWS, _ASTERISK); both are cleared where they are acted on,
+        # not for every message.
         self.upgrade = False
-        self.body_after_upgrade = False
+        self.deferred = 0
         # Bytes read but not parsed yet, while the queue of pipelined requests is full.
         self.held = b""
         # Messages begun on this connection, and where the current read stood when it arrived:
@@ -317,10 +321,14 @@ class RequestReader(asyncio.Protocol):
         try:
             self.parser.feed_data(data)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade) as error:
-            self._parser_error(error, data)
+            failure: Exception = error
+        else:
+            if self.chunk_guard is not None or self.in_head:
+                self._after_read(data)
             return
-        if self.chunk_guard is not None or self.in_head:
-            self._after_read(data)
+        # Handled outside the except block: feeding on from there (after an Upgrade) would
+        # chain every later parser error to this one, hiding the callback's own exception.
+        self._parser_error(failure, data)
 
     def _read_carefully(self, data: bytes) -> None:
         """A read that is not the common case: see data_received()."""
@@ -398,8 +406,10 @@ class RequestReader(asyncio.Protocol):
         try:
             self.parser.feed_data(data)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade) as error:
-            return self._parser_error(error, data)
-        return not self.closing
+            failure: Exception = error
+        else:
+            return not self.closing
+        return self._parser_error(failure, data)  # outside the except block: see above
 
     def _parser_error(self, error: Exception, data: bytes | memoryview) -> bool:
         """What feeding ``data`` raised: a protocol switch, a refusal or malformed input.
@@ -506,10 +516,10 @@ class RequestReader(asyncio.Protocol):
         A request without a body was answered as plain HTTP already. One with a body keeps it:
         the bytes that follow go through a relay parser set up for that body's framing.
         """
-        if not self.body_after_upgrade:
+        if not self.deferred & _BODY_FOLLOWS:
             self.parser = httptools.HttpRequestParser(self)
             return
-        self.body_after_upgrade = False
+        self.deferred &= ~_BODY_FOLLOWS
         old = self.parser
         framing = (
             b"content-length: %d\r\n" % self.content_length
@@ -520,14 +530,15 @@ class RequestReader(asyncio.Protocol):
             framing += CLOSE
         elif self.http_version == "1.0":
             framing += KEEP_ALIVE_10
-        head = b"%s / HTTP/%s\r\n%s\r\n" % (
-            old.get_method(),
-            self.http_version.encode("ascii"),
-            framing,
-        )
+        # Any method that may have a body will do: the request keeps its own (self.method).
+        head = b"POST / HTTP/%s\r\n%s\r\n" % (self.http_version.encode("ascii"), framing)
         self.relay = relay = _BodyRelay(self)
         self.parser = httptools.HttpRequestParser(relay)
-        self.parser.feed_data(head)
+        try:
+            self.parser.feed_data(head)
+        except httptools.HttpParserError:  # pragma: no cover - the head is ours
+            logger.exception("the relay's head was refused")
+            self._reject(500)
 
     def _watch_chunks(self, data: bytes) -> None:
         """Follow the size lines of the chunked body in progress (see ``ChunkSizeGuard``)."""
@@ -687,10 +698,16 @@ class RequestReader(asyncio.Protocol):
         if self.content_length > config.max_upload_size:
             # Decided before reading, and sent instead of 100 Continue.
             raise _Reject(413, head_complete=True)
-        if self.upgrade and self._upgrade_asked():
+        if (
+            self.upgrade
+            and self._upgrade_asked()
+            and (self.content_length > 0 or self.chunk_guard is not None)
+        ):
             # llhttp will stop here, taking what follows for another protocol; a body that
             # follows is this request's own (see _after_upgrade_request).
-            self.body_after_upgrade = self.content_length > 0 or self.chunk_guard is not None
+            if method == b"CONNECT":
+                raise _Reject(501, detail=_NO_CONNECT)  # as in _other_method()
+            self.deferred |= _BODY_FOLLOWS
         if self.expect_continue:
             # Left set only while the 100 waits for this request's turn; an empty body (or
             # HTTP/1.0) never gets one, or it would be read as the answer to the next request.
@@ -729,7 +746,9 @@ class RequestReader(asyncio.Protocol):
         if target is None:
             raise _Reject(400, detail="Invalid request target")
         if target.asterisk:
-            raise _Reject(OPTIONS_ASTERISK)
+            # Answered by the server once the whole request is read (any body too).
+            self.deferred = _ASTERISK
+            return
         self.url = target.path
         authority = target.authority
         if authority is not None:
@@ -760,7 +779,10 @@ class RequestReader(asyncio.Protocol):
             self.body_parts = [body]
 
     def on_message_complete(self) -> None:
-        if self.body_after_upgrade:
+        if self.deferred:
+            if not self.deferred & _BODY_FOLLOWS:  # the whole request is read: answer it
+                self.deferred = 0
+                raise _Reject(OPTIONS_ASTERISK)
             return  # llhttp's idea of the end; the body follows (see _after_upgrade_request)
         # The body is here: a 100 Continue still owed to it is no longer wanted (RFC 9110
         # section 10.1.1), and sent after its final response it would look like the next one's.

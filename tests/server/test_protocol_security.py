@@ -576,3 +576,53 @@ def test_a_refusal_of_bytes_that_are_no_request_keeps_its_body(make: Callable[..
     d = make()
     out = d.feed(b"HEAD  /a HTTP/1.1\r\nHost: t\r\n\r\n")  # is it a HEAD? nobody can say
     assert out.endswith(b'{"detail":"Request line parts must be separated by single spaces"}')
+
+
+def test_options_asterisk_is_answered_once_its_body_is_read(make: Callable[..., Driver]) -> None:
+    d = make()
+    out = d.feed(b"OPTIONS * HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n")
+    assert out == b""  # not before the request is complete
+    out = d.feed(b"hello")
+    assert answers(out)[0][0] == 204
+    assert d.app.seen == []
+
+
+def test_a_refusal_after_an_upgrade_body_is_the_refusal(
+    make: Callable[..., Driver], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by the fuzz tests: the parser error after the relayed body was chained to the
+    Upgrade that started the relay, which hid the refusal and made it a 500."""
+    d = make()
+    out = d.feed(UPGRADE_CL + b"GET /next HTTP/1.1\r\nHost: a b\r\n\r\n")
+    assert [status for status, _, _ in answers(out)] == [200, 400]
+    assert answers(out)[1][2] == b'{"detail":"Invalid Host header"}'
+    assert "parser callback failed" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        pytest.param(
+            b"OPTIONS * HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+            b"Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            204,
+            id="options-asterisk",
+        ),
+        pytest.param(
+            b"CONNECT /x HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n"
+            b"Connection: Upgrade\r\nUpgrade: websocket\r\n\r\nabc",
+            501,
+            id="connect",
+        ),
+    ],
+)
+def test_upgrade_with_a_body_on_requests_the_server_answers(
+    make: Callable[..., Driver], request_bytes: bytes, status: int
+) -> None:
+    """Found by the fuzz tests: OPTIONS * was answered before its body, CONNECT raised."""
+    d = make()
+    head, _, rest = request_bytes.partition(b"\r\n\r\n")
+    assert d.feed(head + b"\r\n\r\n") == b"" or status == 501
+    out = d.feed(rest)
+    assert answers(out)[0][0] == status
+    assert d.app.seen == []
