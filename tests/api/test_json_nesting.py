@@ -28,11 +28,17 @@ def objects(depth: int) -> bytes:
     return b'{"a":' * depth + b"1" + b"}" * depth
 
 
+# Too deep for every interpreter: the limit is the interpreter's (a little under 1,000 levels
+# on Python 3.11, about 1,500 on 3.12, 10,000 on 3.13, where C recursion is counted apart).
 TOO_DEEP = [
-    pytest.param(arrays(1_000), id="arrays-1000"),
     pytest.param(arrays(100_000), id="arrays-100000"),
-    pytest.param(objects(1_000), id="objects-1000"),
     pytest.param(objects(100_000), id="objects-100000"),
+]
+# The 1,000 levels: over the limit on 3.11, within it later; either way never a 500.
+AROUND_THE_LIMIT = [
+    pytest.param(arrays(1_000), id="arrays-1000"),
+    pytest.param(objects(1_000), id="objects-1000"),
+    pytest.param(arrays(2_000), id="arrays-2000"),
 ]
 
 
@@ -108,3 +114,17 @@ def test_ordinary_nesting_still_decodes(client: TestClient, path: str) -> None:
     body = payload(path, arrays(50))
     response = client.post(path, content=body, headers={"content-type": "application/json"})
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("path", ROUTES)
+@pytest.mark.parametrize("nested", AROUND_THE_LIMIT)
+def test_near_the_limit_is_decoded_or_a_422_never_a_500(
+    client: TestClient, caplog: pytest.LogCaptureFixture, path: str, nested: bytes
+) -> None:
+    body = payload(path, nested)
+    with caplog.at_level(logging.DEBUG):
+        response = client.post(path, content=body, headers={"content-type": "application/json"})
+    assert response.status_code in (200, 422), response.text
+    if response.status_code == 422:
+        assert "nested too deeply" in response.json()["detail"][0]["msg"]
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
