@@ -94,3 +94,47 @@ async def orm_async() -> list[dict[str, object]]:
 @api.get("/orm/sync")
 def orm_sync() -> list[dict[str, object]]:
     return [_product(p) for p in Product.objects.order_by("id")[:10]]
+
+
+# The same handlers as users write them, without return annotations (the README's and
+# Django-Bolt's documentation's style). With an annotation Django-Bolt 0.13 validates each
+# result against it; without one it does not, so both shapes are measured.
+SMALL = {"message": "Hello, World!"}
+
+
+@api.get("/plain/json-async")
+async def json_async_plain():
+    return {"message": "Hello, World!"}
+
+
+@api.get("/plain/json-sync")
+def json_sync_plain():
+    return {"message": "Hello, World!"}
+
+
+@api.get("/plain/json-sync-constant")
+def json_sync_constant():
+    return SMALL
+
+
+@api.get("/plain/items/{item_id}")
+async def item_plain(item_id: int, q: str | None = None):
+    return {"item_id": item_id, "q": q}
+
+
+@api.get("/plain/headers")
+async def headers_plain(
+    x_token: Annotated[str, Header(alias="x-token")],
+    session: Annotated[str, Cookie(alias="session")],
+):
+    return {"token": x_token, "session": session}
+
+
+@api.get("/plain/orm/async")
+async def orm_async_plain():
+    return [_product(p) async for p in Product.objects.order_by("id")[:10]]
+
+
+@api.get("/plain/orm/sync")
+def orm_sync_plain():
+    return [_product(p) for p in Product.objects.order_by("id")[:10]]
