@@ -445,7 +445,9 @@ class Supervisor:
             self.exit_code = self._shutdown_code or 1
 
     def _maybe_finish(self) -> None:
-        if self.shutting_down and not self.workers:
+        # An exit already decided (a second SIGINT's) keeps its status: the workers it killed
+        # may be reaped in the same step, which would otherwise read as a finished drain.
+        if self.shutting_down and not self.workers and self.exit_code is None:
             self.exit_code = self._shutdown_code
 
 

@@ -177,7 +177,7 @@ def test_second_sigint_exits_at_once(run_bolt: Callable[..., BoltProcess], tmp_p
     bolt.wait_output("Received SIGINT")
     workers = bolt.worker_pids()
     bolt.send_signal(signal.SIGINT)
-    assert bolt.wait(10) == 128 + signal.SIGINT
+    assert bolt.wait(10) == 128 + signal.SIGINT, bolt.describe()
     for pid in workers:  # the workers went with it
         bolt.wait_for(lambda p=pid: not _alive(p), 5, f"worker {pid} to be gone")
     thread.join(10)

@@ -135,6 +135,22 @@ def test_second_sigint_kills_at_once() -> None:
     assert all(signal.SIGKILL in table.signals_to(pid) for pid in table.pids())
 
 
+def test_second_sigint_status_survives_the_killed_workers_exits() -> None:
+    """The killed workers' SIGCHLD can be recorded behind the second SIGINT, in one step.
+
+    Their exits empty the fleet, which ends an ordinary drain with its status (0); the status
+    of the interrupted exit must stay.
+    """
+    sup, table, _, _ = make(2)
+    ready_all(sup, table)
+    sup.pending_signals.append(signal.SIGINT)
+    assert sup.step() is None
+    table.exits += [(pid, -signal.SIGKILL) for pid in table.pids()]
+    sup.pending_signals.extend([signal.SIGINT, signal.SIGCHLD])
+    assert sup.step() == EXIT_INTERRUPTED
+    assert sup.step() == EXIT_INTERRUPTED
+
+
 def test_sighup_rolls_one_slot_at_a_time_spawn_first() -> None:
     sup, table, _, _ = make(2)
     ready_all(sup, table)
