@@ -56,6 +56,9 @@ SERVER_CORE: Final = "0"
 LOAD_CORE: Final = "1"
 START_TIMEOUT_S: Final = 60.0
 DB_PATH: Final = WORK / "bench.sqlite3"
+# The PostgreSQL database of the "-pg" endpoints (dropped and made anew by each run using them).
+PG_DATABASE: Final = "bolt_bench"
+PG_ADMIN: Final = ("psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-q")
 # The origin the "-policies" servers allow (CORS_ALLOWED_ORIGINS in bench/app's settings).
 POLICY_ORIGIN: Final = "https://app.example.com"
 
@@ -93,6 +96,8 @@ class Endpoint:
     status: int = 200
     # Measured when --endpoints is not given; the newer, narrower endpoints are asked for by name.
     default: bool = True
+    # Reads the PostgreSQL catalogue (the run makes it first).
+    postgres: bool = False
 
 
 def serves(server: str, endpoint: Endpoint) -> bool:
@@ -221,6 +226,25 @@ ENDPOINTS: Final = (
         servers=BOLT_SERVERS,
         default=False,
     ),
+    # The ORM pair on PostgreSQL (127.0.0.1:5432, database PG_DATABASE, made by the harness).
+    Endpoint(
+        "orm-pg-async-plain",
+        "GET",
+        "/plain/orm-pg/async",
+        expected_page(),
+        servers=BOLT_SERVERS,
+        default=False,
+        postgres=True,
+    ),
+    Endpoint(
+        "orm-pg-sync-plain",
+        "GET",
+        "/plain/orm-pg/sync",
+        expected_page(),
+        servers=BOLT_SERVERS,
+        default=False,
+        postgres=True,
+    ),
     # A path no route has: ours falls through to Django's URLconf (on by default), which has
     # none either; Django-Bolt 0.13 answers its own JSON 404. Only the status is compared.
     Endpoint("not-found", "GET", "/no/such/path", None, status=404, default=False),
@@ -263,6 +287,7 @@ class Server:
 
     def env(self) -> dict[str, str]:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "BENCH_DB": str(DB_PATH)}
+        env["BENCH_PG_DB"] = PG_DATABASE
         # One hash seed for every server process: with random seeds, two processes of the same
         # server measured side by side differed by 3 % (dict layouts); with one seed, by 0.5 %.
         env["PYTHONHASHSEED"] = "0"
@@ -305,8 +330,9 @@ def _free_port() -> int:
 
 
 def make_servers(names: list[str], base_tree: str = "") -> list[Server]:
-    ours = (f"-e {ROOT}",)
-    theirs = (f"django-bolt=={THEIRS_VERSION}",)
+    # psycopg for the "-pg" ORM endpoints, in both venvs alike.
+    ours = (f"-e {ROOT}", "psycopg[binary]>=3.1")
+    theirs = (f"django-bolt=={THEIRS_VERSION}", "psycopg[binary]>=3.1")
     known = {
         "ours": ("ours (django_bolt, pure Python)", ours),
         # Ours at another commit (--base-tree: a checkout of it), for before/after in one run.
@@ -404,6 +430,32 @@ def package_version(server: Server) -> str:
         [str(server.python), "-c", code], capture_output=True, text=True, check=False, cwd=APP
     )
     return out.stdout.strip() or "?"
+
+
+def prepare_postgres(servers: list[Server]) -> None:
+    """A fresh PostgreSQL catalogue, database PG_DATABASE: made, migrated and filled."""
+    maker = next((s for s in servers if s.name != "fastapi"), None)
+    if maker is None:
+        return
+    for sql in (f"DROP DATABASE IF EXISTS {PG_DATABASE}", f"CREATE DATABASE {PG_DATABASE}"):
+        out = subprocess.run([*PG_ADMIN, "-c", sql], capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            raise SystemExit(f"PostgreSQL on 127.0.0.1:5432 refused {sql!r}:\n{out.stderr}")
+    env = {**maker.env(), "BENCH_POLICIES": "", "BENCH_DB_READONLY": ""}
+    for command in (
+        ["migrate", "--noinput", "-v0", "--database", "pg"],
+        ["fill_catalog", "--database", "pg"],
+    ):
+        out = subprocess.run(
+            [str(maker.python), "manage.py", *command],
+            cwd=APP,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if out.returncode != 0:
+            raise SystemExit(f"manage.py {command[0]} (pg) failed:\n{out.stdout}{out.stderr}")
 
 
 def prepare_database(servers: list[Server]) -> None:
@@ -797,6 +849,8 @@ def main(argv: list[str]) -> int:
     # Always: the servers open the catalogue read-only at start-up (runbolt's migration check
     # reads it), so it must exist even when no ORM endpoint is measured.
     prepare_database(servers)
+    if any(e.postgres for e in endpoints):
+        prepare_postgres(servers)
     results: dict[str, dict[str, list[Sample]]] = {e.name: {} for e in endpoints}
     skipped: dict[str, dict[str, str]] = {}
     not_applicable = {e.name: [s.name for s in servers if not serves(s.name, e)] for e in endpoints}

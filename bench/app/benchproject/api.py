@@ -138,3 +138,14 @@ async def orm_async_plain():
 @api.get("/plain/orm/sync")
 def orm_sync_plain():
     return [_product(p) for p in Product.objects.order_by("id")[:10]]
+
+
+# The ORM pair on PostgreSQL (the "pg" alias, set when BENCH_PG_DB is), as users write them.
+@api.get("/plain/orm-pg/async")
+async def orm_pg_async_plain():
+    return [_product(p) async for p in Product.objects.using("pg").order_by("id")[:10]]
+
+
+@api.get("/plain/orm-pg/sync")
+def orm_pg_sync_plain():
+    return [_product(p) for p in Product.objects.using("pg").order_by("id")[:10]]

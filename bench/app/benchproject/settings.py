@@ -46,6 +46,18 @@ DATABASES = {
 # BENCH_CONN_MAX_AGE=none (persistent) or a number of seconds overrides the default 0.
 _MAX_AGE = os.environ.get("BENCH_CONN_MAX_AGE", "0")
 DATABASES["default"]["CONN_MAX_AGE"] = None if _MAX_AGE.lower() == "none" else int(_MAX_AGE)
+# BENCH_PG_DB names a PostgreSQL database (on 127.0.0.1:5432, user postgres) for the "-pg" ORM
+# endpoints, under the alias "pg"; bench/run.py creates, migrates and fills it when one of them is
+# measured. Same CONN_MAX_AGE rule as the SQLite alias.
+if os.environ.get("BENCH_PG_DB"):
+    DATABASES["pg"] = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": os.environ["BENCH_PG_DB"],
+        "HOST": os.environ.get("BENCH_PG_HOST", "127.0.0.1"),
+        "PORT": os.environ.get("BENCH_PG_PORT", "5432"),
+        "USER": os.environ.get("BENCH_PG_USER", "postgres"),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Both implementations read this; None means no compression (wrk sends no Accept-Encoding anyway).
 BOLT_COMPRESSION = None

@@ -14,8 +14,12 @@ from benchproject.catalog.rows import make_rows
 class Command(BaseCommand):
     help = "Replace every Product with the benchmark's fixed rows."
 
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--database", default="default", help="the alias to fill")
+
     def handle(self, *args: Any, **options: Any) -> None:
-        with transaction.atomic():
-            Product.objects.all().delete()
-            Product.objects.bulk_create(Product(**row) for row in make_rows())
-        self.stdout.write(f"{Product.objects.count()} products")
+        alias = options["database"]
+        with transaction.atomic(using=alias):
+            Product.objects.using(alias).all().delete()
+            Product.objects.using(alias).bulk_create(Product(**row) for row in make_rows())
+        self.stdout.write(f"{Product.objects.using(alias).count()} products in {alias}")
