@@ -5,8 +5,8 @@ reports on, marks them inheritable and execs ``python -m django_bolt.server.hand
 the new interpreter needs travels in one environment variable (:data:`HANDOVER_ENV`, removed as
 soon as it is read): the descriptors (same numbers across exec), the parent's pid, the server
 options, whether to write the access log, and the parent's ``sys.path``. The server options are
-the parent's :class:`~django_bolt.conf.ServerConfig`, passed whole: a reload re-reads no option
-(the sockets, processes and limits belong to the running server). Everything else a Django
+the parent's :class:`~django_bolt.server.config.ServerConfig`, passed whole: a reload re-reads
+no option (the sockets, processes and limits belong to the running server). Everything else a Django
 project needs comes with the inherited environment and working directory: the settings module
 (``manage.py`` put ``DJANGO_SETTINGS_MODULE`` there, ``--settings`` too) and relative paths.
 
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Final, NoReturn
 import msgspec
 
 # At run time: msgspec resolves Handover's annotations to decode it.
-from django_bolt.conf import ServerConfig  # noqa: TC001
+from django_bolt.server.config import ServerConfig  # noqa: TC001
 from django_bolt.server.reload import interpreter_arguments
 from django_bolt.server.worker import EXIT_STARTUP_FAILED
 

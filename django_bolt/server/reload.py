@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from types import FrameType
 
-    from django_bolt.conf import ServerConfig
+    from django_bolt.server.config import ServerConfig
 
 __all__ = (
     "CHILD_ENV",

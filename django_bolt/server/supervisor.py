@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from types import FrameType
 
-    from django_bolt.conf import ServerConfig
+    from django_bolt.server.config import ServerConfig
     from django_bolt.server.contract import Application
 
 __all__ = (

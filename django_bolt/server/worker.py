@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     import socket
     from types import FrameType
 
-    from django_bolt.conf import ServerConfig
     from django_bolt.server.accesslog import AccessLog
+    from django_bolt.server.config import ServerConfig
     from django_bolt.server.contract import Application
 
 __all__ = (

@@ -1,6 +1,6 @@
 """``manage.py runbolt``: parse the options, bind, print the banner, hand off to the supervisor.
 
-Every flag is generated from :data:`django_bolt.conf.OPTIONS`; none is written out here. No
+Every flag is generated from :data:`django_bolt.server.config.OPTIONS`; none is written out here. No
 server logic lives in this module: processes and signals are ``server/supervisor.py``, reload is
 ``server/reload.py``.
 """
@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 import django_bolt
-from django_bolt.conf import OPTIONS, ServerConfig, load_server_config
 from django_bolt.server import reload
+from django_bolt.server.config import OPTIONS, ServerConfig, ServerConfigError, load_server_config
 from django_bolt.server.devfallback import LoadFailure
 from django_bolt.server.sockets import bind_error_message, create_listener, probe_address
 
@@ -93,7 +92,7 @@ class Command(BaseCommand):
         cli = {f.name: options.get(f.name) for f, _ in OPTIONS}
         try:
             config = load_server_config(cli, os.environ, settings)
-        except ImproperlyConfigured as exc:
+        except ServerConfigError as exc:
             raise CommandError(str(exc)) from None
         configure_logging(config.log_level)
         dev_child = os.environ.get(reload.CHILD_ENV) == "1"
