@@ -77,6 +77,7 @@ def resident_mib() -> float:
             return int(statm.read().split()[1]) * _PAGE_SIZE / (1024 * 1024)
     except (OSError, IndexError, ValueError):
         try:
+            # Lazily: psutil is optional, needed only where /proc is missing (macOS, BSD).
             import psutil
         except ImportError:
             return 0.0
