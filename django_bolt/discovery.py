@@ -6,9 +6,12 @@ import importlib
 import os
 from typing import TYPE_CHECKING, cast
 
+from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from django_bolt.api import BoltAPI
+from django_bolt.conf import framework_setting
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -58,8 +61,6 @@ def _explicit(specs: list[str] | tuple[str, ...]) -> list[BoltAPI]:
 
 
 def _project_package() -> str | None:
-    from django.conf import settings
-
     # The project package is the one holding urls.py (``mysite.urls`` → ``mysite``).
     urlconf = getattr(settings, "ROOT_URLCONF", None)
     if isinstance(urlconf, str) and "." in urlconf:
@@ -70,11 +71,6 @@ def _project_package() -> str | None:
 
 def discover_apis() -> list[BoltAPI]:
     """Every BoltAPI the project defines, in discovery order, without duplicates."""
-    from django.apps import apps
-    from django.conf import settings
-
-    from django_bolt.conf import framework_setting
-
     specs = framework_setting("BOLT_API", settings)
     if specs:
         if isinstance(specs, str):

@@ -13,7 +13,7 @@ from django.db.utils import InterfaceError, OperationalError
 from django.http import Http404
 
 from django_bolt._wire import encode_headers, json_response
-from django_bolt.server.wire import REASON_PHRASES
+from django_bolt.server.contract import REASON_PHRASES
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

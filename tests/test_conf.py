@@ -1,4 +1,4 @@
-"""The option table: precedence, coercion, validation, the free-threaded default."""
+"""The option table: precedence, coercion, validation, the free-threaded default, its paths."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import sys
 from types import SimpleNamespace
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 
 from django_bolt import conf
 from django_bolt.conf import ServerConfig, TrustedProxies, load_server_config
+from django_bolt.server import config as server_config
+from django_bolt.server.config import ServerConfigError
 
 
 def test_flag_beats_env_beats_setting_beats_default() -> None:
@@ -55,13 +56,13 @@ def test_booleans_from_settings(raw: object, expected: bool) -> None:
 def test_bad_values_fail_at_start_up(
     cli: dict[str, object], env: dict[str, str], message: str
 ) -> None:
-    with pytest.raises(ImproperlyConfigured, match=message):
+    with pytest.raises(ServerConfigError, match=message):
         load_server_config(cli, env, None)
 
 
 def test_workers_default_to_cpu_count_without_a_gil(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "_is_gil_enabled", lambda: False, raising=False)
-    monkeypatch.setattr(conf.os, "cpu_count", lambda: 7)
+    monkeypatch.setattr(server_config.os, "cpu_count", lambda: 7)
     assert ServerConfig().effective_workers() == 7
     monkeypatch.setattr(sys, "_is_gil_enabled", lambda: True, raising=False)
     assert ServerConfig().effective_workers() == 1
@@ -76,3 +77,11 @@ def test_trusted_proxies() -> None:
     assert "11.0.0.1" not in trusted
     assert "not-an-ip" not in trusted
     assert "203.0.113.9" in TrustedProxies.parse("*")
+
+
+def test_the_server_table_keeps_its_public_path() -> None:
+    # The table lives in the server (which imports nothing of the framework); users, the docs
+    # and Django-Bolt's layout import it from django_bolt.conf.
+    for name in ("OPTIONS", "Option", "ServerConfig", "TrustedProxies", "load_server_config"):
+        assert getattr(conf, name) is getattr(server_config, name)
+    assert issubclass(ServerConfigError, ValueError)

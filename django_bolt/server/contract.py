@@ -18,10 +18,13 @@ import tempfile
 import threading
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
+from django_bolt.server.wire import REASON_PHRASES
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable, Iterator
 
 __all__ = (
+    "REASON_PHRASES",
     "UNSET",
     "Application",
     "RawRequest",

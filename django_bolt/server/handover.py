@@ -4,20 +4,25 @@ The parent forks as usual; the child keeps only its slot's listening sockets and
 reports on, marks them inheritable and execs ``python -m django_bolt.server.handover``. What
 the new interpreter needs travels in one environment variable (:data:`HANDOVER_ENV`, removed as
 soon as it is read): the descriptors (same numbers across exec), the parent's pid, the server
-options, whether to write the access log, and the parent's ``sys.path``. The server options are
-the parent's :class:`~django_bolt.conf.ServerConfig`, passed whole: a reload re-reads no option
-(the sockets, processes and limits belong to the running server). Everything else a Django
-project needs comes with the inherited environment and working directory: the settings module
-(``manage.py`` put ``DJANGO_SETTINGS_MODULE`` there, ``--settings`` too) and relative paths.
+options, whether to write the access log, the parent's ``sys.path`` and the loader. The server
+options are the parent's :class:`~django_bolt.server.config.ServerConfig`, passed whole: a
+reload re-reads no option (the sockets, processes and limits belong to the running server).
+Everything else a Django project needs comes with the inherited environment and working
+directory: the settings module (``manage.py`` put ``DJANGO_SETTINGS_MODULE`` there,
+``--settings`` too) and relative paths.
 
-The new interpreter sets Django up, imports the project's APIs and then serves exactly like a
-forked worker. If any of that fails (a ``SyntaxError`` in the deployed code, a missing
-setting), it prints the traceback and exits with :data:`EXIT_STARTUP_FAILED` before it reports
-ready, so the parent keeps the worker it was to replace.
+The loader is the ``"module:function"`` name the caller of
+:func:`~django_bolt.server.supervisor.serve` gave (``runbolt`` names its own): the new
+interpreter imports it and calls it with the config to set the project up and load the
+application anew. The server knows the application only by that name, so it imports nothing of
+the framework. If any of that fails (a ``SyntaxError`` in the deployed code, a missing setting),
+the new interpreter prints the traceback and exits with :data:`EXIT_STARTUP_FAILED` before it
+reports ready, so the parent keeps the worker it was to replace.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import socket
@@ -28,15 +33,19 @@ from typing import TYPE_CHECKING, Final, NoReturn
 
 import msgspec
 
+from django_bolt.server.accesslog import AccessLog
+
 # At run time: msgspec resolves Handover's annotations to decode it.
-from django_bolt.conf import ServerConfig  # noqa: TC001
+from django_bolt.server.config import ServerConfig  # noqa: TC001
 from django_bolt.server.reload import interpreter_arguments
-from django_bolt.server.worker import EXIT_STARTUP_FAILED
+from django_bolt.server.worker import EXIT_STARTUP_FAILED, Worker
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from django_bolt.server.contract import Application
 
-__all__ = ("HANDOVER_ENV", "Handover", "exec_worker", "main")
+__all__ = ("HANDOVER_ENV", "Handover", "exec_worker", "main", "resolve_loader")
 
 HANDOVER_ENV: Final = "DJANGO_BOLT_WORKER_HANDOVER"
 # The module the new interpreter runs (``python -m``).
@@ -53,6 +62,8 @@ class Handover:
     access_log: bool
     sys_path: list[str]
     config: ServerConfig
+    # "module:function": called with ``config``, it sets the project up and returns the app.
+    loader: str
 
 
 def exec_worker(
@@ -62,15 +73,18 @@ def exec_worker(
     config: ServerConfig,
     *,
     access_log: bool,
+    loader: str,
 ) -> NoReturn:
     """Replace this (just forked) process with a fresh interpreter serving ``sockets``.
 
-    Raises ``OSError`` when the interpreter cannot be started; otherwise never returns.
+    ``loader`` names the ``"module:function"`` the new interpreter calls with ``config`` to load
+    the application. Raises ``OSError`` when the interpreter cannot be started; otherwise never
+    returns.
     """
     fds = [sock.fileno() for sock in sockets]
     for fd in (*fds, notify_fd):
         os.set_inheritable(fd, True)
-    handover = Handover(fds, notify_fd, parent_pid, access_log, list(sys.path), config)
+    handover = Handover(fds, notify_fd, parent_pid, access_log, list(sys.path), config, loader)
     env = {**os.environ, HANDOVER_ENV: msgspec.json.encode(handover).decode()}
     argv = [*interpreter_arguments(), "-m", _ENTRY]
     os.execve(argv[0], argv, env)  # noqa: S606 - our own interpreter and module, no shell
@@ -81,16 +95,19 @@ def _log(message: str) -> None:
     sys.stderr.flush()
 
 
-def _load_application(config: ServerConfig) -> Application:
-    """Set Django up and import the project's APIs, as ``runbolt`` did in the parent."""
-    import django
+def resolve_loader(loader: str) -> Callable[[ServerConfig], Application]:
+    """Return the function a ``"module:function"`` loader names, importing its module.
 
-    django.setup()
-    from django_bolt.discovery import discover_application
-    from django_bolt.management.commands.runbolt import configure_logging
-
-    configure_logging(config.log_level)
-    return discover_application(config=config)
+    Raises ``ValueError`` for a malformed name, ``ImportError`` or ``AttributeError`` for one
+    that names nothing.
+    """
+    module_name, sep, attr = loader.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"a loader looks like 'module:function', not {loader!r}")
+    load: Callable[[ServerConfig], Application] = getattr(
+        importlib.import_module(module_name), attr
+    )
+    return load
 
 
 def main() -> int:
@@ -109,14 +126,11 @@ def main() -> int:
     sys.path[:] = [*handover.sys_path, *(p for p in sys.path if p not in handover.sys_path)]
     config = handover.config
     try:
-        app = _load_application(config)
+        app = resolve_loader(handover.loader)(config)
     except Exception:
         sys.stderr.write(traceback.format_exc())
         _log("Error: could not load the application (see above).")
         return EXIT_STARTUP_FAILED
-    from django_bolt.server.accesslog import AccessLog
-    from django_bolt.server.worker import Worker
-
     sockets = [socket.socket(fileno=fd) for fd in handover.sockets]
     for sock in sockets:
         sock.setblocking(False)

@@ -10,7 +10,7 @@ import ipaddress
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    from django_bolt.conf import TrustedProxies
+    from django_bolt.server.config import TrustedProxies
 
 __all__ = ("FORWARDING_HEADERS", "resolve_forwarded")
 

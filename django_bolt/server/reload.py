@@ -15,10 +15,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 from typing import TYPE_CHECKING, Final
+
+import watchfiles
 
 from django_bolt.server.devfallback import FallbackApp, LoadFailure, decode_failure
 from django_bolt.server.lifeline import describe_exit
@@ -26,12 +29,11 @@ from django_bolt.server.rlimits import raise_open_file_limit
 from django_bolt.server.worker import Worker
 
 if TYPE_CHECKING:
-    import socket
     from collections.abc import Iterable, Sequence, Set as AbstractSet
     from pathlib import Path
     from types import FrameType
 
-    from django_bolt.conf import ServerConfig
+    from django_bolt.server.config import ServerConfig
 
 __all__ = (
     "CHILD_ENV",
@@ -64,10 +66,8 @@ def interpreter_arguments() -> list[str]:
 
 def child_arguments() -> list[str]:
     """The command line that started this process, to run it again as the child."""
-    import __main__
-
     args = interpreter_arguments()
-    spec = getattr(__main__, "__spec__", None)
+    spec = getattr(sys.modules["__main__"], "__spec__", None)
     if spec is not None and spec.name:
         # Started with ``python -m``: run the same module again.
         name = spec.parent if spec.name.endswith(".__main__") else spec.name
@@ -77,12 +77,10 @@ def child_arguments() -> list[str]:
 
 def inherited_socket() -> socket.socket | None:
     """The listening socket the watcher handed to this child, if any."""
-    import socket as socket_module
-
     fd = os.environ.get(FD_ENV)
     if fd is None:
         return None
-    sock = socket_module.socket(fileno=int(fd))
+    sock = socket.socket(fileno=int(fd))
     sock.setblocking(False)
     return sock
 
@@ -206,8 +204,6 @@ class Reloader:
 
     def run(self) -> int:
         """Watch until SIGTERM or SIGINT; return the exit code."""
-        import watchfiles
-
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
         }

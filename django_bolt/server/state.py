@@ -7,13 +7,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from django_bolt.conf import TrustedProxies
+from django_bolt.server.config import TrustedProxies
 from django_bolt.server.wire import format_date_header
 
 if TYPE_CHECKING:
     import asyncio
 
-    from django_bolt.conf import ServerConfig
+    from django_bolt.server.config import ServerConfig
     from django_bolt.server.contract import Application, RawRequest
 
 __all__ = ("AccessLog", "Connection", "ServerState", "default_connection_limit")

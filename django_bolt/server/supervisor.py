@@ -10,15 +10,16 @@ Workers start as forks of the parent, which imported the project once (an import
 reported once, at start, and start-up is quick). A fork runs the code the parent imported, so a
 code reload cannot fork: on ``SIGHUP`` each replacement is forked and at once exec'd into a
 fresh interpreter (``python -m django_bolt.server.handover``) that inherits only its slot's
-listening sockets and its pipe, sets Django up and imports the project from disk. The parent
-stays as it is: it keeps the sockets and the children, and never runs project code that might
-fail; the other design, the parent re-executing itself and handing its sockets to its new
-image, would put the whole service in the hands of the new code and would have to hand the
-running workers over too. A reload stays spawn-first, one slot at a time; a new worker that
-fails to import or start (a ``SyntaxError`` in the deployed code) exits before it listens, the
-old worker keeps serving, and the rest of the round is abandoned. Recycling (``--max-requests``
-and friends) and respawns fork while the parent's code is what serves; once a fresh worker
-serves, they start fresh interpreters too, since a fork would bring the old code back.
+listening sockets and its pipe and calls the loader the caller named (``runbolt``'s sets Django
+up and imports the project from disk). The parent stays as it is: it keeps the sockets and the
+children, and never runs project code that might fail; the other design, the parent re-executing
+itself and handing its sockets to its new image, would put the whole service in the hands of the
+new code and would have to hand the running workers over too. A reload stays spawn-first, one
+slot at a time; a new worker that fails to import or start (a ``SyntaxError`` in the deployed
+code) exits before it listens, the old worker keeps serving, and the rest of the round is
+abandoned. Recycling (``--max-requests`` and friends) and respawns fork while the parent's code
+is what serves; once a fresh worker serves, they start fresh interpreters too, since a fork
+would bring the old code back.
 
 The loop is split from the process plumbing so tests can step it: :class:`Supervisor` only
 talks to a :class:`ProcessTable` (spawn, signal, reap, read messages) and a clock. Signal
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from types import FrameType
 
-    from django_bolt.conf import ServerConfig
+    from django_bolt.server.config import ServerConfig
     from django_bolt.server.contract import Application
 
 __all__ = (
@@ -578,14 +579,23 @@ class ForkProcessTable:
 
 
 def serve(
-    app: Application, config: ServerConfig, sockets: list[list[socket.socket]], *, access_log: bool
+    app: Application,
+    config: ServerConfig,
+    sockets: list[list[socket.socket]],
+    *,
+    access_log: bool,
+    loader: str,
 ) -> int:
     """Fork one worker per socket group and supervise them; return the exit code.
 
     ``sockets[p][t]`` is the listening socket of thread ``t`` in process slot ``p``. The caller
     has already loaded ``app`` (so an import error is reported once, here) and closed any
-    database connection (none may cross ``fork()``).
+    database connection (none may cross ``fork()``). ``loader`` names the ``"module:function"``
+    a worker started as a fresh interpreter (after ``SIGHUP``) calls with ``config`` to load the
+    application anew: the server imports the application only by that name.
     """
+    # A loader that names nothing fails now, not at the first reload.
+    handover.resolve_loader(loader)
 
     def run_worker(slot: int, notify_fd: int, parent_pid: int) -> int:  # pragma: no cover - child
         log = AccessLog() if access_log else None
@@ -595,7 +605,9 @@ def serve(
         return worker.run()
 
     def exec_worker(slot: int, notify_fd: int, parent_pid: int) -> int:  # pragma: no cover - child
-        handover.exec_worker(sockets[slot], notify_fd, parent_pid, config, access_log=access_log)
+        handover.exec_worker(
+            sockets[slot], notify_fd, parent_pid, config, access_log=access_log, loader=loader
+        )
 
     # Before the first fork: the workers inherit it.
     raise_open_file_limit()

@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     import socket
     from types import FrameType
 
-    from django_bolt.conf import ServerConfig
     from django_bolt.server.accesslog import AccessLog
+    from django_bolt.server.config import ServerConfig
     from django_bolt.server.contract import Application
 
 __all__ = (
@@ -77,6 +77,7 @@ def resident_mib() -> float:
             return int(statm.read().split()[1]) * _PAGE_SIZE / (1024 * 1024)
     except (OSError, IndexError, ValueError):
         try:
+            # Lazily: psutil is optional, needed only where /proc is missing (macOS, BSD).
             import psutil
         except ImportError:
             return 0.0

@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 
-from django_bolt.conf import ServerConfig, TrustedProxies
+from django_bolt.server.config import ServerConfig, ServerConfigError, TrustedProxies
 from django_bolt.server.proxy import resolve_forwarded
 
 if TYPE_CHECKING:
@@ -64,7 +63,7 @@ def test_star_trusts_all() -> None:
 
 
 def test_a_bad_entry_is_a_configuration_error() -> None:
-    with pytest.raises(ImproperlyConfigured, match="not an IP"):
+    with pytest.raises(ServerConfigError, match="not an IP"):
         TrustedProxies.parse("127.0.0.1, nope")
 
 

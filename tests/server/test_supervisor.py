@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import signal
 
 import pytest
 
+from django_bolt.management.commands import runbolt
+from django_bolt.server import handover
 from django_bolt.server.supervisor import (
     CRASH_LOOP_S,
     EXIT_INTERRUPTED,
@@ -407,3 +410,23 @@ def test_without_a_start_timeout_a_slow_replacement_is_left_alone() -> None:
     clock.now += 3600.0
     sup.step()
     assert table.signals_to(slow) == []
+
+
+# --- the loader a fresh interpreter calls ------------------------------------------------------
+
+
+def test_a_fresh_worker_loads_the_application_by_the_name_its_caller_gave() -> None:
+    # The server imports nothing of the framework: runbolt names its loader, the server imports it.
+    assert handover.resolve_loader(runbolt.FRESH_WORKER_LOADER) is runbolt.load_fresh_application
+    assert handover.resolve_loader("json:loads") is json.loads
+
+
+@pytest.mark.parametrize("name", ["json", "json:", ":loads", ""])
+def test_a_malformed_loader_name_is_refused(name: str) -> None:
+    with pytest.raises(ValueError, match="module:function"):
+        handover.resolve_loader(name)
+
+
+def test_a_loader_that_names_nothing_fails_when_resolved() -> None:
+    with pytest.raises(AttributeError):
+        handover.resolve_loader("json:no_such_function")

@@ -14,6 +14,11 @@ import msgspec
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
+from django_bolt.discovery import discover_application
+from django_bolt.openapi import OpenAPIConfig, generate_schema
+from django_bolt.openapi.routes import effective_config
+from django_bolt.openapi.schema import to_yaml
+
 if TYPE_CHECKING:
     import argparse
 
@@ -31,18 +36,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django_bolt.discovery import discover_application
-        from django_bolt.openapi import OpenAPIConfig, generate_schema
-        from django_bolt.openapi.routes import effective_config
-
         try:
             api: Any = discover_application()
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from None
         document = generate_schema(api, effective_config(api) or OpenAPIConfig())
         if options["format"] == "yaml":
-            from django_bolt.openapi.schema import to_yaml
-
             text = to_yaml(document).decode()
         else:
             encoded = msgspec.json.encode(document)

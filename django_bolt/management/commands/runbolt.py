@@ -1,6 +1,6 @@
 """``manage.py runbolt``: parse the options, bind, print the banner, hand off to the supervisor.
 
-Every flag is generated from :data:`django_bolt.conf.OPTIONS`; none is written out here. No
+Every flag is generated from :data:`django_bolt.server.config.OPTIONS`; none is written out here. No
 server logic lives in this module: processes and signals are ``server/supervisor.py``, reload is
 ``server/reload.py``.
 """
@@ -12,17 +12,23 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
+import django
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
 import django_bolt
-from django_bolt.conf import OPTIONS, ServerConfig, load_server_config
+from django_bolt.discovery import discover_application
 from django_bolt.server import reload
+from django_bolt.server.accesslog import AccessLog
+from django_bolt.server.config import OPTIONS, ServerConfig, ServerConfigError, load_server_config
 from django_bolt.server.devfallback import LoadFailure
+from django_bolt.server.loops import LOOP_NAME
 from django_bolt.server.sockets import bind_error_message, create_listener, probe_address
+from django_bolt.server.supervisor import serve
+from django_bolt.server.worker import Worker
 
 if TYPE_CHECKING:
     import argparse
@@ -74,7 +80,23 @@ def configure_logging(level: str) -> None:
 
 
 def display_host(host: str) -> str:
+    """Return ``host`` as it is written in a URL (an IPv6 address in brackets)."""
     return f"[{host}]" if ":" in host else host
+
+
+def load_fresh_application(config: ServerConfig) -> Application:
+    """Set Django up and load the project's APIs in a worker started as a fresh interpreter.
+
+    The server calls this by name (:data:`FRESH_WORKER_LOADER`) after a ``SIGHUP``, so that it
+    loads the code now on disk exactly as :meth:`Command.handle` did in the parent.
+    """
+    django.setup()
+    configure_logging(config.log_level)
+    return discover_application(config=config)
+
+
+# The name the server imports the loader by in a fresh interpreter (it imports no framework).
+FRESH_WORKER_LOADER: Final = f"{__name__}:{load_fresh_application.__name__}"
 
 
 class Command(BaseCommand):
@@ -93,7 +115,7 @@ class Command(BaseCommand):
         cli = {f.name: options.get(f.name) for f, _ in OPTIONS}
         try:
             config = load_server_config(cli, os.environ, settings)
-        except ImproperlyConfigured as exc:
+        except ServerConfigError as exc:
             raise CommandError(str(exc)) from None
         configure_logging(config.log_level)
         dev_child = os.environ.get(reload.CHILD_ENV) == "1"
@@ -119,12 +141,14 @@ class Command(BaseCommand):
         port = sockets[0][0].getsockname()[1]
         self.print_banner(config, port, docs=self.docs_location(app))
         # No database connection may be shared by forked workers.
-        from django.db import connections
-
         connections.close_all()
-        from django_bolt.server.supervisor import serve
-
-        code = serve(app, config, sockets, access_log=self.access_log_on(config))
+        code = serve(
+            app,
+            config,
+            sockets,
+            access_log=self.access_log_on(config),
+            loader=FRESH_WORKER_LOADER,
+        )
         if code:
             sys.exit(code)
 
@@ -136,15 +160,8 @@ class Command(BaseCommand):
     def load_application(self, config: ServerConfig) -> Application:
         """Import the project's APIs once, here, so a broken import is reported once."""
         try:
-            import inspect
-
-            from django_bolt.discovery import discover_application
-
-            # The framework reads --no-admin (and any other server option it needs) from the
-            # config, once it accepts one.
-            if "config" in inspect.signature(discover_application).parameters:
-                return discover_application(config=config)  # type: ignore[call-arg, unused-ignore]
-            return discover_application()
+            # The framework reads --no-admin (and any other server option it needs) from it.
+            return discover_application(config=config)
         except Exception:
             text = traceback.format_exc()
             self.stderr.write(text)
@@ -185,8 +202,6 @@ class Command(BaseCommand):
     def print_banner(
         self, config: ServerConfig, port: int, *, dev: bool = False, docs: str | None = "/docs"
     ) -> None:
-        from django_bolt.server.loops import LOOP_NAME
-
         base = f"http://{display_host(config.host)}:{port}"
         workers = config.effective_workers()
         processes = 1 if dev else config.processes
@@ -226,9 +241,6 @@ class Command(BaseCommand):
         sys.exit(reloader.run())
 
     def serve_dev_child(self, app: Application, config: ServerConfig) -> None:
-        from django_bolt.server.accesslog import AccessLog
-        from django_bolt.server.worker import Worker
-
         sock = reload.inherited_socket()
         if sock is None:
             raise CommandError(f"{reload.CHILD_ENV} is set but {reload.FD_ENV} is not")

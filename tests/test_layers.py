@@ -1,0 +1,298 @@
+"""The package's shape, read from its source: layers, no import cycle, no hidden import, size.
+
+An AST walk over ``django_bolt/`` (nothing is imported). Every import statement counts, those
+inside functions too (they hide cycles from a plain import), except those under
+``if TYPE_CHECKING:``, which never run. ``from pkg import name`` is an edge to ``pkg.name`` when
+that is a module, else to ``pkg``; the parent packages Python imports on the way are no edges.
+
+Each allowlist below is today's debt, exactly: a test fails when an entry grows or a new one
+appears, and also when an entry is no longer needed, so the lists only shrink.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Final, NamedTuple
+
+ROOT: Final = Path(__file__).resolve().parent.parent / "django_bolt"
+PACKAGE: Final = "django_bolt"
+
+# Bottom to top, each group a line of module prefixes relative to django_bolt ("__init__" is the
+# package itself); the longest matching prefix decides. A module imports its own layer and those
+# below. Some prefixes name the packages issue 13's other steps create (_http, _binding, ...).
+LAYERS: Final = [
+    # The HTTP server: the standard library and its parsers, nothing of the framework.
+    "server",
+    # What every part of the framework uses, knowing no request.
+    "status_codes enums params param_functions cookies conf exceptions "
+    "_wire _sse _http _pool concurrency auth.base",
+    # The request, its parameters, its session and database, the bridge to Django's views.
+    "request types binding _binding _fastbind datastructures sessions _db _inline _files _streams "
+    "django_bridge _django",
+    "responses shortcuts static",
+    "middleware auth",
+    # Declaring, compiling and dispatching routes.
+    "routing router _dispatch api",
+    "openapi",
+    # Entry points: the package's public names, the commands, the test client.
+    "__init__ discovery testing management",
+]
+
+# Imports that go up a layer today; each one is a step of a cycle or a misplaced helper.
+LAYER_VIOLATIONS: Final = {
+    ("_inline", "responses"),  # the inline-safety rule looks at response classes
+    ("api", "openapi.config"),  # api <-> openapi: the docs routes are built inside api
+    ("api", "openapi.routes"),
+}
+
+# The strongly connected components of the import graph today.
+KNOWN_CYCLES: Final = [
+    "_db _fastbind _files _inline _streams binding datastructures request responses sessions",
+    "api openapi.config openapi.plugins openapi.routes openapi.schema",
+]
+
+# Imports inside a function body, per module (the lazy optional ones below not counted).
+INNER_IMPORTS: Final = {
+    "_db": 15,
+    "_files": 1,
+    "_inline": 1,
+    "api": 32,
+    "auth.base": 1,
+    "auth.guards": 3,
+    "auth.jwt": 3,
+    "auth.session": 2,
+    "binding": 1,
+    "datastructures": 7,
+    "django_bridge": 6,
+    "middleware.django": 7,
+    "middleware.django_loader": 2,
+    "middleware.rate_limit": 3,
+    "openapi.plugins": 1,
+    "openapi.routes": 1,
+    "openapi.schema": 7,
+    "request": 5,
+    "sessions": 18,
+    "static": 2,
+}
+# Optional third-party dependencies, imported where they are needed so the rest works without.
+LAZY_OPTIONAL: Final = {
+    ("server.worker", "psutil"),  # where /proc is missing
+    ("middleware.rate_limit", "redis.asyncio"),  # a shared rate-limit backend
+    ("openapi.schema", "msgspec.yaml"),  # PyYAML, for the YAML document only
+}
+
+# Besides the standard library: its parsers, and what its processes and --dev need.
+SERVER_DEPENDENCIES: Final = {"httptools", "uvloop", "msgspec", "watchfiles", "psutil"}
+# The framework reaches the server only through its faces; the entry points may use the rest.
+SERVER_FACES: Final = ("server.contract", "server.config")
+SERVER_USERS: Final = ("management", "testing")
+SERVER_INTERNALS_USED: Final = {("openapi.schema", "server.wire")}
+
+MAX_LINES: Final = 800
+LONG_MODULES: Final = {"api": 1251, "binding": 917, "server.reader": 906}
+
+
+TYPE_CHECKING_TESTS: Final = ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+
+
+class Import(NamedTuple):
+    source: str  # the importing module, as the lists above write it
+    target: str  # the module imported, absolute
+    line: int
+    in_function: bool
+
+
+def short(module: str) -> str:
+    """Return a django_bolt module's name as the lists above write it."""
+    return "__init__" if module == PACKAGE else module.removeprefix(PACKAGE + ".")
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in sorted(ROOT.rglob("*.py")):
+        parts = path.relative_to(ROOT.parent).with_suffix("").parts
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+MODULES: Final = _modules()
+
+
+def _targets(node: ast.Import | ast.ImportFrom, module: str) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    base = node.module or ""
+    if node.level:
+        package = module if MODULES[module].name == "__init__.py" else module.rpartition(".")[0]
+        parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+        base = ".".join([*parts, *([node.module] if node.module else [])])
+    return [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
+
+
+def _walk(node: ast.AST, module: str, in_function: bool, out: list[Import]) -> None:
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.If) and ast.unparse(child.test) in TYPE_CHECKING_TESTS:
+            for stmt in child.orelse:
+                _walk(ast.Module(body=[stmt], type_ignores=[]), module, in_function, out)
+            continue
+        if isinstance(child, ast.Import | ast.ImportFrom):
+            out.extend(
+                Import(short(module), target, child.lineno, in_function)
+                for target in _targets(child, module)
+            )
+        nested = in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+        _walk(child, module, nested, out)
+
+
+IMPORTS: Final[list[Import]] = []
+for _module, _path in MODULES.items():
+    _walk(ast.parse(_path.read_text(), str(_path)), _module, False, IMPORTS)
+# Edges between django_bolt's own modules.
+EDGES: Final = {
+    (i.source, short(i.target))
+    for i in IMPORTS
+    if i.target in MODULES and i.source != short(i.target)
+}
+
+
+def layer_of(module: str) -> int | None:
+    """Return the index in LAYERS of ``module``'s longest matching prefix, or None."""
+    best: tuple[int, int] | None = None
+    for index, group in enumerate(LAYERS):
+        for prefix in group.split():
+            matches = module == prefix or module.startswith(prefix + ".")
+            if matches and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), index)
+    return None if best is None else best[1]
+
+
+def _cycles() -> list[set[str]]:
+    graph: dict[str, set[str]] = defaultdict(set)
+    for source, target in EDGES:
+        graph[source].add(target)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    components: list[set[str]] = []
+
+    def visit(node: str) -> None:  # Tarjan's algorithm
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = set()
+            while not component or node not in component:
+                component.add(stack.pop())
+            if len(component) > 1:
+                components.append(component)
+
+    for node in sorted(short(m) for m in MODULES):
+        if node not in index:
+            visit(node)
+    return components
+
+
+def test_the_server_imports_nothing_of_the_framework() -> None:
+    bad = sorted(
+        (source, target)
+        for source, target in EDGES
+        if layer_of(source) == 0 and layer_of(target) != 0
+    )
+    assert not bad, (
+        f"server/ imports the framework: {bad}. The server knows the application only through "
+        "server/contract.py; pass what it needs down from the caller (as serve()'s loader)."
+    )
+    allowed = sys.stdlib_module_names | SERVER_DEPENDENCIES | {PACKAGE}
+    server = [i.target for i in IMPORTS if layer_of(i.source) == 0]
+    others = sorted({target for target in server if target.partition(".")[0] not in allowed})
+    assert not others, (
+        f"server/ imports {others}: it runs on the standard library and SERVER_DEPENDENCIES "
+        "only. Take the value from the caller, or add a dependency to DESIGN.md first."
+    )
+
+
+def test_every_module_has_a_layer() -> None:
+    missing = sorted(short(m) for m in MODULES if layer_of(short(m)) is None)
+    assert not missing, f"add these modules to a group of LAYERS in {__file__}: {missing}"
+
+
+def test_each_layer_imports_only_its_own_and_those_below() -> None:
+    layer = {short(m): layer_of(short(m)) for m in MODULES}
+    upward = {(s, t) for s, t in EDGES if (layer[s] or 0) < (layer[t] or 0)}
+    new = sorted(upward - LAYER_VIOLATIONS)
+    assert not new, (
+        f"imports that go up a layer (LAYERS in {__file__}): {new}. Move the shared piece down "
+        "to the lower layer, or have the caller pass it in."
+    )
+    gone = sorted(LAYER_VIOLATIONS - upward)
+    assert not gone, (
+        f"these imports no longer go up a layer: remove them from LAYER_VIOLATIONS: {gone}"
+    )
+
+
+def test_no_import_cycle() -> None:
+    found = _cycles()
+    known = [set(cycle.split()) for cycle in KNOWN_CYCLES]
+    new = [sorted(c) for c in found if c not in known]
+    assert not new, (
+        f"import cycles: {new}. Break each one (move the shared piece to a lower module); "
+        "if a known cycle only changed shape while shrinking, update KNOWN_CYCLES to match."
+    )
+    gone = [sorted(c) for c in known if c not in found]
+    assert not gone, f"these cycles are gone: remove them from KNOWN_CYCLES: {gone}"
+
+
+def test_no_import_inside_a_function() -> None:
+    inner = [i for i in IMPORTS if i.in_function]
+    lazy = {(i.source, i.target) for i in inner}
+    assert lazy >= LAZY_OPTIONAL, f"remove from LAZY_OPTIONAL: {sorted(LAZY_OPTIONAL - lazy)}"
+    statements = {(i.source, i.line) for i in inner if (i.source, i.target) not in LAZY_OPTIONAL}
+    counts = Counter(source for source, _ in statements)
+    grew = {m: n for m, n in counts.items() if n > INNER_IMPORTS.get(m, 0)}
+    assert not grew, (
+        f"imports inside functions (module: count): {grew}, allowed {INNER_IMPORTS}. Import at "
+        "module level; an import cycle that forbids it is to be broken, not hidden. Only an "
+        "optional third-party dependency may be imported lazily (add it to LAZY_OPTIONAL)."
+    )
+    fell = {m: counts.get(m, 0) for m, n in INNER_IMPORTS.items() if counts.get(m, 0) < n}
+    assert not fell, f"fewer imports inside functions: lower INNER_IMPORTS to {fell}"
+
+
+def test_the_framework_reaches_the_server_through_its_faces() -> None:
+    def internal(source: str, target: str) -> bool:
+        return (
+            layer_of(source) != 0
+            and layer_of(target) == 0
+            and not target.startswith(SERVER_FACES)
+            and not source.startswith(SERVER_USERS)
+        )
+
+    used = {(s, t) for s, t in EDGES if internal(s, t)}
+    new = sorted(used - SERVER_INTERNALS_USED)
+    assert not new, (
+        f"the framework imports server internals: {new}. Export what it needs from "
+        "server/contract.py (the server's public face) and import it there."
+    )
+    gone = sorted(SERVER_INTERNALS_USED - used)
+    assert not gone, f"remove from SERVER_INTERNALS_USED: {gone}"
+
+
+def test_modules_stay_small() -> None:
+    lines = {short(m): len(p.read_text().splitlines()) for m, p in MODULES.items()}
+    long = {m: n for m, n in lines.items() if n > LONG_MODULES.get(m, MAX_LINES)}
+    assert not long, (
+        f"modules over {MAX_LINES} lines (or over their LONG_MODULES ceiling): {long}. "
+        "Split by job (a module per stage of the request path)."
+    )
+    shrunk = {m: lines[m] for m, n in LONG_MODULES.items() if lines.get(m, 0) < n}
+    assert not shrunk, (
+        f"lower LONG_MODULES to these line counts (or drop those <= {MAX_LINES}): {shrunk}"
+    )
