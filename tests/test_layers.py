@@ -27,7 +27,7 @@ LAYERS: Final = [
     # The HTTP server: the standard library and its parsers, nothing of the framework.
     "server",
     # What every part of the framework uses, knowing no request.
-    "status_codes enums params param_functions cookies conf exceptions "
+    "status_codes enums params param_functions cookies conf _conf exceptions "
     "_wire _sse _http _pool concurrency auth.base",
     # The request, its parameters, its session and database, the bridge to Django's views.
     "request types binding _binding _fastbind datastructures sessions _db _inline _files _streams "
