@@ -7,11 +7,10 @@ import os
 from typing import TYPE_CHECKING, cast
 
 from django.apps import apps
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from django_bolt.api import BoltAPI
-from django_bolt.conf import framework_setting
+from django_bolt.conf import framework_config
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -41,12 +40,11 @@ def _apis_in(module: ModuleType) -> list[BoltAPI]:
     return [value for value in vars(module).values() if isinstance(value, BoltAPI)]
 
 
-def _explicit(specs: list[str] | tuple[str, ...]) -> list[BoltAPI]:
+def _explicit(specs: tuple[str, ...]) -> list[BoltAPI]:
     apis: list[BoltAPI] = []
     for spec in specs:
-        module_name, sep, attr = str(spec).partition(":")
-        if not sep or not module_name or not attr:
-            raise ImproperlyConfigured(f"BOLT_API entries look like 'module:attr', not {spec!r}")
+        # 'module:attr', as the setting's check made sure.
+        module_name, _, attr = spec.partition(":")
         try:
             module = importlib.import_module(module_name)
         except Exception as exc:
@@ -62,8 +60,8 @@ def _explicit(specs: list[str] | tuple[str, ...]) -> list[BoltAPI]:
 
 def _project_package() -> str | None:
     # The project package is the one holding urls.py (``mysite.urls`` → ``mysite``).
-    urlconf = getattr(settings, "ROOT_URLCONF", None)
-    if isinstance(urlconf, str) and "." in urlconf:
+    urlconf = framework_config().root_urlconf
+    if urlconf is not None and "." in urlconf:
         return urlconf.rpartition(".")[0]
     module = os.environ.get("DJANGO_SETTINGS_MODULE", "")
     return module.rpartition(".")[0] or None
@@ -71,11 +69,9 @@ def _project_package() -> str | None:
 
 def discover_apis() -> list[BoltAPI]:
     """Every BoltAPI the project defines, in discovery order, without duplicates."""
-    specs = framework_setting("BOLT_API", settings)
+    specs = framework_config().bolt_api
     if specs:
-        if isinstance(specs, str):
-            specs = [specs]
-        return _explicit(list(specs))  # type: ignore[call-overload]
+        return _explicit(specs)
     candidates: list[str] = []
     project = _project_package()
     if project:

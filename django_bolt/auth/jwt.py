@@ -14,9 +14,12 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 import jwt
+from django.core.cache import caches
 from jwt.algorithms import get_default_algorithms
 
 from django_bolt.auth.base import AuthenticationFailed, BaseAuthentication, Identity, TokenUser
+from django_bolt.binding import run_in_pool
+from django_bolt.conf import framework_config
 from django_bolt.exceptions import ConfigurationError, HTTPException
 from django_bolt.server.contract import find_header
 
@@ -53,10 +56,15 @@ _FAMILIES: Final = {
 _CACHE_SIZE: Final = 4096
 
 
-def _secret_key() -> str:
-    from django.conf import settings
-
-    return str(settings.SECRET_KEY)
+def _secret_key() -> str | bytes:
+    """Django's ``SECRET_KEY``, the key of a JWTAuthentication (or token) given none."""
+    key = framework_config().secret_key
+    if not key:
+        raise ConfigurationError(
+            "SECRET_KEY is empty (or Django's settings are not configured): set it, or give "
+            "JWTAuthentication(secret=...) and create_jwt_for_user(secret=...) a key"
+        )
+    return key
 
 
 class InMemoryRevocationStore:
@@ -94,8 +102,6 @@ class DjangoCacheRevocationStore:
         self.prefix = prefix
 
     def _cache(self) -> Any:
-        from django.core.cache import caches
-
         return caches[self.alias]
 
     def revoke(self, jti: str, expires_at: float | None = None) -> None:
@@ -106,8 +112,6 @@ class DjangoCacheRevocationStore:
         return self._cache().get(self.prefix + jti) is not None
 
     async def is_revoked(self, jti: str) -> bool:
-        from django_bolt.binding import run_in_pool
-
         return bool(await run_in_pool(self._lookup, {"jti": jti}))
 
 

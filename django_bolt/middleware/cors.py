@@ -17,12 +17,11 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final, TypeVar
-from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
 from django_bolt._wire import VARY_ORIGIN, WireResponse, add_vary
-from django_bolt.conf import FRAMEWORK_SETTINGS, framework_setting
+from django_bolt.conf import DEFAULT_CONFIG, FrameworkConfig, as_framework_config, parse_origin
 
 if TYPE_CHECKING:
     from django_bolt.request import Request
@@ -42,17 +41,13 @@ __all__ = (
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _setting_default(name: str) -> Any:
-    return FRAMEWORK_SETTINGS[name][0]
-
-
 # for_route(handler, cors_entries) -> the route's compiled policy or None
 RouteCORS = Callable[..., "CORSPolicy | None"]
 
-# django-cors-headers' defaults, declared once in conf.py's settings table.
-DEFAULT_ALLOW_METHODS: Final = tuple(_setting_default("CORS_ALLOW_METHODS"))
-DEFAULT_ALLOW_HEADERS: Final = tuple(_setting_default("CORS_ALLOW_HEADERS"))
-DEFAULT_PREFLIGHT_MAX_AGE: Final = int(_setting_default("CORS_PREFLIGHT_MAX_AGE"))
+# django-cors-headers' defaults, declared once in FrameworkConfig (django_bolt/_conf/).
+DEFAULT_ALLOW_METHODS: Final = DEFAULT_CONFIG.cors_allow_methods
+DEFAULT_ALLOW_HEADERS: Final = DEFAULT_CONFIG.cors_allow_headers
+DEFAULT_PREFLIGHT_MAX_AGE: Final = DEFAULT_CONFIG.cors_preflight_max_age
 
 _ROUTE_ATTR: Final = "_bolt_cors"
 _WILDCARD: Final = "*"
@@ -116,29 +111,26 @@ class CORSConfig:
         return bool(self.allow_all_origins or self.allowed_origins or self.allowed_origin_regexes)
 
     @classmethod
-    def from_settings(cls, settings: object) -> CORSConfig:
-        """The ``CORS_*`` settings (django-cors-headers' older names are read as well)."""
-
-        def get(name: str, old: str | None = None) -> Any:
-            if not hasattr(settings, name) and old is not None and hasattr(settings, old):
-                return getattr(settings, old)
-            return framework_setting(name, settings)
-
-        max_age = get("CORS_PREFLIGHT_MAX_AGE")
-        if not hasattr(settings, "CORS_PREFLIGHT_MAX_AGE") and hasattr(settings, "CORS_MAX_AGE"):
-            max_age = settings.CORS_MAX_AGE  # Django-Bolt's name for the same setting
+    def from_config(cls, config: FrameworkConfig) -> CORSConfig:
+        """Return the policy the ``CORS_*`` settings in ``config`` describe."""
         return cls(
-            allowed_origins=get("CORS_ALLOWED_ORIGINS", "CORS_ORIGIN_WHITELIST"),
-            allowed_origin_regexes=get(
-                "CORS_ALLOWED_ORIGIN_REGEXES", "CORS_ORIGIN_REGEX_WHITELIST"
-            ),
-            allow_all_origins=get("CORS_ALLOW_ALL_ORIGINS", "CORS_ORIGIN_ALLOW_ALL"),
-            allow_credentials=get("CORS_ALLOW_CREDENTIALS"),
-            allow_methods=get("CORS_ALLOW_METHODS"),
-            allow_headers=get("CORS_ALLOW_HEADERS"),
-            expose_headers=get("CORS_EXPOSE_HEADERS"),
-            preflight_max_age=max_age,
+            allowed_origins=config.cors_allowed_origins,
+            allowed_origin_regexes=config.cors_allowed_origin_regexes,
+            allow_all_origins=config.cors_allow_all_origins,
+            allow_credentials=config.cors_allow_credentials,
+            allow_methods=config.cors_allow_methods,
+            allow_headers=config.cors_allow_headers,
+            expose_headers=config.cors_expose_headers,
+            preflight_max_age=config.cors_preflight_max_age,
         )
+
+    @classmethod
+    def from_settings(cls, settings: object) -> CORSConfig:
+        """Return the policy of the ``CORS_*`` settings in ``settings`` (a settings object).
+
+        django-cors-headers' older names are read too. Prefer :meth:`from_config`.
+        """
+        return cls.from_config(as_framework_config(settings))
 
 
 def _strings(values: object, what: str) -> tuple[str, ...]:
@@ -153,17 +145,10 @@ def _strings(values: object, what: str) -> tuple[str, ...]:
 
 def _origins(values: object) -> Iterable[str]:
     for origin in _strings(values, "allowed origins"):
-        if origin == _WILDCARD:
-            raise ImproperlyConfigured("use CORS_ALLOW_ALL_ORIGINS, not '*' in the origin list")
-        parts = urlsplit(origin)
-        # An origin is scheme://host[:port]; a path (even "/") would never equal what a browser
-        # sends, so the entry could only be a mistake.
-        if not parts.scheme or not parts.netloc or parts.path or parts.query or parts.fragment:
-            raise ImproperlyConfigured(
-                f"CORS origin {origin!r} must look like 'https://example.com' (scheme and host, "
-                "no path or trailing slash)"
-            )
-        yield origin.lower()
+        try:
+            yield parse_origin(origin)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"CORS origin: {exc}") from None
 
 
 class CORSPolicy:
@@ -361,14 +346,16 @@ def route_cors(fn: object) -> dict[str, Any] | None:
 
 
 def build_cors_policies(
-    settings: object | None,
+    config: FrameworkConfig | object | None = None,
 ) -> tuple[CORSPolicy | None, RouteCORS]:
-    """(the global policy or None, ``for_route(fn)``), read from ``settings`` once.
+    """Return (the global policy or None, ``for_route(fn)``) from the ``CORS_*`` settings.
 
-    ``for_route`` gives a ``@cors`` route its own compiled policy and every other route the
-    global one, so a project without CORS compiles nothing and pays nothing per request.
+    ``config`` is the :class:`FrameworkConfig` to use (by default :func:`framework_config`;
+    Django's settings object, as older callers pass, means the same). ``for_route`` gives a
+    ``@cors`` route its own compiled policy and every other route the global one, so a project
+    without CORS compiles nothing and pays nothing per request.
     """
-    base = CORSConfig.from_settings(settings) if settings is not None else CORSConfig()
+    base = CORSConfig.from_config(as_framework_config(config))
     default = CORSPolicy(base) if base.enabled else None
 
     def for_route(fn: object, entries: Sequence[dict[str, Any]] = ()) -> CORSPolicy | None:

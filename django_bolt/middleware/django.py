@@ -44,8 +44,15 @@ from typing import TYPE_CHECKING, Any, Final
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
 from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
+from django.core.handlers.exception import response_for_exception
+from django.core.handlers.wsgi import WSGIRequest
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils.module_loading import import_string
+from django.views.decorators.csrf import csrf_exempt
 
 from django_bolt._wire import WireResponse
+from django_bolt.conf import framework_config
+from django_bolt.django_bridge import _environ
 from django_bolt.exceptions import HTTPException
 from django_bolt.request import Request as _Request
 
@@ -69,8 +76,6 @@ _BOLT_ERROR: Final = "_bolt_error"
 
 
 def _import(path: str) -> type:
-    from django.utils.module_loading import import_string
-
     try:
         found: type = import_string(path)
     except ImportError as exc:
@@ -139,9 +144,7 @@ class DjangoMiddlewareStack:
         config = self._config
         if config is None:
             return [entry.resolve() for entry in self._entries]
-        from django.conf import settings
-
-        configured = list(getattr(settings, "MIDDLEWARE", []))
+        configured = list(framework_config().middleware)
         if config is True:
             paths = configured
         elif isinstance(config, list | tuple):
@@ -177,10 +180,6 @@ class DjangoMiddlewareStack:
         outermost = _adapt(True, chain, chain_is_async)
 
         async def layer(request: Request) -> WireResponse:
-            from django.core.handlers.wsgi import WSGIRequest
-
-            from django_bolt.django_bridge import _environ
-
             django_request = WSGIRequest(_environ(request))
             setattr(django_request, _BOLT_REQUEST, request)
             if asyncio.current_task() is None:
@@ -314,7 +313,6 @@ def route_callee(view: Callable[..., Any]) -> Callable[..., Any]:
 @functools.cache
 def _csrf_exempt_codes() -> frozenset[CodeType]:
     """The code of the wrappers ``csrf_exempt`` makes (one for ``def``, one for ``async def``)."""
-    from django.views.decorators.csrf import csrf_exempt
 
     def plain(request: HttpRequest) -> None: ...
 
@@ -359,8 +357,6 @@ def _resolve_user(django_request: HttpRequest) -> Any:
 
 def _as_django(response: Any) -> HttpResponseBase:
     """Our response as a Django one the middleware's response phase can read and change."""
-    from django.http import HttpResponse, StreamingHttpResponse
-
     if not isinstance(response, WireResponse):
         raise TypeError(f"expected a response from the chain, got {response!r}")
     django_response: HttpResponseBase
@@ -444,7 +440,5 @@ def _converting(middleware: Callable[..., Any], is_async: bool) -> Callable[...,
 
 
 def _django_answer(django_request: HttpRequest, exc: Exception) -> HttpResponseBase:
-    from django.core.handlers.exception import response_for_exception
-
     answer: HttpResponseBase = response_for_exception(django_request, exc)
     return answer

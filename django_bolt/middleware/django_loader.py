@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
+from django_bolt.conf import framework_config
 from django_bolt.middleware.django import DjangoMiddlewareStack
 
 if TYPE_CHECKING:
@@ -61,8 +63,6 @@ def load_django_middleware(
         ]
     else:
         raise TypeError(f"django_middleware must be True, a list or a dict, not {config!r}")
-    from django.utils.module_loading import import_string
-
     classes: list[type] = []
     for path in paths:
         if not isinstance(path, str):
@@ -75,13 +75,8 @@ def load_django_middleware(
 
 
 def get_django_middleware_setting() -> list[str]:
-    """``settings.MIDDLEWARE`` as a list; empty when Django's settings are not configured."""
-    from django.conf import settings
-
-    try:
-        return list(getattr(settings, "MIDDLEWARE", []))
-    except ImproperlyConfigured:
-        return []
+    """Return ``settings.MIDDLEWARE`` as a list; empty when Django's settings are not configured."""
+    return list(framework_config().middleware)
 
 
 def _dotted_paths(value: Iterable[Any]) -> set[str]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Final
 from django.http.request import split_domain_port, validate_host
 
 from django_bolt._wire import CT_JSON, WireResponse
+from django_bolt.conf import FrameworkConfig, as_framework_config
 
 if TYPE_CHECKING:
     from django_bolt.request import Request
@@ -74,12 +75,20 @@ class HostValidator:
         return WireResponse(400, [CT_JSON], _INVALID_BODY)
 
 
-def build_host_validator(settings: object | None) -> HostValidator | None:
-    """The validator for ``settings.ALLOWED_HOSTS``, or None when every host is allowed."""
-    if settings is None:
+def build_host_validator(
+    config: FrameworkConfig | object | None = None,
+) -> HostValidator | None:
+    """Return the validator for ``ALLOWED_HOSTS``, or None when every host is allowed.
+
+    ``config`` is the :class:`FrameworkConfig` to use (by default :func:`framework_config`;
+    Django's settings object, as older callers pass, means the same). Without configured Django
+    settings (a bare BoltAPI) no host is checked.
+    """
+    current = as_framework_config(config)
+    if not current.configured:
         return None
-    allowed = list(getattr(settings, "ALLOWED_HOSTS", []))
-    if not allowed and getattr(settings, "DEBUG", False):
+    allowed = list(current.allowed_hosts)
+    if not allowed and current.debug:
         allowed = list(DEBUG_ALLOWED_HOSTS)
     if "*" in allowed:
         return None

@@ -30,9 +30,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar
 
+from django.core.cache import InvalidCacheBackendError, caches
 from django.core.exceptions import ImproperlyConfigured
 
 from django_bolt._wire import json_response
+from django_bolt.binding import run_in_pool
+from django_bolt.conf import DEFAULT_CONFIG
+from django_bolt.middleware.base import _attach
 from django_bolt.server.contract import find_header
 
 if TYPE_CHECKING:
@@ -58,7 +62,7 @@ Decision = tuple[bool, float]
 # A bucket idle for burst/rps seconds is full again, which is the same as having no bucket:
 # those are dropped first when a store is over its size. Only when every bucket is in use are
 # the least recently used dropped (a key that comes back then starts full).
-DEFAULT_MAX_KEYS: Final = 100_000
+DEFAULT_MAX_KEYS: Final = DEFAULT_CONFIG.bolt_rate_limit_max_keys
 # Where APIKeyAuthentication finds a key by default.
 _API_KEY_HEADERS: Final = frozenset({b"x-api-key", b"authorization"})
 
@@ -124,8 +128,6 @@ def rate_limit(rps: float = 100, burst: int | None = None, key: Any = "ip") -> C
     RateLimitSpec.from_entry(entry)  # a mistake fails at import, next to the decorator
 
     def decorator(handler: F) -> F:
-        from django_bolt.middleware.base import _attach
-
         _attach(handler, [entry])
         return handler
 
@@ -344,8 +346,6 @@ class FixedWindowBuckets:
         self._timeout_s = math.ceil(self._window_s) + 1
 
     async def take(self, key: str) -> Decision:
-        from django_bolt.binding import run_in_pool
-
         result: Decision = await run_in_pool(self._take_sync, {"key": key})
         return result
 
@@ -382,8 +382,6 @@ def build_store(
     """The store for one route's limit: local, or on the cache ``backend`` names."""
     if backend is None:
         return LocalBuckets(spec.rps, spec.burst, max_keys)
-    from django.core.cache import InvalidCacheBackendError, caches
-
     try:
         cache = caches[backend]
     except InvalidCacheBackendError as exc:

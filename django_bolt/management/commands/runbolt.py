@@ -20,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 import django_bolt
+from django_bolt.conf import framework_setting
 from django_bolt.discovery import discover_application
 from django_bolt.server import reload
 from django_bolt.server.accesslog import AccessLog
@@ -172,8 +173,10 @@ class Command(BaseCommand):
     @staticmethod
     def report_to_watcher(text: str) -> None:
         """Under ``--dev``, hand the watcher the error its error page shows (elsewhere: no-op)."""
-        # The settings loaded (only the APIs or the checks failed): their DEBUG decides.
-        reload.report_load_failure(LoadFailure(debug=bool(settings.DEBUG), text=text))
+        # The settings loaded (only the APIs, the checks or another setting failed): their DEBUG
+        # decides, read alone so that the broken setting is what the page shows.
+        debug = bool(framework_setting("DEBUG"))
+        reload.report_load_failure(LoadFailure(debug=debug, text=text))
 
     def bind(self, config: ServerConfig) -> list[list[socket.socket]]:
         host = config.host
@@ -232,11 +235,14 @@ class Command(BaseCommand):
             sys.exit(1)
         self.print_banner(config, port, dev=True)
         watch = {Path.cwd()}
-        base_dir = getattr(settings, "BASE_DIR", None)
+        # Read one by one, not as the whole framework config: the watcher must come up while
+        # another setting is broken, for its child to report that on the error page.
+        base_dir = framework_setting("BASE_DIR")
         if base_dir:
-            watch.add(Path(base_dir))
+            watch.add(Path(str(base_dir)))
+        debug = bool(framework_setting("DEBUG"))
         reloader = reload.Reloader(
-            reload.child_arguments(), sock, watch, config=config, debug=bool(settings.DEBUG)
+            reload.child_arguments(), sock, watch, config=config, debug=debug
         )
         sys.exit(reloader.run())
 
