@@ -1,10 +1,10 @@
 """Reading :class:`~django_bolt._conf.framework.FrameworkConfig` from Django's settings.
 
 :func:`framework_config` reads and checks every setting once, when an API is compiled, and keeps
-the result until a setting changes (Django's ``setting_changed`` signal, which
-``override_settings`` and pytest-django's ``settings`` fixture send). Values other modules derive
-from it follow the same signal through :func:`cache_until_settings_change`: one mechanism for
-every cache of settings. Nothing here runs on the request path.
+the result until a setting changes: Django's ``setting_changed`` signal, or a new settings holder
+(``override_settings`` swaps one in, also for a deletion, which sends no signal). Values other
+modules derive from it are dropped with it through :func:`cache_until_settings_change`: one
+mechanism for every cache of settings. Nothing here runs on the request path.
 """
 
 from __future__ import annotations
@@ -81,8 +81,20 @@ def _configured_settings() -> object | None:
     return configured
 
 
+# The config read last, and the settings holder it was read from: override_settings (and so
+# pytest-django's ``settings`` fixture) swaps the holder in and out, even for a deletion, which
+# sends no setting_changed; a new holder means "read again".
 _current: FrameworkConfig | None = None
+_current_source: object = None
 _derived_caches: Final[list[Callable[[], None]]] = []
+
+
+def _kept() -> FrameworkConfig | None:
+    """The config read last, if the settings it was read from are still the ones in use."""
+    config = _current
+    if config is not None and _current_source is django_settings._wrapped:
+        return config
+    return None
 
 
 def framework_config() -> FrameworkConfig:
@@ -91,14 +103,17 @@ def framework_config() -> FrameworkConfig:
     Kept until a setting changes. Without configured Django settings: the defaults
     (``configured`` False), not kept, so settings configured later are read.
     """
-    global _current
-    config = _current
+    global _current, _current_source
+    config = _kept()
     if config is None:
         settings = _configured_settings()
         config = read_framework_config(settings)
         if settings is not None:
-            # Two threads may both read; they build equal objects and either may stay.
-            _current = config
+            # Values derived from the config read before go with it. Two threads may both
+            # read here; they build equal objects and either may stay.
+            for clear in _derived_caches:
+                clear()
+            _current, _current_source = config, django_settings._wrapped
     return config
 
 
@@ -119,9 +134,9 @@ def as_framework_config(settings: object | None) -> FrameworkConfig:
 def cache_until_settings_change(build: Callable[[], _T]) -> Callable[[], _T]:
     """Decorate a function of no arguments whose result derives from the settings.
 
-    The result is kept until a setting changes, as :func:`framework_config`'s is. (A value built
-    while Django's settings are not configured is kept too, until the next change or
-    :func:`reset_framework_config`.)
+    The result is kept until a setting changes or :func:`framework_config` reads the settings
+    again (compiling an API does), as :func:`framework_config`'s is. A value built while
+    Django's settings are not configured is kept too, until then.
     """
     cached = functools.cache(build)
     _derived_caches.append(cached.cache_clear)
@@ -174,7 +189,5 @@ def framework_setting(name: str, settings: object | None = None) -> object:
     f, setting = _BY_NAME[name]
     if settings is None:
         return f.default
-    current = _current
-    if settings is django_settings and current is not None:
-        return getattr(current, f.name)
-    return _read(f, setting, settings)
+    kept = _kept() if settings is django_settings else None
+    return getattr(kept, f.name) if kept is not None else _read(f, setting, settings)
