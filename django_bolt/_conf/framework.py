@@ -80,8 +80,8 @@ class FrameworkConfig:
     bolt_api: tuple[str, ...] = _setting(
         "BOLT_API",
         (),
-        "BoltAPI objects to serve, as 'module:attr' (unset: <project>.api and each app's api "
-        "module).",
+        "BoltAPI objects to serve, as 'module:attr' (unset: found in the project's and each "
+        "app's api module).",
         checks.api_specs,
     )
     bolt_allowed_file_paths: tuple[str, ...] = _setting(
@@ -200,14 +200,15 @@ class FrameworkConfig:
     debug: bool = _setting(
         "DEBUG",
         global_settings.DEBUG,
-        "Django's: error details in responses, the dev hosts, static files from the finders.",
+        "Django's: error details in responses, the development hosts when ALLOWED_HOSTS is "
+        "empty, static files from the finders.",
         checks.truthy,
     )
     root_urlconf: str | None = _setting(
         "ROOT_URLCONF",
         None,
-        "Django's: set, a path no API route matches goes to Django's URLs; names the project "
-        "package for API discovery.",
+        "Django's: when set, a path that no API route matches goes to Django's URLs; its "
+        "package is where API discovery looks first.",
         checks.optional_text,
     )
     allowed_hosts: tuple[str, ...] = _setting(
@@ -230,7 +231,10 @@ class FrameworkConfig:
         secret=True,
     )
     session_engine: str = _setting(
-        "SESSION_ENGINE", global_settings.SESSION_ENGINE, "Django's: request.session.", checks.text
+        "SESSION_ENGINE",
+        global_settings.SESSION_ENGINE,
+        "Django's: the session store behind request.session.",
+        checks.text,
     )
     session_cookie_name: str = _setting(
         "SESSION_COOKIE_NAME",
@@ -241,31 +245,31 @@ class FrameworkConfig:
     session_cookie_domain: str | None = _setting(
         "SESSION_COOKIE_DOMAIN",
         global_settings.SESSION_COOKIE_DOMAIN,
-        "Django's: the session cookie's Domain.",
+        "Django's: the Domain attribute of the session cookie.",
         checks.optional_text,
     )
     session_cookie_path: str = _setting(
         "SESSION_COOKIE_PATH",
         global_settings.SESSION_COOKIE_PATH,
-        "Django's: the session cookie's Path.",
+        "Django's: the Path attribute of the session cookie.",
         checks.text,
     )
     session_cookie_secure: bool = _setting(
         "SESSION_COOKIE_SECURE",
         global_settings.SESSION_COOKIE_SECURE,
-        "Django's: the session cookie's Secure.",
+        "Django's: the Secure attribute of the session cookie.",
         checks.truthy,
     )
     session_cookie_httponly: bool = _setting(
         "SESSION_COOKIE_HTTPONLY",
         global_settings.SESSION_COOKIE_HTTPONLY,
-        "Django's: the session cookie's HttpOnly.",
+        "Django's: the HttpOnly attribute of the session cookie.",
         checks.truthy,
     )
     session_cookie_samesite: str | None = _setting(
         "SESSION_COOKIE_SAMESITE",
         global_settings.SESSION_COOKIE_SAMESITE,
-        "Django's: the session cookie's SameSite (False: none sent).",
+        "Django's: the SameSite attribute of the session cookie (False: none).",
         checks.samesite,
     )
     session_save_every_request: bool = _setting(
