@@ -8,7 +8,7 @@ import pytest
 
 from django_bolt import BoltAPI
 from django_bolt.auth import APIKeyAuthentication, IsAdminUser, IsAuthenticated
-from django_bolt.conf import FRAMEWORK_SETTINGS
+from django_bolt.conf import DEFAULT_CONFIG, FRAMEWORK_SETTINGS
 from django_bolt.exceptions import PayloadTooLarge
 from django_bolt.middleware import CORSConfig, Middleware, rate_limit
 from django_bolt.testing import TestClient
@@ -140,9 +140,9 @@ def test_every_cors_setting_is_in_the_settings_table_with_django_cors_headers_de
     for name in CORS_NAMES:
         assert name in FRAMEWORK_SETTINGS
     config = CORSConfig()
-    assert list(config.allow_methods) == FRAMEWORK_SETTINGS["CORS_ALLOW_METHODS"][0]
-    assert list(config.allow_headers) == FRAMEWORK_SETTINGS["CORS_ALLOW_HEADERS"][0]
-    assert config.preflight_max_age == FRAMEWORK_SETTINGS["CORS_PREFLIGHT_MAX_AGE"][0] == 86400
+    assert config.allow_methods == DEFAULT_CONFIG.cors_allow_methods
+    assert config.allow_headers == DEFAULT_CONFIG.cors_allow_headers
+    assert config.preflight_max_age == DEFAULT_CONFIG.cors_preflight_max_age == 86400
 
 
 def test_every_cors_setting_is_documented():
