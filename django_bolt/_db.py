@@ -6,8 +6,9 @@ Django closes or checks a thread's connections at every request boundary (its
 restart is dropped instead of failing forever. Connections are per thread, so the boundary has
 to be kept on the thread that holds them. There are two kinds of such threads here:
 
-* **Pool threads** run ``def`` handlers (and everything else sent to the pool). Every pool call
-  goes through :func:`run_pooled`, which settles the thread's connections after the call, on the
+* **Pool threads** run ``def`` handlers (and everything else sent to the pool). Once
+  :func:`install_connection_tracking` has run (when the API compiles), every pool call goes
+  through :func:`run_pooled`, which settles the thread's connections after the call, on the
   same thread, but only when the call touched the database. A marker added to each connection's
   ``execute_wrappers`` (and the ``connection_created`` signal) notes that in a thread-local flag;
   a call that never queried costs one attribute read. Before a call, only a connection whose
@@ -38,6 +39,8 @@ import os
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Final
+
+from django_bolt.concurrency import is_inline_safe, wrap_pool_calls
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -117,6 +120,8 @@ def install_connection_tracking() -> None:
         for conn in connections.all(initialized_only=True):
             if _mark not in conn.execute_wrappers:
                 conn.execute_wrappers.append(_mark)
+        # Every pool call from now on settles its thread's connections (run_pooled).
+        wrap_pool_calls(run_pooled)
         _installed = True
 
 
@@ -187,14 +192,11 @@ def _after_fork_in_child() -> None:
     """Executors whose threads did not survive ``fork()`` would queue work forever: renew them.
 
     Connections are not touched here: closing one in the child would end the parent's session
-    on the shared socket. The parent closes them before forking (``runbolt`` does).
+    on the shared socket. The parent closes them before forking (``runbolt`` does). The sync
+    pool drops its own threads (``concurrency``).
     """
     SHARED.dirty = False
     SHARED.scheduled = False
-    from django_bolt import binding
-
-    # Dropped, not shut down: shutdown() takes a lock a parent thread may have held at fork.
-    binding._pool = None
     try:
         from asgiref.sync import SyncToAsync
     except ImportError:  # pragma: no cover - asgiref comes with Django
@@ -253,8 +255,6 @@ def wrap_handler(
     handlers that run inline on the event loop: they provably touch no database.
     """
     import inspect
-
-    from django_bolt._inline import is_inline_safe
 
     if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
         return fn

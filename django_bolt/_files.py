@@ -152,7 +152,7 @@ def _parse_range(value: str, size: int) -> tuple[int, int] | None:
 
 
 async def _read_chunks(path: str, offset: int, length: int) -> AsyncIterator[bytes]:
-    from django_bolt.binding import run_in_pool
+    from django_bolt.concurrency import run_in_pool
 
     handle = await run_in_pool(open, {"file": path, "mode": "rb"})
     try:

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, It
 from typing import Any, Final
 
 from django_bolt._sse import encode_event, with_keepalive
-from django_bolt.binding import run_in_pool
+from django_bolt.concurrency import run_in_pool
 
 __all__ = ("ClosingStream", "encoded_stream", "event_stream")
 

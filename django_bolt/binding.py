@@ -10,7 +10,6 @@ request.
 
 from __future__ import annotations
 
-import contextvars
 import dataclasses
 import functools
 import inspect
@@ -23,10 +22,13 @@ from urllib.parse import unquote_plus
 import msgspec
 import msgspec.inspect
 
-from django_bolt._db import run_pooled
 from django_bolt._fastbind import canonical_int
-from django_bolt._inline import is_inline_safe
-from django_bolt._pool import SyncPool
+from django_bolt.concurrency import (
+    configure_sync_pool,
+    is_inline_safe,
+    reset_sync_pool,
+    run_in_pool,
+)
 from django_bolt.exceptions import (
     JSON_DECODE_ERRORS,
     RequestValidationError,
@@ -36,66 +38,19 @@ from django_bolt.exceptions import (
 from django_bolt.params import UNSET, Body, Depends, File, Param, Source
 from django_bolt.request import Request
 
-if typing.TYPE_CHECKING:
-    from collections.abc import Awaitable
-
 __all__ = (
     "Binder",
     "ParameterInfo",
     "compile_binder",
     "configure_sync_pool",
     "describe_parameters",
+    "reset_sync_pool",
     "run_in_pool",
 )
 
 _NO_BODY_METHODS: Final = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 # Argument names that receive the request itself (Django-Bolt accepts both).
 _REQUEST_NAMES: Final = frozenset({"request", "req"})
-_DEFAULT_POOL_SIZE: Final = 40
-
-
-# --- the thread pool for blocking def handlers ---------------------------------------------------
-
-_pool: SyncPool | None = None
-_pool_size: int = _DEFAULT_POOL_SIZE
-
-
-def configure_sync_pool(size: int) -> None:
-    """Set the pool size (read from ``BOLT_SYNC_POOL_SIZE`` at start-up)."""
-    global _pool, _pool_size
-    if size < 1:
-        raise ValueError("BOLT_SYNC_POOL_SIZE must be at least 1")
-    _pool_size = size
-    pool = _pool
-    if pool is not None and pool.size != size:
-        # A pool of the old size finishes its queued calls; the next call starts the new one.
-        _pool = None
-        pool.shutdown(wait=False)
-
-
-def reset_sync_pool() -> None:
-    """Stop the pool's threads (and so their thread-bound DB connections); the next call makes
-    a new pool. For tests and for workers that must not inherit threads across a fork."""
-    global _pool
-    pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=True)
-
-
-def _get_pool() -> SyncPool:
-    global _pool
-    if _pool is None:
-        _pool = SyncPool(_pool_size, "bolt-sync")
-    return _pool
-
-
-def run_in_pool(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Awaitable[Any]:
-    """Run a blocking callable in the bounded pool, keeping the caller's context variables.
-
-    ``run_pooled`` keeps Django's connection rules (CONN_MAX_AGE, health checks) on the thread.
-    """
-    ctx = contextvars.copy_context()
-    return _get_pool().submit(functools.partial(ctx.run, run_pooled, fn, kwargs))
 
 
 # --- classifying arguments -----------------------------------------------------------------------

@@ -141,7 +141,7 @@ class UploadFile:
     async def _run(self, fn: Any, *args: Any) -> Any:
         if not self.rolled_to_disk:
             return fn(*args)
-        from django_bolt.binding import run_in_pool
+        from django_bolt.concurrency import run_in_pool
 
         return await run_in_pool(lambda: fn(*args), {})
 

@@ -23,7 +23,7 @@ from urllib.parse import unquote_to_bytes
 from django.core.handlers.wsgi import WSGIHandler
 
 from django_bolt._wire import WireResponse
-from django_bolt.binding import run_in_pool
+from django_bolt.concurrency import run_in_pool
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator

@@ -339,7 +339,7 @@ async def finish_session(request: Request, response: WireResponse, is_async: boo
             elif is_async:
                 max_age, expires = await _asave(session)
             else:
-                from django_bolt.binding import run_in_pool
+                from django_bolt.concurrency import run_in_pool
 
                 max_age, expires = await run_in_pool(_save, {"session": session})
             cookie = _cookie_header(config, session.session_key, max_age, expires)
