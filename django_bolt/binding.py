@@ -23,6 +23,7 @@ import msgspec
 import msgspec.inspect
 
 from django_bolt._fastbind import canonical_int
+from django_bolt._http.multipart import UploadFile
 from django_bolt.concurrency import (
     configure_sync_pool,
     is_inline_safe,
@@ -135,8 +136,6 @@ class _FileParam:
 
 
 def _mentions_upload(tp: Any) -> bool:
-    from django_bolt.datastructures import UploadFile
-
     if tp is UploadFile:
         return True
     return any(_mentions_upload(arg) for arg in typing.get_args(tp))

@@ -22,7 +22,7 @@ from urllib.parse import unquote_to_bytes
 
 from django.core.handlers.wsgi import WSGIHandler
 
-from django_bolt._wire import WireResponse
+from django_bolt._http.wire import WireResponse
 from django_bolt.concurrency import run_in_pool
 
 if TYPE_CHECKING:

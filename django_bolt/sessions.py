@@ -24,12 +24,12 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from django_bolt._wire import add_vary
+from django_bolt._http.wire import add_vary
 from django_bolt.cookies import Cookie
 from django_bolt.exceptions import Forbidden
 
 if TYPE_CHECKING:
-    from django_bolt._wire import WireResponse
+    from django_bolt._http.wire import WireResponse
     from django_bolt.request import Request
 
 __all__ = (

@@ -35,8 +35,8 @@ import stat
 from typing import TYPE_CHECKING, Final
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from django_bolt._files import file_wire
-from django_bolt._wire import CT_JSON, WireResponse
+from django_bolt._http.files import file_wire
+from django_bolt._http.wire import CT_JSON, WireResponse
 
 if TYPE_CHECKING:
     from django_bolt.request import Request
