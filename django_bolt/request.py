@@ -14,6 +14,12 @@ from urllib.parse import unquote
 
 import msgspec
 
+from django_bolt._django.sessions import (
+    aget_session_user,
+    anonymous_user,
+    get_session_user,
+    load_session,
+)
 from django_bolt._http.multipart import FormData, UploadFile, parse_form
 from django_bolt._http.parse import (
     Headers,
@@ -379,14 +385,21 @@ class Request(RawRequest):
         """
         session = self._session
         if session is None:
-            from django_bolt.sessions import load_session
-
             session = load_session(self)
         return session
 
     @session.setter
     def session(self, value: Any) -> None:
+        """Replace the session (``None``: none loaded yet, the next read loads one)."""
         self._session = value
+
+    @property
+    def loaded_session(self) -> Any:
+        """The session loaded (or assigned) for this request, else None; never loads one.
+
+        What runs after the handler reads this to learn whether a session needs saving.
+        """
+        return self._session
 
     @property
     def user(self) -> Any:
@@ -401,12 +414,8 @@ class Request(RawRequest):
             return self._user
         except AttributeError:
             pass
-        from django_bolt.auth.base import anonymous_user
-
         if _running_loop() is not None:
             return anonymous_user()
-        from django_bolt.sessions import get_session_user
-
         user = get_session_user(self)
         self._user = user
         return user
@@ -436,8 +445,6 @@ class Request(RawRequest):
             return self._user
         except AttributeError:
             pass
-        from django_bolt.sessions import aget_session_user
-
         user = await aget_session_user(self)
         self._user = user
         return user
@@ -469,6 +476,25 @@ class Request(RawRequest):
     @context.setter
     def context(self, value: dict[str, Any] | None) -> None:
         self._context = value
+
+    # --- what the framework stores while it routes and authenticates ---------------------------
+    # Plain methods, one store each (set_identity three): dispatch and the auth gate call them on
+    # every request that has path values or credentials, where a property setter would cost a
+    # descriptor call per value.
+
+    def set_path_params(self, params: dict[str, str]) -> None:
+        """Store the values the matched route captured from the path (:attr:`path_params`)."""
+        self._path_params = params
+
+    def set_query_string(self, query_string: str) -> None:
+        """Store the query string when the caller has already split it off the target."""
+        self._query_string = query_string
+
+    def set_identity(self, user: Any, auth: Any, context: dict[str, Any] | None) -> None:
+        """Store what an auth class accepted: :attr:`user`, :attr:`auth` and :attr:`context`."""
+        self._user = user
+        self._auth = auth
+        self._context = context
 
     # --- Django-Bolt's dict-style access ----------------------------------------------------------
     # ``request.get("method")`` and ``request["params"]`` read the attribute of that name (see
