@@ -102,19 +102,23 @@ def parse_query(query: str, wanted: Container[str] | None = None) -> list[tuple[
     return pairs
 
 
-def pick_headers(raw: list[tuple[bytes, bytes]], wanted: Container[bytes]) -> dict[str, str]:
-    """The last value of each wanted (lower-case) header name, decoded; others are skipped.
+def pick_headers(
+    raw: list[tuple[bytes, bytes]], wanted: Container[bytes]
+) -> list[tuple[bytes, str]]:
+    """(lower-case name, value) of each field whose lower-case name is wanted, in order.
 
-    Names and values are read as :class:`Headers` reads them: lower-cased, latin-1.
+    Values are decoded as :class:`Headers` decodes them (latin-1); the names stay bytes (they
+    are tokens: ASCII), the other fields are skipped undecoded.
     """
-    found: dict[str, str] = {}
+    found: list[tuple[bytes, str]] = []
     for name, value in raw:
         key = name.lower()
         if key in wanted:
-            found[key.decode("latin-1")] = value.decode("latin-1")
+            found.append((key, value.decode("latin-1")))
     return found
 
 
+_COOKIE: Final = (b"cookie",)
 # A backslash escape inside a quoted cookie value: three octal digits or one character, read as
 # Python's http.cookies reads them (Django's parse_cookie uses that reader).
 _COOKIE_ESCAPE: Final = re.compile(r"\\(?:([0-3][0-7]{2})|(.))", re.DOTALL)
@@ -161,7 +165,6 @@ def parse_cookie_headers(
     ``decode`` and ``wanted`` as for :func:`parse_cookies`.
     """
     cookies: dict[str, str] = {}
-    for name, value in raw:
-        if name.lower() == b"cookie":
-            cookies.update(parse_cookies(value.decode("latin-1"), decode=decode, wanted=wanted))
+    for _, value in pick_headers(raw, _COOKIE):
+        cookies.update(parse_cookies(value, decode=decode, wanted=wanted))
     return cookies
