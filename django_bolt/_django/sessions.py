@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 from importlib import import_module
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import django.contrib.auth as django_auth
 from asgiref.sync import sync_to_async
@@ -45,9 +45,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from django_bolt._http.wire import WireResponse
-    from django_bolt.request import Request
 
 __all__ = (
+    "SessionRequest",
     "aget_session_user",
     "anonymous_user",
     "check_csrf",
@@ -57,6 +57,32 @@ __all__ = (
     "reset_session_config",
     "session_config",
 )
+
+
+class SessionRequest(Protocol):
+    """What the session machinery reads of a request (``Request`` is one)."""
+
+    method: str
+    scheme: str
+
+    @property
+    def body(self) -> bytes: ...
+
+    @property
+    def cookies(self) -> dict[str, str]: ...
+
+    @property
+    def META(self) -> dict[str, Any]: ...
+
+    @property
+    def loaded_session(self) -> Any: ...
+
+    @property
+    def session(self) -> Any: ...
+
+    @session.setter
+    def session(self, value: Any) -> None: ...
+
 
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # The expiry Django's delete_cookie writes.
@@ -117,7 +143,7 @@ def reset_session_config(**kwargs: Any) -> None:
 setting_changed.connect(reset_session_config, dispatch_uid="django_bolt.sessions")
 
 
-def load_session(request: Request) -> Any:
+def load_session(request: SessionRequest) -> Any:
     """The request's ``SessionStore``, built from its session cookie (no I/O until read)."""
     config = session_config()
     session = config.store(request.cookies.get(config.cookie_name))
@@ -170,11 +196,11 @@ def anonymous_user() -> Any:
     return _anonymous
 
 
-def _has_session_cookie(request: Request, config: SessionConfig) -> bool:
+def _has_session_cookie(request: SessionRequest, config: SessionConfig) -> bool:
     return request.loaded_session is not None or bool(request.cookies.get(config.cookie_name))
 
 
-def _needs_csrf(request: Request, user: Any, config: SessionConfig) -> bool:
+def _needs_csrf(request: SessionRequest, user: Any, config: SessionConfig) -> bool:
     """An authenticated user that the incoming cookie vouches for, on an unsafe method.
 
     A session this request created or cycled (``login()`` in the handler) carries no ambient
@@ -186,7 +212,7 @@ def _needs_csrf(request: Request, user: Any, config: SessionConfig) -> bool:
     return bool(sent) and request.session.session_key == sent
 
 
-def get_session_user(request: Request, *, enforce_csrf: bool = True) -> Any:
+def get_session_user(request: SessionRequest, *, enforce_csrf: bool = True) -> Any:
     """The session's user (blocking: may query the session store and the user table)."""
     config = session_config()
     if not config.auth_installed or not _has_session_cookie(request, config):
@@ -197,7 +223,7 @@ def get_session_user(request: Request, *, enforce_csrf: bool = True) -> Any:
     return user
 
 
-async def aget_session_user(request: Request, *, enforce_csrf: bool = True) -> Any:
+async def aget_session_user(request: SessionRequest, *, enforce_csrf: bool = True) -> Any:
     """:func:`get_session_user` for async code (Django's ``aget_user`` where it exists)."""
     config = session_config()
     if not config.auth_installed or not _has_session_cookie(request, config):
@@ -232,7 +258,7 @@ def _csrf_checker() -> _CsrfCheck:
     return _checker
 
 
-def _django_request(request: Request) -> Any:
+def _django_request(request: SessionRequest) -> Any:
     """A ``WSGIRequest`` over the same bytes, for Django code that needs a real one."""
     environ = dict(request.META)
     environ.setdefault("SERVER_NAME", "localhost")
@@ -247,7 +273,7 @@ def _django_request(request: Request) -> Any:
     return django_request
 
 
-def check_csrf(request: Request) -> None:
+def check_csrf(request: SessionRequest) -> None:
     """Django's CSRF check (token, Origin, Referer); a failure is a 403 ``CSRF Failed: ...``."""
     checker = _csrf_checker()
     django_request = _django_request(request)
@@ -331,7 +357,7 @@ async def _asave(session: Any) -> tuple[int | None, str | None]:
     return expiry
 
 
-async def finish_session(request: Request, response: WireResponse, is_async: bool) -> None:
+async def finish_session(request: SessionRequest, response: WireResponse, is_async: bool) -> None:
     """Django's ``SessionMiddleware.process_response`` for an API response (headers in place).
 
     The save runs where the handler's own I/O ran: in the pool for ``def`` handlers, through the

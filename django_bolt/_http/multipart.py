@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import tempfile
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
@@ -40,11 +40,12 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
     from django_bolt.params import File
-    from django_bolt.request import Request
+    from django_bolt.server.contract import SpooledBody
 
 __all__ = (
     "SPOOL_MAX_BYTES",
     "FormData",
+    "FormSource",
     "UploadFile",
     "UploadSettings",
     "parse_form",
@@ -105,6 +106,18 @@ def _settings_changed(*, setting: str, **_: Any) -> None:
 
 
 setting_changed.connect(_settings_changed, dispatch_uid="django_bolt.upload_settings")
+
+
+class FormSource(Protocol):
+    """What parsing a form reads of a request (``Request`` is one)."""
+
+    body_file: SpooledBody | None
+
+    @property
+    def body(self) -> bytes: ...
+
+    @property
+    def content_type(self) -> str: ...
 
 
 class UploadFile:
@@ -181,7 +194,7 @@ class FormData:
         self.files = files
 
 
-def _body_pieces(request: Request) -> Iterator[bytes]:
+def _body_pieces(request: FormSource) -> Iterator[bytes]:
     """The body in pieces of at most ``_FEED_BYTES``, without loading a spooled one."""
     body_file = request.body_file
     if body_file is not None:
@@ -219,7 +232,7 @@ class _MultipartReader:
         "upload_count",
     )
 
-    def __init__(self, request: Request, limits: Mapping[str, File] | None) -> None:
+    def __init__(self, request: FormSource, limits: Mapping[str, File] | None) -> None:
         self.settings = settings = upload_settings()
         self.body_file = request.body_file
         # Parts of a body kept in memory stay in memory (see the module docstring).
@@ -352,7 +365,7 @@ class _MultipartReader:
         self.ended = True
 
 
-def _multipart(request: Request, boundary: bytes, limits: Mapping[str, File] | None) -> FormData:
+def _multipart(request: FormSource, boundary: bytes, limits: Mapping[str, File] | None) -> FormData:
     reader = _MultipartReader(request, limits)
     parser = MultipartParser(boundary, reader.callbacks())
     try:
@@ -368,7 +381,7 @@ def _multipart(request: Request, boundary: bytes, limits: Mapping[str, File] | N
     return FormData(QueryParams(reader.fields), reader.files)
 
 
-def _urlencoded(request: Request) -> FormData:
+def _urlencoded(request: FormSource) -> FormData:
     settings = upload_settings()
     body_file = request.body_file
     size = body_file.size if body_file is not None else len(request.body)
@@ -383,7 +396,7 @@ def _urlencoded(request: Request) -> FormData:
     return FormData(QueryParams(pairs), {})
 
 
-def parse_form(request: Request, limits: Mapping[str, File] | None = None) -> FormData:
+def parse_form(request: FormSource, limits: Mapping[str, File] | None = None) -> FormData:
     """The request's form (urlencoded or multipart; any other body gives an empty form).
 
     ``limits`` maps a file field's name to its ``File()`` marker, so that ``max_size`` and
