@@ -50,9 +50,7 @@ def query_values(request: Request, wanted: Container[str]) -> dict[str, str]:
 
 def header_values(request: Request, wanted: Container[bytes]) -> dict[str, str]:
     """The last value of each wanted (lower-case) header, decoded as ``request.headers`` does."""
-    return {
-        name.decode("latin-1"): value for name, value in pick_headers(request.raw_headers, wanted)
-    }
+    return pick_headers(request.raw_headers, wanted)
 
 
 def cookie_values(request: Request, wanted: Container[str]) -> dict[str, str]:

@@ -102,23 +102,17 @@ def parse_query(query: str, wanted: Container[str] | None = None) -> list[tuple[
     return pairs
 
 
-def pick_headers(
-    raw: list[tuple[bytes, bytes]], wanted: Container[bytes]
-) -> list[tuple[bytes, str]]:
-    """(lower-case name, value) of each field whose lower-case name is wanted, in order.
-
-    Values are decoded as :class:`Headers` decodes them (latin-1); the names stay bytes (they
-    are tokens: ASCII), the other fields are skipped undecoded.
-    """
-    found: list[tuple[bytes, str]] = []
+def pick_headers(raw: list[tuple[bytes, bytes]], wanted: Container[bytes]) -> dict[str, str]:
+    """The last value of each wanted (lower-case) header name, decoded as :class:`Headers`
+    decodes it (lower-case name, latin-1); the other fields are skipped undecoded."""
+    found: dict[str, str] = {}
     for name, value in raw:
         key = name.lower()
         if key in wanted:
-            found.append((key, value.decode("latin-1")))
+            found[key.decode("latin-1")] = value.decode("latin-1")
     return found
 
 
-_COOKIE: Final = (b"cookie",)
 # A backslash escape inside a quoted cookie value: three octal digits or one character, read as
 # Python's http.cookies reads them (Django's parse_cookie uses that reader).
 _COOKIE_ESCAPE: Final = re.compile(r"\\(?:([0-3][0-7]{2})|(.))", re.DOTALL)
@@ -165,6 +159,7 @@ def parse_cookie_headers(
     ``decode`` and ``wanted`` as for :func:`parse_cookies`.
     """
     cookies: dict[str, str] = {}
-    for _, value in pick_headers(raw, _COOKIE):
-        cookies.update(parse_cookies(value, decode=decode, wanted=wanted))
+    for name, value in raw:
+        if name.lower() == b"cookie":
+            cookies.update(parse_cookies(value.decode("latin-1"), decode=decode, wanted=wanted))
     return cookies
