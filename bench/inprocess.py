@@ -172,7 +172,7 @@ def measure_orm() -> None:
     from benchproject.api import orm_async, orm_sync
     from django.db import connection
 
-    from django_bolt._pool import SyncPool
+    from django_bolt.concurrency import SyncPool
 
     def timed(fn: Any, n: int = 1000) -> float:
         def run(n: int) -> float:

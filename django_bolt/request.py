@@ -8,81 +8,39 @@ it has not been built yet: that costs nothing on requests that never read the vi
 
 from __future__ import annotations
 
-import re
 from asyncio import _get_running_loop as _running_loop
-from collections.abc import AsyncIterator, Awaitable, Callable, Container, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import unquote
 
 import msgspec
 
+from django_bolt._django.sessions import (
+    aget_session_user,
+    anonymous_user,
+    get_session_user,
+    load_session,
+)
+from django_bolt._http.multipart import FormData, UploadFile, parse_form
+from django_bolt._http.parse import (
+    Headers,
+    QueryParams,
+    parse_cookie_headers,
+    parse_cookies,
+    parse_query,
+)
 from django_bolt.exceptions import JSON_DECODE_ERRORS, RequestValidationError, body_error
 from django_bolt.server.contract import UNSET, RawRequest, SpooledBody, Unset, find_header
 
 if TYPE_CHECKING:
-    from django_bolt.datastructures import FormData, UploadFile
+    from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+
     from django_bolt.params import File
 
-__all__ = ("Headers", "QueryParams", "Request", "State", "parse_query")
+# Headers, QueryParams and the parsers live in _http.parse; named here as well, where users
+# (and Django-Bolt code) import them.
+__all__ = ("Headers", "QueryParams", "Request", "State", "parse_cookies", "parse_query")
 
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
-
-
-class _MultiDict(Mapping[str, str]):
-    """An immutable mapping that keeps every value of a repeated key; ``[]`` gives the last."""
-
-    __slots__ = ("_items", "_last")
-
-    def __init__(self, items: list[tuple[str, str]]) -> None:
-        self._items = items
-        self._last: dict[str, str] = dict(items)
-
-    def __getitem__(self, key: str) -> str:
-        return self._last[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._last)
-
-    def __len__(self) -> int:
-        return len(self._last)
-
-    def getlist(self, key: str) -> list[str]:
-        """Every value given for ``key``, in order (empty if absent)."""
-        return [v for k, v in self._items if k == key]
-
-    def multi_items(self) -> list[tuple[str, str]]:
-        """All (key, value) pairs in the order received."""
-        return list(self._items)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._items!r})"
-
-
-class QueryParams(_MultiDict):
-    """Query string values, URL-decoded; ``getlist`` for repeated keys."""
-
-    __slots__ = ()
-
-
-class Headers(_MultiDict):
-    """Request headers with case-insensitive names; ``getlist`` for repeated fields."""
-
-    __slots__ = ()
-
-    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
-        super().__init__([(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw])
-
-    def __getitem__(self, key: str) -> str:
-        return self._last[key.lower()]
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key.lower() in self._last
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._last.get(key.lower(), default)
-
-    def getlist(self, key: str) -> list[str]:
-        return super().getlist(key.lower())
 
 
 class State(dict[str, Any]):
@@ -117,58 +75,6 @@ class State(dict[str, Any]):
 
     def __repr__(self) -> str:
         return f"State({dict.__repr__(self)})"
-
-
-def parse_query(query: str) -> list[tuple[str, str]]:
-    """``a=1&b=x%20y&a=2`` → pairs, blank values kept; decoding only where needed."""
-    pairs: list[tuple[str, str]] = []
-    if not query:
-        return pairs
-    for chunk in query.split("&"):
-        if not chunk:
-            continue
-        key, _, value = chunk.partition("=")
-        if "%" in key or "+" in key:
-            key = unquote_plus(key)
-        if "%" in value or "+" in value:
-            value = unquote_plus(value)
-        pairs.append((key, value))
-    return pairs
-
-
-# A backslash escape inside a quoted cookie value: three octal digits or one character, read as
-# Python's http.cookies reads them (Django's parse_cookie uses that reader).
-_COOKIE_ESCAPE: Final = re.compile(r"\\(?:([0-3][0-7]{2})|(.))", re.DOTALL)
-
-
-def _unescape(match: re.Match[str]) -> str:
-    octal = match[1]
-    return chr(int(octal, 8)) if octal is not None else match[2]
-
-
-def parse_cookies(
-    header: str, *, decode: bool = True, wanted: Container[str] | None = None
-) -> dict[str, str]:
-    """Cookie header → dict, tolerant of malformed pairs the way browsers are.
-
-    ``decode=False`` keeps percent-escapes as sent (``Request.raw_cookies``); ``wanted`` keeps
-    only those names, the others left undecoded (a route's cookie parameters).
-    """
-    cookies: dict[str, str] = {}
-    for chunk in header.split(";"):
-        name, sep, value = chunk.partition("=")
-        name = name.strip()
-        if not sep or not name or (wanted is not None and name not in wanted):
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1]
-            if decode and "\\" in value:
-                # The escapes Set-Cookie quoting wrote (SimpleCookie's, as set_cookie does).
-                value = _COOKIE_ESCAPE.sub(_unescape, value)
-        # unquote() of a value without "%" is the value itself: the call is skipped.
-        cookies[name] = unquote(value) if decode and "%" in value else value
-    return cookies
 
 
 class Request(RawRequest):
@@ -327,12 +233,8 @@ class Request(RawRequest):
         try:
             return self._cookies
         except AttributeError:
-            cookies: dict[str, str] = {}
-            for name, value in self.raw_headers:
-                if name.lower() == b"cookie":
-                    cookies.update(parse_cookies(value.decode("latin-1")))
-            self._cookies = cookies
-            return cookies
+            self._cookies = parse_cookie_headers(self.raw_headers)
+            return self._cookies
 
     @property
     def raw_cookies(self) -> dict[str, str]:
@@ -341,11 +243,7 @@ class Request(RawRequest):
         :attr:`cookies` decodes ``%XX`` escapes; this view does not, for code that must see the
         exact bytes (signatures, Django's ``COOKIES``). Being a fresh dict, it may be changed.
         """
-        cookies: dict[str, str] = {}
-        for name, value in self.raw_headers:
-            if name.lower() == b"cookie":
-                cookies.update(parse_cookies(value.decode("latin-1"), decode=False))
-        return cookies
+        return parse_cookie_headers(self.raw_headers, decode=False)
 
     @property
     def content_type(self) -> str:
@@ -396,8 +294,6 @@ class Request(RawRequest):
         try:
             return self._form
         except AttributeError:
-            from django_bolt.datastructures import parse_form
-
             self._form = parse_form(self, limits)
             return self._form
 
@@ -489,14 +385,21 @@ class Request(RawRequest):
         """
         session = self._session
         if session is None:
-            from django_bolt.sessions import load_session
-
             session = load_session(self)
         return session
 
     @session.setter
     def session(self, value: Any) -> None:
+        """Replace the session (``None``: none loaded yet, the next read loads one)."""
         self._session = value
+
+    @property
+    def loaded_session(self) -> Any:
+        """The session loaded (or assigned) for this request, else None; never loads one.
+
+        What runs after the handler reads this to learn whether a session needs saving.
+        """
+        return self._session
 
     @property
     def user(self) -> Any:
@@ -511,12 +414,8 @@ class Request(RawRequest):
             return self._user
         except AttributeError:
             pass
-        from django_bolt.auth.base import anonymous_user
-
         if _running_loop() is not None:
             return anonymous_user()
-        from django_bolt.sessions import get_session_user
-
         user = get_session_user(self)
         self._user = user
         return user
@@ -546,8 +445,6 @@ class Request(RawRequest):
             return self._user
         except AttributeError:
             pass
-        from django_bolt.sessions import aget_session_user
-
         user = await aget_session_user(self)
         self._user = user
         return user
@@ -579,6 +476,25 @@ class Request(RawRequest):
     @context.setter
     def context(self, value: dict[str, Any] | None) -> None:
         self._context = value
+
+    # --- what the framework stores while it routes and authenticates ---------------------------
+    # Plain methods, one store each (set_identity three): dispatch and the auth gate call them on
+    # every request that has path values or credentials, where a property setter would cost a
+    # descriptor call per value.
+
+    def set_path_params(self, params: dict[str, str]) -> None:
+        """Store the values the matched route captured from the path (:attr:`path_params`)."""
+        self._path_params = params
+
+    def set_query_string(self, query_string: str) -> None:
+        """Store the query string when the caller has already split it off the target."""
+        self._query_string = query_string
+
+    def set_identity(self, user: Any, auth: Any, context: dict[str, Any] | None) -> None:
+        """Store what an auth class accepted: :attr:`user`, :attr:`auth` and :attr:`context`."""
+        self._user = user
+        self._auth = auth
+        self._context = context
 
     # --- Django-Bolt's dict-style access ----------------------------------------------------------
     # ``request.get("method")`` and ``request["params"]`` read the attribute of that name (see

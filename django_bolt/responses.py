@@ -1,9 +1,9 @@
 """Response classes, and the per-route function that turns a handler's return value into bytes.
 
-User-facing classes keep plain Python values (``headers`` is a dict you may still change); they are
-encoded to a :class:`~django_bolt._wire.WireResponse` once, after the handler returns. Header names
-and values are validated at that point, so a bad header is a 500 from the framework rather than a
-split response on the wire.
+User-facing classes keep plain Python values (``headers`` is a dict you may still change); they
+are encoded to a :class:`~django_bolt._http.wire.WireResponse` once, after the handler returns.
+Header names and values are validated at that point, so a bad header is a 500 from the framework
+rather than a split response on the wire.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from urllib.parse import quote
 
 import msgspec
 
-from django_bolt._files import open_file_response
-from django_bolt._sse import ServerSentEvent, encode_event
-from django_bolt._streams import encoded_stream, event_stream
-from django_bolt._wire import (
+from django_bolt._http.files import open_file_response
+from django_bolt._http.sse import ServerSentEvent, encode_event
+from django_bolt._http.streams import encoded_stream, event_stream
+from django_bolt._http.wire import (
     CT_JSON,
     CT_OCTET,
     CT_TEXT,

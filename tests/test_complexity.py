@@ -18,9 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # Function name -> the most complex it may be (its complexity when C901 was turned on).
 CEILINGS: dict[str, int] = {
-    "compile_fast_bind": 37,
+    "compile_fast_bind": 32,
     "compile_gate": 30,
-    "bind": 29,  # _fastbind.bind (29) and binding.bind (15)
+    "bind": 29,  # _binding/fast.bind (29) and _binding/binder.bind (15)
     "dispatch": 26,
     "_request_body": 22,
     "_classify_one": 18,

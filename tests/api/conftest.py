@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from django_bolt.binding import reset_sync_pool
+from django_bolt.concurrency import reset_sync_pool
 from django_bolt.testing import bolt_client_factory
 
 if TYPE_CHECKING:

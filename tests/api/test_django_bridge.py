@@ -12,7 +12,8 @@ from django.contrib.staticfiles import finders
 from django.core.signals import request_finished, request_started
 from django.test import override_settings
 
-from django_bolt import BoltAPI, binding
+from django_bolt import BoltAPI
+from django_bolt.concurrency import reset_sync_pool
 from django_bolt.conf import ServerConfig
 from django_bolt.discovery import discover_application
 from django_bolt.server.contract import SpooledBody
@@ -30,9 +31,7 @@ def _fresh_sync_pool() -> None:
     # Django's request_started checks the database connection of the thread it runs on. A pool
     # thread still holding one from an earlier django_db test would trip pytest-django's
     # "database access not allowed" in a test without the mark; new threads hold none.
-    pool, binding._pool = binding._pool, None
-    if pool is not None:
-        pool.shutdown(wait=True)
+    reset_sync_pool()
 
 
 @pytest.fixture(autouse=True)

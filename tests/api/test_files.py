@@ -3,7 +3,7 @@
 import pytest
 
 from django_bolt import BoltAPI, FileResponse
-from django_bolt._files import CHUNK_BYTES, INLINE_READ_MAX_BYTES
+from django_bolt._http.files import CHUNK_BYTES, INLINE_READ_MAX_BYTES
 from django_bolt.testing import TestClient
 
 SMALL = b"0123456789" * 10

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from django_bolt import BoltAPI, Request
-from django_bolt._inline import is_inline_safe
+from django_bolt.concurrency import is_inline_safe
 from django_bolt.testing import TestClient
 
 

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from django_bolt import BoltAPI, StreamingResponse
-from django_bolt._sse import PING_COMMENT, encode_event
+from django_bolt._http.sse import PING_COMMENT, encode_event
 from django_bolt.responses import EventSourceResponse, ServerSentEvent
 from django_bolt.testing import TestClient
 

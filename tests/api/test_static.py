@@ -14,7 +14,7 @@ import pytest
 from django.contrib.staticfiles import finders
 
 from django_bolt import BoltAPI
-from django_bolt._files import INLINE_READ_MAX_BYTES
+from django_bolt._http.files import INLINE_READ_MAX_BYTES
 from django_bolt.request import Request
 
 if TYPE_CHECKING:

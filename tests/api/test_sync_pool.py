@@ -11,7 +11,7 @@ import pytest
 from django.test import override_settings
 
 from django_bolt import BoltAPI
-from django_bolt._pool import SyncPool
+from django_bolt.concurrency import SyncPool
 from django_bolt.testing import AsyncTestClient
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")

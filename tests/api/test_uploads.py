@@ -361,16 +361,16 @@ def test_a_spooled_form_is_parsed_off_the_event_loop(client, monkeypatch, size, 
     the loop: once the body is spooled, an async handler's form is parsed in the sync pool."""
     import threading
 
-    from django_bolt import datastructures
+    from django_bolt import request as request_module
 
     threads: list[str] = []
-    real_parse = datastructures.parse_form
+    real_parse = request_module.parse_form
 
     def recording_parse(*args, **kwargs):
         threads.append(threading.current_thread().name)
         return real_parse(*args, **kwargs)
 
-    monkeypatch.setattr(datastructures, "parse_form", recording_parse)
+    monkeypatch.setattr(request_module, "parse_form", recording_parse)
     response = client.post(
         "/upload", data={"title": "t"}, files={"document": ("d.bin", blob(size))}
     )

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from django_bolt.binding import configure_sync_pool, reset_sync_pool, run_in_pool
+from django_bolt.concurrency import configure_sync_pool, reset_sync_pool, run_in_pool
 from tests.api.conftest import fresh_sync_pool_after_db_tests
 
 if TYPE_CHECKING:

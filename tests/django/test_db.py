@@ -287,7 +287,7 @@ def test_without_health_checks_one_request_fails_cleanly_then_it_recovers(
 def test_routes_without_queries_leave_the_async_thread_alone(
     pg: str, pg_settings: dict[str, Any]
 ) -> None:
-    from django_bolt._db import SHARED
+    from django_bolt._django.db import SHARED
 
     with TestClient(_pid_api(pg)) as client:
         client.get("/async/pid")

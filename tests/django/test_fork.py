@@ -9,7 +9,7 @@ import warnings
 import pytest
 from asgiref.sync import SyncToAsync
 
-from django_bolt.binding import run_in_pool
+from django_bolt.concurrency import run_in_pool
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 

@@ -9,7 +9,7 @@ from typing import Any, Final
 
 import msgspec
 
-from django_bolt._wire import JSON_ENCODER
+from django_bolt._http.wire import JSON_ENCODER
 
 __all__ = ("PING_COMMENT", "ServerSentEvent", "encode_event", "with_keepalive")
 
@@ -78,7 +78,7 @@ async def with_keepalive(
     """Encode events, sending a ping comment whenever the producer is quiet for the interval.
 
     A sync ``source`` is iterated inline: give only what cannot block (a list), anything else
-    as an async iterable (``_streams`` steps sync generators in the pool). The pending
+    as an async iterable (``_http.streams`` steps sync generators in the pool). The pending
     ``__anext__`` is awaited through ``asyncio.wait`` (not ``wait_for``) so a timeout never
     cancels the producer half-way through an event. Left early (the client went away), the
     producer is cancelled if it is mid-item and ``aclose()``d.

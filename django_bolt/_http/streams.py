@@ -28,8 +28,8 @@ import threading
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, Final
 
-from django_bolt._sse import encode_event, with_keepalive
-from django_bolt.binding import run_in_pool
+from django_bolt._http.sse import encode_event, with_keepalive
+from django_bolt.concurrency import run_in_pool
 
 __all__ = ("ClosingStream", "encoded_stream", "event_stream")
 
@@ -135,7 +135,7 @@ def event_stream(
     ping_interval_s: float | None,
     encode: Callable[[Any], bytes] = encode_event,
 ) -> ClosingStream:
-    """Server-Sent Events from ``source`` with keep-alive pings (see ``_sse.with_keepalive``)."""
+    """Server-Sent Events from ``source`` with keep-alive pings (``_http.sse.with_keepalive``)."""
     items = source if isinstance(source, _PULLED_AS_THEY_ARE) else pulled_in_pool(source)
     return ClosingStream(with_keepalive(items, ping_interval_s, encode))
 

@@ -1,0 +1,363 @@
+"""Turn a handler's signature into a fast argument builder, once per route.
+
+At registration the arguments are classified (``plan``) and all the scalar ones are folded into
+one generated ``TypedDict``; per request the binder gathers the raw strings into a dict
+(``extract``) and hands it to a single ``msgspec.convert`` call, which coerces, enforces the
+constraints and returns the keyword arguments in one C-level pass. Bodies are decoded by one
+``msgspec.json.Decoder`` per route. Nothing here calls ``inspect`` per request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import TYPE_CHECKING, Any, NotRequired, Required, TypedDict
+
+import msgspec
+
+from django_bolt._binding.dependencies import call_dependency
+from django_bolt._binding.extract import Field, Reader, fast_convert, gather, plan_readers
+from django_bolt._binding.plan import FAST_KINDS, FileParam, ParameterInfo, Scalar, classify
+from django_bolt.concurrency import is_inline_safe, run_in_pool
+from django_bolt.exceptions import (
+    JSON_DECODE_ERRORS,
+    RequestValidationError,
+    body_error,
+    split_validation,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from django_bolt.params import File
+    from django_bolt.request import Request
+
+__all__ = ("Binder", "Dependency", "compile_binder", "describe_parameters")
+
+
+@dataclasses.dataclass(slots=True)
+class Dependency:
+    """An argument filled by calling another function (``Depends(fn)``)."""
+
+    name: str
+    binder: Binder
+    use_cache: bool
+
+
+def _label(fn: Callable[..., Any]) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def _check_uploads(uploads: list[Any], limits: File) -> tuple[str, str] | None:
+    """(message, type) for the first limit the uploads break, or None."""
+    if limits.max_files is not None and len(uploads) > limits.max_files:
+        return (f"At most {limits.max_files} files allowed", "too_many_files")
+    for upload in uploads:
+        if limits.max_size is not None and upload.size > limits.max_size:
+            return (f"File `{upload.filename}` exceeds {limits.max_size} bytes", "file_too_large")
+        if limits.min_size is not None and upload.size < limits.min_size:
+            return (f"File `{upload.filename}` is under {limits.min_size} bytes", "file_too_small")
+        allowed = limits.allowed_types
+        if allowed and not any(_type_matches(upload.content_type, a) for a in allowed):
+            return (f"File type `{upload.content_type}` is not allowed", "file_type")
+    return None
+
+
+def _type_matches(content_type: str, pattern: str) -> bool:
+    media = content_type.split(";")[0].strip().lower()
+    pattern = pattern.lower()
+    if pattern.endswith("/*"):
+        return media.startswith(pattern[:-1])
+    return media == pattern
+
+
+class Binder:
+    """Everything needed to call one function with arguments taken from a request."""
+
+    __slots__ = (
+        "_body_decoder",
+        "_body_default",
+        "_body_name",
+        "_body_required",
+        "_body_spread",
+        "_fast",
+        "_files",
+        "_readers",
+        "_scalars",
+        "_typed",
+        "deps",
+        "described",
+        "fn",
+        "has_params",
+        "inline",
+        "is_async",
+        "is_async_gen",
+        "is_gen",
+        "label",
+        "reads_form",
+        "request_names",
+        "simple",
+    )
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        path_names: tuple[str, ...],
+        methods: frozenset[str],
+        inline: bool | None,
+    ) -> None:
+        self.fn = fn
+        self.label = _label(fn)
+        self.is_async_gen = inspect.isasyncgenfunction(fn)
+        self.is_gen = inspect.isgeneratorfunction(fn)
+        self.is_async = inspect.iscoroutinefunction(fn)
+        if inline is None:
+            inline = self.is_async or self.is_async_gen or is_inline_safe(fn)
+        self.inline = inline
+
+        def dependency(dep_fn: Callable[..., Any]) -> Binder:
+            return Binder(dep_fn, path_names, methods, None)
+
+        plan = classify(fn, self.label, path_names, methods, dependency)
+        self.request_names: list[str] = plan.request_names
+        self.deps = [Dependency(name, sub, cached) for name, sub, cached in plan.dependencies]
+        self._scalars: list[Scalar] = plan.scalars
+        self._files: list[FileParam] = plan.files
+        # What OpenAPI needs to know of each request value; unused per request.
+        self.described: list[ParameterInfo] = plan.described
+        body = plan.body
+        self._body_name: str | None = None if body is None else body.name
+        self._body_decoder: msgspec.json.Decoder[Any] | None = (
+            None if body is None else msgspec.json.Decoder(body.type)
+        )
+        self._body_required = True if body is None else body.required
+        self._body_default: Any = None if body is None else body.default
+        # With an embedded body: the argument names to take from the decoded object.
+        self._body_spread: tuple[str, ...] = () if body is None else body.spread
+        self._typed = self._build_typed_dict()
+        self._fast = self._plan_fast_checks()
+        self._readers: tuple[tuple[Reader, tuple[Field, ...]], ...] = plan_readers(plan)
+        # Whether bind() has anything to do: with nothing, the handler is called bare.
+        self.has_params = bool(self._typed or self._body_name or self._files or self.request_names)
+        # No dependencies and no pool hop: the whole call can complete without suspending.
+        # Whether the handler reads a form: a spooled (large) one is then parsed in the pool.
+        self.reads_form = bool(self._files) or any(s.source == "form" for s in self._scalars)
+        self.simple = (
+            not self.deps
+            and not self.reads_form
+            and (self.is_async or self.inline)
+            and not (self.is_gen or self.is_async_gen)
+        )
+
+    # -- registration ------------------------------------------------------------------------
+    def _build_typed_dict(self) -> type | None:
+        fields: dict[str, Any] = {}
+        for s in self._scalars:
+            fields[s.name] = Required[s.annotation] if s.required else NotRequired[s.annotation]
+        if not fields:
+            return None
+        # The functional form builds the class at run time; mypy cannot follow a dynamic one.
+        built: type = TypedDict(f"{self.fn.__name__}_params", fields)  # type: ignore[misc]
+        return built
+
+    def _plan_fast_checks(self) -> tuple[tuple[str, bool, bool], ...] | None:
+        """(name, is_int, required) per scalar when every one is a plain str or int.
+
+        Such values need no msgspec.convert (about 1.6 us per call): a string is already a str,
+        and an int written in canonical decimal converts with int(). Anything else, including
+        every error, still goes through msgspec, so its semantics and messages stay the only ones.
+        """
+        checks: list[tuple[str, bool, bool]] = []
+        for s in self._scalars:
+            if s.is_list or s.group is not None:
+                return None
+            kind = FAST_KINDS.get(s.annotation)
+            if kind is None:
+                return None
+            checks.append((s.name, kind is int, s.required))
+        return tuple(checks) if checks else None
+
+    def fast_plan(self) -> tuple[tuple[str, str, str, bool, bool], ...] | None:
+        """(name, source, wire name, is_int, required) per parameter when every one is a single
+        str or int and the route takes nothing else (no body, form, files); else None. The
+        shortcut binder in ``fast`` is built from it."""
+        if self._fast is None or self._body_name is not None or self._files:
+            return None
+        return tuple(
+            (s.name, s.source, s.wire, is_int, s.required)
+            for s, (_, is_int, _) in zip(self._scalars, self._fast, strict=True)
+        )
+
+    # -- per request ------------------------------------------------------------------------
+    def _parse_form(self, request: Request) -> None:
+        request.form(self._file_limits())
+
+    def _file_limits(self) -> dict[str, File]:
+        return {param.wire: param.limits for param in self._files}
+
+    def bind(self, request: Request, path_values: dict[str, str] | None) -> dict[str, Any]:
+        """Keyword arguments for everything but dependencies; raises RequestValidationError."""
+        errors: list[dict[str, Any]] = []
+        kwargs: dict[str, Any]
+        if self._files:
+            # Parsed first, with the File() limits, so an oversize part is never stored whole.
+            request.form(self._file_limits())
+        if self._typed is not None:
+            raw = gather(self._readers, request, path_values)
+            if self._fast is not None and fast_convert(raw, self._fast):
+                kwargs = raw
+            else:
+                try:
+                    kwargs = msgspec.convert(raw, self._typed, strict=False)
+                except msgspec.ValidationError as exc:
+                    errors.append(self._scalar_error(str(exc)))
+                    kwargs = {}
+        else:
+            kwargs = {}
+        if self._body_name is not None:
+            body = request.body
+            if not body:
+                if self._body_required:
+                    errors.append(
+                        {
+                            "loc": ["body"],
+                            "msg": "Request body is required",
+                            "type": "missing_field",
+                        }
+                    )
+                else:
+                    kwargs[self._body_name] = self._body_default
+            else:
+                try:
+                    kwargs[self._body_name] = self._body_decoder.decode(body)  # type: ignore[union-attr]
+                except JSON_DECODE_ERRORS as exc:
+                    errors.append(body_error(exc, body))
+            if self._body_spread:
+                embedded = kwargs.pop(self._body_name, None)
+                if embedded is not None:
+                    for name in self._body_spread:
+                        kwargs[name] = getattr(embedded, name)
+        if self._files:
+            self._bind_files(request, kwargs, errors)
+        if errors:
+            raise RequestValidationError(errors)
+        for name in self.request_names:
+            kwargs[name] = request
+        return kwargs
+
+    def _bind_files(
+        self, request: Request, kwargs: dict[str, Any], errors: list[dict[str, Any]]
+    ) -> None:
+        files = request.files
+        for param in self._files:
+            uploads = files.get(param.wire, [])
+            problem = _check_uploads(uploads, param.limits)
+            if not uploads and problem is None:
+                if param.required:
+                    problem = ("Missing required file `" + param.wire + "`", "missing_field")
+                else:
+                    kwargs[param.name] = param.default
+                    continue
+            if problem is not None:
+                message, kind = problem
+                errors.append({"loc": ["file", param.wire], "msg": message, "type": kind})
+                continue
+            kwargs[param.name] = uploads if param.many else uploads[0]
+
+    def _scalar_error(self, message: str) -> dict[str, Any]:
+        msg, loc, missing = split_validation(message)
+        key = missing if missing is not None and not loc else (loc[0] if loc else None)
+        scalar = next((s for s in self._scalars if s.name == key), None)
+        if scalar is None:  # pragma: no cover - msgspec always names the field
+            return {"loc": [], "msg": msg, "type": "validation_error"}
+        rest = loc[1:] if loc else []
+        if missing is not None and loc:
+            rest = [*rest, missing]
+        if scalar.group is not None and rest:
+            # A grouped value is reported under its own name in the request, not the group's.
+            wires = {key: wire for key, wire, _ in scalar.group_fields}
+            where = [scalar.source, wires.get(str(rest[0]), rest[0]), *rest[1:]]
+        else:
+            where = [scalar.source, scalar.wire, *rest]
+        if missing is not None:
+            dotted = ".".join(map(str, where[1:]))
+            return {
+                "loc": where,
+                "msg": f"Missing required {scalar.source} parameter `{dotted}`",
+                "type": "missing_field",
+            }
+        dotted = ".".join(map(str, where[1:]))
+        return {
+            "loc": where,
+            "msg": f"Invalid {scalar.source} parameter `{dotted}`: {msg}",
+            "type": "validation_error",
+        }
+
+    async def solve(
+        self,
+        request: Request,
+        path_values: dict[str, str] | None,
+        cache: dict[Callable[..., Any], Any],
+        exits: list[Any],
+    ) -> dict[str, Any]:
+        """Arguments including dependencies, which are resolved (and cached) first."""
+        if self.reads_form and request.body_file is not None:
+            # Parsing a large multipart body takes a while (about 0.1 s for 64 MiB here); in
+            # the pool it does not stall the other connections of this event loop.
+            await run_in_pool(self._parse_form, {"request": request})
+        kwargs = self.bind(request, path_values)
+        for dep in self.deps:
+            fn = dep.binder.fn
+            if dep.use_cache and fn in cache:
+                kwargs[dep.name] = cache[fn]
+                continue
+            sub_kwargs = await dep.binder.solve(request, path_values, cache, exits)
+            value = await call_dependency(dep.binder, sub_kwargs, exits)
+            if dep.use_cache:
+                cache[fn] = value
+            kwargs[dep.name] = value
+        return kwargs
+
+    async def call(self, kwargs: dict[str, Any]) -> Any:
+        """Call the handler itself (async, inline or in the pool)."""
+        if self.is_async:
+            return await self.fn(**kwargs)
+        if self.inline:
+            return self.fn(**kwargs)
+        return await run_in_pool(self.fn, kwargs)
+
+
+def describe_parameters(
+    fn: Callable[..., Any],
+    path_names: tuple[str, ...] = (),
+    methods: frozenset[str] = frozenset(),
+) -> list[ParameterInfo]:
+    """Every value ``fn`` and its dependencies read from a request, each (source, name) once.
+
+    The classification is the binder's own, so the documentation cannot drift from what is
+    bound; called when a schema is generated, never per request.
+    """
+    seen: set[tuple[str, str]] = set()
+    found: list[ParameterInfo] = []
+
+    def walk(binder: Binder) -> None:
+        for info in binder.described:
+            key = (info.source, info.wire)
+            if key not in seen:
+                seen.add(key)
+                found.append(info)
+        for dep in binder.deps:
+            walk(dep.binder)
+
+    walk(Binder(fn, path_names, methods, None))
+    return found
+
+
+def compile_binder(
+    fn: Callable[..., Any],
+    path_names: tuple[str, ...] = (),
+    methods: frozenset[str] = frozenset(),
+    inline: bool | None = None,
+) -> Binder:
+    """Classify ``fn``'s arguments once; the result binds them per request."""
+    return Binder(fn, path_names, methods, inline)

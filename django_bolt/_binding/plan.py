@@ -1,0 +1,404 @@
+"""A handler's arguments classified once, at registration: where each value comes from.
+
+Each argument is one of: the request itself, a dependency (``Depends``), a path, query, header,
+cookie or form value (a *scalar*, possibly a list, or a Struct grouping several values of one
+source), an uploaded file, or the JSON body. :func:`classify` returns that as a :class:`Plan`;
+the binder compiles the plan into decoders and readers, the shortcut binder (``fast``) reads the
+same plan, and OpenAPI reads its :class:`ParameterInfo` list, so the three cannot disagree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import types
+import typing
+from typing import TYPE_CHECKING, Annotated, Any, Final, Generic, TypeVar
+
+import msgspec
+import msgspec.inspect
+
+from django_bolt._http.multipart import UploadFile
+from django_bolt.params import UNSET, Body, Depends, File, Param, Source
+from django_bolt.request import Request
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = (
+    "FAST_KINDS",
+    "GROUP",
+    "MANY",
+    "SINGLE",
+    "BodyPlan",
+    "FileParam",
+    "ParameterInfo",
+    "Plan",
+    "Scalar",
+    "classify",
+)
+
+_NO_BODY_METHODS: Final = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+# Argument names that receive the request itself (Django-Bolt accepts both).
+_REQUEST_NAMES: Final = frozenset({"request", "req"})
+# The kwargs key of a body decoded as one object keyed by argument: never a Python identifier,
+# so it cannot clash with an argument.
+EMBEDDED_BODY: Final = "\0body"
+
+# How a scalar is read from its source: one value, every value of a repeated key, or a group.
+SINGLE: Final = 0
+MANY: Final = 1
+GROUP: Final = 2
+
+# What a dependency compiles to (the binder's own class: the plan does not need to know it).
+_Compiled = TypeVar("_Compiled")
+
+# The annotations a value may have for the binders to convert it without msgspec: str, or an
+# int written in canonical decimal (see extract.canonical_int).
+FAST_KINDS: Final[dict[Any, type]] = {
+    str: str,
+    int: int,
+    str | None: str,
+    int | None: int,
+    typing.Optional[str]: str,  # noqa: UP045 - the typing spelling is a different object
+    typing.Optional[int]: int,  # noqa: UP045
+}
+
+
+@dataclasses.dataclass(slots=True)
+class Scalar:
+    """A path, query, header, cookie or form argument."""
+
+    name: str
+    source: Source
+    wire: str
+    annotation: Any
+    required: bool
+    is_list: bool
+    group: type | None  # a Struct that gathers several values of one source
+    # For a group: (key msgspec expects, name in the request, collects repeated values).
+    group_fields: tuple[tuple[str, str, bool], ...] = ()
+
+    @property
+    def kind(self) -> int:
+        """:data:`SINGLE`, :data:`MANY` or :data:`GROUP`."""
+        return GROUP if self.group is not None else MANY if self.is_list else SINGLE
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ParameterInfo:
+    """One value a handler reads from the request, as classified at registration.
+
+    ``annotation`` carries the marker's constraints folded in as ``msgspec.Meta`` (so a JSON
+    schema generated from it shows them); ``wire`` is the name in the request (alias, or the
+    kebab-cased header name); ``group`` is the Struct that gathers several values of one source.
+    ``default`` is :data:`~django_bolt.params.UNSET` for a required value. ``embedded`` body
+    values are keys (``wire``) of one JSON object rather than the whole body.
+    """
+
+    name: str
+    source: Source
+    wire: str
+    annotation: Any
+    required: bool
+    default: Any = UNSET
+    description: str | None = None
+    is_list: bool = False
+    group: type | None = None
+    file_limits: File | None = None
+    # A body value read as one key of a JSON object (several body arguments, or embed=True).
+    embedded: bool = False
+    # Documentation only: the marker's example value and deprecation.
+    example: Any = None
+    deprecated: bool = False
+
+
+@dataclasses.dataclass(slots=True)
+class FileParam:
+    """An argument taking one uploaded file (or, ``many``, a list of them)."""
+
+    name: str
+    wire: str
+    many: bool
+    required: bool
+    default: Any
+    limits: File
+
+
+@dataclasses.dataclass(slots=True)
+class BodyPlan:
+    """How the JSON body is decoded: as one argument's own type, or as an object keyed by
+    argument (several body arguments, or ``Body(embed=True)``)."""
+
+    # The kwargs key the decoded value goes to (EMBEDDED_BODY for an object keyed by argument).
+    name: str
+    type: Any
+    required: bool
+    default: Any
+    # With an embedded body: the argument names taken from the decoded object.
+    spread: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(slots=True)
+class Plan(Generic[_Compiled]):
+    """Everything a handler reads from a request, classified (see :func:`classify`)."""
+
+    request_names: list[str] = dataclasses.field(default_factory=list)
+    # (argument name, the dependency compiled, whether its value is cached per request)
+    dependencies: list[tuple[str, _Compiled, bool]] = dataclasses.field(default_factory=list)
+    scalars: list[Scalar] = dataclasses.field(default_factory=list)
+    files: list[FileParam] = dataclasses.field(default_factory=list)
+    body: BodyPlan | None = None
+    # What OpenAPI needs to know of each request value; unused per request.
+    described: list[ParameterInfo] = dataclasses.field(default_factory=list)
+    # Declared body arguments: (name, key in the JSON object, annotation, required, default,
+    # embed). One plain argument takes the whole body; several are keys of one JSON object.
+    body_params: list[tuple[str, str, Any, bool, Any, bool]] = dataclasses.field(
+        default_factory=list
+    )
+
+    def single_wires(self, source: str) -> frozenset[str] | None:
+        """The wire names of ``source`` when each is a single value (no list, no group)."""
+        fields = [s for s in self.scalars if s.source == source]
+        if not fields or any(s.is_list or s.group is not None for s in fields):
+            return None
+        return frozenset(s.wire for s in fields)
+
+
+def classify(
+    fn: Callable[..., Any],
+    label: str,
+    path_names: tuple[str, ...],
+    methods: frozenset[str],
+    dependency: Callable[[Callable[..., Any]], _Compiled],
+) -> Plan[_Compiled]:
+    """Classify each of ``fn``'s arguments; ``dependency`` compiles a ``Depends()`` callable.
+
+    Raises ``TypeError`` (naming ``label``) for what cannot be bound from a request.
+    """
+    try:
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except Exception as exc:
+        raise TypeError(f"{label}: cannot resolve annotations: {exc}") from exc
+    plan: Plan[_Compiled] = Plan()
+    for param in inspect.signature(fn).parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise TypeError(f"{label}: *args/**kwargs cannot be bound from a request")
+        _classify_one(
+            plan, label, param, hints.get(param.name, Any), path_names, methods, dependency
+        )
+    plan.body = _plan_body(plan, getattr(fn, "__name__", "handler"))
+    return plan
+
+
+def _classify_one(
+    plan: Plan[_Compiled],
+    label: str,
+    param: inspect.Parameter,
+    ann: Any,
+    path_names: tuple[str, ...],
+    methods: frozenset[str],
+    dependency: Callable[[Callable[..., Any]], _Compiled],
+) -> None:
+    name = param.name
+    base, extras = _split_annotated(ann)
+    marker: Param | Depends | None = next(
+        (e for e in extras if isinstance(e, Param | Depends)), None
+    )
+    default = param.default
+    if isinstance(default, Param | Depends):
+        marker = default
+        default = param.empty
+    if isinstance(marker, Param) and marker.default is not UNSET:
+        default = marker.default
+    metas = [e for e in extras if isinstance(e, msgspec.Meta)]
+    if isinstance(marker, Depends):
+        dep_fn = marker.dependency or base
+        if not callable(dep_fn):
+            raise TypeError(f"{label}: Depends() for {name!r} has nothing to call")
+        plan.dependencies.append((name, dependency(dep_fn), marker.use_cache))
+        return
+    if marker is None and (
+        name in _REQUEST_NAMES or (isinstance(base, type) and issubclass(base, Request))
+    ):
+        plan.request_names.append(name)
+        return
+    if marker is not None:
+        source = marker.source
+    elif name in path_names:
+        source = "path"
+    elif _is_body_type(base):
+        source = "body"
+    else:
+        source = "query"
+    if source == "path" and name not in path_names and not (marker and marker.alias in path_names):
+        raise TypeError(f"{label}: path parameter {name!r} is not in the route's path")
+    if isinstance(marker, Param):
+        constraints = marker.constraints()
+        if constraints:
+            metas.append(msgspec.Meta(**constraints))
+    annotation = _constrained(base, metas)
+    required = default is param.empty
+    if _mentions_upload(base):
+        source = "file"
+    wire = _wire_name(name, source, marker)
+    plan.described.append(
+        _describe(name, source, wire, marker, annotation, required, default, base)
+    )
+    if source == "file":
+        if methods & _NO_BODY_METHODS:
+            raise TypeError(f"{label}: a handler taking files cannot serve GET/HEAD/...")
+        limits = marker if isinstance(marker, File) else File()
+        plan.files.append(FileParam(name, wire, _is_list(base), required, default, limits))
+        return
+    if source == "body":
+        if methods & _NO_BODY_METHODS:
+            bad = ", ".join(sorted(methods & _NO_BODY_METHODS))
+            raise TypeError(f"{label}: a {bad} handler cannot take a request body ({name!r})")
+        key = marker.alias if marker is not None and marker.alias else name
+        embed = isinstance(marker, Body) and marker.embed
+        plan.body_params.append((name, key, annotation, required, default, embed))
+        return
+    group = base if _groups(source, base) else None
+    scalar = Scalar(name, source, wire, annotation, required, _is_list(base), group)
+    if group is not None:
+        scalar.group_fields = _group_fields(group, source)
+    plan.scalars.append(scalar)
+
+
+def _plan_body(plan: Plan[Any], fn_name: str) -> BodyPlan | None:
+    """One decoded type for the body: the argument's own, or an object keyed by argument."""
+    params = plan.body_params
+    if not params:
+        return None
+    if len(params) == 1 and not params[0][5]:
+        name, _, annotation, required, default, _ = params[0]
+        return BodyPlan(name, annotation, required, None if required else default)
+    # Several body arguments (or Body(embed=True)): the body is one JSON object with a key
+    # per argument, decoded and validated in one pass through a Struct made for it.
+    fields: list[Any] = []
+    rename: dict[str, str] = {}
+    for name, key, annotation, required, default, _ in params:
+        fields.append((name, annotation) if required else (name, annotation, default))
+        if key != name:
+            rename[name] = key
+    # Required fields first: a Struct cannot put one after a field with a default.
+    fields.sort(key=len)
+    embedded = msgspec.defstruct(
+        f"{fn_name}_body",
+        fields,
+        kw_only=True,
+        forbid_unknown_fields=False,
+        rename=rename or None,
+    )
+    plan.described = [
+        dataclasses.replace(d, embedded=True) if d.source == "body" else d for d in plan.described
+    ]
+    required = any(p[3] for p in params)
+    spread = tuple(p[0] for p in params)
+    return BodyPlan(EMBEDDED_BODY, embedded, required, None if required else embedded(), spread)
+
+
+def _describe(
+    name: str,
+    source: Source,
+    wire: str,
+    marker: Param | None,
+    annotation: Any,
+    required: bool,
+    default: Any,
+    base: Any,
+) -> ParameterInfo:
+    return ParameterInfo(
+        name,
+        source,
+        wire,
+        annotation,
+        required,
+        UNSET if required else default,
+        marker.description if marker is not None else None,
+        _is_list(base),
+        base if _groups(source, base) else None,
+        marker if isinstance(marker, File) else None,
+        example=marker.example if marker is not None else None,
+        deprecated=marker.deprecated if marker is not None else False,
+    )
+
+
+def _groups(source: str, base: Any) -> bool:
+    """Whether ``base`` is a Struct (or dataclass, TypedDict) gathering values of ``source``."""
+    return source in ("query", "header", "cookie", "form") and _is_body_type(base)
+
+
+def _is_body_type(tp: Any) -> bool:
+    if not isinstance(tp, type):
+        return False
+    return issubclass(tp, msgspec.Struct) or dataclasses.is_dataclass(tp) or typing.is_typeddict(tp)
+
+
+def _is_list(tp: Any) -> bool:
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or origin is types.UnionType:
+        return any(_is_list(a) for a in typing.get_args(tp) if a is not type(None))
+    return origin in (list, tuple, set, frozenset)
+
+
+def _mentions_upload(tp: Any) -> bool:
+    if tp is UploadFile:
+        return True
+    return any(_mentions_upload(arg) for arg in typing.get_args(tp))
+
+
+def _group_fields(group: type, source: str) -> tuple[tuple[str, str, bool], ...]:
+    info = msgspec.inspect.type_info(group)
+    fields = getattr(info, "fields", None)
+    if fields is None:
+        raise TypeError(f"{group!r} cannot group {source} parameters (use a Struct or dataclass)")
+    out: list[tuple[str, str, bool]] = []
+    for f in fields:
+        wire = f.encode_name.replace("_", "-").lower() if source == "header" else f.encode_name
+        collection = (
+            msgspec.inspect.ListType,
+            msgspec.inspect.SetType,
+            msgspec.inspect.VarTupleType,
+        )
+        inner = f.type
+        if isinstance(inner, msgspec.inspect.UnionType):
+            is_list = any(isinstance(t, collection) for t in inner.types)
+        else:
+            is_list = isinstance(inner, collection)
+        out.append((f.encode_name, wire, is_list))
+    return tuple(out)
+
+
+def _constrained(base: Any, metas: list[Any]) -> Any:
+    """``base`` with the constraints attached; for ``T | None`` they go on ``T`` (msgspec
+    refuses ``max_length`` and the like on a union, and None needs no constraint)."""
+    if not metas:
+        return base
+    origin = typing.get_origin(base)
+    if origin is typing.Union or origin is types.UnionType:
+        args = tuple(
+            a if a is type(None) else Annotated[(a, *metas)] for a in typing.get_args(base)
+        )
+        return typing.Union[args]  # noqa: UP007 - built from a tuple at run time
+    return Annotated[(base, *metas)]
+
+
+def _wire_name(name: str, source: Source, marker: Param | None) -> str:
+    """The name a value has in the request: the alias, else the argument's (kebab-cased and
+    lower-case for a header)."""
+    if marker is not None and marker.alias:
+        wire = marker.alias
+    elif source == "header":
+        wire = name.replace("_", "-")
+    else:
+        wire = name
+    return wire.lower() if source == "header" else wire
+
+
+def _split_annotated(ann: Any) -> tuple[Any, list[Any]]:
+    if typing.get_origin(ann) is Annotated:
+        base, *extras = typing.get_args(ann)
+        return base, extras
+    return ann, []

@@ -1,0 +1,230 @@
+"""Requests no API route matches fall through to the project's own URLconf, served by Django.
+
+One port serves the API, the admin, ordinary Django views and (in DEBUG) static files: a miss in
+the route table hands the request to Django's ``WSGIHandler``, which runs the project's
+``MIDDLEWARE`` (sessions, CSRF, messages, auth) and views exactly as ``runserver`` or gunicorn
+would. Django's views are synchronous and may use the ORM, which refuses to run on a thread with a
+running event loop, so the handler and every chunk of a streaming response run in the bounded
+thread pool shared with ``def`` handlers.
+
+A path that neither the API nor the URLconf knows still answers with the API's JSON 404: only
+Django's default answer to an unresolvable URL is replaced; a view that raises ``Http404`` keeps
+its own page.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import threading
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import unquote_to_bytes
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.handlers.wsgi import WSGIHandler
+from django.urls import Resolver404, get_resolver
+
+from django_bolt._http.wire import WireResponse
+from django_bolt.concurrency import run_in_pool
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+    from django.http import HttpRequest, HttpResponseBase
+
+    from django_bolt.request import Request
+
+__all__ = ("DjangoBridge", "fallthrough_enabled")
+
+# Hop-by-hop and framing fields are the server's business: it adds its own content-length or
+# transfer-encoding, and a second one from Django would make the message ambiguous (RFC 9112
+# section 6.3).
+_SERVER_OWNED: Final = frozenset(
+    {"connection", "content-length", "keep-alive", "transfer-encoding"}
+)
+_SERVER_OWNED_STREAMED: Final = _SERVER_OWNED - {"content-length"}
+# FileResponse reads 4 KiB at a time; each read is a trip to the pool, so read more per trip.
+_FILE_BLOCK_SIZE: Final = 64 * 1024
+_WSGI_VERSION: Final = (1, 0)
+
+
+def fallthrough_enabled(flag: bool | None) -> bool:
+    """Whether a miss goes to Django: ``flag`` if given, else "the project has a URLconf"."""
+    if flag is not None:
+        return flag
+    try:
+        return bool(getattr(settings, "ROOT_URLCONF", None))
+    except Exception:
+        # Settings not configured (a bare BoltAPI outside a project): nothing to fall through to.
+        return False
+
+
+def _serves_static() -> bool:
+    return bool(
+        settings.DEBUG and settings.STATIC_URL and apps.is_installed("django.contrib.staticfiles")
+    )
+
+
+class _BridgeHandler(WSGIHandler):  # type: ignore[misc]
+    """Django's WSGI handler that notes whether its 404 meant "no pattern for this URL"."""
+
+    def get_response(self, request: HttpRequest) -> HttpResponseBase:
+        response = super().get_response(request)
+        if response.status_code == 404 and request.resolver_match is None:
+            response._bolt_unresolved = _url_unresolved(request)
+        return response
+
+
+def _url_unresolved(request: HttpRequest) -> bool:
+    """True when the URLconf has no pattern for this path (Django answered ``Resolver404``).
+
+    ``resolver_match`` stays ``None`` until a URL resolves, but a middleware may also answer 404
+    before resolution; asking the resolver again, only on this rare path, tells them apart.
+    """
+    try:
+        get_resolver(getattr(request, "urlconf", None)).resolve(request.path_info)
+    except Resolver404:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+class DjangoBridge:
+    """Turns one of our requests into a WSGI call to Django and Django's answer into ours."""
+
+    __slots__ = ("_handler", "_lock")
+
+    def __init__(self) -> None:
+        self._handler: WSGIHandler | None = None
+        self._lock = threading.Lock()
+
+    def prepare(self) -> WSGIHandler:
+        """Build Django's handler (loads ``MIDDLEWARE``); called at start-up, else on first use."""
+        # Worker threads share the application: one of them builds it, the others wait.
+        with self._lock:
+            if self._handler is None:
+                handler: WSGIHandler = _BridgeHandler()
+                if _serves_static():
+                    # What runserver does in DEBUG: STATIC_URL paths come from the finders.
+                    handler = StaticFilesHandler(handler)
+                self._handler = handler
+            return self._handler
+
+    def resolves(self, path: str) -> bool:
+        """Whether the project's URLconf has a pattern for ``path`` (already URL-decoded)."""
+        try:
+            get_resolver().resolve(path)
+        except Resolver404:
+            return False
+        return True
+
+    async def __call__(self, request: Request) -> WireResponse | None:
+        """Django's answer, or ``None`` when the URLconf has no pattern for the path either."""
+        handler = self._handler or self.prepare()
+        status_line, headers, response, body = await run_in_pool(
+            _call_django, {"handler": handler, "environ": _environ(request)}
+        )
+        if getattr(response, "_bolt_unresolved", False):
+            if response.streaming:
+                await run_in_pool(response.close, {})
+            return None
+        # A stream keeps the length Django declared (FileResponse knows its file's size): the
+        # server then sends it unchunked. A buffered body's length is the server's to compute.
+        owned = _SERVER_OWNED_STREAMED if body is None else _SERVER_OWNED
+        # strip(): Django's Set-Cookie values start with the space SimpleCookie.output() leaves.
+        raw_headers = [
+            (name.lower().encode("latin-1"), value.strip().encode("latin-1"))
+            for name, value in headers
+            if name.lower() not in owned
+        ]
+        status = int(status_line[:3])
+        if body is None:
+            return WireResponse(status, raw_headers, b"", stream=_stream(response))
+        return WireResponse(status, raw_headers, body)
+
+
+def _environ(request: Request) -> dict[str, Any]:
+    """The WSGI environ: the request's ``META`` completed with what a WSGI server adds."""
+    environ = request.META
+    target = request.target
+    cut = target.find(b"?")
+    raw_path = target if cut < 0 else target[:cut]
+    # PEP 3333: PATH_INFO holds the decoded bytes as latin-1; Django re-reads them as UTF-8.
+    environ["PATH_INFO"] = (
+        unquote_to_bytes(raw_path).decode("latin-1")
+        if b"%" in raw_path
+        else raw_path.decode("latin-1")
+    )
+    environ["SCRIPT_NAME"] = ""
+    # The server has already de-chunked the body; Django reads exactly CONTENT_LENGTH bytes.
+    # A spooled body is read from its file as Django asks for it, never loaded whole.
+    body_file = request.body_file
+    if body_file is not None:
+        environ["CONTENT_LENGTH"] = str(body_file.size)
+        environ["wsgi.input"] = body_file.reader()
+    else:
+        environ["CONTENT_LENGTH"] = str(len(request.body))
+        environ["wsgi.input"] = io.BytesIO(request.body)
+    environ.setdefault("SERVER_NAME", "localhost")
+    environ.setdefault("SERVER_PORT", "443" if request.scheme == "https" else "80")
+    environ["wsgi.version"] = _WSGI_VERSION
+    environ["wsgi.url_scheme"] = request.scheme
+    environ["wsgi.errors"] = sys.stderr
+    environ["wsgi.multithread"] = True
+    environ["wsgi.multiprocess"] = True
+    environ["wsgi.run_once"] = False
+    return environ
+
+
+def _call_django(
+    handler: WSGIHandler, environ: dict[str, Any]
+) -> tuple[str, list[tuple[str, str]], HttpResponseBase, bytes | None]:
+    """Runs in the pool: status, headers, the response and, unless it streams, its body.
+
+    A buffered response is closed here, on the thread that ran the view: ``close()`` sends
+    ``request_finished``, which lets go of that thread's database connections.
+    """
+    started: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        started.append((status, headers))
+
+    response: HttpResponseBase = handler(environ, start_response)
+    status, headers = started[0]
+    if response.streaming:
+        if getattr(response, "block_size", 0) and response.block_size < _FILE_BLOCK_SIZE:
+            response.block_size = _FILE_BLOCK_SIZE
+        return status, headers, response, None
+    try:
+        body = b"" if getattr(response, "_bolt_unresolved", False) else response.content
+    finally:
+        response.close()
+    return status, headers, response, body
+
+
+_DONE: Final = object()
+
+
+def _next_chunk(iterator: Iterator[bytes]) -> Any:
+    return next(iterator, _DONE)
+
+
+async def _stream(response: HttpResponseBase) -> AsyncIterator[bytes]:
+    """A streaming response's chunks, pulled one at a time in the pool, then close() there."""
+    try:
+        if getattr(response, "is_async", False):
+            # An async iterator is consumed on the loop, as Django's ASGI handler would.
+            async for chunk in response.streaming_content:
+                yield chunk
+        else:
+            iterator = iter(response)
+            while True:
+                chunk = await run_in_pool(_next_chunk, {"iterator": iterator})
+                if chunk is _DONE:
+                    break
+                yield chunk
+    finally:
+        await run_in_pool(response.close, {})

@@ -1,0 +1,303 @@
+"""Static and media files in production: ``STATIC_ROOT`` and ``MEDIA_ROOT`` served by our server.
+
+With ``DEBUG = False`` Django serves neither, and the usual answer is WhiteNoise or a web server in
+front. Here the miss path of ``dispatch`` asks :class:`StaticFiles` first: a GET or HEAD under
+``STATIC_URL`` (or ``MEDIA_URL``) is looked up under the matching root and answered with the same
+machinery as :class:`~django_bolt.responses.FileResponse` (ETag, Last-Modified, 304, Range,
+large files read by the pool), plus what a static server adds:
+
+- a pre-compressed sibling (``name.br``, ``name.gz``) when it exists and the client accepts that
+  coding, with the content type of the original and ``vary: accept-encoding``;
+- ``cache-control: public, max-age=31536000, immutable`` for hashed names (``name.<12 hex>.ext``
+  as ``ManifestStaticFilesStorage`` writes them, or a value of ``staticfiles.json``'s ``paths``),
+  and a revalidating policy for every other name (a name that can change content must not be
+  cached blindly);
+- no way out of the root: ``..``, ``.``, empty segments, backslashes, NUL bytes and undecodable
+  escapes are refused with the JSON 404 before the file system is touched, and a symlink whose
+  target lies outside the root is a 404 too.
+
+A name that is simply not there (or is a directory) is not answered here: the request goes on to
+Django's URLconf, which may serve it (a view for protected media) or answers the JSON 404.
+
+Everything that depends on settings (prefixes, resolved roots, the manifest) is read once, when
+the API compiles.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import mimetypes
+import os
+import re
+import stat
+from typing import TYPE_CHECKING, Final
+from urllib.parse import unquote_to_bytes, urlsplit
+
+from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
+
+from django_bolt._http.files import file_wire
+from django_bolt._http.wire import CT_JSON, WireResponse
+
+if TYPE_CHECKING:
+    from django_bolt.request import Request
+
+__all__ = (
+    "CACHE_HASHED",
+    "CACHE_REVALIDATE",
+    "FileMount",
+    "StaticFiles",
+    "static_files_from_settings",
+)
+
+logger: Final = logging.getLogger("django_bolt")
+
+# A hashed name never changes content, so caches may keep it for a year without asking again.
+CACHE_HASHED: Final = b"public, max-age=31536000, immutable"
+# Any other name may be replaced in place (a new collectstatic, an uploaded file saved again):
+# caches keep it but ask every time, which costs a 304 when nothing changed.
+CACHE_REVALIDATE: Final = b"public, max-age=0, must-revalidate"
+
+# ManifestStaticFilesStorage.hashed_name(): "<root>.<md5[:12]><ext>", ext possibly empty.
+_HASHED_NAME: Final = re.compile(r"\.[0-9a-f]{12}(?:\.[^./]+)?\Z")
+_MANIFEST_NAME: Final = "staticfiles.json"
+# Preference order when the client accepts several: brotli files are the smaller ones.
+_CODINGS: Final = ((b"br", ".br"), (b"gzip", ".gz"))
+_ACCEPT_CACHE_MAX: Final = 256
+_TEXT_LIKE: Final = frozenset({"application/javascript", "application/json"})
+
+_NOT_FOUND: Final = b'{"detail":"Not Found"}'
+_VARY: Final = (b"vary", b"accept-encoding")
+
+
+def _not_found() -> WireResponse:
+    return WireResponse(404, [CT_JSON], _NOT_FOUND)
+
+
+@functools.lru_cache(maxsize=256)
+def _content_type(ext: str) -> bytes:
+    """The content type for a file extension (of the name asked for, not of a sibling)."""
+    guessed, encoding = mimetypes.guess_type("f" + ext)
+    if encoding is not None:
+        # "x.css.gz" asked for by name is a gzip file, not a compressed stylesheet.
+        guessed = {"gzip": "application/gzip", "br": "application/x-brotli"}.get(
+            encoding, "application/octet-stream"
+        )
+    elif guessed is None:
+        guessed = "application/octet-stream"
+    elif guessed.startswith("text/") or guessed in _TEXT_LIKE:
+        guessed += "; charset=utf-8"
+    return guessed.encode("latin-1")
+
+
+_accept_cache: dict[str, frozenset[bytes]] = {}
+
+
+def _accepted_codings(header: str | None) -> frozenset[bytes]:
+    """The codings of ``_CODINGS`` an ``Accept-Encoding`` value allows (q > 0, ``*`` included)."""
+    if not header:
+        return frozenset()
+    cached = _accept_cache.get(header)
+    if cached is not None:
+        return cached
+    allowed: set[bytes] = set()
+    refused: set[bytes] = set()
+    for item in header.split(","):
+        coding, _, params = item.partition(";")
+        name = coding.strip().lower().encode("latin-1", "replace")
+        if name == b"x-gzip":
+            name = b"gzip"
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        (allowed if quality > 0 else refused).add(name)
+    if b"*" in allowed:
+        allowed.update(coding for coding, _ in _CODINGS if coding not in refused)
+    result = frozenset(coding for coding, _ in _CODINGS if coding in allowed)
+    # Browsers send a handful of distinct values; the bound keeps odd clients from growing it.
+    if len(_accept_cache) < _ACCEPT_CACHE_MAX:
+        _accept_cache[header] = result
+    return result
+
+
+def _safe_relative(rest: str) -> str | None:
+    """The decoded relative name for the raw path after the prefix; None if it could escape."""
+    try:
+        if "%" in rest:
+            name = unquote_to_bytes(rest).decode("utf-8")
+        else:
+            name = rest.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return None
+    if not name or name[0] == "/" or "\\" in name or "\x00" in name:
+        return None
+    for segment in name.split("/"):
+        # "" (a "//" or a trailing "/") would make os.path.join restart or name a directory.
+        if segment in ("", ".", ".."):
+            return None
+    return name
+
+
+class FileMount:
+    """One URL prefix served from one directory."""
+
+    __slots__ = ("hashed_names", "immutable", "prefix", "root")
+
+    def __init__(
+        self, prefix: str, root: str, immutable: bool, hashed_names: frozenset[str]
+    ) -> None:
+        self.prefix = prefix
+        self.root = os.path.realpath(root)
+        # Only STATIC_ROOT holds names that promise never to change; uploads do not.
+        self.immutable = immutable
+        self.hashed_names = hashed_names
+
+    def __repr__(self) -> str:
+        return f"<FileMount {self.prefix} -> {self.root}>"
+
+    def _inside(self, path: str) -> str | None:
+        """``path`` with symlinks resolved, or None when that lands outside the root."""
+        try:
+            real = os.path.realpath(path)
+        except (OSError, ValueError):
+            return None
+        if real == path:
+            return real
+        return real if os.path.commonpath((self.root, real)) == self.root else None
+
+    def serve(self, request: Request, rest: str) -> WireResponse | None:
+        """The answer for the raw path ``rest`` below the prefix; None: not here, ask Django."""
+        name = _safe_relative(rest)
+        if name is None:
+            return _not_found()
+        real = self._inside(os.path.join(self.root, name))
+        if real is None:
+            return _not_found()
+        try:
+            info = os.stat(real)
+        except (OSError, ValueError):
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        headers = [(b"content-type", _content_type(os.path.splitext(name)[1].lower()))]
+        if self.immutable and (_HASHED_NAME.search(name) or name in self.hashed_names):
+            headers.append((b"cache-control", CACHE_HASHED))
+        else:
+            headers.append((b"cache-control", CACHE_REVALIDATE))
+        served, served_info = real, info
+        accepted = _accepted_codings(request.headers.get("accept-encoding"))
+        varies = encoded = False
+        for coding, suffix in _CODINGS:
+            sibling = self._sibling(real + suffix)
+            if sibling is None:
+                continue
+            if not varies:
+                # The answer depends on Accept-Encoding whenever a sibling exists, also for a
+                # client that gets the original: a shared cache must not mix them up.
+                varies = True
+                headers.append(_VARY)
+            if coding in accepted and not encoded:
+                encoded = True
+                served, served_info = sibling
+                headers.append((b"content-encoding", coding))
+        return file_wire(served, served_info, 200, headers).finish(request)
+
+    def _sibling(self, path: str) -> tuple[str, os.stat_result] | None:
+        try:
+            info = os.lstat(path)
+        except (OSError, ValueError):
+            return None
+        if stat.S_ISLNK(info.st_mode):
+            real = self._inside(path)
+            if real is None:
+                return None
+            try:
+                info = os.stat(real)
+            except OSError:
+                return None
+            path = real
+        return (path, info) if stat.S_ISREG(info.st_mode) else None
+
+
+class StaticFiles:
+    """The mounts of a project (``STATIC_URL`` and ``MEDIA_URL``), longest prefix first."""
+
+    __slots__ = ("mounts",)
+
+    def __init__(self, mounts: list[FileMount]) -> None:
+        self.mounts = tuple(sorted(mounts, key=lambda m: len(m.prefix), reverse=True))
+
+    def __repr__(self) -> str:
+        return f"<StaticFiles {list(self.mounts)!r}>"
+
+    def serve(self, request: Request, raw_path: str) -> WireResponse | None:
+        """A response for a GET/HEAD under one of the prefixes, or None to go on to Django."""
+        method = request.method
+        if method != "GET" and method != "HEAD":
+            return None
+        for mount in self.mounts:
+            if raw_path.startswith(mount.prefix):
+                return mount.serve(request, raw_path[len(mount.prefix) :])
+        return None
+
+
+def _prefix(url: str | None) -> str | None:
+    """The path part of a ``*_URL`` setting we can serve, or None (unset, or on another host)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return None
+    path = parts.path
+    return path if path.endswith("/") else path + "/"
+
+
+def _manifest_names(root: str) -> frozenset[str]:
+    """The hashed names ``ManifestStaticFilesStorage`` wrote to its manifest, if there is one."""
+    manifest = _MANIFEST_NAME
+    try:
+        manifest = getattr(staticfiles_storage, "manifest_name", None) or manifest
+    except Exception:
+        logger.debug("no staticfiles storage; looking for %s", manifest)
+    try:
+        with open(os.path.join(root, manifest), encoding="utf-8") as handle:
+            paths = json.load(handle).get("paths", {})
+    except (OSError, ValueError, AttributeError):
+        return frozenset()
+    if not isinstance(paths, dict):
+        return frozenset()
+    return frozenset(value for value in paths.values() if isinstance(value, str))
+
+
+def static_files_from_settings() -> StaticFiles | None:
+    """The mounts for ``STATIC_ROOT``/``MEDIA_ROOT``; None in DEBUG or when neither is set.
+
+    DEBUG keeps serving ``STATIC_URL`` from the staticfiles finders (the fall-through does that),
+    as ``runserver`` does.
+    """
+    try:
+        if settings.DEBUG:
+            return None
+        static_root = getattr(settings, "STATIC_ROOT", None)
+        static_url = getattr(settings, "STATIC_URL", None)
+        media_root = getattr(settings, "MEDIA_ROOT", None)
+        media_url = getattr(settings, "MEDIA_URL", None)
+    except Exception:
+        # Settings not configured (a bare BoltAPI outside a project): nothing to serve.
+        return None
+    mounts: list[FileMount] = []
+    static_prefix = _prefix(static_url)
+    if static_root and static_prefix:
+        root = os.fspath(static_root)
+        mounts.append(FileMount(static_prefix, root, True, _manifest_names(root)))
+    media_prefix = _prefix(media_url)
+    if media_root and media_prefix and media_prefix != static_prefix:
+        mounts.append(FileMount(media_prefix, os.fspath(media_root), False, frozenset()))
+    return StaticFiles(mounts) if mounts else None

@@ -1,0 +1,165 @@
+"""The request's text formats, each read by one function: query strings, headers, cookies.
+
+``Request``'s views (``query``, ``headers``, ``cookies``), urlencoded form bodies and the
+parameter binders all read through these, so a value decodes the same whichever of them asks.
+Each reader takes an optional ``wanted`` set: a binder names the keys a route declares and the
+others are skipped undecoded, which is what makes binding a few parameters cheap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Container, Iterator, Mapping
+from typing import Any, Final
+from urllib.parse import unquote, unquote_plus
+
+__all__ = (
+    "Headers",
+    "QueryParams",
+    "parse_cookie_headers",
+    "parse_cookies",
+    "parse_query",
+    "pick_headers",
+)
+
+
+class _MultiDict(Mapping[str, str]):
+    """An immutable mapping that keeps every value of a repeated key; ``[]`` gives the last."""
+
+    __slots__ = ("_items", "_last")
+
+    def __init__(self, items: list[tuple[str, str]]) -> None:
+        self._items = items
+        self._last: dict[str, str] = dict(items)
+
+    def __getitem__(self, key: str) -> str:
+        return self._last[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._last)
+
+    def __len__(self) -> int:
+        return len(self._last)
+
+    def getlist(self, key: str) -> list[str]:
+        """Every value given for ``key``, in order (empty if absent)."""
+        return [v for k, v in self._items if k == key]
+
+    def multi_items(self) -> list[tuple[str, str]]:
+        """All (key, value) pairs in the order received."""
+        return list(self._items)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._items!r})"
+
+
+class QueryParams(_MultiDict):
+    """Query string values, URL-decoded; ``getlist`` for repeated keys."""
+
+    __slots__ = ()
+
+
+class Headers(_MultiDict):
+    """Request headers with case-insensitive names; ``getlist`` for repeated fields."""
+
+    __slots__ = ()
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        super().__init__([(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw])
+
+    def __getitem__(self, key: str) -> str:
+        return self._last[key.lower()]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._last
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._last.get(key.lower(), default)
+
+    def getlist(self, key: str) -> list[str]:
+        return super().getlist(key.lower())
+
+
+def parse_query(query: str, wanted: Container[str] | None = None) -> list[tuple[str, str]]:
+    """``a=1&b=x%20y&a=2`` → pairs in order, blank values kept; decoding only where needed.
+
+    ``wanted`` keeps only those (decoded) keys; the values of the others are never decoded.
+    """
+    pairs: list[tuple[str, str]] = []
+    if not query:
+        return pairs
+    for chunk in query.split("&"):
+        if not chunk:
+            continue
+        key, _, value = chunk.partition("=")
+        if "%" in key or "+" in key:
+            key = unquote_plus(key)
+        if wanted is not None and key not in wanted:
+            continue
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        pairs.append((key, value))
+    return pairs
+
+
+def pick_headers(raw: list[tuple[bytes, bytes]], wanted: Container[bytes]) -> dict[str, str]:
+    """The last value of each wanted (lower-case) header name, decoded as :class:`Headers`
+    decodes it (lower-case name, latin-1); the other fields are skipped undecoded."""
+    found: dict[str, str] = {}
+    for name, value in raw:
+        key = name.lower()
+        if key in wanted:
+            found[key.decode("latin-1")] = value.decode("latin-1")
+    return found
+
+
+# A backslash escape inside a quoted cookie value: three octal digits or one character, read as
+# Python's http.cookies reads them (Django's parse_cookie uses that reader).
+_COOKIE_ESCAPE: Final = re.compile(r"\\(?:([0-3][0-7]{2})|(.))", re.DOTALL)
+
+
+def _unescape(match: re.Match[str]) -> str:
+    octal = match[1]
+    return chr(int(octal, 8)) if octal is not None else match[2]
+
+
+def parse_cookies(
+    header: str, *, decode: bool = True, wanted: Container[str] | None = None
+) -> dict[str, str]:
+    """Cookie header → dict, tolerant of malformed pairs the way browsers are.
+
+    ``decode=False`` keeps percent-escapes as sent (``Request.raw_cookies``); ``wanted`` keeps
+    only those names, the others left undecoded (a route's cookie parameters).
+    """
+    cookies: dict[str, str] = {}
+    for chunk in header.split(";"):
+        name, sep, value = chunk.partition("=")
+        name = name.strip()
+        if not sep or not name or (wanted is not None and name not in wanted):
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+            if decode and "\\" in value:
+                # The escapes Set-Cookie quoting wrote (SimpleCookie's, as set_cookie does).
+                value = _COOKIE_ESCAPE.sub(_unescape, value)
+        # unquote() of a value without "%" is the value itself: the call is skipped.
+        cookies[name] = unquote(value) if decode and "%" in value else value
+    return cookies
+
+
+def parse_cookie_headers(
+    raw: list[tuple[bytes, bytes]],
+    *,
+    decode: bool = True,
+    wanted: Container[str] | None = None,
+) -> dict[str, str]:
+    """The cookies of every ``Cookie`` field of a header block (a later field's value wins).
+
+    ``decode`` and ``wanted`` as for :func:`parse_cookies`.
+    """
+    cookies: dict[str, str] = {}
+    for name, value in raw:
+        if name.lower() == b"cookie":
+            cookies.update(parse_cookies(value.decode("latin-1"), decode=decode, wanted=wanted))
+    return cookies

@@ -1,0 +1,100 @@
+"""The bytes-level response object and pre-encoded header pairs shared by the framework."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from typing import Final
+
+import msgspec
+
+__all__ = (
+    "CT_HTML",
+    "CT_JSON",
+    "CT_OCTET",
+    "CT_TEXT",
+    "JSON_ENCODER",
+    "VARY",
+    "VARY_ORIGIN",
+    "WireResponse",
+    "add_vary",
+    "encode_headers",
+    "json_response",
+)
+
+# One encoder for the process: msgspec encoders are reusable and keep an internal buffer.
+JSON_ENCODER: Final = msgspec.json.Encoder()
+
+CT_JSON: Final = (b"content-type", b"application/json")
+CT_TEXT: Final = (b"content-type", b"text/plain; charset=utf-8")
+CT_HTML: Final = (b"content-type", b"text/html; charset=utf-8")
+CT_OCTET: Final = (b"content-type", b"application/octet-stream")
+VARY: Final = b"vary"
+VARY_ORIGIN: Final = (VARY, b"origin")
+
+# RFC 9110 section 5.1: a field name is a token.
+_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+# RFC 9110 section 5.5: no CR, LF or NUL may appear in a field value (response splitting).
+_BAD_VALUE: Final = re.compile(r"[\r\n\x00]")
+
+
+class WireResponse:
+    """What ``dispatch`` hands to the server (``contract.ResponseLike``)."""
+
+    __slots__ = ("background", "body", "raw_headers", "status_code", "stream")
+
+    def __init__(
+        self,
+        status_code: int,
+        raw_headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        stream: AsyncIterable[bytes] | Iterable[bytes] | None = None,
+        background: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.raw_headers = raw_headers
+        self.body = body
+        self.stream = stream
+        self.background = background
+
+
+def add_vary(headers: list[tuple[bytes, bytes]], token: bytes) -> None:
+    """Name the field ``token`` in the response's one ``Vary`` field.
+
+    The field is added when absent; a field that already names it (in any case), or says
+    ``*``, is kept.
+    """
+    for index, (name, value) in enumerate(headers):
+        if name == VARY:
+            named = [item.strip().lower() for item in value.split(b",")]
+            if token.lower() not in named and b"*" not in named:
+                headers[index] = (VARY, value + b", " + token)
+            return
+    headers.append((VARY, token))
+
+
+def encode_headers(
+    headers: Mapping[str, str] | Iterable[tuple[str, str]],
+) -> list[tuple[bytes, bytes]]:
+    """User-given headers → lower-case byte pairs, refusing names or values that could split."""
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    out: list[tuple[bytes, bytes]] = []
+    for name, value in items:
+        name = str(name)
+        value = str(value)
+        if not _TOKEN.match(name):
+            raise ValueError(f"invalid header name {name!r}")
+        if _BAD_VALUE.search(value):
+            raise ValueError(f"invalid character in value of header {name!r}")
+        out.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+    return out
+
+
+def json_response(
+    status_code: int, payload: object, extra: list[tuple[bytes, bytes]] | None = None
+) -> WireResponse:
+    """A JSON response from framework code (errors, defaults)."""
+    headers = [CT_JSON]
+    if extra:
+        headers.extend(extra)
+    return WireResponse(status_code, headers, JSON_ENCODER.encode(payload))

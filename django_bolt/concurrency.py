@@ -1,0 +1,300 @@
+"""Where blocking work runs: the bounded thread pool, and which ``def`` functions may skip it.
+
+Sync handlers (and everything else that may block: the Django fall-through, stream steps of a
+sync generator, spooled form parsing) run in one bounded pool of threads per process, shared by
+its event loops (DESIGN.md, rule 6). A ``def`` function that provably neither blocks nor touches
+the ORM runs inline on the loop instead; :func:`is_inline_safe` decides that once, at
+registration. This module imports nothing of the framework: Django's connection rules for pool
+threads are installed by ``_django.db`` through :func:`wrap_pool_calls`.
+
+``loop.run_in_executor`` with a ``ThreadPoolExecutor`` goes through a ``concurrent.futures``
+Future, a work item, a chained asyncio Future and two sets of callbacks; on this workload that
+hand-off costs about twice what the thread switch itself does (measured: 24 us against 13 us a
+call on one core). Here a call is one tuple on a ``SimpleQueue``: a worker thread runs it and
+answers the waiting asyncio Future with one ``call_soon_threadsafe``.
+
+Semantics kept from the executor: at most ``size`` threads, started only when no thread is idle;
+a call whose awaiting task was cancelled before a thread picked it up is skipped; exceptions
+(``BaseException`` included) reach the awaiting task; ``shutdown`` lets queued calls finish.
+Threads are daemons, so a process never hangs at exit on an idle pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import contextvars
+import dataclasses
+import dis
+import functools
+import os
+import queue
+import threading
+import types
+from typing import TYPE_CHECKING, Any, Final
+
+import msgspec
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+__all__ = (
+    "SyncPool",
+    "configure_sync_pool",
+    "is_inline_safe",
+    "reset_sync_pool",
+    "run_in_pool",
+    "wrap_pool_calls",
+)
+
+_DEFAULT_POOL_SIZE: Final = 40
+
+# Queued to stop one worker thread.
+_STOP: Final[Any] = None
+
+
+def _resolve(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _reject(future: asyncio.Future[Any], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)
+
+
+class SyncPool:
+    """A bounded pool of threads answering asyncio Futures (see the module docstring)."""
+
+    __slots__ = ("_closed", "_idle", "_jobs", "_lock", "_threads", "name_prefix", "size")
+
+    def __init__(self, size: int, name_prefix: str = "bolt-sync") -> None:
+        if size < 1:
+            raise ValueError("a pool needs at least one thread")
+        self.size = size
+        self.name_prefix = name_prefix
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # Released by a thread each time it is about to wait for work: a submit that can take
+        # one knows a thread is free and starts none.
+        self._idle = threading.Semaphore(0)
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, fn: Callable[[], Any]) -> asyncio.Future[Any]:
+        """Run ``fn()`` in a pool thread; the returned Future belongs to the running loop."""
+        if self._closed:
+            raise RuntimeError("cannot schedule new calls after the pool was shut down")
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._jobs.put((loop, future, fn))
+        if not self._idle.acquire(blocking=False):
+            self._grow()
+        return future
+
+    def _grow(self) -> None:
+        with self._lock:
+            if self._closed or len(self._threads) >= self.size:
+                return
+            thread = threading.Thread(
+                target=self._work,
+                name=f"{self.name_prefix}_{len(self._threads)}",
+                daemon=True,
+            )
+            self._threads.append(thread)
+        thread.start()
+
+    def _work(self) -> None:
+        jobs = self._jobs
+        idle = self._idle
+        while True:
+            job = jobs.get()
+            if job is _STOP:
+                return
+            loop, future, fn = job
+            del job
+            # Read across threads: at worst a call cancelled this very moment still runs.
+            if future.cancelled():
+                idle.release()
+                continue
+            try:
+                result = fn()
+            except BaseException as error:  # the awaiting task decides what it means
+                answer: tuple[Any, ...] = (_reject, future, error)
+            else:
+                answer = (_resolve, future, result)
+            # A closed loop refuses the call: nobody is waiting any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(*answer)
+            del loop, future, fn, answer
+            idle.release()
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop taking calls; threads finish what is queued, then end."""
+        with self._lock:
+            self._closed = True
+            threads = list(self._threads)
+        for _ in threads:
+            self._jobs.put(_STOP)
+        if wait:
+            for thread in threads:
+                if thread is not threading.current_thread():
+                    thread.join()
+
+
+# --- the process's pool ---------------------------------------------------------------------------
+
+_pool: SyncPool | None = None
+_pool_size: int = _DEFAULT_POOL_SIZE
+
+
+def _call(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    return fn(**kwargs)
+
+
+# How a pool thread runs ``fn(**kwargs)``; ``_django.db`` puts Django's connection rules here.
+_run_call: Callable[[Callable[..., Any], dict[str, Any]], Any] = _call
+
+
+def configure_sync_pool(size: int) -> None:
+    """Set the pool size (read from ``BOLT_SYNC_POOL_SIZE`` at start-up)."""
+    global _pool, _pool_size
+    if size < 1:
+        raise ValueError("BOLT_SYNC_POOL_SIZE must be at least 1")
+    _pool_size = size
+    pool = _pool
+    if pool is not None and pool.size != size:
+        # A pool of the old size finishes its queued calls; the next call starts the new one.
+        _pool = None
+        pool.shutdown(wait=False)
+
+
+def reset_sync_pool() -> None:
+    """Stop the pool's threads (and so their thread-bound DB connections); the next call makes
+    a new pool. For tests and for workers that must not inherit threads across a fork."""
+    global _pool
+    pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True)
+
+
+def wrap_pool_calls(run_call: Callable[[Callable[..., Any], dict[str, Any]], Any]) -> None:
+    """Run every later pool call as ``run_call(fn, kwargs)`` on its pool thread.
+
+    ``_django.db`` installs Django's request-boundary rules for the thread's connections this
+    way (``CONN_MAX_AGE``, health checks), so the pool itself knows nothing of Django.
+    """
+    global _run_call
+    _run_call = run_call
+
+
+def _get_pool() -> SyncPool:
+    global _pool
+    if _pool is None:
+        _pool = SyncPool(_pool_size, "bolt-sync")
+    return _pool
+
+
+def run_in_pool(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Awaitable[Any]:
+    """Run a blocking callable in the bounded pool, keeping the caller's context variables."""
+    ctx = contextvars.copy_context()
+    return _get_pool().submit(functools.partial(ctx.run, _run_call, fn, kwargs))
+
+
+def _forget_pool_after_fork() -> None:
+    """A pool whose threads did not survive ``fork()`` would queue work forever: drop it.
+
+    Dropped, not shut down: shutdown() takes a lock a parent thread may have held at fork.
+    """
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
+# --- which def functions may run on the event loop ----------------------------------------------
+# Running a sync handler inline saves a thread hop (tens of microseconds) but is only safe when it
+# cannot block and does not touch the Django ORM (which refuses to run on a thread with a running
+# loop). We cannot prove that in general, so the rule is an allow-list over the bytecode: every
+# global it loads must resolve to a known-harmless object and every attribute it reads must be on
+# a short list of pure methods. Anything else, including any import, sends it to the pool.
+
+_SAFE_BUILTINS: Final = frozenset(
+    {
+        "abs", "all", "any", "bool", "bytes", "dict", "divmod", "enumerate", "filter", "float",
+        "frozenset", "hash", "int", "isinstance", "issubclass", "len", "list", "map", "max",
+        "min", "range", "repr", "reversed", "round", "set", "slice", "sorted", "str", "sum",
+        "tuple", "zip", "None", "True", "False", "ValueError", "KeyError", "TypeError",
+        "IndexError", "Exception", "StopIteration", "iter", "next", "hex", "ord", "chr",
+    }
+)  # fmt: skip
+
+# Methods of str/bytes/dict/list/set and the request's lazy views: pure, in-memory.
+_SAFE_ATTRIBUTES: Final = frozenset(
+    {
+        "get", "items", "keys", "values", "append", "extend", "insert", "pop", "copy", "update",
+        "setdefault", "add", "discard", "remove", "index", "count", "sort", "join", "split",
+        "rsplit", "strip", "lstrip", "rstrip", "lower", "upper", "title", "replace", "format",
+        "startswith", "endswith", "encode", "decode", "partition", "isdigit", "getlist",
+        "headers", "query", "cookies", "path", "method", "body", "json", "path_params", "state",
+        "client", "scheme", "GET", "META", "url", "get_host", "is_secure", "build_absolute_uri",
+        "status_code", "detail", "set_cookie", "delete_cookie", "content", "media_type",
+    }
+)  # fmt: skip
+
+# Classes from these modules only build values (responses, HTTP errors). Named, not imported:
+# both modules sit above this one.
+_SAFE_CLASS_MODULES: Final = frozenset({"django_bolt.responses", "django_bolt.exceptions"})
+
+_LOAD_GLOBAL: Final = frozenset({"LOAD_GLOBAL", "LOAD_NAME"})
+_LOAD_ATTR: Final = frozenset({"LOAD_ATTR", "LOAD_METHOD"})
+_LOAD_DEREF: Final = frozenset({"LOAD_DEREF", "LOAD_CLASSDEREF"})
+_IMPORTS: Final = frozenset({"IMPORT_NAME", "IMPORT_FROM", "IMPORT_STAR"})
+
+
+def _safe_global(value: Any) -> bool:
+    if isinstance(value, type):
+        if issubclass(value, msgspec.Struct) or dataclasses.is_dataclass(value):
+            return True
+        return value.__module__ in _SAFE_CLASS_MODULES
+    return isinstance(value, str | int | float | bytes | bool | frozenset | tuple)
+
+
+def _code_is_safe(code: types.CodeType, namespace: dict[str, Any], depth: int) -> bool:
+    if depth > 4:  # nested closures this deep: not worth proving
+        return False
+    for ins in dis.get_instructions(code):
+        op = ins.opname
+        if op in _IMPORTS:
+            return False
+        if op in _LOAD_GLOBAL:
+            name = ins.argval
+            if name in namespace:
+                if not _safe_global(namespace[name]):
+                    return False
+            elif name not in _SAFE_BUILTINS or not hasattr(builtins, name):
+                return False
+        elif op in _LOAD_ATTR and ins.argval not in _SAFE_ATTRIBUTES:
+            return False
+        elif op in _LOAD_DEREF and ins.argval not in code.co_cellvars:
+            # A free variable could be anything (a connection, a client): assume it blocks.
+            return False
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType) and not _code_is_safe(const, namespace, depth + 1):
+            return False
+    return True
+
+
+def is_inline_safe(fn: Callable[..., Any]) -> bool:
+    """Return True when ``fn`` provably neither blocks nor touches the ORM (by the rules above)."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    namespace = getattr(fn, "__globals__", {})
+    try:
+        return _code_is_safe(code, namespace, 0)
+    except Exception:
+        return False
