@@ -8,7 +8,7 @@ import logging
 import re
 import typing
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Any, ClassVar, Final, TypedDict, TypeVar, Unpack
+from typing import Any, ClassVar, Final, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -19,7 +19,15 @@ from django_bolt._wire import VARY_ORIGIN, WireResponse, add_vary
 from django_bolt.binding import Binder, compile_binder, configure_sync_pool, run_exits
 from django_bolt.exceptions import HTTPException, is_client_error, response_for_exception
 from django_bolt.request import Request
-from django_bolt.responses import Response, build_result_converter
+from django_bolt.responses import build_result_converter
+from django_bolt.router import (
+    ANNOTATED as ANNOTATED,  # declared here before django_bolt.router
+    RouteInfo,
+    RouteOptions,
+    Router,
+    declared_model,
+    join_paths,
+)
 from django_bolt.routing import (
     PathTemplate,
     RouteMatch,
@@ -64,301 +72,6 @@ _FROM_SETTINGS: Final[Any] = object()
 _MIDDLEWARE_CONVERT: Final = build_result_converter(200, None, "middleware")
 # ``openapi_config=`` not given: the defaults, unless a mounted API chose a config.
 _DEFAULT_DOCS: Final[Any] = object()
-
-
-class _Annotated:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "ANNOTATED"
-
-
-# ``response_model=`` not given: the return annotation declares the type (``None`` declares none).
-ANNOTATED: Final[Any] = _Annotated()
-
-
-class RouteOptions(TypedDict, total=False):
-    """Options every route decorator takes (``get``, ``post``, ... all forward to ``route``).
-
-    ``validate_response`` (``None``: the API's default) turns the check of return values against
-    ``response_model`` or the return annotation off for ``False``. ``response_class`` documents the
-    body's media type in OpenAPI and, for :class:`~django_bolt.responses.EventSourceResponse`,
-    makes a returned generator a stream of Server-Sent Events. ``response_model`` may be a dict
-    ``{status: type}`` (several documented responses; bodies are sent unvalidated, a handler
-    picks the status by returning ``(status, body)``) or ``None`` (no declared type at all).
-    """
-
-    status_code: int | None
-    response_model: Any
-    tags: list[str] | None
-    summary: str | None
-    description: str | None
-    name: str | None
-    include_in_schema: bool | None
-    guards: list[Any] | None
-    auth: list[Any] | None
-    inline: bool | None
-    validate_response: bool | None
-    response_class: type | None
-
-
-class RouteInfo:
-    """What was declared for one handler; kept for OpenAPI, guards and auth (later issues)."""
-
-    __slots__ = (
-        "auth",
-        "description",
-        "endpoint",
-        "guards",
-        "include_in_schema",
-        "inline",
-        "methods",
-        "middleware",
-        "name",
-        "path",
-        "response_class",
-        "response_model",
-        "status_code",
-        "summary",
-        "tags",
-        "validate_response",
-    )
-
-    def __init__(
-        self,
-        path: str,
-        methods: tuple[str, ...],
-        endpoint: Callable[..., Any],
-        *,
-        status_code: int | None = None,
-        response_model: Any = ANNOTATED,
-        tags: list[str] | None = None,
-        summary: str | None = None,
-        description: str | None = None,
-        name: str | None = None,
-        include_in_schema: bool | None = None,
-        guards: list[Any] | None = None,
-        auth: list[Any] | None = None,
-        inline: bool | None = None,
-        validate_response: bool | None = None,
-        response_class: type | None = None,
-    ) -> None:
-        if response_class is not None and not (
-            isinstance(response_class, type) and issubclass(response_class, Response)
-        ):
-            raise TypeError(f"response_class must be a Response subclass, not {response_class!r}")
-        self.path = path
-        self.methods = methods
-        self.endpoint = endpoint
-        if status_code is None:
-            status_code = _default_status(response_model)
-        self.status_code = status_code
-        self.response_model = response_model
-        # None until an API resolves them (its own default), see BoltAPI._flatten().
-        self.validate_response = validate_response
-        self.response_class = response_class
-        self.tags = list(tags or [])
-        self.summary = summary
-        self.description = description if description is not None else inspect.getdoc(endpoint)
-        self.name = name or getattr(endpoint, "__name__", None)
-        self.include_in_schema = include_in_schema
-        self.guards = list(guards) if guards is not None else None
-        self.auth = list(auth) if auth is not None else None
-        self.inline = inline
-        # Middleware entries of the routers and APIs around this route, outermost first (the
-        # route's own @middleware entries stay on the handler).
-        self.middleware: tuple[Any, ...] = ()
-
-    def prefixed(
-        self,
-        prefix: str,
-        tags: list[str],
-        guards: list[Any] | None,
-        auth: list[Any] | None,
-        middleware: tuple[Any, ...] = (),
-    ) -> RouteInfo:
-        """A copy as seen from an including router: prefix added, router defaults applied."""
-        copy = RouteInfo.__new__(RouteInfo)
-        for slot in RouteInfo.__slots__:
-            setattr(copy, slot, getattr(self, slot))
-        copy.path = _join(prefix, self.path)
-        copy.tags = [*tags, *(t for t in self.tags if t not in tags)]
-        # A route's own guards/auth win over the router's.
-        copy.guards = self.guards if self.guards is not None else guards
-        copy.auth = self.auth if self.auth is not None else auth
-        if middleware:
-            copy.middleware = (*middleware, *self.middleware)
-        return copy
-
-    @property
-    def label(self) -> str:
-        fn = self.endpoint
-        return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
-
-    def __repr__(self) -> str:
-        return f"<RouteInfo {'|'.join(self.methods)} {self.path} -> {self.label}>"
-
-
-def _join(prefix: str, path: str) -> str:
-    if not prefix:
-        return path
-    if not path:
-        return prefix
-    return prefix.rstrip("/") + "/" + path.lstrip("/")
-
-
-def _default_status(response_model: Any) -> int:
-    """200, or with ``response_model={status: type}`` its first success status (Django-Bolt)."""
-    if isinstance(response_model, dict):
-        codes = sorted(code for code in response_model if isinstance(code, int))
-        if not codes:
-            raise ValueError(
-                "response_model as a dict needs at least one int status key, e.g. {200: Item}"
-            )
-        return next((code for code in codes if 200 <= code < 300), codes[0])
-    return 200
-
-
-def declared_model(info: RouteInfo) -> Any:
-    """The response type a route declares: ``response_model``, else the return annotation."""
-    if info.response_model is ANNOTATED:
-        return _return_model(info.endpoint)
-    return info.response_model
-
-
-def _return_model(fn: Callable[..., Any]) -> Any:
-    try:
-        hints = typing.get_type_hints(fn)
-    except Exception:
-        return None
-    return hints.get("return")
-
-
-class Router:
-    """A group of routes with a shared prefix, tags, auth, guards and middleware.
-
-    ``middleware`` entries (classes, ``DjangoMiddleware`` wrappers, ``{"type": "cors" |
-    "rate_limit", ...}`` dicts) wrap every route of this router and of the routers it includes,
-    outside the routes' own ``@middleware``.
-    """
-
-    def __init__(
-        self,
-        prefix: str = "",
-        tags: list[str] | None = None,
-        dependencies: list[Any] | None = None,
-        middleware: Sequence[Any] | None = None,
-        auth: list[Any] | None = None,
-        guards: list[Any] | None = None,
-        parent: Router | None = None,
-    ) -> None:
-        from django_bolt.middleware.base import check_entries
-
-        self.prefix = prefix
-        self.tags = list(tags or [])
-        # Kept as given: Django-Bolt 0.13 stores router dependencies but never runs them either.
-        # A dependency for every route is a Depends() parameter (or a middleware) here.
-        self.dependencies = list(dependencies or [])
-        self.auth = auth
-        self.guards = guards
-        self.middleware: tuple[Any, ...] = check_entries(middleware, type(self).__name__)
-        self._routes: list[RouteInfo] = []
-        self._routers: list[tuple[str, Router]] = []
-        self._parent: Router | None = None
-        self._changed()
-        if parent is not None:
-            parent.include_router(self)
-
-    def _changed(self) -> None:
-        """Hook for BoltAPI: forget the compiled table when routes change."""
-
-    def route(
-        self, path: str, methods: Sequence[str] = ("GET",), **options: Unpack[RouteOptions]
-    ) -> Callable[[F], F]:
-        """Register the decorated function for ``methods`` on ``path``."""
-        upper = tuple(dict.fromkeys(m.upper() for m in methods))
-        if not upper:
-            raise ValueError("a route needs at least one method")
-
-        def decorator(fn: F) -> F:
-            if not callable(fn):
-                raise TypeError(f"{fn!r} is not callable")
-            self._routes.append(RouteInfo(path, upper, fn, **options))
-            self._changed()
-            return fn
-
-        return decorator
-
-    def get(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.route(path, ("GET",), **options)
-
-    def post(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.route(path, ("POST",), **options)
-
-    def put(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.route(path, ("PUT",), **options)
-
-    def patch(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.route(path, ("PATCH",), **options)
-
-    def delete(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.route(path, ("DELETE",), **options)
-
-    def head(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.route(path, ("HEAD",), **options)
-
-    def options(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.route(path, ("OPTIONS",), **options)
-
-    def query(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        """The QUERY method (a safe, idempotent request with a body; IETF httpbis draft)."""
-        return self.route(path, ("QUERY",), **options)
-
-    def include_router(self, router: Router, prefix: str = "") -> None:
-        """Serve ``router``'s routes under this one (plus ``prefix``)."""
-        if router is self:
-            raise ValueError("a router cannot include itself")
-        if isinstance(router, BoltAPI):
-            raise TypeError("include_router() takes a Router; serve a BoltAPI with mount()")
-        router._parent = self
-        self._routers.append((prefix, router))
-        self._changed()
-
-    def get_all_routes(self) -> list[tuple[str, str, Callable[..., Any], dict[str, Any]]]:
-        """``(method, path, handler, options)`` for every route here (Django-Bolt's listing)."""
-        routes: list[tuple[str, str, Callable[..., Any], dict[str, Any]]] = []
-        for info in self.iter_routes():
-            options: dict[str, Any] = {
-                "name": info.name,
-                "tags": info.tags,
-                "auth": info.auth,
-                "guards": info.guards,
-                "status_code": info.status_code,
-                "summary": info.summary,
-                "description": info.description,
-                "include_in_schema": info.include_in_schema,
-                "validate_response": info.validate_response,
-                "response_class": info.response_class,
-            }
-            if info.response_model is not ANNOTATED:
-                options["response_model"] = info.response_model
-            routes.extend((method, info.path, info.endpoint, options) for method in info.methods)
-        return routes
-
-    def get_middleware_chain(self) -> list[Any]:
-        """The middleware around this router's routes: including routers' first."""
-        outer = self._parent.get_middleware_chain() if self._parent is not None else []
-        return [*outer, *self.middleware]
-
-    def iter_routes(self) -> Iterator[RouteInfo]:
-        """Every route of this router and the routers it includes, as seen from here."""
-        for info in self._routes:
-            yield info.prefixed(self.prefix, self.tags, self.guards, self.auth, self.middleware)
-        for prefix, router in self._routers:
-            for info in router.iter_routes():
-                yield info.prefixed(
-                    _join(self.prefix, prefix), self.tags, self.guards, self.auth, self.middleware
-                )
 
 
 class _Endpoint:
@@ -461,6 +174,7 @@ class BoltAPI(Router):
     """
 
     request_class: ClassVar[type[Request]] = Request
+    _serves_requests: ClassVar[bool] = True
 
     # The positional order is Django-Bolt 0.13's (``BoltAPI("/api", "strip", "v1")`` means the
     # same there and here); this framework's own options are keyword-only.
@@ -578,7 +292,7 @@ class BoltAPI(Router):
         if self.include_in_schema is not None:
             in_schema = self.include_in_schema
         for info in self.iter_routes():
-            info.path = normalize_path(_join(prefix, info.path), self.trailing_slash)
+            info.path = normalize_path(join_paths(prefix, info.path), self.trailing_slash)
             if outer:
                 info.middleware = (*outer, *info.middleware)
             # A route's own choice wins; otherwise the API that registered it decides.
@@ -591,7 +305,7 @@ class BoltAPI(Router):
         around = (*outer, *self.middleware)
         for mount_prefix, app in self._mounts:
             yield from app._flatten(
-                _join(prefix, _join(self.prefix, mount_prefix)), merged, around, in_schema
+                join_paths(prefix, join_paths(self.prefix, mount_prefix)), merged, around, in_schema
             )
 
     def _all_apis(self) -> Iterator[BoltAPI]:
