@@ -10,13 +10,22 @@ import typing
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, ClassVar, Final, TypeVar
 
-from django.core.exceptions import ImproperlyConfigured
-
 from django_bolt._db import SHARED as _DB_SHARED, schedule_shared_settle
-from django_bolt._fastbind import compile_fast_bind
+from django_bolt._dispatch.compile import Endpoint, compile_routes, run_full
+from django_bolt._dispatch.settings import (
+    FROM_SETTINGS,
+    read_dispatch_settings,
+    read_runtime_settings,
+)
+from django_bolt._dispatch.table import (
+    RouteMatch,
+    RouteTable,
+    TrailingSlash,
+    normalize_path,
+)
 from django_bolt._files import configure_allowed_paths
 from django_bolt._wire import VARY_ORIGIN, WireResponse, add_vary
-from django_bolt.binding import Binder, compile_binder, configure_sync_pool, run_exits
+from django_bolt.binding import configure_sync_pool
 from django_bolt.exceptions import HTTPException, is_client_error, response_for_exception
 from django_bolt.request import Request
 from django_bolt.responses import build_result_converter
@@ -25,26 +34,15 @@ from django_bolt.router import (
     RouteInfo,
     RouteOptions,
     Router,
-    declared_model,
     join_paths,
-)
-from django_bolt.routing import (
-    PathTemplate,
-    RouteMatch,
-    RouteTable,
-    TrailingSlash,
-    normalize_path,
 )
 
 if typing.TYPE_CHECKING:
     import contextlib
 
-    from django_bolt.auth.guards import Gate
     from django_bolt.django_bridge import DjangoBridge
-    from django_bolt.middleware.compression import Compressor
     from django_bolt.middleware.cors import CORSPolicy
     from django_bolt.middleware.hosts import HostValidator
-    from django_bolt.middleware.pipeline import RoutePipeline
     from django_bolt.middleware.rate_limit import RateLimiter
     from django_bolt.openapi.config import OpenAPIConfig
     from django_bolt.static import StaticFiles
@@ -66,81 +64,8 @@ _NOT_FOUND_BODY: Final = b'{"detail":"Not Found"}'
 _SAME_ORIGIN_PATH: Final = re.compile(r"/(?![/\\])[^\x00-\x20\x7f]*\Z")
 _METHOD_NOT_ALLOWED_BODY: Final = b'{"detail":"Method Not Allowed"}'
 _CT_JSON: Final = (b"content-type", b"application/json")
-# ``compression=`` not given: the ``BOLT_COMPRESSION`` setting decides (unset: the default).
-_FROM_SETTINGS: Final[Any] = object()
-# What a middleware's own return value (a dict, a Response) becomes.
-_MIDDLEWARE_CONVERT: Final = build_result_converter(200, None, "middleware")
 # ``openapi_config=`` not given: the defaults, unless a mounted API chose a config.
 _DEFAULT_DOCS: Final[Any] = object()
-
-
-class _Endpoint:
-    """A route compiled for dispatch: binder, response converter and error handlers."""
-
-    __slots__ = (
-        "allow_origin",
-        "bind",
-        "binder",
-        "compress",
-        "compress_from",
-        "convert",
-        "cors",
-        "fn",
-        "gate",
-        "handlers",
-        "has_params",
-        "info",
-        "is_async",
-        "only_path_name",
-        "path_names",
-        "policy",
-        "simple",
-    )
-
-    def __init__(
-        self,
-        info: RouteInfo,
-        path_names: tuple[str, ...],
-        handlers: dict[type[BaseException], ExceptionHandler],
-        compress: Compressor | None = None,
-        cors: CORSPolicy | None = None,
-        gate: Gate | None = None,
-    ) -> None:
-        self.info = info
-        # None when the route has no auth classes and no guards: one check per request.
-        self.gate = gate
-        # None when neither the CORS_* settings nor @cors give this route a policy.
-        self.cors = cors
-        # The policies' per-response steps as bound methods: calling an instance through its
-        # __call__ costs a slot lookup more per request (about 60 ns each, measured).
-        self.allow_origin = None if cors is None else cors.allow
-        # None when the API compresses nothing or the route is @no_compress: one check per request.
-        self.compress = None if compress is None else compress.__call__
-        # The compressor leaves a body shorter than its minimum untouched (and without Vary):
-        # dispatch checks the size itself and skips the call for those.
-        self.compress_from = 0 if compress is None else compress.minimum_size
-        self.fn = info.endpoint
-        self.path_names = path_names
-        self.only_path_name = path_names[0] if len(path_names) == 1 else None
-        self.binder: Binder = compile_binder(
-            info.endpoint, path_names, frozenset(info.methods), info.inline
-        )
-        self.convert = build_result_converter(
-            info.status_code,
-            declared_model(info),
-            info.label,
-            validate=info.validate_response is not False,
-            response_class=info.response_class,
-            vary_origin=cors is not None,
-        )
-        self.handlers = handlers
-        self.is_async = self.binder.is_async
-        self.simple = self.binder.simple
-        self.bind = compile_fast_bind(self.binder) or self.binder.bind
-        binder = self.binder
-        self.has_params = binder.has_params
-        # None unless the route has rate limits or middleware: one check per request.
-        self.policy: Policy | None = None
 
 
 class BoltAPI(Router):
@@ -187,7 +112,7 @@ class BoltAPI(Router):
         django_middleware: bool | list[str] | dict[str, list[str]] | None = None,
         enable_logging: bool = True,
         logging_config: Any = None,
-        compression: Any = _FROM_SETTINGS,
+        compression: Any = FROM_SETTINGS,
         openapi_config: OpenAPIConfig | bool | None = _DEFAULT_DOCS,
         validate_response: bool = True,
         include_in_schema: bool | None = None,
@@ -232,7 +157,7 @@ class BoltAPI(Router):
         self._static: StaticFiles | None = None
         self.exception_handlers: dict[type[BaseException], ExceptionHandler] = {}
         self._mounts: list[tuple[str, BoltAPI]] = []
-        self._table: RouteTable[_Endpoint] | None = None
+        self._table: RouteTable[Endpoint] | None = None
         self._cors: CORSPolicy | None = None
         self._hosts: HostValidator | None = None
         self._debug = False
@@ -314,141 +239,30 @@ class BoltAPI(Router):
             yield from app._all_apis()
 
     # --- assembly -------------------------------------------------------------------------------
-    def compile(self) -> RouteTable[_Endpoint]:
+    def compile(self) -> RouteTable[Endpoint]:
         """Build the route table, binders and converters; errors here are configuration errors."""
-        from django_bolt.auth.guards import compile_gate
-        from django_bolt.middleware.compression import is_no_compress
-        from django_bolt.middleware.cors import build_cors_policies
-        from django_bolt.middleware.django import route_callee
-        from django_bolt.middleware.hosts import build_host_validator
-        from django_bolt.middleware.pipeline import route_pipeline
-
-        table: RouteTable[_Endpoint] = RouteTable()
-        compressor = _make_compressor(self.compression)
-        settings = _django_settings()
-        # Raises ImproperlyConfigured (allow-all with credentials, a malformed origin) here.
-        cors_default, cors_for = build_cors_policies(settings)
-        auth_default, guards_default = _auth_defaults(settings)
-        limits = _rate_limit_settings(settings)
-        wrap = _handler_wrapper(settings)
-        for info, handlers in [*self._flatten("", {}), *_docs_routes(self)]:
-            template = PathTemplate(info.path)
-            pipeline = route_pipeline(info.middleware, info.endpoint)
-            compress = None if pipeline.skips("compression") else compressor
-            if is_no_compress(info.endpoint):
-                compress = None
-            cors = None if pipeline.skips("cors") else cors_for(info.endpoint, pipeline.cors)
-            # The most specific declaration wins: route, then router, then API, then settings.
-            gate = compile_gate(
-                _resolve(info.auth) if info.auth is not None else auth_default,
-                _resolve(info.guards) if info.guards is not None else guards_default,
-            )
-            view = info.endpoint
-            info.endpoint = route_callee(view)
-            if wrap is not None:
-                # Connection rules, ATOMIC_REQUESTS, signals: decided here, once per route.
-                info.endpoint = wrap(info.endpoint, inline=info.inline)
-            endpoint = _Endpoint(info, template.names, handlers, compress, cors, gate)
-            if pipeline.rate_limits or pipeline.chain:
-                endpoint.policy = self._compile_policy(endpoint, pipeline, limits, view)
-                # The policy runs auth itself, between the address limits and the user limits.
-                endpoint.gate = None
-            for method in info.methods:
-                table.add(method, template, endpoint, info.label)
-        table.compile()
-        self._debug = self.debug if self.debug is not None else _django_debug()
-        self._bridge = _make_bridge(self.django_fallthrough)
-        self._static = _make_static()
-        self._cors = cors_default
-        self._hosts = build_host_validator(settings)
+        config = read_dispatch_settings(self.compression, self.debug, self.django_fallthrough)
+        routes = [*self._flatten("", {}), *_docs_routes(self)]
+        table, limiters = compile_routes(routes, config)
+        self._limiters.extend(limiters)
+        self._debug = config.debug
+        self._bridge = config.bridge
+        self._static = config.static
+        self._cors = config.cors_default
+        self._hosts = config.hosts
         self._table = table
         return table
-
-    def _compile_policy(
-        self,
-        endpoint: _Endpoint,
-        pipeline: RoutePipeline,
-        limits: tuple[str | None, int],
-        view: Callable[..., Any],
-    ) -> Policy:
-        """Rate limits (address ones before auth), auth, then the middleware chain.
-
-        ``view`` is the handler as declared: what Django's ``process_view`` hooks are given.
-        """
-        from django_bolt.middleware.base import build_chain
-        from django_bolt.middleware.rate_limit import RateLimiter, build_store
-
-        backend, max_keys = limits
-        before: list[RateLimiter] = []
-        after: list[RateLimiter] = []
-        for index, spec in enumerate(pipeline.rate_limits):
-            # The same name in every process: the shared backend keys buckets by it.
-            route_id = f"{'|'.join(endpoint.info.methods)} {endpoint.info.path} #{index}"
-            limiter = RateLimiter(spec, build_store(spec, route_id, backend, max_keys))
-            self._limiters.append(limiter)
-            (before if limiter.phase == "before_auth" else after).append(limiter)
-        gate = endpoint.gate
-        invoke = self._invoke
-        has_path = bool(endpoint.path_names)
-
-        async def innermost(request: Request) -> WireResponse:
-            return await invoke(endpoint, request, request.path_params if has_path else None)
-
-        chain = (
-            build_chain(pipeline.chain, innermost, _MIDDLEWARE_CONVERT, view)
-            if pipeline.chain
-            else None
-        )
-
-        async def policy(request: Request, params: dict[str, str] | None) -> WireResponse:
-            for limiter in before:
-                rejected = await limiter(request)
-                if rejected is not None:
-                    return rejected
-            if gate is not None:
-                pending = gate(request)
-                if pending is not None:
-                    await pending
-            for limiter in after:
-                rejected = await limiter(request)
-                if rejected is not None:
-                    return rejected
-            if chain is not None:
-                return await chain(request)
-            return await invoke(endpoint, request, params)
-
-        return policy
-
-    async def _invoke(
-        self, endpoint: _Endpoint, request: Request, params: dict[str, str] | None
-    ) -> WireResponse:
-        """Bind, call and convert (the policy path's copy of ``dispatch``'s inlined fast path)."""
-        if endpoint.simple:
-            if endpoint.has_params:
-                result = endpoint.fn(**endpoint.bind(request, params))
-            else:
-                result = endpoint.fn()
-            if endpoint.is_async:
-                result = await result
-            response = endpoint.convert(result)
-            if response.__class__ is not WireResponse:
-                response = response.finish(request)  # type: ignore[attr-defined]
-            return response
-        return await self._run_full(endpoint, request, params)
 
     async def startup(self) -> None:
         """Compile, size the sync pool, then run start-up hooks (once per event loop)."""
         if self._table is None:
             self.compile()
-        from django_bolt.conf import framework_setting
-
-        try:
-            pool_size = framework_setting("BOLT_SYNC_POOL_SIZE")
-            allowed = framework_setting("BOLT_ALLOWED_FILE_PATHS")
-        except ImproperlyConfigured:
+        runtime = read_runtime_settings()
+        if runtime is None:
             logger.debug("Django settings not configured; framework defaults apply")
         else:
-            configure_sync_pool(int(pool_size))  # type: ignore[call-overload]
+            pool_size, allowed = runtime
+            configure_sync_pool(pool_size)
             configure_allowed_paths(allowed)  # type: ignore[arg-type]
         if self._bridge is not None:
             # Django's middleware chain is loaded here, so a broken MIDDLEWARE fails at start-up.
@@ -499,7 +313,7 @@ class BoltAPI(Router):
     # --- per request ----------------------------------------------------------------------------
     async def dispatch(self, request: Request) -> WireResponse:
         """Answer one request; never raises (errors become responses)."""
-        endpoint: _Endpoint | None = None
+        endpoint: Endpoint | None = None
         cors: CORSPolicy | None = None
         try:
             table = self._table
@@ -570,7 +384,7 @@ class BoltAPI(Router):
                 if response.__class__ is not WireResponse:
                     response = response.finish(request)  # type: ignore[attr-defined]
             else:
-                response = await self._run_full(endpoint, request, params)
+                response = await run_full(endpoint, request, params)
         except Exception as exc:
             handlers = endpoint.handlers if endpoint is not None else self.exception_handlers
             response = await self._error_response(request, exc, handlers)
@@ -599,26 +413,8 @@ class BoltAPI(Router):
             return compress(request, response)
         return response
 
-    async def _run_full(
-        self, endpoint: _Endpoint, request: Request, params: dict[str, str] | None
-    ) -> WireResponse:
-        exits: list[Any] = []
-        try:
-            kwargs = await endpoint.binder.solve(request, params, {}, exits)
-            result = await endpoint.binder.call(kwargs)
-            response = endpoint.convert(result)
-            if response.__class__ is not WireResponse:
-                response = response.finish(request)  # type: ignore[attr-defined]
-        except Exception as exc:
-            if exits:
-                await run_exits(exits, exc)
-            raise
-        if exits:
-            response.background = _chain_teardown(response.background, exits)
-        return response
-
     async def _finish(
-        self, request: Request, response: WireResponse, endpoint: _Endpoint
+        self, request: Request, response: WireResponse, endpoint: Endpoint
     ) -> WireResponse:
         """After a handler that used the session or the async ORM (see sessions.py, _db.py)."""
         if request._session is not None:
@@ -632,7 +428,7 @@ class BoltAPI(Router):
             schedule_shared_settle()
         return response
 
-    def _no_method(self, request: Request, entry: RouteMatch[_Endpoint]) -> WireResponse:
+    def _no_method(self, request: Request, entry: RouteMatch[Endpoint]) -> WireResponse:
         """No handler for this method: a preflight, a bare OPTIONS (204) or a 405."""
         policy = self._path_cors(request, entry)
         if policy is not None:
@@ -642,7 +438,7 @@ class BoltAPI(Router):
         response = _allow_response(entry, request.method)
         return response if policy is None else policy(request, response)
 
-    def _path_cors(self, request: Request, entry: RouteMatch[_Endpoint]) -> CORSPolicy | None:
+    def _path_cors(self, request: Request, entry: RouteMatch[Endpoint]) -> CORSPolicy | None:
         # A preflight asks about one method: that route's policy answers it.
         if request.method == "OPTIONS":
             for name, value in request.raw_headers:
@@ -666,8 +462,8 @@ class BoltAPI(Router):
         return early if early is not None else cors(request, response)
 
     def _other_shape(
-        self, matches: list[tuple[RouteMatch[_Endpoint], tuple[str, ...]]], method: str
-    ) -> tuple[RouteMatch[_Endpoint], tuple[str, ...], _Endpoint] | None:
+        self, matches: list[tuple[RouteMatch[Endpoint], tuple[str, ...]]], method: str
+    ) -> tuple[RouteMatch[Endpoint], tuple[str, ...], Endpoint] | None:
         """A later route whose shape also matches and that serves ``method`` (rare: two
         templates for one path, such as ``{id:int}`` for GET and ``{id}`` for DELETE)."""
         for entry, values in matches[1:]:
@@ -676,7 +472,7 @@ class BoltAPI(Router):
                 return entry, values, endpoint
         return None
 
-    def _other_method(self, entry: RouteMatch[_Endpoint], method: str) -> _Endpoint | None:
+    def _other_method(self, entry: RouteMatch[Endpoint], method: str) -> Endpoint | None:
         if method == "HEAD":
             # RFC 9110 section 9.3.2: HEAD is GET without the body; the server drops the body.
             return entry.methods.get("GET")
@@ -685,7 +481,7 @@ class BoltAPI(Router):
     async def _miss(
         self,
         request: Request,
-        table: RouteTable[_Endpoint],
+        table: RouteTable[Endpoint],
         raw_path: str,
         target: bytes,
         cut: int,
@@ -799,32 +595,19 @@ def _as_django_request(request: Request) -> Any:
 
 
 def _allowing(
-    matches: list[tuple[RouteMatch[_Endpoint], tuple[str, ...]]], entry: RouteMatch[_Endpoint]
-) -> RouteMatch[_Endpoint]:
+    matches: list[tuple[RouteMatch[Endpoint], tuple[str, ...]]], entry: RouteMatch[Endpoint]
+) -> RouteMatch[Endpoint]:
     """The entry whose ``Allow`` answers for this path: every matching route's methods."""
     if len(matches) < 2:
         return entry
     return RouteMatch.merged([found for found, _ in matches])
 
 
-def _allow_response(entry: RouteMatch[_Endpoint], method: str) -> WireResponse:
+def _allow_response(entry: RouteMatch[Endpoint], method: str) -> WireResponse:
     allow = (b"allow", entry.allow.encode("latin-1"))
     if method == "OPTIONS":
         return WireResponse(204, [allow], b"")
     return WireResponse(405, [_CT_JSON, allow], _METHOD_NOT_ALLOWED_BODY)
-
-
-def _chain_teardown(
-    previous: Callable[[], Awaitable[None]] | None, exits: list[Any]
-) -> Callable[[], Awaitable[None]]:
-    async def background() -> None:
-        try:
-            if previous is not None:
-                await previous()
-        finally:
-            await run_exits(exits)
-
-    return background
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -847,26 +630,6 @@ def _logging_middleware(enabled: bool, config: Any) -> Any:
     return LoggingMiddleware.configured(config)
 
 
-def _rate_limit_settings(settings: object | None) -> tuple[str | None, int]:
-    """``BOLT_RATE_LIMIT_BACKEND`` and ``BOLT_RATE_LIMIT_MAX_KEYS``, read once."""
-    from django_bolt.conf import framework_setting
-    from django_bolt.middleware.rate_limit import DEFAULT_MAX_KEYS
-
-    if settings is None:
-        return None, DEFAULT_MAX_KEYS
-    backend = framework_setting("BOLT_RATE_LIMIT_BACKEND", settings)
-    max_keys = framework_setting("BOLT_RATE_LIMIT_MAX_KEYS", settings)
-    if backend is not None and not isinstance(backend, str):
-        raise ImproperlyConfigured(
-            f"BOLT_RATE_LIMIT_BACKEND must be a cache alias, not {backend!r}"
-        )
-    if isinstance(max_keys, bool) or not isinstance(max_keys, int) or max_keys < 1:
-        raise ImproperlyConfigured(
-            f"BOLT_RATE_LIMIT_MAX_KEYS must be an int >= 1, not {max_keys!r}"
-        )
-    return backend, max_keys
-
-
 def _docs_routes(api: BoltAPI) -> list[tuple[RouteInfo, dict[type[BaseException], Any]]]:
     """The OpenAPI document and UI routes, for the API that serves requests (not a mounted one)."""
     if api.mounted:
@@ -874,92 +637,3 @@ def _docs_routes(api: BoltAPI) -> list[tuple[RouteInfo, dict[type[BaseException]
     from django_bolt.openapi.routes import docs_routes
 
     return [(info, api.exception_handlers) for info in docs_routes(api)]
-
-
-def _make_compressor(compression: Any) -> Compressor | None:
-    """``BoltAPI(compression=...)`` wins; otherwise ``BOLT_COMPRESSION``; neither given, the
-    default ``CompressionConfig()`` (as in Django-Bolt)."""
-    from django_bolt.conf import DEFAULT_COMPRESSION, framework_setting
-    from django_bolt.middleware.compression import build_compressor
-
-    if compression is _FROM_SETTINGS:
-        try:
-            compression = framework_setting("BOLT_COMPRESSION")
-        except ImproperlyConfigured:
-            # Django settings not configured: nobody chose, so the default applies.
-            compression = DEFAULT_COMPRESSION
-    return build_compressor(compression)
-
-
-def _make_bridge(flag: bool | None) -> DjangoBridge | None:
-    # Imported here: the bridge pulls in Django's request handling, which a project that never
-    # falls through (or tests without settings) need not load.
-    from django_bolt.django_bridge import DjangoBridge, fallthrough_enabled
-
-    return DjangoBridge() if fallthrough_enabled(flag) else None
-
-
-def _make_static() -> StaticFiles | None:
-    from django_bolt.static import static_files_from_settings
-
-    return static_files_from_settings()
-
-
-def _handler_wrapper(settings: object | None) -> Callable[..., Callable[..., Any]] | None:
-    """ATOMIC_REQUESTS and BOLT_EMIT_SIGNALS, applied per route at compile time (see _db.py)."""
-    if settings is None:
-        return None
-    import functools
-
-    from django_bolt._db import install_connection_tracking, wrap_handler
-    from django_bolt.conf import framework_setting
-
-    install_connection_tracking()
-    emit = bool(framework_setting("BOLT_EMIT_SIGNALS", settings))
-    return functools.partial(wrap_handler, emit_signals=emit)
-
-
-def _resolve(values: list[Any]) -> list[Any]:
-    from django_bolt.auth.guards import resolve_entries
-
-    return resolve_entries(values)
-
-
-def _auth_defaults(settings: object | None) -> tuple[list[Any], list[Any]]:
-    """``BOLT_AUTHENTICATION_CLASSES`` and ``BOLT_DEFAULT_PERMISSION_CLASSES``, read once."""
-    if settings is None:
-        return [], []
-    from django_bolt.conf import framework_setting
-
-    auth = framework_setting("BOLT_AUTHENTICATION_CLASSES", settings)
-    guards = framework_setting("BOLT_DEFAULT_PERMISSION_CLASSES", settings)
-    return _resolve(_as_list(auth)), _resolve(_as_list(guards))
-
-
-def _as_list(value: object) -> list[Any]:
-    if not value:
-        return []
-    if not isinstance(value, list | tuple):
-        raise ImproperlyConfigured(f"expected a list of auth classes or guards, got {value!r}")
-    return list(value)
-
-
-def _django_settings() -> object | None:
-    """Django's settings, or None when they are not configured (bare tests, scripts)."""
-    from django.conf import settings
-
-    try:
-        settings.INSTALLED_APPS  # noqa: B018 - touching a setting is what raises when unconfigured
-    except ImproperlyConfigured:
-        return None
-    configured: object = settings
-    return configured
-
-
-def _django_debug() -> bool:
-    try:
-        from django.conf import settings
-
-        return bool(settings.DEBUG)
-    except Exception:
-        return False

@@ -152,10 +152,10 @@ class SchemaGenerator:
     # -- document -------------------------------------------------------------------------------
     def generate(self) -> dict[str, Any]:
         """The document, as a dict of plain JSON values."""
-        from django_bolt.api import _auth_defaults, _django_settings
+        from django_bolt._dispatch.settings import auth_defaults, django_settings
 
         # The same precedence compile() uses: route/router declarations, then the settings.
-        auth_default, guards_default = _auth_defaults(_django_settings())
+        auth_default, guards_default = auth_defaults(django_settings())
         plans = [self._plan(info, auth_default, guards_default) for info in self._routes()]
         for plan in plans:
             for param in plan.params:
@@ -225,7 +225,8 @@ class SchemaGenerator:
         ]
 
     def _plan(self, info: RouteInfo, auth_default: list[Any], guards_default: list[Any]) -> _Plan:
-        from django_bolt.api import ANNOTATED, _resolve
+        from django_bolt._dispatch.settings import resolve_entries as _resolve
+        from django_bolt.router import ANNOTATED
 
         template = PathTemplate(info.path)
         params = describe_parameters(info.endpoint, template.names, frozenset(info.methods))
