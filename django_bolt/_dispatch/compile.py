@@ -1,7 +1,17 @@
-"""Compile declared routes into endpoints: once, at start-up, never per request."""
+"""Compile declared routes into endpoints: once, at start-up, never per request.
+
+Each :class:`Endpoint` carries what the dispatcher's one sequence needs, specialised for its
+route: a ``guard`` (auth and guards, with rate limits around them when the route has any) and
+the one ``call`` that binds, runs and converts the handler. Every ``call`` is built by
+:func:`handler_call` from the same pieces (the binder, the handler, the converter): a handler
+that needs no dependency, form or thread pool is called directly, the fast path that finishes
+without suspending when the handler does; any other goes through :func:`run_full`. A
+middleware chain wraps that call and becomes the endpoint's ``call`` in its place.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
@@ -27,37 +37,45 @@ if TYPE_CHECKING:
     from django_bolt.request import Request
     from django_bolt.router import RouteInfo
 
-__all__ = ("Endpoint", "ExceptionHandler", "Policy", "compile_routes", "invoke", "run_full")
+__all__ = (
+    "Call",
+    "Endpoint",
+    "ExceptionHandler",
+    "Guard",
+    "compile_routes",
+    "handler_call",
+    "run_full",
+)
 
 ExceptionHandler = Callable[["Request", Any], Any]
-# A route's rate limits, auth and middleware chain around its handler: (request, path values).
-Policy = Callable[["Request", Any], Awaitable[WireResponse]]
+# What a matched route does with the request: (request, path values) -> response.
+Call = Callable[["Request", "dict[str, str] | None"], Awaitable[WireResponse]]
+# The checks before the handler: None (passed, nothing to wait for) or an awaitable that gives
+# a refusal (a rate limit's response) or None. Auth and guards refuse by raising.
+Guard = Callable[["Request"], "Awaitable[WireResponse | None] | None"]
 
 # What a middleware's own return value (a dict, a Response) becomes.
 _MIDDLEWARE_CONVERT: Final = build_result_converter(200, None, "middleware")
 
 
 class Endpoint:
-    """A route compiled for dispatch: binder, response converter and error handlers."""
+    """A route compiled for dispatch: its guard, its call and its per-response policies."""
 
     __slots__ = (
         "allow_origin",
-        "bind",
         "binder",
+        "call",
         "compress",
         "compress_from",
         "convert",
         "cors",
-        "fn",
-        "gate",
+        "guard",
         "handlers",
-        "has_params",
         "info",
         "is_async",
         "only_path_name",
         "path_names",
         "policy",
-        "simple",
     )
 
     def __init__(
@@ -71,7 +89,7 @@ class Endpoint:
     ) -> None:
         self.info = info
         # None when the route has no auth classes and no guards: one check per request.
-        self.gate = gate
+        self.guard: Guard | None = gate
         # None when neither the CORS_* settings nor @cors give this route a policy.
         self.cors = cors
         # The policies' per-response steps as bound methods: calling an instance through its
@@ -82,7 +100,6 @@ class Endpoint:
         # The compressor leaves a body shorter than its minimum untouched (and without Vary):
         # dispatch checks the size itself and skips the call for those.
         self.compress_from = 0 if compress is None else compress.minimum_size
-        self.fn = info.endpoint
         self.path_names = path_names
         self.only_path_name = path_names[0] if len(path_names) == 1 else None
         self.binder: Binder = compile_binder(
@@ -98,11 +115,9 @@ class Endpoint:
         )
         self.handlers = handlers
         self.is_async = self.binder.is_async
-        self.simple = self.binder.simple
-        self.bind = compile_fast_bind(self.binder) or self.binder.bind
-        self.has_params = self.binder.has_params
-        # None unless the route has rate limits or middleware: one check per request.
-        self.policy: Policy | None = None
+        self.call: Call = handler_call(self)
+        # The route's rate limits and middleware (its guard and call), or None without any.
+        self.policy: Call | None = None
 
 
 def compile_routes(
@@ -134,90 +149,89 @@ def compile_routes(
             # Connection rules, ATOMIC_REQUESTS, signals: decided here, once per route.
             info.endpoint = config.wrap(info.endpoint, inline=info.inline)
         endpoint = Endpoint(info, template.names, handlers, compress, cors, gate)
+        if pipeline.rate_limits:
+            endpoint.guard = _limited_guard(endpoint, pipeline, config, gate, limiters)
+        if pipeline.chain:
+            # ``view`` is the handler as declared: what Django's process_view hooks are given.
+            endpoint.call = _chained_call(endpoint, pipeline, view)
         if pipeline.rate_limits or pipeline.chain:
-            endpoint.policy = _compile_policy(endpoint, pipeline, config, view, limiters)
-            # The policy runs auth itself, between the address limits and the user limits.
-            endpoint.gate = None
+            endpoint.policy = endpoint.call
         for method in info.methods:
             table.add(method, template, endpoint, info.label)
     table.compile()
     return table, limiters
 
 
-def _compile_policy(
-    endpoint: Endpoint,
-    pipeline: RoutePipeline,
-    config: DispatchSettings,
-    view: Callable[..., Any],
-    limiters: list[RateLimiter],
-) -> Policy:
-    """Rate limits (address ones before auth), auth, then the middleware chain.
+def handler_call(endpoint: Endpoint) -> Call:
+    """Bind, call and convert the endpoint's handler: directly when nothing can suspend.
 
-    ``view`` is the handler as declared: what Django's ``process_view`` hooks are given.
+    A handler with no dependency, no form and no pool hop (``Binder.simple``) gets the fast
+    path: bound (by the compiled fast binder where there is one), called, awaited when it is a
+    coroutine function, converted. Its variants are the same steps without the ones the handler
+    does not need, so nothing known now is tested per request. Any other handler goes through
+    :func:`run_full`.
     """
-    before: list[RateLimiter] = []
-    after: list[RateLimiter] = []
-    for index, spec in enumerate(pipeline.rate_limits):
-        # The same name in every process: the shared backend keys buckets by it.
-        route_id = f"{'|'.join(endpoint.info.methods)} {endpoint.info.path} #{index}"
-        store = build_store(spec, route_id, config.rate_limit_backend, config.rate_limit_max_keys)
-        limiter = RateLimiter(spec, store)
-        limiters.append(limiter)
-        (before if limiter.phase == "before_auth" else after).append(limiter)
-    gate = endpoint.gate
-    has_path = bool(endpoint.path_names)
-
-    async def innermost(request: Request) -> WireResponse:
-        return await invoke(endpoint, request, request.path_params if has_path else None)
-
-    chain = (
-        build_chain(pipeline.chain, innermost, _MIDDLEWARE_CONVERT, view)
-        if pipeline.chain
-        else None
-    )
-
-    async def policy(request: Request, params: dict[str, str] | None) -> WireResponse:
-        for limiter in before:
-            rejected = await limiter(request)
-            if rejected is not None:
-                return rejected
-        if gate is not None:
-            pending = gate(request)
-            if pending is not None:
-                await pending
-        for limiter in after:
-            rejected = await limiter(request)
-            if rejected is not None:
-                return rejected
-        if chain is not None:
-            return await chain(request)
-        return await invoke(endpoint, request, params)
-
-    return policy
+    binder = endpoint.binder
+    if not binder.simple:
+        return functools.partial(run_full, endpoint)
+    fn = endpoint.info.endpoint
+    if binder.has_params:
+        bind = compile_fast_bind(binder) or binder.bind
+        return _bound_call(fn, bind, endpoint.convert, binder.is_async)
+    return _bare_call(fn, endpoint.convert, binder.is_async)
 
 
-async def invoke(
-    endpoint: Endpoint, request: Request, params: dict[str, str] | None
-) -> WireResponse:
-    """Bind, call and convert (the policy path's copy of ``dispatch``'s inlined fast path)."""
-    if endpoint.simple:
-        if endpoint.has_params:
-            result = endpoint.fn(**endpoint.bind(request, params))
-        else:
-            result = endpoint.fn()
-        if endpoint.is_async:
-            result = await result
-        response = endpoint.convert(result)
+def _bound_call(
+    fn: Callable[..., Any],
+    bind: Callable[[Request, dict[str, str] | None], dict[str, Any]],
+    convert: Callable[[Any], WireResponse],
+    is_async: bool,
+) -> Call:
+    if is_async:
+
+        async def call_async(request: Request, params: dict[str, str] | None) -> WireResponse:
+            response = convert(await fn(**bind(request, params)))
+            if response.__class__ is not WireResponse:
+                response = response.finish(request)  # type: ignore[attr-defined]
+            return response
+
+        return call_async
+
+    async def call_inline(request: Request, params: dict[str, str] | None) -> WireResponse:
+        response = convert(fn(**bind(request, params)))
         if response.__class__ is not WireResponse:
             response = response.finish(request)  # type: ignore[attr-defined]
         return response
-    return await run_full(endpoint, request, params)
+
+    return call_inline
+
+
+def _bare_call(
+    fn: Callable[[], Any], convert: Callable[[Any], WireResponse], is_async: bool
+) -> Call:
+    if is_async:
+
+        async def call_async_bare(request: Request, params: dict[str, str] | None) -> WireResponse:
+            response = convert(await fn())
+            if response.__class__ is not WireResponse:
+                response = response.finish(request)  # type: ignore[attr-defined]
+            return response
+
+        return call_async_bare
+
+    async def call_inline_bare(request: Request, params: dict[str, str] | None) -> WireResponse:
+        response = convert(fn())
+        if response.__class__ is not WireResponse:
+            response = response.finish(request)  # type: ignore[attr-defined]
+        return response
+
+    return call_inline_bare
 
 
 async def run_full(
     endpoint: Endpoint, request: Request, params: dict[str, str] | None
 ) -> WireResponse:
-    """Dependencies (with their teardown after the response), forms, the thread pool."""
+    """The general call: dependencies (torn down after the response), forms, the thread pool."""
     exits: list[Any] = []
     try:
         kwargs = await endpoint.binder.solve(request, params, {}, exits)
@@ -245,3 +259,55 @@ def _chain_teardown(
             await run_exits(exits)
 
     return background
+
+
+def _limited_guard(
+    endpoint: Endpoint,
+    pipeline: RoutePipeline,
+    config: DispatchSettings,
+    gate: Gate | None,
+    limiters: list[RateLimiter],
+) -> Guard:
+    """The route's rate limits around its auth: address limits before it, user limits after."""
+    before: list[RateLimiter] = []
+    after: list[RateLimiter] = []
+    for index, spec in enumerate(pipeline.rate_limits):
+        # The same name in every process: the shared backend keys buckets by it.
+        route_id = f"{'|'.join(endpoint.info.methods)} {endpoint.info.path} #{index}"
+        store = build_store(spec, route_id, config.rate_limit_backend, config.rate_limit_max_keys)
+        limiter = RateLimiter(spec, store)
+        limiters.append(limiter)
+        (before if limiter.phase == "before_auth" else after).append(limiter)
+
+    async def guard(request: Request) -> WireResponse | None:
+        for limiter in before:
+            rejected = await limiter(request)
+            if rejected is not None:
+                return rejected
+        if gate is not None:
+            pending = gate(request)
+            if pending is not None:
+                await pending
+        for limiter in after:
+            rejected = await limiter(request)
+            if rejected is not None:
+                return rejected
+        return None
+
+    return guard
+
+
+def _chained_call(endpoint: Endpoint, pipeline: RoutePipeline, view: Callable[..., Any]) -> Call:
+    """The middleware chain around the endpoint's call (path values via request.path_params)."""
+    call = endpoint.call
+    has_path = bool(endpoint.path_names)
+
+    def innermost(request: Request) -> Awaitable[WireResponse]:
+        return call(request, request.path_params if has_path else None)
+
+    chain = build_chain(pipeline.chain, innermost, _MIDDLEWARE_CONVERT, view)
+
+    def chained(request: Request, params: dict[str, str] | None) -> Awaitable[WireResponse]:
+        return chain(request)
+
+    return chained
