@@ -31,6 +31,8 @@ from django_bolt._wire import WireResponse
 from django_bolt.binding import configure_sync_pool
 from django_bolt.middleware import LoggingMiddleware
 from django_bolt.middleware.django import DjangoMiddlewareStack
+from django_bolt.openapi.config import OpenAPIConfig
+from django_bolt.openapi.routes import docs_routes
 from django_bolt.request import Request
 from django_bolt.router import (  # noqa: F401 - re-exported: declared here before router.py
     ANNOTATED,
@@ -48,7 +50,6 @@ if typing.TYPE_CHECKING:
     from django_bolt.middleware.cors import CORSPolicy
     from django_bolt.middleware.hosts import HostValidator
     from django_bolt.middleware.rate_limit import RateLimiter
-    from django_bolt.openapi.config import OpenAPIConfig
     from django_bolt.static import StaticFiles
 
 __all__ = ("BoltAPI", "RouteInfo", "RouteOptions", "Router")
@@ -144,8 +145,6 @@ class BoltAPI(Router, Dispatcher):
         # Whether the caller chose (an API without a config of its own follows a mounted one's).
         self.openapi_config_given = openapi_config is not _DEFAULT_DOCS
         if openapi_config is _DEFAULT_DOCS or openapi_config is True:
-            from django_bolt.openapi.config import OpenAPIConfig
-
             openapi_config = OpenAPIConfig()
         self.openapi_config: OpenAPIConfig | None = openapi_config or None
         self._bridge: DjangoBridge | None = None
@@ -297,6 +296,4 @@ def _docs_routes(api: BoltAPI) -> list[tuple[RouteInfo, dict[type[BaseException]
     """The OpenAPI document and UI routes, for the API that serves requests (not a mounted one)."""
     if api.mounted:
         return []
-    from django_bolt.openapi.routes import docs_routes
-
     return [(info, api.exception_handlers) for info in docs_routes(api)]
