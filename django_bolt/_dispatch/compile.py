@@ -1,12 +1,13 @@
 """Compile declared routes into endpoints: once, at start-up, never per request.
 
-Each :class:`Endpoint` carries what the dispatcher's one sequence needs, specialised for its
+Each :class:`Endpoint` carries what the dispatcher's one sequence needs, decided here for its
 route: a ``guard`` (auth and guards, with rate limits around them when the route has any) and
-the one ``call`` that binds, runs and converts the handler. Every ``call`` is built by
-:func:`handler_call` from the same pieces (the binder, the handler, the converter): a handler
-that needs no dependency, form or thread pool is called directly, the fast path that finishes
-without suspending when the handler does; any other goes through :func:`run_full`. A
-middleware chain wraps that call and becomes the endpoint's ``call`` in its place.
+how its handler is called. A handler that needs no dependency, form or thread pool
+(``Binder.simple``) is called by the dispatcher itself from the endpoint's pieces (``fn``,
+``bind``, ``convert``): the fast path, which finishes without suspending when the handler does
+and costs no coroutine of its own. Every other handler has a ``call``: :func:`run_full`, the
+general path. A middleware chain becomes the route's ``call``; its innermost layer is
+:func:`invoke`, the same choice (fast path or run_full) made as a coroutine.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ __all__ = (
     "ExceptionHandler",
     "Guard",
     "compile_routes",
-    "handler_call",
+    "invoke",
     "run_full",
 )
 
@@ -63,19 +64,23 @@ class Endpoint:
 
     __slots__ = (
         "allow_origin",
+        "bind",
         "binder",
         "call",
         "compress",
         "compress_from",
         "convert",
         "cors",
+        "fn",
         "guard",
         "handlers",
+        "has_params",
         "info",
         "is_async",
         "only_path_name",
         "path_names",
         "policy",
+        "simple",
     )
 
     def __init__(
@@ -114,10 +119,18 @@ class Endpoint:
             vary_origin=cors is not None,
         )
         self.handlers = handlers
-        self.is_async = self.binder.is_async
-        self.call: Call = handler_call(self)
+        binder = self.binder
+        # The fast path's pieces: dispatch binds, calls and converts a simple handler itself.
+        self.fn = info.endpoint
+        self.has_params = binder.has_params
+        self.bind = compile_fast_bind(binder) or binder.bind
+        self.is_async = binder.is_async
+        self.simple = binder.simple
+        # None for a simple handler (dispatch runs the fast path); else run_full, or the route's
+        # middleware chain (compile_routes).
+        self.call: Call | None = None if binder.simple else functools.partial(run_full, self)
         # The route's rate limits and middleware (its guard and call), or None without any.
-        self.policy: Call | None = None
+        self.policy: Guard | Call | None = None
 
 
 def compile_routes(
@@ -154,78 +167,14 @@ def compile_routes(
         if pipeline.chain:
             # ``view`` is the handler as declared: what Django's process_view hooks are given.
             endpoint.call = _chained_call(endpoint, pipeline, view)
-        if pipeline.rate_limits or pipeline.chain:
+        if pipeline.chain:
             endpoint.policy = endpoint.call
+        elif pipeline.rate_limits:
+            endpoint.policy = endpoint.guard
         for method in info.methods:
             table.add(method, template, endpoint, info.label)
     table.compile()
     return table, limiters
-
-
-def handler_call(endpoint: Endpoint) -> Call:
-    """Bind, call and convert the endpoint's handler: directly when nothing can suspend.
-
-    A handler with no dependency, no form and no pool hop (``Binder.simple``) gets the fast
-    path: bound (by the compiled fast binder where there is one), called, awaited when it is a
-    coroutine function, converted. Its variants are the same steps without the ones the handler
-    does not need, so nothing known now is tested per request. Any other handler goes through
-    :func:`run_full`.
-    """
-    binder = endpoint.binder
-    if not binder.simple:
-        return functools.partial(run_full, endpoint)
-    fn = endpoint.info.endpoint
-    if binder.has_params:
-        bind = compile_fast_bind(binder) or binder.bind
-        return _bound_call(fn, bind, endpoint.convert, binder.is_async)
-    return _bare_call(fn, endpoint.convert, binder.is_async)
-
-
-def _bound_call(
-    fn: Callable[..., Any],
-    bind: Callable[[Request, dict[str, str] | None], dict[str, Any]],
-    convert: Callable[[Any], WireResponse],
-    is_async: bool,
-) -> Call:
-    if is_async:
-
-        async def call_async(request: Request, params: dict[str, str] | None) -> WireResponse:
-            response = convert(await fn(**bind(request, params)))
-            if response.__class__ is not WireResponse:
-                response = response.finish(request)  # type: ignore[attr-defined]
-            return response
-
-        return call_async
-
-    async def call_inline(request: Request, params: dict[str, str] | None) -> WireResponse:
-        response = convert(fn(**bind(request, params)))
-        if response.__class__ is not WireResponse:
-            response = response.finish(request)  # type: ignore[attr-defined]
-        return response
-
-    return call_inline
-
-
-def _bare_call(
-    fn: Callable[[], Any], convert: Callable[[Any], WireResponse], is_async: bool
-) -> Call:
-    if is_async:
-
-        async def call_async_bare(request: Request, params: dict[str, str] | None) -> WireResponse:
-            response = convert(await fn())
-            if response.__class__ is not WireResponse:
-                response = response.finish(request)  # type: ignore[attr-defined]
-            return response
-
-        return call_async_bare
-
-    async def call_inline_bare(request: Request, params: dict[str, str] | None) -> WireResponse:
-        response = convert(fn())
-        if response.__class__ is not WireResponse:
-            response = response.finish(request)  # type: ignore[attr-defined]
-        return response
-
-    return call_inline_bare
 
 
 async def run_full(
@@ -297,14 +246,31 @@ def _limited_guard(
     return guard
 
 
+async def invoke(endpoint: Endpoint, request: Request) -> WireResponse:
+    """Call the handler as the innermost layer of a middleware chain.
+
+    The fast path here is ``Dispatcher.dispatch``'s, step for step: there it is written out
+    because a coroutine of its own costs about 1 % of a small request, and a chain's innermost
+    layer must be one. tests/api/test_dispatch_layout.py runs every kind of handler both ways.
+    """
+    params = request.path_params if endpoint.path_names else None
+    if not endpoint.simple:
+        return await run_full(endpoint, request, params)
+    if endpoint.has_params:  # noqa: SIM108 - written as in dispatch, to read side by side
+        result = endpoint.fn(**endpoint.bind(request, params))
+    else:
+        result = endpoint.fn()
+    if endpoint.is_async:
+        result = await result
+    response = endpoint.convert(result)
+    if response.__class__ is not WireResponse:
+        response = response.finish(request)  # type: ignore[attr-defined]
+    return response
+
+
 def _chained_call(endpoint: Endpoint, pipeline: RoutePipeline, view: Callable[..., Any]) -> Call:
-    """The middleware chain around the endpoint's call (path values via request.path_params)."""
-    call = endpoint.call
-    has_path = bool(endpoint.path_names)
-
-    def innermost(request: Request) -> Awaitable[WireResponse]:
-        return call(request, request.path_params if has_path else None)
-
+    """The middleware chain around the handler (path values via ``request.path_params``)."""
+    innermost = functools.partial(invoke, endpoint)
     chain = build_chain(pipeline.chain, innermost, _MIDDLEWARE_CONVERT, view)
 
     def chained(request: Request, params: dict[str, str] | None) -> Awaitable[WireResponse]:

@@ -89,6 +89,7 @@ class PathTemplate:
 
     @property
     def is_static(self) -> bool:
+        """Whether the template has no parameter (its path is matched by one dict lookup)."""
         return not self.names
 
 
@@ -182,9 +183,14 @@ class RouteTable(Generic[T]):
         entry = self.static.get(raw_path)
         if entry is not None:
             return entry, ()
+        return self.match_dynamic(raw_path)
+
+    def match_dynamic(self, raw_path: str) -> tuple[RouteMatch[T], tuple[str, ...]] | None:
+        """:meth:`match` for a path ``static`` does not hold as written (dispatch looks there
+        first itself): a static path spelled with other percent-escapes, or a dynamic one."""
         if "%" in raw_path and "%2f" not in raw_path.lower():
             # Percent-encoding is not unique (%7e vs ~ vs %7E): compare canonical forms.
-            entry = self.static.get(_quote_path(unquote(raw_path)))
+            entry: RouteMatch[T] | None = self.static.get(_quote_path(unquote(raw_path)))
             if entry is not None:
                 return entry, ()
         regex = self._regex
@@ -220,9 +226,11 @@ class RouteTable(Generic[T]):
         return found
 
     def entries(self) -> Iterable[RouteMatch[T]]:
+        """Every entry, the static ones first."""
         return (*self.static.values(), *self._dynamic.values())
 
     def labels(self) -> dict[tuple[str, str], str]:
+        """The handler's label for each (method, path shape) registered."""
         return dict(self._labels)
 
 

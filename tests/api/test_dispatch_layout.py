@@ -5,6 +5,7 @@ takes the one dispatch sequence."""
 from __future__ import annotations
 
 import ast
+import types
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from django_bolt._dispatch import table
 from django_bolt.auth import BasePermission
 from django_bolt.middleware import middleware, rate_limit
 from django_bolt.openapi import routes, schema
+from django_bolt.responses import PlainText, Response
 from django_bolt.testing import TestClient
 
 PACKAGE = Path(__file__).resolve().parents[2] / "django_bolt"
@@ -170,3 +172,70 @@ def test_every_kind_of_route_is_answered_through_one_sequence() -> None:
         assert (wrapped.json(), wrapped.headers["x-tag"]) == ({"id": 3}, "1")
         assert client.get("/depends").json() == {"method": "GET"}
         assert client.head("/sync").status_code == 200
+
+
+class _PassThrough:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    async def __call__(self, request):
+        return await self.get_response(request)
+
+
+async def _async_bare() -> dict[str, str]:
+    return {"kind": "async"}
+
+
+def _sync_bare() -> dict[str, str]:
+    return {"kind": "sync"}
+
+
+async def _async_bound(item_id: int, q: str = "-") -> dict[str, object]:
+    return {"id": item_id, "q": q}
+
+
+def _sync_bound(item_id: int, q: str = "-") -> dict[str, object]:
+    return {"id": item_id, "q": q}
+
+
+async def _response(item_id: int) -> Response:
+    return Response({"id": item_id}, status_code=201, headers={"x-made": "here"})
+
+
+def _text(item_id: int) -> PlainText:
+    return PlainText(f"item {item_id}")
+
+
+async def _invalid(item_id: int) -> dict[str, int]:
+    return {"id": "not an int"}  # type: ignore[dict-item]
+
+
+def _copy(fn):
+    """Another function with ``fn``'s code: @middleware marks the function object it is given."""
+    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__)
+    copy.__annotations__ = dict(fn.__annotations__)
+    return copy
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [_async_bare, _sync_bare, _async_bound, _sync_bound, _response, _text, _invalid],
+    ids=lambda fn: fn.__name__.strip("_"),
+)
+def test_the_fast_path_and_a_chains_innermost_layer_answer_alike(handler) -> None:
+    """dispatch runs a simple handler itself; under middleware compile.invoke does the same."""
+    api = BoltAPI()
+    path = "/{item_id}" if "item_id" in handler.__code__.co_varnames else ""
+    api.get("/plain" + path)(handler)
+    api.get("/wrapped" + path)(middleware(_PassThrough)(_copy(handler)))
+    table = api.compile()
+    plain = table.match("/plain" + ("/7" if path else ""))[0].methods["GET"]
+    wrapped = table.match("/wrapped" + ("/7" if path else ""))[0].methods["GET"]
+    assert plain.simple and plain.call is None
+    assert wrapped.simple and wrapped.call is not None
+    suffix = "/7?q=x" if path else ""
+    with TestClient(api, raise_server_exceptions=False) as client:
+        direct = client.get("/plain" + suffix)
+        chained = client.get("/wrapped" + suffix)
+    assert (chained.status_code, chained.content) == (direct.status_code, direct.content)
+    assert dict(chained.headers) == dict(direct.headers)
