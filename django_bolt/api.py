@@ -57,7 +57,7 @@ __all__ = ("BoltAPI", "RouteInfo", "RouteOptions", "Router")
 logger: Final = logging.getLogger("django_bolt")
 
 F = TypeVar("F", bound=Callable[..., Any])
-# A route's rate limits and middleware around its handler: (request, path values).
+# Kept for imports from here; the compiled form is django_bolt._dispatch.compile.Call.
 Policy = Callable[[Request, Any], Awaitable[WireResponse]]
 
 # ``openapi_config=`` not given: the defaults, unless a mounted API chose a config.
@@ -195,7 +195,7 @@ class BoltAPI(Router, Dispatcher):
         return decorator
 
     def routes(self) -> list[RouteInfo]:
-        """Every route this API serves, with full paths (mounted APIs included)."""
+        """List every route this API serves, with full paths (mounted APIs included)."""
         return [info for info, _ in self._flatten("", {})]
 
     def _flatten(

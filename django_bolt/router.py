@@ -137,7 +137,7 @@ class RouteInfo:
         auth: list[Any] | None,
         middleware: tuple[Any, ...] = (),
     ) -> RouteInfo:
-        """A copy as seen from an including router: prefix added, router defaults applied."""
+        """Return a copy as an including router sees it: prefix added, its defaults applied."""
         copy = RouteInfo.__new__(RouteInfo)
         for slot in RouteInfo.__slots__:
             setattr(copy, slot, getattr(self, slot))
@@ -152,7 +152,7 @@ class RouteInfo:
 
     @property
     def label(self) -> str:
-        """The handler's dotted name, as logs and configuration errors show it."""
+        """Return the handler's dotted name, as logs and configuration errors show it."""
         fn = self.endpoint
         return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
@@ -161,7 +161,7 @@ class RouteInfo:
 
 
 def join_paths(prefix: str, path: str) -> str:
-    """``prefix`` and ``path`` with exactly one ``/`` between them (either may be empty)."""
+    """Join ``prefix`` and ``path`` with exactly one ``/`` (either may be empty)."""
     if not prefix:
         return path
     if not path:
@@ -182,7 +182,7 @@ def _default_status(response_model: Any) -> int:
 
 
 def declared_model(info: RouteInfo) -> Any:
-    """The response type a route declares: ``response_model``, else the return annotation."""
+    """Return the type a route declares: ``response_model``, else the return annotation."""
     if info.response_model is ANNOTATED:
         return _return_model(info.endpoint)
     return info.response_model
@@ -281,7 +281,8 @@ class Router:
         return self.route(path, ("OPTIONS",), **options)
 
     def query(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        """The QUERY method (a safe, idempotent request with a body; IETF httpbis draft)."""
+        """Register the decorated function for QUERY on ``path`` (a safe, idempotent request
+        with a body; IETF httpbis draft)."""
         return self.route(path, ("QUERY",), **options)
 
     def include_router(self, router: Router, prefix: str = "") -> None:
@@ -295,7 +296,7 @@ class Router:
         self._changed()
 
     def get_all_routes(self) -> list[tuple[str, str, Callable[..., Any], dict[str, Any]]]:
-        """``(method, path, handler, options)`` for every route here (Django-Bolt's listing)."""
+        """List ``(method, path, handler, options)`` for every route (Django-Bolt's listing)."""
         routes: list[tuple[str, str, Callable[..., Any], dict[str, Any]]] = []
         for info in self.iter_routes():
             options: dict[str, Any] = {
@@ -316,12 +317,12 @@ class Router:
         return routes
 
     def get_middleware_chain(self) -> list[Any]:
-        """The middleware around this router's routes: including routers' first."""
+        """Return the middleware around this router's routes, including routers' first."""
         outer = self._parent.get_middleware_chain() if self._parent is not None else []
         return [*outer, *self.middleware]
 
     def iter_routes(self) -> Iterator[RouteInfo]:
-        """Every route of this router and the routers it includes, as seen from here."""
+        """Yield every route of this router and the routers it includes, as seen from here."""
         for info in self._routes:
             yield info.prefixed(self.prefix, self.tags, self.guards, self.auth, self.middleware)
         for prefix, router in self._routers:

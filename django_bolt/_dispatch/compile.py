@@ -129,7 +129,8 @@ class Endpoint:
         # None for a simple handler (dispatch runs the fast path); else run_full, or the route's
         # middleware chain (compile_routes).
         self.call: Call | None = None if binder.simple else functools.partial(run_full, self)
-        # The route's rate limits and middleware (its guard and call), or None without any.
+        # What the route's rate limits and middleware compiled to (its guard, or its call when
+        # it has middleware), or None without either: for inspection, dispatch never reads it.
         self.policy: Guard | Call | None = None
 
 
@@ -137,7 +138,7 @@ def compile_routes(
     routes: Iterable[tuple[RouteInfo, dict[type[BaseException], ExceptionHandler]]],
     config: DispatchSettings,
 ) -> tuple[RouteTable[Endpoint], list[RateLimiter]]:
-    """The route table of ``routes``, and the rate limiters its endpoints use.
+    """Compile ``routes`` into a route table; return it and the rate limiters it uses.
 
     Errors here are configuration errors: a duplicate route, a signature the binder cannot
     serve, a middleware entry that is not one.
@@ -163,14 +164,12 @@ def compile_routes(
             info.endpoint = config.wrap(info.endpoint, inline=info.inline)
         endpoint = Endpoint(info, template.names, handlers, compress, cors, gate)
         if pipeline.rate_limits:
-            endpoint.guard = _limited_guard(endpoint, pipeline, config, gate, limiters)
+            endpoint.guard = endpoint.policy = _limited_guard(
+                endpoint, pipeline, config, gate, limiters
+            )
         if pipeline.chain:
             # ``view`` is the handler as declared: what Django's process_view hooks are given.
-            endpoint.call = _chained_call(endpoint, pipeline, view)
-        if pipeline.chain:
-            endpoint.policy = endpoint.call
-        elif pipeline.rate_limits:
-            endpoint.policy = endpoint.guard
+            endpoint.call = endpoint.policy = _chained_call(endpoint, pipeline, view)
         for method in info.methods:
             table.add(method, template, endpoint, info.label)
     table.compile()
@@ -180,7 +179,8 @@ def compile_routes(
 async def run_full(
     endpoint: Endpoint, request: Request, params: dict[str, str] | None
 ) -> WireResponse:
-    """The general call: dependencies (torn down after the response), forms, the thread pool."""
+    """Call the handler the general way: dependencies (torn down after the response), forms
+    parsed in the pool, a ``def`` handler in the pool."""
     exits: list[Any] = []
     try:
         kwargs = await endpoint.binder.solve(request, params, {}, exits)

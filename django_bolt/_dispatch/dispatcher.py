@@ -178,7 +178,7 @@ class Dispatcher:
     def error_headers(
         self, status: int, method: str, target: bytes, raw_headers: list[tuple[bytes, bytes]]
     ) -> list[tuple[bytes, bytes]]:
-        """Headers for an error the server answers itself (a 413 before the body is read).
+        """Return the headers for an error the server answers itself (a 413 before the body).
 
         The CORS policy that would answer this request (the route's, else the global one) adds
         its headers, so a browser can read the refusal as it reads the application's errors.

@@ -40,7 +40,7 @@ async def error_response(
     debug: bool,
     hook: ErrorHook | None,
 ) -> WireResponse:
-    """The response for ``exc``: a registered handler's, else the framework's error shape."""
+    """Turn ``exc`` into a response: a registered handler's, else the framework's error shape."""
     try:
         if handlers:
             for cls in type(exc).__mro__:
@@ -65,7 +65,7 @@ def _report(exc: Exception, hook: ErrorHook | None) -> None:
 
 
 async def send_got_request_exception(request: Request) -> None:
-    """Django's ``got_request_exception`` for an exception no handler answered (a 500).
+    """Send Django's ``got_request_exception`` for an exception no handler answered (a 500).
 
     Called while the exception is being handled, so receivers that read ``sys.exc_info()``
     (error trackers such as Sentry's Django integration, Django's test client) see it. They get
@@ -106,7 +106,7 @@ def _as_django_request(request: Request) -> Any:
 
 
 async def maybe_await(value: Any) -> Any:
-    """``value``, awaited first when it is awaitable (hooks and handlers may be either)."""
+    """Return ``value``, awaited first when it is awaitable (hooks and handlers may be either)."""
     if inspect.isawaitable(value):
         return await value
     return value

@@ -103,7 +103,7 @@ def read_dispatch_settings(
 
 
 def read_runtime_settings() -> tuple[int, object] | None:
-    """``BOLT_SYNC_POOL_SIZE`` and ``BOLT_ALLOWED_FILE_PATHS``; None without Django settings."""
+    """Read ``BOLT_SYNC_POOL_SIZE`` and ``BOLT_ALLOWED_FILE_PATHS``; None without settings."""
     try:
         pool_size = framework_setting("BOLT_SYNC_POOL_SIZE")
         allowed = framework_setting("BOLT_ALLOWED_FILE_PATHS")
@@ -113,7 +113,7 @@ def read_runtime_settings() -> tuple[int, object] | None:
 
 
 def django_settings() -> object | None:
-    """Django's settings, or None when they are not configured (bare tests, scripts)."""
+    """Return Django's settings, or None when they are not configured (bare tests, scripts)."""
     try:
         django_conf_settings.INSTALLED_APPS  # noqa: B018 - touching a setting raises when unconfigured
     except ImproperlyConfigured:
@@ -123,7 +123,7 @@ def django_settings() -> object | None:
 
 
 def auth_defaults(settings: object | None) -> tuple[list[Any], list[Any]]:
-    """``BOLT_AUTHENTICATION_CLASSES`` and ``BOLT_DEFAULT_PERMISSION_CLASSES``, resolved."""
+    """Read and resolve ``BOLT_AUTHENTICATION_CLASSES`` and ``BOLT_DEFAULT_PERMISSION_CLASSES``."""
     if settings is None:
         return [], []
     auth = framework_setting("BOLT_AUTHENTICATION_CLASSES", settings)

@@ -107,7 +107,7 @@ class RouteMatch(Generic[T]):
 
     @classmethod
     def merged(cls, entries: list[RouteMatch[T]]) -> RouteMatch[T]:
-        """One entry answering for several that match the same path: for ``Allow`` and CORS."""
+        """Merge entries that match the same path into one, for ``Allow`` and CORS."""
         union: RouteMatch[T] = cls(entries[0].path, entries[0].pattern)
         for entry in entries:
             for method, value in entry.methods.items():
@@ -186,8 +186,8 @@ class RouteTable(Generic[T]):
         return self.match_dynamic(raw_path)
 
     def match_dynamic(self, raw_path: str) -> tuple[RouteMatch[T], tuple[str, ...]] | None:
-        """:meth:`match` for a path ``static`` does not hold as written (dispatch looks there
-        first itself): a static path spelled with other percent-escapes, or a dynamic one."""
+        """Do :meth:`match`'s work for a path ``static`` does not hold as written (dispatch
+        looks there first itself): a static path with other percent-escapes, or a dynamic one."""
         if "%" in raw_path and "%2f" not in raw_path.lower():
             # Percent-encoding is not unique (%7e vs ~ vs %7E): compare canonical forms.
             entry: RouteMatch[T] | None = self.static.get(_quote_path(unquote(raw_path)))
@@ -207,7 +207,7 @@ class RouteTable(Generic[T]):
         return entry, values
 
     def match_all(self, raw_path: str) -> list[tuple[RouteMatch[T], tuple[str, ...]]]:
-        """Every entry whose shape matches, the static one first, then in registration order.
+        """Find every entry whose shape matches, the static one first, then in order added.
 
         :meth:`match` gives only the first; this is for when that one lacks the request's
         method (``GET /users/{id:int}`` and ``DELETE /users/{id}`` both match ``/users/5``).
@@ -226,11 +226,11 @@ class RouteTable(Generic[T]):
         return found
 
     def entries(self) -> Iterable[RouteMatch[T]]:
-        """Every entry, the static ones first."""
+        """Return every entry, the static ones first."""
         return (*self.static.values(), *self._dynamic.values())
 
     def labels(self) -> dict[tuple[str, str], str]:
-        """The handler's label for each (method, path shape) registered."""
+        """Return the handler's label for each (method, path shape) registered."""
         return dict(self._labels)
 
 

@@ -129,7 +129,7 @@ class DocumentedAPI(Protocol):
 
 
 def effective_config(api: DocumentedAPI) -> OpenAPIConfig | None:
-    """The config that governs ``api``'s docs, or None when they are off.
+    """Return the config that governs ``api``'s docs, or None when they are off.
 
     An API given no ``openapi_config`` takes the first one set explicitly on an API it mounts
     (runbolt merges a project's APIs under a new, unconfigured one); otherwise the defaults.

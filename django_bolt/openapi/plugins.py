@@ -289,7 +289,7 @@ def _attributes(values: dict[str, Any]) -> str:
 
 
 def to_yaml(document: dict[str, Any]) -> bytes:
-    """The document as YAML (PyYAML through msgspec; keys keep the document's order)."""
+    """Encode the document as YAML (PyYAML through msgspec; keys keep the document's order)."""
     # Imported here: msgspec.yaml needs PyYAML, an optional dependency only YAML output uses.
     import msgspec.yaml
 

@@ -81,8 +81,8 @@ def _join(base: str, path: str) -> str:
 
 
 def docs_routes(api: DocumentedAPI) -> list[RouteInfo]:
-    """The routes serving ``api``'s docs (none when disabled); paths the API already serves
-    itself are left to it.
+    """Build the routes serving ``api``'s docs (none when disabled); paths the API already
+    serves itself are left to it.
 
     The docs paths are written without a trailing slash whatever ``trailing_slash`` says (the
     other spelling answers 308 to them), so a route of the API's own at either spelling counts:

@@ -150,7 +150,7 @@ class SchemaGenerator:
 
     # -- document -------------------------------------------------------------------------------
     def generate(self) -> dict[str, Any]:
-        """The document, as a dict of plain JSON values."""
+        """Generate the document, as a dict of plain JSON values."""
         # The same precedence compile() uses: route/router declarations, then the settings.
         auth_default, guards_default = auth_defaults(django_settings())
         plans = [self._plan(info, auth_default, guards_default) for info in self._routes()]
@@ -622,7 +622,7 @@ def _response_class_content(cls: type[Response]) -> dict[str, Any] | None:
 
 
 def generate_schema(api: DocumentedAPI, config: OpenAPIConfig | None = None) -> dict[str, Any]:
-    """The OpenAPI document of ``api`` (its effective config when ``config`` is not given)."""
+    """Generate ``api``'s OpenAPI document (its effective config when ``config`` is not given)."""
     if config is None:
         config = effective_config(api) or OpenAPIConfig()
     return SchemaGenerator(api, config).generate()
