@@ -1,44 +1,55 @@
-"""BoltAPI and Router: registering routes, assembling them once, and the ``dispatch`` entry."""
+"""BoltAPI: the API users declare routes on, mount, hook into, and serve with ``runbolt``.
+
+Route declaration is :class:`~django_bolt.router.Router`'s (router.py); the request path is
+private: ``compile()`` turns the declared routes into endpoints (``_dispatch.compile``) with the
+settings read once (``_dispatch.settings``), and ``dispatch`` answers each request through one
+sequence (``_dispatch.dispatcher``, a base class of BoltAPI).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
-import re
 import typing
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Any, ClassVar, Final, TypedDict, TypeVar, Unpack
+from typing import Any, ClassVar, Final, TypeVar
 
-from django.core.exceptions import ImproperlyConfigured
-
-from django_bolt._db import SHARED as _DB_SHARED, schedule_shared_settle
-from django_bolt._fastbind import compile_fast_bind
+from django_bolt._dispatch.compile import Endpoint, ExceptionHandler, compile_routes
+from django_bolt._dispatch.dispatcher import Dispatcher
+from django_bolt._dispatch.errors import (
+    maybe_await,
+    send_got_request_exception as send_got_request_exception,  # defined here before _dispatch
+)
+from django_bolt._dispatch.settings import (
+    FROM_SETTINGS,
+    read_dispatch_settings,
+    read_runtime_settings,
+)
+from django_bolt._dispatch.table import RouteTable, TrailingSlash, normalize_path
 from django_bolt._files import configure_allowed_paths
-from django_bolt._wire import VARY_ORIGIN, WireResponse, add_vary
-from django_bolt.binding import Binder, compile_binder, configure_sync_pool, run_exits
-from django_bolt.exceptions import HTTPException, is_client_error, response_for_exception
+from django_bolt._wire import WireResponse
+from django_bolt.binding import configure_sync_pool
+from django_bolt.middleware import LoggingMiddleware
+from django_bolt.middleware.django import DjangoMiddlewareStack
+from django_bolt.openapi.config import OpenAPIConfig
+from django_bolt.openapi.routes import docs_routes
 from django_bolt.request import Request
-from django_bolt.responses import Response, build_result_converter
-from django_bolt.routing import (
-    PathTemplate,
-    RouteMatch,
-    RouteTable,
-    TrailingSlash,
-    normalize_path,
+from django_bolt.router import (  # noqa: F401 - re-exported: declared here before router.py
+    ANNOTATED,
+    RouteInfo,
+    RouteOptions,
+    Router,
+    declared_model,
+    join_paths,
 )
 
 if typing.TYPE_CHECKING:
     import contextlib
 
-    from django_bolt.auth.guards import Gate
     from django_bolt.django_bridge import DjangoBridge
-    from django_bolt.middleware.compression import Compressor
     from django_bolt.middleware.cors import CORSPolicy
     from django_bolt.middleware.hosts import HostValidator
-    from django_bolt.middleware.pipeline import RoutePipeline
     from django_bolt.middleware.rate_limit import RateLimiter
-    from django_bolt.openapi.config import OpenAPIConfig
     from django_bolt.static import StaticFiles
 
 __all__ = ("BoltAPI", "RouteInfo", "RouteOptions", "Router")
@@ -46,391 +57,14 @@ __all__ = ("BoltAPI", "RouteInfo", "RouteOptions", "Router")
 logger: Final = logging.getLogger("django_bolt")
 
 F = TypeVar("F", bound=Callable[..., Any])
-ExceptionHandler = Callable[[Request, Any], Any]
-# A route's rate limits, auth and middleware chain around its handler: (request, path values).
+# Kept for imports from here; the compiled form is django_bolt._dispatch.compile.Call.
 Policy = Callable[[Request, Any], Awaitable[WireResponse]]
 
-_NOT_FOUND_BODY: Final = b'{"detail":"Not Found"}'
-# A Location every browser resolves on this origin: one "/" followed by neither "/" nor a
-# backslash (browsers read "//evil.example" and "/<backslash>evil.example" as another host), and
-# no control character or space anywhere (browsers drop tabs and newlines: "/<tab>/evil" would
-# become "//evil"). Anything else gets no redirect: the request is a 404, as if no route matched.
-_SAME_ORIGIN_PATH: Final = re.compile(r"/(?![/\\])[^\x00-\x20\x7f]*\Z")
-_METHOD_NOT_ALLOWED_BODY: Final = b'{"detail":"Method Not Allowed"}'
-_CT_JSON: Final = (b"content-type", b"application/json")
-# ``compression=`` not given: the ``BOLT_COMPRESSION`` setting decides (unset: the default).
-_FROM_SETTINGS: Final[Any] = object()
-# What a middleware's own return value (a dict, a Response) becomes.
-_MIDDLEWARE_CONVERT: Final = build_result_converter(200, None, "middleware")
 # ``openapi_config=`` not given: the defaults, unless a mounted API chose a config.
 _DEFAULT_DOCS: Final[Any] = object()
 
 
-class _Annotated:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "ANNOTATED"
-
-
-# ``response_model=`` not given: the return annotation declares the type (``None`` declares none).
-ANNOTATED: Final[Any] = _Annotated()
-
-
-class RouteOptions(TypedDict, total=False):
-    """Options every route decorator takes (``get``, ``post``, ... all forward to ``route``).
-
-    ``validate_response`` (``None``: the API's default) turns the check of return values against
-    ``response_model`` or the return annotation off for ``False``. ``response_class`` documents the
-    body's media type in OpenAPI and, for :class:`~django_bolt.responses.EventSourceResponse`,
-    makes a returned generator a stream of Server-Sent Events. ``response_model`` may be a dict
-    ``{status: type}`` (several documented responses; bodies are sent unvalidated, a handler
-    picks the status by returning ``(status, body)``) or ``None`` (no declared type at all).
-    """
-
-    status_code: int | None
-    response_model: Any
-    tags: list[str] | None
-    summary: str | None
-    description: str | None
-    name: str | None
-    include_in_schema: bool | None
-    guards: list[Any] | None
-    auth: list[Any] | None
-    inline: bool | None
-    validate_response: bool | None
-    response_class: type | None
-
-
-class RouteInfo:
-    """What was declared for one handler; kept for OpenAPI, guards and auth (later issues)."""
-
-    __slots__ = (
-        "auth",
-        "description",
-        "endpoint",
-        "guards",
-        "include_in_schema",
-        "inline",
-        "methods",
-        "middleware",
-        "name",
-        "path",
-        "response_class",
-        "response_model",
-        "status_code",
-        "summary",
-        "tags",
-        "validate_response",
-    )
-
-    def __init__(
-        self,
-        path: str,
-        methods: tuple[str, ...],
-        endpoint: Callable[..., Any],
-        *,
-        status_code: int | None = None,
-        response_model: Any = ANNOTATED,
-        tags: list[str] | None = None,
-        summary: str | None = None,
-        description: str | None = None,
-        name: str | None = None,
-        include_in_schema: bool | None = None,
-        guards: list[Any] | None = None,
-        auth: list[Any] | None = None,
-        inline: bool | None = None,
-        validate_response: bool | None = None,
-        response_class: type | None = None,
-    ) -> None:
-        if response_class is not None and not (
-            isinstance(response_class, type) and issubclass(response_class, Response)
-        ):
-            raise TypeError(f"response_class must be a Response subclass, not {response_class!r}")
-        self.path = path
-        self.methods = methods
-        self.endpoint = endpoint
-        if status_code is None:
-            status_code = _default_status(response_model)
-        self.status_code = status_code
-        self.response_model = response_model
-        # None until an API resolves them (its own default), see BoltAPI._flatten().
-        self.validate_response = validate_response
-        self.response_class = response_class
-        self.tags = list(tags or [])
-        self.summary = summary
-        self.description = description if description is not None else inspect.getdoc(endpoint)
-        self.name = name or getattr(endpoint, "__name__", None)
-        self.include_in_schema = include_in_schema
-        self.guards = list(guards) if guards is not None else None
-        self.auth = list(auth) if auth is not None else None
-        self.inline = inline
-        # Middleware entries of the routers and APIs around this route, outermost first (the
-        # route's own @middleware entries stay on the handler).
-        self.middleware: tuple[Any, ...] = ()
-
-    def prefixed(
-        self,
-        prefix: str,
-        tags: list[str],
-        guards: list[Any] | None,
-        auth: list[Any] | None,
-        middleware: tuple[Any, ...] = (),
-    ) -> RouteInfo:
-        """A copy as seen from an including router: prefix added, router defaults applied."""
-        copy = RouteInfo.__new__(RouteInfo)
-        for slot in RouteInfo.__slots__:
-            setattr(copy, slot, getattr(self, slot))
-        copy.path = _join(prefix, self.path)
-        copy.tags = [*tags, *(t for t in self.tags if t not in tags)]
-        # A route's own guards/auth win over the router's.
-        copy.guards = self.guards if self.guards is not None else guards
-        copy.auth = self.auth if self.auth is not None else auth
-        if middleware:
-            copy.middleware = (*middleware, *self.middleware)
-        return copy
-
-    @property
-    def label(self) -> str:
-        fn = self.endpoint
-        return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
-
-    def __repr__(self) -> str:
-        return f"<RouteInfo {'|'.join(self.methods)} {self.path} -> {self.label}>"
-
-
-def _join(prefix: str, path: str) -> str:
-    if not prefix:
-        return path
-    if not path:
-        return prefix
-    return prefix.rstrip("/") + "/" + path.lstrip("/")
-
-
-def _default_status(response_model: Any) -> int:
-    """200, or with ``response_model={status: type}`` its first success status (Django-Bolt)."""
-    if isinstance(response_model, dict):
-        codes = sorted(code for code in response_model if isinstance(code, int))
-        if not codes:
-            raise ValueError(
-                "response_model as a dict needs at least one int status key, e.g. {200: Item}"
-            )
-        return next((code for code in codes if 200 <= code < 300), codes[0])
-    return 200
-
-
-def declared_model(info: RouteInfo) -> Any:
-    """The response type a route declares: ``response_model``, else the return annotation."""
-    if info.response_model is ANNOTATED:
-        return _return_model(info.endpoint)
-    return info.response_model
-
-
-def _return_model(fn: Callable[..., Any]) -> Any:
-    try:
-        hints = typing.get_type_hints(fn)
-    except Exception:
-        return None
-    return hints.get("return")
-
-
-class Router:
-    """A group of routes with a shared prefix, tags, auth, guards and middleware.
-
-    ``middleware`` entries (classes, ``DjangoMiddleware`` wrappers, ``{"type": "cors" |
-    "rate_limit", ...}`` dicts) wrap every route of this router and of the routers it includes,
-    outside the routes' own ``@middleware``.
-    """
-
-    def __init__(
-        self,
-        prefix: str = "",
-        tags: list[str] | None = None,
-        dependencies: list[Any] | None = None,
-        middleware: Sequence[Any] | None = None,
-        auth: list[Any] | None = None,
-        guards: list[Any] | None = None,
-        parent: Router | None = None,
-    ) -> None:
-        from django_bolt.middleware.base import check_entries
-
-        self.prefix = prefix
-        self.tags = list(tags or [])
-        # Kept as given: Django-Bolt 0.13 stores router dependencies but never runs them either.
-        # A dependency for every route is a Depends() parameter (or a middleware) here.
-        self.dependencies = list(dependencies or [])
-        self.auth = auth
-        self.guards = guards
-        self.middleware: tuple[Any, ...] = check_entries(middleware, type(self).__name__)
-        self._routes: list[RouteInfo] = []
-        self._routers: list[tuple[str, Router]] = []
-        self._parent: Router | None = None
-        self._changed()
-        if parent is not None:
-            parent.include_router(self)
-
-    def _changed(self) -> None:
-        """Hook for BoltAPI: forget the compiled table when routes change."""
-
-    def route(
-        self, path: str, methods: Sequence[str] = ("GET",), **options: Unpack[RouteOptions]
-    ) -> Callable[[F], F]:
-        """Register the decorated function for ``methods`` on ``path``."""
-        upper = tuple(dict.fromkeys(m.upper() for m in methods))
-        if not upper:
-            raise ValueError("a route needs at least one method")
-
-        def decorator(fn: F) -> F:
-            if not callable(fn):
-                raise TypeError(f"{fn!r} is not callable")
-            self._routes.append(RouteInfo(path, upper, fn, **options))
-            self._changed()
-            return fn
-
-        return decorator
-
-    def get(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.route(path, ("GET",), **options)
-
-    def post(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.route(path, ("POST",), **options)
-
-    def put(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.route(path, ("PUT",), **options)
-
-    def patch(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.route(path, ("PATCH",), **options)
-
-    def delete(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.route(path, ("DELETE",), **options)
-
-    def head(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.route(path, ("HEAD",), **options)
-
-    def options(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        return self.route(path, ("OPTIONS",), **options)
-
-    def query(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
-        """The QUERY method (a safe, idempotent request with a body; IETF httpbis draft)."""
-        return self.route(path, ("QUERY",), **options)
-
-    def include_router(self, router: Router, prefix: str = "") -> None:
-        """Serve ``router``'s routes under this one (plus ``prefix``)."""
-        if router is self:
-            raise ValueError("a router cannot include itself")
-        if isinstance(router, BoltAPI):
-            raise TypeError("include_router() takes a Router; serve a BoltAPI with mount()")
-        router._parent = self
-        self._routers.append((prefix, router))
-        self._changed()
-
-    def get_all_routes(self) -> list[tuple[str, str, Callable[..., Any], dict[str, Any]]]:
-        """``(method, path, handler, options)`` for every route here (Django-Bolt's listing)."""
-        routes: list[tuple[str, str, Callable[..., Any], dict[str, Any]]] = []
-        for info in self.iter_routes():
-            options: dict[str, Any] = {
-                "name": info.name,
-                "tags": info.tags,
-                "auth": info.auth,
-                "guards": info.guards,
-                "status_code": info.status_code,
-                "summary": info.summary,
-                "description": info.description,
-                "include_in_schema": info.include_in_schema,
-                "validate_response": info.validate_response,
-                "response_class": info.response_class,
-            }
-            if info.response_model is not ANNOTATED:
-                options["response_model"] = info.response_model
-            routes.extend((method, info.path, info.endpoint, options) for method in info.methods)
-        return routes
-
-    def get_middleware_chain(self) -> list[Any]:
-        """The middleware around this router's routes: including routers' first."""
-        outer = self._parent.get_middleware_chain() if self._parent is not None else []
-        return [*outer, *self.middleware]
-
-    def iter_routes(self) -> Iterator[RouteInfo]:
-        """Every route of this router and the routers it includes, as seen from here."""
-        for info in self._routes:
-            yield info.prefixed(self.prefix, self.tags, self.guards, self.auth, self.middleware)
-        for prefix, router in self._routers:
-            for info in router.iter_routes():
-                yield info.prefixed(
-                    _join(self.prefix, prefix), self.tags, self.guards, self.auth, self.middleware
-                )
-
-
-class _Endpoint:
-    """A route compiled for dispatch: binder, response converter and error handlers."""
-
-    __slots__ = (
-        "allow_origin",
-        "bind",
-        "binder",
-        "compress",
-        "compress_from",
-        "convert",
-        "cors",
-        "fn",
-        "gate",
-        "handlers",
-        "has_params",
-        "info",
-        "is_async",
-        "only_path_name",
-        "path_names",
-        "policy",
-        "simple",
-    )
-
-    def __init__(
-        self,
-        info: RouteInfo,
-        path_names: tuple[str, ...],
-        handlers: dict[type[BaseException], ExceptionHandler],
-        compress: Compressor | None = None,
-        cors: CORSPolicy | None = None,
-        gate: Gate | None = None,
-    ) -> None:
-        self.info = info
-        # None when the route has no auth classes and no guards: one check per request.
-        self.gate = gate
-        # None when neither the CORS_* settings nor @cors give this route a policy.
-        self.cors = cors
-        # The policies' per-response steps as bound methods: calling an instance through its
-        # __call__ costs a slot lookup more per request (about 60 ns each, measured).
-        self.allow_origin = None if cors is None else cors.allow
-        # None when the API compresses nothing or the route is @no_compress: one check per request.
-        self.compress = None if compress is None else compress.__call__
-        # The compressor leaves a body shorter than its minimum untouched (and without Vary):
-        # dispatch checks the size itself and skips the call for those.
-        self.compress_from = 0 if compress is None else compress.minimum_size
-        self.fn = info.endpoint
-        self.path_names = path_names
-        self.only_path_name = path_names[0] if len(path_names) == 1 else None
-        self.binder: Binder = compile_binder(
-            info.endpoint, path_names, frozenset(info.methods), info.inline
-        )
-        self.convert = build_result_converter(
-            info.status_code,
-            declared_model(info),
-            info.label,
-            validate=info.validate_response is not False,
-            response_class=info.response_class,
-            vary_origin=cors is not None,
-        )
-        self.handlers = handlers
-        self.is_async = self.binder.is_async
-        self.simple = self.binder.simple
-        self.bind = compile_fast_bind(self.binder) or self.binder.bind
-        binder = self.binder
-        self.has_params = binder.has_params
-        # None unless the route has rate limits or middleware: one check per request.
-        self.policy: Policy | None = None
-
-
-class BoltAPI(Router):
+class BoltAPI(Router, Dispatcher):
     """An API: routes, exception handlers and lifespan hooks, served by ``runbolt``.
 
     ``trailing_slash`` decides how registered paths are normalised: ``"strip"`` (``/items/`` is
@@ -461,6 +95,7 @@ class BoltAPI(Router):
     """
 
     request_class: ClassVar[type[Request]] = Request
+    _serves_requests: ClassVar[bool] = True
 
     # The positional order is Django-Bolt 0.13's (``BoltAPI("/api", "strip", "v1")`` means the
     # same there and here); this framework's own options are keyword-only.
@@ -473,7 +108,7 @@ class BoltAPI(Router):
         django_middleware: bool | list[str] | dict[str, list[str]] | None = None,
         enable_logging: bool = True,
         logging_config: Any = None,
-        compression: Any = _FROM_SETTINGS,
+        compression: Any = FROM_SETTINGS,
         openapi_config: OpenAPIConfig | bool | None = _DEFAULT_DOCS,
         validate_response: bool = True,
         include_in_schema: bool | None = None,
@@ -510,15 +145,13 @@ class BoltAPI(Router):
         # Whether the caller chose (an API without a config of its own follows a mounted one's).
         self.openapi_config_given = openapi_config is not _DEFAULT_DOCS
         if openapi_config is _DEFAULT_DOCS or openapi_config is True:
-            from django_bolt.openapi.config import OpenAPIConfig
-
             openapi_config = OpenAPIConfig()
         self.openapi_config: OpenAPIConfig | None = openapi_config or None
         self._bridge: DjangoBridge | None = None
         self._static: StaticFiles | None = None
         self.exception_handlers: dict[type[BaseException], ExceptionHandler] = {}
         self._mounts: list[tuple[str, BoltAPI]] = []
-        self._table: RouteTable[_Endpoint] | None = None
+        self._table: RouteTable[Endpoint] | None = None
         self._cors: CORSPolicy | None = None
         self._hosts: HostValidator | None = None
         self._debug = False
@@ -531,8 +164,6 @@ class BoltAPI(Router):
         if logging_entry is not None:
             self.middleware = (logging_entry, *self.middleware)
         if django_middleware:
-            from django_bolt.middleware.django import DjangoMiddlewareStack
-
             # Outside the API's own middleware: Django's request is ready before they run.
             stack = DjangoMiddlewareStack.from_config(django_middleware)
             self.middleware = (stack, *self.middleware)
@@ -564,7 +195,7 @@ class BoltAPI(Router):
         return decorator
 
     def routes(self) -> list[RouteInfo]:
-        """Every route this API serves, with full paths (mounted APIs included)."""
+        """List every route this API serves, with full paths (mounted APIs included)."""
         return [info for info, _ in self._flatten("", {})]
 
     def _flatten(
@@ -578,7 +209,7 @@ class BoltAPI(Router):
         if self.include_in_schema is not None:
             in_schema = self.include_in_schema
         for info in self.iter_routes():
-            info.path = normalize_path(_join(prefix, info.path), self.trailing_slash)
+            info.path = normalize_path(join_paths(prefix, info.path), self.trailing_slash)
             if outer:
                 info.middleware = (*outer, *info.middleware)
             # A route's own choice wins; otherwise the API that registered it decides.
@@ -591,7 +222,7 @@ class BoltAPI(Router):
         around = (*outer, *self.middleware)
         for mount_prefix, app in self._mounts:
             yield from app._flatten(
-                _join(prefix, _join(self.prefix, mount_prefix)), merged, around, in_schema
+                join_paths(prefix, join_paths(self.prefix, mount_prefix)), merged, around, in_schema
             )
 
     def _all_apis(self) -> Iterator[BoltAPI]:
@@ -600,148 +231,37 @@ class BoltAPI(Router):
             yield from app._all_apis()
 
     # --- assembly -------------------------------------------------------------------------------
-    def compile(self) -> RouteTable[_Endpoint]:
+    def compile(self) -> RouteTable[Endpoint]:
         """Build the route table, binders and converters; errors here are configuration errors."""
-        from django_bolt.auth.guards import compile_gate
-        from django_bolt.middleware.compression import is_no_compress
-        from django_bolt.middleware.cors import build_cors_policies
-        from django_bolt.middleware.django import route_callee
-        from django_bolt.middleware.hosts import build_host_validator
-        from django_bolt.middleware.pipeline import route_pipeline
-
-        table: RouteTable[_Endpoint] = RouteTable()
-        compressor = _make_compressor(self.compression)
-        settings = _django_settings()
-        # Raises ImproperlyConfigured (allow-all with credentials, a malformed origin) here.
-        cors_default, cors_for = build_cors_policies(settings)
-        auth_default, guards_default = _auth_defaults(settings)
-        limits = _rate_limit_settings(settings)
-        wrap = _handler_wrapper(settings)
-        for info, handlers in [*self._flatten("", {}), *_docs_routes(self)]:
-            template = PathTemplate(info.path)
-            pipeline = route_pipeline(info.middleware, info.endpoint)
-            compress = None if pipeline.skips("compression") else compressor
-            if is_no_compress(info.endpoint):
-                compress = None
-            cors = None if pipeline.skips("cors") else cors_for(info.endpoint, pipeline.cors)
-            # The most specific declaration wins: route, then router, then API, then settings.
-            gate = compile_gate(
-                _resolve(info.auth) if info.auth is not None else auth_default,
-                _resolve(info.guards) if info.guards is not None else guards_default,
-            )
-            view = info.endpoint
-            info.endpoint = route_callee(view)
-            if wrap is not None:
-                # Connection rules, ATOMIC_REQUESTS, signals: decided here, once per route.
-                info.endpoint = wrap(info.endpoint, inline=info.inline)
-            endpoint = _Endpoint(info, template.names, handlers, compress, cors, gate)
-            if pipeline.rate_limits or pipeline.chain:
-                endpoint.policy = self._compile_policy(endpoint, pipeline, limits, view)
-                # The policy runs auth itself, between the address limits and the user limits.
-                endpoint.gate = None
-            for method in info.methods:
-                table.add(method, template, endpoint, info.label)
-        table.compile()
-        self._debug = self.debug if self.debug is not None else _django_debug()
-        self._bridge = _make_bridge(self.django_fallthrough)
-        self._static = _make_static()
-        self._cors = cors_default
-        self._hosts = build_host_validator(settings)
+        config = read_dispatch_settings(self.compression, self.debug, self.django_fallthrough)
+        routes = [*self._flatten("", {}), *_docs_routes(self)]
+        table, limiters = compile_routes(routes, config)
+        self._limiters.extend(limiters)
+        self._debug = config.debug
+        self._bridge = config.bridge
+        self._static = config.static
+        self._cors = config.cors_default
+        self._hosts = config.hosts
         self._table = table
         return table
-
-    def _compile_policy(
-        self,
-        endpoint: _Endpoint,
-        pipeline: RoutePipeline,
-        limits: tuple[str | None, int],
-        view: Callable[..., Any],
-    ) -> Policy:
-        """Rate limits (address ones before auth), auth, then the middleware chain.
-
-        ``view`` is the handler as declared: what Django's ``process_view`` hooks are given.
-        """
-        from django_bolt.middleware.base import build_chain
-        from django_bolt.middleware.rate_limit import RateLimiter, build_store
-
-        backend, max_keys = limits
-        before: list[RateLimiter] = []
-        after: list[RateLimiter] = []
-        for index, spec in enumerate(pipeline.rate_limits):
-            # The same name in every process: the shared backend keys buckets by it.
-            route_id = f"{'|'.join(endpoint.info.methods)} {endpoint.info.path} #{index}"
-            limiter = RateLimiter(spec, build_store(spec, route_id, backend, max_keys))
-            self._limiters.append(limiter)
-            (before if limiter.phase == "before_auth" else after).append(limiter)
-        gate = endpoint.gate
-        invoke = self._invoke
-        has_path = bool(endpoint.path_names)
-
-        async def innermost(request: Request) -> WireResponse:
-            return await invoke(endpoint, request, request.path_params if has_path else None)
-
-        chain = (
-            build_chain(pipeline.chain, innermost, _MIDDLEWARE_CONVERT, view)
-            if pipeline.chain
-            else None
-        )
-
-        async def policy(request: Request, params: dict[str, str] | None) -> WireResponse:
-            for limiter in before:
-                rejected = await limiter(request)
-                if rejected is not None:
-                    return rejected
-            if gate is not None:
-                pending = gate(request)
-                if pending is not None:
-                    await pending
-            for limiter in after:
-                rejected = await limiter(request)
-                if rejected is not None:
-                    return rejected
-            if chain is not None:
-                return await chain(request)
-            return await invoke(endpoint, request, params)
-
-        return policy
-
-    async def _invoke(
-        self, endpoint: _Endpoint, request: Request, params: dict[str, str] | None
-    ) -> WireResponse:
-        """Bind, call and convert (the policy path's copy of ``dispatch``'s inlined fast path)."""
-        if endpoint.simple:
-            if endpoint.has_params:
-                result = endpoint.fn(**endpoint.bind(request, params))
-            else:
-                result = endpoint.fn()
-            if endpoint.is_async:
-                result = await result
-            response = endpoint.convert(result)
-            if response.__class__ is not WireResponse:
-                response = response.finish(request)  # type: ignore[attr-defined]
-            return response
-        return await self._run_full(endpoint, request, params)
 
     async def startup(self) -> None:
         """Compile, size the sync pool, then run start-up hooks (once per event loop)."""
         if self._table is None:
             self.compile()
-        from django_bolt.conf import framework_setting
-
-        try:
-            pool_size = framework_setting("BOLT_SYNC_POOL_SIZE")
-            allowed = framework_setting("BOLT_ALLOWED_FILE_PATHS")
-        except ImproperlyConfigured:
+        runtime = read_runtime_settings()
+        if runtime is None:
             logger.debug("Django settings not configured; framework defaults apply")
         else:
-            configure_sync_pool(int(pool_size))  # type: ignore[call-overload]
+            pool_size, allowed = runtime
+            configure_sync_pool(pool_size)
             configure_allowed_paths(allowed)  # type: ignore[arg-type]
         if self._bridge is not None:
             # Django's middleware chain is loaded here, so a broken MIDDLEWARE fails at start-up.
             self._bridge.prepare()
         for api in self._all_apis():
             for hook in api.on_startup:
-                await _maybe_await(hook())
+                await maybe_await(hook())
             if api.lifespan is not None:
                 manager = api.lifespan(api)
                 await manager.__aenter__()
@@ -757,366 +277,7 @@ class BoltAPI(Router):
             if manager is not None:
                 await manager.__aexit__(None, None, None)
             for hook in api.on_shutdown:
-                await _maybe_await(hook())
-
-    def error_headers(
-        self, status: int, method: str, target: bytes, raw_headers: list[tuple[bytes, bytes]]
-    ) -> list[tuple[bytes, bytes]]:
-        """Headers for an error the server answers itself (a 413 before the body is read).
-
-        The CORS policy that would answer this request (the route's, else the global one) adds
-        its headers, so a browser can read the refusal as it reads the application's errors.
-        """
-        table = self._table if self._table is not None else self.compile()
-        cut = target.find(b"?")
-        raw_path = (target if cut < 0 else target[:cut]).decode("latin-1")
-        found = table.match(raw_path)
-        policy = self._cors
-        if found is not None:
-            endpoint = found[0].methods.get(method) or self._other_method(found[0], method)
-            if endpoint is not None:
-                policy = endpoint.cors
-        if policy is None:
-            return []
-        request = self.request_class(method, target, raw_headers, b"", None, "http", None, "1.1")
-        response = policy(request, WireResponse(status, [], b""))
-        return response.raw_headers
-
-    # --- per request ----------------------------------------------------------------------------
-    async def dispatch(self, request: Request) -> WireResponse:
-        """Answer one request; never raises (errors become responses)."""
-        endpoint: _Endpoint | None = None
-        cors: CORSPolicy | None = None
-        try:
-            table = self._table
-            if table is None:
-                table = self.compile()
-            hosts = self._hosts
-            if hosts is not None:
-                rejected = hosts(request)
-                if rejected is not None:
-                    return rejected
-            target = request.target
-            cut = target.find(b"?")
-            if cut < 0:
-                raw_path = target.decode("latin-1")
-            else:
-                raw_path = target[:cut].decode("latin-1")
-                # Already split here: spare the request doing it again if a view needs it.
-                request._query_string = target[cut + 1 :].decode("latin-1")
-            found = table.match(raw_path)
-            if found is None:
-                return await self._miss(request, table, raw_path, target, cut)
-            entry, values = found
-            endpoint = entry.methods.get(request.method)
-            if endpoint is None:
-                endpoint = self._other_method(entry, request.method)
-                if endpoint is None:
-                    matches = table.match_all(raw_path)
-                    other = self._other_shape(matches, request.method)
-                    if other is None:
-                        return self._no_method(request, _allowing(matches, entry))
-                    entry, values, endpoint = other
-            cors = endpoint.cors
-            if cors is not None and request.method == "OPTIONS":
-                # Preflights are answered before auth and the handler run.
-                early = cors.preflight(request)
-                if early is not None:
-                    return early
-            gate = endpoint.gate
-            if gate is not None:
-                # Auth and guards run before any parameter is bound: a refused request costs
-                # no body parsing or validation.
-                pending = gate(request)
-                if pending is not None:
-                    await pending
-            if values:
-                # The table captured exactly one value per name of this shape.
-                only = endpoint.only_path_name
-                params = (
-                    {only: values[0]}
-                    if only is not None
-                    else dict(zip(endpoint.path_names, values))  # noqa: B905
-                )
-                request._path_params = params
-            else:
-                params = None
-            policy = endpoint.policy
-            if policy is not None:
-                # Rate limits, auth and middleware, compiled for this route (see compile()).
-                response = await policy(request, params)
-            elif endpoint.simple:
-                if endpoint.has_params:
-                    result = endpoint.fn(**endpoint.bind(request, params))
-                else:
-                    result = endpoint.fn()
-                if endpoint.is_async:
-                    result = await result
-                response = endpoint.convert(result)
-                if response.__class__ is not WireResponse:
-                    response = response.finish(request)  # type: ignore[attr-defined]
-            else:
-                response = await self._run_full(endpoint, request, params)
-        except Exception as exc:
-            handlers = endpoint.handlers if endpoint is not None else self.exception_handlers
-            response = await self._error_response(request, exc, handlers)
-            if endpoint is None:
-                cors = self._cors
-                return response if cors is None else cors(request, response)
-        if request._session is not None or _DB_SHARED.dirty:
-            response = await self._finish(request, response, endpoint)
-        # CORS (CORSPolicy.__call__, written out) before compression: compression then merges
-        # its token into the Vary the route's converter made, which is recognised here only
-        # while it is the list's last item.
-        allow_origin = endpoint.allow_origin
-        if allow_origin is not None:
-            headers = response.raw_headers
-            # Every answer of the route names Origin in Vary. The converter put that field last
-            # in the lists it makes (build_result_converter's vary_origin): nothing to do there.
-            if not headers or headers[-1] is not VARY_ORIGIN:
-                add_vary(headers, b"origin")
-            origin = request.origin
-            if origin is not None:
-                allow_origin(origin, headers)
-        compress = endpoint.compress
-        if compress is not None and (
-            response.stream is not None or len(response.body) >= endpoint.compress_from
-        ):
-            return compress(request, response)
-        return response
-
-    async def _run_full(
-        self, endpoint: _Endpoint, request: Request, params: dict[str, str] | None
-    ) -> WireResponse:
-        exits: list[Any] = []
-        try:
-            kwargs = await endpoint.binder.solve(request, params, {}, exits)
-            result = await endpoint.binder.call(kwargs)
-            response = endpoint.convert(result)
-            if response.__class__ is not WireResponse:
-                response = response.finish(request)  # type: ignore[attr-defined]
-        except Exception as exc:
-            if exits:
-                await run_exits(exits, exc)
-            raise
-        if exits:
-            response.background = _chain_teardown(response.background, exits)
-        return response
-
-    async def _finish(
-        self, request: Request, response: WireResponse, endpoint: _Endpoint
-    ) -> WireResponse:
-        """After a handler that used the session or the async ORM (see sessions.py, _db.py)."""
-        if request._session is not None:
-            from django_bolt.sessions import finish_session
-
-            try:
-                await finish_session(request, response, endpoint.is_async)
-            except Exception as exc:
-                response = await self._error_response(request, exc, endpoint.handlers)
-        if _DB_SHARED.dirty:
-            schedule_shared_settle()
-        return response
-
-    def _no_method(self, request: Request, entry: RouteMatch[_Endpoint]) -> WireResponse:
-        """No handler for this method: a preflight, a bare OPTIONS (204) or a 405."""
-        policy = self._path_cors(request, entry)
-        if policy is not None:
-            early = policy.preflight(request)
-            if early is not None:
-                return early
-        response = _allow_response(entry, request.method)
-        return response if policy is None else policy(request, response)
-
-    def _path_cors(self, request: Request, entry: RouteMatch[_Endpoint]) -> CORSPolicy | None:
-        # A preflight asks about one method: that route's policy answers it.
-        if request.method == "OPTIONS":
-            for name, value in request.raw_headers:
-                if name.lower() == b"access-control-request-method":
-                    asked = value.decode("latin-1").strip().upper()
-                    target = entry.methods.get(asked) or self._other_method(entry, asked)
-                    if target is not None:
-                        return target.cors
-                    break
-        for other in entry.methods.values():
-            if other.cors is not None:
-                return other.cors
-        return self._cors
-
-    def _with_cors(self, request: Request, response: WireResponse) -> WireResponse:
-        """The global policy on a response no route produced (404, 308), preflights answered."""
-        cors = self._cors
-        if cors is None:
-            return response
-        early = cors.preflight(request)
-        return early if early is not None else cors(request, response)
-
-    def _other_shape(
-        self, matches: list[tuple[RouteMatch[_Endpoint], tuple[str, ...]]], method: str
-    ) -> tuple[RouteMatch[_Endpoint], tuple[str, ...], _Endpoint] | None:
-        """A later route whose shape also matches and that serves ``method`` (rare: two
-        templates for one path, such as ``{id:int}`` for GET and ``{id}`` for DELETE)."""
-        for entry, values in matches[1:]:
-            endpoint = entry.methods.get(method) or self._other_method(entry, method)
-            if endpoint is not None:
-                return entry, values, endpoint
-        return None
-
-    def _other_method(self, entry: RouteMatch[_Endpoint], method: str) -> _Endpoint | None:
-        if method == "HEAD":
-            # RFC 9110 section 9.3.2: HEAD is GET without the body; the server drops the body.
-            return entry.methods.get("GET")
-        return None
-
-    async def _miss(
-        self,
-        request: Request,
-        table: RouteTable[_Endpoint],
-        raw_path: str,
-        target: bytes,
-        cut: int,
-    ) -> WireResponse:
-        static = self._static
-        if static is not None:
-            # STATIC_ROOT / MEDIA_ROOT in production; a name not there goes on to Django.
-            response = static.serve(request, raw_path)
-            if response is not None:
-                return response
-        bridge = self._bridge
-        if raw_path != "/":
-            other = raw_path[:-1] if raw_path.endswith("/") else raw_path + "/"
-            location = other + (target[cut:].decode("latin-1") if cut >= 0 else "")
-            # The 308 is for API spellings only: a path Django serves as written stays Django's.
-            if (
-                _SAME_ORIGIN_PATH.match(location) is not None
-                and table.match(other) is not None
-                and (bridge is None or not bridge.resolves(request.path))
-            ):
-                return self._with_cors(
-                    request,
-                    WireResponse(
-                        308,
-                        [_CT_JSON, (b"location", location.encode("latin-1"))],
-                        b'{"detail":"Permanent Redirect"}',
-                    ),
-                )
-        if bridge is not None:
-            response = await bridge(request)
-            if response is not None:
-                return response
-        return self._with_cors(request, WireResponse(404, [_CT_JSON], _NOT_FOUND_BODY))
-
-    async def _error_response(
-        self,
-        request: Request,
-        exc: Exception,
-        handlers: dict[type[BaseException], ExceptionHandler],
-    ) -> WireResponse:
-        try:
-            if handlers:
-                for cls in type(exc).__mro__:
-                    handler = handlers.get(cls)
-                    if handler is not None:
-                        result = await _maybe_await(handler(request, exc))
-                        status = exc.status_code if isinstance(exc, HTTPException) else 500
-                        return build_result_converter(status, None, "exception handler")(result)
-            if not is_client_error(exc):
-                # Still inside dispatch's ``except``: receivers read sys.exc_info(), as in Django.
-                await send_got_request_exception(request)
-            self._report_server_error(exc)
-            return response_for_exception(exc, self._debug)
-        except Exception as second:
-            self._report_server_error(second)
-            return response_for_exception(second, self._debug)
-
-    def _report_server_error(self, exc: Exception) -> None:
-        # Test clients with raise_server_exceptions=True set this to re-raise server bugs.
-        if self.server_error_hook is not None and not is_client_error(exc):
-            self.server_error_hook(exc)
-
-
-async def send_got_request_exception(request: Request) -> None:
-    """Django's ``got_request_exception`` for an exception no handler answered (a 500).
-
-    Called while the exception is being handled, so receivers that read ``sys.exc_info()``
-    (error trackers such as Sentry's Django integration, Django's test client) see it. They get
-    a Django ``HttpRequest`` as ``request``: the one Django middleware used when the route has
-    any, else a ``WSGIRequest`` built over the same bytes whose ``user`` is the one the request
-    already knows (never loaded from the database here: anonymous if not resolved yet).
-    ``sender`` is None, as Django sends it. Receivers run in a worker thread with the exception
-    re-raised there (as Django's ASGI handler does), so ``sys.exc_info()`` works in them; async
-    receivers are run from that thread on the event loop. A failing receiver is logged and does
-    not change the 500. With no receiver connected this costs one check.
-    """
-    from django.core.signals import got_request_exception
-
-    if not got_request_exception.has_listeners(None):
-        return
-    from asgiref.sync import sync_to_async
-
-    django_request = _as_django_request(request)
-    try:
-        # Not Signal.asend_robust: it gathers receivers in new Tasks, where sys.exc_info() is
-        # empty. sync_to_async re-raises the exception in its thread before calling.
-        results = await sync_to_async(got_request_exception.send_robust, thread_sensitive=False)(
-            sender=None, request=django_request
-        )
-    except Exception:
-        logger.exception("got_request_exception could not be sent")
-        return
-    for receiver, result in results:
-        if isinstance(result, Exception):
-            logger.error("got_request_exception receiver %r failed", receiver, exc_info=result)
-
-
-def _as_django_request(request: Request) -> Any:
-    state = getattr(request, "_state", None)
-    existing = getattr(state, "django_request", None) if state is not None else None
-    if existing is not None:
-        return existing
-    from django.core.handlers.wsgi import WSGIRequest
-
-    from django_bolt.django_bridge import _environ
-
-    django_request = WSGIRequest(_environ(request))
-    # On the event loop this never queries: an unresolved session user reads as anonymous.
-    django_request.user = request.user
-    return django_request
-
-
-def _allowing(
-    matches: list[tuple[RouteMatch[_Endpoint], tuple[str, ...]]], entry: RouteMatch[_Endpoint]
-) -> RouteMatch[_Endpoint]:
-    """The entry whose ``Allow`` answers for this path: every matching route's methods."""
-    if len(matches) < 2:
-        return entry
-    return RouteMatch.merged([found for found, _ in matches])
-
-
-def _allow_response(entry: RouteMatch[_Endpoint], method: str) -> WireResponse:
-    allow = (b"allow", entry.allow.encode("latin-1"))
-    if method == "OPTIONS":
-        return WireResponse(204, [allow], b"")
-    return WireResponse(405, [_CT_JSON, allow], _METHOD_NOT_ALLOWED_BODY)
-
-
-def _chain_teardown(
-    previous: Callable[[], Awaitable[None]] | None, exits: list[Any]
-) -> Callable[[], Awaitable[None]]:
-    async def background() -> None:
-        try:
-            if previous is not None:
-                await previous()
-        finally:
-            await run_exits(exits)
-
-    return background
-
-
-async def _maybe_await(value: Any) -> Any:
-    if inspect.isawaitable(value):
-        return await value
-    return value
+                await maybe_await(hook())
 
 
 def _logging_middleware(enabled: bool, config: Any) -> Any:
@@ -1128,124 +289,11 @@ def _logging_middleware(enabled: bool, config: Any) -> Any:
     """
     if not enabled or config is None:
         return None
-    from django_bolt.middleware import LoggingMiddleware
-
     return LoggingMiddleware.configured(config)
-
-
-def _rate_limit_settings(settings: object | None) -> tuple[str | None, int]:
-    """``BOLT_RATE_LIMIT_BACKEND`` and ``BOLT_RATE_LIMIT_MAX_KEYS``, read once."""
-    from django_bolt.conf import framework_setting
-    from django_bolt.middleware.rate_limit import DEFAULT_MAX_KEYS
-
-    if settings is None:
-        return None, DEFAULT_MAX_KEYS
-    backend = framework_setting("BOLT_RATE_LIMIT_BACKEND", settings)
-    max_keys = framework_setting("BOLT_RATE_LIMIT_MAX_KEYS", settings)
-    if backend is not None and not isinstance(backend, str):
-        raise ImproperlyConfigured(
-            f"BOLT_RATE_LIMIT_BACKEND must be a cache alias, not {backend!r}"
-        )
-    if isinstance(max_keys, bool) or not isinstance(max_keys, int) or max_keys < 1:
-        raise ImproperlyConfigured(
-            f"BOLT_RATE_LIMIT_MAX_KEYS must be an int >= 1, not {max_keys!r}"
-        )
-    return backend, max_keys
 
 
 def _docs_routes(api: BoltAPI) -> list[tuple[RouteInfo, dict[type[BaseException], Any]]]:
     """The OpenAPI document and UI routes, for the API that serves requests (not a mounted one)."""
     if api.mounted:
         return []
-    from django_bolt.openapi.routes import docs_routes
-
     return [(info, api.exception_handlers) for info in docs_routes(api)]
-
-
-def _make_compressor(compression: Any) -> Compressor | None:
-    """``BoltAPI(compression=...)`` wins; otherwise ``BOLT_COMPRESSION``; neither given, the
-    default ``CompressionConfig()`` (as in Django-Bolt)."""
-    from django_bolt.conf import DEFAULT_COMPRESSION, framework_setting
-    from django_bolt.middleware.compression import build_compressor
-
-    if compression is _FROM_SETTINGS:
-        try:
-            compression = framework_setting("BOLT_COMPRESSION")
-        except ImproperlyConfigured:
-            # Django settings not configured: nobody chose, so the default applies.
-            compression = DEFAULT_COMPRESSION
-    return build_compressor(compression)
-
-
-def _make_bridge(flag: bool | None) -> DjangoBridge | None:
-    # Imported here: the bridge pulls in Django's request handling, which a project that never
-    # falls through (or tests without settings) need not load.
-    from django_bolt.django_bridge import DjangoBridge, fallthrough_enabled
-
-    return DjangoBridge() if fallthrough_enabled(flag) else None
-
-
-def _make_static() -> StaticFiles | None:
-    from django_bolt.static import static_files_from_settings
-
-    return static_files_from_settings()
-
-
-def _handler_wrapper(settings: object | None) -> Callable[..., Callable[..., Any]] | None:
-    """ATOMIC_REQUESTS and BOLT_EMIT_SIGNALS, applied per route at compile time (see _db.py)."""
-    if settings is None:
-        return None
-    import functools
-
-    from django_bolt._db import install_connection_tracking, wrap_handler
-    from django_bolt.conf import framework_setting
-
-    install_connection_tracking()
-    emit = bool(framework_setting("BOLT_EMIT_SIGNALS", settings))
-    return functools.partial(wrap_handler, emit_signals=emit)
-
-
-def _resolve(values: list[Any]) -> list[Any]:
-    from django_bolt.auth.guards import resolve_entries
-
-    return resolve_entries(values)
-
-
-def _auth_defaults(settings: object | None) -> tuple[list[Any], list[Any]]:
-    """``BOLT_AUTHENTICATION_CLASSES`` and ``BOLT_DEFAULT_PERMISSION_CLASSES``, read once."""
-    if settings is None:
-        return [], []
-    from django_bolt.conf import framework_setting
-
-    auth = framework_setting("BOLT_AUTHENTICATION_CLASSES", settings)
-    guards = framework_setting("BOLT_DEFAULT_PERMISSION_CLASSES", settings)
-    return _resolve(_as_list(auth)), _resolve(_as_list(guards))
-
-
-def _as_list(value: object) -> list[Any]:
-    if not value:
-        return []
-    if not isinstance(value, list | tuple):
-        raise ImproperlyConfigured(f"expected a list of auth classes or guards, got {value!r}")
-    return list(value)
-
-
-def _django_settings() -> object | None:
-    """Django's settings, or None when they are not configured (bare tests, scripts)."""
-    from django.conf import settings
-
-    try:
-        settings.INSTALLED_APPS  # noqa: B018 - touching a setting is what raises when unconfigured
-    except ImproperlyConfigured:
-        return None
-    configured: object = settings
-    return configured
-
-
-def _django_debug() -> bool:
-    try:
-        from django.conf import settings
-
-        return bool(settings.DEBUG)
-    except Exception:
-        return False

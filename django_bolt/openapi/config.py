@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django_bolt.openapi.plugins import (
     OpenAPIRenderPlugin,
@@ -14,7 +14,12 @@ from django_bolt.openapi.plugins import (
     SwaggerRenderPlugin,
 )
 
-__all__ = ("OpenAPIConfig",)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from django_bolt.router import RouteInfo
+
+__all__ = ("DocumentedAPI", "OpenAPIConfig", "effective_config")
 
 
 def _default_excludes() -> list[str]:
@@ -107,3 +112,34 @@ class OpenAPIConfig:
             if path == bare or path.startswith(bare + "/"):
                 return True
         return False
+
+
+class DocumentedAPI(Protocol):
+    """What the docs read of a ``BoltAPI`` (typed here: django_bolt.api imports this package)."""
+
+    @property
+    def openapi_config(self) -> OpenAPIConfig | None: ...
+
+    @property
+    def openapi_config_given(self) -> bool: ...
+
+    def routes(self) -> list[RouteInfo]: ...
+
+    def _all_apis(self) -> Iterator[DocumentedAPI]: ...
+
+
+def effective_config(api: DocumentedAPI) -> OpenAPIConfig | None:
+    """Return the config that governs ``api``'s docs, or None when they are off.
+
+    An API given no ``openapi_config`` takes the first one set explicitly on an API it mounts
+    (runbolt merges a project's APIs under a new, unconfigured one); otherwise the defaults.
+    """
+    chosen: Any = api.openapi_config
+    if not api.openapi_config_given:
+        for other in api._all_apis():
+            if other.openapi_config_given:
+                chosen = other.openapi_config
+                break
+    if not isinstance(chosen, OpenAPIConfig) or not chosen.enabled:
+        return None
+    return chosen

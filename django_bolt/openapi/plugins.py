@@ -25,6 +25,7 @@ __all__ = (
     "StoplightRenderPlugin",
     "SwaggerRenderPlugin",
     "YamlRenderPlugin",
+    "to_yaml",
 )
 
 # The pages may load from their own server only. The UIs' bundles reach out by themselves
@@ -142,8 +143,6 @@ class YamlRenderPlugin(OpenAPIRenderPlugin):
         )
 
     def render(self, openapi_schema: dict[str, Any], schema_url: str) -> str:
-        from django_bolt.openapi.schema import to_yaml
-
         return to_yaml(openapi_schema).decode()
 
 
@@ -287,3 +286,11 @@ def _attributes(values: dict[str, Any]) -> str:
     return " ".join(
         f'{html.escape(name)}="{html.escape(str(value))}"' for name, value in values.items()
     )
+
+
+def to_yaml(document: dict[str, Any]) -> bytes:
+    """Encode the document as YAML (PyYAML through msgspec; keys keep the document's order)."""
+    # Imported here: msgspec.yaml needs PyYAML, an optional dependency only YAML output uses.
+    import msgspec.yaml
+
+    return msgspec.yaml.encode(document)

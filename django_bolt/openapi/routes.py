@@ -11,17 +11,19 @@ import threading
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
-from django_bolt.api import RouteInfo
+import msgspec
+
 from django_bolt.openapi._assets import vendored_assets
-from django_bolt.openapi.config import OpenAPIConfig
-from django_bolt.openapi.schema import SchemaGenerator, to_yaml
+from django_bolt.openapi.config import DocumentedAPI, OpenAPIConfig, effective_config
+from django_bolt.openapi.plugins import to_yaml
+from django_bolt.openapi.schema import SchemaGenerator
 from django_bolt.request import Request  # noqa: TC001 - the binder resolves it at run time
 from django_bolt.responses import Response
+from django_bolt.router import RouteInfo
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from django_bolt.api import BoltAPI
     from django_bolt.openapi._assets import Asset
     from django_bolt.openapi.plugins import OpenAPIRenderPlugin
 
@@ -34,29 +36,12 @@ _JSON: Final = "application/json"
 _YAML: Final = "text/yaml; charset=utf-8"
 
 
-def effective_config(api: BoltAPI) -> OpenAPIConfig | None:
-    """The config that governs ``api``'s docs, or None when they are off.
-
-    An API given no ``openapi_config`` takes the first one set explicitly on an API it mounts
-    (runbolt merges a project's APIs under a new, unconfigured one); otherwise the defaults.
-    """
-    chosen: Any = api.openapi_config
-    if not api.openapi_config_given:
-        for other in api._all_apis():
-            if other.openapi_config_given:
-                chosen = other.openapi_config
-                break
-    if not isinstance(chosen, OpenAPIConfig) or not chosen.enabled:
-        return None
-    return chosen
-
-
 class DocumentCache:
     """The document of one API, built once on first use, with its JSON and YAML encodings."""
 
     __slots__ = ("_document", "_json", "_lock", "_yaml", "api", "config")
 
-    def __init__(self, api: BoltAPI, config: OpenAPIConfig) -> None:
+    def __init__(self, api: DocumentedAPI, config: OpenAPIConfig) -> None:
         self.api = api
         self.config = config
         self._lock = threading.Lock()
@@ -77,8 +62,6 @@ class DocumentCache:
 
     def json(self) -> bytes:
         if self._json is None:
-            import msgspec
-
             self._json = msgspec.json.encode(self.document())
         return self._json
 
@@ -97,9 +80,9 @@ def _join(base: str, path: str) -> str:
     return base if not tail else f"{base}/{tail}"
 
 
-def docs_routes(api: BoltAPI) -> list[RouteInfo]:
-    """The routes serving ``api``'s docs (none when disabled); paths the API already serves
-    itself are left to it.
+def docs_routes(api: DocumentedAPI) -> list[RouteInfo]:
+    """Build the routes serving ``api``'s docs (none when disabled); paths the API already
+    serves itself are left to it.
 
     The docs paths are written without a trailing slash whatever ``trailing_slash`` says (the
     other spelling answers 308 to them), so a route of the API's own at either spelling counts:

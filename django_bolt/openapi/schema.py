@@ -15,8 +15,15 @@ import typing
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
+from django.conf import settings as django_settings_object
 
+from django_bolt._dispatch.settings import auth_defaults, django_settings, resolve_entries
+from django_bolt._dispatch.table import PathTemplate
+from django_bolt.auth import APIKeyAuthentication, JWTAuthentication, SessionAuthentication
+from django_bolt.auth.guards import AllowAny
 from django_bolt.binding import ParameterInfo, describe_parameters
+from django_bolt.openapi.config import DocumentedAPI, OpenAPIConfig, effective_config
+from django_bolt.openapi.plugins import to_yaml as to_yaml  # its home before plugins.py
 from django_bolt.params import UNSET
 from django_bolt.responses import (
     HTML,
@@ -29,12 +36,11 @@ from django_bolt.responses import (
     StreamingResponse,
     stream_item_type,
 )
-from django_bolt.routing import PathTemplate
+from django_bolt.router import ANNOTATED
 from django_bolt.server.wire import REASON_PHRASES
 
 if TYPE_CHECKING:
-    from django_bolt.api import BoltAPI, RouteInfo
-    from django_bolt.openapi.config import OpenAPIConfig
+    from django_bolt.router import RouteInfo
 
 __all__ = ("OPENAPI_VERSION", "SchemaGenerator", "generate_schema", "to_yaml")
 
@@ -76,13 +82,6 @@ _ERROR_COMPONENTS: Final[dict[str, Any]] = {
 _BINARY: Final = {"type": "string", "format": "binary"}
 
 
-def to_yaml(document: dict[str, Any]) -> bytes:
-    """The document as YAML (PyYAML through msgspec; keys keep the document's order)."""
-    import msgspec.yaml
-
-    return msgspec.yaml.encode(document)
-
-
 def _json_default(value: Any) -> Any:
     """A default value as JSON, or UNSET when it has no JSON form (a callable, an object)."""
     try:
@@ -115,7 +114,7 @@ class _Plan:
 class SchemaGenerator:
     """Turns an API's routes into an OpenAPI 3.1 document (a plain dict)."""
 
-    def __init__(self, api: BoltAPI, config: OpenAPIConfig) -> None:
+    def __init__(self, api: DocumentedAPI, config: OpenAPIConfig) -> None:
         self.api = api
         self.config = config
         self._types: list[Any] = []
@@ -151,11 +150,9 @@ class SchemaGenerator:
 
     # -- document -------------------------------------------------------------------------------
     def generate(self) -> dict[str, Any]:
-        """The document, as a dict of plain JSON values."""
-        from django_bolt.api import _auth_defaults, _django_settings
-
+        """Generate the document, as a dict of plain JSON values."""
         # The same precedence compile() uses: route/router declarations, then the settings.
-        auth_default, guards_default = _auth_defaults(_django_settings())
+        auth_default, guards_default = auth_defaults(django_settings())
         plans = [self._plan(info, auth_default, guards_default) for info in self._routes()]
         for plan in plans:
             for param in plan.params:
@@ -225,8 +222,6 @@ class SchemaGenerator:
         ]
 
     def _plan(self, info: RouteInfo, auth_default: list[Any], guards_default: list[Any]) -> _Plan:
-        from django_bolt.api import ANNOTATED, _resolve
-
         template = PathTemplate(info.path)
         params = describe_parameters(info.endpoint, template.names, frozenset(info.methods))
         model = info.response_model
@@ -235,8 +230,8 @@ class SchemaGenerator:
         elif model is None:
             # response_model=None: no declared type, any JSON (as an unannotated handler).
             model = inspect.Signature.empty
-        auth = _resolve(info.auth) if info.auth is not None else auth_default
-        guards = _resolve(info.guards) if info.guards is not None else guards_default
+        auth = resolve_entries(info.auth) if info.auth is not None else auth_default
+        guards = resolve_entries(info.guards) if info.guards is not None else guards_default
         path = _CONVERTER.sub(r"{\1}", info.path)
         return _Plan(info, path, template.names, params, model, auth, guards)
 
@@ -524,12 +519,6 @@ class SchemaGenerator:
 
     def _scheme_for(self, backend: Any) -> str | None:
         """The securitySchemes entry for one auth class (registered on first use)."""
-        from django_bolt.auth import (
-            APIKeyAuthentication,
-            JWTAuthentication,
-            SessionAuthentication,
-        )
-
         custom = getattr(backend, "openapi_security_scheme", None)
         if callable(custom):
             name, scheme = custom()
@@ -593,16 +582,12 @@ def _error_response(description: str, ref: str) -> dict[str, Any]:
 
 
 def _allows_all(guard: Any) -> bool:
-    from django_bolt.auth.guards import AllowAny
-
     return isinstance(guard, AllowAny) or guard is AllowAny
 
 
 def _session_cookie_name() -> str:
     try:
-        from django.conf import settings
-
-        return str(settings.SESSION_COOKIE_NAME)
+        return str(django_settings_object.SESSION_COOKIE_NAME)
     except Exception:
         return "sessionid"
 
@@ -636,11 +621,8 @@ def _response_class_content(cls: type[Response]) -> dict[str, Any] | None:
     return {cls.media_type_default: {"schema": {}}}
 
 
-def generate_schema(api: BoltAPI, config: OpenAPIConfig | None = None) -> dict[str, Any]:
-    """The OpenAPI document of ``api`` (its effective config when ``config`` is not given)."""
-    from django_bolt.openapi.config import OpenAPIConfig
-    from django_bolt.openapi.routes import effective_config
-
+def generate_schema(api: DocumentedAPI, config: OpenAPIConfig | None = None) -> dict[str, Any]:
+    """Generate ``api``'s OpenAPI document (its effective config when ``config`` is not given)."""
     if config is None:
         config = effective_config(api) or OpenAPIConfig()
     return SchemaGenerator(api, config).generate()

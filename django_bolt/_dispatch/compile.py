@@ -1,0 +1,279 @@
+"""Compile declared routes into endpoints: once, at start-up, never per request.
+
+Each :class:`Endpoint` carries what the dispatcher's one sequence needs, decided here for its
+route: a ``guard`` (auth and guards, with rate limits around them when the route has any) and
+how its handler is called. A handler that needs no dependency, form or thread pool
+(``Binder.simple``) is called by the dispatcher itself from the endpoint's pieces (``fn``,
+``bind``, ``convert``): the fast path, which finishes without suspending when the handler does
+and costs no coroutine of its own. Every other handler has a ``call``: :func:`run_full`, the
+general path. A middleware chain becomes the route's ``call``; its innermost layer is
+:func:`invoke`, the same choice (fast path or run_full) made as a coroutine.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Final
+
+from django_bolt._dispatch.table import PathTemplate, RouteTable
+from django_bolt._fastbind import compile_fast_bind
+from django_bolt._wire import WireResponse
+from django_bolt.auth.guards import compile_gate, resolve_entries
+from django_bolt.binding import Binder, compile_binder, run_exits
+from django_bolt.middleware.base import build_chain
+from django_bolt.middleware.compression import is_no_compress
+from django_bolt.middleware.django import route_callee
+from django_bolt.middleware.pipeline import route_pipeline
+from django_bolt.middleware.rate_limit import RateLimiter, build_store
+from django_bolt.responses import build_result_converter
+from django_bolt.router import declared_model
+
+if TYPE_CHECKING:
+    from django_bolt._dispatch.settings import DispatchSettings
+    from django_bolt.auth.guards import Gate
+    from django_bolt.middleware.compression import Compressor
+    from django_bolt.middleware.cors import CORSPolicy
+    from django_bolt.middleware.pipeline import RoutePipeline
+    from django_bolt.request import Request
+    from django_bolt.router import RouteInfo
+
+__all__ = (
+    "Call",
+    "Endpoint",
+    "ExceptionHandler",
+    "Guard",
+    "compile_routes",
+    "invoke",
+    "run_full",
+)
+
+ExceptionHandler = Callable[["Request", Any], Any]
+# What a matched route does with the request: (request, path values) -> response.
+Call = Callable[["Request", "dict[str, str] | None"], Awaitable[WireResponse]]
+# The checks before the handler: None (passed, nothing to wait for) or an awaitable that gives
+# a refusal (a rate limit's response) or None. Auth and guards refuse by raising.
+Guard = Callable[["Request"], "Awaitable[WireResponse | None] | None"]
+
+# What a middleware's own return value (a dict, a Response) becomes.
+_MIDDLEWARE_CONVERT: Final = build_result_converter(200, None, "middleware")
+
+
+class Endpoint:
+    """A route compiled for dispatch: its guard, its call and its per-response policies."""
+
+    __slots__ = (
+        "allow_origin",
+        "bind",
+        "binder",
+        "call",
+        "compress",
+        "compress_from",
+        "convert",
+        "cors",
+        "fn",
+        "guard",
+        "handlers",
+        "has_params",
+        "info",
+        "is_async",
+        "only_path_name",
+        "path_names",
+        "policy",
+        "simple",
+    )
+
+    def __init__(
+        self,
+        info: RouteInfo,
+        path_names: tuple[str, ...],
+        handlers: dict[type[BaseException], ExceptionHandler],
+        compress: Compressor | None = None,
+        cors: CORSPolicy | None = None,
+        gate: Gate | None = None,
+    ) -> None:
+        self.info = info
+        # None when the route has no auth classes and no guards: one check per request.
+        self.guard: Guard | None = gate
+        # None when neither the CORS_* settings nor @cors give this route a policy.
+        self.cors = cors
+        # The policies' per-response steps as bound methods: calling an instance through its
+        # __call__ costs a slot lookup more per request (about 60 ns each, measured).
+        self.allow_origin = None if cors is None else cors.allow
+        # None when the API compresses nothing or the route is @no_compress: one check per request.
+        self.compress = None if compress is None else compress.__call__
+        # The compressor leaves a body shorter than its minimum untouched (and without Vary):
+        # dispatch checks the size itself and skips the call for those.
+        self.compress_from = 0 if compress is None else compress.minimum_size
+        self.path_names = path_names
+        self.only_path_name = path_names[0] if len(path_names) == 1 else None
+        self.binder: Binder = compile_binder(
+            info.endpoint, path_names, frozenset(info.methods), info.inline
+        )
+        self.convert = build_result_converter(
+            info.status_code,
+            declared_model(info),
+            info.label,
+            validate=info.validate_response is not False,
+            response_class=info.response_class,
+            vary_origin=cors is not None,
+        )
+        self.handlers = handlers
+        binder = self.binder
+        # The fast path's pieces: dispatch binds, calls and converts a simple handler itself.
+        self.fn = info.endpoint
+        self.has_params = binder.has_params
+        self.bind = compile_fast_bind(binder) or binder.bind
+        self.is_async = binder.is_async
+        self.simple = binder.simple
+        # None for a simple handler (dispatch runs the fast path); else run_full, or the route's
+        # middleware chain (compile_routes).
+        self.call: Call | None = None if binder.simple else functools.partial(run_full, self)
+        # What the route's rate limits and middleware compiled to (its guard, or its call when
+        # it has middleware), or None without either: for inspection, dispatch never reads it.
+        self.policy: Guard | Call | None = None
+
+
+def compile_routes(
+    routes: Iterable[tuple[RouteInfo, dict[type[BaseException], ExceptionHandler]]],
+    config: DispatchSettings,
+) -> tuple[RouteTable[Endpoint], list[RateLimiter]]:
+    """Compile ``routes`` into a route table; return it and the rate limiters it uses.
+
+    Errors here are configuration errors: a duplicate route, a signature the binder cannot
+    serve, a middleware entry that is not one.
+    """
+    table: RouteTable[Endpoint] = RouteTable()
+    limiters: list[RateLimiter] = []
+    for info, handlers in routes:
+        template = PathTemplate(info.path)
+        pipeline = route_pipeline(info.middleware, info.endpoint)
+        compress = None if pipeline.skips("compression") else config.compressor
+        if is_no_compress(info.endpoint):
+            compress = None
+        cors = None if pipeline.skips("cors") else config.cors_for(info.endpoint, pipeline.cors)
+        # The most specific declaration wins: route, then router, then API, then settings.
+        gate = compile_gate(
+            resolve_entries(info.auth) if info.auth is not None else config.auth_default,
+            resolve_entries(info.guards) if info.guards is not None else config.guards_default,
+        )
+        view = info.endpoint
+        info.endpoint = route_callee(view)
+        if config.wrap is not None:
+            # Connection rules, ATOMIC_REQUESTS, signals: decided here, once per route.
+            info.endpoint = config.wrap(info.endpoint, inline=info.inline)
+        endpoint = Endpoint(info, template.names, handlers, compress, cors, gate)
+        if pipeline.rate_limits:
+            endpoint.guard = endpoint.policy = _limited_guard(
+                endpoint, pipeline, config, gate, limiters
+            )
+        if pipeline.chain:
+            # ``view`` is the handler as declared: what Django's process_view hooks are given.
+            endpoint.call = endpoint.policy = _chained_call(endpoint, pipeline, view)
+        for method in info.methods:
+            table.add(method, template, endpoint, info.label)
+    table.compile()
+    return table, limiters
+
+
+async def run_full(
+    endpoint: Endpoint, request: Request, params: dict[str, str] | None
+) -> WireResponse:
+    """Call the handler the general way: dependencies (torn down after the response), forms
+    parsed in the pool, a ``def`` handler in the pool."""
+    exits: list[Any] = []
+    try:
+        kwargs = await endpoint.binder.solve(request, params, {}, exits)
+        result = await endpoint.binder.call(kwargs)
+        response = endpoint.convert(result)
+        if response.__class__ is not WireResponse:
+            response = response.finish(request)  # type: ignore[attr-defined]
+    except Exception as exc:
+        if exits:
+            await run_exits(exits, exc)
+        raise
+    if exits:
+        response.background = _chain_teardown(response.background, exits)
+    return response
+
+
+def _chain_teardown(
+    previous: Callable[[], Awaitable[None]] | None, exits: list[Any]
+) -> Callable[[], Awaitable[None]]:
+    async def background() -> None:
+        try:
+            if previous is not None:
+                await previous()
+        finally:
+            await run_exits(exits)
+
+    return background
+
+
+def _limited_guard(
+    endpoint: Endpoint,
+    pipeline: RoutePipeline,
+    config: DispatchSettings,
+    gate: Gate | None,
+    limiters: list[RateLimiter],
+) -> Guard:
+    """The route's rate limits around its auth: address limits before it, user limits after."""
+    before: list[RateLimiter] = []
+    after: list[RateLimiter] = []
+    for index, spec in enumerate(pipeline.rate_limits):
+        # The same name in every process: the shared backend keys buckets by it.
+        route_id = f"{'|'.join(endpoint.info.methods)} {endpoint.info.path} #{index}"
+        store = build_store(spec, route_id, config.rate_limit_backend, config.rate_limit_max_keys)
+        limiter = RateLimiter(spec, store)
+        limiters.append(limiter)
+        (before if limiter.phase == "before_auth" else after).append(limiter)
+
+    async def guard(request: Request) -> WireResponse | None:
+        for limiter in before:
+            rejected = await limiter(request)
+            if rejected is not None:
+                return rejected
+        if gate is not None:
+            pending = gate(request)
+            if pending is not None:
+                await pending
+        for limiter in after:
+            rejected = await limiter(request)
+            if rejected is not None:
+                return rejected
+        return None
+
+    return guard
+
+
+async def invoke(endpoint: Endpoint, request: Request) -> WireResponse:
+    """Call the handler as the innermost layer of a middleware chain.
+
+    The fast path here is ``Dispatcher.dispatch``'s, step for step: there it is written out
+    because a coroutine of its own costs about 1 % of a small request, and a chain's innermost
+    layer must be one. tests/api/test_dispatch_layout.py runs every kind of handler both ways.
+    """
+    params = request.path_params if endpoint.path_names else None
+    if not endpoint.simple:
+        return await run_full(endpoint, request, params)
+    if endpoint.has_params:  # noqa: SIM108 - written as in dispatch, to read side by side
+        result = endpoint.fn(**endpoint.bind(request, params))
+    else:
+        result = endpoint.fn()
+    if endpoint.is_async:
+        result = await result
+    response = endpoint.convert(result)
+    if response.__class__ is not WireResponse:
+        response = response.finish(request)  # type: ignore[attr-defined]
+    return response
+
+
+def _chained_call(endpoint: Endpoint, pipeline: RoutePipeline, view: Callable[..., Any]) -> Call:
+    """The middleware chain around the handler (path values via ``request.path_params``)."""
+    innermost = functools.partial(invoke, endpoint)
+    chain = build_chain(pipeline.chain, innermost, _MIDDLEWARE_CONVERT, view)
+
+    def chained(request: Request, params: dict[str, str] | None) -> Awaitable[WireResponse]:
+        return chain(request)
+
+    return chained

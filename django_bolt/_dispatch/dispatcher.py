@@ -1,0 +1,327 @@
+"""Answer requests: the one sequence every route goes through, from path to response.
+
+``dispatch`` finds the route (a 404, 405 or 308 when there is none for the request), answers a
+CORS preflight, runs the route's ``guard``, calls the handler (itself for a simple handler,
+the fast path; through the endpoint's ``call`` otherwise; both decided per route by
+compile.py), turns an exception into a response (errors.py), saves the session and settles the
+database connections when the handler used them, and applies CORS and compression. Plain,
+guarded, rate-limited, middleware-wrapped routes and routes with dependencies all take this
+path; they differ only in the ``guard`` and ``call`` their endpoint carries.
+
+The server drives ``dispatch``'s coroutine once (DESIGN.md, rule 2): a handler that does not
+suspend is answered without a Task, since nothing on this path suspends on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, ClassVar, Final
+
+from django_bolt._db import SHARED as _DB_SHARED, schedule_shared_settle
+from django_bolt._dispatch.errors import error_response
+from django_bolt._dispatch.table import RouteMatch, RouteTable
+from django_bolt._wire import CT_JSON, VARY_ORIGIN, WireResponse, add_vary
+from django_bolt.request import Request
+from django_bolt.sessions import finish_session
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from django_bolt._dispatch.compile import Endpoint, ExceptionHandler
+    from django_bolt.django_bridge import DjangoBridge
+    from django_bolt.middleware.cors import CORSPolicy
+    from django_bolt.middleware.hosts import HostValidator
+    from django_bolt.static import StaticFiles
+
+__all__ = ("Dispatcher",)
+
+_NOT_FOUND_BODY: Final = b'{"detail":"Not Found"}'
+_METHOD_NOT_ALLOWED_BODY: Final = b'{"detail":"Method Not Allowed"}'
+# A Location every browser resolves on this origin: one "/" followed by neither "/" nor a
+# backslash (browsers read "//evil.example" and "/<backslash>evil.example" as another host), and
+# no control character or space anywhere (browsers drop tabs and newlines: "/<tab>/evil" would
+# become "//evil"). Anything else gets no redirect: the request is a 404, as if no route matched.
+_SAME_ORIGIN_PATH: Final = re.compile(r"/(?![/\\])[^\x00-\x20\x7f]*\Z")
+
+
+class Dispatcher:
+    """The per-request half of ``BoltAPI``: ``dispatch(request) -> response``, never raising.
+
+    A base class rather than an object of its own so that the server's call to
+    ``api.dispatch`` is the dispatch itself, with nothing in between. ``compile()`` (BoltAPI's)
+    sets the attributes below; the first request compiles when nothing did yet.
+    """
+
+    request_class: ClassVar[type[Request]] = Request
+    exception_handlers: dict[type[BaseException], ExceptionHandler]
+    # Test clients with raise_server_exceptions=True set this to re-raise server bugs.
+    server_error_hook: Callable[[BaseException], None] | None
+    _table: RouteTable[Endpoint] | None
+    _hosts: HostValidator | None
+    _cors: CORSPolicy | None
+    _bridge: DjangoBridge | None
+    _static: StaticFiles | None
+    _debug: bool
+
+    def compile(self) -> RouteTable[Endpoint]:
+        raise NotImplementedError
+
+    async def dispatch(self, request: Request) -> WireResponse:
+        """Answer one request; never raises (errors become responses)."""
+        endpoint: Endpoint | None = None
+        try:
+            table = self._table
+            if table is None:
+                table = self.compile()
+            hosts = self._hosts
+            if hosts is not None:
+                rejected = hosts(request)
+                if rejected is not None:
+                    return rejected
+            target = request.target
+            cut = target.find(b"?")
+            if cut < 0:
+                raw_path = target.decode("latin-1")
+            else:
+                raw_path = target[:cut].decode("latin-1")
+                # Already split here: spare the request doing it again if a view needs it.
+                request._query_string = target[cut + 1 :].decode("latin-1")
+            # A static path is one dict lookup (RouteTable.match's first step, without its call).
+            entry = table.static.get(raw_path)
+            if entry is not None:
+                values: tuple[str, ...] = ()
+            else:
+                found = table.match_dynamic(raw_path)
+                if found is None:
+                    return await self._miss(request, table, raw_path, target, cut)
+                entry, values = found
+            endpoint = entry.methods.get(request.method)
+            if endpoint is None:
+                endpoint = _other_method(entry, request.method)
+                if endpoint is None:
+                    matches = table.match_all(raw_path)
+                    other = _other_shape(matches, request.method)
+                    if other is None:
+                        return self._no_method(request, _allowing(matches, entry))
+                    entry, values, endpoint = other
+            cors = endpoint.cors
+            if cors is not None and request.method == "OPTIONS":
+                # Preflights are answered before auth and the handler run.
+                early = cors.preflight(request)
+                if early is not None:
+                    return early
+            if values:
+                # The table captured exactly one value per name of this shape.
+                only = endpoint.only_path_name
+                params = (
+                    {only: values[0]}
+                    if only is not None
+                    else dict(zip(endpoint.path_names, values))  # noqa: B905
+                )
+                request._path_params = params
+            else:
+                params = None
+            # Auth, guards and rate limits run before any parameter is bound: a refused
+            # request costs no body parsing or validation. A refusal is an exception (auth,
+            # guards) or a response (rate limits).
+            guard = endpoint.guard
+            if (
+                guard is not None
+                and (pending := guard(request)) is not None
+                and (refused := await pending) is not None
+            ):
+                response = refused
+            elif (call := endpoint.call) is not None:
+                # Dependencies, forms, the pool, or a middleware chain (see compile.py).
+                response = await call(request, params)
+            else:
+                # The fast path: the handler bound, called and converted right here, with no
+                # coroutine of ours around it (one costs about 1 % of a small request). The
+                # same steps as compile.invoke (a middleware chain's innermost layer).
+                if endpoint.has_params:
+                    result = endpoint.fn(**endpoint.bind(request, params))
+                else:
+                    result = endpoint.fn()
+                if endpoint.is_async:
+                    result = await result
+                response = endpoint.convert(result)
+                if response.__class__ is not WireResponse:
+                    response = response.finish(request)  # type: ignore[attr-defined]
+        except Exception as exc:
+            handlers = endpoint.handlers if endpoint is not None else self.exception_handlers
+            response = await self._error_response(request, exc, handlers)
+            if endpoint is None:
+                cors = self._cors
+                return response if cors is None else cors(request, response)
+        if request._session is not None or _DB_SHARED.dirty:
+            response = await self._finish(request, response, endpoint)
+        # CORS (CORSPolicy.__call__, written out) before compression: compression then merges
+        # its token into the Vary the route's converter made, which is recognised here only
+        # while it is the list's last item.
+        allow_origin = endpoint.allow_origin
+        if allow_origin is not None:
+            headers = response.raw_headers
+            # Every answer of the route names Origin in Vary. The converter put that field last
+            # in the lists it makes (build_result_converter's vary_origin): nothing to do there.
+            if not headers or headers[-1] is not VARY_ORIGIN:
+                add_vary(headers, b"origin")
+            origin = request.origin
+            if origin is not None:
+                allow_origin(origin, headers)
+        compress = endpoint.compress
+        if compress is not None and (
+            response.stream is not None or len(response.body) >= endpoint.compress_from
+        ):
+            return compress(request, response)
+        return response
+
+    def error_headers(
+        self, status: int, method: str, target: bytes, raw_headers: list[tuple[bytes, bytes]]
+    ) -> list[tuple[bytes, bytes]]:
+        """Return the headers for an error the server answers itself (a 413 before the body).
+
+        The CORS policy that would answer this request (the route's, else the global one) adds
+        its headers, so a browser can read the refusal as it reads the application's errors.
+        """
+        table = self._table if self._table is not None else self.compile()
+        cut = target.find(b"?")
+        raw_path = (target if cut < 0 else target[:cut]).decode("latin-1")
+        found = table.match(raw_path)
+        policy = self._cors
+        if found is not None:
+            endpoint = found[0].methods.get(method) or _other_method(found[0], method)
+            if endpoint is not None:
+                policy = endpoint.cors
+        if policy is None:
+            return []
+        request = self.request_class(method, target, raw_headers, b"", None, "http", None, "1.1")
+        response = policy(request, WireResponse(status, [], b""))
+        return response.raw_headers
+
+    # --- the rarer answers ------------------------------------------------------------------------
+    async def _finish(
+        self, request: Request, response: WireResponse, endpoint: Endpoint
+    ) -> WireResponse:
+        """After a handler that used the session or the async ORM (see sessions.py, _db.py)."""
+        if request._session is not None:
+            try:
+                await finish_session(request, response, endpoint.is_async)
+            except Exception as exc:
+                response = await self._error_response(request, exc, endpoint.handlers)
+        if _DB_SHARED.dirty:
+            schedule_shared_settle()
+        return response
+
+    async def _error_response(
+        self,
+        request: Request,
+        exc: Exception,
+        handlers: dict[type[BaseException], ExceptionHandler],
+    ) -> WireResponse:
+        return await error_response(request, exc, handlers, self._debug, self.server_error_hook)
+
+    def _no_method(self, request: Request, entry: RouteMatch[Endpoint]) -> WireResponse:
+        """No handler for this method: a preflight, a bare OPTIONS (204) or a 405."""
+        policy = self._path_cors(request, entry)
+        if policy is not None:
+            early = policy.preflight(request)
+            if early is not None:
+                return early
+        response = _allow_response(entry, request.method)
+        return response if policy is None else policy(request, response)
+
+    def _path_cors(self, request: Request, entry: RouteMatch[Endpoint]) -> CORSPolicy | None:
+        # A preflight asks about one method: that route's policy answers it.
+        if request.method == "OPTIONS":
+            for name, value in request.raw_headers:
+                if name.lower() == b"access-control-request-method":
+                    asked = value.decode("latin-1").strip().upper()
+                    target = entry.methods.get(asked) or _other_method(entry, asked)
+                    if target is not None:
+                        return target.cors
+                    break
+        for other in entry.methods.values():
+            if other.cors is not None:
+                return other.cors
+        return self._cors
+
+    def _with_cors(self, request: Request, response: WireResponse) -> WireResponse:
+        """The global policy on a response no route produced (404, 308), preflights answered."""
+        cors = self._cors
+        if cors is None:
+            return response
+        early = cors.preflight(request)
+        return early if early is not None else cors(request, response)
+
+    async def _miss(
+        self,
+        request: Request,
+        table: RouteTable[Endpoint],
+        raw_path: str,
+        target: bytes,
+        cut: int,
+    ) -> WireResponse:
+        static = self._static
+        if static is not None:
+            # STATIC_ROOT / MEDIA_ROOT in production; a name not there goes on to Django.
+            response = static.serve(request, raw_path)
+            if response is not None:
+                return response
+        bridge = self._bridge
+        if raw_path != "/":
+            other = raw_path[:-1] if raw_path.endswith("/") else raw_path + "/"
+            location = other + (target[cut:].decode("latin-1") if cut >= 0 else "")
+            # The 308 is for API spellings only: a path Django serves as written stays Django's.
+            if (
+                _SAME_ORIGIN_PATH.match(location) is not None
+                and table.match(other) is not None
+                and (bridge is None or not bridge.resolves(request.path))
+            ):
+                return self._with_cors(
+                    request,
+                    WireResponse(
+                        308,
+                        [CT_JSON, (b"location", location.encode("latin-1"))],
+                        b'{"detail":"Permanent Redirect"}',
+                    ),
+                )
+        if bridge is not None:
+            response = await bridge(request)
+            if response is not None:
+                return response
+        return self._with_cors(request, WireResponse(404, [CT_JSON], _NOT_FOUND_BODY))
+
+
+def _other_method(entry: RouteMatch[Endpoint], method: str) -> Endpoint | None:
+    if method == "HEAD":
+        # RFC 9110 section 9.3.2: HEAD is GET without the body; the server drops the body.
+        return entry.methods.get("GET")
+    return None
+
+
+def _other_shape(
+    matches: list[tuple[RouteMatch[Endpoint], tuple[str, ...]]], method: str
+) -> tuple[RouteMatch[Endpoint], tuple[str, ...], Endpoint] | None:
+    """A later route whose shape also matches and that serves ``method`` (rare: two templates
+    for one path, such as ``{id:int}`` for GET and ``{id}`` for DELETE)."""
+    for entry, values in matches[1:]:
+        endpoint = entry.methods.get(method) or _other_method(entry, method)
+        if endpoint is not None:
+            return entry, values, endpoint
+    return None
+
+
+def _allowing(
+    matches: list[tuple[RouteMatch[Endpoint], tuple[str, ...]]], entry: RouteMatch[Endpoint]
+) -> RouteMatch[Endpoint]:
+    """The entry whose ``Allow`` answers for this path: every matching route's methods."""
+    if len(matches) < 2:
+        return entry
+    return RouteMatch.merged([found for found, _ in matches])
+
+
+def _allow_response(entry: RouteMatch[Endpoint], method: str) -> WireResponse:
+    allow = (b"allow", entry.allow.encode("latin-1"))
+    if method == "OPTIONS":
+        return WireResponse(204, [allow], b"")
+    return WireResponse(405, [CT_JSON, allow], _METHOD_NOT_ALLOWED_BODY)
