@@ -60,12 +60,12 @@ class Client:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
         self.buffer = b""
 
-    def send(self, data: bytes) -> bytes:
+    def send(self, data: bytes, status: int = 200) -> bytes:
         self.sock.sendall(data)
         while b"\r\n\r\n" not in self.buffer:
             self._read()
         head, _, rest = self.buffer.partition(b"\r\n\r\n")
-        if not head.startswith(b"HTTP/1.1 200 "):
+        if not head.startswith(f"HTTP/1.1 {status} ".encode()):
             raise SystemExit(f"unexpected answer: {head[:200]!r}")
         found = _LENGTH.search(head)
         if found is not None:
@@ -152,13 +152,13 @@ def count(
                 data = _request_bytes(endpoint)
                 client = Client(server.port)
                 for _ in range(500):
-                    client.send(data)
+                    client.send(data, endpoint.status)
                 _control("-z", proc.pid)
                 for _ in range(first):
-                    client.send(data)
+                    client.send(data, endpoint.status)
                 _dump(proc.pid, out_dir, seen)
                 for _ in range(then):
-                    client.send(data)
+                    client.send(data, endpoint.status)
                 figures[endpoint.name] = _dump(proc.pid, out_dir, seen) / then
                 client.close()
     return figures
