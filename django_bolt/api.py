@@ -26,9 +26,9 @@ from django_bolt._dispatch.settings import (
     read_runtime_settings,
 )
 from django_bolt._dispatch.table import RouteTable, TrailingSlash, normalize_path
-from django_bolt._files import configure_allowed_paths
-from django_bolt._wire import WireResponse
-from django_bolt.binding import configure_sync_pool
+from django_bolt._http.files import configure_allowed_paths
+from django_bolt._http.wire import WireResponse
+from django_bolt.concurrency import configure_sync_pool
 from django_bolt.middleware import LoggingMiddleware
 from django_bolt.middleware.django import DjangoMiddlewareStack
 from django_bolt.openapi.config import OpenAPIConfig
@@ -46,11 +46,11 @@ from django_bolt.router import (  # noqa: F401 - re-exported: declared here befo
 if typing.TYPE_CHECKING:
     import contextlib
 
-    from django_bolt.django_bridge import DjangoBridge
+    from django_bolt._django.bridge import DjangoBridge
+    from django_bolt._django.static import StaticFiles
     from django_bolt.middleware.cors import CORSPolicy
     from django_bolt.middleware.hosts import HostValidator
     from django_bolt.middleware.rate_limit import RateLimiter
-    from django_bolt.static import StaticFiles
 
 __all__ = ("BoltAPI", "RouteInfo", "RouteOptions", "Router")
 

@@ -12,13 +12,13 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.utils import InterfaceError, OperationalError
 from django.http import Http404
 
-from django_bolt._wire import encode_headers, json_response
+from django_bolt._http.wire import encode_headers, json_response
 from django_bolt.server.contract import REASON_PHRASES
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from django_bolt._wire import WireResponse
+    from django_bolt._http.wire import WireResponse
 
 __all__ = (
     "JSON_DECODE_ERRORS",

@@ -1,4 +1,7 @@
-"""The route table's old import path: it lives in :mod:`django_bolt._dispatch.table`."""
+"""The route table at its public path, ``django_bolt.routing``.
+
+It lives in :mod:`django_bolt._dispatch.table`; this module names it for code that imports it here.
+"""
 
 from __future__ import annotations
 

@@ -22,17 +22,15 @@ PACKAGE: Final = "django_bolt"
 
 # Bottom to top, each group a line of module prefixes relative to django_bolt ("__init__" is the
 # package itself); the longest matching prefix decides. A module imports its own layer and those
-# below. Some prefixes name the packages issue 13's other steps create (_http, _binding, ...).
+# below. docs/architecture.md shows the same order.
 LAYERS: Final = [
     # The HTTP server: the standard library and its parsers, nothing of the framework.
     "server",
     # What every part of the framework uses, knowing no request.
-    "status_codes enums params param_functions cookies conf _conf exceptions "
-    "_wire _sse _http _pool concurrency auth.base",
+    "status_codes enums params param_functions cookies conf _conf exceptions _http concurrency",
     # The request, its parameters, its session and database, the bridge to Django's views.
-    "request types binding _binding _fastbind datastructures sessions _db _inline _files _streams "
-    "django_bridge _django",
-    "responses shortcuts static",
+    "request types _binding datastructures _django",
+    "responses shortcuts",
     "middleware auth",
     # Declaring, compiling and dispatching routes.
     "routing router _dispatch api",
@@ -51,10 +49,7 @@ LAYER_VIOLATIONS: Final = {
 KNOWN_CYCLES: Final[list[str]] = []
 
 # Imports inside a function body, per module (the lazy optional ones below not counted).
-INNER_IMPORTS: Final = {
-    "auth.guards": 3,
-    "auth.session": 2,
-}
+INNER_IMPORTS: Final[dict[str, int]] = {}
 # Optional third-party dependencies, imported where they are needed so the rest works without.
 LAZY_OPTIONAL: Final = {
     ("server.worker", "psutil"),  # where /proc is missing
@@ -62,7 +57,6 @@ LAZY_OPTIONAL: Final = {
     ("openapi.plugins", "msgspec.yaml"),  # PyYAML, for the YAML document only
     # Django's models cannot be imported before the app registry is ready (django.setup()).
     ("_django.sessions", "django.contrib.auth.models"),
-    ("auth.base", "django.contrib.auth.models"),
 }
 
 # Besides the standard library: its parsers, and what its processes and --dev need.
@@ -70,7 +64,7 @@ SERVER_DEPENDENCIES: Final = {"httptools", "uvloop", "msgspec", "watchfiles", "p
 # The framework reaches the server only through its faces; the entry points may use the rest.
 SERVER_FACES: Final = ("server.contract", "server.config")
 SERVER_USERS: Final = ("management", "testing")
-SERVER_INTERNALS_USED: Final = {("openapi.schema", "server.wire")}
+SERVER_INTERNALS_USED: Final[set[tuple[str, str]]] = set()
 
 MAX_LINES: Final = 800
 LONG_MODULES: Final = {"server.reader": 906}

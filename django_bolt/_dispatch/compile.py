@@ -16,11 +16,12 @@ import functools
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
+from django_bolt._binding.binder import Binder, compile_binder
+from django_bolt._binding.dependencies import run_exits
+from django_bolt._binding.fast import compile_fast_bind
 from django_bolt._dispatch.table import PathTemplate, RouteTable
-from django_bolt._fastbind import compile_fast_bind
-from django_bolt._wire import WireResponse
+from django_bolt._http.wire import WireResponse
 from django_bolt.auth.guards import compile_gate, resolve_entries
-from django_bolt.binding import Binder, compile_binder, run_exits
 from django_bolt.middleware.base import build_chain
 from django_bolt.middleware.compression import is_no_compress
 from django_bolt.middleware.django import route_callee

@@ -17,21 +17,21 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, ClassVar, Final
 
-from django_bolt._db import SHARED as _DB_SHARED, schedule_shared_settle
 from django_bolt._dispatch.errors import error_response
 from django_bolt._dispatch.table import RouteMatch, RouteTable
-from django_bolt._wire import CT_JSON, VARY_ORIGIN, WireResponse, add_vary
+from django_bolt._django.db import SHARED as _DB_SHARED, schedule_shared_settle
+from django_bolt._django.sessions import finish_session
+from django_bolt._http.wire import CT_JSON, VARY_ORIGIN, WireResponse, add_vary
 from django_bolt.request import Request
-from django_bolt.sessions import finish_session
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from django_bolt._dispatch.compile import Endpoint, ExceptionHandler
-    from django_bolt.django_bridge import DjangoBridge
+    from django_bolt._django.bridge import DjangoBridge
+    from django_bolt._django.static import StaticFiles
     from django_bolt.middleware.cors import CORSPolicy
     from django_bolt.middleware.hosts import HostValidator
-    from django_bolt.static import StaticFiles
 
 __all__ = ("Dispatcher",)
 
@@ -85,7 +85,7 @@ class Dispatcher:
             else:
                 raw_path = target[:cut].decode("latin-1")
                 # Already split here: spare the request doing it again if a view needs it.
-                request._query_string = target[cut + 1 :].decode("latin-1")
+                request.set_query_string(target[cut + 1 :].decode("latin-1"))
             # A static path is one dict lookup (RouteTable.match's first step, without its call).
             entry = table.static.get(raw_path)
             if entry is not None:
@@ -118,7 +118,7 @@ class Dispatcher:
                     if only is not None
                     else dict(zip(endpoint.path_names, values))  # noqa: B905
                 )
-                request._path_params = params
+                request.set_path_params(params)
             else:
                 params = None
             # Auth, guards and rate limits run before any parameter is bound: a refused
@@ -153,7 +153,7 @@ class Dispatcher:
             if endpoint is None:
                 cors = self._cors
                 return response if cors is None else cors(request, response)
-        if request._session is not None or _DB_SHARED.dirty:
+        if request.loaded_session is not None or _DB_SHARED.dirty:
             response = await self._finish(request, response, endpoint)
         # CORS (CORSPolicy.__call__, written out) before compression: compression then merges
         # its token into the Vary the route's converter made, which is recognised here only
@@ -202,8 +202,8 @@ class Dispatcher:
     async def _finish(
         self, request: Request, response: WireResponse, endpoint: Endpoint
     ) -> WireResponse:
-        """After a handler that used the session or the async ORM (see sessions.py, _db.py)."""
-        if request._session is not None:
+        """Save the session and settle the database connections a handler used (_django/)."""
+        if request.loaded_session is not None:
             try:
                 await finish_session(request, response, endpoint.is_async)
             except Exception as exc:

@@ -16,13 +16,13 @@ from asgiref.sync import sync_to_async
 from django.core.handlers.wsgi import WSGIRequest
 from django.core.signals import got_request_exception
 
-from django_bolt.django_bridge import _environ
+from django_bolt._django.bridge import _environ
 from django_bolt.exceptions import HTTPException, is_client_error, response_for_exception
 from django_bolt.responses import build_result_converter
 
 if TYPE_CHECKING:
     from django_bolt._dispatch.compile import ExceptionHandler
-    from django_bolt._wire import WireResponse
+    from django_bolt._http.wire import WireResponse
     from django_bolt.request import Request
 
 __all__ = ("error_response", "maybe_await", "send_got_request_exception")

@@ -17,23 +17,23 @@ from typing import TYPE_CHECKING, Any, Final
 from django.conf import settings as django_conf_settings
 from django.core.exceptions import ImproperlyConfigured
 
-from django_bolt._db import install_connection_tracking, wrap_handler
+from django_bolt._django.bridge import DjangoBridge, fallthrough_enabled
+from django_bolt._django.db import install_connection_tracking, wrap_handler
+from django_bolt._django.static import static_files_from_settings
 from django_bolt.auth.guards import resolve_entries
 from django_bolt.conf import DEFAULT_COMPRESSION, framework_setting
-from django_bolt.django_bridge import DjangoBridge, fallthrough_enabled
 from django_bolt.middleware.compression import build_compressor
 from django_bolt.middleware.cors import build_cors_policies
 from django_bolt.middleware.hosts import build_host_validator
 from django_bolt.middleware.rate_limit import DEFAULT_MAX_KEYS
-from django_bolt.static import static_files_from_settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from django_bolt._django.static import StaticFiles
     from django_bolt.middleware.compression import Compressor
     from django_bolt.middleware.cors import CORSPolicy, RouteCORS
     from django_bolt.middleware.hosts import HostValidator
-    from django_bolt.static import StaticFiles
 
 __all__ = (
     "FROM_SETTINGS",
@@ -63,7 +63,7 @@ class DispatchSettings:
     guards_default: list[Any]
     rate_limit_backend: str | None
     rate_limit_max_keys: int
-    # ATOMIC_REQUESTS and BOLT_EMIT_SIGNALS applied to a handler (see _db.py), or None.
+    # ATOMIC_REQUESTS and BOLT_EMIT_SIGNALS applied to a handler (see _django/db.py), or None.
     wrap: Callable[..., Callable[..., Any]] | None
     hosts: HostValidator | None
     bridge: DjangoBridge | None
@@ -169,7 +169,7 @@ def _rate_limit_settings(settings: object | None) -> tuple[str | None, int]:
 
 
 def _handler_wrapper(settings: object | None) -> Callable[..., Callable[..., Any]] | None:
-    """ATOMIC_REQUESTS and BOLT_EMIT_SIGNALS, applied per route at compile time (see _db.py)."""
+    """Apply ATOMIC_REQUESTS and BOLT_EMIT_SIGNALS per route at compile time (_django/db.py)."""
     if settings is None:
         return None
     install_connection_tracking()

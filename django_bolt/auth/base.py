@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, runtime_checkable
 
+# Re-exported: the anonymous user is the session layer's, named here where auth classes look.
+from django_bolt._django.sessions import anonymous_user
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Iterable
 
@@ -106,43 +109,3 @@ class TokenUser:
 
     def __repr__(self) -> str:
         return f"<TokenUser id={self.id!r}>"
-
-
-class _Anonymous:
-    """Stand-in for Django's AnonymousUser when ``django.contrib.auth`` is not installed."""
-
-    __slots__ = ()
-    id = None
-    pk = None
-    username = ""
-    is_authenticated: Final = False
-    is_anonymous: Final = True
-    is_active: Final = False
-    is_staff: Final = False
-    is_superuser: Final = False
-    permissions: Final = frozenset[str]()
-
-    def has_perm(self, perm: str, obj: Any = None) -> bool:
-        return False
-
-    def has_perms(self, perms: Iterable[str], obj: Any = None) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        return "<AnonymousUser>"
-
-
-_anonymous: Any = None
-
-
-def anonymous_user() -> Any:
-    """Django's ``AnonymousUser`` (stateless, so shared), or a stand-in without contrib.auth."""
-    global _anonymous
-    if _anonymous is None:
-        try:
-            from django.contrib.auth.models import AnonymousUser
-
-            _anonymous = AnonymousUser()
-        except Exception:  # contrib.auth not installed or settings not configured
-            _anonymous = _Anonymous()
-    return _anonymous

@@ -15,7 +15,11 @@ import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar, Final
 
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
 from django_bolt.auth.base import AUTH_REQUIRED, AuthenticationFailed, TokenUser
+from django_bolt.concurrency import run_in_pool
 from django_bolt.exceptions import HTTPException
 
 __all__ = (
@@ -199,8 +203,6 @@ def _check_perms(user: Any, perms: tuple[str, ...], need_all: bool) -> bool | Aw
 
 
 async def _django_perms(user: Any, perms: tuple[str, ...], need_all: bool) -> bool:
-    from django_bolt.binding import run_in_pool
-
     def check() -> bool:
         if need_all:
             return bool(user.has_perms(perms))
@@ -273,8 +275,6 @@ class Requires(BasePermission):
         none_of: list[_ClaimValue] | tuple[_ClaimValue, ...] | None = None,
         message: str | None = None,
     ) -> None:
-        from django.core.exceptions import ImproperlyConfigured
-
         if not isinstance(claim, str) or not claim:
             raise ImproperlyConfigured(f"Requires() needs a claim name, not {claim!r}")
         if sum((bool(values), all_of is not None, none_of is not None)) > 1:
@@ -385,8 +385,6 @@ def context_builder(backend: Any, index: int) -> Callable[[Any, Any], dict[str, 
 
 def resolve_entries(values: Sequence[Any] | None) -> list[Any]:
     """Setting values may be instances, classes (instantiated without arguments) or dotted paths."""
-    from django.utils.module_loading import import_string
-
     resolved: list[Any] = []
     for value in values or ():
         if isinstance(value, str):
@@ -429,10 +427,7 @@ def compile_gate(backends: Sequence[Any], guards: Sequence[Any]) -> Gate | None:
 
     def accept(request: Any, index: int, found: Any) -> None:
         user, auth = found
-        # The slots behind request.user/.auth/.context, set without three property calls.
-        request._user = user
-        request._auth = auth
-        request._context = contexts[index](user, auth)
+        request.set_identity(user, auth, contexts[index](user, auth))
 
     def check_guards(request: Any, failure: str | None, start: int) -> Awaitable[None] | None:
         for position in range(start, n_checks):

@@ -18,7 +18,7 @@ from django.core.cache import caches
 from jwt.algorithms import get_default_algorithms
 
 from django_bolt.auth.base import AuthenticationFailed, BaseAuthentication, Identity, TokenUser
-from django_bolt.binding import run_in_pool
+from django_bolt.concurrency import run_in_pool
 from django_bolt.conf import framework_config
 from django_bolt.exceptions import ConfigurationError, HTTPException
 from django_bolt.server.contract import find_header

@@ -6,7 +6,7 @@ runs in the sync pool, never on the event loop. On unsafe methods the CSRF check
 Referer rules): a cookie the browser sends by itself must not let another site act for the user.
 A failed check is a 403, as in Django REST framework.
 
-The session is the request's own (``request.session``, see :mod:`django_bolt.sessions`): the
+The session is the request's own (``request.session``, see :mod:`django_bolt._django.sessions`): the
 handler sees the same store, and changes to it are saved after the handler.
 """
 
@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django_bolt._django.sessions import get_session_user
 from django_bolt.auth.base import BaseAuthentication, Identity
+from django_bolt.concurrency import run_in_pool
 
 __all__ = ("SessionAuthentication",)
 
@@ -35,8 +37,6 @@ class SessionAuthentication(BaseAuthentication):
         self.login_url = login_url
 
     def _load(self, request: Any) -> Identity | None:
-        from django_bolt.sessions import get_session_user
-
         user = get_session_user(request, enforce_csrf=self.enforce_csrf)
         if not user.is_authenticated:
             return None
@@ -50,7 +50,5 @@ class SessionAuthentication(BaseAuthentication):
         return None
 
     async def _authenticate(self, request: Any) -> Identity | None:
-        from django_bolt.binding import run_in_pool
-
         result: Identity | None = await run_in_pool(self._load, {"request": request})
         return result

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Seque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeVar, runtime_checkable
 
-from django_bolt._wire import WireResponse, encode_headers
+from django_bolt._http.wire import WireResponse, encode_headers
 from django_bolt.exceptions import HTTPException
 
 if TYPE_CHECKING:

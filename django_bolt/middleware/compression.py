@@ -21,7 +21,7 @@ import brotli
 import zstandard
 from django.core.exceptions import ImproperlyConfigured
 
-from django_bolt._wire import add_vary
+from django_bolt._http.wire import add_vary
 from django_bolt.conf import DEFAULT_COMPRESSION
 from django_bolt.exceptions import ConfigurationError
 
@@ -34,7 +34,7 @@ except ImportError:  # pragma: no cover - zlib-ng is a dependency; kept for odd 
     import zlib as _deflate  # type: ignore[no-redef]
 
 if TYPE_CHECKING:
-    from django_bolt._wire import WireResponse
+    from django_bolt._http.wire import WireResponse
     from django_bolt.request import Request
 
 __all__ = (

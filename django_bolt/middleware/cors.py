@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
-from django_bolt._wire import VARY_ORIGIN, WireResponse, add_vary
+from django_bolt._http.wire import VARY_ORIGIN, WireResponse, add_vary
 from django_bolt.conf import DEFAULT_CONFIG, FrameworkConfig, as_framework_config, parse_origin
 
 if TYPE_CHECKING:

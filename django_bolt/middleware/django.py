@@ -11,8 +11,8 @@ hooks are collected then, once. Per request the stack
    bridge builds),
 2. runs the middleware's request phase, then their ``process_view`` hooks (CSRF lives there,
    so ``@csrf_exempt`` on the handler is honoured); any of them may answer instead,
-3. hands the user and session Django set to our request (``request.user``, ``request._session``
-   when the request class has that slot, ``request.state.django_request`` for everything else,
+3. hands the user and session Django set to our request (``request.user``, ``request.session``,
+   ``request.state.django_request`` for everything else,
    such as messages) and runs the rest of our chain and the handler,
 4. passes our response through the middleware's response phase (session and CSRF cookies,
    ``Vary``, security headers) and back to the server.
@@ -50,11 +50,10 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
 
-from django_bolt._wire import WireResponse
+from django_bolt._django.bridge import _environ
+from django_bolt._http.wire import WireResponse
 from django_bolt.conf import framework_config
-from django_bolt.django_bridge import _environ
 from django_bolt.exceptions import HTTPException
-from django_bolt.request import Request as _Request
 
 if TYPE_CHECKING:
     from types import CodeType
@@ -189,9 +188,9 @@ class DjangoMiddlewareStack:
             else:
                 response = await outermost(django_request)
             session = getattr(django_request, "session", None)
-            if session is not None and request._session is session:
+            if session is not None and request.loaded_session is session:
                 # SessionMiddleware has saved it and set its cookie: the API must not again.
-                request._session = None
+                request.session = None
             return await _to_wire(response)
 
         return layer
@@ -329,11 +328,6 @@ def _adapt(is_async: bool, method: Callable[..., Any], method_is_async: bool) ->
     return method
 
 
-# The lazily-built session of another issue lives in this slot; when the request class has it,
-# Django's session object goes there, so ``request.session`` is the one SessionMiddleware saves.
-_SESSION_SLOT: Final = "_session" in _Request.__slots__
-
-
 async def _expose(django_request: HttpRequest, request: Request) -> None:
     """What Django middleware set, made visible to our handler."""
     request.state.django_request = django_request  # type: ignore[attr-defined]
@@ -345,8 +339,9 @@ async def _expose(django_request: HttpRequest, request: Request) -> None:
             request.user = await auser()
         else:
             request.user = await sync_to_async(_resolve_user)(django_request)
-    if _SESSION_SLOT and hasattr(django_request, "session"):
-        request._session = django_request.session
+    if hasattr(django_request, "session"):
+        # ``request.session`` is then the one SessionMiddleware saves.
+        request.session = django_request.session
 
 
 def _resolve_user(django_request: HttpRequest) -> Any:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Final
 
 from django.http.request import split_domain_port, validate_host
 
-from django_bolt._wire import CT_JSON, WireResponse
+from django_bolt._http.wire import CT_JSON, WireResponse
 from django_bolt.conf import FrameworkConfig, as_framework_config
 
 if TYPE_CHECKING:

@@ -33,14 +33,14 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar
 from django.core.cache import InvalidCacheBackendError, caches
 from django.core.exceptions import ImproperlyConfigured
 
-from django_bolt._wire import json_response
-from django_bolt.binding import run_in_pool
+from django_bolt._http.wire import json_response
+from django_bolt.concurrency import run_in_pool
 from django_bolt.conf import DEFAULT_CONFIG
 from django_bolt.middleware.base import _attach
 from django_bolt.server.contract import find_header
 
 if TYPE_CHECKING:
-    from django_bolt._wire import WireResponse
+    from django_bolt._http.wire import WireResponse
     from django_bolt.request import Request
 
 __all__ = (

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 from django.conf import settings as django_settings_object
 
+from django_bolt._binding.binder import describe_parameters
 from django_bolt._dispatch.settings import auth_defaults, django_settings, resolve_entries
 from django_bolt._dispatch.table import PathTemplate
 from django_bolt.auth import APIKeyAuthentication, JWTAuthentication, SessionAuthentication
 from django_bolt.auth.guards import AllowAny
-from django_bolt.binding import ParameterInfo, describe_parameters
 from django_bolt.openapi.config import DocumentedAPI, OpenAPIConfig, effective_config
 from django_bolt.openapi.plugins import to_yaml as to_yaml  # its home before plugins.py
 from django_bolt.params import UNSET
@@ -37,9 +37,10 @@ from django_bolt.responses import (
     stream_item_type,
 )
 from django_bolt.router import ANNOTATED
-from django_bolt.server.wire import REASON_PHRASES
+from django_bolt.server.contract import REASON_PHRASES
 
 if TYPE_CHECKING:
+    from django_bolt._binding.plan import ParameterInfo
     from django_bolt.router import RouteInfo
 
 __all__ = ("OPENAPI_VERSION", "SchemaGenerator", "generate_schema", "to_yaml")
