@@ -271,3 +271,73 @@ def test_modules_stay_small() -> None:
     assert not shrunk, (
         f"lower LONG_MODULES to these line counts (or drop those <= {MAX_LINES}): {shrunk}"
     )
+
+
+def _private_slots() -> set[str]:
+    """Return the private slot names of ``Request`` and the server's ``RawRequest``."""
+    names: set[str] = set()
+    for module in ("django_bolt.request", "django_bolt.server.contract"):
+        for node in ast.walk(ast.parse(MODULES[module].read_text())):
+            if not (isinstance(node, ast.ClassDef) and node.name in ("Request", "RawRequest")):
+                continue
+            for stmt in node.body:
+                if (
+                    isinstance(stmt, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == "__slots__" for t in stmt.targets)
+                    and isinstance(stmt.value, ast.Tuple)
+                ):
+                    names.update(
+                        e.value
+                        for e in stmt.value.elts
+                        if isinstance(e, ast.Constant) and str(e.value).startswith("_")
+                    )
+    return names
+
+
+def _private_writes(tree: ast.AST, slots: set[str]) -> list[tuple[int, str]]:
+    """Return (line, text) of each write to a request's private attribute in ``tree``."""
+    found = []
+    for node in ast.walk(tree):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = [*node.targets]
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("setattr", "object.__setattr__")
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+        ):
+            owner, name = node.args[0], str(node.args[1].value)
+            if name.startswith("_") and "request" in ast.unparse(owner).lower():
+                found.append((node.lineno, ast.unparse(node)))
+            continue
+        while targets:
+            target = targets.pop()
+            if isinstance(target, ast.Tuple | ast.List):
+                targets.extend(target.elts)
+            elif isinstance(target, ast.Attribute) and target.attr.startswith("_"):
+                owner = ast.unparse(target.value)
+                if owner in ("self", "cls"):
+                    continue
+                if target.attr in slots or "request" in owner.lower():
+                    found.append((target.lineno, ast.unparse(target)))
+    return found
+
+
+def test_only_the_request_writes_its_private_slots() -> None:
+    slots = _private_slots()
+    assert {"_session", "_user", "_query_string"} <= slots
+    owners = ("request", "server")  # request.py, and the server for RawRequest's own slots
+    writes = [
+        f"{short(module)}:{line}: {text}"
+        for module, path in MODULES.items()
+        if not short(module).startswith(owners)
+        for line, text in _private_writes(ast.parse(path.read_text()), slots)
+    ]
+    assert not writes, (
+        f"writes to a request's private slots outside request.py: {writes}. Use Request's "
+        "setters (set_identity, set_path_params, set_query_string, session = ...)."
+    )
