@@ -20,15 +20,12 @@ from django_bolt._dispatch.errors import (
     maybe_await,
     send_got_request_exception as send_got_request_exception,  # defined here before _dispatch
 )
-from django_bolt._dispatch.settings import (
-    FROM_SETTINGS,
-    read_dispatch_settings,
-    read_runtime_settings,
-)
+from django_bolt._dispatch.settings import FROM_SETTINGS, read_dispatch_settings
 from django_bolt._dispatch.table import RouteTable, TrailingSlash, normalize_path
 from django_bolt._http.files import configure_allowed_paths
 from django_bolt._http.wire import WireResponse
 from django_bolt.concurrency import configure_sync_pool
+from django_bolt.conf import framework_config
 from django_bolt.middleware import LoggingMiddleware
 from django_bolt.middleware.django import DjangoMiddlewareStack
 from django_bolt.openapi.config import OpenAPIConfig
@@ -249,13 +246,9 @@ class BoltAPI(Router, Dispatcher):
         """Compile, size the sync pool, then run start-up hooks (once per event loop)."""
         if self._table is None:
             self.compile()
-        runtime = read_runtime_settings()
-        if runtime is None:
-            logger.debug("Django settings not configured; framework defaults apply")
-        else:
-            pool_size, allowed = runtime
-            configure_sync_pool(pool_size)
-            configure_allowed_paths(allowed)  # type: ignore[arg-type]
+        config = framework_config()
+        configure_sync_pool(config.bolt_sync_pool_size)
+        configure_allowed_paths(config.bolt_allowed_file_paths)
         if self._bridge is not None:
             # Django's middleware chain is loaded here, so a broken MIDDLEWARE fails at start-up.
             self._bridge.prepare()

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from importlib import import_module
@@ -28,16 +27,15 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 import django.contrib.auth as django_auth
 from asgiref.sync import sync_to_async
 from django.apps import apps
-from django.conf import settings
 from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.core.handlers.wsgi import WSGIRequest
-from django.core.signals import setting_changed
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.http import http_date
 
 from django_bolt._http.wire import add_vary
 from django_bolt.concurrency import run_in_pool
+from django_bolt.conf import cache_until_settings_change, framework_config
 from django_bolt.cookies import Cookie
 from django_bolt.exceptions import Forbidden
 
@@ -106,41 +104,28 @@ class SessionConfig:
     auth_installed: bool
 
 
-_config: SessionConfig | None = None
-_config_lock: Final = threading.Lock()
-
-
+@cache_until_settings_change
 def session_config() -> SessionConfig:
-    """The session settings, read on first use (the engine module is imported then)."""
-    global _config
-    config = _config
-    if config is not None:
-        return config
-    with _config_lock:
-        if _config is None:
-            engine = settings.SESSION_ENGINE
-            _config = SessionConfig(
-                store=import_module(engine).SessionStore,
-                cookie_name=settings.SESSION_COOKIE_NAME,
-                cookie_domain=settings.SESSION_COOKIE_DOMAIN,
-                cookie_path=settings.SESSION_COOKIE_PATH,
-                cookie_secure=bool(settings.SESSION_COOKIE_SECURE),
-                cookie_httponly=bool(settings.SESSION_COOKIE_HTTPONLY),
-                cookie_samesite=settings.SESSION_COOKIE_SAMESITE,
-                save_every_request=bool(settings.SESSION_SAVE_EVERY_REQUEST),
-                in_cookie=engine == "django.contrib.sessions.backends.signed_cookies",
-                auth_installed=apps.is_installed("django.contrib.auth"),
-            )
-        return _config
+    """Return the session settings, read on first use (the engine module is imported then)."""
+    config = framework_config()
+    engine = config.session_engine
+    return SessionConfig(
+        store=import_module(engine).SessionStore,
+        cookie_name=config.session_cookie_name,
+        cookie_domain=config.session_cookie_domain,
+        cookie_path=config.session_cookie_path,
+        cookie_secure=config.session_cookie_secure,
+        cookie_httponly=config.session_cookie_httponly,
+        cookie_samesite=config.session_cookie_samesite,
+        save_every_request=config.session_save_every_request,
+        in_cookie=engine == "django.contrib.sessions.backends.signed_cookies",
+        auth_installed=apps.is_installed("django.contrib.auth"),
+    )
 
 
-def reset_session_config(**kwargs: Any) -> None:
-    """Forget the settings read so far; ``override_settings`` in tests calls it."""
-    global _config
-    _config = None
-
-
-setting_changed.connect(reset_session_config, dispatch_uid="django_bolt.sessions")
+def reset_session_config(**_: Any) -> None:
+    """Forget the session settings read so far (a changed setting does it by itself)."""
+    session_config.cache_clear()  # type: ignore[attr-defined]
 
 
 def load_session(request: SessionRequest) -> Any:

@@ -35,11 +35,11 @@ import stat
 from typing import TYPE_CHECKING, Final
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
 
 from django_bolt._http.files import file_wire
 from django_bolt._http.wire import CT_JSON, WireResponse
+from django_bolt.conf import framework_config
 
 if TYPE_CHECKING:
     from django_bolt.request import Request
@@ -277,21 +277,16 @@ def _manifest_names(root: str) -> frozenset[str]:
 
 
 def static_files_from_settings() -> StaticFiles | None:
-    """The mounts for ``STATIC_ROOT``/``MEDIA_ROOT``; None in DEBUG or when neither is set.
+    """Return the mounts for ``STATIC_ROOT``/``MEDIA_ROOT``; None in DEBUG or when neither is set.
 
     DEBUG keeps serving ``STATIC_URL`` from the staticfiles finders (the fall-through does that),
-    as ``runserver`` does.
+    as ``runserver`` does. Without configured settings (a bare BoltAPI) nothing is served.
     """
-    try:
-        if settings.DEBUG:
-            return None
-        static_root = getattr(settings, "STATIC_ROOT", None)
-        static_url = getattr(settings, "STATIC_URL", None)
-        media_root = getattr(settings, "MEDIA_ROOT", None)
-        media_url = getattr(settings, "MEDIA_URL", None)
-    except Exception:
-        # Settings not configured (a bare BoltAPI outside a project): nothing to serve.
+    config = framework_config()
+    if config.debug or not config.configured:
         return None
+    static_root, static_url = config.static_root, config.static_url
+    media_root, media_url = config.media_root, config.media_url
     mounts: list[FileMount] = []
     static_prefix = _prefix(static_url)
     if static_root and static_prefix:

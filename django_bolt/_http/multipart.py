@@ -21,19 +21,15 @@ Limits, applied while parsing (Django's own settings and defaults):
 
 from __future__ import annotations
 
-import functools
 import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from django.conf import settings as django_settings
-from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from django_bolt._http.parse import QueryParams, parse_query
 from django_bolt.concurrency import run_in_pool
-from django_bolt.conf import framework_setting
+from django_bolt.conf import cache_until_settings_change, framework_config
 from django_bolt.exceptions import BadRequest, PayloadTooLarge
 
 if TYPE_CHECKING:
@@ -72,40 +68,17 @@ class UploadSettings:
     max_files: int | None
 
 
-@functools.cache
+@cache_until_settings_change
 def upload_settings() -> UploadSettings:
-    """The current :class:`UploadSettings` (cached; tests' ``override_settings`` resets it)."""
-    threshold = framework_setting("BOLT_MEMORY_SPOOL_THRESHOLD", django_settings)
-    if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 0:
-        raise ImproperlyConfigured(
-            f"BOLT_MEMORY_SPOOL_THRESHOLD must be a non-negative int, not {threshold!r}"
-        )
+    """Return the current :class:`UploadSettings` (kept until a setting changes)."""
+    config = framework_config()
     return UploadSettings(
-        memory_spool_bytes=threshold,
-        temp_dir=getattr(django_settings, "FILE_UPLOAD_TEMP_DIR", None) or None,
-        max_form_memory_bytes=getattr(django_settings, "DATA_UPLOAD_MAX_MEMORY_SIZE", 2621440),
-        max_fields=getattr(django_settings, "DATA_UPLOAD_MAX_NUMBER_FIELDS", 1000),
-        max_files=getattr(django_settings, "DATA_UPLOAD_MAX_NUMBER_FILES", 100),
+        memory_spool_bytes=config.bolt_memory_spool_threshold,
+        temp_dir=config.file_upload_temp_dir or None,
+        max_form_memory_bytes=config.data_upload_max_memory_size,
+        max_fields=config.data_upload_max_number_fields,
+        max_files=config.data_upload_max_number_files,
     )
-
-
-_WATCHED_SETTINGS: Final = frozenset(
-    {
-        "BOLT_MEMORY_SPOOL_THRESHOLD",
-        "FILE_UPLOAD_TEMP_DIR",
-        "DATA_UPLOAD_MAX_MEMORY_SIZE",
-        "DATA_UPLOAD_MAX_NUMBER_FIELDS",
-        "DATA_UPLOAD_MAX_NUMBER_FILES",
-    }
-)
-
-
-def _settings_changed(*, setting: str, **_: Any) -> None:
-    if setting in _WATCHED_SETTINGS:
-        upload_settings.cache_clear()
-
-
-setting_changed.connect(_settings_changed, dispatch_uid="django_bolt.upload_settings")
 
 
 class FormSource(Protocol):

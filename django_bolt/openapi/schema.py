@@ -15,13 +15,13 @@ import typing
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
-from django.conf import settings as django_settings_object
 
 from django_bolt._binding.binder import describe_parameters
-from django_bolt._dispatch.settings import auth_defaults, django_settings, resolve_entries
+from django_bolt._dispatch.settings import auth_defaults, resolve_entries
 from django_bolt._dispatch.table import PathTemplate
 from django_bolt.auth import APIKeyAuthentication, JWTAuthentication, SessionAuthentication
 from django_bolt.auth.guards import AllowAny
+from django_bolt.conf import framework_config
 from django_bolt.openapi.config import DocumentedAPI, OpenAPIConfig, effective_config
 from django_bolt.openapi.plugins import to_yaml as to_yaml  # its home before plugins.py
 from django_bolt.params import UNSET
@@ -153,7 +153,7 @@ class SchemaGenerator:
     def generate(self) -> dict[str, Any]:
         """Generate the document, as a dict of plain JSON values."""
         # The same precedence compile() uses: route/router declarations, then the settings.
-        auth_default, guards_default = auth_defaults(django_settings())
+        auth_default, guards_default = auth_defaults()
         plans = [self._plan(info, auth_default, guards_default) for info in self._routes()]
         for plan in plans:
             for param in plan.params:
@@ -587,10 +587,7 @@ def _allows_all(guard: Any) -> bool:
 
 
 def _session_cookie_name() -> str:
-    try:
-        return str(django_settings_object.SESSION_COOKIE_NAME)
-    except Exception:
-        return "sessionid"
+    return framework_config().session_cookie_name
 
 
 def _response_types(model: Any) -> list[Any]:

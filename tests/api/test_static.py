@@ -1,4 +1,4 @@
-"""STATIC_ROOT and MEDIA_ROOT served by our own server when DEBUG is off (django_bolt._django.static)."""
+"""STATIC_ROOT and MEDIA_ROOT served by our own server when DEBUG is off (_django/static.py)."""
 
 from __future__ import annotations
 
