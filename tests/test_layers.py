@@ -341,3 +341,36 @@ def test_only_the_request_writes_its_private_slots() -> None:
         f"writes to a request's private slots outside request.py: {writes}. Use Request's "
         "setters (set_identity, set_path_params, set_query_string, session = ...)."
     )
+
+
+ARCHITECTURE: Final = ROOT.parent / "docs" / "architecture.md"
+
+
+def _doc_blocks() -> list[list[str]]:
+    """Return the lines of each ```text block of docs/architecture.md."""
+    blocks: list[list[str]] = []
+    current: list[str] | None = None
+    for line in ARCHITECTURE.read_text().splitlines():
+        if current is None and line.strip() == "```text":
+            current = []
+        elif current is not None and line.strip() == "```":
+            blocks.append(current)
+            current = None
+        elif current is not None:
+            current.append(line)
+    return blocks
+
+
+def test_the_architecture_doc_lists_every_module() -> None:
+    tree = _doc_blocks()[0]
+    listed = {line.split()[0] for line in tree if line.strip()}
+    files = {str(path.relative_to(ROOT)) for path in MODULES.values()}
+    assert not files - listed, f"add to docs/architecture.md's tree: {sorted(files - listed)}"
+    assert not listed - files, f"gone, drop from docs/architecture.md: {sorted(listed - files)}"
+    described = [line for line in tree if line.strip() and len(line.split()) < 2]
+    assert not described, f"give each module a line of its own: {described}"
+
+
+def test_the_architecture_doc_shows_the_layers() -> None:
+    layers = [line.split(". ", 1)[1].split() for line in _doc_blocks()[1] if line.strip()]
+    assert layers == [group.split() for group in LAYERS]
