@@ -143,7 +143,7 @@ def command_test(args: list[str]) -> int:
 
 
 def _second_python() -> Path | None:
-    """A Python >= 3.12 of another minor version than ours, if this machine has one."""
+    """Return a Python >= 3.12 of another minor version than ours, if this machine has one."""
     if sys.version_info >= (3, 12):
         return None
     # Newest first; pyenv's shims are skipped (they fail for versions not selected).

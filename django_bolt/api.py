@@ -274,7 +274,7 @@ class BoltAPI(Router, Dispatcher):
 
 
 def _logging_middleware(enabled: bool, config: Any) -> Any:
-    """What ``enable_logging`` / ``logging_config`` add in front of the API's middleware.
+    """Return what ``enable_logging`` / ``logging_config`` add in front of the API's middleware.
 
     Django-Bolt 0.13 logs every request by default through its logging middleware; here the
     server's access log (``runbolt --access-log``) does that, so the default adds nothing. A
@@ -286,7 +286,8 @@ def _logging_middleware(enabled: bool, config: Any) -> Any:
 
 
 def _docs_routes(api: BoltAPI) -> list[tuple[RouteInfo, dict[type[BaseException], Any]]]:
-    """The OpenAPI document and UI routes, for the API that serves requests (not a mounted one)."""
+    """Return the OpenAPI document and UI routes, for the API that serves requests (not a mounted
+    one)."""
     if api.mounted:
         return []
     return [(info, api.exception_handlers) for info in docs_routes(api)]

@@ -77,7 +77,8 @@ def format_set_cookie(
     httponly: bool = False,
     samesite: SameSitePolicy = "Lax",
 ) -> str:
-    """The ``Set-Cookie`` value; raises :class:`InvalidCookie` for what cannot be sent safely.
+    """Return the ``Set-Cookie`` value; raises :class:`InvalidCookie` for what cannot be sent
+    safely.
 
     ``samesite`` is case-insensitive; ``None`` or ``False`` leaves the attribute out.
     """
@@ -150,7 +151,8 @@ class Cookie:
     samesite: SameSitePolicy = "Lax"
 
     def to_header_value(self) -> str:
-        """The ``Set-Cookie`` header value; raises :class:`InvalidCookie` (a ``ValueError``)."""
+        """Return the ``Set-Cookie`` header value; raises :class:`InvalidCookie` (a
+        ``ValueError``)."""
         return format_set_cookie(
             self.name,
             self.value,
@@ -164,7 +166,7 @@ class Cookie:
         )
 
     def header_value_or_warn(self) -> str | None:
-        """The header value, or None after a warning that names the cookie and the reason."""
+        """Return the header value, or None after a warning that names the cookie and the reason."""
         try:
             return self.to_header_value()
         except InvalidCookie as exc:

@@ -93,7 +93,7 @@ def discover_apis() -> list[BoltAPI]:
 
 
 def discover_application(config: ServerConfig | None = None) -> Application:
-    """The one application ``runbolt`` serves: the project's APIs merged, routes checked.
+    """Return the one application ``runbolt`` serves: the project's APIs merged, routes checked.
 
     ``config.no_admin`` (``runbolt --no-admin``) turns the fall-through to Django's URLconf off.
     """

@@ -277,7 +277,7 @@ def split_validation(message: str) -> tuple[str, list[str | int], str | None]:
 
 
 def body_error(exc: msgspec.MsgspecError | RecursionError, body: bytes) -> dict[str, Any]:
-    """The 422 item for a body that is not valid JSON or not of the declared shape."""
+    """Return the 422 item for a body that is not valid JSON or not of the declared shape."""
     if isinstance(exc, RecursionError):
         # Where the decoder gave up depends on the stack it ran on: no position is reported.
         return {"loc": ["body"], "msg": _TOO_DEEP, "type": "json_invalid"}

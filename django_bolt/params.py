@@ -82,7 +82,7 @@ class Param:
         self.deprecated = deprecated
 
     def constraints(self) -> dict[str, Any]:
-        """The msgspec ``Meta`` keyword arguments this marker asks for."""
+        """Return the msgspec ``Meta`` keyword arguments this marker asks for."""
         names = ("gt", "ge", "lt", "le", "multiple_of", "min_length", "max_length", "pattern")
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 

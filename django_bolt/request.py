@@ -193,7 +193,7 @@ class Request(RawRequest):
             return self._query_string
 
     def get_full_path(self, force_append_slash: bool = False) -> str:
-        """The path and query string as the client sent them (Django's ``get_full_path``).
+        """Return the path and query string as the client sent them (Django's ``get_full_path``).
 
         Nothing is decoded: ``/a%20b?x=1%202`` stays as it is. ``force_append_slash`` adds a
         ``/`` to a path that lacks one, as Django's does.
@@ -254,7 +254,7 @@ class Request(RawRequest):
     # server spooled a large body to a temporary file (``body_file``).
 
     async def stream(self) -> AsyncIterator[bytes]:
-        """The body in pieces, without loading a large (spooled) body into memory.
+        """Return the body in pieces, without loading a large (spooled) body into memory.
 
         A body kept in memory comes as one piece; a spooled one in pieces of 64 KiB read from
         its temporary file (a file the server has just written, so normally from the page
@@ -271,7 +271,8 @@ class Request(RawRequest):
             yield chunk
 
     def json(self) -> Any:
-        """The body decoded as JSON; malformed JSON raises a 422 ``RequestValidationError``."""
+        """Return the body decoded as JSON; malformed JSON raises a 422
+        ``RequestValidationError``."""
         try:
             return self._json
         except AttributeError:
@@ -284,7 +285,7 @@ class Request(RawRequest):
         return self._json
 
     def form(self, limits: Mapping[str, File] | None = None) -> FormData:
-        """The form body (urlencoded or multipart), parsed once; ``.fields`` and ``.files``.
+        """Return the form body (urlencoded or multipart), parsed once; ``.fields`` and ``.files``.
 
         Parsing streams a spooled body from its file; file parts larger than
         ``BOLT_MEMORY_SPOOL_THRESHOLD`` go to temporary files. ``limits`` (file field name to
@@ -312,7 +313,7 @@ class Request(RawRequest):
             return self._state
 
     def get_host(self) -> str:
-        """The Host header, or the server address when absent (Django's ``get_host``)."""
+        """Return the Host header, or the server address when absent (Django's ``get_host``)."""
         host = self.headers.get("host")
         if host:
             return str(host)

@@ -124,7 +124,7 @@ class ResponseHeaders(dict[str, str]):
         return self
 
     def encoded(self) -> list[tuple[bytes, bytes]]:
-        """The pairs as bytes (a new list); each was checked when it was set."""
+        """Return the pairs as bytes (a new list); each was checked when it was set."""
         encoded = self._encoded
         if encoded is None:
             encoded = self._encoded = [
@@ -447,7 +447,7 @@ File = FileResponse
 
 
 def make_delete_cookie(name: str, path: str = "/", domain: str | None = None) -> Cookie:
-    """A :class:`~django_bolt.cookies.Cookie` that makes the browser drop ``name``."""
+    """Return a :class:`~django_bolt.cookies.Cookie` that makes the browser drop ``name``."""
     return Cookie(
         name, "", max_age=0, expires="Thu, 01 Jan 1970 00:00:00 GMT", path=path, domain=domain
     )

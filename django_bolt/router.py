@@ -233,7 +233,7 @@ class Router:
             parent.include_router(self)
 
     def _changed(self) -> None:
-        """Hook for BoltAPI: forget the compiled table when routes change."""
+        """Forget the compiled table when routes change (a hook for BoltAPI)."""
 
     def route(
         self, path: str, methods: Sequence[str] = ("GET",), **options: Unpack[RouteOptions]

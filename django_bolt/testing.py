@@ -72,14 +72,14 @@ def _check_ported_options(
 
 
 def _server_config() -> ServerConfig:
-    """The server options a real worker would run with (defaults without Django settings)."""
+    """Return the server options a real worker would run with (defaults without Django settings)."""
     if not settings.configured:
         return ServerConfig()
     return load_server_config({}, os.environ, settings)
 
 
 def _request_head(request: httpx.Request) -> bytes:
-    """The request line and header section, as a client writes them."""
+    """Return the request line and header section, as a client writes them."""
     lines = [b"%s %s HTTP/1.1\r\n" % (request.method.encode("ascii"), request.url.raw_path)]
     lines += [b"%s: %s\r\n" % (name, value) for name, value in request.headers.raw]
     lines.append(b"\r\n")
@@ -151,7 +151,7 @@ class _Server:
         self.state = ServerState(app, _server_config())
 
     def connect(self, request: httpx.Request) -> MemoryConnection:
-        """A new connection for ``request`` (call on the loop that serves it)."""
+        """Return a new connection for ``request`` (call on the loop that serves it)."""
         self.state.tick()
         url = request.url
         port = url.port or (443 if url.scheme == "https" else 80)
@@ -162,7 +162,7 @@ class _Server:
     def response(
         self, head: ResponseHead, stream: httpx.SyncByteStream | httpx.AsyncByteStream
     ) -> httpx.Response:
-        """The response as httpx hands it to the test: the body is read as the test reads."""
+        """Return the response as httpx hands it to the test: the body is read as the test reads."""
         return httpx.Response(head.status, headers=head.headers, stream=stream)
 
 
@@ -373,7 +373,7 @@ class AsyncTestClient(httpx.AsyncClient):
         super().__init__(transport=transport, base_url=base_url, **kwargs)
 
     async def query(self, url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
-        """A QUERY request (httpx has no shortcut for it)."""
+        """Return a QUERY request (httpx has no shortcut for it)."""
         return await self.request("QUERY", url, **kwargs)
 
 

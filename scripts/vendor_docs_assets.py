@@ -124,7 +124,7 @@ SOFTWARE.
 
 
 def _write_declared_licence(package: Package, manifest: dict[str, object], folder: Path) -> str:
-    """A licence file for a package whose tarball has none but whose package.json names MIT."""
+    """Write a licence file for a package whose tarball has none (its package.json names MIT)."""
     if manifest.get("license") != "MIT":
         raise SystemExit(f"{package.npm_name} ships no licence file; add one by hand")
     author = manifest.get("author") or package.npm_name

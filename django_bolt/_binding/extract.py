@@ -44,17 +44,18 @@ Field = tuple[str, str, int, tuple[tuple[str, str, bool], ...]]
 
 
 def query_values(request: Request, wanted: Container[str]) -> dict[str, str]:
-    """The last value of each wanted query key, decoded as ``request.query`` decodes it."""
+    """Return the last value of each wanted query key, decoded as ``request.query`` decodes it."""
     return dict(parse_query(request.query_string, wanted))
 
 
 def header_values(request: Request, wanted: Container[bytes]) -> dict[str, str]:
-    """The last value of each wanted (lower-case) header, decoded as ``request.headers`` does."""
+    """Return the last value of each wanted (lower-case) header, decoded as ``request.headers``
+    does."""
     return pick_headers(request.raw_headers, wanted)
 
 
 def cookie_values(request: Request, wanted: Container[str]) -> dict[str, str]:
-    """The wanted cookies, decoded as ``request.cookies`` decodes them."""
+    """Return the wanted cookies, decoded as ``request.cookies`` decodes them."""
     return parse_cookie_headers(request.raw_headers, wanted=wanted)
 
 
@@ -108,7 +109,7 @@ def gather(
     request: Request,
     path_values: dict[str, str] | None,
 ) -> dict[str, Any]:
-    """The raw values of every scalar argument present in the request, by argument name."""
+    """Return the raw values of every scalar argument present in the request, by argument name."""
     raw: dict[str, Any] = {}
     for read, fields in readers:
         mapping = read(request, path_values)

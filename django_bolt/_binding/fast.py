@@ -39,7 +39,8 @@ _Targets = dict[str, tuple[str, bool]]
 
 
 def compile_fast_bind(binder: Binder) -> BindFn | None:
-    """The shortcut binder for ``binder``'s route, or None when the route needs more than it does.
+    """Return the shortcut binder for ``binder``'s route, or None when the route needs more than it
+    does.
 
     Eligible: every parameter is a single ``str`` or ``int`` (optional or not) read from the
     path, query, headers or cookies; besides them only ``request`` arguments. Bodies, forms,

@@ -158,7 +158,7 @@ class Plan(Generic[_Compiled]):
     )
 
     def single_wires(self, source: str) -> frozenset[str] | None:
-        """The wire names of ``source`` when each is a single value (no list, no group)."""
+        """Return the wire names of ``source`` when each is a single value (no list, no group)."""
         fields = [s for s in self.scalars if s.source == source]
         if not fields or any(s.is_list or s.group is not None for s in fields):
             return None
@@ -372,7 +372,7 @@ def _group_fields(group: type, source: str) -> tuple[tuple[str, str, bool], ...]
 
 
 def _constrained(base: Any, metas: list[Any]) -> Any:
-    """``base`` with the constraints attached; for ``T | None`` they go on ``T`` (msgspec
+    """Return ``base`` with the constraints attached; for ``T | None`` they go on ``T`` (msgspec
     refuses ``max_length`` and the like on a union, and None needs no constraint)."""
     if not metas:
         return base
@@ -386,7 +386,7 @@ def _constrained(base: Any, metas: list[Any]) -> Any:
 
 
 def _wire_name(name: str, source: Source, marker: Param | None) -> str:
-    """The name a value has in the request: the alias, else the argument's (kebab-cased and
+    """Return the name a value has in the request: the alias, else the argument's (kebab-cased and
     lower-case for a header)."""
     if marker is not None and marker.alias:
         wire = marker.alias

@@ -90,7 +90,7 @@ _derived_caches: Final[list[Callable[[], None]]] = []
 
 
 def _kept() -> FrameworkConfig | None:
-    """The config read last, if the settings it was read from are still the ones in use."""
+    """Return the config read last, if the settings it was read from are still the ones in use."""
     config = _current
     if config is not None and _current_source is django_settings._wrapped:
         return config

@@ -218,7 +218,8 @@ def _limited_guard(
     gate: Gate | None,
     limiters: list[RateLimiter],
 ) -> Guard:
-    """The route's rate limits around its auth: address limits before it, user limits after."""
+    """Return the route's rate limits around its auth: address limits before it, user limits
+    after."""
     before: list[RateLimiter] = []
     after: list[RateLimiter] = []
     for index, spec in enumerate(pipeline.rate_limits):
@@ -270,7 +271,7 @@ async def invoke(endpoint: Endpoint, request: Request) -> WireResponse:
 
 
 def _chained_call(endpoint: Endpoint, pipeline: RoutePipeline, view: Callable[..., Any]) -> Call:
-    """The middleware chain around the handler (path values via ``request.path_params``)."""
+    """Return the middleware chain around the handler (path values via ``request.path_params``)."""
     innermost = functools.partial(invoke, endpoint)
     chain = build_chain(pipeline.chain, innermost, _MIDDLEWARE_CONVERT, view)
 

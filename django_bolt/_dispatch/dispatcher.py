@@ -248,7 +248,8 @@ class Dispatcher:
         return self._cors
 
     def _with_cors(self, request: Request, response: WireResponse) -> WireResponse:
-        """The global policy on a response no route produced (404, 308), preflights answered."""
+        """Return the global policy on a response no route produced (404, 308), preflights
+        answered."""
         cors = self._cors
         if cors is None:
             return response
@@ -304,7 +305,7 @@ def _other_method(entry: RouteMatch[Endpoint], method: str) -> Endpoint | None:
 def _other_shape(
     matches: list[tuple[RouteMatch[Endpoint], tuple[str, ...]]], method: str
 ) -> tuple[RouteMatch[Endpoint], tuple[str, ...], Endpoint] | None:
-    """A later route whose shape also matches and that serves ``method`` (rare: two templates
+    """Return a later route whose shape also matches and that serves ``method`` (rare: two templates
     for one path, such as ``{id:int}`` for GET and ``{id}`` for DELETE)."""
     for entry, values in matches[1:]:
         endpoint = entry.methods.get(method) or _other_method(entry, method)
@@ -316,7 +317,7 @@ def _other_shape(
 def _allowing(
     matches: list[tuple[RouteMatch[Endpoint], tuple[str, ...]]], entry: RouteMatch[Endpoint]
 ) -> RouteMatch[Endpoint]:
-    """The entry whose ``Allow`` answers for this path: every matching route's methods."""
+    """Return the entry whose ``Allow`` answers for this path: every matching route's methods."""
     if len(matches) < 2:
         return entry
     return RouteMatch.merged([found for found, _ in matches])

@@ -129,7 +129,7 @@ def reset_session_config(**_: Any) -> None:
 
 
 def load_session(request: SessionRequest) -> Any:
-    """The request's ``SessionStore``, built from its session cookie (no I/O until read)."""
+    """Return the request's ``SessionStore``, built from its session cookie (no I/O until read)."""
     config = session_config()
     session = config.store(request.cookies.get(config.cookie_name))
     request.session = session
@@ -186,7 +186,7 @@ def _has_session_cookie(request: SessionRequest, config: SessionConfig) -> bool:
 
 
 def _needs_csrf(request: SessionRequest, user: Any, config: SessionConfig) -> bool:
-    """An authenticated user that the incoming cookie vouches for, on an unsafe method.
+    """Return an authenticated user that the incoming cookie vouches for, on an unsafe method.
 
     A session this request created or cycled (``login()`` in the handler) carries no ambient
     authority from the browser, so it needs no token.
@@ -198,7 +198,7 @@ def _needs_csrf(request: SessionRequest, user: Any, config: SessionConfig) -> bo
 
 
 def get_session_user(request: SessionRequest, *, enforce_csrf: bool = True) -> Any:
-    """The session's user (blocking: may query the session store and the user table)."""
+    """Return the session's user (blocking: may query the session store and the user table)."""
     config = session_config()
     if not config.auth_installed or not _has_session_cookie(request, config):
         return anonymous_user()
@@ -244,7 +244,7 @@ def _csrf_checker() -> _CsrfCheck:
 
 
 def _django_request(request: SessionRequest) -> Any:
-    """A ``WSGIRequest`` over the same bytes, for Django code that needs a real one."""
+    """Return a ``WSGIRequest`` over the same bytes, for Django code that needs a real one."""
     environ = dict(request.META)
     environ.setdefault("SERVER_NAME", "localhost")
     environ.setdefault("SERVER_PORT", "443" if request.scheme == "https" else "80")
@@ -277,7 +277,7 @@ def _cookie_header(
     max_age: int | None = None,
     expires: str | None = None,
 ) -> tuple[bytes, bytes] | None:
-    """The session's ``Set-Cookie`` as Django's ``SessionMiddleware`` writes it (an empty
+    """Return the session's ``Set-Cookie`` as Django's ``SessionMiddleware`` writes it (an empty
     ``value`` deletes it, as ``delete_cookie`` does), or None when the ``SESSION_COOKIE_*``
     settings make a cookie that cannot be sent (a warning says why)."""
     name = config.cookie_name

@@ -78,7 +78,7 @@ def _not_found() -> WireResponse:
 
 @functools.lru_cache(maxsize=256)
 def _content_type(ext: str) -> bytes:
-    """The content type for a file extension (of the name asked for, not of a sibling)."""
+    """Return the content type for a file extension (of the name asked for, not of a sibling)."""
     guessed, encoding = mimetypes.guess_type("f" + ext)
     if encoding is not None:
         # "x.css.gz" asked for by name is a gzip file, not a compressed stylesheet.
@@ -96,7 +96,8 @@ _accept_cache: dict[str, frozenset[bytes]] = {}
 
 
 def _accepted_codings(header: str | None) -> frozenset[bytes]:
-    """The codings of ``_CODINGS`` an ``Accept-Encoding`` value allows (q > 0, ``*`` included)."""
+    """Return the codings of ``_CODINGS`` an ``Accept-Encoding`` value allows (q > 0, ``*``
+    included)."""
     if not header:
         return frozenset()
     cached = _accept_cache.get(header)
@@ -128,7 +129,8 @@ def _accepted_codings(header: str | None) -> frozenset[bytes]:
 
 
 def _safe_relative(rest: str) -> str | None:
-    """The decoded relative name for the raw path after the prefix; None if it could escape."""
+    """Return the decoded relative name for the raw path after the prefix; None if it could
+    escape."""
     try:
         if "%" in rest:
             name = unquote_to_bytes(rest).decode("utf-8")
@@ -173,7 +175,8 @@ class FileMount:
         return real if os.path.commonpath((self.root, real)) == self.root else None
 
     def serve(self, request: Request, rest: str) -> WireResponse | None:
-        """The answer for the raw path ``rest`` below the prefix; None: not here, ask Django."""
+        """Return the answer for the raw path ``rest`` below the prefix; None: not here, ask
+        Django."""
         name = _safe_relative(rest)
         if name is None:
             return _not_found()
@@ -238,7 +241,8 @@ class StaticFiles:
         return f"<StaticFiles {list(self.mounts)!r}>"
 
     def serve(self, request: Request, raw_path: str) -> WireResponse | None:
-        """A response for a GET/HEAD under one of the prefixes, or None to go on to Django."""
+        """Return a response for a GET/HEAD under one of the prefixes, or None to go on to
+        Django."""
         method = request.method
         if method != "GET" and method != "HEAD":
             return None
@@ -249,7 +253,8 @@ class StaticFiles:
 
 
 def _prefix(url: str | None) -> str | None:
-    """The path part of a ``*_URL`` setting we can serve, or None (unset, or on another host)."""
+    """Return the path part of a ``*_URL`` setting we can serve, or None (unset, or on another
+    host)."""
     if not url:
         return None
     parts = urlsplit(url)
@@ -260,7 +265,8 @@ def _prefix(url: str | None) -> str | None:
 
 
 def _manifest_names(root: str) -> frozenset[str]:
-    """The hashed names ``ManifestStaticFilesStorage`` wrote to its manifest, if there is one."""
+    """Return the hashed names ``ManifestStaticFilesStorage`` wrote to its manifest, if there is
+    one."""
     manifest = _MANIFEST_NAME
     try:
         manifest = getattr(staticfiles_storage, "manifest_name", None) or manifest

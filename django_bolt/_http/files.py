@@ -187,6 +187,6 @@ def open_file_response(
 def file_wire(
     real: str, info: os.stat_result, status_code: int, headers: list[tuple[bytes, bytes]]
 ) -> FileWire:
-    """A file response for ``real``, already resolved, checked and stat()ed by the caller."""
+    """Return a file response for ``real``, already resolved, checked and stat()ed by the caller."""
     etag = f'"{info.st_mtime_ns:x}-{info.st_size:x}"'
     return FileWire(status_code, headers, real, info.st_size, info.st_mtime, etag)

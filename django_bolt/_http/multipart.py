@@ -168,7 +168,7 @@ class FormData:
 
 
 def _body_pieces(request: FormSource) -> Iterator[bytes]:
-    """The body in pieces of at most ``_FEED_BYTES``, without loading a spooled one."""
+    """Return the body in pieces of at most ``_FEED_BYTES``, without loading a spooled one."""
     body_file = request.body_file
     if body_file is not None:
         yield from body_file.chunks(_FEED_BYTES)
@@ -370,7 +370,7 @@ def _urlencoded(request: FormSource) -> FormData:
 
 
 def parse_form(request: FormSource, limits: Mapping[str, File] | None = None) -> FormData:
-    """The request's form (urlencoded or multipart; any other body gives an empty form).
+    """Return the request's form (urlencoded or multipart; any other body gives an empty form).
 
     ``limits`` maps a file field's name to its ``File()`` marker, so that ``max_size`` and
     ``max_files`` stop storing a part as soon as it breaks them.

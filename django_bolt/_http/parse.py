@@ -103,7 +103,7 @@ def parse_query(query: str, wanted: Container[str] | None = None) -> list[tuple[
 
 
 def pick_headers(raw: list[tuple[bytes, bytes]], wanted: Container[bytes]) -> dict[str, str]:
-    """The last value of each wanted (lower-case) header name, decoded as :class:`Headers`
+    """Return the last value of each wanted (lower-case) header name, decoded as :class:`Headers`
     decodes it (lower-case name, latin-1); the other fields are skipped undecoded."""
     found: dict[str, str] = {}
     for name, value in raw:
@@ -154,7 +154,7 @@ def parse_cookie_headers(
     decode: bool = True,
     wanted: Container[str] | None = None,
 ) -> dict[str, str]:
-    """The cookies of every ``Cookie`` field of a header block (a later field's value wins).
+    """Return the cookies of every ``Cookie`` field of a header block (a later field's value wins).
 
     ``decode`` and ``wanted`` as for :func:`parse_cookies`.
     """

@@ -83,7 +83,8 @@ class _SyncSource:
 
 
 async def pulled_in_pool(source: Iterable[Any]) -> AsyncIterator[Any]:
-    """The items of a sync iterable, each ``next()`` run in the pool; closed in the pool too."""
+    """Return the items of a sync iterable, each ``next()`` run in the pool; closed in the pool
+    too."""
     state = _SyncSource(source)
     try:
         while True:
@@ -123,7 +124,7 @@ def _encoded_inline(source: Iterable[Any], encode: Callable[[Any], bytes]) -> It
 def encoded_stream(
     source: AsyncIterable[Any] | Iterable[Any], encode: Callable[[Any], bytes]
 ) -> ClosingStream | Iterator[bytes]:
-    """``source``'s items as bytes, pulled without blocking the loop (see the module doc)."""
+    """Return ``source``'s items as bytes, pulled without blocking the loop (see the module doc)."""
     if isinstance(source, _IN_MEMORY):
         return _encoded_inline(source, encode)
     items = source if isinstance(source, AsyncIterable) else pulled_in_pool(source)

@@ -93,7 +93,7 @@ def encode_headers(
 def json_response(
     status_code: int, payload: object, extra: list[tuple[bytes, bytes]] | None = None
 ) -> WireResponse:
-    """A JSON response from framework code (errors, defaults)."""
+    """Return a JSON response from framework code (errors, defaults)."""
     headers = [CT_JSON]
     if extra:
         headers.extend(extra)

@@ -26,7 +26,7 @@ __all__ = (
 
 
 async def get_current_user(request: Request) -> Any:
-    """The authenticated user (``await request.auser()``), or None when there is none."""
+    """Return the authenticated user (``await request.auser()``), or None when there is none."""
     user = await request.auser()
     if user is None or not user.is_authenticated:
         return None
@@ -42,7 +42,7 @@ def get_current_user_sync(request: Request) -> Any:
 
 
 async def require_current_user(request: Request) -> Any:
-    """The authenticated user; 401 when there is none."""
+    """Return the authenticated user; 401 when there is none."""
     user = await get_current_user(request)
     if user is None:
         raise Unauthorized("Authentication required")

@@ -384,7 +384,7 @@ def context_builder(backend: Any, index: int) -> Callable[[Any, Any], dict[str, 
 
 
 def resolve_entries(values: Sequence[Any] | None) -> list[Any]:
-    """Setting values may be instances, classes (instantiated without arguments) or dotted paths."""
+    """Resolve setting values: instances, classes (made without arguments) or dotted paths."""
     resolved: list[Any] = []
     for value in values or ():
         if isinstance(value, str):

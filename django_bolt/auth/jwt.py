@@ -233,16 +233,16 @@ class JWTAuthentication(BaseAuthentication):
         return self._secret
 
     def _header(self, request: Any) -> bytes | None:
-        """The raw value of the configured header (the first one), or None."""
+        """Return the raw value of the configured header (the first one), or None."""
         return find_header(request.raw_headers, self._wanted)
 
     def _cookie_value(self, request: Any) -> str | None:
-        """The configured cookie's value, or None when it is absent or empty."""
+        """Return the configured cookie's value, or None when it is absent or empty."""
         return request.cookies.get(self.cookie) or None
 
     @staticmethod
     def _token(raw: bytes) -> str:
-        """The token of a ``Bearer <token>`` header value."""
+        """Return the token of a ``Bearer <token>`` header value."""
         text = raw.decode("latin-1").strip()
         if text[:7].lower() != _BEARER:
             raise AuthenticationFailed("Invalid authorization header")
@@ -252,7 +252,7 @@ class JWTAuthentication(BaseAuthentication):
         return token
 
     def decode(self, token: str) -> dict[str, Any]:
-        """The verified claims, or :class:`AuthenticationFailed` with the reason."""
+        """Return the verified claims, or :class:`AuthenticationFailed` with the reason."""
         key = self._prepared_key
         if key is None:
             key = self.secret
@@ -356,7 +356,8 @@ class JWTAuthentication(BaseAuthentication):
 
 
 def _cookie_token(value: str) -> str:
-    """The token of a cookie value: the raw token, or ``Bearer <token>`` as some clients set."""
+    """Return the token of a cookie value: the raw token, or ``Bearer <token>`` as some clients
+    set."""
     token = value.strip()
     if token[:7].lower() == _BEARER:
         token = token[7:].strip()
@@ -376,7 +377,8 @@ def _type_accepted(claims: dict[str, Any], expected: str | None) -> bool:
 
 
 def _key_family(algorithms: list[str]) -> str:
-    """The key type every algorithm shares (one key verifies them all), or ConfigurationError."""
+    """Return the key type every algorithm shares (one key verifies them all), or
+    ConfigurationError."""
     if not algorithms:
         raise ConfigurationError("JWTAuthentication needs at least one algorithm")
     known = get_default_algorithms()
@@ -399,7 +401,7 @@ def _key_family(algorithms: list[str]) -> str:
 
 
 def _prepare_key(algorithm: str, key: str | bytes) -> Any:
-    """The PEM key parsed for PyJWT; a private key stands for its public half."""
+    """Return the PEM key parsed for PyJWT; a private key stands for its public half."""
     try:
         prepared = get_default_algorithms()[algorithm].prepare_key(key)
     except (jwt.InvalidKeyError, ValueError, TypeError) as exc:
@@ -509,7 +511,8 @@ def _user_fields(claims: dict[str, Any]) -> _UserFields:
 
 
 def _make_user(fields: _UserFields, claims: dict[str, Any]) -> TokenUser:
-    """A fresh TokenUser per request (handlers may change it), without re-reading the claims."""
+    """Return a fresh TokenUser per request (handlers may change it), without re-reading the
+    claims."""
     user = TokenUser.__new__(TokenUser)
     user.id, user.username, user.is_staff, user.is_superuser, user.permissions = fields
     user.claims = claims
@@ -523,7 +526,7 @@ def create_jwt_for_user(
     expires_in: int = 3600,
     extra_claims: dict[str, Any] | None = None,
 ) -> str:
-    """A signed token for a Django user (or any object with ``pk``/``id``).
+    """Return a signed token for a Django user (or any object with ``pk``/``id``).
 
     Claims: ``sub`` (the primary key as a string), ``iat``, ``exp``, ``jti`` (for revocation),
     ``username``, ``is_staff``, ``is_superuser``, then ``extra_claims``.

@@ -271,7 +271,7 @@ class LoggingMiddleware(BaseMiddleware):
 
     @classmethod
     def configured(cls, config: Any) -> type[LoggingMiddleware]:
-        """A subclass set up from a Django-Bolt ``LoggingConfig``-like object.
+        """Return a subclass set up from a Django-Bolt ``LoggingConfig``-like object.
 
         Read: ``logger_name``, ``log_level`` (a name or a number), ``skip_paths``,
         ``log_request_body``; attributes it lacks keep their defaults.
@@ -360,7 +360,7 @@ class FunctionMiddleware:
         return getattr(self.func, "__name__", repr(self.func))
 
     def __call__(self, handler: F) -> F:
-        """Used as a route decorator: attach this middleware to ``handler``."""
+        """Attach this middleware to ``handler`` (used as a route decorator)."""
         _attach(handler, [self])
         return handler
 
@@ -412,13 +412,13 @@ def skip_middleware(*names: Any) -> Callable[[F], F]:
 
 
 def route_middleware(handler: object) -> tuple[Any, ...]:
-    """The entries ``@middleware`` / ``@rate_limit`` put on ``handler``, outermost first."""
+    """Return the entries ``@middleware`` / ``@rate_limit`` put on ``handler``, outermost first."""
     found = getattr(handler, _ROUTE_ATTR, ())
     return tuple(found) if isinstance(found, tuple | list) else ()
 
 
 def route_skips(handler: object) -> frozenset[Any]:
-    """What ``@skip_middleware`` asked this handler to leave out."""
+    """Return what ``@skip_middleware`` asked this handler to leave out."""
     found: Any = getattr(handler, _SKIP_ATTR, frozenset())
     return found if isinstance(found, frozenset) else frozenset()
 
@@ -468,7 +468,7 @@ def check_entries(entries: Sequence[Any] | None, where: str) -> tuple[Any, ...]:
 
 
 def entry_name(entry: Any) -> str:
-    """The name ``@skip_middleware`` matches an entry by."""
+    """Return the name ``@skip_middleware`` matches an entry by."""
     if isinstance(entry, dict):
         return str(entry["type"])
     name = getattr(entry, "skip_name", None)

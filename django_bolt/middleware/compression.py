@@ -108,7 +108,7 @@ class CompressionConfig:
                 )
 
     def level_of(self, backend: str) -> int:
-        """The level ``backend`` compresses at under this configuration."""
+        """Return the level ``backend`` compresses at under this configuration."""
         spec = BACKENDS[backend]
         if self.level is not None and backend == self.backend:
             return self.level
@@ -143,7 +143,7 @@ class StreamEncoder(Protocol):
         ...
 
     def finish(self) -> bytes:
-        """The end of the compressed stream."""
+        """Return the end of the compressed stream."""
         ...
 
 
@@ -525,7 +525,8 @@ def is_no_compress(fn: object) -> bool:
 
 
 def build_compressor(config: object) -> Compressor | None:
-    """A config (from ``BoltAPI(compression=...)`` or ``BOLT_COMPRESSION``) compiled, or None."""
+    """Return a config (from ``BoltAPI(compression=...)`` or ``BOLT_COMPRESSION``) compiled, or
+    None."""
     if config is None or config is False:
         return None
     if config is DEFAULT_COMPRESSION:

@@ -198,7 +198,7 @@ class CORSPolicy:
         self._preflight = tuple(preflight)
 
     def _allowed(self, origin: bytes) -> bytes | None:
-        """The ``Access-Control-Allow-Origin`` value for ``origin``, or None."""
+        """Return the ``Access-Control-Allow-Origin`` value for ``origin``, or None."""
         if origin == _NULL:
             return None
         if self.allow_all:
@@ -213,7 +213,8 @@ class CORSPolicy:
         return None
 
     def preflight(self, request: Request) -> WireResponse | None:
-        """The answer to a preflight (OPTIONS + Origin + Access-Control-Request-Method), or None.
+        """Return the answer to a preflight (OPTIONS + Origin + Access-Control-Request-Method), or
+        None.
 
         A disallowed origin still gets its answer, without CORS headers: the browser then
         refuses the actual request, and nothing behind the route (auth, the handler) runs.
@@ -254,7 +255,7 @@ class CORSPolicy:
         return response
 
     def allow(self, origin: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-        """The headers an allowed ``origin`` gets on an actual request (none for another)."""
+        """Return the headers an allowed ``origin`` gets on an actual request (none for another)."""
         allowed = self._allowed(origin)
         if allowed is not None:
             headers.append((_ALLOW_ORIGIN, allowed))
@@ -274,7 +275,7 @@ def cors(
     expose_headers: Iterable[str] | None = None,
     origin_regexes: Iterable[str] | None = None,
 ) -> Callable[[F], F]:
-    """This route's CORS policy: each argument given replaces that part of the global one.
+    """Return this route's CORS policy: each argument given replaces that part of the global one.
 
     ``origins=["*"]`` allows every origin. Giving ``origins`` (or ``origin_regexes``) replaces
     both the global origin list and regexes, so a route can be narrower than the API.
@@ -331,7 +332,7 @@ def cors_overrides(
 
 
 def entry_overrides(entry: dict[str, Any]) -> dict[str, Any]:
-    """A ``{"type": "cors", ...}`` middleware entry as overrides (same keys as ``@cors``)."""
+    """Return a ``{"type": "cors", ...}`` middleware entry as overrides (same keys as ``@cors``)."""
     options = {k: v for k, v in entry.items() if k != "type"}
     try:
         return cors_overrides(**options)
@@ -340,7 +341,7 @@ def entry_overrides(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def route_cors(fn: object) -> dict[str, Any] | None:
-    """The overrides ``@cors`` put on ``fn``, or None."""
+    """Return the overrides ``@cors`` put on ``fn``, or None."""
     found = getattr(fn, _ROUTE_ATTR, None)
     return found if isinstance(found, dict) else None
 

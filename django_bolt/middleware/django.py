@@ -159,7 +159,8 @@ class DjangoMiddlewareStack:
         return [(_import(p), {}) for p in paths]
 
     def build_layer(self, next_layer: Layer, handler: object = None) -> Layer:
-        """This stack around ``next_layer`` for one route (``handler`` for ``process_view``)."""
+        """Return this stack around ``next_layer`` for one route (``handler`` for
+        ``process_view``)."""
         view_phase = _ViewPhase(next_layer, handler)
         # Django wraps its innermost step too: an exception a hook raises becomes a response that
         # every middleware's response phase sees.
@@ -264,7 +265,8 @@ class _ViewPhase:
     async def _rendered(
         self, django_request: HttpRequest, response: HttpResponseBase
     ) -> HttpResponseBase:
-        """A hook's response; a deferred one (``TemplateResponse``) is finished as Django does.
+        """Return a hook's response; a deferred one (``TemplateResponse``) is finished as Django
+        does.
 
         Our handlers' responses are never deferred: they are encoded when the handler returns.
         """
@@ -292,7 +294,8 @@ class _ViewPhase:
 
 
 def route_callee(view: Callable[..., Any]) -> Callable[..., Any]:
-    """The function a route calls for the handler ``view``: Django's ``@csrf_exempt`` wrapper off.
+    """Return the function a route calls for the handler ``view``: Django's ``@csrf_exempt``
+    wrapper off.
 
     That wrapper hands the request on positionally, which only suits a handler whose first
     parameter is the request. The route binds and calls the function inside instead, whatever
@@ -311,7 +314,8 @@ def route_callee(view: Callable[..., Any]) -> Callable[..., Any]:
 
 @functools.cache
 def _csrf_exempt_codes() -> frozenset[CodeType]:
-    """The code of the wrappers ``csrf_exempt`` makes (one for ``def``, one for ``async def``)."""
+    """Return the code of the wrappers ``csrf_exempt`` makes (one for ``def``, one for ``async
+    def``)."""
 
     def plain(request: HttpRequest) -> None: ...
 
@@ -329,7 +333,7 @@ def _adapt(is_async: bool, method: Callable[..., Any], method_is_async: bool) ->
 
 
 async def _expose(django_request: HttpRequest, request: Request) -> None:
-    """What Django middleware set, made visible to our handler."""
+    """Make what Django middleware set visible to our handler."""
     request.state.django_request = django_request  # type: ignore[attr-defined]
     if request.context is None and hasattr(django_request, "user"):
         # Resolved here, where the database may be used: an async handler reading a lazy user
@@ -376,7 +380,7 @@ def _as_django(response: Any) -> HttpResponseBase:
 
 
 async def _to_wire(response: HttpResponseBase) -> WireResponse:
-    """The response after Django's middleware (ours, changed, or one a middleware made)."""
+    """Return the response after Django's middleware (ours, changed, or one a middleware made)."""
     headers = [
         (name.lower().encode("latin-1"), value.encode("latin-1"))
         for name, value in response.items()

@@ -379,7 +379,7 @@ _ATOMIC_INCR_CACHES: Final = frozenset(
 def build_store(
     spec: RateLimitSpec, route_id: str, backend: str | None, max_keys: int
 ) -> BucketStore:
-    """The store for one route's limit: local, or on the cache ``backend`` names."""
+    """Return the store for one route's limit: local, or on the cache ``backend`` names."""
     if backend is None:
         return LocalBuckets(spec.rps, spec.burst, max_keys)
     try:

@@ -53,7 +53,7 @@ def vendored_assets() -> tuple[Asset, ...]:
 
 
 def asset_url(docs_path: str, ui: str, name: str) -> str:
-    """The URL one vendored file is served at: ``<docs>/assets/<ui>/<version>/<name>``."""
+    """Return the URL one vendored file is served at: ``<docs>/assets/<ui>/<version>/<name>``."""
     for asset in vendored_assets():
         if asset.ui == ui and asset.name == name:
             return f"{docs_path}/assets/{ui}/{asset.version}/{name}"

@@ -74,7 +74,8 @@ class OpenAPIRenderPlugin(ABC):
         return path in self.paths
 
     def external_urls(self) -> list[str]:
-        """The ``js_url`` / ``css_url`` given to load the UI from elsewhere (none by default)."""
+        """Return the ``js_url`` / ``css_url`` given to load the UI from elsewhere (none by
+        default)."""
         return [
             url
             for url in (getattr(self, "js_url", None), getattr(self, "css_url", None))
@@ -95,7 +96,8 @@ class OpenAPIRenderPlugin(ABC):
 
     @abstractmethod
     def render(self, openapi_schema: dict[str, Any], schema_url: str) -> str:
-        """The page (or document) for ``openapi_schema``, whose JSON is served at ``schema_url``."""
+        """Return the page (or document) for ``openapi_schema``, whose JSON is served at
+        ``schema_url``."""
 
     def _title(self, openapi_schema: dict[str, Any]) -> str:
         return html.escape(str(openapi_schema.get("info", {}).get("title", "API")))
@@ -282,7 +284,7 @@ class StoplightRenderPlugin(_UIRenderPlugin):
 
 
 def _attributes(values: dict[str, Any]) -> str:
-    """An element's attributes, escaped."""
+    """Return an element's attributes, escaped."""
     return " ".join(
         f'{html.escape(name)}="{html.escape(str(value))}"' for name, value in values.items()
     )

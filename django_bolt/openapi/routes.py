@@ -145,7 +145,7 @@ def _document_view(
 
 
 def _server_origins(config: OpenAPIConfig) -> list[str]:
-    """The origins of the absolute ``servers`` URLs: "Try it out" may send requests there."""
+    """Return the origins of the absolute ``servers`` URLs: "Try it out" may send requests there."""
     origins: list[str] = []
     for server in config.servers:
         url = server if isinstance(server, str) else str(server.get("url", ""))

@@ -84,7 +84,7 @@ _BINARY: Final = {"type": "string", "format": "binary"}
 
 
 def _json_default(value: Any) -> Any:
-    """A default value as JSON, or UNSET when it has no JSON form (a callable, an object)."""
+    """Return a default value as JSON, or UNSET when it has no JSON form (a callable, an object)."""
     try:
         return msgspec.to_builtins(value)
     except (TypeError, msgspec.EncodeError):
@@ -331,7 +331,8 @@ class SchemaGenerator:
         return entry
 
     def _group_properties(self, group: type) -> tuple[dict[str, Any], list[str]]:
-        """A grouping Struct's fields as (properties, required), from its component schema."""
+        """Return a grouping Struct's fields as (properties, required), from its component
+        schema."""
         schema = self._schema(group)
         ref = schema.get("$ref", "")
         component = self._components.get(ref.rpartition("/")[2], schema)
@@ -519,7 +520,7 @@ class SchemaGenerator:
         return requirements
 
     def _scheme_for(self, backend: Any) -> str | None:
-        """The securitySchemes entry for one auth class (registered on first use)."""
+        """Return the securitySchemes entry for one auth class (registered on first use)."""
         custom = getattr(backend, "openapi_security_scheme", None)
         if callable(custom):
             name, scheme = custom()
@@ -567,7 +568,7 @@ def _refs(value: Any, found: set[str]) -> None:
 
 
 def _reachable(paths: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
-    """The components the operations use, directly or through other components."""
+    """Return the components the operations use, directly or through other components."""
     wanted: set[str] = set()
     _refs(paths, wanted)
     done: set[str] = set()
@@ -591,7 +592,8 @@ def _session_cookie_name() -> str:
 
 
 def _response_types(model: Any) -> list[Any]:
-    """The types a response declaration documents: each status's, a stream's items, or itself."""
+    """Return the types a response declaration documents: each status's, a stream's items, or
+    itself."""
     if isinstance(model, dict):
         return [tp for tp in model.values() if tp is not None]
     if model is inspect.Signature.empty:

@@ -69,7 +69,7 @@ class SpooledBody:
 
     @classmethod
     def from_bytes(cls, data: bytes, directory: str | None = None) -> SpooledBody:
-        """A spooled copy of ``data``, written in the pieces the server would write."""
+        """Return a spooled copy of ``data``, written in the pieces the server would write."""
         spool = cls(directory)
         view = memoryview(data)
         for start in range(0, len(data), BODY_CHUNK_BYTES):
@@ -77,7 +77,7 @@ class SpooledBody:
         return spool
 
     def fileno(self) -> int:
-        """The file descriptor (for ``os.sendfile``, ``mmap`` or a copy into storage)."""
+        """Return the file descriptor (for ``os.sendfile``, ``mmap`` or a copy into storage)."""
         return self._file.fileno()  # ValueError once closed
 
     def write(self, data: bytes | memoryview) -> None:
@@ -96,11 +96,11 @@ class SpooledBody:
             return os.pread(self._fd, size, offset)
 
     def read_all(self) -> bytes:
-        """The whole body, in memory."""
+        """Return the whole body, in memory."""
         return self.read(0, self.size) if self.size else b""
 
     def chunks(self, chunk_size: int = BODY_CHUNK_BYTES) -> Iterator[bytes]:
-        """The body in pieces of at most ``chunk_size`` bytes, from the start."""
+        """Return the body in pieces of at most ``chunk_size`` bytes, from the start."""
         offset, size = 0, self.size
         while offset < size:
             chunk = self.read(offset, min(chunk_size, size - offset))
@@ -110,7 +110,8 @@ class SpooledBody:
             yield chunk
 
     def reader(self) -> io.BufferedReader:
-        """A fresh file object reading the body from its start (a WSGI ``wsgi.input``, say)."""
+        """Return a fresh file object reading the body from its start (a WSGI ``wsgi.input``,
+        say)."""
         return io.BufferedReader(_SpoolReader(self), BODY_CHUNK_BYTES)
 
     def attach(self, resource: _Closeable) -> None:
@@ -161,7 +162,7 @@ UNSET: Final = Unset.UNSET
 
 
 def find_header(raw_headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
-    """The value of the first field called ``name`` (given in lower case), or None."""
+    """Return the value of the first field called ``name`` (given in lower case), or None."""
     size = len(name)
     for key, value in raw_headers:
         # Names of another length cannot match: most are skipped without a lower().
@@ -293,7 +294,8 @@ def error_header_lines(
     target: bytes,
     raw_headers: list[tuple[bytes, bytes]],
 ) -> bytes:
-    """The header lines ``app`` adds to an error the server answers itself (``error_headers``).
+    """Return the header lines ``app`` adds to an error the server answers itself
+    (``error_headers``).
 
     Each line ends in CRLF, ready for :func:`~django_bolt.server.wire.error_response`. An app
     without the hook adds nothing; one whose hook raises is logged and adds nothing. The server

@@ -55,7 +55,7 @@ class LoadFailure(msgspec.Struct, frozen=True):
 
 
 def decode_failure(data: bytes) -> LoadFailure | None:
-    """The report a child wrote, or None when it wrote none (or an unreadable one)."""
+    """Return the report a child wrote, or None when it wrote none (or an unreadable one)."""
     if not data:
         return None
     try:

@@ -70,7 +70,7 @@ class Target:
 
 
 def parse_target(method: bytes, url: bytes) -> Target | None:
-    """The resolved form of ``url``, or None when the target is not acceptable (a 400).
+    """Return the resolved form of ``url``, or None when the target is not acceptable (a 400).
 
     Accepted: origin-form (``/path?query``), absolute-form with an ``http`` or ``https`` scheme
     and no userinfo (RFC 9110 section 4.2.4 calls userinfo an error), and ``*`` for OPTIONS.
@@ -189,7 +189,8 @@ def check_response_field(name: bytes, value: bytes) -> int:
 
 
 def parse_declared_length(value: bytes) -> int:
-    """A Content-Length an application declared for a stream, or raise (RFC 9110 section 8.6)."""
+    """Return a Content-Length an application declared for a stream, or raise (RFC 9110 section
+    8.6)."""
     if not value.isdigit() or len(value) > 18:
         raise InvalidResponseField(f"invalid content-length {value!r}")
     return int(value)
@@ -218,7 +219,8 @@ _ALLOWED_METHODS: Final = b"GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, QUERY"
 
 
 def options_asterisk_response(date_header: bytes) -> bytes:
-    """The complete answer to ``OPTIONS *``: 204 with ``Allow``; the connection then closes."""
+    """Return the complete answer to ``OPTIONS *``: 204 with ``Allow``; the connection then
+    closes."""
     return b"HTTP/1.1 204 No Content\r\nallow: %s\r\n%sconnection: close\r\n\r\n" % (
         _ALLOWED_METHODS,
         date_header,
@@ -376,7 +378,7 @@ def _message_end(data: bytes, position: int, messages: int) -> int:
 
 
 def find_body_start(data: bytes, position: int, skip_messages: int) -> int:
-    """The offset where a body begins: that of the message after ``skip_messages`` others.
+    """Return the offset where a body begins: that of the message after ``skip_messages`` others.
 
     ``position`` is where a message's head begins in ``data`` (a read from a connection). The
     messages skipped are complete ones that llhttp has already accepted from these bytes, so

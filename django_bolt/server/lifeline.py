@@ -66,7 +66,7 @@ def orphaned(parent_pid: int | None) -> bool:
 
 
 def orphan_drain_s(drain_s: float) -> float:
-    """The drain an orphan gets instead of ``drain_s``."""
+    """Return the drain an orphan gets instead of ``drain_s``."""
     return min(drain_s, ORPHAN_DRAIN_S)
 
 

@@ -25,7 +25,8 @@ LOOP_NAME: Final = "uvloop" if _uvloop is not None else "asyncio"
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
-    """A fresh event loop for the calling thread (not installed as the thread's current loop)."""
+    """Return a fresh event loop for the calling thread (not installed as the thread's current
+    loop)."""
     if _uvloop is not None:
         loop: asyncio.AbstractEventLoop = _uvloop.new_event_loop()
         return loop

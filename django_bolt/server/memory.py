@@ -227,7 +227,7 @@ class MemoryConnection:
             await self._wait()
 
     async def next_chunk(self) -> bytes | None:
-        """The next piece of the response body, or None at its end."""
+        """Return the next piece of the response body, or None at its end."""
         while True:
             if self._chunks:
                 chunk = self._chunks.popleft()
@@ -249,7 +249,7 @@ class MemoryConnection:
         return b"".join(parts)
 
     async def close(self) -> None:
-        """The client is done: wait for the server's work on the request, then hang up.
+        """Wait for the server's work on the request, then hang up (the client is done).
 
         Before the response is complete this is a disconnect in the middle of it (the server
         stops streaming); afterwards the server has finished anything it runs after the

@@ -164,7 +164,7 @@ class HttpProtocol(RequestReader):
             waiter.set_exception(ConnectionResetError("client disconnected"))
 
     def eof_received(self) -> bool:
-        """The client will send nothing more but may still read (a half-close, ``SHUT_WR``).
+        """Note that the client will send nothing more but may still read (``SHUT_WR``).
 
         The requests it sent are answered, then the connection closes. A response being streamed
         is the exception: a client that stops sending in the middle of one has gone, almost
@@ -275,7 +275,7 @@ class HttpProtocol(RequestReader):
         keep_alive: bool,
         context: contextvars.Context,
     ) -> None:
-        """The dispatch Task is done: answer with its response (Python 3.12+)."""
+        """Answer with the dispatch Task's response once it is done (Python 3.12+)."""
         if self.task is task:
             self.task = None
         try:
@@ -354,7 +354,7 @@ class HttpProtocol(RequestReader):
         self._send_error(500)
 
     def _refuse_response(self, request: RawRequest, error: InvalidResponseField) -> None:
-        """The application's response has a header that must not be sent: a 500 instead."""
+        """Answer 500 instead of a response with a header that must not be sent."""
         logger.error("response to %s %r not sent: %s", request.method, request.target, error)
         self._fail(request)
 
@@ -623,7 +623,7 @@ class HttpProtocol(RequestReader):
     # --- timeouts and shutdown -----------------------------------------------------------------
 
     def check_timeouts(self, now: float) -> None:
-        """Called by the state's sweep: enforce the write, header, body and keep-alive limits."""
+        """Enforce the write, header, body and keep-alive limits (the state's sweep calls this)."""
         transport = self.transport
         if transport is None:
             return
@@ -713,7 +713,7 @@ def _resume(
 
 
 def _declared_length(raw_headers: list[tuple[bytes, bytes]]) -> int:
-    """The Content-Length a streamed response declares (then sent as the framing), or -1."""
+    """Return the Content-Length a streamed response declares (then sent as the framing), or -1."""
     for name, value in raw_headers:
         if name.lower() == b"content-length":
             return parse_declared_length(value)

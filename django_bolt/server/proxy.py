@@ -27,7 +27,7 @@ def resolve_forwarded(
     scheme: str,
     trusted: TrustedProxies,
 ) -> tuple[tuple[str, int] | None, str]:
-    """The client and scheme after applying ``forwarded`` (lower-case name, value) pairs.
+    """Return the client and scheme after applying ``forwarded`` (lower-case name, value) pairs.
 
     X-Forwarded-For is read right to left: each hop appends the address it saw, so the
     right-most address that is not itself a trusted proxy is the first one nobody we trust could

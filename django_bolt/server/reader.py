@@ -331,7 +331,7 @@ class RequestReader(asyncio.Protocol):
         self._parser_error(failure, data)
 
     def _read_carefully(self, data: bytes) -> None:
-        """A read that is not the common case: see data_received()."""
+        """Handle a read that is not the common case: see data_received()."""
         self.read_data = b""
         if self.held:
             self.held += data  # a read already on its way when reading paused
@@ -368,7 +368,7 @@ class RequestReader(asyncio.Protocol):
         self._after_read(data)
 
     def _after_read(self, data: bytes) -> None:
-        """What a read leaves for later: a chunked body to watch, a head to bound."""
+        """Keep what a read leaves for later: a chunked body to watch, a head to bound."""
         if self.closing:
             return
         if self.chunk_guard is not None:
@@ -383,7 +383,7 @@ class RequestReader(asyncio.Protocol):
             self._note_partial_head(data)
 
     def _note_partial_head(self, data: bytes) -> None:
-        """A head goes on in the next read: bound it, and keep its unfinished last line."""
+        """Bound a head that goes on in the next read; keep its unfinished last line."""
         newline = data.rfind(b"\n")
         config = self.state.config
         limit = config.max_header_bytes + config.max_request_line_bytes
@@ -412,7 +412,7 @@ class RequestReader(asyncio.Protocol):
         return self._parser_error(failure, data)  # outside the except block: see above
 
     def _parser_error(self, error: Exception, data: bytes | memoryview) -> bool:
-        """What feeding ``data`` raised: a protocol switch, a refusal or malformed input.
+        """Handle what feeding ``data`` raised: a protocol switch, a refusal or malformed input.
 
         Returns whether feeding may go on (after an Upgrade the server does not perform).
         """
@@ -650,7 +650,7 @@ class RequestReader(asyncio.Protocol):
             self.forwarded.append((name.lower(), value))
 
     def _on_trailer(self, name: bytes, value: bytes) -> None:
-        """A field of a chunked body's trailer section: counted against the limits, then dropped.
+        """Count a field of a chunked body's trailer section against the limits, then drop it.
 
         Trailers arrive after the head was judged, so merging them into the headers would let
         a client change what was already decided (who it is, behind a proxy, or its
@@ -721,7 +721,7 @@ class RequestReader(asyncio.Protocol):
             self.spool = SpooledBody(self.state.spool_dir)
 
     def _request_line(self, data: bytes) -> str:
-        """The version of a request line not at the start of a common read (or oddly spaced).
+        """Return the version of a request line not at the start of a common read (or oddly spaced).
 
         Refuses one with two spaces in a row when the common path took the read.
         """
@@ -733,12 +733,12 @@ class RequestReader(asyncio.Protocol):
         return version
 
     def _upgrade_asked(self) -> bool:
-        """An Upgrade field came with this head (noted by on_header): did it ask for a switch?"""
+        """Tell whether this head's Upgrade field (noted by on_header) asked for a switch."""
         self.upgrade = False  # reset here rather than for every message
         return bool(self.parser.should_upgrade())
 
     def _resolve_target(self) -> None:
-        """A request-target other than plain origin-form: resolve it or refuse it."""
+        """Resolve a request-target other than plain origin-form, or refuse it."""
         method = self.parser.get_method()
         if method == b"CONNECT":
             raise _Reject(501, detail=_NO_CONNECT)  # as in _other_method(), for authority-form
@@ -858,7 +858,7 @@ class RequestReader(asyncio.Protocol):
             spool.close()
 
     def _error_headers(self, status: int) -> bytes:
-        """What the application adds to a server-made error (``error_headers``, if it has one)."""
+        """Return what the application adds to a server-made error (its ``error_headers``)."""
         method = self.parser.get_method().decode("latin-1")
         return error_header_lines(
             self.state.app, status, method, bytes(self.url), list(self.headers)
@@ -887,7 +887,7 @@ class RequestReader(asyncio.Protocol):
 
 
 def _other_method(method: bytes) -> str:
-    """A method outside the usual table; CONNECT is refused (the server is no tunnel).
+    """Return a method outside the usual table; CONNECT is refused (the server is no tunnel).
 
     llhttp treats CONNECT as a protocol switch and leaves the bytes after its head unparsed;
     answered as a request, those bytes would be read as the next one. RFC 9110 section 9.3.6

@@ -60,12 +60,12 @@ _WATCH_TICK_MS: Final = 300
 
 
 def interpreter_arguments() -> list[str]:
-    """This Python and the options a new interpreter must share with it (warning filters)."""
+    """Return this Python and the options a new interpreter must share with it (warning filters)."""
     return [sys.executable, *(f"-W{o}" for o in sys.warnoptions)]
 
 
 def child_arguments() -> list[str]:
-    """The command line that started this process, to run it again as the child."""
+    """Return the command line that started this process, to run it again as the child."""
     args = interpreter_arguments()
     spec = getattr(sys.modules["__main__"], "__spec__", None)
     if spec is not None and spec.name:
@@ -76,7 +76,7 @@ def child_arguments() -> list[str]:
 
 
 def inherited_socket() -> socket.socket | None:
-    """The listening socket the watcher handed to this child, if any."""
+    """Return the listening socket the watcher handed to this child, if any."""
     fd = os.environ.get(FD_ENV)
     if fd is None:
         return None
@@ -86,7 +86,7 @@ def inherited_socket() -> socket.socket | None:
 
 
 def watcher_pid() -> int | None:
-    """The pid of the watcher that started this child, if any."""
+    """Return the pid of the watcher that started this child, if any."""
     pid = os.environ.get(WATCHER_PID_ENV)
     return int(pid) if pid else None
 

@@ -22,7 +22,7 @@ BIND_ERRORS: Final[dict[int, str]] = {
 
 
 def bind_error_message(exc: OSError) -> str:
-    """A one-line explanation of a bind failure."""
+    """Return a one-line explanation of a bind failure."""
     return BIND_ERRORS.get(exc.errno or 0, exc.strerror or str(exc))
 
 
@@ -57,7 +57,7 @@ def probe_address(host: str, port: int) -> tuple[socket.AddressFamily, int]:
 def create_listener(
     host: str, port: int, backlog: int, *, reuse_port: bool = True
 ) -> socket.socket:
-    """A non-blocking listening socket on ``host:port`` (port already resolved, not 0)."""
+    """Return a non-blocking listening socket on ``host:port`` (port already resolved, not 0)."""
     family, sockaddr = _address_info(host, port)
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:

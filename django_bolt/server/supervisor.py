@@ -94,7 +94,7 @@ class ProcessTable(Protocol):
         ...
 
     def reap(self) -> list[tuple[int, int]]:
-        """Exited workers as ``(pid, returncode)``, ``returncode`` as in ``subprocess``."""
+        """Return exited workers as ``(pid, returncode)``, ``returncode`` as in ``subprocess``."""
         ...
 
     def abandon_slot(self, slot: int) -> None:
@@ -405,7 +405,7 @@ class Supervisor:
     def _replacement_failed(
         self, info: WorkerInfo, slot: _Slot, current: WorkerInfo, returncode: int
     ) -> None:
-        """A replacement died before it listened: the worker it was to replace serves on."""
+        """Keep the old worker serving: its replacement died before it listened."""
         reason = "failed to start" if returncode == EXIT_STARTUP_FAILED else "died at start-up"
         self.log(
             f"Error: new worker {info.pid} {reason} ({describe_exit(returncode)}); "

@@ -112,7 +112,8 @@ class Watchdog:
 
     # --- the loops' side -----------------------------------------------------------------------
     def register(self, name: str, thread_id: int) -> Heartbeat:
-        """A heartbeat for the loop running on thread ``thread_id`` (stamped by the caller)."""
+        """Return a heartbeat for the loop running on thread ``thread_id`` (stamped by the
+        caller)."""
         heartbeat = Heartbeat(name, thread_id, self._clock, self.interval_s)
         with self._lock:
             self._heartbeats.append(heartbeat)

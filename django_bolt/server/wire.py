@@ -53,7 +53,8 @@ STATUS_LINES: Final[dict[int, bytes]] = _build_status_lines()
 
 
 def status_line(code: int) -> bytes:
-    """The status line for ``code``; codes outside 100-599 are a framework bug, answered as 500."""
+    """Return the status line for ``code``; codes outside 100-599 are a framework bug, answered as
+    500."""
     line = STATUS_LINES.get(code)
     return line if line is not None else STATUS_LINES[500]
 
@@ -89,7 +90,7 @@ NO_BODY_STATUSES: Final = frozenset({204, 304})
 
 
 def declared_length(headers: list[tuple[bytes, bytes]]) -> int:
-    """The content-length a streamed response declares, or -1."""
+    """Return the content-length a streamed response declares, or -1."""
     for name, value in headers:
         if name == b"content-length":
             return int(value)
@@ -116,7 +117,7 @@ def error_response(
     extra: bytes = b"",
     head: bool = False,
 ) -> bytes:
-    """A complete ``Connection: close`` response with a JSON ``{"detail": ...}`` body.
+    """Return a complete ``Connection: close`` response with a JSON ``{"detail": ...}`` body.
 
     ``extra`` holds further header lines, each ending in CRLF (CORS headers, for one). With
     ``head`` (the answer to a HEAD request) the body is left out and its length kept, as
@@ -138,7 +139,7 @@ def error_response(
 
 
 def format_date(timestamp: float) -> bytes:
-    """The Date field's value, an IMF-fixdate (RFC 9110 section 5.6.7), for ``timestamp``."""
+    """Return the Date field's value, an IMF-fixdate (RFC 9110 section 5.6.7), for ``timestamp``."""
     return formatdate(timestamp, usegmt=True).encode("ascii")
 
 

@@ -71,7 +71,7 @@ def drain_window(kill_timeout_s: float) -> float:
 
 
 def resident_mib() -> float:
-    """This process's resident set size in MiB (0 where it cannot be read)."""
+    """Return this process's resident set size in MiB (0 where it cannot be read)."""
     try:
         with open("/proc/self/statm", "rb") as statm:
             return int(statm.read().split()[1]) * _PAGE_SIZE / (1024 * 1024)
