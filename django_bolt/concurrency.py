@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = (
     "SyncPool",
     "configure_sync_pool",
+    "inline_verdict",
     "is_inline_safe",
     "reset_sync_pool",
     "run_in_pool",
@@ -255,46 +256,72 @@ _LOAD_DEREF: Final = frozenset({"LOAD_DEREF", "LOAD_CLASSDEREF"})
 _IMPORTS: Final = frozenset({"IMPORT_NAME", "IMPORT_FROM", "IMPORT_STAR"})
 
 
-def _safe_global(value: Any) -> bool:
+# Module-level data a handler may read on the loop: loading it cannot block, and what the code
+# then does with it (a subscript, iteration, a method call) is checked like anything else. The
+# containers by exact type only: a subclass could run any code in ``__getitem__`` or ``__iter__``.
+_IMMUTABLE_DATA: Final = (str, int, float, bytes, bool, frozenset, tuple)
+_CONTAINERS: Final = frozenset({dict, list, set})
+
+
+def _unsafe_global(value: Any) -> str:
+    """Return why loading the module-level ``value`` could block, or "" when it cannot."""
     if isinstance(value, type):
         if issubclass(value, msgspec.Struct) or dataclasses.is_dataclass(value):
-            return True
-        return value.__module__ in _SAFE_CLASS_MODULES
-    return isinstance(value, str | int | float | bytes | bool | frozenset | tuple)
+            return ""
+        if value.__module__ in _SAFE_CLASS_MODULES:
+            return ""
+        return f"the class {value.__qualname__}"
+    if value is None or isinstance(value, _IMMUTABLE_DATA) or type(value) in _CONTAINERS:
+        return ""
+    return f"a {type(value).__name__}"
 
 
-def _code_is_safe(code: types.CodeType, namespace: dict[str, Any], depth: int) -> bool:
+def _unsafe_code(code: types.CodeType, namespace: dict[str, Any], depth: int) -> str:
+    """Return the first thing in ``code`` that could block, or "" when there is none."""
     if depth > 4:  # nested closures this deep: not worth proving
-        return False
+        return "closures nested too deep"
     for ins in dis.get_instructions(code):
         op = ins.opname
         if op in _IMPORTS:
-            return False
+            return f"an import ({ins.argval})"
         if op in _LOAD_GLOBAL:
             name = ins.argval
             if name in namespace:
-                if not _safe_global(namespace[name]):
-                    return False
+                why = _unsafe_global(namespace[name])
+                if why:
+                    return f"the global {name!r} ({why})"
             elif name not in _SAFE_BUILTINS or not hasattr(builtins, name):
-                return False
+                return f"the name {name!r}"
         elif op in _LOAD_ATTR and ins.argval not in _SAFE_ATTRIBUTES:
-            return False
+            return f"the attribute .{ins.argval}"
         elif op in _LOAD_DEREF and ins.argval not in code.co_cellvars:
             # A free variable could be anything (a connection, a client): assume it blocks.
-            return False
+            return f"the closure variable {ins.argval!r}"
     for const in code.co_consts:
-        if isinstance(const, types.CodeType) and not _code_is_safe(const, namespace, depth + 1):
-            return False
-    return True
+        if isinstance(const, types.CodeType):
+            why = _unsafe_code(const, namespace, depth + 1)
+            if why:
+                return why
+    return ""
+
+
+def inline_verdict(fn: Callable[..., Any]) -> str:
+    """Return why ``fn`` must run in the pool, or "" when it may run on the loop.
+
+    ``fn`` may run on the loop when it provably neither blocks nor touches the ORM: every global
+    it loads is a harmless builtin, class or module-level data value (see ``_CONTAINERS``), and
+    every attribute it reads is on the short list of pure methods and request views.
+    """
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return "no Python bytecode to inspect"
+    namespace = getattr(fn, "__globals__", {})
+    try:
+        return _unsafe_code(code, namespace, 0)
+    except Exception as error:  # bytecode this rule does not know: the pool, to be safe
+        return f"bytecode not understood ({error.__class__.__name__})"
 
 
 def is_inline_safe(fn: Callable[..., Any]) -> bool:
     """Return True when ``fn`` provably neither blocks nor touches the ORM (by the rules above)."""
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return False
-    namespace = getattr(fn, "__globals__", {})
-    try:
-        return _code_is_safe(code, namespace, 0)
-    except Exception:
-        return False
+    return not inline_verdict(fn)

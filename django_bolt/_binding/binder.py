@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import logging
 from typing import TYPE_CHECKING, Any, NotRequired, Required, TypedDict
 
 import msgspec
@@ -18,7 +19,7 @@ import msgspec
 from django_bolt._binding.dependencies import call_dependency
 from django_bolt._binding.extract import Field, Reader, fast_convert, gather, plan_readers
 from django_bolt._binding.plan import FAST_KINDS, FileParam, ParameterInfo, Scalar, classify
-from django_bolt.concurrency import is_inline_safe, run_in_pool
+from django_bolt.concurrency import inline_verdict, run_in_pool
 from django_bolt.exceptions import (
     JSON_DECODE_ERRORS,
     RequestValidationError,
@@ -42,6 +43,19 @@ class Dependency:
     name: str
     binder: Binder
     use_cache: bool
+
+
+logger = logging.getLogger("django_bolt")
+
+
+def _decide_inline(fn: Callable[..., Any], label: str) -> bool:
+    """Decide where the ``def`` function ``fn`` runs, and say so at debug level."""
+    why = inline_verdict(fn)
+    if why:
+        logger.debug("%s runs in the thread pool: it uses %s", label, why)
+        return False
+    logger.debug("%s runs inline on the event loop", label)
+    return True
 
 
 def _label(fn: Callable[..., Any]) -> str:
@@ -112,7 +126,10 @@ class Binder:
         self.is_gen = inspect.isgeneratorfunction(fn)
         self.is_async = inspect.iscoroutinefunction(fn)
         if inline is None:
-            inline = self.is_async or self.is_async_gen or is_inline_safe(fn)
+            inline = self.is_async or self.is_async_gen or _decide_inline(fn, self.label)
+        elif not (self.is_async or self.is_async_gen):
+            where = "inline on the event loop" if inline else "in the thread pool"
+            logger.debug("%s runs %s (the route's inline=%s)", self.label, where, inline)
         self.inline = inline
 
         def dependency(dep_fn: Callable[..., Any]) -> Binder:

@@ -223,6 +223,20 @@ class FrameworkConfig:
         "Django's: what BoltAPI(django_middleware=True) and load_django_middleware() run.",
         checks.strings,
     )
+    append_slash: bool = _setting(
+        "APPEND_SLASH",
+        global_settings.APPEND_SLASH,
+        "Django's: with CommonMiddleware, a path Django knows only with a trailing slash still "
+        "goes to Django (which redirects), not to the API's 404.",
+        checks.truthy,
+    )
+    prepend_www: bool = _setting(
+        "PREPEND_WWW",
+        global_settings.PREPEND_WWW,
+        "Django's: with CommonMiddleware, every path a route misses goes to Django (which "
+        "redirects).",
+        checks.truthy,
+    )
     secret_key: str | bytes = _setting(
         "SECRET_KEY",
         global_settings.SECRET_KEY,

@@ -10,6 +10,14 @@ thread pool shared with ``def`` handlers.
 A path that neither the API nor the URLconf knows still answers with the API's JSON 404: only
 Django's default answer to an unresolvable URL is replaced; a view that raises ``Http404`` keeps
 its own page.
+
+Such a miss is decided on the event loop when it can be (:meth:`DjangoBridge.certain_miss`):
+asking the resolver costs microseconds, a trip through the pool and Django's handler about 300.
+It can be when every middleware in ``MIDDLEWARE`` is Django's own and none of them acts on an
+unresolved URL (the flatpages and redirects fallbacks, ``LocaleMiddleware``, ``CommonMiddleware``
+with ``PREPEND_WWW``); ``CommonMiddleware`` with ``APPEND_SLASH`` is honoured by also asking for the
+path with a slash. Any other middleware could answer such a URL itself (or change
+``request.urlconf``), so with one installed every miss goes to Django as before.
 """
 
 from __future__ import annotations
@@ -17,15 +25,15 @@ from __future__ import annotations
 import io
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from urllib.parse import unquote_to_bytes
 
 from django.apps import apps
-from django.conf import settings
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.handlers.wsgi import WSGIHandler
 from django.urls import Resolver404, get_resolver
 
+from django_bolt._conf.read import cache_until_settings_change, framework_config
 from django_bolt._http.wire import WireResponse
 from django_bolt.concurrency import run_in_pool
 
@@ -48,23 +56,55 @@ _SERVER_OWNED_STREAMED: Final = _SERVER_OWNED - {"content-length"}
 # FileResponse reads 4 KiB at a time; each read is a trip to the pool, so read more per trip.
 _FILE_BLOCK_SIZE: Final = 64 * 1024
 _WSGI_VERSION: Final = (1, 0)
+# Django's middleware that answers (or redirects) URLs the resolver does not know: with one of
+# them, only Django can say that a path is a miss.
+_ACTS_ON_MISSES: Final = frozenset(
+    {
+        "django.contrib.flatpages.middleware.FlatpageFallbackMiddleware",
+        "django.contrib.redirects.middleware.RedirectFallbackMiddleware",
+        "django.middleware.locale.LocaleMiddleware",
+    }
+)
+_COMMON: Final = "django.middleware.common.CommonMiddleware"
+# Paths whose verdict is kept: bounded, so random paths cannot grow it (the oldest go first).
+_VERDICTS_MAX: Final = 1024
 
 
 def fallthrough_enabled(flag: bool | None) -> bool:
-    """Whether a miss goes to Django: ``flag`` if given, else "the project has a URLconf"."""
+    """Return whether a miss goes to Django: ``flag`` if given, else "the project has a URLconf"."""
     if flag is not None:
         return flag
-    try:
-        return bool(getattr(settings, "ROOT_URLCONF", None))
-    except Exception:
-        # Settings not configured (a bare BoltAPI outside a project): nothing to fall through to.
-        return False
+    # Unconfigured settings (a bare BoltAPI outside a project) read as no URLconf.
+    return bool(framework_config().root_urlconf)
 
 
 def _serves_static() -> bool:
+    config = framework_config()
     return bool(
-        settings.DEBUG and settings.STATIC_URL and apps.is_installed("django.contrib.staticfiles")
+        config.debug and config.static_url and apps.is_installed("django.contrib.staticfiles")
     )
+
+
+class _MissRules(NamedTuple):
+    """How misses are decided on the loop under the current settings (see the module docstring)."""
+
+    on_loop: bool  # False: every miss goes to Django
+    append_slash: bool  # also ask for the path with a trailing slash
+    static_prefix: str  # DEBUG's STATIC_URL: Django's (the finders), whatever the URLconf says
+    verdicts: dict[str, bool]  # path -> certain miss; bounded by _VERDICTS_MAX
+
+
+@cache_until_settings_change
+def _miss_rules() -> _MissRules:
+    config = framework_config()
+    middleware = config.middleware
+    common = _COMMON in middleware
+    on_loop = not (
+        any(not name.startswith("django.") or name in _ACTS_ON_MISSES for name in middleware)
+        or (common and config.prepend_www)
+    )
+    static_prefix = (config.static_url or "").lstrip("/") if _serves_static() else ""
+    return _MissRules(on_loop, common and config.append_slash, static_prefix, {})
 
 
 class _BridgeHandler(WSGIHandler):  # type: ignore[misc]
@@ -121,8 +161,40 @@ class DjangoBridge:
             return False
         return True
 
+    def certain_miss(self, path: str) -> bool:
+        """Return True when Django would only answer "no pattern for this URL" for ``path``.
+
+        Decided by the resolver on the calling thread, without Django's handler (see the module
+        docstring for when); ``False`` means "ask Django".
+        """
+        rules = _miss_rules()
+        if not rules.on_loop:
+            return False
+        verdicts = rules.verdicts
+        verdict = verdicts.get(path)
+        if verdict is None:
+            verdict = self._unresolvable(path, rules)
+            if len(verdicts) >= _VERDICTS_MAX:
+                del verdicts[next(iter(verdicts))]
+            verdicts[path] = verdict
+        return verdict
+
+    def _unresolvable(self, path: str, rules: _MissRules) -> bool:
+        if rules.static_prefix and path.lstrip("/").startswith(rules.static_prefix):
+            return False
+        try:
+            if self.resolves(path):
+                return False
+            # CommonMiddleware redirects to the slashed path when only that one resolves.
+            slashed = rules.append_slash and not path.endswith("/") and self.resolves(path + "/")
+        except Exception:  # a URLconf that fails to load: Django's handler reports it
+            return False
+        return not slashed
+
     async def __call__(self, request: Request) -> WireResponse | None:
         """Django's answer, or ``None`` when the URLconf has no pattern for the path either."""
+        if self.certain_miss(request.path):
+            return None
         handler = self._handler or self.prepare()
         status_line, headers, response, body = await run_in_pool(
             _call_django, {"handler": handler, "environ": _environ(request)}

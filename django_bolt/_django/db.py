@@ -1,31 +1,36 @@
 """Django's database rules around API requests: connections, ``ATOMIC_REQUESTS`` and signals.
 
-Django closes or checks a thread's connections at every request boundary (its
-``close_old_connections`` receiver on ``request_started`` and ``request_finished``): that is how
-``CONN_MAX_AGE`` and ``CONN_HEALTH_CHECKS`` work, and how a connection broken by a database
-restart is dropped instead of failing forever. Connections are per thread, so the boundary has
-to be kept on the thread that holds them. There are two kinds of such threads here:
+Connections are per thread, so their care has to happen on the thread that holds them. Two kinds
+of threads hold connections here:
 
 * **Pool threads** run ``def`` handlers (and everything else sent to the pool). Once
   :func:`install_connection_tracking` has run (when the API compiles), every pool call goes
-  through :func:`run_pooled`, which settles the thread's connections after the call, on the
-  same thread, but only when the call touched the database. A marker added to each connection's
-  ``execute_wrappers`` (and the ``connection_created`` signal) notes that in a thread-local flag;
-  a call that never queried costs one attribute read. Before a call, only a connection whose
-  ``CONN_MAX_AGE`` has run out since the last settle is closed (one clock read while a
-  connection is open).
-* **asgiref's thread-sensitive thread** runs every async ORM call (``aget``, ``acount``, ``async
-  for``...). Asking that thread to check its connections after each async request would cost
-  every request a thread hop. Instead the same marker raises a process-wide flag when a query
-  runs there; ``dispatch`` looks at that flag after the handler and, when it is up, queues one
-  settle on that thread without waiting for it. Requests that did no database work never see
-  the flag up; any number of requests that did share one queued settle. The settle skips a
-  connection inside a transaction, so it can never cut into another request's atomic block.
+  through :func:`run_pooled`. A marker added to each connection's ``execute_wrappers`` (and the
+  ``connection_created`` signal) notes in a thread-local flag that a call touched the database;
+  a call that never queried costs one attribute read afterwards.
+* **asgiref's thread-sensitive thread** runs every async ORM call. The same marker raises a
+  process-wide flag there; ``dispatch`` looks at it after the handler and, when it is up, queues
+  one settle on that thread without waiting for it.
 
-A settle is Django's ``close_if_unusable_or_obsolete`` on each connection the thread opened:
-closes it when ``CONN_MAX_AGE`` has passed (at once with the default 0), when an error left it
-unusable, or when autocommit was not restored; and re-arms ``CONN_HEALTH_CHECKS`` so the next
-use pings first.
+What happens to a connection depends on its database's settings (as Django-Bolt 0.13 does it):
+
+* **Neither a positive** ``CONN_MAX_AGE`` **nor** ``CONN_HEALTH_CHECKS`` (Django's defaults): the
+  thread keeps its connection between requests; reconnecting for every request costs a TCP and
+  authentication round trip (PostgreSQL: most of a small query's time). After a call that used
+  it, a connection whose query raised is pinged, and dropped when it does not answer; so is one
+  left outside autocommit. A dead connection means the database restarted or failed over, so
+  every thread drops its connection to that database before its next call (a generation
+  counter per alias, compared before each call).
+* **A positive** ``CONN_MAX_AGE`` **(or** ``None``**) or** ``CONN_HEALTH_CHECKS``: Django's own
+  request-boundary check (``close_if_unusable_or_obsolete``) runs before each call on a thread
+  holding such a connection and after each call that used it: timed recycling and health checks
+  work as under Django.
+* **A connection pool** (``OPTIONS["pool"]``, where Django requires ``CONN_MAX_AGE = 0``): the
+  check after each call that used it gives the connection back to the pool, so a thread holds
+  a pooled connection only while it has work.
+
+A connection inside an atomic block is never touched, so a settle can never cut into another
+request's transaction.
 
 ``ATOMIC_REQUESTS`` and ``BOLT_EMIT_SIGNALS`` are decided once per route, when the API is
 compiled: :func:`wrap_handler` returns the handler itself when neither applies.
@@ -38,7 +43,6 @@ import inspect
 import logging
 import os
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 
@@ -65,15 +69,18 @@ logger: Final = logging.getLogger("django_bolt")
 
 
 class _ThreadState(threading.local):
-    """What one pool thread knows about its own connections."""
+    """What one thread knows about its own connections."""
 
     # A pool thread (settled by run_pooled) rather than the async ORM's thread (settled by
     # schedule_shared_settle).
     pooled: bool = False
     # A query ran (or a connection opened) since the last settle.
     used: bool = False
-    # Earliest ``close_at`` of the connections left open by the last settle.
-    deadline: float | None = None
+    # The last settle left a connection open that needs care before the next call: one under
+    # Django's check, or one that must follow a generation change of its database.
+    watch: bool = False
+    # _GENERATIONS.total when this thread last looked at the generations.
+    seen_total: int = 0
 
 
 class _Shared:
@@ -86,10 +93,29 @@ class _Shared:
         self.scheduled = False
 
 
+class _Generations:
+    """Per database alias, how many times a thread found its connection dead."""
+
+    __slots__ = ("by_alias", "total")
+
+    def __init__(self) -> None:
+        self.by_alias: dict[str, int] = {}
+        self.total = 0
+
+    def bump(self, alias: str) -> None:
+        # Two threads bumping at once can lose one increment: both still bumped the total
+        # past what every other thread has seen, which is all a reader compares.
+        self.by_alias[alias] = self.by_alias.get(alias, 0) + 1
+        self.total += 1
+
+
 _state: Final = _ThreadState()
 SHARED: Final = _Shared()
+_GENERATIONS: Final = _Generations()
 _installed = False
 _install_lock: Final = threading.Lock()
+# Per connection object: the generation of its alias when it was last known good.
+_CONNECTION_GENERATION: Final = "_bolt_generation"
 
 
 def _note_use() -> None:
@@ -110,7 +136,9 @@ def _on_connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:
     wrappers = connection.execute_wrappers
     if _mark not in wrappers:
         wrappers.append(_mark)
-    # Opening counts as use: with CONN_MAX_AGE = 0 the connection must be closed afterwards.
+    # A new connection is as fresh as its database's latest generation.
+    setattr(connection, _CONNECTION_GENERATION, _GENERATIONS.by_alias.get(connection.alias, 0))
+    # Opening counts as use: the settle after the call decides what to do with it.
     _note_use()
 
 
@@ -130,37 +158,92 @@ def install_connection_tracking() -> None:
         _installed = True
 
 
-def _settle() -> float | None:
-    """Django's request-boundary check on this thread's connections; the next deadline."""
-    deadline: float | None = None
+def _kept(conn: Any) -> bool:
+    """Return whether ``conn`` stays open between calls (see the module docstring)."""
+    # Read each time (three lookups): a test may give an alias other settings.
+    settings_dict = conn.settings_dict
+    return (
+        settings_dict.get("CONN_MAX_AGE", 0) == 0
+        and not settings_dict.get("CONN_HEALTH_CHECKS", False)
+        and not (settings_dict.get("OPTIONS") or {}).get("pool")
+    )
+
+
+def _drop_if_dead(conn: Any) -> None:
+    """Close ``conn`` when a query on it failed and it no longer answers; say so to the others."""
+    if conn.errors_occurred:
+        if conn.is_usable():
+            conn.errors_occurred = False
+        else:
+            _GENERATIONS.bump(conn.alias)
+            conn.close()
+            return
+    if conn.get_autocommit() != conn.settings_dict["AUTOCOMMIT"]:
+        conn.close()  # a transaction left open (set_autocommit(False)): never reused
+
+
+def _settle() -> bool:
+    """Care for this thread's connections after a call; return whether any needs watching."""
+    watch = False
+    generations = _GENERATIONS.by_alias
     for conn in connections.all(initialized_only=True):
-        if conn.in_atomic_block:
-            continue  # someone's transaction: never closed from under it
-        conn.close_if_unusable_or_obsolete()
-        close_at = conn.close_at
-        if conn.connection is not None and close_at is not None:
-            deadline = close_at if deadline is None else min(deadline, close_at)
-    return deadline
+        if conn.in_atomic_block or conn.connection is None:
+            continue  # someone's transaction (never closed from under it), or nothing open
+        if getattr(conn, _CONNECTION_GENERATION, 0) < generations.get(conn.alias, 0):
+            conn.close()  # another thread found this database's connections dead
+            continue
+        if _kept(conn):
+            _drop_if_dead(conn)
+        else:
+            was_broken = conn.errors_occurred
+            conn.close_if_unusable_or_obsolete()
+            if was_broken and conn.connection is None:
+                _GENERATIONS.bump(conn.alias)
+        if conn.connection is not None:
+            setattr(conn, _CONNECTION_GENERATION, generations.get(conn.alias, 0))
+            watch = True
+    _state.seen_total = _GENERATIONS.total
+    return watch
+
+
+def _before_call() -> bool:
+    """Care for this thread's open connections before a call; return whether to keep watching."""
+    watch = False
+    changed = _state.seen_total != _GENERATIONS.total
+    generations = _GENERATIONS.by_alias
+    for conn in connections.all(initialized_only=True):
+        if conn.in_atomic_block or conn.connection is None:
+            continue
+        if changed and getattr(conn, _CONNECTION_GENERATION, 0) < generations.get(conn.alias, 0):
+            conn.close()  # another thread found this database's connections dead
+            continue
+        if not _kept(conn):
+            conn.close_if_unusable_or_obsolete()  # CONN_MAX_AGE and CONN_HEALTH_CHECKS
+        if conn.connection is not None:
+            watch = True
+    _state.seen_total = _GENERATIONS.total
+    return watch
 
 
 def run_pooled(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
-    """Call ``fn(**kwargs)`` in a pool thread, keeping Django's connection rules for the thread."""
+    """Call ``fn(**kwargs)`` in a pool thread, keeping the connection rules for the thread."""
     state = _state
     state.pooled = True
-    deadline = state.deadline
-    if deadline is not None and time.monotonic() >= deadline:
-        # CONN_MAX_AGE ran out while the thread was idle: close before the handler reuses it.
-        state.deadline = _settle()
+    if state.watch:
+        try:
+            state.watch = _before_call()
+        except Exception:
+            logger.exception("checking database connections before a call failed")
     try:
         return fn(**kwargs)
     finally:
         if state.used:
             state.used = False
             try:
-                state.deadline = _settle()
+                state.watch = _settle()
             except Exception:
                 # Closing a broken connection can fail too; the call's own outcome matters more.
-                logger.exception("closing database connections after a request failed")
+                logger.exception("settling database connections after a call failed")
 
 
 def _settle_shared() -> None:

@@ -154,6 +154,71 @@ def test_unknown_path_is_the_json_404(client: TestClient) -> None:
         assert response.json() == NOT_FOUND
 
 
+def test_a_certain_miss_is_decided_without_django(
+    client: TestClient, signals: list[str]
+) -> None:
+    # Only Django's own middleware, none acting on unresolved URLs: the resolver decides on the
+    # loop, and Django's handler (which sends request_started) never runs.
+    for _ in range(2):  # the second answer comes from the kept verdict
+        response = client.get("/nowhere")
+        assert response.status_code == 404
+        assert response.json() == NOT_FOUND
+    assert signals == []
+    # A path Django knows still reaches it; one it knows only with a slash gets its redirect.
+    assert client.get("/django-view/").status_code == 200
+    assert client.get("/django-view").status_code == 301
+    assert signals == ["started", "finished", "started", "finished"]
+
+
+class ProjectMiddleware:
+    """A project's middleware: it might answer any URL, so misses must go through Django."""
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        if request.path == "/answered-by-middleware":
+            from django.http import HttpResponse  # noqa: PLC0415 - test helper
+
+            return HttpResponse("from the middleware")
+        return self.get_response(request)
+
+
+@pytest.mark.parametrize(
+    "middleware",
+    [
+        ["tests.api.test_django_bridge.ProjectMiddleware"],
+        ["django.middleware.locale.LocaleMiddleware"],
+    ],
+    ids=["project", "locale"],
+)
+def test_misses_go_to_django_when_a_middleware_may_answer_them(
+    api: BoltAPI,
+    bolt_client_factory: Callable[..., TestClient],
+    signals: list[str],
+    middleware: list[str],
+) -> None:
+    with override_settings(MIDDLEWARE=middleware):
+        client = bolt_client_factory(api)
+        response = client.get("/answered-by-middleware")
+        if middleware[0].endswith("ProjectMiddleware"):
+            assert response.status_code == 200
+            assert response.text == "from the middleware"
+        else:
+            assert response.status_code == 404
+        assert signals[:1] == ["started"]
+
+
+def test_prepend_www_sends_misses_to_django(
+    api: BoltAPI, bolt_client_factory: Callable[..., TestClient], signals: list[str]
+) -> None:
+    with override_settings(PREPEND_WWW=True):
+        client = bolt_client_factory(api)
+        response = client.get("/nowhere", headers={"host": "example.com"})
+        assert response.status_code == 301
+        assert response.headers["location"] == "http://www.example.com/nowhere"
+
+
 def test_view_raising_http404_keeps_djangos_page(client: TestClient) -> None:
     raised = client.get("/raises-404/")
     assert raised.status_code == 404

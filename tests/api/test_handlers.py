@@ -34,6 +34,34 @@ def reads_thread():
     return {"thread": threading.current_thread().name}
 
 
+SMALL = {"message": "Hello, World!"}
+NAMES = ["ann", "bob"]
+
+
+class _Loud(dict):
+    def __getitem__(self, key):  # a subclass may run any code on a subscript
+        return super().__getitem__(key)
+
+
+LOUD = _Loud(a=1)
+
+
+def returns_constant():
+    return SMALL
+
+
+def returns_literal():
+    return {"message": "Hello, World!"}
+
+
+def reads_list_constant(i: int):
+    return {"name": NAMES[i % 2], "count": len(NAMES)}
+
+
+def reads_dict_subclass():
+    return {"a": LOUD["a"]}
+
+
 def closure_factory():
     conn = object()
 
@@ -52,10 +80,34 @@ def closure_factory():
         pytest.param(reads_thread, False, id="unknown-module"),
         pytest.param(closure_factory(), False, id="closure"),
         pytest.param(print, False, id="builtin-without-code"),
+        pytest.param(returns_constant, True, id="module-level-dict"),
+        pytest.param(returns_literal, True, id="literal-dict"),
+        pytest.param(reads_list_constant, True, id="module-level-list"),
+        pytest.param(reads_dict_subclass, False, id="dict-subclass"),
     ],
 )
 def test_inline_decision(fn, safe):
     assert is_inline_safe(fn) is safe
+
+
+def test_the_decision_is_logged_per_handler_at_debug_level(caplog):
+    with caplog.at_level("DEBUG", logger="django_bolt"):
+        api = BoltAPI()
+        api.get("/constant")(returns_constant)
+        api.get("/orm")(uses_orm)
+        api.get("/forced", inline=False)(pure)
+        with TestClient(api) as client:
+            assert client.get("/constant").json() == SMALL
+    lines = [r.getMessage() for r in caplog.records if r.name == "django_bolt"]
+    assert any(
+        line.endswith("returns_constant runs inline on the event loop") for line in lines
+    ), lines
+    assert any(
+        "uses_orm runs in the thread pool: it uses the global 'User'" in line for line in lines
+    ), lines
+    assert any(
+        line.endswith("pure runs in the thread pool (the route's inline=False)") for line in lines
+    ), lines
 
 
 def test_def_handlers_run_inline_or_in_the_pool():

@@ -193,21 +193,41 @@ def _async_thread_connected(alias: str) -> bool:
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("pg_settings", [{"CONN_MAX_AGE": 0}])
+@pytest.mark.parametrize("pg_settings", [{"CONN_MAX_AGE": 0}, {}], ids=["zero", "unset"])
 @pytest.mark.parametrize("kind", ["sync", "async"])
-def test_conn_max_age_0_closes_after_each_request(
+def test_by_default_a_thread_keeps_its_connection_between_requests(
     pg: str, postgres_dsn: str, kind: str, pg_settings: dict[str, Any]
 ) -> None:
+    # Neither a positive CONN_MAX_AGE nor CONN_HEALTH_CHECKS: no reconnect per request.
     from django.db import connections
 
     name = connections.settings[pg]["NAME"]
     with TestClient(_pid_api(pg)) as client:
-        first = client.get(f"/{kind}/pid").json()
+        pids = {client.get(f"/{kind}/pid").json() for _ in range(3)}
+        assert len(pids) == 1
         if kind == "async":
-            assert not _async_thread_connected(pg)
-        assert backends_after_close(postgres_dsn, name) == set()
-        second = client.get(f"/{kind}/pid").json()
-        assert first != second
+            assert _async_thread_connected(pg)
+        assert pids <= pg_backends(postgres_dsn, name)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("pg_settings", [{"CONN_MAX_AGE": 0}])
+def test_a_connection_left_outside_autocommit_is_not_reused(
+    pg: str, pg_settings: dict[str, Any]
+) -> None:
+    from django.db import connections
+
+    api = _pid_api(pg)
+
+    @api.get("/leave-open")
+    def leave_open() -> int:
+        connections[pg].set_autocommit(False)
+        return _backend_pid(pg)
+
+    with TestClient(api) as client:
+        first = client.get("/leave-open").json()
+        # Dropped after the call (a transaction left open would leak into the next request).
+        assert client.get("/sync/pid").json() != first
 
 
 @pytest.mark.postgres
@@ -262,7 +282,9 @@ def test_health_checks_reconnect_after_the_backend_is_terminated(
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("pg_settings", [{"CONN_MAX_AGE": None}])
+@pytest.mark.parametrize(
+    "pg_settings", [{"CONN_MAX_AGE": None}, {"CONN_MAX_AGE": 0}], ids=["persistent", "default"]
+)
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_without_health_checks_one_request_fails_cleanly_then_it_recovers(
     pg: str, postgres_dsn: str, kind: str, pg_settings: dict[str, Any]
@@ -291,7 +313,7 @@ def test_routes_without_queries_leave_the_async_thread_alone(
 
     with TestClient(_pid_api(pg)) as client:
         client.get("/async/pid")
-        assert not _async_thread_connected(pg)
+        assert _async_thread_connected(pg)  # kept for the next request
         assert client.get("/nothing").json() == 0
         # Nothing queried since the last settle: no settle queued.
         assert not SHARED.dirty

@@ -31,8 +31,8 @@ _DB_FILE = os.environ.get("BENCH_DB") or str(
     Path(__file__).resolve().parents[2] / ".work" / "bench.sqlite3"
 )
 # CONN_MAX_AGE stays Django's default (0) unless BENCH_CONN_MAX_AGE says otherwise: what a
-# project gets unless it tunes it. Ours follows Django's rules (at 0, a def handler's connection
-# is closed after each request, as Django's own views do); Django-Bolt 0.13 never closes them.
+# project gets unless it tunes it. Both implementations then keep a thread's connection between
+# requests (neither a positive CONN_MAX_AGE nor CONN_HEALTH_CHECKS is set).
 # The servers open the file read-only (BENCH_DB_READONLY=1, a SQLite URI, which Django's
 # backend always accepts); the harness's migrate and fill commands open it for writing.
 DATABASES = {
