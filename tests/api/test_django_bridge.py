@@ -154,9 +154,7 @@ def test_unknown_path_is_the_json_404(client: TestClient) -> None:
         assert response.json() == NOT_FOUND
 
 
-def test_a_certain_miss_is_decided_without_django(
-    client: TestClient, signals: list[str]
-) -> None:
+def test_a_certain_miss_is_decided_without_django(client: TestClient, signals: list[str]) -> None:
     # Only Django's own middleware, none acting on unresolved URLs: the resolver decides on the
     # loop, and Django's handler (which sends request_started) never runs.
     for _ in range(2):  # the second answer comes from the kept verdict
@@ -178,7 +176,7 @@ class ProjectMiddleware:
 
     def __call__(self, request: Any) -> Any:
         if request.path == "/answered-by-middleware":
-            from django.http import HttpResponse  # noqa: PLC0415 - test helper
+            from django.http import HttpResponse
 
             return HttpResponse("from the middleware")
         return self.get_response(request)

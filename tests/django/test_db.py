@@ -16,7 +16,6 @@ from asgiref.sync import sync_to_async
 from django_bolt import BoltAPI
 from django_bolt.testing import TestClient
 from tests.django.conftest import (
-    backends_after_close,
     on_async_orm_thread,
     pg_backends,
     terminate_backends,
