@@ -204,7 +204,7 @@ def run_in_pool(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Awaitable[Any
 
 
 def _forget_pool_after_fork() -> None:
-    """A pool whose threads did not survive ``fork()`` would queue work forever: drop it.
+    """Drop a pool whose threads did not survive ``fork()`` (it would queue work forever).
 
     Dropped, not shut down: shutdown() takes a lock a parent thread may have held at fork.
     """
@@ -276,27 +276,36 @@ def _unsafe_global(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
+def _unsafe_instruction(
+    ins: dis.Instruction, code: types.CodeType, namespace: dict[str, Any]
+) -> str:
+    """Return why one instruction could block, or "" when it cannot."""
+    op = ins.opname
+    if op in _IMPORTS:
+        return f"an import ({ins.argval})"
+    if op in _LOAD_GLOBAL:
+        name = ins.argval
+        if name in namespace:
+            why = _unsafe_global(namespace[name])
+            return f"the global {name!r} ({why})" if why else ""
+        if name not in _SAFE_BUILTINS or not hasattr(builtins, name):
+            return f"the name {name!r}"
+    elif op in _LOAD_ATTR and ins.argval not in _SAFE_ATTRIBUTES:
+        return f"the attribute .{ins.argval}"
+    elif op in _LOAD_DEREF and ins.argval not in code.co_cellvars:
+        # A free variable could be anything (a connection, a client): assume it blocks.
+        return f"the closure variable {ins.argval!r}"
+    return ""
+
+
 def _unsafe_code(code: types.CodeType, namespace: dict[str, Any], depth: int) -> str:
     """Return the first thing in ``code`` that could block, or "" when there is none."""
     if depth > 4:  # nested closures this deep: not worth proving
         return "closures nested too deep"
     for ins in dis.get_instructions(code):
-        op = ins.opname
-        if op in _IMPORTS:
-            return f"an import ({ins.argval})"
-        if op in _LOAD_GLOBAL:
-            name = ins.argval
-            if name in namespace:
-                why = _unsafe_global(namespace[name])
-                if why:
-                    return f"the global {name!r} ({why})"
-            elif name not in _SAFE_BUILTINS or not hasattr(builtins, name):
-                return f"the name {name!r}"
-        elif op in _LOAD_ATTR and ins.argval not in _SAFE_ATTRIBUTES:
-            return f"the attribute .{ins.argval}"
-        elif op in _LOAD_DEREF and ins.argval not in code.co_cellvars:
-            # A free variable could be anything (a connection, a client): assume it blocks.
-            return f"the closure variable {ins.argval!r}"
+        why = _unsafe_instruction(ins, code, namespace)
+        if why:
+            return why
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             why = _unsafe_code(const, namespace, depth + 1)

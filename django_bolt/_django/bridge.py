@@ -118,7 +118,7 @@ class _BridgeHandler(WSGIHandler):  # type: ignore[misc]
 
 
 def _url_unresolved(request: HttpRequest) -> bool:
-    """True when the URLconf has no pattern for this path (Django answered ``Resolver404``).
+    """Return True when the URLconf has no pattern for this path (``Resolver404``).
 
     ``resolver_match`` stays ``None`` until a URL resolves, but a middleware may also answer 404
     before resolution; asking the resolver again, only on this rare path, tells them apart.
@@ -219,7 +219,7 @@ class DjangoBridge:
 
 
 def _environ(request: Request) -> dict[str, Any]:
-    """The WSGI environ: the request's ``META`` completed with what a WSGI server adds."""
+    """Build the WSGI environ: the request's ``META`` with what a WSGI server adds."""
     environ = request.META
     target = request.target
     cut = target.find(b"?")
@@ -254,7 +254,7 @@ def _environ(request: Request) -> dict[str, Any]:
 def _call_django(
     handler: WSGIHandler, environ: dict[str, Any]
 ) -> tuple[str, list[tuple[str, str]], HttpResponseBase, bytes | None]:
-    """Runs in the pool: status, headers, the response and, unless it streams, its body.
+    """Call Django in the pool: status, headers, the response and, unless it streams, its body.
 
     A buffered response is closed here, on the thread that ran the view: ``close()`` sends
     ``request_finished``, which lets go of that thread's database connections.
@@ -285,7 +285,7 @@ def _next_chunk(iterator: Iterator[bytes]) -> Any:
 
 
 async def _stream(response: HttpResponseBase) -> AsyncIterator[bytes]:
-    """A streaming response's chunks, pulled one at a time in the pool, then close() there."""
+    """Yield a streaming response's chunks, each pulled in the pool, then close it there."""
     try:
         if getattr(response, "is_async", False):
             # An async iterator is consumed on the loop, as Django's ASGI handler would.

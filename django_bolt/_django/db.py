@@ -127,7 +127,7 @@ def _note_use() -> None:
 
 
 def _mark(execute: Callable[..., Any], sql: Any, params: Any, many: bool, context: Any) -> Any:
-    """An ``execute_wrapper`` on every connection: note that this thread used the database."""
+    """Note that this thread used the database (an ``execute_wrapper`` on every connection)."""
     _note_use()
     return execute(sql, params, many, context)
 
@@ -143,7 +143,7 @@ def _on_connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:
 
 
 def install_connection_tracking() -> None:
-    """Hook the marker onto every connection opened from now on (idempotent)."""
+    """Install the marker on every connection, now and as each one opens (idempotent)."""
     global _installed
     with _install_lock:
         if _installed:

@@ -99,9 +99,9 @@ def test_the_decision_is_logged_per_handler_at_debug_level(caplog):
         with TestClient(api) as client:
             assert client.get("/constant").json() == SMALL
     lines = [r.getMessage() for r in caplog.records if r.name == "django_bolt"]
-    assert any(
-        line.endswith("returns_constant runs inline on the event loop") for line in lines
-    ), lines
+    assert any(line.endswith("returns_constant runs inline on the event loop") for line in lines), (
+        lines
+    )
     assert any(
         "uses_orm runs in the thread pool: it uses the global 'User'" in line for line in lines
     ), lines
