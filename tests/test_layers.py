@@ -33,17 +33,17 @@ LAYERS: Final = [
     "responses shortcuts",
     "middleware auth",
     # Declaring, compiling and dispatching routes.
-    "routing router _dispatch api",
+    "routing router _dispatch",
+    # The schema and documentation routes, read from the declared routes.
     "openapi",
+    # BoltAPI: routes, their compilation and their documentation together.
+    "api",
     # Entry points: the package's public names, the commands, the test client.
     "__init__ discovery testing management",
 ]
 
 # Imports that go up a layer today; each one is a step of a cycle or a misplaced helper.
-LAYER_VIOLATIONS: Final = {
-    ("api", "openapi.config"),  # api <-> openapi: the docs routes are built inside api
-    ("api", "openapi.routes"),
-}
+LAYER_VIOLATIONS: Final[set[tuple[str, str]]] = set()
 
 # The strongly connected components of the import graph today.
 KNOWN_CYCLES: Final[list[str]] = []
