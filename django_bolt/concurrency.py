@@ -32,7 +32,7 @@ import os
 import queue
 import threading
 import types
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import msgspec
 
@@ -46,8 +46,11 @@ __all__ = (
     "is_inline_safe",
     "reset_sync_pool",
     "run_in_pool",
+    "sync_to_thread",
     "wrap_pool_calls",
 )
+
+_T = TypeVar("_T")
 
 _DEFAULT_POOL_SIZE: Final = 40
 
@@ -201,6 +204,18 @@ def run_in_pool(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Awaitable[Any
     """Run a blocking callable in the bounded pool, keeping the caller's context variables."""
     ctx = contextvars.copy_context()
     return _get_pool().submit(functools.partial(ctx.run, _run_call, fn, kwargs))
+
+
+async def sync_to_thread(fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
+    """Run ``fn(*args, **kwargs)`` in the pool of ``def`` handlers and return its result.
+
+    Django-Bolt's name for calling blocking or thread-sensitive code (the ORM, the cache, a
+    tenant-aware library) from an ``async def`` handler. The call sees the caller's context
+    variables, and the pool thread's database connections follow the same rules as a ``def``
+    handler's.
+    """
+    result: _T = await run_in_pool(functools.partial(fn, *args, **kwargs), {})
+    return result
 
 
 def _forget_pool_after_fork() -> None:

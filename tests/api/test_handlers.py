@@ -173,3 +173,29 @@ def test_lifespan_hooks_and_context_manager():
         client.get("/")
         assert events == ["startup", "lifespan-enter"]
     assert events == ["startup", "lifespan-enter", "lifespan-exit", "shutdown"]
+
+
+def test_sync_to_thread_runs_blocking_code_in_the_pool_with_the_callers_context():
+    import contextvars
+
+    from django_bolt.concurrency import sync_to_thread
+
+    tenant: contextvars.ContextVar[str] = contextvars.ContextVar("tenant", default="none")
+
+    def blocking(prefix: str, *, suffix: str) -> dict[str, str]:
+        return {
+            "thread": threading.current_thread().name,
+            "value": f"{prefix}-{tenant.get()}-{suffix}",
+        }
+
+    api = BoltAPI()
+
+    @api.get("/report")
+    async def report():
+        tenant.set("acme")
+        return await sync_to_thread(blocking, "t", suffix="x")
+
+    with TestClient(api) as client:
+        body = client.get("/report").json()
+    assert body["thread"].startswith("bolt-sync")
+    assert body["value"] == "t-acme-x"
