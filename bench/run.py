@@ -35,6 +35,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -611,7 +612,11 @@ def wrk_script(endpoint: Endpoint) -> Path | None:
         return None
     path = WORK / f"{endpoint.name}.lua"
     lines = [f'wrk.method = "{endpoint.method}"', f"wrk.body = {_lua_string(endpoint.body)}"]
-    path.write_text("\n".join(lines) + "\n")
+    # Written aside and renamed into place: with --together another wrk may be reading the
+    # script this very moment, and a truncated one makes it send GETs (a round of 405s).
+    partial = path.with_name(f"{path.name}.{threading.get_ident()}.tmp")
+    partial.write_text("\n".join(lines) + "\n")
+    os.replace(partial, path)
     return path
 
 
