@@ -442,21 +442,11 @@ def prepare_postgres(servers: list[Server]) -> None:
         out = subprocess.run([*PG_ADMIN, "-c", sql], capture_output=True, text=True, check=False)
         if out.returncode != 0:
             raise SystemExit(f"PostgreSQL on 127.0.0.1:5432 refused {sql!r}:\n{out.stderr}")
-    env = {**maker.env(), "BENCH_POLICIES": "", "BENCH_DB_READONLY": ""}
-    for command in (
+    _manage(
+        maker,
         ["migrate", "--noinput", "-v0", "--database", "pg"],
         ["fill_catalog", "--database", "pg"],
-    ):
-        out = subprocess.run(
-            [str(maker.python), "manage.py", *command],
-            cwd=APP,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if out.returncode != 0:
-            raise SystemExit(f"manage.py {command[0]} (pg) failed:\n{out.stdout}{out.stderr}")
+    )
 
 
 def prepare_database(servers: list[Server]) -> None:
@@ -470,8 +460,13 @@ def prepare_database(servers: list[Server]) -> None:
         return
     for suffix in ("", "-journal", "-wal", "-shm"):
         Path(f"{DB_PATH}{suffix}").unlink(missing_ok=True)
+    _manage(maker, ["migrate", "--noinput", "-v0"], ["fill_catalog"])
+
+
+def _manage(maker: Server, *commands: list[str]) -> None:
+    """Run each ``manage.py`` command in bench/app with ``maker``'s Python, writable database."""
     env = {**maker.env(), "BENCH_POLICIES": "", "BENCH_DB_READONLY": ""}
-    for command in (["migrate", "--noinput", "-v0"], ["fill_catalog"]):
+    for command in commands:
         out = subprocess.run(
             [str(maker.python), "manage.py", *command],
             cwd=APP,
@@ -481,7 +476,7 @@ def prepare_database(servers: list[Server]) -> None:
             check=False,
         )
         if out.returncode != 0:
-            raise SystemExit(f"manage.py {command[0]} failed:\n{out.stdout}{out.stderr}")
+            raise SystemExit(f"manage.py {' '.join(command)} failed:\n{out.stdout}{out.stderr}")
 
 
 @contextlib.contextmanager
