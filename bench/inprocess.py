@@ -61,7 +61,13 @@ CASES: dict[str, tuple[str, bytes, list[tuple[bytes, bytes]], bytes]] = {
     "jwt": ("GET", b"/me", [HOST, (b"Authorization", b"Bearer " + TOKEN)], b""),
     "get-10kb": ("GET", b"/document", [HOST], b""),
     "post-10kb": ("POST", b"/echo", [HOST, (b"Content-Type", b"application/json")], ORDER),
+    # The handlers as users write them (no return annotation), and a path nobody has.
+    "hello-plain": ("GET", b"/plain/json-async", [HOST], b""),
+    "sync-constant": ("GET", b"/plain/json-sync-constant", [HOST], b""),
+    "not-found": ("GET", b"/no/such/path", [HOST], b""),
 }
+# The status each case answers with (200 unless listed).
+STATUS: dict[str, int] = {"not-found": 404}
 
 
 def best_of(run: Any, n: int) -> float:
@@ -101,7 +107,7 @@ def measure_dispatch(names: list[str]) -> None:
                     coro.send(None)
                 except StopIteration as done:
                     response = done.value
-            if response.status_code != 200:
+            if response.status_code != STATUS.get(name, 200):
                 raise SystemExit(f"{name}: status {response.status_code}: {response.body[:200]!r}")
             return (time.perf_counter() - started) / n * 1e6
 
@@ -161,7 +167,7 @@ async def _measure_wire(names: list[str]) -> None:
 
         # Every bench handler finishes without suspending: each feed is answered at once.
         figure = best_of(run, 20000)
-        if not transport.last.startswith(b"HTTP/1.1 200 "):
+        if not transport.last.startswith(b"HTTP/1.1 %d " % STATUS.get(name, 200)):
             status = transport.last[:40]
             raise SystemExit(f"{name}: {status!r}")
         print(f"wire     {name:14s} {figure:7.2f} us", flush=True)
