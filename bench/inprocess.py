@@ -6,10 +6,16 @@ noise, so a change can be compared before/after in one session:
     bench/.venv-ours/bin/python bench/inprocess.py dispatch [names]
     bench/.venv-ours/bin/python bench/inprocess.py wire [names]
     bench/.venv-ours/bin/python bench/inprocess.py orm
+    bench/.venv-ours/bin/python bench/inprocess.py stages [names]
 
 ``dispatch`` drives ``BoltAPI.dispatch`` by hand; ``wire`` feeds the request bytes to
 ``HttpProtocol`` with a fake transport (parsing, dispatch and the response head, no kernel);
-``orm`` times the ORM handlers, the thread hops and a SQLite reconnect.
+``orm`` times the ORM handlers, the thread hops and a SQLite reconnect. ``stages`` splits one
+request's cost by stage: each of the request object, the route lookup, the binding, the handler
+call and the encoding timed alone, the rest of ``dispatch`` (host check, query split, session
+and database checks, the response's finish) as what ``dispatch`` costs beyond them, and the
+server's share (parsing, the protocol's bookkeeping, the response head and the write) as what a
+``wire`` request costs beyond ``dispatch``.
 
 Run it pinned (``taskset -c 0``) after ``bench/run.py`` has built ``bench/.venv-ours`` and the
 catalogue. ``BENCH_POLICIES=1`` turns on the policies settings, as for the ``-policies`` servers.
@@ -226,6 +232,100 @@ def measure_orm() -> None:
         loop.close()
 
 
+def _new_request(request_class: Any, name: str) -> Any:
+    method, target, headers, body = CASES[name]
+    return request_class(
+        method, target, headers, body, ("127.0.0.1", 1), "http", ("127.0.0.1", 8000), "1.1"
+    )
+
+
+def _timed(step: Any, n: int = 20000) -> float:
+    def run(n: int) -> float:
+        started = time.perf_counter()
+        for _ in range(n):
+            step()
+        return (time.perf_counter() - started) / n * 1e6
+
+    return best_of(run, n)
+
+
+def _finish(value: Any) -> Any:
+    """Return a coroutine's value when it finishes without suspending (as the handlers here do)."""
+    if hasattr(value, "send"):
+        try:
+            value.send(None)
+        except StopIteration as done:
+            return done.value
+        raise SystemExit("a handler suspended: stages measures handlers that do not")
+    return value
+
+
+def measure_stages(names: list[str]) -> None:
+    app = discover_application(config=ServerConfig())
+    table = app.compile()
+    request_class = app.request_class
+    print("| case | request object | route | bind | call | encode | rest of dispatch | server |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name in names:
+        method, target, _, _ = CASES[name]
+        raw_path = target.partition(b"?")[0].decode("latin-1")
+        request = _new_request(request_class, name)
+
+        def route(raw_path: str = raw_path, method: str = method) -> Any:
+            entry = table.static.get(raw_path)
+            if entry is None:
+                found = table.match_dynamic(raw_path)
+                return None if found is None else found[0].methods.get(method)
+            return entry.methods.get(method)
+
+        endpoint = route()
+        costs = {"request": _timed(lambda name=name: _new_request(request_class, name))}
+        costs["route"] = _timed(route)
+        bind = call = encode = 0.0
+        if endpoint is not None and endpoint.call is None:
+            found = table.match_dynamic(raw_path)
+            values = found[1] if found is not None else ()
+            params = dict(zip(endpoint.path_names, values, strict=True)) if values else None
+            if params:
+                request.set_path_params(params)
+            if endpoint.has_params:
+                bind = _timed(lambda e=endpoint, r=request, p=params: e.bind(r, p))
+                kwargs = endpoint.bind(request, params)
+            else:
+                kwargs = {}
+            call = _timed(lambda e=endpoint, k=kwargs: _finish(e.fn(**k)))
+            result = _finish(endpoint.fn(**kwargs))
+            encode = _timed(lambda e=endpoint, r=result: e.convert(r))
+        costs.update(bind=bind, call=call, encode=encode)
+        dispatch_total = _timed(
+            lambda name=name: _finish(app.dispatch(_new_request(request_class, name)))
+        )
+        wire_total = asyncio_run_wire(name)
+        parts = sum(costs.values())
+        row = [costs["request"], costs["route"], bind, call, encode]
+        row += [max(0.0, dispatch_total - parts), max(0.0, wire_total - dispatch_total)]
+        print(f"| {name} | " + " | ".join(f"{x:.2f}" for x in row) + " |", flush=True)
+
+
+def asyncio_run_wire(name: str) -> float:
+    """Return the ``wire`` figure of one case (us per request)."""
+    loop = new_event_loop()
+    try:
+        return loop.run_until_complete(_wire_figure(name))
+    finally:
+        loop.close()
+
+
+async def _wire_figure(name: str) -> float:
+    app = discover_application(config=ServerConfig())
+    await app.startup()
+    state = ServerState(app, ServerConfig())
+    data = _wire_bytes(name)
+    conn = HttpProtocol(state)
+    conn.connection_made(_Transport())
+    return _timed(lambda: conn.data_received(data))
+
+
 def main() -> None:
     what = sys.argv[1] if len(sys.argv) > 1 else "dispatch"
     names = sys.argv[2].split(",") if len(sys.argv) > 2 else list(CASES)
@@ -239,6 +339,8 @@ def main() -> None:
             loop.close()
     elif what == "orm":
         measure_orm()
+    elif what == "stages":
+        measure_stages(names)
     else:
         raise SystemExit(__doc__)
 
