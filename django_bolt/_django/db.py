@@ -182,6 +182,18 @@ def _drop_if_dead(conn: Any) -> None:
         conn.close()  # a transaction left open (set_autocommit(False)): never reused
 
 
+def _closed_if_stale(conn: Any, generations: dict[str, int]) -> bool:
+    """Close ``conn`` if another thread found its database's connections dead since it opened.
+
+    Its generation is stamped when it opens (``_on_connection_created``), so one that stays
+    open never needs a new stamp.
+    """
+    if getattr(conn, _CONNECTION_GENERATION, 0) < generations.get(conn.alias, 0):
+        conn.close()
+        return True
+    return False
+
+
 def _settle() -> bool:
     """Care for this thread's connections after a call; return whether any needs watching."""
     watch = False
@@ -189,8 +201,7 @@ def _settle() -> bool:
     for conn in connections.all(initialized_only=True):
         if conn.in_atomic_block or conn.connection is None:
             continue  # someone's transaction (never closed from under it), or nothing open
-        if getattr(conn, _CONNECTION_GENERATION, 0) < generations.get(conn.alias, 0):
-            conn.close()  # another thread found this database's connections dead
+        if _closed_if_stale(conn, generations):
             continue
         if _kept(conn):
             _drop_if_dead(conn)
@@ -200,7 +211,6 @@ def _settle() -> bool:
             if was_broken and conn.connection is None:
                 _GENERATIONS.bump(conn.alias)
         if conn.connection is not None:
-            setattr(conn, _CONNECTION_GENERATION, generations.get(conn.alias, 0))
             watch = True
     _state.seen_total = _GENERATIONS.total
     return watch
@@ -214,8 +224,7 @@ def _before_call() -> bool:
     for conn in connections.all(initialized_only=True):
         if conn.in_atomic_block or conn.connection is None:
             continue
-        if changed and getattr(conn, _CONNECTION_GENERATION, 0) < generations.get(conn.alias, 0):
-            conn.close()  # another thread found this database's connections dead
+        if changed and _closed_if_stale(conn, generations):
             continue
         if not _kept(conn):
             conn.close_if_unusable_or_obsolete()  # CONN_MAX_AGE and CONN_HEALTH_CHECKS
