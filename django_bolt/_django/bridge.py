@@ -107,6 +107,14 @@ def _miss_rules() -> _MissRules:
     return _MissRules(on_loop, common and config.append_slash, static_prefix, {})
 
 
+def _resolves(path: str, urlconf: str | None) -> bool:
+    try:
+        get_resolver(urlconf).resolve(path)
+    except Resolver404:
+        return False
+    return True
+
+
 class _BridgeHandler(WSGIHandler):  # type: ignore[misc]
     """Django's WSGI handler that notes whether its 404 meant "no pattern for this URL"."""
 
@@ -124,12 +132,9 @@ def _url_unresolved(request: HttpRequest) -> bool:
     before resolution; asking the resolver again, only on this rare path, tells them apart.
     """
     try:
-        get_resolver(getattr(request, "urlconf", None)).resolve(request.path_info)
-    except Resolver404:
-        return True
+        return not _resolves(request.path_info, getattr(request, "urlconf", None))
     except Exception:
         return False
-    return False
 
 
 class DjangoBridge:
@@ -154,12 +159,8 @@ class DjangoBridge:
             return self._handler
 
     def resolves(self, path: str) -> bool:
-        """Whether the project's URLconf has a pattern for ``path`` (already URL-decoded)."""
-        try:
-            get_resolver().resolve(path)
-        except Resolver404:
-            return False
-        return True
+        """Return whether the project's URLconf has a pattern for ``path`` (URL-decoded)."""
+        return _resolves(path, None)
 
     def certain_miss(self, path: str) -> bool:
         """Return True when Django would only answer "no pattern for this URL" for ``path``.
@@ -175,7 +176,8 @@ class DjangoBridge:
         if verdict is None:
             verdict = self._unresolvable(path, rules)
             if len(verdicts) >= _VERDICTS_MAX:
-                del verdicts[next(iter(verdicts))]
+                # Loop threads share the dict: another one may have evicted this key already.
+                verdicts.pop(next(iter(verdicts), ""), None)
             verdicts[path] = verdict
         return verdict
 
