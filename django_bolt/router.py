@@ -12,7 +12,9 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar, Final, TypedDict, TypeVar, Unpack
 
 from django_bolt.middleware.base import check_entries
+from django_bolt.pagination import paginated_endpoint, pagination_of
 from django_bolt.responses import Response
+from django_bolt.views import RouteSpec, view_routes, viewset_routes
 
 __all__ = (
     "ANNOTATED",
@@ -246,7 +248,14 @@ class Router:
         def decorator(fn: F) -> F:
             if not callable(fn):
                 raise TypeError(f"{fn!r} is not callable")
-            self._routes.append(RouteInfo(path, upper, fn, **options))
+            info = RouteInfo(path, upper, fn, **options)
+            pagination = pagination_of(fn)
+            if pagination is not None:
+                # @paginate: the route serves pages of what the handler returns.
+                info.endpoint, info.response_model = paginated_endpoint(
+                    fn, pagination, declared_model(info)
+                )
+            self._routes.append(info)
             self._changed()
             return fn
 
@@ -284,6 +293,36 @@ class Router:
         """Register the decorated function for QUERY on ``path`` (a safe, idempotent request
         with a body; IETF httpbis draft)."""
         return self.route(path, ("QUERY",), **options)
+
+    def view(self, path: str, **options: Any) -> Callable[[type[Any]], type[Any]]:
+        """Register the decorated ``APIView`` class: one route per HTTP method it implements.
+
+        Options: ``name``, ``methods``, ``guards``, ``auth``, ``status_code``,
+        ``validate_response``, ``tags``, ``include_in_schema`` (see ``django_bolt.views``).
+        """
+
+        def decorator(cls: type[Any]) -> type[Any]:
+            self._declare(view_routes(cls, path, **options))
+            return cls
+
+        return decorator
+
+    def viewset(self, path: str, **options: Any) -> Callable[[type[Any]], type[Any]]:
+        """Register the decorated ``ViewSet`` class: its standard actions and ``@action``s.
+
+        Options: ``name``, ``guards``, ``auth``, ``status_code``, ``validate_response``,
+        ``lookup_field``, ``tags``, ``include_in_schema`` (see ``django_bolt.views``).
+        """
+
+        def decorator(cls: type[Any]) -> type[Any]:
+            self._declare(viewset_routes(cls, path, **options))
+            return cls
+
+        return decorator
+
+    def _declare(self, specs: list[RouteSpec]) -> None:
+        for spec in specs:
+            self.route(spec.path, spec.methods, **spec.options)(spec.handler)
 
     def include_router(self, router: Router, prefix: str = "") -> None:
         """Serve ``router``'s routes under this one (plus ``prefix``)."""

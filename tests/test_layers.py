@@ -30,8 +30,8 @@ LAYERS: Final = [
     "status_codes enums params param_functions cookies conf _conf exceptions _http concurrency",
     # The request, its parameters, its session and database, the bridge to Django's views.
     "request types _binding datastructures _django",
-    "responses shortcuts",
-    "middleware auth",
+    "responses shortcuts pagination decorators",
+    "middleware auth views",
     # Declaring, compiling and dispatching routes.
     "routing router _dispatch",
     # The schema and documentation routes, read from the declared routes.
