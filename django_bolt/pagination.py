@@ -437,7 +437,7 @@ class CursorPagination(PaginationBase):
         keys = self._keys(source.model)
         cursor = params.get("cursor")
         values, backwards = self.decode_cursor(cursor, len(keys)) if cursor else ([], False)
-        order = [("" if desc != backwards else "-") + field for field, desc in keys]
+        order = [("-" if desc != backwards else "") + field for field, desc in keys]
         queryset = source.order_by(*order)
         if values:
             queryset = queryset.filter(self._after(keys, values, backwards))
@@ -551,14 +551,14 @@ def paginated_endpoint(
     query = paginator.query_parameters()
     taken = {p.name for p in params}
     extra: list[inspect.Parameter] = []
-    keys: list[tuple[str, str]] = []
+    keys: list[tuple[str, str, Any]] = []
     for key, _wire, annotation, marker in query:
         kw = f"_bolt_page_{key}"
         if kw in taken:
             raise TypeError(f"{label}: the argument name {kw!r} is reserved for pagination")
         extra.append(inspect.Parameter(kw, inspect.Parameter.KEYWORD_ONLY, default=marker))
         annotations[kw] = annotation
-        keys.append((kw, key))
+        keys.append((kw, key, marker.default))
     if request_name is None:
         extra.append(inspect.Parameter(_REQUEST_KW, inspect.Parameter.KEYWORD_ONLY))
         annotations[_REQUEST_KW] = Request
@@ -569,14 +569,14 @@ def paginated_endpoint(
     handler.__annotations__ = annotations
     for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
         setattr(handler, attr, getattr(fn, attr, getattr(handler, attr)))
-    handler.__dict__.update({k: v for k, v in vars(fn).items() if k != "__wrapped__"})
+    handler.__dict__.update({k: v for k, v in vars(fn).items() if not k.startswith("__")})
     return handler, response_type
 
 
 def _paginating_call(
     fn: Callable[..., Any],
     paginator: PaginationBase,
-    keys: tuple[tuple[str, str], ...],
+    keys: tuple[tuple[str, str, Any], ...],
     request_name: str | None,
 ) -> Callable[..., Any]:
     """Return the function a paginated route calls: the handler, then its page."""
@@ -584,7 +584,8 @@ def _paginating_call(
 
     def split(kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         request = kwargs.pop(_REQUEST_KW) if request_name is None else kwargs[request_name]
-        return request, {key: kwargs.pop(kw) for kw, key in keys}
+        # An absent parameter is not passed: its default is the marker's.
+        return request, {key: kwargs.pop(kw, default) for kw, key, default in keys}
 
     if inspect.iscoroutinefunction(fn):
 

@@ -17,7 +17,13 @@ import typing
 from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple
 
 import msgspec
-from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    FieldDoesNotExist,
+    ObjectDoesNotExist,
+    ValidationError,
+)
+from django.db import IntegrityError, router
 from django.db.models import QuerySet
 
 from django_bolt.concurrency import is_inline_safe, sync_to_thread
@@ -28,7 +34,7 @@ from django_bolt.pagination import PaginationBase, paginate, pagination_of
 from django_bolt.request import Request
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
 __all__ = (
     "APIView",
@@ -123,12 +129,17 @@ class APIView:
 
 
 def build_handler(
-    cls: type[APIView], func: Callable[..., Any], action: str, body_type: Any = None
+    cls: type[APIView],
+    func: Callable[..., Any],
+    action: str,
+    body_type: Any = None,
+    attributes: dict[str, Any] | None = None,
 ) -> Callable[..., Any]:
     """Return the handler that serves ``func`` (a method of ``cls``) as ``action``.
 
     ``body_type`` replaces the annotation of the method's ``data`` argument (the CRUD mixins'
-    request body, typed by the viewset's serializer classes).
+    request body, typed by the viewset's serializer classes); ``attributes`` are set on each
+    instance (a ``lookup_field`` given to ``api.viewset()``).
     """
     if isinstance(func, ActionHandler):
         func = func.fn
@@ -151,7 +162,7 @@ def build_handler(
     if request_name is None:
         params.append(inspect.Parameter(_HIDDEN_REQUEST, inspect.Parameter.KEYWORD_ONLY))
         annotations[_HIDDEN_REQUEST] = Request
-    handler = _instance_call(cls, func, action, request_name)
+    handler = _instance_call(cls, func, action, request_name, attributes or {})
     handler.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     handler.__annotations__ = annotations
     handler.__name__ = f"{cls.__name__}.{action}"
@@ -159,20 +170,24 @@ def build_handler(
     handler.__module__ = cls.__module__
     handler.__doc__ = func.__doc__
     # Route marks (@middleware, @paginate, @no_compress, @cors, ...) travel with the method.
-    handler.__dict__.update({k: v for k, v in vars(func).items() if k != "__wrapped__"})
+    handler.__dict__.update({k: v for k, v in vars(func).items() if not k.startswith("__")})
     if cls.middleware:
         route_middleware_decorator(*cls.middleware)(handler)
     return handler
 
 
 def _instance_call(
-    cls: type[APIView], func: Callable[..., Any], action: str, request_name: str | None
+    cls: type[APIView],
+    func: Callable[..., Any],
+    action: str,
+    request_name: str | None,
+    attributes: dict[str, Any],
 ) -> Callable[..., Any]:
     """Return the function that makes an instance per request and calls ``func`` on it."""
     initialize = cls.initialize if cls.initialize is not APIView.initialize else None
 
     def prepare(kwargs: dict[str, Any]) -> APIView:
-        view = cls()
+        view = cls(**attributes)
         view.action = action
         request = kwargs.pop(_HIDDEN_REQUEST) if request_name is None else kwargs[request_name]
         view.request = request
@@ -389,22 +404,81 @@ async def _validated(obj: Any, fields: dict[str, Any]) -> Any:
     """Set ``fields`` on ``obj`` and run the model's validation (a 422 when it fails)."""
     for name, value in fields.items():
         setattr(obj, name, value)
-    try:
-        await sync_to_thread(obj.full_clean)
-    except ValidationError as exc:
-        errors = [
-            {"loc": ["body", field], "msg": message, "type": "value_error"}
-            for field, messages in exc.message_dict.items()
-            for message in messages
-        ]
-        raise RequestValidationError(errors) from None
+    await sync_to_thread(_check_model, obj)
     return obj
 
 
-async def _model(view: ViewSet) -> Any:
+def _check_model(obj: Any) -> None:
+    """Raise a 422 for what the model's validation refuses, uniqueness included."""
+    errors: dict[str, list[str]] = {}
+    try:
+        # Django's own unique check reads the default database whatever the object's is.
+        obj.full_clean(validate_unique=False)
+    except ValidationError as exc:
+        errors = {field: list(messages) for field, messages in exc.message_dict.items()}
+    for field, message in _unique_clashes(obj):
+        errors.setdefault(field, []).append(message)
+    if errors:
+        raise _body_errors(errors)
+
+
+def _body_errors(errors: dict[str, list[str]]) -> RequestValidationError:
+    return RequestValidationError(
+        [
+            {"loc": ["body", field], "msg": message, "type": "value_error"}
+            for field, messages in errors.items()
+            for message in messages
+        ]
+    )
+
+
+def _unique_clashes(obj: Any) -> list[tuple[str, str]]:
+    """Return ``(field, message)`` for each unique constraint another row already holds."""
+    database = router.db_for_write(type(obj), instance=obj)
+    unique_checks, _ = obj._get_unique_checks()
+    clashes: list[tuple[str, str]] = []
+    for model_class, fields in unique_checks:
+        lookup = {}
+        for name in fields:
+            value = getattr(obj, model_class._meta.get_field(name).attname)
+            if value is None:
+                break  # NULLs never clash
+            lookup[name] = value
+        else:
+            others = model_class._default_manager.using(database).filter(**lookup)
+            if obj.pk is not None:
+                others = others.exclude(pk=obj.pk)
+            if others.exists():
+                error = obj.unique_error_message(model_class, fields)
+                field = fields[0] if len(fields) == 1 else NON_FIELD_ERRORS
+                clashes.append((field, error.messages[0]))
+    return clashes
+
+
+async def _saved(obj: Any, perform: Callable[[Any], Awaitable[None]]) -> Any:
+    """Save through the viewset's hook; a row saved meanwhile with the same unique value is a
+    422 as well (the database refused what the check before could not see)."""
+    try:
+        await perform(obj)
+    except IntegrityError:
+        clashes = await sync_to_thread(_unique_clashes, obj)
+        if not clashes:
+            raise
+        errors: dict[str, list[str]] = {}
+        for field, message in clashes:
+            errors.setdefault(field, []).append(message)
+        raise _body_errors(errors) from None
+    return obj
+
+
+async def _new_object(view: ViewSet) -> Any:
+    """Return an unsaved instance of the viewset's model, bound to its QuerySet's database."""
     base = type(view)._base_queryset
     queryset = base if base is not None else await view.get_queryset()
-    return queryset.model
+    obj = queryset.model()
+    # Saved, and checked for uniqueness, where the QuerySet reads (a `using()` alias).
+    obj._state.db = queryset.db
+    return obj
 
 
 class ListMixin:
@@ -429,9 +503,8 @@ class CreateMixin:
 
     async def create(self: Any, request: Request, data: Any) -> Any:
         """Create an object."""
-        obj = await _validated((await _model(self))(), _write_fields(data))
-        await self.perform_create(obj)
-        return obj
+        obj = await _validated(await _new_object(self), _write_fields(data))
+        return await _saved(obj, self.perform_create)
 
 
 class UpdateMixin:
@@ -441,8 +514,7 @@ class UpdateMixin:
     async def update(self: Any, request: Request, data: Any) -> Any:
         """Replace an object's fields."""
         obj = await _validated(await self.get_object(), _write_fields(data))
-        await self.perform_update(obj)
-        return obj
+        return await _saved(obj, self.perform_update)
 
 
 class PartialUpdateMixin:
@@ -452,8 +524,7 @@ class PartialUpdateMixin:
     async def partial_update(self: Any, request: Request, data: Any) -> Any:
         """Change some of an object's fields."""
         obj = await _validated(await self.get_object(), _write_fields(data))
-        await self.perform_update(obj)
-        return obj
+        return await _saved(obj, self.perform_update)
 
 
 class DestroyMixin:
@@ -480,6 +551,17 @@ class ModelViewSet(
     """All six actions over ``queryset``, typed by the serializer classes."""
 
 
+# The mixins' own methods: their responses are typed by the viewset's serializer classes.
+_MIXIN_ACTIONS: Final = frozenset(
+    {
+        ListMixin.list,
+        RetrieveMixin.retrieve,
+        CreateMixin.create,
+        UpdateMixin.update,
+        PartialUpdateMixin.partial_update,
+        DestroyMixin.destroy,
+    }
+)
 _BODY_ACTIONS: Final = {
     "create": CreateMixin.create,
     "update": UpdateMixin.update,
@@ -537,7 +619,7 @@ def _response_model(cls: type[ViewSet], action: str, func: Any) -> Any:
     own = getattr(func, "response_model", RESPONSE_MODEL_UNSET)
     if own is not RESPONSE_MODEL_UNSET:
         return own
-    if "return" in getattr(func, "__annotations__", {}):
+    if func not in _MIXIN_ACTIONS and "return" in getattr(func, "__annotations__", {}):
         return RESPONSE_MODEL_UNSET
     if action == "destroy":
         return None
@@ -567,6 +649,8 @@ def viewset_routes(
     if not (isinstance(cls, type) and issubclass(cls, ViewSet)):
         raise TypeError(f"api.viewset() takes a ViewSet subclass, not {cls!r}")
     lookup = cls.lookup_field if lookup_field == "pk" else lookup_field
+    # get_object() reads the path's value under the lookup the routes were made with.
+    attributes = {} if lookup == cls.lookup_field else {"lookup_field": lookup}
     base = name if name is not None else cls.__name__
     root = path.rstrip("/")
     shared = {
@@ -581,7 +665,7 @@ def viewset_routes(
         func = getattr(cls, action, None)
         if not callable(func) or isinstance(func, ActionHandler):
             continue
-        handler = build_handler(cls, func, action, _body_type(cls, action, func))
+        handler = build_handler(cls, func, action, _body_type(cls, action, func), attributes)
         if action == "list" and cls.pagination_class and pagination_of(handler) is None:
             paginate(cls.pagination_class)(handler)
         options = {
@@ -595,12 +679,17 @@ def viewset_routes(
             options["response_model"] = model
         route = f"{root}/{{{lookup}}}" if detail else (root or "/")
         specs.append(RouteSpec(route, (method,), handler, options))
-    specs.extend(_action_routes(cls, root, lookup, base, shared))
+    specs.extend(_action_routes(cls, root, lookup, base, shared, attributes))
     return specs
 
 
 def _action_routes(
-    cls: type[ViewSet], root: str, lookup: str, base: str, shared: dict[str, Any]
+    cls: type[ViewSet],
+    root: str,
+    lookup: str,
+    base: str,
+    shared: dict[str, Any],
+    attributes: dict[str, Any],
 ) -> list[RouteSpec]:
     """Return the routes of the class's ``@action`` methods."""
     specs: list[RouteSpec] = []
@@ -627,6 +716,6 @@ def _action_routes(
         if record.response_model is not RESPONSE_MODEL_UNSET:
             options["response_model"] = record.response_model
         for method in record.methods:
-            handler = build_handler(cls, record.fn, attr)
+            handler = build_handler(cls, record.fn, attr, attributes=attributes)
             specs.append(RouteSpec(route, (method,), handler, options))
     return specs

@@ -1,0 +1,8 @@
+"""Fixtures for the class-based view tests: the Django tests' PostgreSQL database and pool."""
+
+from __future__ import annotations
+
+from tests.api.conftest import fresh_sync_pool_after_db_tests
+from tests.django.conftest import one_pool_thread, pg, pg_settings
+
+__all__ = ("fresh_sync_pool_after_db_tests", "one_pool_thread", "pg", "pg_settings")
