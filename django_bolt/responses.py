@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import msgspec
 
+from django_bolt._django.models import NO_MODELS, model_hooks
 from django_bolt._http.files import open_file_response
 from django_bolt._http.sse import ServerSentEvent, encode_event
 from django_bolt._http.streams import encoded_stream, event_stream
@@ -615,8 +616,13 @@ def build_result_converter(
     validate: bool = True,
     response_class: type[Response] | None = None,
     vary_origin: bool = False,
+    read_models: bool = False,
 ) -> Callable[[Any], WireResponse]:
     """Compile, once per route, how its return values become responses.
+
+    ``read_models`` (a route's own converter) lets results be model instances, lists of them
+    and QuerySets when ``model`` allows them (``_django/models.py``): the converter then returns
+    an object whose ``finish(request)`` gives an awaitable of the response, read in the pool.
 
     ``validate=False`` sends values as they are, whatever ``model`` says. ``model`` may be a
     dict ``{status: type}``: then nothing is validated and a ``(status, body)`` result picks
@@ -640,43 +646,51 @@ def build_result_converter(
         if validate and model is not None and _needs_validation(model)
         else None
     )
-    empty = status_code in (204, 304) or status_code < 200
+    # Each response gets a list of its own (handlers and policies add to it); ``[*t]`` costs
+    # what ``[CT_JSON]`` does.
+    vary = (VARY_ORIGIN,) if vary_origin else ()
+    if status_code in (204, 304) or status_code < 200:
+        return _empty_converter(status_code, vary)
+    json_fields = (CT_JSON, *vary)
+    text_fields = (CT_TEXT, *vary)
+    octet_fields = (CT_OCTET, *vary)
+    # Model instances and QuerySets (_django/models.py), for the routes whose declared type
+    # allows them: ``other_value`` replaces the slow path's validation, ``unencodable`` decides
+    # about a list msgspec could not encode. Neither is on the path of a dict or list result.
+    validate_value, other_value, unencodable = model_hooks(
+        model if read_models and not is_stream else NO_MODELS,
+        validate_value,
+        handler_name,
+        status_code,
+        json_fields,
+    )
     # A value of exactly the declared Struct type is valid as it is (the validator would only
     # compare the type), and the commonest result after dicts and lists.
     declared_struct = (
         model if isinstance(model, type) and issubclass(model, msgspec.Struct) else None
     )
-    # Each response gets a list of its own (handlers and policies add to it); ``[*t]`` costs
-    # what ``[CT_JSON]`` does.
-    vary = (VARY_ORIGIN,) if vary_origin else ()
-    json_fields = (CT_JSON, *vary)
-    text_fields = (CT_TEXT, *vary)
-    octet_fields = (CT_OCTET, *vary)
 
     def convert(result: Any) -> WireResponse:
         cls = type(result)
         if cls is dict or cls is list:  # the common case first
-            if empty:
-                return WireResponse(status_code, [*vary], b"")
             if validate_value is not None:
                 result = validate_value(result)
-            return WireResponse(status_code, [*json_fields], _ENCODE(result))
+            try:
+                return WireResponse(status_code, [*json_fields], _ENCODE(result))
+            except TypeError:
+                return unencodable(result)
         if cls is declared_struct:
-            if empty:
-                return WireResponse(status_code, [*vary], b"")
             return WireResponse(status_code, [*json_fields], _ENCODE(result))
         if isinstance(result, Response):
             return result.to_wire()
-        if empty:
-            return WireResponse(status_code, [*vary], b"")
         if isinstance(result, _GENERATORS) or (
             is_stream
             and not isinstance(result, _NOT_STREAMS)
             and isinstance(result, AsyncIterable | Iterable)
         ):
             return to_stream(result)
-        if validate_value is not None:
-            result = validate_value(result)
+        if other_value is not None:
+            result = other_value(result)
             cls = type(result)
         if cls is str:
             return WireResponse(status_code, [*text_fields], result.encode())
@@ -685,9 +699,22 @@ def build_result_converter(
         if result is None or isinstance(result, _JSON_NATIVE) or dataclasses.is_dataclass(result):
             return WireResponse(status_code, [*json_fields], _ENCODE(result))
         if isinstance(result, WireResponse):
-            return result
+            return result  # a model result is one (_django/models.py's PendingModels)
         # Anything else msgspec may still know how to encode (datetime, UUID, Decimal...).
         return WireResponse(status_code, [*json_fields], _ENCODE(result))
+
+    return convert
+
+
+def _empty_converter(
+    status_code: int, vary: tuple[tuple[bytes, bytes], ...]
+) -> Callable[[Any], WireResponse]:
+    """Return the converter of a route whose status has no body (1xx, 204, 304)."""
+
+    def convert(result: Any) -> WireResponse:
+        if isinstance(result, Response):
+            return result.to_wire()
+        return WireResponse(status_code, [*vary], b"")
 
     return convert
 

@@ -45,6 +45,7 @@ __all__ = (
     "ExceptionHandler",
     "Guard",
     "compile_routes",
+    "finish_response",
     "invoke",
     "run_full",
 )
@@ -118,6 +119,7 @@ class Endpoint:
             validate=info.validate_response is not False,
             response_class=info.response_class,
             vary_origin=cors is not None,
+            read_models=True,
         )
         self.handlers = handlers
         binder = self.binder
@@ -188,7 +190,7 @@ async def run_full(
         result = await endpoint.binder.call(kwargs)
         response = endpoint.convert(result)
         if response.__class__ is not WireResponse:
-            response = response.finish(request)  # type: ignore[attr-defined]
+            response = await finish_response(response, request)
     except Exception as exc:
         if exits:
             await run_exits(exits, exc)
@@ -248,6 +250,16 @@ def _limited_guard(
     return guard
 
 
+async def finish_response(response: Any, request: Request) -> WireResponse:
+    """Return the response a converter's deferred answer becomes: a file deciding between 200,
+    206 and 304 (``_http/files.py``), or a model result read in the pool (``_django/models.py``).
+    """
+    finished = response.finish(request)
+    if not isinstance(finished, WireResponse):  # the rows, read in the pool
+        finished = await finished
+    return finished  # type: ignore[no-any-return]
+
+
 async def invoke(endpoint: Endpoint, request: Request) -> WireResponse:
     """Call the handler as the innermost layer of a middleware chain.
 
@@ -266,7 +278,7 @@ async def invoke(endpoint: Endpoint, request: Request) -> WireResponse:
         result = await result
     response = endpoint.convert(result)
     if response.__class__ is not WireResponse:
-        response = response.finish(request)  # type: ignore[attr-defined]
+        response = await finish_response(response, request)
     return response
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, ClassVar, Final
 
+from django_bolt._dispatch.compile import finish_response
 from django_bolt._dispatch.errors import error_response
 from django_bolt._dispatch.table import RouteMatch, RouteTable
 from django_bolt._django.db import SHARED as _DB_SHARED, schedule_shared_settle
@@ -146,7 +147,7 @@ class Dispatcher:
                     result = await result
                 response = endpoint.convert(result)
                 if response.__class__ is not WireResponse:
-                    response = response.finish(request)  # type: ignore[attr-defined]
+                    response = await finish_response(response, request)
         except Exception as exc:
             handlers = endpoint.handlers if endpoint is not None else self.exception_handlers
             response = await self._error_response(request, exc, handlers)
