@@ -25,12 +25,13 @@ from typing import Any, ClassVar, Final, Generic, TypeVar
 
 import msgspec
 from django.core import signing
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.db.models.query import ModelIterable
 
+from django_bolt._django.models import ModelResults, apply_loading_plan
 from django_bolt.concurrency import run_in_pool
-from django_bolt.exceptions import NotFound, RequestValidationError, ResponseValidationError
+from django_bolt.exceptions import NotFound, RequestValidationError
 from django_bolt.params import Query
 from django_bolt.request import Request
 
@@ -97,68 +98,35 @@ def extract_pagination_item_type(response_type: Any) -> Any:
 
 
 class _Items:
-    """How a page's rows are read (``project``) and turned into items (``convert``)."""
+    """How a page's rows become items of the declared type: ``_django/models.py``'s reading
+    (a Struct's fields as a ``.values()`` projection, relations loaded once per page)."""
 
-    __slots__ = ("fields", "item_type", "label", "list_type", "values_fields")
+    __slots__ = ("item_struct", "label", "results")
 
     def __init__(self, item_type: Any, label: str) -> None:
-        self.item_type = item_type
         self.label = label
-        self.list_type: Any = None if item_type is None else list[item_type]
-        # The Struct's fields when each one is a plain attribute (read by name, no rename).
-        self.fields: tuple[str, ...] | None = None
-        if isinstance(item_type, type) and issubclass(item_type, msgspec.Struct):
-            fields = msgspec.structs.fields(item_type)
-            if all(f.name == f.encode_name for f in fields):
-                self.fields = tuple(f.name for f in fields)
-        # Decided on the first QuerySet (its model is known then): the columns to project.
-        self.values_fields: dict[type, tuple[str, ...] | None] = {}
+        self.results = ModelResults(list if item_type is None else list[item_type], label)
+        self.item_struct = (
+            item_type
+            if isinstance(item_type, type) and issubclass(item_type, msgspec.Struct)
+            else None
+        )
 
-    def project(self, queryset: QuerySet[Any], extra: tuple[str, ...] = ()) -> QuerySet[Any]:
-        """Return ``queryset`` reading only what the items need, when that is known."""
-        if queryset._iterable_class is not ModelIterable:  # already values()/values_list()
-            return queryset
-        model = queryset.model
-        if model not in self.values_fields:
-            self.values_fields[model] = self._model_columns(model)
-        columns = self.values_fields[model]
-        if columns is None:
-            return queryset
-        return queryset.values(*dict.fromkeys((*columns, *extra)))
-
-    def _model_columns(self, model: Any) -> tuple[str, ...] | None:
-        if self.item_type is None:
-            return tuple(f.attname for f in model._meta.concrete_fields)
-        if self.fields is None:
-            return None
-        for name in self.fields:
-            if name == "pk":
-                continue
-            try:
-                field = model._meta.get_field(name)
-            except FieldDoesNotExist:
-                return None  # a property or computed value: read instances
-            if not getattr(field, "concrete", False) or field.many_to_many:
-                return None
-        return self.fields
-
-    def convert(self, rows: list[Any]) -> list[Any]:
-        """Return the page's rows as items of the declared type (dicts without one)."""
-        if self.list_type is None:
-            return [_as_dict(row) for row in rows]
-        try:
-            items: list[Any] = msgspec.convert(rows, self.list_type, from_attributes=True)
-        except msgspec.ValidationError as exc:
-            raise ResponseValidationError(str(exc), self.label) from None
+    def page(self, source: Any, start: int, stop: int) -> list[Any]:
+        """Return the items from ``start`` to ``stop`` (a QuerySet reads only those rows)."""
+        items: list[Any] = self.results.to_data(source[start:stop])
         return items
 
+    def instances(self, queryset: QuerySet[Any], stop: int) -> list[Any]:
+        """Return the first ``stop`` rows as model instances, with the items' relations loaded."""
+        if self.item_struct is not None and queryset._iterable_class is ModelIterable:
+            queryset = apply_loading_plan(queryset, self.item_struct)
+        return list(queryset[:stop])
 
-def _as_dict(row: Any) -> Any:
-    """Return a model instance's column values as a dict; anything else as it is."""
-    meta = getattr(row, "_meta", None)
-    if meta is None or not hasattr(row, "_state"):
-        return row
-    return {f.attname: getattr(row, f.attname) for f in meta.concrete_fields}
+    def convert(self, rows: list[Any]) -> list[Any]:
+        """Return rows already read as items."""
+        items: list[Any] = self.results.to_data(rows)
+        return items
 
 
 def _is_queryset(source: Any) -> bool:
@@ -264,11 +232,6 @@ class PaginationBase:
         """Return the envelope of one page, on a thread that may query the database."""
         raise NotImplementedError
 
-    def _fetch(self, source: Any, start: int, stop: int, extra: tuple[str, ...] = ()) -> list[Any]:
-        if _is_queryset(source):
-            return list(self._items.project(source, extra)[start:stop])
-        return list(source[start:stop])
-
 
 class PageNumberPagination(PaginationBase):
     """Pages by number: ``?page=2`` (and ``?page_size=`` when the client may choose it).
@@ -296,10 +259,10 @@ class PageNumberPagination(PaginationBase):
         if page > max(total_pages, 1):
             raise NotFound(detail=f"Invalid page: {page} (the last page is {max(total_pages, 1)})")
         offset = (page - 1) * page_size
-        rows = self._fetch(source, offset, offset + page_size) if total else []
+        items = self._items.page(source, offset, offset + page_size) if total else []
         has_next = page < total_pages
         return self.build_response(
-            self._items.convert(rows),
+            items,
             total=total,
             request=request,
             has_next=has_next,
@@ -343,9 +306,9 @@ class LimitOffsetPagination(PaginationBase):
         limit = self.resolve_page_size(params.get("limit"))
         offset: int = params.get("offset", 0)
         total = _count(source)
-        rows = self._fetch(source, offset, offset + limit) if offset < total else []
+        items = self._items.page(source, offset, offset + limit) if offset < total else []
         return self.build_response(
-            self._items.convert(rows),
+            items,
             total=total,
             request=request,
             has_next=offset + limit < total,
@@ -443,7 +406,7 @@ class CursorPagination(PaginationBase):
             queryset = queryset.filter(self._after(keys, values, backwards))
         names = tuple(field for field, _ in keys)
         try:
-            rows = self._fetch(queryset, 0, page_size + 1, names)
+            rows = self._items.instances(queryset, page_size + 1)
         except (ValidationError, ValueError, TypeError):
             # A signed cursor from a deployment whose fields changed type meanwhile.
             raise _query_error(self.cursor_query_param, "Invalid cursor") from None
