@@ -28,7 +28,12 @@ from django.db.models import QuerySet
 
 from django_bolt.concurrency import is_inline_safe, sync_to_thread
 from django_bolt.decorators import RESPONSE_MODEL_UNSET, ActionHandler
-from django_bolt.exceptions import ConfigurationError, NotFound, RequestValidationError
+from django_bolt.exceptions import (
+    BadRequest,
+    ConfigurationError,
+    NotFound,
+    RequestValidationError,
+)
 from django_bolt.middleware import middleware as route_middleware_decorator
 from django_bolt.pagination import PaginationBase, paginate, pagination_of
 from django_bolt.request import Request
@@ -342,7 +347,8 @@ class ViewSet(APIView):
         elif not lookups:
             params = self.request.path_params
             if self.lookup_field not in params:
-                raise NotFound(detail=f"Missing lookup field: {self.lookup_field}")
+                # A detail lookup from a route without the value: Django-Bolt's 400.
+                raise BadRequest(detail=f"Missing lookup field: {self.lookup_field}")
             lookups = {self.lookup_field: params[self.lookup_field]}
         try:
             return await queryset.aget(**lookups)

@@ -13,7 +13,7 @@ from django_bolt.exceptions import ConfigurationError
 from django_bolt.testing import AsyncTestClient, TestClient
 from django_bolt.views import APIView, ModelViewSet, ViewSet
 
-from .test_model_views import GroupIn, GroupOut, alias, queries  # noqa: F401 - fixtures
+from .test_model_views import GroupIn, GroupOut
 
 
 class Full(msgspec.Struct):
