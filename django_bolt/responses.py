@@ -35,6 +35,7 @@ from django_bolt._http.wire import (
 )
 from django_bolt.cookies import Cookie, SameSitePolicy
 from django_bolt.exceptions import ResponseValidationError
+from django_bolt.serializers.output import output_adapter
 
 if typing.TYPE_CHECKING:
     from datetime import datetime
@@ -641,11 +642,7 @@ def build_result_converter(
     to_stream = _stream_converter(status_code, item_type, response_class, validate, handler_name)
     if is_stream:
         model = None
-    validate_value = (
-        _validator(model, handler_name)
-        if validate and model is not None and _needs_validation(model)
-        else None
-    )
+    validate_value, declared_struct = _checks(model, validate, handler_name, read_models)
     # Each response gets a list of its own (handlers and policies add to it); ``[*t]`` costs
     # what ``[CT_JSON]`` does.
     vary = (VARY_ORIGIN,) if vary_origin else ()
@@ -663,11 +660,6 @@ def build_result_converter(
         handler_name,
         status_code,
         json_fields,
-    )
-    # A value of exactly the declared Struct type is valid as it is (the validator would only
-    # compare the type), and the commonest result after dicts and lists.
-    declared_struct = (
-        model if isinstance(model, type) and issubclass(model, msgspec.Struct) else None
     )
 
     def convert(result: Any) -> WireResponse:
@@ -704,6 +696,30 @@ def build_result_converter(
         return WireResponse(status_code, [*json_fields], _ENCODE(result))
 
     return convert
+
+
+def _checks(
+    model: Any, validate: bool, handler_name: str, route: bool
+) -> tuple[Callable[[Any], Any] | None, type | None]:
+    """Return a converter's check of values (None: send them as they are) and the declared
+    Struct whose instances are sent as they are.
+
+    A serializer whose output differs from its fields (write-only or computed fields) is sent
+    as its ``dump()`` (``serializers/output.py``), whatever ``validate`` says: its instances
+    are then never sent as they are.
+    """
+    adapter = output_adapter(model, handler_name) if route else None
+    if adapter is not None:
+        return adapter, None
+    check = (
+        _validator(model, handler_name)
+        if validate and model is not None and _needs_validation(model)
+        else None
+    )
+    # A value of exactly the declared Struct type is valid as it is (the validator would only
+    # compare the type), and the commonest result after dicts and lists.
+    declared = model if isinstance(model, type) and issubclass(model, msgspec.Struct) else None
+    return check, declared
 
 
 def _empty_converter(

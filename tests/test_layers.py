@@ -29,7 +29,7 @@ LAYERS: Final = [
     # What every part of the framework uses, knowing no request.
     "status_codes enums params param_functions cookies conf _conf exceptions _http concurrency",
     # The request, its parameters, its session and database, the bridge to Django's views.
-    "request types _binding datastructures _django",
+    "request types _binding datastructures _django serializers",
     "responses shortcuts pagination decorators",
     "middleware auth views",
     # Declaring, compiling and dispatching routes.

@@ -410,6 +410,10 @@ class ModelResults:
         target = self._item_struct if self._many else self._struct
         if target is None:
             return self._plain(value)
+        from_models = getattr(target, "__bolt_from_models__", None)
+        if from_models is not None:
+            # A serializer reads its instances itself (loads, sources, computed fields).
+            return self._serialized(from_models, value)
         if isinstance(value, QuerySet):
             rows: Any = _struct_rows(value, target)
         elif isinstance(value, Model):
@@ -423,6 +427,14 @@ class ModelResults:
             return msgspec.convert(rows, self._declared)
         except msgspec.ValidationError as exc:
             raise ResponseValidationError(str(exc), self._handler) from None
+
+    def _serialized(self, from_models: Callable[[Any], list[Any]], value: Any) -> Any:
+        if isinstance(value, Model):
+            rows = from_models([value])
+            return rows[0] if not self._many else rows
+        if self._many or not isinstance(value, QuerySet):
+            return from_models(value)
+        raise ResponseValidationError("Expected one object, got a QuerySet", self._handler)
 
     def _plain(self, value: Any) -> Any:
         if isinstance(value, QuerySet):

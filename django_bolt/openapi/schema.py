@@ -37,6 +37,7 @@ from django_bolt.responses import (
     stream_item_type,
 )
 from django_bolt.router import ANNOTATED
+from django_bolt.serializers.output import output_type
 from django_bolt.server.contract import REASON_PHRASES
 
 if TYPE_CHECKING:
@@ -231,6 +232,11 @@ class SchemaGenerator:
         elif model is None:
             # response_model=None: no declared type, any JSON (as an unannotated handler).
             model = inspect.Signature.empty
+        # A serializer is documented by what it sends (serializers/output.py).
+        if isinstance(model, dict):
+            model = {code: output_type(tp) for code, tp in model.items()}
+        elif model is not inspect.Signature.empty:
+            model = output_type(model)
         auth = resolve_entries(info.auth) if info.auth is not None else auth_default
         guards = resolve_entries(info.guards) if info.guards is not None else guards_default
         path = _CONVERTER.sub(r"{\1}", info.path)
