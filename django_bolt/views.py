@@ -37,6 +37,7 @@ from django_bolt.exceptions import (
 from django_bolt.middleware import middleware as route_middleware_decorator
 from django_bolt.pagination import PaginationBase, paginate, pagination_of
 from django_bolt.request import Request
+from django_bolt.serializers import Serializer
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -406,10 +407,38 @@ def _write_fields(data: Any) -> dict[str, Any]:
     }
 
 
-async def _validated(obj: Any, fields: dict[str, Any]) -> Any:
-    """Set ``fields`` on ``obj`` and run the model's validation (a 422 when it fails)."""
+def _assign(obj: Any, data: Any) -> Any:
+    """Write a create or update body to ``obj``: a Serializer its column values (read-only
+    fields left out), a Struct each field."""
+    if isinstance(data, Serializer):
+        return data.update_instance(obj)
+    for name, value in _write_fields(data).items():
+        setattr(obj, name, value)
+    return obj
+
+
+async def _assign_patch(view: Any, obj: Any, patch: Any) -> Any:
+    """Write the fields a PATCH body sends to ``obj``; with a Serializer, the object's state
+    merged with them passes the serializer's validators first (a 422 when it does not)."""
+    fields = _write_fields(patch)
+    serializer = view.get_serializer_class("partial_update")
+    if fields and isinstance(serializer, type) and issubclass(serializer, Serializer):
+        current = (await serializer.afrom_model(obj)).to_dict()
+        validated = serializer.model_validate({**current, **fields})
+        columns = {f.name for f in obj._meta.concrete_fields}
+        read_only = serializer.__bolt_read_only__
+        fields = {
+            name: getattr(validated, name)
+            for name in fields
+            if name in columns and name not in read_only
+        }
     for name, value in fields.items():
         setattr(obj, name, value)
+    return obj
+
+
+async def _validated(obj: Any) -> Any:
+    """Run the model's validation on ``obj`` (a 422 when it fails); return it."""
     await sync_to_thread(_check_model, obj)
     return obj
 
@@ -509,7 +538,7 @@ class CreateMixin:
 
     async def create(self: Any, request: Request, data: Any) -> Any:
         """Create an object."""
-        obj = await _validated(await _new_object(self), _write_fields(data))
+        obj = await _validated(_assign(await _new_object(self), data))
         return await _saved(obj, self.perform_create)
 
 
@@ -519,7 +548,7 @@ class UpdateMixin:
 
     async def update(self: Any, request: Request, data: Any) -> Any:
         """Replace an object's fields."""
-        obj = await _validated(await self.get_object(), _write_fields(data))
+        obj = await _validated(_assign(await self.get_object(), data))
         return await _saved(obj, self.perform_update)
 
 
@@ -529,7 +558,7 @@ class PartialUpdateMixin:
 
     async def partial_update(self: Any, request: Request, data: Any) -> Any:
         """Change some of an object's fields."""
-        obj = await _validated(await self.get_object(), _write_fields(data))
+        obj = await _validated(await _assign_patch(self, await self.get_object(), data))
         return await _saved(obj, self.perform_update)
 
 
@@ -588,9 +617,10 @@ def _patch_type(struct: type) -> type:
 
 
 def _check_writable(cls: type[ViewSet], struct: type, action: str) -> None:
-    """Refuse, at registration, a body field the model does not have."""
+    """Refuse, at registration, a Struct body field the model does not have (a Serializer may
+    have fields of its own: it writes only its columns)."""
     base = cls._base_queryset
-    if not isinstance(base, QuerySet):
+    if not isinstance(base, QuerySet) or issubclass(struct, Serializer):
         return
     meta = base.model._meta
     for name in struct.__struct_fields__:  # type: ignore[attr-defined]
