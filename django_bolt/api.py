@@ -214,6 +214,7 @@ class BoltAPI(Router, Dispatcher):
                 info.validate_response = self.validate_response
             if info.include_in_schema is None:
                 info.include_in_schema = in_schema
+            info.namespace = self.namespace
             yield info, merged
         # The mounting API's middleware wraps the mounted API's.
         around = (*outer, *self.middleware)

@@ -77,6 +77,8 @@ class RouteInfo:
         "methods",
         "middleware",
         "name",
+        "name_explicit",
+        "namespace",
         "path",
         "response_class",
         "response_model",
@@ -123,6 +125,10 @@ class RouteInfo:
         self.summary = summary
         self.description = description if description is not None else inspect.getdoc(endpoint)
         self.name = name or getattr(endpoint, "__name__", None)
+        # Reversing (django_bolt.urls): an explicit name wins over a derived one; the
+        # namespace is the registering API's, set when an API lists its routes.
+        self.name_explicit = name is not None
+        self.namespace: str | None = None
         self.include_in_schema = include_in_schema
         self.guards = list(guards) if guards is not None else None
         self.auth = list(auth) if auth is not None else None
@@ -323,6 +329,8 @@ class Router:
     def _declare(self, specs: list[RouteSpec]) -> None:
         for spec in specs:
             self.route(spec.path, spec.methods, **spec.options)(spec.handler)
+            # A name made from the class name is derived, as a function's own name is.
+            self._routes[-1].name_explicit = spec.name_explicit
 
     def include_router(self, router: Router, prefix: str = "") -> None:
         """Serve ``router``'s routes under this one (plus ``prefix``)."""

@@ -82,6 +82,8 @@ class RouteSpec(NamedTuple):
     methods: tuple[str, ...]
     handler: Callable[..., Any]
     options: dict[str, Any]
+    # Whether the route name was given (reversing prefers an explicit name to a derived one).
+    name_explicit: bool = True
 
 
 class APIView:
@@ -275,7 +277,8 @@ def view_routes(
             "include_in_schema": _pick(include_in_schema, cls.include_in_schema),
             "inline": _inline(cls, func),
         }
-        specs.append(RouteSpec(path, (method.upper(),), cls.as_view(method), options))
+        handler = cls.as_view(method)
+        specs.append(RouteSpec(path, (method.upper(),), handler, options, name is not None))
     return specs
 
 
@@ -715,8 +718,9 @@ def viewset_routes(
         if model is not RESPONSE_MODEL_UNSET:
             options["response_model"] = model
         route = f"{root}/{{{lookup}}}" if detail else (root or "/")
-        specs.append(RouteSpec(route, (method,), handler, options))
-    specs.extend(_action_routes(cls, root, lookup, base, shared, attributes))
+        specs.append(RouteSpec(route, (method,), handler, options, name is not None))
+    explicit = name is not None
+    specs.extend(_action_routes(cls, root, lookup, base, shared, attributes, explicit))
     return specs
 
 
@@ -727,6 +731,7 @@ def _action_routes(
     base: str,
     shared: dict[str, Any],
     attributes: dict[str, Any],
+    explicit: bool,
 ) -> list[RouteSpec]:
     """Return the routes of the class's ``@action`` methods."""
     specs: list[RouteSpec] = []
@@ -754,5 +759,6 @@ def _action_routes(
             options["response_model"] = record.response_model
         for method in record.methods:
             handler = build_handler(cls, record.fn, attr, attributes=attributes)
-            specs.append(RouteSpec(route, (method,), handler, options))
+            named = explicit or record.name is not None
+            specs.append(RouteSpec(route, (method,), handler, options, named))
     return specs
