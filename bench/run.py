@@ -49,7 +49,11 @@ RESULTS: Final = BENCH / "results"
 sys.path.insert(0, str(APP))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from benchproject.catalog.rows import expected_page  # noqa: E402
+from benchproject.catalog.rows import (  # noqa: E402
+    expected_articles_page,
+    expected_page,
+    expected_product,
+)
 from benchproject.payloads import DOCUMENT  # noqa: E402
 
 THEIRS_VERSION: Final = "0.13.0"
@@ -158,6 +162,24 @@ ENDPOINTS: Final = (
         "GET",
         "/orm/sync",
         expected_page(),
+        servers=BOLT_SERVERS,
+        default=False,
+    ),
+    # Issue 16: a ModelViewSet with PageNumberPagination (page 2: 20 of the 100 rows, one COUNT
+    # and one page query) and its retrieve by primary key, the same class on both sides.
+    Endpoint(
+        "viewset-page",
+        "GET",
+        "/articles?page=2",
+        expected_articles_page(2),
+        servers=BOLT_SERVERS,
+        default=False,
+    ),
+    Endpoint(
+        "viewset-retrieve",
+        "GET",
+        "/articles/42",
+        expected_product(42),
         servers=BOLT_SERVERS,
         default=False,
     ),

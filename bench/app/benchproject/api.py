@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt  # noqa: TC003 - msgspec reads ProductOut's hints at run time
 import inspect
 from typing import Annotated, Any
+
+import msgspec
 
 from benchproject.catalog.models import Product
 from benchproject.orders import Order  # noqa: TC001 - the binder reads the hints at run time
 from benchproject.payloads import DOCUMENT
 from django_bolt import BoltAPI
 from django_bolt.auth import IsAuthenticated, JWTAuthentication
+from django_bolt.pagination import PageNumberPagination
+from django_bolt.views import ModelViewSet
 
 try:  # our package exports the markers at the top level ...
     from django_bolt import Cookie, Header
@@ -149,3 +154,24 @@ async def orm_pg_async_plain():
 @api.get("/plain/orm-pg/sync")
 def orm_pg_sync_plain():
     return [_product(p) for p in Product.objects.using("pg").order_by("id")[:10]]
+
+
+# A ModelViewSet with page-number pagination (issue 16): GET /articles?page=2 (20 rows of the
+# 100) and a retrieve by primary key, the same class on both sides.
+class ProductOut(msgspec.Struct):
+    id: int
+    name: str
+    price_cents: int
+    in_stock: bool
+    created: dt.datetime
+
+
+class ProductPages(PageNumberPagination):
+    page_size = 20
+
+
+@api.viewset("/articles")
+class ProductViewSet(ModelViewSet):
+    queryset = Product.objects.order_by("id")
+    serializer_class = ProductOut
+    pagination_class = ProductPages
