@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 import typing
-from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, NamedTuple, TypeVar
 
 import msgspec
 from django.core.exceptions import (
@@ -296,7 +296,11 @@ class _QuerysetAttribute:
         instance.__dict__["_base_queryset"] = value
 
 
-class ViewSet(APIView):
+# The model a viewset serves, for type checkers (``ViewSet[Article]``, as Django-Bolt spells it).
+_ModelT = TypeVar("_ModelT")
+
+
+class ViewSet(APIView, Generic[_ModelT]):
     """DRF's actions on two paths: ``list``/``create`` on the base path, ``retrieve``,
     ``update``, ``partial_update`` and ``destroy`` on ``{base}/{lookup_field}``.
 
@@ -510,7 +514,7 @@ async def _saved(obj: Any, perform: Callable[[Any], Awaitable[None]]) -> Any:
     return obj
 
 
-async def _new_object(view: ViewSet) -> Any:
+async def _new_object(view: ViewSet[Any]) -> Any:
     """Return an unsaved instance of the viewset's model, bound to its QuerySet's database."""
     base = type(view)._base_queryset
     queryset = base if base is not None else await view.get_queryset()
@@ -574,7 +578,7 @@ class DestroyMixin:
         await self.perform_destroy(await self.get_object())
 
 
-class ReadOnlyModelViewSet(ListMixin, RetrieveMixin, ViewSet):
+class ReadOnlyModelViewSet(ListMixin, RetrieveMixin, ViewSet[_ModelT]):
     """``list`` and ``retrieve`` over ``queryset``, typed by the serializer classes."""
 
 
@@ -585,7 +589,7 @@ class ModelViewSet(
     UpdateMixin,
     PartialUpdateMixin,
     DestroyMixin,
-    ViewSet,
+    ViewSet[_ModelT],
 ):
     """All six actions over ``queryset``, typed by the serializer classes."""
 
@@ -620,7 +624,7 @@ def _patch_type(struct: type) -> type:
     )
 
 
-def _check_writable(cls: type[ViewSet], struct: type, action: str) -> None:
+def _check_writable(cls: type[ViewSet[Any]], struct: type, action: str) -> None:
     """Refuse, at registration, a Struct body field the model does not have (a Serializer may
     have fields of its own: it writes only its columns)."""
     base = cls._base_queryset
@@ -638,7 +642,7 @@ def _check_writable(cls: type[ViewSet], struct: type, action: str) -> None:
                 ) from None
 
 
-def _body_type(cls: type[ViewSet], action: str, func: Any) -> Any:
+def _body_type(cls: type[ViewSet[Any]], action: str, func: Any) -> Any:
     """Return the request body type of a mixin's write action (None for a user's method)."""
     if _BODY_ACTIONS.get(action) is not func:
         return None
@@ -654,7 +658,7 @@ def _body_type(cls: type[ViewSet], action: str, func: Any) -> Any:
     return _patch_type(struct) if action == "partial_update" else struct
 
 
-def _response_model(cls: type[ViewSet], action: str, func: Any) -> Any:
+def _response_model(cls: type[ViewSet[Any]], action: str, func: Any) -> Any:
     """Return the declared response: the method's own, else the serializer the action uses."""
     own = getattr(func, "response_model", RESPONSE_MODEL_UNSET)
     if own is not RESPONSE_MODEL_UNSET:
@@ -671,7 +675,7 @@ def _response_model(cls: type[ViewSet], action: str, func: Any) -> Any:
 
 
 def viewset_routes(
-    cls: type[ViewSet],
+    cls: type[ViewSet[Any]],
     path: str,
     *,
     name: str | None = None,
@@ -725,7 +729,7 @@ def viewset_routes(
 
 
 def _action_routes(
-    cls: type[ViewSet],
+    cls: type[ViewSet[Any]],
     root: str,
     lookup: str,
     base: str,

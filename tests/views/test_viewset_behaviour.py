@@ -183,3 +183,17 @@ def test_each_request_sees_its_own_instance() -> None:
 
     for i, answer in enumerate(asyncio.run(main())):
         assert answer.json() == {"n": i, "query": str(i), "action": "list"}
+
+
+def test_viewset_takes_its_model_as_a_type_parameter() -> None:
+    from django.contrib.auth.models import Group
+
+    api = BoltAPI()
+
+    @api.viewset("/typed")
+    class TypedViewSet(ViewSet[Group]):
+        async def list(self, request: Any) -> list[int]:
+            return [1]
+
+    with TestClient(api) as client:
+        assert client.get("/typed").json() == [1]
