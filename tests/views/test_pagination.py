@@ -257,3 +257,33 @@ def test_paginate_refuses_what_it_cannot_use() -> None:
     with pytest.raises(TypeError):
         paginate(dict)  # type: ignore[arg-type]
     assert PaginatedResponse(items=[], total=0, has_next=False, has_previous=False).page is None
+
+
+class Fixed(PageNumberPagination):
+    page_size = 7
+    page_size_query_param = None
+
+
+def test_a_page_size_the_client_cannot_choose() -> None:
+    api = BoltAPI()
+
+    @api.get("/fixed")
+    @paginate(Fixed)
+    async def fixed() -> list[Item]:
+        return ROWS
+
+    with TestClient(api) as client:
+        body = client.get("/fixed?page=2&page_size=3").json()
+        document = client.get("/openapi.json").json()
+    assert body["page_size"] == 7
+    assert [i["id"] for i in body["items"]] == list(range(8, 15))
+    assert [p["name"] for p in document["paths"]["/fixed"]["get"]["parameters"]] == ["page"]
+
+
+def test_calling_a_paginator_directly() -> None:
+    import asyncio
+
+    envelope = asyncio.run(Window().paginate_queryset(ROWS, None, limit=2, offset=1))
+    assert envelope.total == 45
+    assert [row["id"] for row in envelope.items] == [2, 3]
+    assert envelope.limit == 2
