@@ -25,15 +25,17 @@ from typing import Any, ClassVar, Final, Generic, TypeVar
 
 import msgspec
 from django.core import signing
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.db.models import Q, QuerySet
 from django.db.models.query import ModelIterable
 
 from django_bolt._django.models import ModelResults, apply_loading_plan
 from django_bolt.concurrency import run_in_pool
-from django_bolt.exceptions import NotFound, RequestValidationError
+from django_bolt.exceptions import NotFound, RequestValidationError, ResponseValidationError
 from django_bolt.params import Query
 from django_bolt.request import Request
+from django_bolt.serializers import Serializer
+from django_bolt.serializers.orm import prepare_queryset
 
 __all__ = (
     "CursorPagination",
@@ -99,33 +101,45 @@ def extract_pagination_item_type(response_type: Any) -> Any:
 
 class _Items:
     """How a page's rows become items of the declared type: ``_django/models.py``'s reading
-    (a Struct's fields as a ``.values()`` projection, relations loaded once per page)."""
+    (a Struct's fields as a ``.values()`` projection, relations loaded once per page); items
+    of another declared type (``list[dict[str, int]]``...) are checked against it."""
 
-    __slots__ = ("item_struct", "label", "results")
+    __slots__ = ("check", "item_struct", "label", "results")
 
     def __init__(self, item_type: Any, label: str) -> None:
         self.label = label
-        self.results = ModelResults(list if item_type is None else list[item_type], label)
+        declared = list if item_type is None else list[item_type]
+        self.results = ModelResults(declared, label)
         self.item_struct = (
             item_type
             if isinstance(item_type, type) and issubclass(item_type, msgspec.Struct)
             else None
         )
+        # ModelResults passes values of a type that is not a Struct through as they are.
+        self.check: Any = None if item_type is None or self.item_struct else declared
 
     def page(self, source: Any, start: int, stop: int) -> list[Any]:
         """Return the items from ``start`` to ``stop`` (a QuerySet reads only those rows)."""
-        items: list[Any] = self.results.to_data(source[start:stop])
-        return items
+        return self.convert(source[start:stop])
 
     def instances(self, queryset: QuerySet[Any], stop: int) -> list[Any]:
         """Return the first ``stop`` rows as model instances, with the items' relations loaded."""
-        if self.item_struct is not None and queryset._iterable_class is ModelIterable:
-            queryset = apply_loading_plan(queryset, self.item_struct)
+        item = self.item_struct
+        if item is not None and queryset._iterable_class is ModelIterable:
+            if issubclass(item, Serializer):
+                queryset = prepare_queryset(item, queryset)  # its own plan (sources, annotations)
+            else:
+                queryset = apply_loading_plan(queryset, item)
         return list(queryset[:stop])
 
-    def convert(self, rows: list[Any]) -> list[Any]:
-        """Return rows already read as items."""
+    def convert(self, rows: Any) -> list[Any]:
+        """Return ``rows`` (a QuerySet, a list of instances or values) as items."""
         items: list[Any] = self.results.to_data(rows)
+        if self.check is not None:
+            try:
+                items = msgspec.convert(items, self.check)
+            except msgspec.ValidationError as exc:
+                raise ResponseValidationError(str(exc), self.label) from None
         return items
 
 
@@ -384,7 +398,13 @@ class CursorPagination(PaginationBase):
         if not ordering:
             raise ValueError(f"{type(self).__qualname__}.ordering is empty")
         keys = [(o.lstrip("-"), o.startswith("-")) for o in ordering]
-        pk_names = {"pk"} if model is None else {"pk", model._meta.pk.name}
+        for field, _ in keys:
+            if field != "pk" and not _is_column(model, field):
+                raise ImproperlyConfigured(
+                    f"{type(self).__qualname__}.ordering: {field!r} is not a column of "
+                    f"{model.__name__} (cursors are made of the row's own values)"
+                )
+        pk_names = {"pk", model._meta.pk.name}
         if not any(field in pk_names for field, _ in keys):
             keys.append(("pk", keys[-1][1]))
         return keys
@@ -404,7 +424,7 @@ class CursorPagination(PaginationBase):
         queryset = source.order_by(*order)
         if values:
             queryset = queryset.filter(self._after(keys, values, backwards))
-        names = tuple(field for field, _ in keys)
+        names = tuple(_attname(source.model, field) for field, _ in keys)
         try:
             rows = self._items.instances(queryset, page_size + 1)
         except (ValidationError, ValueError, TypeError):
@@ -441,17 +461,21 @@ class CursorPagination(PaginationBase):
         return condition
 
     def _row_cursor(self, row: Any, names: tuple[str, ...], backwards: bool) -> str:
-        values = [_ordering_value(row, name) for name in names]
+        values = [getattr(row, name) for name in names]
         return self.encode_cursor(list(msgspec.to_builtins(values)), backwards)
 
 
-def _ordering_value(row: Any, name: str) -> Any:
-    if isinstance(row, dict):
-        return row[name]
-    value = row
-    for part in name.split("__"):
-        value = getattr(value, part)
-    return value
+def _is_column(model: Any, name: str) -> bool:
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return bool(getattr(field, "concrete", False)) and not field.many_to_many
+
+
+def _attname(model: Any, name: str) -> str:
+    """Return the attribute holding a column's value (a foreign key's ``<name>_id``)."""
+    return "pk" if name == "pk" else str(model._meta.get_field(name).attname)
 
 
 # --- the decorator and the route it makes -------------------------------------------------------

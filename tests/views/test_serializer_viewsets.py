@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from django_bolt import BoltAPI, PageNumberPagination
+from django_bolt import BoltAPI, CursorPagination, PageNumberPagination, paginate
 from django_bolt.serializers import Serializer, computed_field, field_validator
 from django_bolt.testing import TestClient
 from django_bolt.views import ModelViewSet
@@ -149,3 +149,71 @@ def test_serializer_bodies_validate_and_write(books: dict[str, Any]) -> None:
         assert refused.json()["detail"][0]["loc"][-1] == "title"
         assert client.get(f"/books/{book}").json()["title"] == "again"
         assert client.delete(f"/books/{book}").status_code == 204
+
+
+class ByPages(CursorPagination):
+    page_size = 5
+    ordering = ("-pages",)
+
+
+class ByAuthor(CursorPagination):
+    page_size = 5
+    ordering = ("author", "title")
+
+
+class NotAColumn(CursorPagination):
+    ordering = "author__name"
+
+
+def test_cursor_pages_of_serialized_rows_cost_the_same(
+    books: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db.backends import utils
+
+    alias = books["alias"]
+    seen: list[str] = []
+    original = utils.CursorWrapper._execute
+
+    def recording(self: Any, sql: str, *args: Any) -> Any:
+        seen.append(sql)
+        return original(self, sql, *args)
+
+    monkeypatch.setattr(utils.CursorWrapper, "_execute", recording)
+    api = BoltAPI()
+
+    @api.get("/by-pages")
+    @paginate(ByPages)
+    async def by_pages() -> list[BookOut]:
+        return Book.objects.using(alias).all()
+
+    @api.get("/by-author")
+    @paginate(ByAuthor)
+    def by_author() -> list[BookRow]:
+        return Book.objects.using(alias).all()
+
+    @api.get("/broken")
+    @paginate(NotAColumn)
+    def broken() -> list[BookRow]:
+        return Book.objects.using(alias).all()
+
+    with TestClient(api, raise_server_exceptions=False) as client:
+        seen.clear()
+        first = client.get("/by-pages").json()
+        first_cost = len(seen)
+        assert [b["pages"] for b in first["items"]] == [12, 11, 10, 9, 8]
+        assert first["items"][0]["author"]["name"] == "Ann"
+        seen.clear()
+        second = client.get("/by-pages", params={"cursor": first["next_cursor"]}).json()
+        assert [b["pages"] for b in second["items"]] == [7, 6, 5, 4, 3]
+        # The relations are loaded per page (a join and one prefetch), never per row.
+        assert len(seen) == first_cost <= 3
+        titles: list[str] = []
+        cursor = None
+        while True:
+            page = client.get("/by-author", params={"cursor": cursor} if cursor else {}).json()
+            titles.extend(b["title"] for b in page["items"])
+            cursor = page.get("next_cursor")
+            if cursor is None:
+                break
+        assert titles == [f"b{i:02d}" for i in range(1, 13)]
+        assert client.get("/broken").status_code == 500
