@@ -17,6 +17,7 @@ from django_bolt.serializers.fields import (
     field_validator,
     model_validator,
 )
+from django_bolt.serializers.helpers import create_serializer, create_serializer_set
 from django_bolt.serializers.orm import LoadingPlan, SerializationError
 from django_bolt.serializers.selection import SerializerView
 from django_bolt.serializers.types import (
@@ -119,6 +120,8 @@ __all__ = (
     "Timezone",
     "Username",
     "computed_field",
+    "create_serializer",
+    "create_serializer_set",
     "dump_value",
     "field",
     "field_validator",

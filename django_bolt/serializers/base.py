@@ -17,7 +17,7 @@ when every field passed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Final, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Final, Optional, Self
 
 import msgspec
 from msgspec.structs import force_setattr
@@ -114,6 +114,8 @@ def _document_options(namespace: dict[str, Any], options: dict[str, FieldConfig]
     them (``Annotated[<type>, Meta(description=..., ...)]``)."""
     annotations = namespace.get("__annotations__", {})
     for name, option in options.items():
+        if option.read_only and not option.has_default() and name in annotations:
+            annotations[name] = Optional[annotations[name]]  # noqa: UP045 - it may be a string
         extra = option.schema_extra()
         if not extra or name not in annotations:
             continue
@@ -160,6 +162,9 @@ class _SerializerMeta(_StructMeta):  # type: ignore[misc]
     ) -> Any:
         options = _field_options(namespace)
         _document_options(namespace, options)
+        if any(o.read_only and not o.has_default() for o in options.values()):
+            # Such a field gets a default of None: keyword-only lets required fields follow it.
+            kwargs.setdefault("kw_only", True)
         if "__post_init__" in namespace and namespace["__post_init__"] is not _run_validators:
             raise TypeError(
                 f"{name}: a Serializer runs its validators in __post_init__; "

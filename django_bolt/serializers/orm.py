@@ -233,7 +233,11 @@ def model_reader(cls: Any, model: type[Model]) -> Callable[[Any, bool], dict[str
 def from_model(cls: Any, instance: Model, lazy: bool = False) -> Any:
     """Return a ``cls`` instance filled from ``instance`` (``lazy``: relations may be loaded)."""
     kwargs = model_reader(cls, type(instance))(instance, lazy)
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # a field the model does not have, and no default
+        model = type(instance).__name__
+        raise SerializationError(f"{cls.__name__} from a {model}: {exc}") from exc
 
 
 # --- QuerySets ------------------------------------------------------------------------------------
@@ -246,7 +250,8 @@ def loading_plan(cls: Any, model: type[Model]) -> LoadingPlan:
     _plan_into(cls, model, "", joins, prefetches, prefetched=False, depth=0)
     config = getattr(cls, "Config", None)
     annotations = dict(getattr(config, "annotations", {}) or {})
-    return LoadingPlan(tuple(joins), tuple(prefetches), annotations)
+    # Each path once, in the order the fields name them.
+    return LoadingPlan(tuple(dict.fromkeys(joins)), tuple(dict.fromkeys(prefetches)), annotations)
 
 
 def _plan_into(

@@ -192,8 +192,10 @@ def _output_struct(cls: Any) -> Any:
         if info.name in hidden:
             continue
         spec: Any = msgspec.field(name=info.encode_name)
-        if not info.required:
-            spec = msgspec.field(name=info.encode_name, default=None)
+        if info.default is not msgspec.NODEFAULT:
+            spec = msgspec.field(name=info.encode_name, default=info.default)
+        elif info.default_factory is not msgspec.NODEFAULT:
+            spec = msgspec.field(name=info.encode_name, default_factory=info.default_factory)
         fields.append((info.name, output_type(info.type), spec))
     for computed in plan.computed:
         if not computed.include_in_schema:
