@@ -148,7 +148,9 @@ class DjangoCacheRevocation:
         return cache
 
     def _revoke(self, key: str, exp: float | None) -> None:
-        self._cache().set(self.key_prefix + key, 1, _ttl(exp, self.default_ttl) or 1)
+        ttl = _ttl(exp, self.default_ttl)
+        if ttl > 0:  # a token already expired needs no entry (0 would mean "never expire")
+            self._cache().set(self.key_prefix + key, 1, ttl)
 
     def _is_set(self, key: str) -> bool:
         return self._cache().get(self.key_prefix + key) is not None
