@@ -187,8 +187,12 @@ class RemoteKeys:
         if not self._fetching.acquire(blocking=False):
             return  # someone else is fetching: this request does not wait
         try:
-            self._unknown_kid_after = time.monotonic() + UNKNOWN_KID_COOLDOWN
+            first = self._loaded_at is None
             self._fetch()
+            # The first successful load starts no cooldown; every other fetch for an unknown
+            # kid (a rotation, a made-up kid, a failed first load) does.
+            if not first or self._loaded_at is None:
+                self._unknown_kid_after = time.monotonic() + UNKNOWN_KID_COOLDOWN
         finally:
             self._fetching.release()
 

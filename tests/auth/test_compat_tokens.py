@@ -85,7 +85,7 @@ def test_cache_store_refuses_a_cache_without_atomic_add(settings: Any) -> None:
 
 
 def test_orm_store_model_label_is_checked() -> None:
-    with pytest.raises(ImproperlyConfigured, match="app_label.ModelName"):
+    with pytest.raises(ImproperlyConfigured, match=r"app_label\.ModelName"):
         DjangoORMRevocation(model="a.b.c")
     with pytest.raises(ImproperlyConfigured, match="INSTALLED_APPS"):
         asyncio.run(DjangoORMRevocation(model="nowhere.Model").is_revoked("x"))
