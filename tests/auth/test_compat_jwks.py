@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 import pytest
@@ -19,6 +18,9 @@ from jwt.algorithms import RSAAlgorithm
 from django_bolt import BoltAPI
 from django_bolt.auth import IsAuthenticated, JWTAuthentication, jwks as jwks_module
 from django_bolt.testing import TestClient
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 ISSUER_PATH = "/tenant"
 AUDIENCE = "my-api"
