@@ -116,8 +116,8 @@ class DjangoCacheRevocationStore:
 
 
 class JWTAuthentication(BaseAuthentication):
-    """``Authorization: Bearer <token>`` (or a cookie); ``request.auth`` = the claims,
-    ``request.user`` a :class:`~django_bolt.auth.base.TokenUser` (``sub``, ``is_staff``,
+    """``Authorization: Bearer <token>`` (or a cookie, or a query parameter); ``request.auth``
+    = the claims, ``request.user`` the Django user of ``sub`` (guards read ``is_staff``,
     ``is_superuser``, ``permissions`` from the claims).
 
     The keywords and their positional order are Django-Bolt 0.13's; ``leeway`` is 0 here.
