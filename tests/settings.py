@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "django_bolt",
     "tests.serializers.apps.SerializerTestsConfig",
+    "django_bolt.jwt_revocation",
 ]
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
