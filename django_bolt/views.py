@@ -152,7 +152,10 @@ def build_handler(
     if isinstance(func, ActionHandler):
         func = func.fn
     params = list(inspect.signature(func).parameters.values())[1:]  # without self
-    hints = typing.get_type_hints(func, include_extras=True)
+    try:
+        hints = typing.get_type_hints(func, include_extras=True)
+    except Exception as exc:
+        raise TypeError(f"{cls.__qualname__}.{action}: cannot resolve annotations: {exc}") from exc
     annotations = {p.name: hints[p.name] for p in params if p.name in hints}
     if "return" in hints:
         annotations["return"] = hints["return"]
