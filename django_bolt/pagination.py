@@ -522,6 +522,15 @@ def paginated_endpoint(
     response_type = envelope if item_type is None else envelope[item_type]
     paginator = pagination_class()
     paginator.bind_items(item_type, label)
+    if not inspect.iscoroutinefunction(fn) and (
+        type(paginator).paginate_sync is PaginationBase.paginate_sync
+    ):
+        # A scheme written only as Django-Bolt's async paginate_queryset() cannot serve a def
+        # handler, which runs in a pool thread.
+        raise ImproperlyConfigured(
+            f"{label}: {pagination_class.__qualname__} has no paginate_sync(), "
+            "which a def handler needs (or make the handler async)"
+        )
     signature = inspect.signature(fn)
     hints = typing.get_type_hints(fn, include_extras=True)
     params = list(signature.parameters.values())

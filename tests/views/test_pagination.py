@@ -12,6 +12,7 @@ from django_bolt import (
     LimitOffsetPagination,
     PageNumberPagination,
     PaginatedResponse,
+    PaginationBase,
     paginate,
 )
 from django_bolt.testing import TestClient
@@ -287,3 +288,36 @@ def test_calling_a_paginator_directly() -> None:
     assert envelope.total == 45
     assert [row["id"] for row in envelope.items] == [2, 3]
     assert envelope.limit == 2
+
+
+class OnlyAsync(PaginationBase):
+    """A scheme written as Django-Bolt 0.13 documents custom ones: paginate_queryset() alone."""
+
+    async def paginate_queryset(self, queryset: Any, request: Any, **params: Any) -> Any:
+        first = int(request.query.get("first", "0"))
+        items = list(queryset)[first : first + 2]
+        more = first + 2 < len(queryset)
+        return self.build_response(
+            items, total=len(queryset), request=request, has_next=more, has_previous=first > 0
+        )
+
+
+def test_a_scheme_with_only_the_async_method() -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    api = BoltAPI()
+
+    @api.get("/custom")
+    @paginate(OnlyAsync)
+    async def custom() -> Any:
+        return ROWS[:5]
+
+    with TestClient(api) as client:
+        body = client.get("/custom?first=3").json()
+        assert body == {"items": ROWS[3:5], "total": 5, "has_next": False, "has_previous": True}
+
+    def sync_handler() -> Any:
+        return ROWS
+
+    with pytest.raises(ImproperlyConfigured, match="paginate_sync"):
+        api.get("/custom-sync")(paginate(OnlyAsync)(sync_handler))
