@@ -49,7 +49,7 @@ RESULTS: Final = BENCH / "results"
 sys.path.insert(0, str(APP))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from benchproject.catalog.rows import expected_page  # noqa: E402
+from benchproject.catalog.rows import QUERYSET_ROWS, expected_page, expected_rows  # noqa: E402
 from benchproject.payloads import DOCUMENT  # noqa: E402
 
 THEIRS_VERSION: Final = "0.13.0"
@@ -224,6 +224,23 @@ ENDPOINTS: Final = (
         "GET",
         "/plain/orm/sync",
         expected_page(),
+        servers=BOLT_SERVERS,
+        default=False,
+    ),
+    # A QuerySet returned as it is through a Struct response model, 50 rows (issue 15).
+    Endpoint(
+        "orm-queryset-struct",
+        "GET",
+        "/orm/queryset-struct",
+        expected_rows(QUERYSET_ROWS),
+        servers=BOLT_SERVERS,
+        default=False,
+    ),
+    Endpoint(
+        "orm-queryset-struct-sync",
+        "GET",
+        "/orm/queryset-struct-sync",
+        expected_rows(QUERYSET_ROWS),
         servers=BOLT_SERVERS,
         default=False,
     ),
