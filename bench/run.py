@@ -50,9 +50,11 @@ sys.path.insert(0, str(APP))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from benchproject.catalog.rows import (  # noqa: E402
+    QUERYSET_ROWS,
     expected_articles_page,
     expected_page,
     expected_product,
+    expected_rows,
 )
 from benchproject.payloads import DOCUMENT  # noqa: E402
 
@@ -246,6 +248,23 @@ ENDPOINTS: Final = (
         "GET",
         "/plain/orm/sync",
         expected_page(),
+        servers=BOLT_SERVERS,
+        default=False,
+    ),
+    # A QuerySet returned as it is through a Struct response model, 50 rows (issue 15).
+    Endpoint(
+        "orm-queryset-struct",
+        "GET",
+        "/orm/queryset-struct",
+        expected_rows(QUERYSET_ROWS),
+        servers=BOLT_SERVERS,
+        default=False,
+    ),
+    Endpoint(
+        "orm-queryset-struct-sync",
+        "GET",
+        "/orm/queryset-struct-sync",
+        expected_rows(QUERYSET_ROWS),
         servers=BOLT_SERVERS,
         default=False,
     ),

@@ -41,7 +41,7 @@ from django_bolt.serializers.plan import (
 from django_bolt.serializers.selection import SerializerView, field_set, make_subset
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 __all__ = ("Serializer", "dump_value")
 
@@ -52,37 +52,60 @@ def _error(loc: list[Any], error: BaseException) -> dict[str, Any]:
     return {"loc": loc, "msg": str(error) or error.__class__.__name__, "type": "value_error"}
 
 
-def _run_validators(self: Any) -> None:
-    """``__post_init__`` of a serializer with validators: run them, collect every error."""
-    plan: ValidationPlan = type(self).__bolt_validation__
-    cls = type(self)
-    errors: list[dict[str, Any]] = []
-    for before in plan.model_before:
-        try:
-            before(self)
-        except REJECTIONS as exc:
-            errors.append(_error([], exc))
-    for name, key, validators in plan.field_validators:
-        value = original = getattr(self, name)
-        for validator in validators:
+def _validator_hook() -> tuple[Callable[[Any], None], Callable[[type, ValidationPlan], None]]:
+    """Return a class's ``__post_init__`` and the function that gives it the class's plan.
+
+    msgspec takes the hook when it creates the class, before the plan can be made (it needs
+    the created class's fields): the hook is made first and bound to its plan just after, as
+    closure variables, so a call costs no lookup of the plan.
+    """
+    owner: Any = None
+    fields: tuple[tuple[str, str, tuple[Any, ...]], ...] = ()
+    before: tuple[Callable[[Any], Any], ...] = ()
+    after: tuple[Callable[[Any], Any], ...] = ()
+
+    def __post_init__(self: Any) -> None:
+        """Run the validators (see the module docstring); collect every error."""
+        errors = _model_checks(self, before, None) if before else None
+        for name, key, validators in fields:
+            value = original = getattr(self, name)
             try:
-                result = validator(cls, value)
+                for validator in validators:
+                    result = validator(owner, value)
+                    if result is not None:
+                        value = result
             except REJECTIONS as exc:
-                errors.append(_error([key], exc))
-                break
-            if result is not None:
-                value = result
-        else:
+                # The field's later validators do not run; other fields' still do.
+                errors = [*(errors or ()), _error([key], exc)]
+                continue
             if value is not original:
                 force_setattr(self, name, value)
-    if not errors:
-        for after in plan.model_after:
-            try:
-                after(self)
-            except REJECTIONS as exc:
-                errors.append(_error([], exc))
-    if errors:
-        raise SerializerValidationError(errors)
+        if errors is None and after:
+            errors = _model_checks(self, after, None)
+        if errors is not None:
+            raise SerializerValidationError(errors)
+
+    def bind(cls: type, plan: ValidationPlan) -> None:
+        nonlocal owner, fields, before, after
+        owner, fields = cls, plan.field_validators
+        before, after = plan.model_before, plan.model_after
+
+    return __post_init__, bind
+
+
+def _model_checks(
+    instance: Any, checks: tuple[Callable[[Any], Any], ...], errors: list[dict[str, Any]] | None
+) -> list[dict[str, Any]] | None:
+    """Run model validators; return ``errors`` with theirs added (None while there is none)."""
+    for check in checks:
+        try:
+            check(instance)
+        except REJECTIONS as exc:
+            errors = [*(errors or ()), _error([], exc)]
+    return errors
+
+
+_HOOK_MARK: Final = "__bolt_validator_hook__"
 
 
 def _field_options(namespace: dict[str, Any]) -> dict[str, FieldConfig]:
@@ -165,14 +188,18 @@ class _SerializerMeta(_StructMeta):  # type: ignore[misc]
         if any(o.read_only and not o.has_default() for o in options.values()):
             # Such a field gets a default of None: keyword-only lets required fields follow it.
             kwargs.setdefault("kw_only", True)
-        if "__post_init__" in namespace and namespace["__post_init__"] is not _run_validators:
+        if "__post_init__" in namespace and not hasattr(namespace["__post_init__"], _HOOK_MARK):
             raise TypeError(
                 f"{name}: a Serializer runs its validators in __post_init__; "
                 "use @model_validator instead of defining __post_init__"
             )
         if _declares_validators(namespace, bases):
             # msgspec reads the hook when it creates the class: it must be there already.
-            namespace["__post_init__"] = _run_validators
+            hook, bind = _validator_hook()
+            setattr(hook, _HOOK_MARK, True)
+            namespace["__post_init__"] = hook
+        else:
+            bind = None
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
         inherited: dict[str, FieldConfig] = {}
         for base in reversed(cls.__mro__[1:]):
@@ -191,6 +218,8 @@ class _SerializerMeta(_StructMeta):  # type: ignore[misc]
         }
         cls.__bolt_field_sets__ = dict(getattr(config, "field_sets", {}) or {})
         cls.__bolt_validation__ = collect_validation(cls)
+        if bind is not None:
+            bind(cls, cls.__bolt_validation__)
         if cls.__bolt_write_only__ or _declares_output(cls, configs):
             OUTPUT_SERIALIZERS.add(cls)
         return cls
@@ -231,15 +260,18 @@ class Serializer(msgspec.Struct, metaclass=_SerializerMeta):
         :class:`~django_bolt.exceptions.RequestValidationError`. Read-only fields in the input
         are ignored.
         """
+        if type(data) is dict:
+            if cls.__bolt_read_only__:
+                read_only = _read_only_keys(cls)
+                data = {key: value for key, value in data.items() if key not in read_only}
+            try:
+                return msgspec.convert(data, cls)
+            except msgspec.ValidationError as exc:
+                raise RequestValidationError(_collect_errors(cls, data, exc)) from None
         if isinstance(data, cls):
             return data
-        if isinstance(data, dict) and cls.__bolt_read_only__:
-            read_only = _read_only_keys(cls)
-            data = {key: value for key, value in data.items() if key not in read_only}
         try:
             return msgspec.convert(data, cls, from_attributes=not isinstance(data, dict))
-        except SerializerValidationError:
-            raise
         except msgspec.ValidationError as exc:
             raise RequestValidationError(_collect_errors(cls, data, exc)) from None
 
@@ -256,7 +288,7 @@ class Serializer(msgspec.Struct, metaclass=_SerializerMeta):
     def validate(self) -> Self:
         """Run the validators again (after the instance was changed); return the instance."""
         if type(self).__bolt_validation__:
-            _run_validators(self)
+            type(self).__post_init__(self)
         return self
 
     # --- output ----------------------------------------------------------------------------------
@@ -419,8 +451,11 @@ def _read_only_keys(cls: Any) -> frozenset[str]:
 
 
 def _collect_errors(cls: Any, data: Any, exc: msgspec.ValidationError) -> list[dict[str, Any]]:
-    """Return every error of ``data``: each field converted on its own, then its validators."""
-    if not isinstance(data, dict):
+    """Return every error of ``data``: each field converted on its own, then its validators.
+
+    When the types were right and the validators failed, their errors are the answer.
+    """
+    if not isinstance(data, dict) or isinstance(exc.__cause__, SerializerValidationError):
         return body_errors(exc, b"")
     errors: list[dict[str, Any]] = []
     converted: dict[str, Any] = {}

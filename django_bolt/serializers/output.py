@@ -117,6 +117,14 @@ def _dump_any(value: Any) -> Any:
     return value
 
 
+def _allows_none(tp: Any) -> bool:
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    return typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in (
+        typing.get_args(tp)
+    )
+
+
 def output_adapter(model: Any, handler_name: str) -> Callable[[Any], Any] | None:
     """Return how a route's results become output when its type involves serializers.
 
@@ -132,8 +140,11 @@ def output_adapter(model: Any, handler_name: str) -> Callable[[Any], Any] | None
     if cls is None or output_plan(cls).plain:
         return None
     serializer: Any = cls
+    optional = _allows_none(model)
 
     def one(value: Any) -> Any:
+        if value is None and not optional:
+            raise ResponseValidationError(f"Expected {serializer.__name__}, got None", handler_name)
         if not isinstance(value, serializer):
             try:
                 value = msgspec.convert(
@@ -144,6 +155,8 @@ def output_adapter(model: Any, handler_name: str) -> Callable[[Any], Any] | None
         return value.dump()
 
     def adapt(value: Any) -> Any:
+        if value is None and optional:
+            return None
         if many and isinstance(value, list | tuple):
             return [one(item) for item in value]
         return one(value)

@@ -97,6 +97,10 @@ def _api() -> BoltAPI:
     async def bad_output() -> Signup:
         return {"username": "bob", "password": "short", "id": 5}  # type: ignore[return-value]
 
+    @api.get("/maybe/{found}")
+    async def maybe(found: bool) -> Signup | None:
+        return Signup(username="ann", password="Secret123", id=1) if found else None
+
     @api.get("/profiles")
     async def profiles() -> list[ProfileList]:  # type: ignore[valid-type]
         return [{"username": "ann", "email": "x", "bio": "hidden"}]
@@ -176,6 +180,8 @@ def test_serializer_results_never_leak_write_only_fields(client: Any) -> None:
     # Output that fails the serializer's validators is the server's fault: 500, not 422.
     assert client.get("/bad-output").status_code == 500
     assert client.get("/profiles").json() == [{"username": "ann"}]
+    assert client.get("/maybe/false").json() is None
+    assert client.get("/maybe/true").json()["shout"] == "ANN"
     assert client.get("/profile").json() == {"username": "ann", "email": "a@b.c", "bio": ""}
 
 

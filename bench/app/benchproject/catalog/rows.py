@@ -7,6 +7,8 @@ from typing import Any, Final
 
 ROW_COUNT: Final = 100
 PAGE: Final = 10
+# The rows /orm/queryset-struct answers (a QuerySet through a Struct response model).
+QUERYSET_ROWS: Final = 50
 _EPOCH: Final = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
@@ -31,6 +33,15 @@ def expected_page() -> list[dict[str, Any]]:
         created: dt.datetime = row["created"]
         page.append({**row, "created": created.isoformat().replace("+00:00", "Z")})
     return page
+
+
+def expected_rows(count: int) -> list[dict[str, Any]]:
+    """The first ``count`` products as parsed JSON (datetimes as ISO strings)."""
+    rows = []
+    for row in make_rows()[:count]:
+        created: dt.datetime = row["created"]
+        rows.append({**row, "created": created.isoformat().replace("+00:00", "Z")})
+    return rows
 
 
 def expected_product(product_id: int) -> dict[str, Any]:
