@@ -137,6 +137,12 @@ class FrameworkConfig:
         "Most buckets one in-process rate limit keeps.",
         checks.int_at_least(1),
     )
+    bolt_health_check_timeout: float = _setting(
+        "BOLT_HEALTH_CHECK_TIMEOUT",
+        5.0,
+        "Seconds each readiness check of /ready may take before it counts as failed.",
+        checks.positive_number,
+    )
 
     # --- CORS: django-cors-headers' names and defaults (its older names are read too) ------------
     cors_allowed_origins: tuple[str, ...] = _setting(

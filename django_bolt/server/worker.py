@@ -20,6 +20,7 @@ import time
 import traceback
 from typing import TYPE_CHECKING, Final
 
+from django_bolt.server.contract import set_draining
 from django_bolt.server.lifeline import orphan_drain_s, orphaned, stop_when_parent_dies
 from django_bolt.server.loops import new_event_loop
 from django_bolt.server.protocol import HttpProtocol, ServerState
@@ -235,7 +236,9 @@ class Worker:
 
     # --- signals -------------------------------------------------------------------------------
     def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
-        # Only record it: the main loop acts within one poll interval.
+        # Only record it: the main loop acts within one poll interval. Readiness turns 503 now,
+        # before the loops stop keep-alive, so a balancer probing it stops sending first.
+        set_draining()
         self._stopping = True
 
     def _install_signals(self) -> None:
@@ -347,6 +350,7 @@ class Worker:
 
     def stop(self) -> None:
         """Drain and stop the loop threads (and the watchdog); return once they are done."""
+        set_draining()
         drain_s = drain_window(self.config.workers_kill_timeout_s)
         if orphaned(self._parent_pid):
             # Whether it was the parent-death signal or the poll that stopped us.
