@@ -9,6 +9,8 @@ sequence (``_dispatch.dispatcher``, a base class of BoltAPI).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import inspect
 import logging
 import typing
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -132,7 +134,11 @@ class BoltAPI(Router, Dispatcher):
         self.include_in_schema = include_in_schema
         if error_formatter is not None and not callable(error_formatter):
             raise TypeError(f"error_formatter must be callable, not {error_formatter!r}")
+        if inspect.iscoroutinefunction(error_formatter):
+            raise TypeError("error_formatter must be a sync callable, not an async function")
+        # Writes the body of every error response (see django_bolt.error_handlers).
         self.error_formatter = error_formatter
+        self._formatter: Callable[[Any, Any], Any] | None = None
         self.on_startup = list(on_startup or [])
         self.on_shutdown = list(on_shutdown or [])
         self.lifespan = lifespan
@@ -177,6 +183,14 @@ class BoltAPI(Router, Dispatcher):
         """Serve another API under ``prefix``, with its own exception handlers and hooks."""
         if app is self:
             raise ValueError("an API cannot mount itself")
+        formatter = app.error_formatter
+        if formatter is not None and self.error_formatter not in (None, formatter):
+            raise ValueError(
+                "the mounted API's error_formatter differs from this API's: one API tree has "
+                "one error formatter"
+            )
+        if formatter is not None:
+            self.error_formatter = formatter
         app.mounted = True
         self._mounts.append((prefix, app))
         self._changed()
@@ -230,7 +244,11 @@ class BoltAPI(Router, Dispatcher):
     # --- assembly -------------------------------------------------------------------------------
     def compile(self) -> RouteTable[Endpoint]:
         """Build the route table, binders and converters; errors here are configuration errors."""
-        config = read_dispatch_settings(self.compression, self.debug, self.django_fallthrough)
+        config = dataclasses.replace(
+            read_dispatch_settings(self.compression, self.debug, self.django_fallthrough),
+            error_formatter=self.error_formatter,
+        )
+        self._formatter = self.error_formatter
         routes = [*self._flatten("", {}), *_docs_routes(self)]
         table, limiters = compile_routes(routes, config)
         self._limiters.extend(limiters)

@@ -30,7 +30,7 @@ LAYERS: Final = [
     "status_codes enums params param_functions cookies conf _conf exceptions _http concurrency",
     # The request, its parameters, its session and database, the bridge to Django's views.
     "request types _binding datastructures _django",
-    "responses shortcuts",
+    "responses shortcuts error_handlers",
     "middleware auth health",
     # Declaring, compiling and dispatching routes.
     "routing router _dispatch",
