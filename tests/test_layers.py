@@ -39,7 +39,7 @@ LAYERS: Final = [
     # BoltAPI: routes, their compilation and their documentation together.
     "api",
     # Entry points: the package's public names, the commands, the test client.
-    "__init__ discovery testing management",
+    "__init__ discovery testing management urls",
 ]
 
 # Imports that go up a layer today; each one is a step of a cycle or a misplaced helper.
