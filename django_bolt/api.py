@@ -30,6 +30,7 @@ from django_bolt.concurrency import configure_sync_pool
 from django_bolt.conf import framework_config
 from django_bolt.middleware import LoggingMiddleware
 from django_bolt.middleware.django import DjangoMiddlewareStack
+from django_bolt.mounts import AsgiMount, MountTable, check_prefixes, django_mount
 from django_bolt.openapi.config import OpenAPIConfig
 from django_bolt.openapi.routes import docs_routes
 from django_bolt.request import Request
@@ -154,6 +155,9 @@ class BoltAPI(Router, Dispatcher):
         self._static: StaticFiles | None = None
         self.exception_handlers: dict[type[BaseException], ExceptionHandler] = {}
         self._mounts: list[tuple[str, BoltAPI]] = []
+        # mount_asgi() / mount_django(); compiled into _mount_table with the mounted APIs'.
+        self._asgi_mounts: list[AsgiMount] = []
+        self._mount_table: MountTable | None = None
         self._table: RouteTable[Endpoint] | None = None
         self._cors: CORSPolicy | None = None
         self._hosts: HostValidator | None = None
@@ -193,6 +197,27 @@ class BoltAPI(Router, Dispatcher):
             self.error_formatter = formatter
         app.mounted = True
         self._mounts.append((prefix, app))
+        self._changed()
+
+    def mount_asgi(self, path: str, app: Any) -> None:
+        """Serve the ASGI 3 application ``app`` under the static prefix ``path`` (see mounts.py).
+
+        Routes win: only a request no route matches (and that is no 405 or trailing-slash 308
+        of one) goes to the mount with the longest matching prefix.
+        """
+        self._add_asgi_mount(AsgiMount(path, app))
+
+    def mount_django(self, path: str, app: Any = None, *, clear_root_path: bool = False) -> None:
+        """Serve Django's ASGI handler (or ``app``) under ``path``.
+
+        ``clear_root_path=True`` hands Django the full path with an empty ``root_path``, for
+        URL patterns that already start with the prefix (``admin/`` mounted at ``/admin``).
+        """
+        self._add_asgi_mount(django_mount(path, app, clear_root_path))
+
+    def _add_asgi_mount(self, mount: AsgiMount) -> None:
+        check_prefixes([*self._asgi_mounts, mount], ())
+        self._asgi_mounts.append(mount)
         self._changed()
 
     def exception_handler(self, exc_type: type[BaseException]) -> Callable[[F], F]:
@@ -257,8 +282,22 @@ class BoltAPI(Router, Dispatcher):
         self._static = config.static
         self._cors = config.cors_default
         self._hosts = config.hosts
+        self._mount_table = self._compile_mounts(table)
         self._table = table
         return table
+
+    def _compile_mounts(self, table: RouteTable[Endpoint]) -> MountTable | None:
+        """Return the ASGI mounts of this API and of the APIs it mounts, checked."""
+        mounts = list(self._asgi_mounts_under(""))
+        check_prefixes(mounts, table.static)
+        return MountTable(mounts) if mounts else None
+
+    def _asgi_mounts_under(self, outer: str) -> Iterator[AsgiMount]:
+        # The serving API's mount paths are absolute; a mounted API's lie under its prefix.
+        for mount in self._asgi_mounts:
+            yield mount.under(outer) if outer else mount
+        for prefix, app in self._mounts:
+            yield from app._asgi_mounts_under(join_paths(outer, join_paths(self.prefix, prefix)))
 
     async def startup(self) -> None:
         """Compile, size the sync pool, then run start-up hooks (once per event loop)."""
@@ -270,6 +309,8 @@ class BoltAPI(Router, Dispatcher):
         if self._bridge is not None:
             # Django's middleware chain is loaded here, so a broken MIDDLEWARE fails at start-up.
             self._bridge.prepare()
+        if self._mount_table is not None:
+            await self._mount_table.startup()
         for api in self._all_apis():
             for hook in api.on_startup:
                 await maybe_await(hook())
@@ -283,6 +324,8 @@ class BoltAPI(Router, Dispatcher):
         for limiter in self._limiters:
             # Shared-backend clients belong to this loop: closed here, once per loop.
             await limiter.aclose()
+        if self._mount_table is not None:
+            await self._mount_table.shutdown()
         for api in reversed(list(self._all_apis())):
             manager = api._lifespans.pop(id(asyncio.get_running_loop()), None)
             if manager is not None:

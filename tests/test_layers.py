@@ -31,7 +31,7 @@ LAYERS: Final = [
     # The request, its parameters, its session and database, the bridge to Django's views.
     "request types _binding datastructures _django",
     "responses shortcuts error_handlers",
-    "middleware auth health",
+    "middleware auth health mounts",
     # Declaring, compiling and dispatching routes.
     "routing router _dispatch",
     # The schema and documentation routes, read from the declared routes.

@@ -137,6 +137,12 @@ class FrameworkConfig:
         "Most buckets one in-process rate limit keeps.",
         checks.int_at_least(1),
     )
+    bolt_asgi_mount_timeout: float = _setting(
+        "BOLT_ASGI_MOUNT_TIMEOUT",
+        30.0,
+        "Seconds a mounted ASGI application has to start its response (504 beyond).",
+        checks.positive_number,
+    )
     bolt_health_check_timeout: float = _setting(
         "BOLT_HEALTH_CHECK_TIMEOUT",
         5.0,

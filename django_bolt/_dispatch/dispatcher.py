@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from django_bolt._django.static import StaticFiles
     from django_bolt.middleware.cors import CORSPolicy
     from django_bolt.middleware.hosts import HostValidator
+    from django_bolt.mounts import MountTable
 
 __all__ = ("Dispatcher",)
 
@@ -62,6 +63,7 @@ class Dispatcher:
     _cors: CORSPolicy | None
     _bridge: DjangoBridge | None
     _static: StaticFiles | None
+    _mount_table: MountTable | None
     _debug: bool
     # BoltAPI(error_formatter=...), for the API and every API it mounts (None: default bodies).
     _formatter: ErrorFormatter | None
@@ -302,6 +304,12 @@ class Dispatcher:
                         b'{"detail":"Permanent Redirect"}',
                     ),
                 )
+        mounts = self._mount_table
+        if mounts is not None:
+            # mount_asgi() / mount_django(): after every API answer, before the URLconf.
+            response = await mounts(request)
+            if response is not None:
+                return response
         if bridge is not None:
             response = await bridge(request)
             if response is not None:
