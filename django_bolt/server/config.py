@@ -61,6 +61,9 @@ class Option:
     # For booleans: the flag that turns the option off (``--no-access-log``).
     negative_flag: str | None = None
     metavar: str | None = None
+    # A flag given several times (``--reload-dir a --reload-dir b``): the values, joined by
+    # ``os.pathsep``, make the option's str.
+    repeatable: bool = False
 
 
 def _opt(default: Any, help: str, **where: Any) -> Any:
@@ -99,6 +102,18 @@ class ServerConfig:
         metavar="S",
     )
     dev: bool = _opt(False, "Reload on code change (one process).", flag="--dev")
+    reload_dirs: str = _opt(
+        "",
+        "Another directory or file --dev watches (repeatable; relative to the working directory).",
+        flag="--reload-dir",
+        metavar="PATH",
+        repeatable=True,
+    )
+    dev_force_polling: bool = _opt(
+        False,
+        "--dev polls the files instead of waiting for the kernel's change events.",
+        setting="BOLT_DEV_FORCE_POLLING",
+    )
 
     # --- worker lifecycle ----------------------------------------------------------------------
     workers_kill_timeout_s: float = _opt(
