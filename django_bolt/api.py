@@ -16,6 +16,7 @@ import typing
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, ClassVar, Final, TypeVar
 
+from django_bolt._conf.environ import sync_pool_size
 from django_bolt._dispatch.compile import Endpoint, ExceptionHandler, compile_routes
 from django_bolt._dispatch.dispatcher import Dispatcher
 from django_bolt._dispatch.errors import (
@@ -304,7 +305,7 @@ class BoltAPI(Router, Dispatcher):
         if self._table is None:
             self.compile()
         config = framework_config()
-        configure_sync_pool(config.bolt_sync_pool_size)
+        configure_sync_pool(sync_pool_size(config.bolt_sync_pool_size))
         configure_allowed_paths(config.bolt_allowed_file_paths)
         if self._bridge is not None:
             # Django's middleware chain is loaded here, so a broken MIDDLEWARE fails at start-up.
