@@ -7,11 +7,12 @@ from typing import Any
 
 import msgspec
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.test import override_settings
 
 from django_bolt import BoltAPI, JWTAuthentication, Request
 from django_bolt.auth import IsAuthenticated
+from django_bolt.discovery import discover_application
 from django_bolt.error_handlers import (
     BoltError,
     format_error_response,
@@ -253,3 +254,15 @@ def test_the_handler_functions_of_0_13() -> None:
     assert kind_for_status(409) == "conflict"
     assert kind_for_status(401) == "not_authenticated"
     assert kind_for_status(599) == "http_error"
+
+
+def test_runbolt_serves_the_project_s_apis_with_one_formatter(settings: Any) -> None:
+    settings.BOLT_API = ["tests.ops.named_api:api", "tests.ops.formatted_api:api"]
+    app = discover_application()
+    assert app.error_formatter is problem_details  # type: ignore[attr-defined]
+    with TestClient(app) as client:  # type: ignore[arg-type]
+        response = client.get("/missions/0/nothing")
+    assert response.headers["content-type"] == "application/problem+json"
+    settings.BOLT_API = ["tests.ops.formatted_api:api", "tests.ops.formatted_api:other"]
+    with pytest.raises(ImproperlyConfigured, match="different error_formatter"):
+        discover_application()
