@@ -87,3 +87,28 @@ def test_ready_answers_503_once_the_worker_drains(
         assert bolt.get("/ready").status == 200
     else:
         assert bolt.wait(30) == 0
+
+
+def test_drain_delay_keeps_accepting_while_ready_says_503(
+    run_bolt: Callable[..., BoltProcess], project: Project
+) -> None:
+    bolt = run_bolt("--processes", "1", "--skip-checks", "--drain-delay", "5", cwd=project.root)
+    bolt.send_signal(signal.SIGTERM)
+    # Fresh connections are still accepted and served during the delay.
+    bolt.wait_output("serving 5 s more before draining", 10)
+    ready = bolt.get("/ready")
+    assert ready.status == 503
+    assert ready.json() == {"status": "draining", "checks": {}}
+    assert bolt.get("/health").status == 200
+    assert bolt.get("/hello").status == 200
+    assert bolt.wait(30) == 0
+
+
+def test_a_drain_delay_must_fit_in_the_kill_timeout(
+    run_bolt: Callable[..., BoltProcess], project: Project
+) -> None:
+    bolt = run_bolt(
+        "--drain-delay", "40", "--workers-kill-timeout", "30", cwd=project.root, ready=False
+    )
+    assert bolt.wait(30) != 0
+    assert "drain_delay_s must be shorter than workers_kill_timeout_s" in bolt.stderr
