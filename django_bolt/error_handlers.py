@@ -19,7 +19,7 @@ import logging
 import re
 import traceback
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import msgspec
 from django.conf import settings as django_settings
@@ -43,10 +43,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 __all__ = (
+    "ERROR_SCHEMA_ATTRIBUTE",
     "BoltError",
+    "ProblemDetails",
     "apply_formatter",
     "error_from_exception",
     "error_from_response",
+    "error_schema",
     "format_error_response",
     "generic_exception_handler",
     "handle_exception",
@@ -214,6 +217,39 @@ def apply_formatter(
     return wire
 
 
+# Where error_schema() notes a formatter's body for the OpenAPI document (read by openapi/).
+ERROR_SCHEMA_ATTRIBUTE: Final = "__bolt_error_schema__"
+
+_F = TypeVar("_F", bound="Callable[..., Any]")
+
+
+def error_schema(schema: Any, media_type: str = "application/json") -> Callable[[_F], _F]:
+    """Declare the body an error formatter writes, for the OpenAPI document's error responses.
+
+    ``schema`` is any type msgspec can describe (a Struct, a TypedDict); the document's 422 (and
+    the 401/403 of guarded routes) then show it under ``media_type``. A formatter without it
+    gets error responses with a description and no content: the document makes no claim.
+    """
+
+    def declare(formatter: _F) -> _F:
+        setattr(formatter, ERROR_SCHEMA_ATTRIBUTE, (schema, media_type))
+        return formatter
+
+    return declare
+
+
+class ProblemDetails(msgspec.Struct, kw_only=True):
+    """RFC 9457 problem details as :func:`problem_details` writes them (extension members too)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[dict[str, Any]] = msgspec.field(default_factory=list)
+
+
+@error_schema(ProblemDetails, media_type=_PROBLEM_JSON)
 def problem_details(error: BoltError, request: Any) -> Response:
     """Return ``error`` as RFC 9457 problem details (``application/problem+json``).
 

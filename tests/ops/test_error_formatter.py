@@ -15,6 +15,7 @@ from django_bolt.auth import IsAuthenticated
 from django_bolt.discovery import discover_application
 from django_bolt.error_handlers import (
     BoltError,
+    error_schema,
     format_error_response,
     generic_exception_handler,
     handle_exception,
@@ -266,3 +267,43 @@ def test_runbolt_serves_the_project_s_apis_with_one_formatter(settings: Any) -> 
     settings.BOLT_API = ["tests.ops.formatted_api:api", "tests.ops.formatted_api:other"]
     with pytest.raises(ImproperlyConfigured, match="different error_formatter"):
         discover_application()
+
+
+class ErrorBody(msgspec.Struct):
+    code: str
+    message: str
+
+
+@error_schema(ErrorBody, media_type="application/vnd.error+json")
+def declared_formatter(error: BoltError, request: Request) -> Response:
+    body = {"code": error.kind, "message": error.detail}
+    return Response(body, status_code=error.status, media_type="application/vnd.error+json")
+
+
+def undeclared_formatter(error: BoltError, request: Request) -> Response:
+    return JSON({"e": error.kind}, error.status)
+
+
+def _document_422(formatter: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    with TestClient(build_api(formatter)) as client:
+        document = client.get("/openapi.json").json()
+    return document["paths"]["/items"]["post"]["responses"]["422"], document
+
+
+def test_the_openapi_document_follows_the_formatter() -> None:
+    default, _ = _document_422(None)
+    assert default["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/HTTPValidationError"
+    }
+    problem, document = _document_422(problem_details)
+    schema = problem["content"]["application/problem+json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/ProblemDetails"}
+    component = document["components"]["schemas"]["ProblemDetails"]
+    assert set(component["required"]) == {"title", "status", "detail", "instance"}
+    declared, document = _document_422(declared_formatter)
+    assert declared["content"]["application/vnd.error+json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorBody"
+    }
+    assert "ErrorBody" in document["components"]["schemas"]
+    undeclared, _ = _document_422(undeclared_formatter)
+    assert undeclared == {"description": "Validation Error"}
