@@ -73,7 +73,7 @@ class _Exchange:
     def __init__(self, request: Request) -> None:
         loop = asyncio.get_running_loop()
         self.started: asyncio.Future[tuple[int, list[tuple[bytes, bytes]]]] = loop.create_future()
-        self.chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.chunks: asyncio.Queue[bytes | _Failure | None] = asyncio.Queue()
         self.gone = asyncio.Event()
         self.complete = False
         body_file = request.body_file
@@ -112,6 +112,9 @@ class _Exchange:
             if not message.get("more_body", False):
                 self.complete = True
                 self.chunks.put_nowait(None)
+                # As ASGI servers do: once the response is complete, receive() answers
+                # http.disconnect (an application waiting for it may end).
+                self.gone.set()
         else:
             raise RuntimeError(f"unexpected ASGI message {kind!r} for an HTTP request")
 
@@ -123,7 +126,7 @@ class _Exchange:
         elif not self.complete:
             self.complete = True
             # A failure mid-body: the stream raises, and the server cuts the connection.
-            self.chunks.put_nowait(None if error is None else _raise_marker(error))
+            self.chunks.put_nowait(None if error is None else _Failure(error))
         if error is not None and not isinstance(error, _AppFailed):
             logger.error("mounted ASGI application raised", exc_info=error)
 
@@ -136,16 +139,13 @@ class _Exchange:
             asyncio.get_running_loop().call_later(grace_s, task.cancel)
 
 
-class _Raise(bytes):
-    """A queue item that makes the stream raise (the application failed mid-body)."""
+class _Failure:
+    """A queue item that ends the body with an error (the application failed mid-body)."""
 
-    error: BaseException
+    __slots__ = ("error",)
 
-
-def _raise_marker(error: BaseException) -> bytes:
-    marker = _Raise()
-    marker.error = error
-    return marker
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
 
 
 def _headers(message: MutableMapping[str, Any]) -> list[tuple[bytes, bytes]]:
@@ -269,12 +269,12 @@ def _without_length(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, byt
     return [pair for pair in headers if pair[0] != b"content-length"]
 
 
-def _drain(exchange: _Exchange, first: bytes | None) -> bytes | None:
+def _drain(exchange: _Exchange, first: bytes | _Failure | None) -> bytes | None:
     """Return the whole body of a finished response (None: the application failed)."""
     parts = []
     chunk = first
     while chunk is not None:
-        if isinstance(chunk, _Raise):
+        if isinstance(chunk, _Failure):
             return None
         parts.append(bytes(chunk))
         chunk = exchange.chunks.get_nowait()
@@ -282,12 +282,12 @@ def _drain(exchange: _Exchange, first: bytes | None) -> bytes | None:
 
 
 async def _stream(
-    exchange: _Exchange, task: asyncio.Task[None], first: bytes | None, grace_s: float
+    exchange: _Exchange, task: asyncio.Task[None], first: bytes | _Failure | None, grace_s: float
 ) -> AsyncIterator[bytes]:
     chunk = first
     try:
         while chunk is not None:
-            if isinstance(chunk, _Raise):
+            if isinstance(chunk, _Failure):
                 raise RuntimeError("the mounted application failed mid-body") from chunk.error
             if chunk:
                 yield bytes(chunk)

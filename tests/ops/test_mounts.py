@@ -262,3 +262,23 @@ def test_the_body_limit_applies_before_the_mounted_app_runs() -> None:
     assert refused.status_code == 413
     assert accepted.status_code == 200
     assert called == [1]
+
+
+def test_after_its_response_an_app_waiting_on_receive_gets_a_disconnect() -> None:
+    after: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"done"})
+        message = await asyncio.wait_for(receive(), 10)
+        after.append(message["type"])
+
+    api = BoltAPI(django_fallthrough=False)
+    api.mount_asgi("/w", app)
+    with TestClient(api) as client:
+        assert client.get("/w").text == "done"
+        assert client.get("/w").text == "done"
+    assert after[:1] == ["http.disconnect"]
