@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 
@@ -50,7 +51,23 @@ CheckResult = tuple[bool, str]
 # handlers: a database that hangs ties up at most these threads, and every probe meanwhile
 # times out instead of queueing behind handlers.
 _CHECK_THREADS: Final = 4
-_EXECUTOR: Final = ThreadPoolExecutor(_CHECK_THREADS, thread_name_prefix="django-bolt-health")
+
+
+def _new_executor() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(_CHECK_THREADS, thread_name_prefix="django-bolt-health")
+
+
+_EXECUTOR = _new_executor()
+
+
+def _renew_executor_after_fork() -> None:
+    # Threads do not survive fork(): a pool that had started some would queue checks forever.
+    global _EXECUTOR
+    _EXECUTOR = _new_executor()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_renew_executor_after_fork)
 _REDIS_BACKENDS: Final = frozenset(
     {"django.core.cache.backends.redis.RedisCache", "django_redis.cache.RedisCache"}
 )
