@@ -16,7 +16,7 @@ import typing
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, ClassVar, Final, TypeVar
 
-from django_bolt._conf.environ import sync_pool_size
+from django_bolt._conf.environ import max_param_length, sync_pool_size
 from django_bolt._dispatch.compile import Endpoint, ExceptionHandler, compile_routes
 from django_bolt._dispatch.dispatcher import Dispatcher
 from django_bolt._dispatch.errors import (
@@ -26,6 +26,7 @@ from django_bolt._dispatch.errors import (
 from django_bolt._dispatch.settings import FROM_SETTINGS, read_dispatch_settings
 from django_bolt._dispatch.table import RouteTable, TrailingSlash, normalize_path
 from django_bolt._http.files import configure_allowed_paths
+from django_bolt._http.limits import configure as configure_param_length
 from django_bolt._http.wire import WireResponse
 from django_bolt.concurrency import configure_sync_pool
 from django_bolt.conf import framework_config
@@ -306,6 +307,7 @@ class BoltAPI(Router, Dispatcher):
             self.compile()
         config = framework_config()
         configure_sync_pool(sync_pool_size(config.bolt_sync_pool_size))
+        configure_param_length(max_param_length())
         configure_allowed_paths(config.bolt_allowed_file_paths)
         if self._bridge is not None:
             # Django's middleware chain is loaded here, so a broken MIDDLEWARE fails at start-up.

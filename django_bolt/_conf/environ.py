@@ -11,13 +11,17 @@ from typing import TYPE_CHECKING, Final
 
 from django.core.exceptions import ImproperlyConfigured
 
+from django_bolt._http.limits import DEFAULT_PARAM_LENGTH, MAX_PARAM_LENGTH_CAP
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ("EXECUTOR_THREADS", "env_int", "sync_pool_size")
+__all__ = ("EXECUTOR_THREADS", "MAX_PARAM_LENGTH", "env_int", "max_param_length", "sync_pool_size")
 
 # Threads of the pool that runs blocking def handlers and sync_to_thread (BOLT_SYNC_POOL_SIZE).
 EXECUTOR_THREADS: Final = "DJANGO_BOLT_EXECUTOR_THREADS"
+# The longest path, query or form value, in bytes (a 422 beyond; _http/limits.py).
+MAX_PARAM_LENGTH: Final = "DJANGO_BOLT_MAX_PARAM_LENGTH"
 
 
 def env_int(
@@ -46,3 +50,9 @@ def sync_pool_size(setting: int, environ: Mapping[str, str] | None = None) -> in
     """Return the sync pool's size: ``DJANGO_BOLT_EXECUTOR_THREADS`` if set, else the setting."""
     from_env = env_int(EXECUTOR_THREADS, 1, None, environ)
     return setting if from_env is None else from_env
+
+
+def max_param_length(environ: Mapping[str, str] | None = None) -> int:
+    """Return ``DJANGO_BOLT_MAX_PARAM_LENGTH`` (1 to 1 MiB), or the default 8192."""
+    from_env = env_int(MAX_PARAM_LENGTH, 1, MAX_PARAM_LENGTH_CAP, environ)
+    return DEFAULT_PARAM_LENGTH if from_env is None else from_env
