@@ -39,7 +39,15 @@ if TYPE_CHECKING:
 
 # Headers, QueryParams and the parsers live in _http.parse; named here as well, where users
 # (and Django-Bolt code) import them.
-__all__ = ("Headers", "QueryParams", "Request", "State", "parse_cookies", "parse_query")
+__all__ = (
+    "DeferredUser",
+    "Headers",
+    "QueryParams",
+    "Request",
+    "State",
+    "parse_cookies",
+    "parse_query",
+)
 
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 
@@ -76,6 +84,19 @@ class State(dict[str, Any]):
 
     def __repr__(self) -> str:
         return f"State({dict.__repr__(self)})"
+
+
+class DeferredUser:
+    """A user an auth class stands in for until the row is needed (JWT's ``ClaimsUser``).
+
+    ``await request.auser()`` calls :meth:`aresolve` and keeps the loaded user on the request.
+    """
+
+    __slots__ = ()
+
+    async def aresolve(self) -> Any:
+        """Return the loaded user."""
+        raise NotImplementedError
 
 
 class Request(RawRequest):
@@ -444,9 +465,14 @@ class Request(RawRequest):
 
     async def _resolve_user(self) -> Any:
         try:
-            return self._user
+            user = self._user
         except AttributeError:
             pass
+        else:
+            # type(), not isinstance: a lazy user's __class__ would load it here, on the loop.
+            if issubclass(type(user), DeferredUser):
+                user = self._user = await user.aresolve()
+            return user
         user = await aget_session_user(self)
         self._user = user
         return user

@@ -31,7 +31,7 @@ LAYERS: Final = [
     # The request, its parameters, its session and database, the bridge to Django's views.
     "request types _binding datastructures _django",
     "responses shortcuts error_handlers",
-    "middleware auth health mounts",
+    "middleware auth jwt_revocation health mounts",
     # Declaring, compiling and dispatching routes.
     "routing router _dispatch",
     # The schema and documentation routes, read from the declared routes.
@@ -39,7 +39,7 @@ LAYERS: Final = [
     # BoltAPI: routes, their compilation and their documentation together.
     "api",
     # Entry points: the package's public names, the commands, the test client.
-    "__init__ discovery testing management urls",
+    "__init__ discovery testing management cli urls",
 ]
 
 # Imports that go up a layer today; each one is a step of a cycle or a misplaced helper.
@@ -64,7 +64,7 @@ LAZY_OPTIONAL: Final = {
 SERVER_DEPENDENCIES: Final = {"httptools", "uvloop", "msgspec", "watchfiles", "psutil"}
 # The framework reaches the server only through its faces; the entry points may use the rest.
 SERVER_FACES: Final = ("server.contract", "server.config")
-SERVER_USERS: Final = ("management", "testing")
+SERVER_USERS: Final = ("management", "testing", "cli")
 SERVER_INTERNALS_USED: Final[set[tuple[str, str]]] = set()
 
 MAX_LINES: Final = 800

@@ -34,6 +34,8 @@ class APIKeyAuthentication(BaseAuthentication):
         key_permissions: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self.header = header.lower().encode("latin-1")
+        # In Authorization the key comes as "Bearer <key>" (Django-Bolt accepts that spelling).
+        self._bearer = self.header == b"authorization"
         self._lookup: Callable[[str], Any] | None = None
         self._keys: tuple[tuple[bytes, Any], ...] = ()
         if callable(api_keys) and not isinstance(api_keys, Mapping):
@@ -67,6 +69,8 @@ class APIKeyAuthentication(BaseAuthentication):
         if presented is None:
             return None
         presented = presented.strip()
+        if self._bearer and presented[:7].lower() == b"bearer ":
+            presented = presented[7:].strip()
         if self._lookup is not None:
             result = self._lookup(presented.decode("latin-1"))
             if inspect.isawaitable(result):

@@ -10,6 +10,7 @@ serve anonymous ones.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, runtime_checkable
 
 # Re-exported: the anonymous user is the session layer's, named here where auth classes look.
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     "AUTH_REQUIRED",
+    "AuthContext",
     "AuthenticationBackend",
     "AuthenticationFailed",
     "BaseAuthentication",
@@ -32,6 +34,18 @@ AUTH_REQUIRED: Final = "Authentication required"
 
 # (user, auth): what request.user and request.auth become.
 Identity = tuple[Any, Any]
+
+
+@dataclass
+class AuthContext:
+    """Django-Bolt's typed view of an authentication (``request.context`` holds it as a dict)."""
+
+    user_id: str | None = None
+    is_staff: bool = False
+    is_superuser: bool = False
+    backend: str = "none"
+    claims: dict[str, Any] | None = None
+    permissions: set[str] | None = None
 
 
 class AuthenticationFailed(Exception):
@@ -61,6 +75,10 @@ class BaseAuthentication:
 
     def authenticate(self, request: Any) -> Identity | Awaitable[Identity | None] | None:
         raise NotImplementedError
+
+    async def get_user(self, user_id: Any, auth_context: dict[str, Any]) -> Any:
+        """Return the user of ``user_id`` for ``load_user``; None here (no user table)."""
+        return None
 
 
 class TokenUser:

@@ -19,7 +19,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from django_bolt.auth.base import AUTH_REQUIRED, AuthenticationFailed, TokenUser
+from django_bolt.auth.users import ClaimsUser
 from django_bolt.concurrency import run_in_pool
+from django_bolt.conf import framework_config
 from django_bolt.exceptions import HTTPException
 
 __all__ = (
@@ -338,6 +340,8 @@ class Requires(BasePermission):
         if self.claim == "permissions":
             permissions = getattr(user, "permissions", None)
             return sorted(permissions) if isinstance(permissions, frozenset) else None
+        if type(user) is ClaimsUser and self.claim not in _CLAIMS_USER_FLAGS:
+            return None  # the token does not say it; the row is not loaded to find out
         return getattr(user, self.claim, None)
 
     def __repr__(self) -> str:
@@ -346,6 +350,10 @@ class Requires(BasePermission):
         else:
             shown = f"{self.claim!r}, {self.quantifier}_of={list(self.values)!r}"
         return f"Requires({shown})"
+
+
+# What a ClaimsUser answers from its claims without loading its row.
+_CLAIMS_USER_FLAGS: Final = frozenset({"is_staff", "is_superuser", "is_authenticated"})
 
 
 async def _negated(pending: Awaitable[bool]) -> bool:
@@ -362,8 +370,13 @@ def context_builder(backend: Any, index: int) -> Callable[[Any, Any], dict[str, 
     with_claims = name == "jwt"
 
     def build(user: Any, auth: Any) -> dict[str, Any]:
-        if user.__class__ is TokenUser:  # JWT and API keys: plain slots, no getattr chain
+        # type(), not __class__: a lazy user's __class__ would load the row here.
+        kind = type(user)
+        if kind is TokenUser:  # JWT and API keys: plain slots, no getattr chain
             user_id = user.id
+            is_staff, is_superuser = user.is_staff, user.is_superuser
+        elif kind is ClaimsUser:  # JWT with the Django user: the sub, not the row
+            user_id = user.user_id
             is_staff, is_superuser = user.is_staff, user.is_superuser
         else:
             user_id = getattr(user, "pk", None)
@@ -393,6 +406,17 @@ def resolve_entries(values: Sequence[Any] | None) -> list[Any]:
             value = value()
         resolved.append(value)
     return resolved
+
+
+def get_default_authentication_classes() -> list[Any]:
+    """Return ``BOLT_AUTHENTICATION_CLASSES`` resolved to instances (Django-Bolt's helper)."""
+    return resolve_entries(framework_config().bolt_authentication_classes)
+
+
+def get_default_permission_classes() -> list[Any]:
+    """Return ``BOLT_DEFAULT_PERMISSION_CLASSES`` resolved to instances (``[AllowAny()]`` when
+    unset, as in Django-Bolt)."""
+    return resolve_entries(framework_config().bolt_default_permission_classes) or [AllowAny()]
 
 
 def _challenge(backends: Sequence[Any]) -> dict[str, str]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import inspect
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import jwt
@@ -18,13 +19,12 @@ from django.core.cache import caches
 from jwt.algorithms import get_default_algorithms
 
 from django_bolt.auth.base import AuthenticationFailed, BaseAuthentication, Identity, TokenUser
+from django_bolt.auth.jwks import RemoteKeys, check_fetch_url
+from django_bolt.auth.users import ClaimsUser, default_get_user_sync
 from django_bolt.concurrency import run_in_pool
 from django_bolt.conf import framework_config
 from django_bolt.exceptions import ConfigurationError, HTTPException
 from django_bolt.server.contract import find_header
-
-if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Sequence
 
 __all__ = (
     "DjangoCacheRevocationStore",
@@ -116,8 +116,8 @@ class DjangoCacheRevocationStore:
 
 
 class JWTAuthentication(BaseAuthentication):
-    """``Authorization: Bearer <token>`` (or a cookie); ``request.auth`` = the claims,
-    ``request.user`` a :class:`~django_bolt.auth.base.TokenUser` (``sub``, ``is_staff``,
+    """``Authorization: Bearer <token>`` (or a cookie, or a query parameter); ``request.auth``
+    = the claims, ``request.user`` the Django user of ``sub`` (guards read ``is_staff``,
     ``is_superuser``, ``permissions`` from the claims).
 
     The keywords and their positional order are Django-Bolt 0.13's; ``leeway`` is 0 here.
@@ -130,8 +130,16 @@ class JWTAuthentication(BaseAuthentication):
     tokens (``typ``, ``token_type`` or ``token_use`` of ``refresh``, ``offline`` or ``id``) are
     refused. ``require_jti`` demands a ``jti``, as any revocation does. ``revoked_token_handler``
     is ``handler(jti)`` or ``handler(jti, claims)``, sync or async, true when revoked.
-    ``jwks_url``, ``jwks`` and ``oidc_issuer`` (remote key sets) are not supported yet.
+    ``jwks_url`` / ``jwks`` / ``oidc_issuer`` verify with a provider's key set (see
+    :mod:`django_bolt.auth.jwks`). ``request.user`` is the Django user of ``sub``, loaded on first
+    use (:class:`~django_bolt.auth.users.ClaimsUser`); ``trust_claims=True`` makes it a
+    :class:`~django_bolt.auth.base.TokenUser` built from the claims, with no query.
+    ``query_param`` also reads the token from that query parameter (off by default: URLs end up
+    in access logs and browser history).
     """
+
+    # Marks get_user/get_user_sync below as the framework's (a subclass's own take priority).
+    _bolt_framework_loader: Final = True
 
     scheme = "Bearer"
     backend_name = "jwt"
@@ -155,15 +163,10 @@ class JWTAuthentication(BaseAuthentication):
         jwks: dict[str, Any] | str | None = None,
         oidc_issuer: str | None = None,
         jwks_refresh_interval: int = 300,
+        *,
+        trust_claims: bool = False,
+        query_param: str | None = None,
     ) -> None:
-        for name, value in (("jwks_url", jwks_url), ("jwks", jwks), ("oidc_issuer", oidc_issuer)):
-            if value is not None:
-                # TODO: fetch and refresh remote key sets (JWKS, OpenID Connect discovery).
-                raise ConfigurationError(
-                    f"JWTAuthentication({name}=...) is not supported yet: remote key sets "
-                    "(JWKS, OpenID Connect discovery) are not implemented. Pass the provider's "
-                    "PEM public key as public_key= instead."
-                )
         if jwks_refresh_interval <= 0:
             raise ConfigurationError("JWTAuthentication jwks_refresh_interval must be > 0")
         if secret is not None and public_key is not None:
@@ -174,8 +177,25 @@ class JWTAuthentication(BaseAuthentication):
             raise ConfigurationError("JWTAuthentication secret must not be empty")
         if leeway < 0:
             raise ConfigurationError("JWTAuthentication leeway must be >= 0 seconds")
+        if query_param is not None and not query_param:
+            raise ConfigurationError("JWTAuthentication query_param must not be empty")
+        self._remote = _remote_keys(
+            algorithms,
+            secret,
+            public_key,
+            jwks_url,
+            jwks,
+            oidc_issuer,
+            jwks_refresh_interval,
+            audience,
+            issuer,
+        )
+        if oidc_issuer is not None and issuer is None:
+            issuer = oidc_issuer
+        if self._remote is not None and algorithms is None:
+            algorithms = self._remote.algorithms or []
         algorithms = ["HS256"] if algorithms is None else list(algorithms)
-        family = _key_family(algorithms)
+        family = _key_family(algorithms) if algorithms or self._remote is None else "remote"
         self._secret = secret
         self.public_key = public_key
         self.algorithms = algorithms
@@ -188,6 +208,14 @@ class JWTAuthentication(BaseAuthentication):
         self.token_type = token_type
         self.revoked_token_handler = revoked_token_handler
         self.revocation_store = revocation_store
+        self.trust_claims = trust_claims
+        self.query_param = query_param
+        self.jwks_url = jwks_url
+        self.oidc_issuer = oidc_issuer
+        self.jwks_refresh_interval = jwks_refresh_interval
+        self._new_user: Callable[[_UserFields, dict[str, Any]], Any] = (
+            _make_user if trust_claims else self._claims_user
+        )
         # A revocation list is keyed by jti: a token without one could never be revoked.
         self.require_jti = bool(require_jti) or (
             revoked_token_handler is not None or revocation_store is not None
@@ -195,7 +223,9 @@ class JWTAuthentication(BaseAuthentication):
         # Asymmetric keys are parsed once, here: a bad PEM stops start-up, not a request.
         key = public_key if public_key is not None else secret
         self._prepared_key: Any = None
-        if family == "HMAC":
+        if self._remote is not None:
+            pass  # keys come with the key set
+        elif family == "HMAC":
             if public_key is not None:
                 raise ConfigurationError(
                     f"JWTAuthentication: public_key is for asymmetric algorithms, not {algorithms}"
@@ -213,9 +243,9 @@ class JWTAuthentication(BaseAuthentication):
         # so the header path pays one attribute test for them, as before.
         cookie_csrf = cookie is not None and csrf
         self._cookie_csrf = cookie_csrf
-        self._after_verify: (
-            Callable[[Any, dict[str, Any], _UserFields], Identity | Awaitable[Identity]] | None
-        ) = self._checks if cookie_csrf or self._revoked is not None else None
+        self._after_verify: _AfterVerify | None = (
+            self._checks if cookie_csrf or self._revoked is not None else None
+        )
         # The header to scan; none with a cookie (Django-Bolt ignores the header then). An
         # empty name matches no field, so the header path needs no branch of its own.
         self._wanted = self.header if cookie is None else b""
@@ -251,16 +281,29 @@ class JWTAuthentication(BaseAuthentication):
             raise AuthenticationFailed("Invalid authorization header")
         return token
 
+    def _verification_key(self, token: str) -> tuple[Any, list[str]]:
+        """Return the key and algorithms that verify ``token`` (the key set's ``kid`` entry)."""
+        remote = self._remote
+        if remote is None:
+            key = self._prepared_key
+            return (self.secret if key is None else key), self.algorithms
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.InvalidTokenError:
+            raise AuthenticationFailed("Invalid token") from None
+        found = remote.key(kid if isinstance(kid, str) else None)
+        if found is None:
+            raise _UnknownKey
+        return found.key, remote.algorithms or []
+
     def decode(self, token: str) -> dict[str, Any]:
         """Return the verified claims, or :class:`AuthenticationFailed` with the reason."""
-        key = self._prepared_key
-        if key is None:
-            key = self.secret
+        key, algorithms = self._verification_key(token)
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
-                algorithms=self.algorithms,
+                algorithms=algorithms,
                 audience=self.audience,
                 issuer=self.issuer,
                 leeway=self.leeway,
@@ -291,15 +334,31 @@ class JWTAuthentication(BaseAuthentication):
     def authenticate(self, request: Any) -> Identity | Awaitable[Identity | None] | None:
         raw: bytes | str | None = self._header(request)
         if raw is None:
-            if self.cookie is None:
-                return None
-            raw = self._cookie_value(request)
+            if self.cookie is not None:
+                raw = self._cookie_value(request)
             if raw is None:
-                return None
+                if self.query_param is None:
+                    return None
+                # Not sent by the browser on its own: no CSRF check for this source.
+                raw = request.query.get(self.query_param) or None
+                if raw is None:
+                    return None
+                return self._verify(request, raw, self._checks_without_csrf)
+        return self._verify(request, raw, self._after_verify)
+
+    def _verify(
+        self, request: Any, raw: bytes | str, after: _AfterVerify | None
+    ) -> Identity | Awaitable[Identity | None]:
         hit = self._verified.get(raw)
         if hit is None:
             token = self._token(raw) if isinstance(raw, bytes) else _cookie_token(raw)
-            claims = self.decode(token)
+            try:
+                claims = self.decode(token)
+            except _UnknownKey:
+                remote = self._remote
+                if remote is None or not remote.may_refresh_for_unknown():
+                    raise AuthenticationFailed("Unknown signing key") from None
+                return self._verify_after_refresh(request, raw, token, after)
             hit = self._remember(raw, claims)
         else:
             exp, nbf = hit[1], hit[2]
@@ -311,10 +370,54 @@ class JWTAuthentication(BaseAuthentication):
                 raise AuthenticationFailed("Token not yet valid")
             # A copy: a handler that edits request.auth must not edit the cache.
             claims = dict(hit[0])
-        after = self._after_verify
         if after is not None:
             return after(request, claims, hit[3])
-        return _make_user(hit[3], claims), claims
+        return self._new_user(hit[3], claims), claims
+
+    async def _verify_after_refresh(
+        self, request: Any, raw: bytes | str, token: str, after: _AfterVerify | None
+    ) -> Identity:
+        """Fetch the key set (in the pool) for a ``kid`` it did not hold, then verify again."""
+        if self._remote is not None:
+            await run_in_pool(self._remote.refresh_for_unknown, {})
+        self._verified.clear()  # keys may have been withdrawn: verify every token again
+        try:
+            claims = self.decode(token)
+        except _UnknownKey:
+            raise AuthenticationFailed("Unknown signing key") from None
+        hit = self._remember(raw, claims)
+        if after is None:
+            return self._new_user(hit[3], claims), claims
+        answer = after(request, claims, hit[3])
+        return await answer if inspect.isawaitable(answer) else answer
+
+    def _checks_without_csrf(
+        self, request: Any, claims: dict[str, Any], fields: _UserFields
+    ) -> Identity | Awaitable[Identity]:
+        """Revocation only: a token from the query string is not ambient authority."""
+        revoked = self._revoked
+        if revoked is not None:
+            answer = revoked(claims["jti"], claims)
+            if answer.__class__ is not bool and inspect.isawaitable(answer):
+                return self._finish_revoked(answer, claims, fields)
+            if answer:
+                raise AuthenticationFailed("Token revoked")
+        return self._new_user(fields, claims), claims
+
+    def _claims_user(self, fields: _UserFields, claims: dict[str, Any]) -> Any:
+        """Return ``request.user``: the Django user of ``sub``, loaded when first needed."""
+        return ClaimsUser(self, fields[0], claims, fields)
+
+    async def get_user(self, user_id: Any, auth_context: dict[str, Any]) -> Any:
+        """Return the user of ``user_id`` (the ``sub`` claim), or None; Django-Bolt's hook.
+
+        Override it (``async``) or :meth:`get_user_sync` for another query; either is enough.
+        """
+        return await run_in_pool(self.get_user_sync, {"user_id": user_id})
+
+    def get_user_sync(self, user_id: Any) -> Any:
+        """Return the user whose primary key is ``user_id``, or None (blocking)."""
+        return default_get_user_sync(user_id)
 
     def _checks(
         self, request: Any, claims: dict[str, Any], fields: _UserFields
@@ -331,14 +434,14 @@ class JWTAuthentication(BaseAuthentication):
                 return self._finish_revoked(answer, claims, fields)
             if answer:
                 raise AuthenticationFailed("Token revoked")
-        return _make_user(fields, claims), claims
+        return self._new_user(fields, claims), claims
 
     async def _finish_revoked(
         self, answer: Awaitable[Any], claims: dict[str, Any], fields: _UserFields
     ) -> Identity:
         if await answer:
             raise AuthenticationFailed("Token revoked")
-        return _make_user(fields, claims), claims
+        return self._new_user(fields, claims), claims
 
     def _remember(self, raw: Any, claims: dict[str, Any]) -> _Verified:
         exp, nbf = claims.get("exp"), claims.get("nbf")
@@ -353,6 +456,61 @@ class JWTAuthentication(BaseAuthentication):
         )
         self._verified[raw] = entry
         return entry
+
+
+class _UnknownKey(Exception):
+    """The key set holds no key for the token's ``kid`` (yet)."""
+
+
+def _remote_keys(
+    algorithms: Sequence[str] | None,
+    secret: Any,
+    public_key: Any,
+    jwks_url: str | None,
+    jwks: dict[str, Any] | str | None,
+    oidc_issuer: str | None,
+    refresh_interval: int,
+    audience: Any,
+    issuer: str | None,
+) -> RemoteKeys | None:
+    """Return the key set the options name (None for a static key), or ConfigurationError."""
+    given = [
+        name
+        for name, v in (("jwks_url", jwks_url), ("jwks", jwks), ("oidc_issuer", oidc_issuer))
+        if v is not None
+    ]
+    if not given:
+        return None
+    if len(given) > 1:
+        raise ConfigurationError(f"JWTAuthentication takes one of {given}, not several")
+    if secret is not None or public_key is not None:
+        raise ConfigurationError(
+            f"JWTAuthentication takes a key set ({given[0]}) or a static key, not both"
+        )
+    if jwks_url is not None:
+        check_fetch_url(jwks_url, "jwks_url")
+        if audience is None or issuer is None:
+            raise ConfigurationError(
+                "JWTAuthentication(jwks_url=...) needs issuer= and audience=: a provider signs "
+                "tokens for other applications too"
+            )
+    if oidc_issuer is not None:
+        check_fetch_url(oidc_issuer, "oidc_issuer")
+        if audience is None:
+            raise ConfigurationError("JWTAuthentication(oidc_issuer=...) needs audience=")
+    pinned = None if algorithms is None else list(algorithms)
+    fetched = jwks_url is not None or oidc_issuer is not None
+    if pinned is not None and fetched and _key_family(pinned) == "HMAC":
+        raise ConfigurationError("a fetched key set verifies asymmetric algorithms only")
+    if pinned is None and oidc_issuer is None:
+        pinned = ["RS256"]
+    return RemoteKeys(
+        algorithms=pinned,
+        url=jwks_url,
+        document=jwks,
+        oidc_issuer=oidc_issuer,
+        refresh_interval=refresh_interval,
+    )
 
 
 def _cookie_token(value: str) -> str:
@@ -495,6 +653,8 @@ def _same_origin(url: str, scheme: str, host: str) -> bool:
 _UserFields = tuple[Any, str, bool, bool, frozenset[str]]
 # (claims, exp, nbf, user fields) of a token whose signature has been checked.
 _Verified = tuple[dict[str, Any], float | None, float | None, _UserFields]
+# What runs after a token verified (CSRF, revocation): (request, claims, fields) -> identity.
+_AfterVerify = Callable[[Any, dict[str, Any], _UserFields], Identity | Awaitable[Identity]]
 
 
 def _user_fields(claims: dict[str, Any]) -> _UserFields:
@@ -547,6 +707,9 @@ def create_jwt_for_user(
     username = get_username() if callable(get_username) else getattr(user, "username", None)
     if username:
         claims["username"] = str(username)
+    email = getattr(user, "email", None)
+    if isinstance(email, str) and email:
+        claims["email"] = email
     if extra_claims:
         claims.update(extra_claims)
     return jwt.encode(claims, secret if secret is not None else _secret_key(), algorithm=algorithm)

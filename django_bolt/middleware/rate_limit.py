@@ -149,6 +149,18 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
+def _by_user(request: Request) -> str:
+    """Key a limit by the authenticated user (the address when anonymous)."""
+    context = request.context
+    if context and context.get("user_id") is not None:
+        # What the auth class accepted: no user row is loaded to key a limit.
+        return "user:" + str(context["user_id"])
+    user = request.user
+    if getattr(user, "is_authenticated", False):
+        return "user:" + str(getattr(user, "pk", None) or user.get_username())
+    return _address(request)
+
+
 def _key_function(key: Any) -> Callable[[Request], str]:
     if callable(key):
 
@@ -160,14 +172,7 @@ def _key_function(key: Any) -> Callable[[Request], str]:
     if key == "ip":
         return _address
     if key == "user":
-
-        def by_user(request: Request) -> str:
-            user = request.user
-            if getattr(user, "is_authenticated", False):
-                return "user:" + str(getattr(user, "pk", None) or user.get_username())
-            return _address(request)
-
-        return by_user
+        return _by_user
     if key == "api_key":
 
         def by_api_key(request: Request) -> str:

@@ -350,7 +350,11 @@ def test_state_by_key_and_by_attribute_is_one_store() -> None:
 def test_request_context_and_auth_items_after_jwt_auth() -> None:
     api = BoltAPI()
 
-    @api.get("/me", auth=[JWTAuthentication(secret=SECRET)], guards=[IsAuthenticated()])
+    @api.get(
+        "/me",
+        auth=[JWTAuthentication(secret=SECRET, trust_claims=True)],
+        guards=[IsAuthenticated()],
+    )
     async def me(request: Request) -> dict[str, Any]:
         return {
             "user_id": request.context["user_id"] if request.context else None,
@@ -1106,7 +1110,7 @@ def test_http_exception_body_and_callable_errors() -> None:
 
 def test_current_user_aliases_and_auth_context_helpers() -> None:
     api = BoltAPI()
-    jwt_auth = [JWTAuthentication(secret=SECRET)]
+    jwt_auth = [JWTAuthentication(secret=SECRET, trust_claims=True)]
 
     @api.get("/me", auth=jwt_auth)
     async def me(request: Request, user: CurrentUser) -> dict[str, Any]:

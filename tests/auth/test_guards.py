@@ -98,7 +98,9 @@ def test_guard(guards: list[Any], key: str | None, status: int) -> None:
 
 
 def test_401_body_and_challenge() -> None:
-    with _client([IsAuthenticated()], [JWTAuthentication(secret=SECRET)]) as client:
+    with _client(
+        [IsAuthenticated()], [JWTAuthentication(secret=SECRET, trust_claims=True)]
+    ) as client:
         response = client.get("/r")
     assert response.status_code == 401
     assert response.json() == {"detail": "Authentication required"}
@@ -456,7 +458,7 @@ def test_requires_matches_the_tokens_claims(
     guard: Requires, claims: dict[str, Any], status: int
 ) -> None:
     """Django-Bolt's claim guard, by the rules of its documentation."""
-    with _client([guard], auth=[JWTAuthentication(secret=SECRET)]) as client:
+    with _client([guard], auth=[JWTAuthentication(secret=SECRET, trust_claims=True)]) as client:
         response = client.get("/r", headers=_token(**claims))
     assert response.status_code == status
     if status == 403:
@@ -469,7 +471,7 @@ def test_requires_matches_the_tokens_claims(
     ids=["none-of", "custom-message"],
 )
 def test_requires_refuses_anonymous_requests_with_401_and_no_message(guard: Requires) -> None:
-    with _client([guard], auth=[JWTAuthentication(secret=SECRET)]) as client:
+    with _client([guard], auth=[JWTAuthentication(secret=SECRET, trust_claims=True)]) as client:
         response = client.get("/r")
     assert response.status_code == 401
     assert response.json() == {"detail": "Authentication required"}

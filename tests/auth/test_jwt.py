@@ -69,7 +69,9 @@ def _get(auth: JWTAuthentication, headers: dict[str, str]) -> Any:
 
 def test_valid_token_sets_user_and_claims() -> None:
     token = _token(is_staff=True, scope="x")
-    response = _get(JWTAuthentication(secret=SECRET), {"Authorization": f"Bearer {token}"})
+    response = _get(
+        JWTAuthentication(trust_claims=True, secret=SECRET), {"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["id"] == "7"
@@ -80,7 +82,7 @@ def test_valid_token_sets_user_and_claims() -> None:
 def test_secret_defaults_to_secret_key(settings: Any) -> None:
     settings.SECRET_KEY = "a-django-secret-key-long-enough-for-hs256"
     token = jwt.encode({"sub": "1"}, settings.SECRET_KEY, algorithm="HS256")
-    response = _get(JWTAuthentication(), {"Authorization": f"Bearer {token}"})
+    response = _get(JWTAuthentication(trust_claims=True), {"Authorization": f"Bearer {token}"})
     assert response.json()["id"] == "1"
 
 
@@ -107,8 +109,8 @@ def _deep_header_token() -> str:
     return f"{header}.{_b64({'sub': '7'})}.c2ln"
 
 
-HS = JWTAuthentication(secret=SECRET)
-RS = JWTAuthentication(secret=RSA_PUBLIC, algorithms=["RS256"])
+HS = JWTAuthentication(trust_claims=True, secret=SECRET)
+RS = JWTAuthentication(trust_claims=True, secret=RSA_PUBLIC, algorithms=["RS256"])
 
 
 @pytest.mark.parametrize(
@@ -120,13 +122,13 @@ RS = JWTAuthentication(secret=RSA_PUBLIC, algorithms=["RS256"])
             HS, "Bearer " + _token(nbf=int(time.time()) + 600), "Token not yet valid", id="nbf"
         ),
         pytest.param(
-            JWTAuthentication(secret=SECRET, audience="api"),
+            JWTAuthentication(trust_claims=True, secret=SECRET, audience="api"),
             "Bearer " + _token(aud="other"),
             "Invalid token audience",
             id="wrong-aud",
         ),
         pytest.param(
-            JWTAuthentication(secret=SECRET, issuer="me"),
+            JWTAuthentication(trust_claims=True, secret=SECRET, issuer="me"),
             "Bearer " + _token(iss="them"),
             "Invalid token issuer",
             id="wrong-iss",
@@ -185,26 +187,26 @@ def test_confused_token_would_pass_a_naive_verifier() -> None:
 
 
 def test_audience_and_issuer_accepted() -> None:
-    auth = JWTAuthentication(secret=SECRET, audience="api", issuer="me")
+    auth = JWTAuthentication(trust_claims=True, secret=SECRET, audience="api", issuer="me")
     response = _get(auth, {"Authorization": "Bearer " + _token(aud="api", iss="me")})
     assert response.status_code == 200
 
 
 def test_leeway_accepts_recently_expired() -> None:
-    auth = JWTAuthentication(secret=SECRET, leeway=60)
+    auth = JWTAuthentication(trust_claims=True, secret=SECRET, leeway=60)
     response = _get(auth, {"Authorization": "Bearer " + _token(exp=int(time.time()) - 5)})
     assert response.status_code == 200
 
 
 def test_custom_header() -> None:
-    auth = JWTAuthentication(secret=SECRET, header="x-token")
+    auth = JWTAuthentication(trust_claims=True, secret=SECRET, header="x-token")
     response = _get(auth, {"X-Token": "Bearer " + _token()})
     assert response.status_code == 200
 
 
 def test_none_algorithm_cannot_be_configured() -> None:
     with pytest.raises(ValueError, match="none"):
-        JWTAuthentication(secret=SECRET, algorithms=["HS256", "none"])
+        JWTAuthentication(trust_claims=True, secret=SECRET, algorithms=["HS256", "none"])
 
 
 @pytest.mark.parametrize(
@@ -233,7 +235,7 @@ def store(request: pytest.FixtureRequest, settings: Any) -> Any:
 
 
 def test_revoked_jti(store: Any) -> None:
-    auth = JWTAuthentication(secret=SECRET, revocation_store=store)
+    auth = JWTAuthentication(trust_claims=True, secret=SECRET, revocation_store=store)
     kept, revoked = _token(jti="keep-1"), _token(jti="gone-1")
     store.revoke("gone-1", expires_at=time.time() + 600)
     with TestClient(_api(auth)) as client:
@@ -259,7 +261,9 @@ def test_create_jwt_for_user_round_trip(settings: Any) -> None:
     assert claims["is_staff"] is True
     assert claims["exp"] - claims["iat"] == 3600
     assert claims["jti"]
-    with TestClient(_api(JWTAuthentication(), [HasPermission("app.read")])) as client:
+    with TestClient(
+        _api(JWTAuthentication(trust_claims=True), [HasPermission("app.read")])
+    ) as client:
         response = client.get("/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     assert response.json()["id"] == "42"
@@ -296,7 +300,7 @@ def test_request_context_has_django_bolt_shape() -> None:
 def test_verified_token_cache_still_checks_time_and_isolates_claims(monkeypatch: Any) -> None:
     import django_bolt.auth.jwt as jwt_module
 
-    auth = JWTAuthentication(secret=SECRET)
+    auth = JWTAuthentication(trust_claims=True, secret=SECRET)
     api = BoltAPI()
 
     @api.get("/edit", auth=[auth], guards=[IsAuthenticated()])
@@ -327,7 +331,7 @@ def test_verified_token_cache_still_checks_time_and_isolates_claims(monkeypatch:
 def test_cached_token_is_still_read_from_each_headers_spelling() -> None:
     """The cache is keyed by the raw header value: a token verified once under "Bearer" is
     not accepted under another scheme, and other spellings of "Bearer" still parse."""
-    auth = JWTAuthentication(secret=SECRET)
+    auth = JWTAuthentication(trust_claims=True, secret=SECRET)
     token = _token()
     with TestClient(_api(auth)) as client:
         assert client.get("/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
@@ -370,7 +374,7 @@ def _cookie_api(*auth: JWTAuthentication) -> BoltAPI:
     return api
 
 
-COOKIE = JWTAuthentication(secret=SECRET, cookie="access")
+COOKIE = JWTAuthentication(trust_claims=True, secret=SECRET, cookie="access")
 
 
 @pytest.mark.parametrize(
@@ -440,7 +444,7 @@ def test_cookie_token_csrf_on_unsafe_methods(headers, status) -> None:
 
 
 def test_csrf_applies_only_to_the_credential_that_was_accepted() -> None:
-    header = JWTAuthentication(secret=SECRET)
+    header = JWTAuthentication(trust_claims=True, secret=SECRET)
     cross_site = {"Sec-Fetch-Site": "cross-site"}
     with TestClient(_cookie_api(header, COOKIE)) as client:
         # A header token is not sent by the browser on its own: a stale cookie changes nothing.
@@ -457,7 +461,7 @@ def test_csrf_applies_only_to_the_credential_that_was_accepted() -> None:
 
 
 def test_csrf_false_lets_cookie_tokens_through() -> None:
-    auth = JWTAuthentication(secret=SECRET, cookie="access", csrf=False)
+    auth = JWTAuthentication(trust_claims=True, secret=SECRET, cookie="access", csrf=False)
     with TestClient(_cookie_api(auth), cookies={"access": _token()}) as client:
         response = client.post("/me", headers={"Sec-Fetch-Site": "cross-site"})
     assert response.status_code == 200
@@ -465,7 +469,9 @@ def test_csrf_false_lets_cookie_tokens_through() -> None:
 
 def test_keywords_take_django_bolts_positional_order() -> None:
     # (secret, algorithms, header, cookie, audience, issuer, ...) as in Django-Bolt 0.13.
-    auth = JWTAuthentication(SECRET, None, "authorization", "access", "api", "me")
+    auth = JWTAuthentication(
+        SECRET, None, "authorization", "access", "api", "me", trust_claims=True
+    )
     assert (auth.algorithms, auth.cookie, auth.audience, auth.issuer, auth.leeway) == (
         ["HS256"],
         "access",
@@ -490,7 +496,7 @@ def test_keywords_take_django_bolts_positional_order() -> None:
     ],
 )
 def test_public_key_verifies_asymmetric_tokens(algorithm, private, public) -> None:
-    auth = JWTAuthentication(public_key=public, algorithms=[algorithm])
+    auth = JWTAuthentication(trust_claims=True, public_key=public, algorithms=[algorithm])
     token = jwt.encode({"sub": "9", "exp": int(time.time()) + 60}, private, algorithm=algorithm)
     assert _get(auth, {"Authorization": f"Bearer {token}"}).json()["id"] == "9"
     # A token signed by another key, and an HS256 token made with the public key as a secret.
@@ -529,9 +535,9 @@ def test_public_key_verifies_asymmetric_tokens(algorithm, private, public) -> No
         ),
         pytest.param({"public_key": RSA_PUBLIC}, "asymmetric", id="public-key-with-hs256"),
         pytest.param({"leeway": -1}, "leeway", id="negative-leeway"),
-        pytest.param({"jwks_url": "https://idp.example/jwks"}, "not supported yet", id="jwks_url"),
-        pytest.param({"jwks": {"keys": []}}, "not supported yet", id="jwks"),
-        pytest.param({"oidc_issuer": "https://idp.example"}, "not supported yet", id="oidc"),
+        pytest.param({"jwks_url": "https://idp.example/jwks"}, "needs issuer= and", id="jwks_url"),
+        pytest.param({"jwks": {"keys": []}}, "no RSA signing key", id="jwks"),
+        pytest.param({"oidc_issuer": "https://idp.example"}, "needs audience=", id="oidc"),
         pytest.param({"jwks_refresh_interval": 0}, "jwks_refresh_interval", id="refresh-0"),
         pytest.param({"revocation_store": object()}, "is_revoked", id="store-without-lookup"),
         pytest.param({"revoked_token_handler": "x"}, "callable", id="handler-not-callable"),
@@ -540,7 +546,7 @@ def test_public_key_verifies_asymmetric_tokens(algorithm, private, public) -> No
 def test_configuration_mistakes_stop_start_up(kwargs, message) -> None:
     # ImproperlyConfigured (Django-Bolt's type) and ValueError (ours before) both catch it.
     with pytest.raises(ImproperlyConfigured, match=message) as caught:
-        JWTAuthentication(**kwargs)
+        JWTAuthentication(trust_claims=True, **kwargs)
     assert isinstance(caught.value, ValueError)
 
 
@@ -569,7 +575,7 @@ def test_access_routes_refuse_refresh_and_id_tokens(auth, claims, detail) -> Non
         assert (response.status_code, response.json()) == (401, {"detail": detail})
 
 
-REFRESH = JWTAuthentication(secret=SECRET, token_type="refresh")
+REFRESH = JWTAuthentication(trust_claims=True, secret=SECRET, token_type="refresh")
 
 
 @pytest.mark.parametrize(
@@ -594,13 +600,35 @@ def test_token_type_demands_that_typ(claims, accepted) -> None:
 @pytest.mark.parametrize(
     ("auth", "jti", "status"),
     [
-        pytest.param(JWTAuthentication(secret=SECRET, require_jti=True), "a1", 200, id="has-jti"),
-        pytest.param(JWTAuthentication(secret=SECRET, require_jti=True), None, 401, id="no-jti"),
-        pytest.param(JWTAuthentication(secret=SECRET, require_jti=True), "", 401, id="empty-jti"),
-        # PyJWT itself refuses a jti that is not a string.
-        pytest.param(JWTAuthentication(secret=SECRET, require_jti=True), 5, 401, id="number"),
         pytest.param(
-            JWTAuthentication(secret=SECRET, revocation_store=InMemoryRevocationStore()),
+            JWTAuthentication(trust_claims=True, secret=SECRET, require_jti=True),
+            "a1",
+            200,
+            id="has-jti",
+        ),
+        pytest.param(
+            JWTAuthentication(trust_claims=True, secret=SECRET, require_jti=True),
+            None,
+            401,
+            id="no-jti",
+        ),
+        pytest.param(
+            JWTAuthentication(trust_claims=True, secret=SECRET, require_jti=True),
+            "",
+            401,
+            id="empty-jti",
+        ),
+        # PyJWT itself refuses a jti that is not a string.
+        pytest.param(
+            JWTAuthentication(trust_claims=True, secret=SECRET, require_jti=True),
+            5,
+            401,
+            id="number",
+        ),
+        pytest.param(
+            JWTAuthentication(
+                trust_claims=True, secret=SECRET, revocation_store=InMemoryRevocationStore()
+            ),
             None,
             401,
             id="implied-by-a-store",
@@ -644,12 +672,17 @@ def _handlers() -> list[Any]:
 @pytest.mark.parametrize(
     "auth",
     [
-        pytest.param(JWTAuthentication(secret=SECRET, revoked_token_handler=h), id=h.__name__)
+        pytest.param(
+            JWTAuthentication(trust_claims=True, secret=SECRET, revoked_token_handler=h),
+            id=h.__name__,
+        )
         for h in _handlers()
     ]
     + [
         pytest.param(
-            JWTAuthentication(secret=SECRET, revocation_store=_AsyncStore({"gone"})),
+            JWTAuthentication(
+                trust_claims=True, secret=SECRET, revocation_store=_AsyncStore({"gone"})
+            ),
             id="async-store",
         )
     ],

@@ -203,7 +203,11 @@ async def raw(request: Request):  # type: ignore[no-untyped-def]
     return {"path": request.path}
 
 
-@api.get("/me", auth=[JWTAuthentication(secret=JWT_SECRET)], guards=[IsAuthenticated()])
+@api.get(
+    "/me",
+    auth=[JWTAuthentication(secret=JWT_SECRET, trust_claims=True)],
+    guards=[IsAuthenticated()],
+)
 async def me(request: Request) -> dict[str, str]:
     return {"user": str(request.user.id)}
 

@@ -1,0 +1,1 @@
+"""The revoked-token table's migrations."""
