@@ -19,7 +19,9 @@ from typing import Any, ClassVar, Final, Self
 from urllib.parse import quote
 
 import msgspec
+from django.http import HttpResponseBase
 
+from django_bolt._django.convert import wire_from_django
 from django_bolt._django.models import NO_MODELS, model_hooks
 from django_bolt._http.files import open_file_response
 from django_bolt._http.sse import ServerSentEvent, encode_event
@@ -490,7 +492,7 @@ def _needs_validation(tp: Any) -> bool:
     """Whether a declared return type says more than "some JSON": only then is it checked."""
     if tp in _NO_VALIDATION or tp is typing.Any:
         return False
-    if isinstance(tp, type) and issubclass(tp, Response):
+    if isinstance(tp, type) and issubclass(tp, Response | HttpResponseBase):
         return False
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
@@ -673,8 +675,8 @@ def build_result_converter(
                 return unencodable(result)
         if cls is declared_struct:
             return WireResponse(status_code, [*json_fields], _ENCODE(result))
-        if isinstance(result, Response):
-            return result.to_wire()
+        if isinstance(result, _RESPONSE_OBJECTS):
+            return _response_object(result)
         if isinstance(result, _GENERATORS) or (
             is_stream
             and not isinstance(result, _NOT_STREAMS)
@@ -728,11 +730,22 @@ def _empty_converter(
     """Return the converter of a route whose status has no body (1xx, 204, 304)."""
 
     def convert(result: Any) -> WireResponse:
-        if isinstance(result, Response):
-            return result.to_wire()
+        if isinstance(result, _RESPONSE_OBJECTS):
+            return _response_object(result)
         return WireResponse(status_code, [*vary], b"")
 
     return convert
+
+
+# Responses a handler builds itself, sent as they are whatever the route declares.
+_RESPONSE_OBJECTS: Final = (Response, HttpResponseBase)
+
+
+def _response_object(result: Response | HttpResponseBase) -> WireResponse:
+    if isinstance(result, Response):
+        return result.to_wire()
+    # Django's own (a redirect, @login_required's answer, a FileResponse): as it is.
+    return wire_from_django(result)
 
 
 def _multi_status_converter(

@@ -2,9 +2,10 @@
 
 Include it in the project's URLconf (``path("", include("django_bolt.urls"))``). It lists
 every named route of the project's APIs (found as ``runbolt`` finds them) as a Django URL
-pattern whose view never runs: the API serves those paths before Django sees them (and the
-fall-through reaches Django only for paths no route has). Routes of an API built with
-``namespace=`` reverse as ``"namespace:name"`` only.
+pattern that exists for reversing: the API serves those paths before Django sees them. A
+request that reaches one anyway (``/items/abc`` when the route takes ``{item_id:int}``: the
+pattern is untyped) gets the API's JSON 404. Routes of an API built with ``namespace=``
+reverse as ``"namespace:name"`` only; a mounted API without a namespace takes its parent's.
 
 A name given with ``name=`` is explicit; one derived from a function or class name is not.
 Several methods on one path share a name; an explicit name wins over a derived one for the
@@ -17,6 +18,7 @@ import re
 from typing import TYPE_CHECKING, Any, Final
 
 from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponseNotFound
 from django.urls import include, path
 
 from django_bolt.discovery import discover_apis
@@ -24,16 +26,17 @@ from django_bolt.discovery import discover_apis
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from django.http import HttpRequest, HttpResponse
+    from django.urls import URLPattern, URLResolver
 
+    from django_bolt.api import BoltAPI
     from django_bolt.router import RouteInfo
 
-__all__ = ("build_urlpatterns", "urlpatterns")
+__all__ = ("bolt_urlpatterns", "build_urlpatterns", "django_route", "urlpatterns")
 
 _PARAMETER: Final = re.compile(r"\{([^}:]+)(?::([^}]+))?\}")
 
 
-def _django_route(template: str) -> str:
+def django_route(template: str) -> str:
     """Return a route template as Django writes it (``/f/{rest:path}`` -> ``f/<path:rest>``)."""
 
     def convert(match: re.Match[str]) -> str:
@@ -43,8 +46,9 @@ def _django_route(template: str) -> str:
     return _PARAMETER.sub(convert, template).lstrip("/")
 
 
-def _never_called(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    raise RuntimeError("a reverse-only URL pattern of django_bolt.urls was resolved")
+def _not_served_here(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseNotFound:
+    """Answer a path that only matched a reverse-only pattern: the API's JSON 404."""
+    return HttpResponseNotFound(b'{"detail":"Not Found"}', content_type="application/json")
 
 
 def build_urlpatterns(routes: Iterable[RouteInfo]) -> list[Any]:
@@ -54,7 +58,7 @@ def build_urlpatterns(routes: Iterable[RouteInfo]) -> list[Any]:
         if not info.name:
             continue
         key = (info.namespace or "", info.name)
-        route = _django_route(info.path)
+        route = django_route(info.path)
         previous = chosen.get(key)
         if previous is None or (info.name_explicit and not previous[1]):
             chosen[key] = (route, info.name_explicit)
@@ -67,11 +71,17 @@ def build_urlpatterns(routes: Iterable[RouteInfo]) -> list[Any]:
     flat: list[Any] = []
     grouped: dict[str, list[Any]] = {}
     for (namespace, name), (route, _) in chosen.items():
-        pattern = path(route, _never_called, name=name)
+        pattern = path(route, _not_served_here, name=name)
         (grouped.setdefault(namespace, []) if namespace else flat).append(pattern)
     for namespace, patterns in grouped.items():
         flat.append(path("", include((patterns, namespace))))
     return flat
 
 
-urlpatterns = build_urlpatterns(info for api in discover_apis() for info in api.routes())
+def bolt_urlpatterns(apis: Iterable[BoltAPI] | None = None) -> list[URLPattern | URLResolver]:
+    """Return reverse-only patterns for the routes of ``apis`` (default: the project's APIs)."""
+    chosen = discover_apis() if apis is None else apis
+    return build_urlpatterns(info for api in chosen for info in api.routes())
+
+
+urlpatterns = bolt_urlpatterns()

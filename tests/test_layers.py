@@ -30,8 +30,8 @@ LAYERS: Final = [
     "status_codes enums params param_functions cookies conf _conf exceptions _http concurrency",
     # The request, its parameters, its session and database, the bridge to Django's views.
     "request types _binding datastructures _django serializers",
-    "responses shortcuts pagination decorators",
-    "middleware auth jwt_revocation views",
+    "responses shortcuts pagination decorators error_handlers",
+    "middleware auth jwt_revocation views health mounts",
     # Declaring, compiling and dispatching routes.
     "routing router _dispatch",
     # The schema and documentation routes, read from the declared routes.
@@ -54,6 +54,7 @@ INNER_IMPORTS: Final[dict[str, int]] = {}
 LAZY_OPTIONAL: Final = {
     ("server.worker", "psutil"),  # where /proc is missing
     ("middleware.rate_limit", "redis.asyncio"),  # a shared rate-limit backend
+    ("health", "redis.asyncio"),  # the readiness check of a project with a Redis cache
     ("openapi.plugins", "msgspec.yaml"),  # PyYAML, for the YAML document only
     # Django's models cannot be imported before the app registry is ready (django.setup()).
     ("_django.sessions", "django.contrib.auth.models"),

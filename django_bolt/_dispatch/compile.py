@@ -22,6 +22,7 @@ from django_bolt._binding.fast import compile_fast_bind
 from django_bolt._dispatch.table import PathTemplate, RouteTable
 from django_bolt._http.wire import WireResponse
 from django_bolt.auth.guards import compile_gate, resolve_entries
+from django_bolt.error_handlers import apply_formatter, error_from_response
 from django_bolt.middleware.base import build_chain
 from django_bolt.middleware.compression import is_no_compress
 from django_bolt.middleware.django import route_callee
@@ -213,6 +214,22 @@ def _chain_teardown(
     return background
 
 
+def _formatted(
+    limiter: RateLimiter, formatter: Callable[[Any, Any], Any] | None
+) -> Callable[[Request], Awaitable[WireResponse | None]]:
+    """Return the limiter, or with an error formatter, one whose 429 the formatter writes."""
+    if formatter is None:
+        return limiter
+
+    async def limit(request: Request) -> WireResponse | None:
+        refused = await limiter(request)
+        if refused is None:
+            return None
+        return apply_formatter(formatter, error_from_response(refused), request, refused)
+
+    return limit
+
+
 def _limited_guard(
     endpoint: Endpoint,
     pipeline: RoutePipeline,
@@ -222,15 +239,16 @@ def _limited_guard(
 ) -> Guard:
     """Return the route's rate limits around its auth: address limits before it, user limits
     after."""
-    before: list[RateLimiter] = []
-    after: list[RateLimiter] = []
+    before: list[Callable[[Request], Awaitable[WireResponse | None]]] = []
+    after: list[Callable[[Request], Awaitable[WireResponse | None]]] = []
     for index, spec in enumerate(pipeline.rate_limits):
         # The same name in every process: the shared backend keys buckets by it.
         route_id = f"{'|'.join(endpoint.info.methods)} {endpoint.info.path} #{index}"
         store = build_store(spec, route_id, config.rate_limit_backend, config.rate_limit_max_keys)
         limiter = RateLimiter(spec, store)
         limiters.append(limiter)
-        (before if limiter.phase == "before_auth" else after).append(limiter)
+        check = _formatted(limiter, config.error_formatter)
+        (before if limiter.phase == "before_auth" else after).append(check)
 
     async def guard(request: Request) -> WireResponse | None:
         for limiter in before:
