@@ -1,9 +1,10 @@
 """Two runbolt hosts of one project sharing PostgreSQL and Redis, on two loopback addresses.
 
-``shared_state`` (one per test module) creates a PostgreSQL database of its own, migrates it,
+``shared_state`` (one per test session) creates a PostgreSQL database of its own, migrates it,
 adds the user ``ada`` (password ``lovelace``) and picks a Redis key prefix of its own; it yields
-the environment a host needs, and drops the database and deletes the keys afterwards.
-``start_host(name, address, *args, cwd=None)`` starts a host with ``run_bolt``.
+the environment a host needs, and drops the database and deletes the keys afterwards. Host
+``a`` listens on ``HOST_ADDRESSES["a"]``, host ``b`` on ``HOST_ADDRESSES["b"]``; the variable
+``BOLT_TEST_HOST`` tells each its name, which its answers carry.
 
 The two hosts listen on 127.0.0.2 and 127.0.0.3 in the machine's network namespace. Separate
 network namespaces would need veth pairs and routes back to PostgreSQL and Redis, which listen
@@ -28,17 +29,17 @@ from tests.conftest import POSTGRES_ADDRESS, REDIS_ADDRESS, require_service
 from tests.integration.conftest import Response, run_bolt
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
     from tests.integration.conftest import BoltProcess
 
-__all__ = ("call", "run_bolt", "shared_state", "start_host")
+__all__ = ("call", "run_bolt", "shared_state")
 
 PROJECT = Path(__file__).parent / "project"
 ROOT = Path(__file__).resolve().parents[2]
 HOST_ADDRESSES = {"a": "127.0.0.2", "b": "127.0.0.3"}
 USERNAME = "ada"
-PASSWORD = "lovelace"  # noqa: S105 - a test user in a throw-away database
+PASSWORD = "lovelace"  # a test user in a throw-away database
 CREATE_USER = (
     "from django.contrib.auth.models import User; "
     f"User.objects.create_user({USERNAME!r}, password={PASSWORD!r})"
@@ -94,7 +95,7 @@ def _delete_keys(url: str, prefix: str) -> None:
         client.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def shared_state() -> Iterator[dict[str, str]]:
     require_service("PostgreSQL", POSTGRES_ADDRESS)
     require_service("Redis", REDIS_ADDRESS)
@@ -119,21 +120,3 @@ def shared_state() -> Iterator[dict[str, str]]:
     finally:
         _admin(dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         _delete_keys(redis_url, env["BOLT_TEST_REDIS_PREFIX"])
-
-
-@pytest.fixture
-def start_host(
-    run_bolt: Callable[..., BoltProcess], shared_state: dict[str, str]
-) -> Callable[..., BoltProcess]:
-    def start(name: str, *args: str, cwd: Path | None = None) -> BoltProcess:
-        return run_bolt(
-            "--host",
-            HOST_ADDRESSES[name],
-            "--processes",
-            "1",
-            *args,
-            env={**shared_state, "BOLT_TEST_HOST": name},
-            cwd=cwd or PROJECT,
-        )
-
-    return start

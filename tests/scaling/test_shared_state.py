@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.scaling.conftest import PASSWORD, USERNAME, call
+from tests.integration.conftest import bolt_processes
+from tests.scaling.conftest import HOST_ADDRESSES, PASSWORD, PROJECT, USERNAME, call
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Iterator
 
     from tests.integration.conftest import BoltProcess
 
@@ -27,13 +28,22 @@ RPS = 1
 BURST = 6
 
 
-@pytest.fixture
-def hosts(start_host: Callable[..., BoltProcess]) -> tuple[BoltProcess, BoltProcess]:
-    a, b = start_host("a"), start_host("b")
-    assert (a.host, b.host) == ("127.0.0.2", "127.0.0.3")
-    assert call(a, "GET", "/version").json()["host"] == "a"
-    assert call(b, "GET", "/version").json()["host"] == "b"
-    return a, b
+@pytest.fixture(scope="module")
+def hosts(shared_state: dict[str, str]) -> Iterator[tuple[BoltProcess, BoltProcess]]:
+    """Host A and host B, for every test of the module (each test uses state of its own)."""
+    with bolt_processes() as start:
+        a, b = (
+            start(
+                *("--host", HOST_ADDRESSES[name], "--processes", "1"),
+                env={**shared_state, "BOLT_TEST_HOST": name},
+                cwd=PROJECT,
+            )
+            for name in "ab"
+        )
+        assert (a.host, b.host) == ("127.0.0.2", "127.0.0.3")
+        assert call(a, "GET", "/version").json()["host"] == "a"
+        assert call(b, "GET", "/version").json()["host"] == "b"
+        yield a, b
 
 
 def test_a_session_written_through_one_host_is_read_through_the_other(

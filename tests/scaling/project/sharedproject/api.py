@@ -8,8 +8,12 @@ import msgspec
 from django.contrib.auth import aauthenticate
 
 from django_bolt import BoltAPI, Request
-from django_bolt.auth import DjangoCacheRevocation, IsAuthenticated, JWTAuthentication
-from django_bolt.auth import create_jwt_for_user
+from django_bolt.auth import (
+    DjangoCacheRevocation,
+    IsAuthenticated,
+    JWTAuthentication,
+    create_jwt_for_user,
+)
 from django_bolt.exceptions import Unauthorized
 from django_bolt.health import register_health_checks
 from django_bolt.middleware import rate_limit
