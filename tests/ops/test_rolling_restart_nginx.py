@@ -11,9 +11,7 @@ stops accepting. A client loop through nginx sees no failure.
 
 from __future__ import annotations
 
-import http.client
 import itertools
-import json
 import os
 import signal
 import threading
@@ -21,18 +19,19 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import find_program
+from tests.integration.balancing import Clients, nginx, probe_ready
 from tests.integration.conftest import free_port
 from tests.integration.projects import Project
 from tests.integration.test_nginx import Nginx, render_conf
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
     from pathlib import Path
 
     from tests.integration.conftest import BoltProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+__all__ = ("nginx",)
 
 EXTRA_API = """
 
@@ -41,20 +40,6 @@ from django_bolt.health import register_health_checks as _register_health_checks
 _register_health_checks(api)
 """
 DRAIN_DELAY = "4"
-
-
-def probe_ready(port: int) -> tuple[int, str]:
-    """One /ready on a fresh connection: (status, the JSON's "status"), or (0, error)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-    try:
-        conn.request("GET", "/ready")
-        response = conn.getresponse()
-        body = response.read()
-        return response.status, json.loads(body).get("status", "")
-    except (OSError, ValueError) as exc:
-        return 0, type(exc).__name__
-    finally:
-        conn.close()
 
 
 class Balancer:
@@ -103,56 +88,6 @@ class Balancer:
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
         self._thread.join(10)
-
-
-class Clients:
-    """GETs through nginx from a few threads until stopped; every failure is kept."""
-
-    def __init__(self, port: int, threads: int = 3) -> None:
-        self.port = port
-        self.ok = 0
-        self.failures: list[str] = []
-        self.stop = threading.Event()
-        self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
-
-    def _run(self) -> None:
-        while not self.stop.is_set():
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-            try:
-                conn.request("GET", "/hello", headers={"Host": "api.example.com"})
-                response = conn.getresponse()
-                response.read()
-                outcome = None if response.status == 200 else f"status {response.status}"
-            except OSError as exc:
-                outcome = repr(exc)
-            finally:
-                conn.close()
-            with self._lock:
-                if outcome is None:
-                    self.ok += 1
-                else:
-                    self.failures.append(outcome)
-
-    def __enter__(self) -> Clients:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for thread in self._threads:
-            thread.join(15)
-
-
-@pytest.fixture
-def nginx(tmp_path: Path) -> Iterator[Nginx]:
-    binary = find_program("nginx", "dev.py test installs Debian's nginx-light")
-    prefix = tmp_path / "nginx"
-    prefix.mkdir()
-    server = Nginx(binary, prefix, prefix / "nginx.conf", free_port())
-    yield server
-    server.stop()
 
 
 def test_a_rolling_restart_behind_nginx_fails_no_request(
