@@ -120,7 +120,43 @@ class InMemoryRevocation:
             return version
 
 
-class DjangoCacheRevocation:
+class _BlockingStore:
+    """The async face of a store whose storage calls block: each call made in the thread pool.
+
+    A subclass provides ``_revoke(key, exp)``, ``_is_set(key)`` and ``_consume(jti, exp)``.
+    """
+
+    def _revoke(self, key: str, exp: float | None) -> None:
+        raise NotImplementedError
+
+    def _is_set(self, key: str) -> bool:
+        raise NotImplementedError
+
+    def _consume(self, jti: str, exp: float | None) -> bool:
+        raise NotImplementedError
+
+    async def revoke(self, jti: str, *, exp: float | None = None) -> None:
+        """Revoke the token ``jti`` until ``exp`` (or ``default_ttl``)."""
+        await run_in_pool(self._revoke, {"key": jti, "exp": exp})
+
+    async def is_revoked(self, jti: str) -> bool:
+        """Return whether ``jti`` is revoked (or consumed)."""
+        return bool(await run_in_pool(self._is_set, {"key": jti}))
+
+    async def consume(self, jti: str, *, exp: float | None = None) -> bool:
+        """Mark ``jti`` used, atomically: True for the first caller only."""
+        return bool(await run_in_pool(self._consume, {"jti": jti, "exp": exp}))
+
+    async def revoke_family(self, fam: str, *, exp: float | None = None) -> None:
+        """Revoke every refresh token of the rotation family ``fam``."""
+        await run_in_pool(self._revoke, {"key": _FAMILY + fam, "exp": exp})
+
+    async def is_family_revoked(self, fam: str) -> bool:
+        """Return whether the family ``fam`` is revoked."""
+        return bool(await run_in_pool(self._is_set, {"key": _FAMILY + fam}))
+
+
+class DjangoCacheRevocation(_BlockingStore):
     """Revocations in a Django cache, shared by the processes using it. Calls run in the pool."""
 
     def __init__(
@@ -168,26 +204,6 @@ class DjangoCacheRevocation:
         cache.add(key, 0, None)
         return int(cache.incr(key))
 
-    async def revoke(self, jti: str, *, exp: float | None = None) -> None:
-        """Revoke the token ``jti`` until ``exp`` (or ``default_ttl``)."""
-        await run_in_pool(self._revoke, {"key": jti, "exp": exp})
-
-    async def is_revoked(self, jti: str) -> bool:
-        """Return whether ``jti`` is revoked (or consumed)."""
-        return bool(await run_in_pool(self._is_set, {"key": jti}))
-
-    async def consume(self, jti: str, *, exp: float | None = None) -> bool:
-        """Mark ``jti`` used with the cache's atomic ``add``; True for the first caller only."""
-        return bool(await run_in_pool(self._consume, {"jti": jti, "exp": exp}))
-
-    async def revoke_family(self, fam: str, *, exp: float | None = None) -> None:
-        """Revoke every refresh token of the rotation family ``fam``."""
-        await run_in_pool(self._revoke, {"key": _FAMILY + fam, "exp": exp})
-
-    async def is_family_revoked(self, fam: str) -> bool:
-        """Return whether the family ``fam`` is revoked."""
-        return bool(await run_in_pool(self._is_set, {"key": _FAMILY + fam}))
-
     async def get_user_version(self, user_id: str) -> int:
         """Return the user's token version (0 until bumped)."""
         return int(await run_in_pool(self._version, {"user_id": str(user_id)}))
@@ -197,7 +213,7 @@ class DjangoCacheRevocation:
         return int(await run_in_pool(self._bump, {"user_id": str(user_id)}))
 
 
-class DjangoORMRevocation:
+class DjangoORMRevocation(_BlockingStore):
     """Revocations in a table: a model with ``jti`` (unique) and ``expires_at`` fields.
 
     ``model`` is ``"app_label.ModelName"``; the default is the table of the
@@ -257,26 +273,6 @@ class DjangoORMRevocation:
             self._model()._default_manager.filter(expires_at__lte=datetime.now(tz=UTC)).delete()
         )
         return int(deleted)
-
-    async def revoke(self, jti: str, *, exp: float | None = None) -> None:
-        """Revoke the token ``jti`` until ``exp`` (or ``default_ttl``)."""
-        await run_in_pool(self._revoke, {"key": jti, "exp": exp})
-
-    async def is_revoked(self, jti: str) -> bool:
-        """Return whether ``jti`` is revoked (or consumed)."""
-        return bool(await run_in_pool(self._is_set, {"key": jti}))
-
-    async def consume(self, jti: str, *, exp: float | None = None) -> bool:
-        """Insert ``jti``; the unique constraint makes it True for the first caller only."""
-        return bool(await run_in_pool(self._consume, {"jti": jti, "exp": exp}))
-
-    async def revoke_family(self, fam: str, *, exp: float | None = None) -> None:
-        """Revoke every refresh token of the rotation family ``fam``."""
-        await run_in_pool(self._revoke, {"key": _FAMILY + fam, "exp": exp})
-
-    async def is_family_revoked(self, fam: str) -> bool:
-        """Return whether the family ``fam`` is revoked."""
-        return bool(await run_in_pool(self._is_set, {"key": _FAMILY + fam}))
 
     async def get_user_version(self, user_id: str) -> int:
         """User versions are not kept in the table (as in Django-Bolt)."""
