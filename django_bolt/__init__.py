@@ -68,6 +68,14 @@ from django_bolt.types import (
     TracingState,
     UserType,
 )
+from django_bolt.websocket import (
+    CloseCode,
+    WebSocket,
+    WebSocketClose,
+    WebSocketDisconnect,
+    WebSocketException,
+    WebSocketState,
+)
 
 __version__ = "0.1.0"
 
@@ -80,6 +88,7 @@ __all__ = (
     "BaseMiddleware",
     "Body",
     "BoltAPI",
+    "CloseCode",
     "CompressionConfig",
     "Cookie",
     "CurrentUser",
@@ -126,6 +135,11 @@ __all__ = (
     "TracingState",
     "UploadFile",
     "UserType",
+    "WebSocket",
+    "WebSocketClose",
+    "WebSocketDisconnect",
+    "WebSocketException",
+    "WebSocketState",
     "YamlRenderPlugin",
     "__version__",
     "cors",

@@ -31,6 +31,7 @@ from django_bolt.middleware.django import DjangoMiddlewareStack
 from django_bolt.openapi.config import OpenAPIConfig
 from django_bolt.openapi.routes import docs_routes
 from django_bolt.request import Request
+from django_bolt.websocket.routes import WebSocketEndpoint, compile_websocket_routes
 from django_bolt.router import (  # noqa: F401 - re-exported: declared here before router.py
     ANNOTATED,
     RouteInfo,
@@ -149,6 +150,7 @@ class BoltAPI(Router, Dispatcher):
         self.exception_handlers: dict[type[BaseException], ExceptionHandler] = {}
         self._mounts: list[tuple[str, BoltAPI]] = []
         self._table: RouteTable[Endpoint] | None = None
+        self._ws_table: RouteTable[WebSocketEndpoint] | None = None
         self._cors: CORSPolicy | None = None
         self._hosts: HostValidator | None = None
         self._debug = False
@@ -232,6 +234,9 @@ class BoltAPI(Router, Dispatcher):
         """Build the route table, binders and converters; errors here are configuration errors."""
         config = read_dispatch_settings(self.compression, self.debug, self.django_fallthrough)
         routes = [*self._flatten("", {}), *_docs_routes(self)]
+        sockets = [route for route in routes if route[0].websocket is not None]
+        self._ws_table = compile_websocket_routes(sockets, config)
+        routes = [route for route in routes if route[0].websocket is None]
         table, limiters = compile_routes(routes, config)
         self._limiters.extend(limiters)
         self._debug = config.debug

@@ -33,7 +33,7 @@ LAYERS: Final = [
     "responses shortcuts",
     "middleware auth",
     # Declaring, compiling and dispatching routes.
-    "routing router _dispatch",
+    "routing router _dispatch websocket",
     # The schema and documentation routes, read from the declared routes.
     "openapi",
     # BoltAPI: routes, their compilation and their documentation together.
@@ -60,14 +60,14 @@ LAZY_OPTIONAL: Final = {
 }
 
 # Besides the standard library: its parsers, and what its processes and --dev need.
-SERVER_DEPENDENCIES: Final = {"httptools", "uvloop", "msgspec", "watchfiles", "psutil"}
+SERVER_DEPENDENCIES: Final = {"httptools", "uvloop", "msgspec", "watchfiles", "psutil", "websockets"}
 # The framework reaches the server only through its faces; the entry points may use the rest.
 SERVER_FACES: Final = ("server.contract", "server.config")
 SERVER_USERS: Final = ("management", "testing")
 SERVER_INTERNALS_USED: Final[set[tuple[str, str]]] = set()
 
 MAX_LINES: Final = 800
-LONG_MODULES: Final = {"server.reader": 906}
+LONG_MODULES: Final = {"server.reader": 912}
 
 
 TYPE_CHECKING_TESTS: Final = ("TYPE_CHECKING", "typing.TYPE_CHECKING")

@@ -40,6 +40,8 @@ from django_bolt.server.proxy import FORWARDING_HEADERS, resolve_forwarded
 from django_bolt.server.wire import METHODS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from django_bolt.server.contract import RawRequest
     from django_bolt.server.state import ServerState
 
@@ -228,6 +230,8 @@ class RequestReader(asyncio.Protocol):
         "url",
         "write_paused",
     )
+    # The writing half's: whether it takes over a request offering an Upgrade (a WebSocket).
+    _take_over: Callable[[RawRequest], bool]
 
     def __init__(self, state: ServerState) -> None:
         self.state = state
@@ -700,8 +704,8 @@ class RequestReader(asyncio.Protocol):
             raise _Reject(413, head_complete=True)
         if (
             self.upgrade
-            and self._upgrade_asked()
             and (self.content_length > 0 or self.chunk_guard is not None)
+            and self._upgrade_asked()
         ):
             # llhttp will stop here, taking what follows for another protocol; a body that
             # follows is this request's own (see _after_upgrade_request).
@@ -815,6 +819,8 @@ class RequestReader(asyncio.Protocol):
             spool,
             self.origin,
         )
+        if self.upgrade and self._take_over(request):
+            return  # a WebSocket handshake: the writing half decides what follows
         keep_alive = parser.should_keep_alive() and self.keep_alive
         if not keep_alive:
             self.closing = True
