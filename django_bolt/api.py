@@ -31,7 +31,6 @@ from django_bolt.middleware.django import DjangoMiddlewareStack
 from django_bolt.openapi.config import OpenAPIConfig
 from django_bolt.openapi.routes import docs_routes
 from django_bolt.request import Request
-from django_bolt.websocket.routes import WebSocketEndpoint, compile_websocket_routes
 from django_bolt.router import (  # noqa: F401 - re-exported: declared here before router.py
     ANNOTATED,
     RouteInfo,
@@ -40,6 +39,7 @@ from django_bolt.router import (  # noqa: F401 - re-exported: declared here befo
     declared_model,
     join_paths,
 )
+from django_bolt.websocket.routes import WebSocketEndpoint, compile_websocket_routes
 
 if typing.TYPE_CHECKING:
     import contextlib

@@ -60,7 +60,14 @@ LAZY_OPTIONAL: Final = {
 }
 
 # Besides the standard library: its parsers, and what its processes and --dev need.
-SERVER_DEPENDENCIES: Final = {"httptools", "uvloop", "msgspec", "watchfiles", "psutil", "websockets"}
+SERVER_DEPENDENCIES: Final = {
+    "httptools",
+    "uvloop",
+    "msgspec",
+    "watchfiles",
+    "psutil",
+    "websockets",
+}
 # The framework reaches the server only through its faces; the entry points may use the rest.
 SERVER_FACES: Final = ("server.contract", "server.config")
 SERVER_USERS: Final = ("management", "testing")

@@ -192,7 +192,11 @@ class Dispatcher:
         table = self._ws_table
         target = request.target
         cut = target.find(b"?")
-        found = None if table is None else table.match((target if cut < 0 else target[:cut]).decode("latin-1"))
+        found = (
+            None
+            if table is None
+            else table.match((target if cut < 0 else target[:cut]).decode("latin-1"))
+        )
         endpoint = None if found is None else found[0].methods.get(WEBSOCKET)
         if found is None or endpoint is None:
             return await self.dispatch(request)

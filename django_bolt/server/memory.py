@@ -14,12 +14,13 @@ Closing a connection before its response is complete is a client disconnect.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import AsyncIterable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
 import httptools
-from websockets.frames import Opcode
+from websockets.frames import Frame, Opcode
 from websockets.protocol import Protocol, Side, State
 
 from django_bolt.server.protocol import HttpProtocol
@@ -428,14 +429,16 @@ class MemoryWebSocket:
             else:
                 await connection._wait()
             self._events()
-            try:
-                await self._push()  # the pongs and the close reply the client owes
-            except ConnectionClosed:
-                pass  # the server already hung up (it does after failing a connection)
+            # The pongs and the close reply the client owes; the server may have hung up already
+            # (it does after failing a connection).
+            with contextlib.suppress(ConnectionClosed):
+                await self._push()
         return self._messages.popleft()
 
     def _events(self) -> None:
         for frame in self.client.events_received():
+            if not isinstance(frame, Frame):  # pragma: no cover - a client Protocol gives frames
+                continue
             opcode = frame.opcode
             if opcode is Opcode.CLOSE:
                 close = self.client.close_rcvd
@@ -453,10 +456,8 @@ class MemoryWebSocket:
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close (if still open), wait for the server's answer, then hang up."""
         if self.close_code is None:
-            try:
+            with contextlib.suppress(ConnectionClosed):
                 await self.send_close(code, reason)
-            except ConnectionClosed:
-                pass
             while self.close_code is None and await self.receive() is not None:
                 pass
         await self.connection.close()

@@ -371,7 +371,7 @@ class HttpProtocol(RequestReader):
         self._pause_reading()
         socket = ServerWebSocket(self.state, self, request)
         # What the client sends after the head waits in the socket for the verdict.
-        self.parser = socket
+        self.parser = cast("Any", socket)
         context = contextvars.copy_context()
         self.task = self.loop.create_task(self._handshake(hook, request, socket), context=context)
         return True

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from websockets.exceptions import InvalidHeader, NegotiationError
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
-from websockets.frames import Opcode
+from websockets.frames import Frame, Opcode
 from websockets.headers import build_extension, parse_extension
 from websockets.protocol import Protocol, Side, State
 
@@ -40,7 +40,6 @@ from django_bolt.server.http11 import FRAMING_FIELDS, check_response_field
 
 if TYPE_CHECKING:
     from websockets.extensions.base import Extension
-    from websockets.frames import Frame
 
     from django_bolt.server.contract import RawRequest
     from django_bolt.server.state import ServerState
@@ -106,8 +105,8 @@ def _valid_key(key: bytes) -> bool:
         return False
 
 
-def _extension_offers(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, list[Any]]]:
-    offers: list[tuple[str, list[Any]]] = []
+def _extension_offers(headers: list[tuple[bytes, bytes]]) -> list[Any]:
+    offers: list[Any] = []
     for value in _fields(headers, b"sec-websocket-extensions"):
         offers.extend(parse_extension(value.decode("latin-1")))
     return offers
@@ -132,7 +131,8 @@ def _deflate(headers: list[tuple[bytes, bytes]]) -> tuple[bytes, Extension] | No
             response_params, extension = factory.process_request_params(params, [])
         except NegotiationError:
             continue  # an offer this side cannot take; the next one may do
-        return build_extension([(name, response_params)]).encode("latin-1"), extension
+        offer: list[Any] = [(name, response_params)]
+        return build_extension(offer).encode("latin-1"), extension
     return None
 
 
@@ -205,14 +205,18 @@ class ServerWebSocket(asyncio.Protocol):
             raise ValueError(f"subprotocol {subprotocol!r} was not offered by the client")
         request = self.request
         config = self.state.config
-        lines = [b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"]
+        lines = [
+            b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
+        ]
         key = _fields(request.raw_headers, b"sec-websocket-key")[0].strip()
         digest = base64.b64encode(hashlib.sha1(key + _GUID).digest())  # noqa: S324 - RFC 6455
         lines.append(b"sec-websocket-accept: %s\r\n" % digest)
         if subprotocol is not None:
             lines.append(b"sec-websocket-protocol: %s\r\n" % subprotocol.encode("latin-1"))
         lines.extend(_extra_lines(headers))
-        negotiated = _deflate(request.raw_headers) if compression and config.websocket_compression else None
+        negotiated = (
+            _deflate(request.raw_headers) if compression and config.websocket_compression else None
+        )
         if negotiated is not None:
             lines.append(b"sec-websocket-extensions: %s\r\n" % negotiated[0])
             self.proto.extensions = [negotiated[1]]
@@ -255,7 +259,8 @@ class ServerWebSocket(asyncio.Protocol):
             return
         proto.receive_data(data)
         for frame in proto.events_received():
-            self._frame(frame)
+            if isinstance(frame, Frame):
+                self._frame(frame)
         self._flush()
         if proto.parser_exc is not None and self.closed_with is None:
             close = proto.close_sent
@@ -370,7 +375,7 @@ class ServerWebSocket(asyncio.Protocol):
             waiter = self.loop.create_future()
             self._drain_waiters.append(waiter)
             await waiter
-        if self.transport is None and self.lost:
+        if self.lost:
             raise ChannelClosed(_UNKNOWN_CLOSE, "the client has gone")
 
     def close(self, code: int = 1000, reason: str = "") -> None:
@@ -384,7 +389,7 @@ class ServerWebSocket(asyncio.Protocol):
             self._end(code, reason)
 
     async def finish(self) -> None:
-        """After the handler returned: close with 1000 if it did not, wait for the connection to end."""
+        """Close with 1000 unless the handler did, then wait for the connection to end."""
         self.close(1000, "")
         if self.transport is not None and not self._done.done():
             await asyncio.shield(self._done)
@@ -403,13 +408,20 @@ class ServerWebSocket(asyncio.Protocol):
             transport.abort()
             return
         write_timeout = self.state.write_timeout_s
-        if self.write_paused and write_timeout > 0 and now - self.write_paused_since >= write_timeout:
+        if (
+            self.write_paused
+            and write_timeout > 0
+            and now - self.write_paused_since >= write_timeout
+        ):
             transport.abort()
             return
         if self.proto.state is not State.OPEN:
             return
         if self._ping is not None:
-            if config.websocket_ping_timeout_s > 0 and now - self._ping[1] >= config.websocket_ping_timeout_s:
+            if (
+                config.websocket_ping_timeout_s > 0
+                and now - self._ping[1] >= config.websocket_ping_timeout_s
+            ):
                 self._fail(1011, "keepalive ping timeout")
             return
         interval = config.websocket_ping_interval_s
@@ -500,4 +512,3 @@ def _extra_lines(headers: list[tuple[bytes, bytes]]) -> list[bytes]:
             raise ValueError(f"the handshake sets {name.decode('latin-1')!r} itself")
         lines.append(b"%s: %s\r\n" % (name, value))
     return lines
-

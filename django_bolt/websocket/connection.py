@@ -113,8 +113,8 @@ class WebSocket(Request):
         "_client_state",
         "_connect_given",
         "_decided",
-        "_route_max_size",
         "_route_compression",
+        "_route_max_size",
         "_server_state",
     )
 
@@ -267,9 +267,10 @@ class WebSocket(Request):
         return data
 
     async def receive_json(self, mode: str = "text") -> Any:
-        """Return the next message decoded as JSON (``mode``: sent as ``"text"`` or ``"binary"``)."""
+        """Return the next message decoded as JSON (``mode``: ``"text"`` or ``"binary"``)."""
         message = await self.receive()
-        return _decode(message.get("text") if mode == "text" else message.get("bytes") or b"")
+        data: str | bytes = message.get("text" if mode == "text" else "bytes") or b""
+        return _decode(data)
 
     async def iter_text(self) -> AsyncIterator[str]:
         """Yield text messages until the client closes."""

@@ -18,7 +18,6 @@ from django_bolt import (
     WebSocket,
     WebSocketDisconnect,
     WebSocketState,
-    create_jwt_for_user,
 )
 from django_bolt.param_functions import Header, Query
 from django_bolt.testing import (
@@ -208,16 +207,22 @@ def test_open_room_accepts(client: TestClient) -> None:
 
 
 def test_exception_before_accept_is_500() -> None:
-    with TestClient(make_api(), raise_server_exceptions=False) as client:
-        with pytest.raises(HandshakeRejected) as rejected, client.websocket_connect("/ws/raises"):
-            pass
+    client = TestClient(make_api(), raise_server_exceptions=False)
+    with (
+        client,
+        pytest.raises(HandshakeRejected) as rejected,
+        client.websocket_connect("/ws/raises"),
+    ):
+        pass
     assert rejected.value.status_code == 500
 
 
 def test_exception_before_accept_is_raised_in_the_test(client: TestClient) -> None:
-    with pytest.raises(RuntimeError, match="boom before accept"):
-        with client.websocket_connect("/ws/raises"):
-            pass
+    with (
+        pytest.raises(RuntimeError, match="boom before accept"),
+        client.websocket_connect("/ws/raises"),
+    ):
+        pass
 
 
 def test_typed_query_and_header(client: TestClient) -> None:
@@ -226,7 +231,10 @@ def test_typed_query_and_header(client: TestClient) -> None:
 
 
 def test_value_that_does_not_convert_is_400_naming_it(client: TestClient) -> None:
-    with pytest.raises(HandshakeRejected) as rejected, client.websocket_connect("/ws/feed?limit=abc"):
+    with (
+        pytest.raises(HandshakeRejected) as rejected,
+        client.websocket_connect("/ws/feed?limit=abc"),
+    ):
         pass
     assert rejected.value.status_code == 400
     assert "limit" in rejected.value.body.decode()
@@ -251,9 +259,9 @@ def test_subprotocol_missing_is_refused(client: TestClient) -> None:
 
 @pytest.mark.parametrize("path", ["/ws/bad-subprotocol", "/ws/bad-header"])
 def test_accept_refuses_unoffered_subprotocol_and_owned_headers(path: str) -> None:
-    with TestClient(make_api()) as client:
-        with pytest.raises(ValueError), client.websocket_connect(path, subprotocols=["x"]):
-            pass
+    client = TestClient(make_api())
+    with client, pytest.raises(ValueError), client.websocket_connect(path, subprotocols=["x"]):
+        pass
 
 
 def test_accept_headers_reach_the_101(client: TestClient) -> None:
@@ -270,9 +278,8 @@ def test_states_and_connect_message(client: TestClient) -> None:
 
 
 def test_server_close_code_reaches_the_client(client: TestClient) -> None:
-    with client.websocket_connect("/ws/closes") as ws:
-        with pytest.raises(WebSocketDisconnect) as gone:
-            ws.receive_text()
+    with client.websocket_connect("/ws/closes") as ws, pytest.raises(WebSocketDisconnect) as gone:
+        ws.receive_text()
     assert gone.value.code == 4001
     assert gone.value.reason == "bye"
 
@@ -332,8 +339,9 @@ def test_upgrade_to_an_http_route_is_plain_http(client: TestClient) -> None:
     ],
 )
 def test_broken_handshakes(client: TestClient, headers: dict[str, str], status: int) -> None:
-    with pytest.raises(HandshakeRejected) as rejected, client.websocket_connect(
-        "/ws/echo", headers=headers
+    with (
+        pytest.raises(HandshakeRejected) as rejected,
+        client.websocket_connect("/ws/echo", headers=headers),
     ):
         pass
     assert rejected.value.status_code == status
@@ -342,8 +350,9 @@ def test_broken_handshakes(client: TestClient, headers: dict[str, str], status: 
 
 
 def test_cross_site_origin_is_403(client: TestClient) -> None:
-    with pytest.raises(HandshakeRejected) as rejected, client.websocket_connect(
-        "/ws/echo", headers={"origin": "http://evil.example"}
+    with (
+        pytest.raises(HandshakeRejected) as rejected,
+        client.websocket_connect("/ws/echo", headers={"origin": "http://evil.example"}),
     ):
         pass
     assert rejected.value.status_code == 403
