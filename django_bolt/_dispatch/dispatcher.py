@@ -296,6 +296,8 @@ class Dispatcher:
         target: bytes,
         cut: int,
     ) -> WireResponse:
+        if self._ws_table is not None and self._ws_table.match(raw_path) is not None:
+            return upgrade_required()  # a WebSocket route, asked without the handshake
         static = self._static
         if static is not None:
             # STATIC_ROOT / MEDIA_ROOT in production; a name not there goes on to Django.
@@ -324,8 +326,6 @@ class Dispatcher:
             response = await bridge(request)
             if response is not None:
                 return response
-        if self._ws_table is not None and self._ws_table.match(raw_path) is not None:
-            return upgrade_required()  # a WebSocket route, asked without the handshake
         return self._with_cors(request, WireResponse(404, [CT_JSON], _NOT_FOUND_BODY))
 
 
