@@ -71,10 +71,11 @@ class Server:
         options.setdefault("keep_alive_s", 0.4)  # a sweep every 0.1 s
         self.config = ServerConfig(**options)
         self.api = make_api()
+        self.log: list[tuple[Any, ...]] = []
 
     async def __aenter__(self) -> Server:
         await self.api.startup()
-        self.state = ServerState(self.api, self.config)
+        self.state = ServerState(self.api, self.config, lambda *entry: self.log.append(entry))
         self.server = await asyncio.get_running_loop().create_server(
             lambda: HttpProtocol(self.state), "127.0.0.1", 0
         )
@@ -245,3 +246,43 @@ def test_plain_http_still_answered_beside_websockets() -> None:
             assert data.startswith(b"HTTP/1.1 426 ")
 
     run(main())
+
+
+def test_bytes_after_a_refused_handshake_are_never_a_request() -> None:
+    async def main() -> bytes:
+        async with Server() as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(
+                b"GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\nSec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\n"
+                b"Sec-WebSocket-Version: 8\r\n\r\n"
+                b"GET /smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            )
+            data = await reader.read()  # until the server closes
+            writer.close()
+            return data
+
+    data = run(main())
+    assert data.startswith(b"HTTP/1.1 426 ")
+    assert b"sec-websocket-version: 13" in data
+    assert data.count(b"HTTP/1.1 ") == 1
+
+
+def test_access_log_has_the_handshake_and_the_close() -> None:
+    async def main() -> list[tuple[Any, ...]]:
+        async with Server() as server:
+            async with websockets.connect(server.url("/echo")) as ws:
+                await ws.send("x")
+                await ws.recv()
+                await ws.close(code=4000)
+            for _ in range(50):
+                if len(server.log) >= 2:
+                    break
+                await asyncio.sleep(0.02)
+            return server.log
+
+    log = run(main())
+    assert [(entry[1], entry[2], entry[4]) for entry in log] == [
+        ("GET", b"/echo", 101),
+        ("WEBSOCKET", b"/echo", 4000),
+    ]
