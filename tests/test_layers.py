@@ -54,6 +54,7 @@ INNER_IMPORTS: Final[dict[str, int]] = {}
 LAZY_OPTIONAL: Final = {
     ("server.worker", "psutil"),  # where /proc is missing
     ("middleware.rate_limit", "redis.asyncio"),  # a shared rate-limit backend
+    ("websocket.broadcast", "redis.asyncio"),  # the Redis broadcast backend
     ("openapi.plugins", "msgspec.yaml"),  # PyYAML, for the YAML document only
     # Django's models cannot be imported before the app registry is ready (django.setup()).
     ("_django.sessions", "django.contrib.auth.models"),

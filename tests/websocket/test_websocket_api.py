@@ -379,3 +379,42 @@ async def _async_client(api: BoltAPI) -> None:
         async with WebSocketTestClient(api, "/ws/rooms/closed"):
             pass
     assert rejected.value.status_code == 403
+
+
+def test_broadcast_in_process_reaches_every_subscriber() -> None:
+    from django_bolt.websocket.broadcast import Broadcast, Subscription
+
+    hub = Broadcast("memory")
+    api = BoltAPI()
+
+    async def forward(messages: Subscription, websocket: WebSocket) -> None:
+        async for message in messages:
+            await websocket.send_text(str(message))
+
+    @api.websocket("/ws/chat/{room}")
+    async def chat(websocket: WebSocket, room: str) -> None:
+        await websocket.accept()
+        async with hub.subscribe(room) as messages:
+            await websocket.send_text("joined")
+            relay = asyncio.create_task(forward(messages, websocket))
+            try:
+                async for text in websocket.iter_text():
+                    await hub.publish(room, text)
+            finally:
+                relay.cancel()
+
+    with (
+        TestClient(api) as client,
+        client.websocket_connect("/ws/chat/a") as one,
+        client.websocket_connect("/ws/chat/a") as two,
+        client.websocket_connect("/ws/chat/b") as other,
+    ):
+        for ws in (one, two, other):
+            assert ws.receive_text() == "joined"
+        one.send_text("hi")
+        assert one.receive_text() == "hi"
+        assert two.receive_text() == "hi"
+        other.send_text("elsewhere")
+        assert other.receive_text() == "elsewhere"
+        two.send_text("back")
+        assert one.receive_text() == "back"
