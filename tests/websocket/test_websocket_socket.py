@@ -286,3 +286,39 @@ def test_access_log_has_the_handshake_and_the_close() -> None:
         ("GET", b"/echo", 101),
         ("WEBSOCKET", b"/echo", 4000),
     ]
+
+
+def test_fragments_with_a_ping_between_them() -> None:
+    async def main() -> list[tuple[Opcode, bytes]]:
+        async with Server() as server:
+            reader, writer, _ = await _raw_handshake(server.port, "/echo")
+            client = Protocol(Side.CLIENT, state=State.OPEN, max_size=None)
+            client.send_text("hé".encode(), fin=False)
+            client.send_ping(b"between")
+            client.send_continuation(b"l", fin=False)
+            client.send_continuation(b"lo", fin=True)
+            writer.write(b"".join(client.data_to_send()))
+            frames: list[tuple[Opcode, bytes]] = []
+            while not any(opcode is Opcode.TEXT for opcode, _ in frames):
+                client.receive_data(await asyncio.wait_for(reader.read(65536), 5))
+                frames += [
+                    (event.opcode, bytes(event.data))
+                    for event in client.events_received()
+                    if isinstance(event, Frame)
+                ]
+            writer.close()
+            return frames
+
+    frames = run(main())
+    assert frames == [(Opcode.PONG, b"between"), (Opcode.TEXT, "héllo".encode())]
+
+
+def test_a_def_handler_is_refused_at_registration() -> None:
+    api = BoltAPI()
+
+    @api.websocket("/sync")
+    def sync_handler(websocket: WebSocket) -> None:
+        pass
+
+    with pytest.raises(TypeError, match="async"):
+        api.compile()
