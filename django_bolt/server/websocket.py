@@ -136,6 +136,20 @@ def _deflate(headers: list[tuple[bytes, bytes]]) -> tuple[bytes, Extension] | No
     return None
 
 
+class _Framing(Protocol):
+    """The framing library's protocol, with one RFC 6455 reading of its own.
+
+    A close frame may arrive between the fragments of a message (control frames may be
+    interleaved, section 5.4); the library treats that as a protocol error (1002). Here the
+    unfinished message is dropped and the close handshake proceeds with the client's code.
+    """
+
+    def recv_frame(self, frame: Frame) -> None:
+        if frame.opcode is Opcode.CLOSE:
+            self.current_size = None
+        super().recv_frame(frame)
+
+
 class ServerWebSocket(asyncio.Protocol):
     """One WebSocket: the handshake awaiting the application's verdict, then the connection.
 
@@ -154,7 +168,7 @@ class ServerWebSocket(asyncio.Protocol):
         self.phase = _PENDING
         self.keep_alive = False
         self.early = bytearray()
-        self.proto = Protocol(Side.SERVER, state=State.CONNECTING, logger=_FRAMES_LOGGER)
+        self.proto = _Framing(Side.SERVER, state=State.CONNECTING, logger=_FRAMES_LOGGER)
         self.queue: deque[str | bytes] = deque()
         self.reading_paused = False
         self.write_paused = False
