@@ -407,8 +407,12 @@ class AsyncTestClient(httpx.AsyncClient):
         return await self.request("QUERY", url, **kwargs)
 
 
-class HandshakeRejected(Exception):
-    """The server answered a WebSocket handshake with an HTTP status instead of 101."""
+class HandshakeRejected(ValueError):
+    """The server answered a WebSocket handshake with an HTTP status instead of 101.
+
+    A ``ValueError``: Django-Bolt's client raises that for a parameter that does not convert
+    (a 400 here), so tests written for it catch this too.
+    """
 
     def __init__(self, status_code: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
         super().__init__(f"WebSocket handshake rejected with {status_code}")

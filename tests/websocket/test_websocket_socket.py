@@ -322,3 +322,15 @@ def test_a_def_handler_is_refused_at_registration() -> None:
 
     with pytest.raises(TypeError, match="async"):
         api.compile()
+
+
+def test_idle_timeout_closes_with_1001() -> None:
+    async def main() -> tuple[int | None, str]:
+        options = {"websocket_idle_timeout_s": 0.3, "websocket_ping_interval_s": 0.1}
+        async with Server(**options) as server, websockets.connect(server.url("/echo")) as ws:
+            # Pings and pongs go on meanwhile: they are no messages.
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 5)
+            return ws.close_code, ws.close_reason or ""
+
+    assert run(main()) == (1001, "idle timeout")
