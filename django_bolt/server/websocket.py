@@ -157,6 +157,39 @@ class ServerWebSocket(asyncio.Protocol):
     :meth:`accept` it is the transport's protocol and the state's connection.
     """
 
+    __slots__ = (
+        "_binary",
+        "_close_deadline",
+        "_done",
+        "_drain_waiters",
+        "_last_active",
+        "_last_ping",
+        "_opened",
+        "_parts",
+        "_ping",
+        "_text",
+        "_waiter",
+        "closed_with",
+        "early",
+        "http",
+        "keep_alive",
+        "loop",
+        "lost",
+        "max_queue",
+        "phase",
+        "proto",
+        "queue",
+        "reading_paused",
+        "refusal",
+        "request",
+        "sent_bytes",
+        "state",
+        "subprotocols",
+        "transport",
+        "write_paused",
+        "write_paused_since",
+    )
+
     def __init__(self, state: ServerState, http: Any, request: RawRequest) -> None:
         self.state = state
         self.http = http
