@@ -211,7 +211,8 @@ class ServerWebSocket(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._drain_waiters: list[asyncio.Future[None]] = []
         self._done: asyncio.Future[None] = self.loop.create_future()
-        self._parts: list[bytes] = []
+        # A fragmented message so far: bytes pieces, or the text decoded so far.
+        self._parts: list[Any] = []
         self._text: codecs.IncrementalDecoder | None = None
         self._binary = False
         self._ping: tuple[bytes, float] | None = None
@@ -316,8 +317,13 @@ class ServerWebSocket(asyncio.Protocol):
     def _frame(self, frame: Frame) -> None:
         opcode = frame.opcode
         if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
-            self._binary = opcode is Opcode.BINARY
-            self._text = None if self._binary else codecs.getincrementaldecoder("utf-8")()
+            binary = opcode is Opcode.BINARY
+            if frame.fin:
+                # The common case, a message in one frame: no decoder, no list.
+                self._whole(bytes(frame.data), binary)
+                return
+            self._binary = binary
+            self._text = None if binary else codecs.getincrementaldecoder("utf-8")()
             self._parts = []
         elif opcode is Opcode.PONG:
             ping = self._ping
@@ -332,22 +338,37 @@ class ServerWebSocket(asyncio.Protocol):
             return  # a ping: the framing library queued its pong
         self._fragment(bytes(frame.data), frame.fin)
 
+    def _whole(self, data: bytes, binary: bool) -> None:
+        if binary:
+            self._message(data)
+            return
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            self._fail(1007, "invalid UTF-8 in a text message")
+            return
+        self._message(text)
+
     def _fragment(self, data: bytes, fin: bool) -> None:
         decoder = self._text
-        if decoder is not None:
+        if decoder is None:
+            self._parts.append(data)
+        else:
             try:
                 # Checked as the fragments arrive: invalid UTF-8 fails at once, not at the end.
-                decoder.decode(data, final=fin)
+                self._parts.append(decoder.decode(data, final=fin))
             except UnicodeDecodeError:
                 self._fail(1007, "invalid UTF-8 in a text message")
                 return
-        self._parts.append(data)
         if not fin:
             return
         parts, self._parts = self._parts, []
-        payload = parts[0] if len(parts) == 1 else b"".join(parts)
+        self._message(b"".join(parts) if self._binary else "".join(parts))
+
+    def _message(self, message: str | bytes) -> None:
+        """Queue a complete message for the handler; stop reading once the queue is full."""
         self._last_active = self.loop.time()
-        self.queue.append(payload if self._binary else payload.decode("utf-8"))
+        self.queue.append(message)
         if len(self.queue) >= self.max_queue and not self.reading_paused:
             # The handler lags: stop reading until it has taken half of what waits.
             self.reading_paused = True

@@ -250,20 +250,30 @@ class WebSocket(Request):
         if not self._accepted:
             raise RuntimeError("the handshake was refused: nothing can be received")
 
+    async def _data(self) -> str | bytes:
+        """Return the next message's data (``receive()`` without its dict, for the typed calls)."""
+        if not self._accepted or self._client_state is WebSocketState.DISCONNECTED:
+            message = await self.receive()
+            data: str | bytes = message.get("text", message.get("bytes", b""))
+            return data
+        try:
+            return await self._channel.receive()
+        except ChannelClosed as closed:
+            self._client_state = WebSocketState.DISCONNECTED
+            raise WebSocketDisconnect(closed.code, closed.reason) from None
+
     async def receive_text(self) -> str:
         """Return the next message, which must be text (``TypeError`` otherwise)."""
-        message = await self.receive()
-        if "text" not in message:
+        data = await self._data()
+        if not isinstance(data, str):
             raise TypeError("expected a text message, got a binary one")
-        text: str = message["text"]
-        return text
+        return data
 
     async def receive_bytes(self) -> bytes:
         """Return the next message, which must be binary (``TypeError`` otherwise)."""
-        message = await self.receive()
-        if "bytes" not in message:
+        data = await self._data()
+        if isinstance(data, str):
             raise TypeError("expected a binary message, got a text one")
-        data: bytes = message["bytes"]
         return data
 
     async def receive_json(self, mode: str = "text") -> Any:
