@@ -10,7 +10,6 @@ count of each verdict per section and exits non-zero when a case FAILED (or was 
 where it should not be). docs/websockets.md quotes the summary.
 """
 
-
 import argparse
 import asyncio
 import collections
