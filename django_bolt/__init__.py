@@ -89,6 +89,14 @@ from django_bolt.views import (
     UpdateMixin,
     ViewSet,
 )
+from django_bolt.websocket import (
+    CloseCode,
+    WebSocket,
+    WebSocketClose,
+    WebSocketDisconnect,
+    WebSocketException,
+    WebSocketState,
+)
 
 __version__ = "0.1.0"
 
@@ -102,6 +110,7 @@ __all__ = (
     "BaseMiddleware",
     "Body",
     "BoltAPI",
+    "CloseCode",
     "CompressionConfig",
     "Cookie",
     "CreateMixin",
@@ -162,6 +171,11 @@ __all__ = (
     "UploadFile",
     "UserType",
     "ViewSet",
+    "WebSocket",
+    "WebSocketClose",
+    "WebSocketDisconnect",
+    "WebSocketException",
+    "WebSocketState",
     "YamlRenderPlugin",
     "__version__",
     "action",

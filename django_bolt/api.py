@@ -44,6 +44,7 @@ from django_bolt.router import (  # noqa: F401 - re-exported: declared here befo
     declared_model,
     join_paths,
 )
+from django_bolt.websocket.routes import WebSocketEndpoint, compile_websocket_routes
 
 if typing.TYPE_CHECKING:
     import contextlib
@@ -161,6 +162,7 @@ class BoltAPI(Router, Dispatcher):
         self._asgi_mounts: list[AsgiMount] = []
         self._mount_table: MountTable | None = None
         self._table: RouteTable[Endpoint] | None = None
+        self._ws_table: RouteTable[WebSocketEndpoint] | None = None
         self._cors: CORSPolicy | None = None
         self._hosts: HostValidator | None = None
         self._debug = False
@@ -285,6 +287,9 @@ class BoltAPI(Router, Dispatcher):
         )
         self._formatter = self.error_formatter
         routes = [*self._flatten("", {}), *_docs_routes(self)]
+        sockets = [route for route in routes if route[0].websocket is not None]
+        self._ws_table = compile_websocket_routes(sockets, config)
+        routes = [route for route in routes if route[0].websocket is None]
         table, limiters = compile_routes(routes, config)
         self._limiters.extend(limiters)
         self._debug = config.debug

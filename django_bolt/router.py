@@ -15,6 +15,7 @@ from django_bolt.middleware.base import check_entries
 from django_bolt.pagination import paginated_endpoint, pagination_of
 from django_bolt.responses import Response
 from django_bolt.views import RouteSpec, view_routes, viewset_routes
+from django_bolt.websocket.routes import WEBSOCKET, WebSocketOptions
 
 __all__ = (
     "ANNOTATED",
@@ -86,6 +87,7 @@ class RouteInfo:
         "summary",
         "tags",
         "validate_response",
+        "websocket",
     )
 
     def __init__(
@@ -106,6 +108,7 @@ class RouteInfo:
         inline: bool | None = None,
         validate_response: bool | None = None,
         response_class: type | None = None,
+        websocket: WebSocketOptions | None = None,
     ) -> None:
         if response_class is not None and not (
             isinstance(response_class, type) and issubclass(response_class, Response)
@@ -133,6 +136,8 @@ class RouteInfo:
         self.guards = list(guards) if guards is not None else None
         self.auth = list(auth) if auth is not None else None
         self.inline = inline
+        # A WebSocket route's own options (methods is then ("WEBSOCKET",)); None for HTTP.
+        self.websocket = websocket
         # Middleware entries of the routers and APIs around this route, outermost first (the
         # route's own @middleware entries stay on the handler).
         self.middleware: tuple[Any, ...] = ()
@@ -331,6 +336,56 @@ class Router:
             self.route(spec.path, spec.methods, **spec.options)(spec.handler)
             # A name made from the class name is derived, as a function's own name is.
             self._routes[-1].name_explicit = spec.name_explicit
+
+    def websocket(
+        self,
+        path: str,
+        *,
+        name: str | None = None,
+        guards: list[Any] | None = None,
+        auth: list[Any] | None = None,
+        tags: list[str] | None = None,
+        summary: str | None = None,
+        description: str | None = None,
+        include_in_schema: bool | None = None,
+        allowed_origins: Sequence[str] | None = None,
+        max_message_size: int | None = None,
+        compression: bool = True,
+    ) -> Callable[[F], F]:
+        """Register the decorated ``async def handler(websocket: WebSocket, ...)`` for ``path``.
+
+        ``allowed_origins`` replaces the CORS allowed origins in the handshake's Origin check
+        (the same origin is always allowed; ``"*"`` allows any); ``max_message_size`` replaces
+        ``BOLT_WEBSOCKET_MAX_MESSAGE_SIZE``; ``compression=False`` never negotiates
+        permessage-deflate. See docs/websockets.md.
+        """
+        options = WebSocketOptions(
+            tuple(allowed_origins) if allowed_origins is not None else None,
+            max_message_size,
+            compression,
+        )
+
+        def decorator(fn: F) -> F:
+            if not callable(fn):
+                raise TypeError(f"{fn!r} is not callable")
+            info = RouteInfo(
+                path,
+                (WEBSOCKET,),
+                fn,
+                tags=tags if tags is not None else ["WebSocket"],
+                summary=summary,
+                description=description,
+                name=name,
+                include_in_schema=include_in_schema,
+                guards=guards,
+                auth=auth,
+                websocket=options,
+            )
+            self._routes.append(info)
+            self._changed()
+            return fn
+
+        return decorator
 
     def include_router(self, router: Router, prefix: str = "") -> None:
         """Serve ``router``'s routes under this one (plus ``prefix``)."""

@@ -21,6 +21,12 @@ LIMITS = (
     "write_timeout_s",
     "limit_concurrency",
     "keep_alive_s",
+    "websocket_max_message_size",
+    "websocket_max_queue",
+    "websocket_ping_interval_s",
+    "websocket_ping_timeout_s",
+    "websocket_idle_timeout_s",
+    "websocket_close_timeout_s",
 )
 
 

@@ -93,6 +93,15 @@ def text(value: Any) -> str:
     return value
 
 
+def broadcast_backend(value: Any) -> str:
+    """Return ``value`` if it is ``"memory"`` or a ``redis://`` / ``rediss://`` URL."""
+    if not isinstance(value, str) or not (
+        value == "memory" or value.startswith(("redis://", "rediss://", "unix://"))
+    ):
+        raise ValueError('"memory" or a redis:// URL')
+    return value
+
+
 def optional_text(value: Any) -> str | None:
     """Return ``value`` if it is a str or None."""
     if value is not None and not isinstance(value, str):

@@ -371,6 +371,13 @@ class FrameworkConfig:
         "startproject's: runbolt --dev watches it for changes (with the working directory).",
         checks.optional_path,
     )
+    bolt_broadcast_backend: str = _setting(
+        "BOLT_BROADCAST_BACKEND",
+        "memory",
+        'Where WebSocket broadcast subscribers are found: "memory" (this process) or a '
+        "redis:// URL (every process and host using that Redis).",
+        checks.broadcast_backend,
+    )
 
     # Not a setting: False when Django's settings were not configured (a bare BoltAPI in a
     # script or test), where every field keeps its default and nothing Django-only is set up.

@@ -25,6 +25,7 @@ from django_bolt._django.sessions import finish_session
 from django_bolt._http.wire import CT_JSON, VARY_ORIGIN, WireResponse, add_vary
 from django_bolt.error_handlers import apply_formatter, error_from_response
 from django_bolt.request import Request
+from django_bolt.websocket.routes import WEBSOCKET, serve_websocket, upgrade_required
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from django_bolt.middleware.cors import CORSPolicy
     from django_bolt.middleware.hosts import HostValidator
     from django_bolt.mounts import MountTable
+    from django_bolt.server.contract import WebSocketChannel
+    from django_bolt.websocket.routes import WebSocketEndpoint
 
 __all__ = ("Dispatcher",)
 
@@ -60,6 +63,7 @@ class Dispatcher:
     # Test clients with raise_server_exceptions=True set this to re-raise server bugs.
     server_error_hook: Callable[[BaseException], None] | None
     _table: RouteTable[Endpoint] | None
+    _ws_table: RouteTable[WebSocketEndpoint] | None
     _hosts: HostValidator | None
     _cors: CORSPolicy | None
     _bridge: DjangoBridge | None
@@ -183,6 +187,34 @@ class Dispatcher:
             return compress(request, response)
         return response
 
+    async def dispatch_websocket(self, request: Request, channel: WebSocketChannel) -> WireResponse:
+        """Answer a request offering a WebSocket upgrade (the server's optional hook).
+
+        A path with a WebSocket route runs its handshake (``websocket/routes.py``); any other
+        request is plain HTTP, its Upgrade ignored.
+        """
+        if self._table is None:
+            self.compile()
+        table = self._ws_table
+        target = request.target
+        cut = target.find(b"?")
+        found = (
+            None
+            if table is None
+            else table.match((target if cut < 0 else target[:cut]).decode("latin-1"))
+        )
+        endpoint = None if found is None else found[0].methods.get(WEBSOCKET)
+        if found is None or endpoint is None:
+            return await self.dispatch(request)
+        hosts = self._hosts
+        if hosts is not None and (rejected := hosts(request)) is not None:
+            return rejected
+        values = found[1]
+        params = dict(zip(endpoint.path_names, values, strict=True)) if values else None
+        return await serve_websocket(
+            endpoint, request, channel, params, self._debug, self.server_error_hook
+        )
+
     def error_headers(
         self, status: int, method: str, target: bytes, raw_headers: list[tuple[bytes, bytes]]
     ) -> list[tuple[bytes, bytes]]:
@@ -281,6 +313,8 @@ class Dispatcher:
         target: bytes,
         cut: int,
     ) -> WireResponse:
+        if self._ws_table is not None and self._ws_table.match(raw_path) is not None:
+            return upgrade_required()  # a WebSocket route, asked without the handshake
         static = self._static
         if static is not None:
             # STATIC_ROOT / MEDIA_ROOT in production; a name not there goes on to Django.

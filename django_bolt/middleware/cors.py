@@ -212,6 +212,10 @@ class CORSPolicy:
                     return origin
         return None
 
+    def allows_origin(self, origin: bytes) -> bool:
+        """Tell whether ``origin`` is one of the allowed origins (a WebSocket handshake's check)."""
+        return self._allowed(origin) is not None
+
     def preflight(self, request: Request) -> WireResponse | None:
         """Return the answer to a preflight (OPTIONS + Origin + Access-Control-Request-Method), or
         None.

@@ -224,7 +224,10 @@ class SchemaGenerator:
         return [
             info
             for info in self.api.routes()
-            if info.include_in_schema and not self.config.is_excluded(info.path)
+            # WebSocket routes are no HTTP operations: left out of the paths.
+            if info.include_in_schema
+            and info.websocket is None
+            and not self.config.is_excluded(info.path)
         ]
 
     def _plan(self, info: RouteInfo, auth_default: list[Any], guards_default: list[Any]) -> _Plan:

@@ -258,6 +258,42 @@ class ServerConfig:
         setting="BOLT_LOOP_STALL_THRESHOLD",
         metavar="S",
     )
+    # --- WebSockets ----------------------------------------------------------------------------
+    websocket_max_message_size: int = _opt(
+        1 * MIB,
+        "Largest WebSocket message, after decompression (closed with 1009 beyond; 0: no limit).",
+        setting="BOLT_WEBSOCKET_MAX_MESSAGE_SIZE",
+    )
+    websocket_max_queue: int = _opt(
+        16,
+        "WebSocket messages received and not yet taken by the handler before reading stops.",
+        setting="BOLT_WEBSOCKET_MAX_QUEUE",
+    )
+    websocket_ping_interval_s: float = _opt(
+        20.0,
+        "Seconds between the server's pings on an open WebSocket (0: no pings).",
+        setting="BOLT_WEBSOCKET_PING_INTERVAL",
+    )
+    websocket_ping_timeout_s: float = _opt(
+        20.0,
+        "Seconds a ping's pong may take before the WebSocket is closed with 1011 (0: no limit).",
+        setting="BOLT_WEBSOCKET_PING_TIMEOUT",
+    )
+    websocket_idle_timeout_s: float = _opt(
+        0.0,
+        "Seconds without a message either way before a WebSocket is closed with 1001 (0: none).",
+        setting="BOLT_WEBSOCKET_IDLE_TIMEOUT",
+    )
+    websocket_close_timeout_s: float = _opt(
+        10.0,
+        "Seconds the client has to answer the server's close frame before the connection drops.",
+        setting="BOLT_WEBSOCKET_CLOSE_TIMEOUT",
+    )
+    websocket_compression: bool = _opt(
+        True,
+        "Negotiate permessage-deflate when a WebSocket client offers it.",
+        setting="BOLT_WEBSOCKET_COMPRESSION",
+    )
     server_header: str = _opt(
         "", "Value of the Server header ('' sends none).", setting="BOLT_SERVER_HEADER"
     )
@@ -325,7 +361,13 @@ def load_server_config(
 
 
 def _validate(config: ServerConfig) -> None:
-    positive = ("processes", "backlog", "max_request_line_bytes", "max_header_bytes")
+    positive = (
+        "processes",
+        "backlog",
+        "max_request_line_bytes",
+        "max_header_bytes",
+        "websocket_max_queue",
+    )
     for name in positive:
         if getattr(config, name) < 1:
             raise ServerConfigError(f"{name} must be at least 1")
@@ -347,6 +389,11 @@ def _validate(config: ServerConfig) -> None:
         "write_timeout_s",
         "limit_concurrency",
         "loop_stall_threshold_s",
+        "websocket_max_message_size",
+        "websocket_ping_interval_s",
+        "websocket_ping_timeout_s",
+        "websocket_idle_timeout_s",
+        "websocket_close_timeout_s",
     )
     for name in non_negative:
         if getattr(config, name) < 0:

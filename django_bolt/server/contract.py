@@ -27,9 +27,11 @@ __all__ = (
     "REASON_PHRASES",
     "UNSET",
     "Application",
+    "ChannelClosed",
     "RawRequest",
     "ResponseLike",
     "SpooledBody",
+    "WebSocketChannel",
     "error_header_lines",
     "find_header",
     "is_draining",
@@ -312,6 +314,13 @@ class Application(Protocol):
         """Run once per event loop after it stopped serving."""
         ...
 
+    # Optional: dispatch_websocket(request, channel) -> Coroutine[..., ResponseLike]. When the
+    # application defines it, a request offering a WebSocket upgrade (``Upgrade: websocket``
+    # with ``Connection: upgrade``, no body, nothing pipelined before it) goes there instead of
+    # ``dispatch``, with a :class:`WebSocketChannel`. The protocol switches only if the
+    # application calls ``channel.accept()``; otherwise the response it returns is written as
+    # HTTP and the connection closes. After an accept the returned response is not sent.
+    #
     # Optional: error_headers(status, method, target, raw_headers) -> list[tuple[bytes, bytes]].
     # When the application defines it, the server asks it for headers to add to an error it
     # answers itself once a request's head is complete (a 413 for a body over the limit), so
@@ -342,3 +351,51 @@ def error_header_lines(
         logger.exception("error_headers raised; the error is sent without extra headers")
         return b""
     return b"".join(b"%s: %s\r\n" % (name, value) for name, value in extra)
+
+
+class ChannelClosed(Exception):
+    """The WebSocket is closed: the close frame's ``code`` and ``reason``, 1006 without one."""
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason
+
+
+class WebSocketChannel(Protocol):
+    """The server's side of one WebSocket handshake and, once accepted, of the connection.
+
+    ``refusal`` is the status, detail and header fields the handshake deserves when it breaks
+    RFC 6455 (426 with ``sec-websocket-version`` for another version, 400 for a bad key), or
+    None for a valid one; an application answers it instead of accepting. ``subprotocols`` are
+    the client's offers in its order.
+    """
+
+    refusal: tuple[int, str, list[tuple[bytes, bytes]]] | None
+    subprotocols: tuple[str, ...]
+
+    def accept(
+        self,
+        subprotocol: str | None,
+        headers: list[tuple[bytes, bytes]],
+        max_message_size: int | None = None,
+        compression: bool = True,
+    ) -> None:
+        """Send the 101 and switch protocols.
+
+        Raises ``ValueError`` for a subprotocol the client did not offer or a header field the
+        handshake owns (or one that is not a valid field).
+        """
+        ...
+
+    async def receive(self) -> str | bytes:
+        """Return the next message; raise :class:`ChannelClosed` once the connection closed."""
+        ...
+
+    async def send(self, data: str | bytes) -> None:
+        """Send one message, waiting while the client reads slowly; raise ChannelClosed."""
+        ...
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake (nothing happens once it has started)."""
+        ...

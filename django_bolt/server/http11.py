@@ -41,6 +41,7 @@ __all__ = (
     "parse_declared_length",
     "parse_target",
     "remember_field",
+    "request_line_spaced",
     "request_line_start",
     "starts_request_line",
     "trailers_end",
@@ -354,6 +355,18 @@ def request_line_start(data: bytes, skip_messages: int) -> int:
     while position < end and data[position] in b"\r\n":
         position += 1  # RFC 9112 section 2.2: empty lines before a request line are ignored
     return position
+
+
+def request_line_spaced(data: bytes, skip_messages: int) -> bool:
+    """Whether the complete request line after ``skip_messages`` messages has two spaces in a row.
+
+    llhttp accepts ``GET  / HTTP/1.1``; RFC 9112 section 3 allows one space between the parts.
+    """
+    start = request_line_start(data, skip_messages)
+    if start < 0:
+        return False
+    end = data.find(b"\r\n", start)
+    return end >= 0 and data.find(b"  ", start, end) >= 0
 
 
 def _message_end(data: bytes, position: int, messages: int) -> int:

@@ -14,18 +14,21 @@ Closing a connection before its response is complete is a client disconnect.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import AsyncIterable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
 import httptools
+from websockets.frames import Frame, Opcode
+from websockets.protocol import Protocol, Side, State
 
 from django_bolt.server.protocol import HttpProtocol
 
 if TYPE_CHECKING:
     from django_bolt.server.state import ServerState
 
-__all__ = ("ConnectionClosed", "MemoryConnection", "ResponseHead")
+__all__ = ("ConnectionClosed", "MemoryConnection", "MemoryWebSocket", "ResponseHead")
 
 # Unread output above which the protocol is told to stop writing, and below which it resumes:
 # a socket's buffers, roughly.
@@ -56,6 +59,15 @@ class _MemoryTransport(asyncio.Transport):
         self._owner = owner
         self.reading = True
         self.closed = False
+        # The protocol the bytes go to: the HTTP one, or the WebSocket it switched to.
+        self.protocol: Any = None
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self.protocol = protocol
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        protocol: asyncio.BaseProtocol = self.protocol
+        return protocol
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not self.closed:
@@ -128,6 +140,7 @@ class MemoryConnection:
         self._lost = False
         self.transport = _MemoryTransport(self, extra)
         self.protocol = HttpProtocol(state)
+        self.transport.protocol = self.protocol
         self.protocol.connection_made(self.transport)
 
     # --- called by the transport ---------------------------------------------------------------
@@ -137,9 +150,9 @@ class MemoryConnection:
         if (
             self.unread_bytes() > _HIGH_WATER
             and not self._sending
-            and not self.protocol.write_paused
+            and not self.transport.protocol.write_paused
         ):
-            self.protocol.pause_writing()
+            self.transport.protocol.pause_writing()
         self.changed()
 
     def changed(self) -> None:
@@ -152,7 +165,7 @@ class MemoryConnection:
         if not self._lost:
             self._lost = True
             self.lost_by_server = True
-            self.protocol.connection_lost(None)
+            self.transport.protocol.connection_lost(None)
         self.changed()
 
     # --- llhttp's response callbacks -----------------------------------------------------------
@@ -260,7 +273,7 @@ class MemoryConnection:
         if not self._lost:
             self._lost = True
             self.transport.closed = True
-            self.protocol.connection_lost(None)
+            self.transport.protocol.connection_lost(None)
         await self.idle()
 
     async def idle(self) -> None:
@@ -290,9 +303,161 @@ class MemoryConnection:
 
     def _consumed(self, size: int) -> None:
         self._queued -= size
-        if self.unread_bytes() < _LOW_WATER and self.protocol.write_paused and not self._lost:
-            self.protocol.resume_writing()
+        protocol = self.transport.protocol
+        if self.unread_bytes() < _LOW_WATER and protocol.write_paused and not self._lost:
+            protocol.resume_writing()
 
     async def _wait(self) -> None:
         self._changed.clear()
         await self._changed.wait()
+
+
+class _HandshakeReader:
+    """llhttp's callbacks for the answer to a WebSocket handshake (a 101, or a refusal)."""
+
+    def __init__(self) -> None:
+        self.fields: list[tuple[bytes, bytes]] = []
+        self.body: list[bytes] = []
+        self.complete = False
+        self.parser = httptools.HttpResponseParser(self)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.fields.append((name, value))
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+
+class MemoryWebSocket:
+    """A WebSocket client on a :class:`MemoryConnection`, for the test client.
+
+    The handshake is written as HTTP/1.1 bytes and its answer read by llhttp; after a 101 the
+    frames are the ``websockets`` package's client-side ``Protocol`` (masked, as a browser's),
+    so the server's own framing code is what the test exercises.
+    """
+
+    def __init__(self, connection: MemoryConnection) -> None:
+        self.connection = connection
+        self.client = Protocol(Side.CLIENT, state=State.OPEN, max_size=None)
+        self.head: ResponseHead | None = None
+        self.body = b""
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self._parts: list[bytes] = []
+        self._binary = False
+        self._messages: deque[str | bytes] = deque()
+
+    async def handshake(self, head: bytes) -> ResponseHead:
+        """Send the handshake request; return the answer's head (101 when accepted)."""
+        connection = self.connection
+        connection._sending = True
+        try:
+            await connection._write(head)
+        finally:
+            connection._sending = False
+        reader = _HandshakeReader()
+        while True:
+            data = bytes(connection._unread)
+            connection._unread.clear()
+            try:
+                reader.parser.feed_data(data)
+            except httptools.HttpParserUpgrade as upgrade:
+                self.head = ResponseHead(reader.parser.get_status_code(), reader.fields)
+                self.client.receive_data(data[int(upgrade.args[0]) :])
+                self._events()
+                return self.head
+            if reader.complete or (connection._lost and not connection._unread):
+                if not reader.complete and reader.parser.get_status_code() == 0:
+                    raise ConnectionClosed("the server closed the connection without an answer")
+                self.head = ResponseHead(reader.parser.get_status_code(), reader.fields)
+                self.body = b"".join(reader.body)
+                return self.head
+            await connection._wait()
+
+    async def send(self, data: str | bytes) -> None:
+        """Send one message (text for ``str``), as the server reads."""
+        if isinstance(data, str):
+            self.client.send_text(data.encode("utf-8"))
+        else:
+            self.client.send_binary(data)
+        await self._push()
+
+    async def send_close(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake from the client's side."""
+        if self.client.state is State.OPEN:
+            self.client.send_close(code, reason)
+            await self._push()
+
+    async def send_raw(self, data: bytes) -> None:
+        """Write bytes as they are (a frame the client library would not make)."""
+        await self._deliver(data)
+
+    async def _push(self) -> None:
+        for data in self.client.data_to_send():
+            if data:
+                await self._deliver(data)
+
+    async def _deliver(self, data: bytes) -> None:
+        connection = self.connection
+        transport = connection.transport
+        while not transport.reading and not transport.closed:
+            await connection._wait()
+        if transport.closed:
+            raise ConnectionClosed("the server closed the connection")
+        transport.protocol.data_received(data)
+
+    async def receive(self) -> str | bytes | None:
+        """Return the next message, or None once the server closed (see ``close_code``)."""
+        connection = self.connection
+        while not self._messages:
+            if self.close_code is not None:
+                return None
+            if connection._unread:
+                data = bytes(connection._unread)
+                connection._unread.clear()
+                self.client.receive_data(data)
+                protocol = connection.transport.protocol
+                if protocol.write_paused and not connection._lost:
+                    protocol.resume_writing()
+            elif connection._lost:
+                self.client.receive_eof()
+                if self.close_code is None:
+                    self.close_code = 1006
+            else:
+                await connection._wait()
+            self._events()
+            # The pongs and the close reply the client owes; the server may have hung up already
+            # (it does after failing a connection).
+            with contextlib.suppress(ConnectionClosed):
+                await self._push()
+        return self._messages.popleft()
+
+    def _events(self) -> None:
+        for frame in self.client.events_received():
+            if not isinstance(frame, Frame):  # pragma: no cover - a client Protocol gives frames
+                continue
+            opcode = frame.opcode
+            if opcode is Opcode.CLOSE:
+                close = self.client.close_rcvd
+                self.close_code = close.code if close is not None else 1005
+                self.close_reason = close.reason if close is not None else ""
+            elif opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
+                if opcode is not Opcode.CONT:
+                    self._binary = opcode is Opcode.BINARY
+                    self._parts = []
+                self._parts.append(bytes(frame.data))
+                if frame.fin:
+                    payload = b"".join(self._parts)
+                    self._messages.append(payload if self._binary else payload.decode("utf-8"))
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close (if still open), wait for the server's answer, then hang up."""
+        if self.close_code is None:
+            with contextlib.suppress(ConnectionClosed):
+                await self.send_close(code, reason)
+            while self.close_code is None and await self.receive() is not None:
+                pass
+        await self.connection.close()

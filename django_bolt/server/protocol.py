@@ -29,7 +29,7 @@ import functools
 import logging
 import sys
 import types
-from collections.abc import AsyncIterable, Coroutine, Generator
+from collections.abc import AsyncIterable, Callable, Coroutine, Generator
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final, cast
 
@@ -51,6 +51,7 @@ from django_bolt.server.reader import (
     RequestReader,
 )
 from django_bolt.server.state import AccessLog, ServerState
+from django_bolt.server.websocket import ServerWebSocket, offers_websocket
 from django_bolt.server.wire import (
     NO_BODY_STATUSES as _NO_BODY_STATUSES,
     STATUS_LINES as _STATUS_LINES,
@@ -345,6 +346,61 @@ class HttpProtocol(RequestReader):
             _release(request)
             if self.finishing is finishing:
                 self.finishing = None
+
+    # --- WebSocket handshakes (server/websocket.py) ---------------------------------------------
+
+    def _take_over(self, request: RawRequest) -> bool:
+        """Hand a WebSocket handshake to the application's ``dispatch_websocket``.
+
+        Only a head llhttp stops at (Upgrade with Connection: upgrade, no body) that is alone on
+        the connection qualifies; anything else stays plain HTTP, its Upgrade ignored.
+        """
+        self.upgrade = False
+        hook = getattr(self.state.app, "dispatch_websocket", None)
+        if (
+            hook is None
+            or self.responding
+            or self.pipeline
+            or self.write_paused
+            or not self.parser.should_upgrade()
+            or not offers_websocket(request.raw_headers)
+        ):
+            return False
+        self.keep_alive = False
+        self.responding = True
+        self._pause_reading()
+        socket = ServerWebSocket(self.state, self, request)
+        # What the client sends after the head waits in the socket for the verdict.
+        self.parser = cast("Any", socket)
+        context = contextvars.copy_context()
+        self.task = self.loop.create_task(self._handshake(hook, request, socket), context=context)
+        return True
+
+    def _after_upgrade_request(self) -> None:
+        if not isinstance(self.parser, ServerWebSocket):
+            super()._after_upgrade_request()
+
+    async def _handshake(
+        self,
+        hook: Callable[[RawRequest, ServerWebSocket], Coroutine[Any, Any, ResponseLike]],
+        request: RawRequest,
+        socket: ServerWebSocket,
+    ) -> None:
+        """Run the application on the handshake; answer HTTP unless it accepted."""
+        try:
+            response = await hook(request, socket)
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            logger.exception("dispatch_websocket raised; the application must answer errors")
+            if not socket.accepted:
+                self._fail(request)
+                return
+            response = None
+        if socket.accepted:
+            await socket.finish()
+        elif response is not None:
+            await self._finish(request, response, False)
 
     def _fail(self, request: RawRequest) -> None:
         self.error_head = request.method == "HEAD"

@@ -32,7 +32,7 @@ from django_bolt.server.http11 import (
     find_body_start,
     is_valid_host,
     parse_target,
-    request_line_start,
+    request_line_spaced,
     starts_request_line,
     trailers_end,
 )
@@ -40,6 +40,8 @@ from django_bolt.server.proxy import FORWARDING_HEADERS, resolve_forwarded
 from django_bolt.server.wire import METHODS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from django_bolt.server.contract import RawRequest
     from django_bolt.server.state import ServerState
 
@@ -65,7 +67,6 @@ CLOSE: Final = b"connection: close\r\n"
 _TWO_SPACES: Final = b"  "
 # The versions a request line may end with, as get_http_version() would name them.
 _VERSION_TAILS: Final[dict[bytes, str]] = {b" HTTP/1.1": "1.1", b" HTTP/1.0": "1.0"}
-_CRLF: Final = b"\r\n"
 # "_" as an int: CPython's ``bytes in bytes`` first tries the needle as an integer and pays for
 # a TypeError on every call (0.25 us, most of a header's cost); an int needle is a memchr.
 _UNDERSCORE: Final = ord("_")
@@ -228,6 +229,8 @@ class RequestReader(asyncio.Protocol):
         "url",
         "write_paused",
     )
+    # The writing half's: whether it takes over a request offering an Upgrade (a WebSocket).
+    _take_over: Callable[[RawRequest], bool]
 
     def __init__(self, state: ServerState) -> None:
         self.state = state
@@ -377,7 +380,7 @@ class RequestReader(asyncio.Protocol):
             if self.read_data:
                 # A head the next read finishes: its request line is checked now if complete.
                 index = self.message_count - self.entry_messages - 1
-                if _spaced(data, request_line_start(data, index)):
+                if request_line_spaced(data, index):
                     self._reject(400, _ONE_SPACE, malformed=True)
                     return
             self._note_partial_head(data)
@@ -700,8 +703,8 @@ class RequestReader(asyncio.Protocol):
             raise _Reject(413, head_complete=True)
         if (
             self.upgrade
-            and self._upgrade_asked()
             and (self.content_length > 0 or self.chunk_guard is not None)
+            and self._upgrade_asked()
         ):
             # llhttp will stop here, taking what follows for another protocol; a body that
             # follows is this request's own (see _after_upgrade_request).
@@ -727,7 +730,7 @@ class RequestReader(asyncio.Protocol):
         """
         if data:
             index = self.message_count - self.entry_messages - 1
-            if _spaced(data, request_line_start(data, index)):
+            if request_line_spaced(data, index):
                 raise _Reject(400, detail=_ONE_SPACE, malformed=True)
         version: str = self.parser.get_http_version()
         return version
@@ -815,6 +818,8 @@ class RequestReader(asyncio.Protocol):
             spool,
             self.origin,
         )
+        if self.upgrade and self._take_over(request):
+            return  # a WebSocket handshake: the writing half decides what follows
         keep_alive = parser.should_keep_alive() and self.keep_alive
         if not keep_alive:
             self.closing = True
@@ -896,11 +901,3 @@ def _other_method(method: bytes) -> str:
     if method == b"CONNECT":
         raise _Reject(501, detail=_NO_CONNECT)
     return method.decode("latin-1")
-
-
-def _spaced(data: bytes, start: int) -> bool:
-    """Whether the complete request line at ``start`` of ``data`` has two spaces in a row."""
-    if start < 0:
-        return False
-    end = data.find(_CRLF, start)
-    return end >= 0 and data.find(_TWO_SPACES, start, end) >= 0
