@@ -330,13 +330,19 @@ def instance_dict(instance: Model) -> dict[str, Any]:
     }
 
 
+def _without_prefetches(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """Return ``queryset`` without prefetches (rows as dicts have nothing to prefetch into);
+    a QuerySet without any is returned as it is (a clone costs more than the check)."""
+    return queryset.prefetch_related(None) if queryset._prefetch_related_lookups else queryset
+
+
 def _plain_rows(queryset: QuerySet[Any]) -> list[Any]:
     if queryset._iterable_class is not ModelIterable:
         return list(queryset)  # .values() / .values_list(): the rows as they are
     if queryset.query.deferred_loading[0]:
         # only()/defer(): the loaded fields of each instance, nothing fetched one by one.
         return [instance_dict(instance) for instance in queryset]
-    return list(queryset.prefetch_related(None).values())
+    return list(_without_prefetches(queryset).values())
 
 
 # --- declared Structs: values() or field by field -------------------------------------------------
@@ -397,7 +403,7 @@ def _struct_rows(queryset: QuerySet[Any], struct_type: type[msgspec.Struct]) -> 
     """Return the rows of ``queryset`` as dicts ready to convert to ``struct_type``."""
     projection = _values_projection(queryset, struct_type)
     if projection is not None:
-        rows = list(queryset.prefetch_related(None).values(*projection))
+        rows = list(_without_prefetches(queryset).values(*projection))
         renames = _renames(struct_type)
         if renames:
             rows = [{renames.get(key, key): value for key, value in row.items()} for row in rows]
