@@ -287,3 +287,44 @@ def test_lists_of_instances_and_single_instances(db_alias: str, seeded: list[Boo
         gone = client.delete("/async/gone")
         assert (gone.status_code, gone.content) == (204, b"")
         assert client.get("/async/empty").json() == []
+
+
+class _ThreadRecorder:
+    """Records the name of the thread each query runs on."""
+
+    def __init__(self) -> None:
+        self.threads: list[str] = []
+
+    def __call__(self, execute: Any, sql: Any, params: Any, many: bool, context: Any) -> Any:
+        import threading
+
+        self.threads.append(threading.current_thread().name)
+        return execute(sql, params, many, context)
+
+
+def test_an_async_handlers_queryset_is_read_in_the_pool(db_alias: str, seeded: list[Book]) -> None:
+    import asyncio
+
+    from django.db import connections
+
+    from django_bolt.concurrency import run_in_pool
+
+    recorder = _ThreadRecorder()
+
+    def attach() -> None:
+        connections[db_alias].execute_wrappers.append(recorder)
+
+    def detach() -> None:
+        connections[db_alias].execute_wrappers.remove(recorder)
+
+    async def in_pool(fn: Any) -> None:
+        await run_in_pool(fn, {})
+
+    asyncio.run(in_pool(attach))  # the one pool thread of these tests
+    try:
+        with TestClient(_api(db_alias)) as client:
+            assert len(client.get("/async/rows").json()) == 2
+    finally:
+        asyncio.run(in_pool(detach))
+    assert recorder.threads
+    assert all(name.startswith("bolt-sync") for name in recorder.threads)
