@@ -9,7 +9,7 @@ it has not been built yet: that costs nothing on requests that never read the vi
 from __future__ import annotations
 
 from asyncio import _get_running_loop as _running_loop
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 from urllib.parse import unquote
 
 import msgspec
@@ -98,7 +98,23 @@ class DeferredUser:
         raise NotImplementedError
 
 
-class Request(RawRequest):
+_T = TypeVar("_T")
+
+if TYPE_CHECKING:
+    _ProtocolBase = object
+else:
+
+    class _ProtocolBase(Generic[_T]):
+        """Lets ``class CustomRequest(Request, Protocol)`` be declared, as with Django-Bolt 0.13
+        (whose ``Request`` is a ``typing.Protocol``): a protocol may only derive from generic
+        classes marked as protocols. Only that declaration reads the mark; ``Request`` stays a
+        plain class (instances, ``isinstance`` and subclassing are unchanged)."""
+
+        __slots__ = ()
+        _is_protocol = True
+
+
+class Request(RawRequest, _ProtocolBase):
     """One HTTP request. Every view below is built on first access only."""
 
     __slots__ = (

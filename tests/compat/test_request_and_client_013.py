@@ -6,6 +6,8 @@ fields, ``DjangoMiddlewareStack.middleware_classes``, the auth-context helpers' 
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from django.contrib import messages
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
@@ -113,3 +115,23 @@ def test_messages_work_under_django_middleware(db):
         assert client.post("/note").json() == {"ok": True}
         assert client.get("/notes").json() == ["saved"]
         assert client.get("/notes").json() == []
+
+
+class TenantRequest(Request, Protocol):
+    """0.13's way to type a request that middleware extended."""
+
+    @property
+    def tenant(self) -> str: ...
+
+
+def test_a_request_protocol_can_be_declared_and_annotated():
+    api = BoltAPI()
+
+    @api.get("/typed/{n}")
+    async def typed(request: TenantRequest, n: int) -> dict[str, object]:
+        return {"path": request.path, "n": n, "plain": type(request) is Request}
+
+    with TestClient(api) as client:
+        assert client.get("/typed/3").json() == {"path": "/typed/3", "n": 3, "plain": True}
+    assert issubclass(TenantRequest, Request)
+    assert Request[int, int, int] is Request
