@@ -182,6 +182,14 @@ def _check_scalars(
             raw[name] = values[0]
 
 
+def _group_input(values: Any, rest: list[Any]) -> Any:
+    """Return the raw value of a grouped field at ``rest`` (None when it was not sent)."""
+    value = values.get(str(rest[0])) if isinstance(values, dict) else None
+    if isinstance(value, list) and len(rest) > 1 and isinstance(rest[1], int):
+        return value[rest[1]] if rest[1] < len(value) else None
+    return value
+
+
 def _int64_problem(text: str) -> str | None:
     """Return msgspec's wording of why ``text`` is not an int as 0.13 reads one, or None."""
     digits = text[1:] if text[:1] in ("+", "-") else text
@@ -346,7 +354,7 @@ class Binder:
                     kwargs = msgspec.convert(raw, self._typed, strict=False)
                 except msgspec.ValidationError as exc:
                     if not errors:
-                        errors.append(self._scalar_error(str(exc)))
+                        errors.append(self._scalar_error(str(exc), raw))
                     kwargs = {}
         else:
             kwargs = {}
@@ -409,7 +417,7 @@ class Binder:
             else:
                 kwargs[param.name] = uploads if param.many else uploads[0]
 
-    def _scalar_error(self, message: str) -> dict[str, Any]:
+    def _scalar_error(self, message: str, raw: dict[str, Any]) -> dict[str, Any]:
         msg, loc, missing = split_validation(message)
         key = missing if missing is not None and not loc else (loc[0] if loc else None)
         scalar = next((s for s in self._scalars if s.name == key), None)
@@ -439,17 +447,22 @@ class Binder:
                     "input": None,
                 }
             dotted = ".".join(map(str, where[1:]))
-            return {
+            item = {
                 "loc": where,
                 "msg": f"Missing required {scalar.source} parameter `{dotted}`",
                 "type": "missing_field",
             }
-        dotted = ".".join(map(str, where[1:]))
-        return {
-            "loc": where,
-            "msg": f"Invalid {scalar.source} parameter `{dotted}`: {msg}",
-            "type": "validation_error",
-        }
+        else:
+            dotted = ".".join(map(str, where[1:]))
+            item = {
+                "loc": where,
+                "msg": f"Invalid {scalar.source} parameter `{dotted}`: {msg}",
+                "type": "validation_error",
+            }
+        if scalar.group is not None and rest:
+            # A grouped (Struct) field's item names the value received, as 0.13's do.
+            item["input"] = _group_input(raw.get(scalar.name), rest)
+        return item
 
     async def solve(
         self,

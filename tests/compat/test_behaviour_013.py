@@ -407,3 +407,59 @@ def test_allow_all_with_credentials_is_improperly_configured(settings):
     settings.CORS_ALLOW_CREDENTIALS = True
     with pytest.raises(ImproperlyConfigured), TestClient(cors_api()) as client:
         client.get("/items")
+
+
+class Filters(msgspec.Struct):
+    page: int
+    tags: list[int] = []
+
+
+def test_grouped_parameter_items_carry_the_input():
+    api = BoltAPI()
+
+    @api.get("/search")
+    async def search(filters: Annotated[Filters, Query()]) -> Filters:
+        return filters
+
+    with TestClient(api) as client:
+        bad = client.get("/search", params={"page": "two"})
+        bad_item = client.get("/search", params=[("page", "1"), ("tags", "1"), ("tags", "x")])
+        missing = client.get("/search")
+    assert bad.json()["detail"] == [
+        {
+            "loc": ["query", "page"],
+            "msg": "Invalid query parameter `page`: Expected `int`, got `str`",
+            "type": "validation_error",
+            "input": "two",
+        }
+    ]
+    (item,) = bad_item.json()["detail"]
+    assert (item["loc"], item["input"]) == (["query", "tags", 1], "x")
+    (item,) = missing.json()["detail"]
+    assert (item["loc"], item["type"], item["input"]) == (["query", "page"], "missing_field", None)
+
+
+def test_kept_414_for_an_over_long_request_line():
+    api = BoltAPI()
+
+    @api.get("/x")
+    async def x() -> dict[str, bool]:
+        return {"ok": True}
+
+    with TestClient(api) as client:
+        response = client.get("/x", params={"q": "a" * 9000})
+        fine = client.get("/x", params={"q": "a" * 100})
+    assert response.status_code == 414
+    assert fine.status_code == 200
+
+
+def test_kept_anonymous_user_on_a_public_route():
+    api = BoltAPI()
+
+    @api.get("/who")
+    async def who(request) -> dict[str, object]:
+        user = request.user
+        return {"class": type(user).__name__, "authenticated": user.is_authenticated}
+
+    with TestClient(api) as client:
+        assert client.get("/who").json() == {"class": "AnonymousUser", "authenticated": False}
