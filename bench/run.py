@@ -49,7 +49,13 @@ RESULTS: Final = BENCH / "results"
 sys.path.insert(0, str(APP))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from benchproject.catalog.rows import expected_page  # noqa: E402
+from benchproject.catalog.rows import (  # noqa: E402
+    QUERYSET_ROWS,
+    expected_articles_page,
+    expected_page,
+    expected_product,
+    expected_rows,
+)
 from benchproject.payloads import DOCUMENT  # noqa: E402
 
 THEIRS_VERSION: Final = "0.13.0"
@@ -161,6 +167,24 @@ ENDPOINTS: Final = (
         servers=BOLT_SERVERS,
         default=False,
     ),
+    # Issue 16: a ModelViewSet with PageNumberPagination (page 2: 20 of the 100 rows, one COUNT
+    # and one page query) and its retrieve by primary key, the same class on both sides.
+    Endpoint(
+        "viewset-page",
+        "GET",
+        "/articles?page=2",
+        expected_articles_page(2),
+        servers=BOLT_SERVERS,
+        default=False,
+    ),
+    Endpoint(
+        "viewset-retrieve",
+        "GET",
+        "/articles/42",
+        expected_product(42),
+        servers=BOLT_SERVERS,
+        default=False,
+    ),
     # A plain Django view (bench/app's urls.py): through our runbolt's fall-through to Django,
     # and through gunicorn's sync worker. Django-Bolt 0.13 answers its JSON 404 for paths no
     # API route has (it reaches Django only through an explicit api.mount_django(), which the
@@ -224,6 +248,23 @@ ENDPOINTS: Final = (
         "GET",
         "/plain/orm/sync",
         expected_page(),
+        servers=BOLT_SERVERS,
+        default=False,
+    ),
+    # A QuerySet returned as it is through a Struct response model, 50 rows (issue 15).
+    Endpoint(
+        "orm-queryset-struct",
+        "GET",
+        "/orm/queryset-struct",
+        expected_rows(QUERYSET_ROWS),
+        servers=BOLT_SERVERS,
+        default=False,
+    ),
+    Endpoint(
+        "orm-queryset-struct-sync",
+        "GET",
+        "/orm/queryset-struct-sync",
+        expected_rows(QUERYSET_ROWS),
         servers=BOLT_SERVERS,
         default=False,
     ),

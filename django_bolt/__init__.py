@@ -20,6 +20,7 @@ from django_bolt.auth import (
 )
 from django_bolt.cookies import Cookie
 from django_bolt.datastructures import UploadFile
+from django_bolt.decorators import action
 from django_bolt.enums import FileSize, MediaType
 from django_bolt.exceptions import HTTPException
 from django_bolt.middleware import (
@@ -47,6 +48,14 @@ from django_bolt.openapi import (
     SwaggerRenderPlugin,
     YamlRenderPlugin,
 )
+from django_bolt.pagination import (
+    CursorPagination,
+    LimitOffsetPagination,
+    PageNumberPagination,
+    PaginatedResponse,
+    PaginationBase,
+    paginate,
+)
 from django_bolt.params import Body, Depends, File, Form, Header, Path, Query
 from django_bolt.request import Request, Request as RequestProtocol
 from django_bolt.responses import (
@@ -69,6 +78,18 @@ from django_bolt.types import (
     TracingState,
     UserType,
 )
+from django_bolt.views import (
+    APIView,
+    CreateMixin,
+    DestroyMixin,
+    ListMixin,
+    ModelViewSet,
+    PartialUpdateMixin,
+    ReadOnlyModelViewSet,
+    RetrieveMixin,
+    UpdateMixin,
+    ViewSet,
+)
 
 __version__ = "0.1.0"
 
@@ -77,14 +98,18 @@ __all__ = (
     "JSON",
     "APIKeyAuth",
     "APIKeyAuthentication",
+    "APIView",
     "AllowAny",
     "BaseMiddleware",
     "Body",
     "BoltAPI",
     "CompressionConfig",
     "Cookie",
+    "CreateMixin",
     "CurrentUser",
+    "CursorPagination",
     "Depends",
+    "DestroyMixin",
     "DjangoMiddleware",
     "DjangoModel",
     "ErrorHandlerMiddleware",
@@ -99,22 +124,31 @@ __all__ = (
     "JWTAuthentication",
     "JWTClaims",
     "JsonRenderPlugin",
+    "LimitOffsetPagination",
+    "ListMixin",
     "LoggingMiddleware",
     "MediaType",
     "Middleware",
     "MiddlewareProtocol",
+    "ModelViewSet",
     "OpenAPIConfig",
     "OptionalCurrentUser",
+    "PageNumberPagination",
+    "PaginatedResponse",
+    "PaginationBase",
+    "PartialUpdateMixin",
     "Path",
     "PlainText",
     "Query",
     "RapidocRenderPlugin",
+    "ReadOnlyModelViewSet",
     "Redirect",
     "RedocRenderPlugin",
     "Request",
     "RequestProtocol",
     "Requires",
     "Response",
+    "RetrieveMixin",
     "Router",
     "ScalarRenderPlugin",
     "ServerSentEvent",
@@ -125,10 +159,13 @@ __all__ = (
     "TimingMiddleware",
     "TimingState",
     "TracingState",
+    "UpdateMixin",
     "UploadFile",
     "UserType",
+    "ViewSet",
     "YamlRenderPlugin",
     "__version__",
+    "action",
     "cors",
     "create_jwt_for_user",
     "extract_user_id_from_context",
@@ -137,6 +174,7 @@ __all__ = (
     "get_current_user",
     "middleware",
     "no_compress",
+    "paginate",
     "rate_limit",
     "skip_middleware",
     "status",

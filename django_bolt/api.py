@@ -9,11 +9,14 @@ sequence (``_dispatch.dispatcher``, a base class of BoltAPI).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import inspect
 import logging
 import typing
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, ClassVar, Final, TypeVar
 
+from django_bolt._conf.environ import max_param_length, sync_pool_size
 from django_bolt._dispatch.compile import Endpoint, ExceptionHandler, compile_routes
 from django_bolt._dispatch.dispatcher import Dispatcher
 from django_bolt._dispatch.errors import (
@@ -23,11 +26,13 @@ from django_bolt._dispatch.errors import (
 from django_bolt._dispatch.settings import FROM_SETTINGS, read_dispatch_settings
 from django_bolt._dispatch.table import RouteTable, TrailingSlash, normalize_path
 from django_bolt._http.files import configure_allowed_paths
+from django_bolt._http.limits import configure as configure_param_length
 from django_bolt._http.wire import WireResponse
 from django_bolt.concurrency import configure_sync_pool
 from django_bolt.conf import framework_config
 from django_bolt.middleware import LoggingMiddleware
 from django_bolt.middleware.django import DjangoMiddlewareStack
+from django_bolt.mounts import AsgiMount, MountTable, check_prefixes, django_mount
 from django_bolt.openapi.config import OpenAPIConfig
 from django_bolt.openapi.routes import docs_routes
 from django_bolt.request import Request
@@ -132,7 +137,11 @@ class BoltAPI(Router, Dispatcher):
         self.include_in_schema = include_in_schema
         if error_formatter is not None and not callable(error_formatter):
             raise TypeError(f"error_formatter must be callable, not {error_formatter!r}")
+        if inspect.iscoroutinefunction(error_formatter):
+            raise TypeError("error_formatter must be a sync callable, not an async function")
+        # Writes the body of every error response (see django_bolt.error_handlers).
         self.error_formatter = error_formatter
+        self._formatter: Callable[[Any, Any], Any] | None = None
         self.on_startup = list(on_startup or [])
         self.on_shutdown = list(on_shutdown or [])
         self.lifespan = lifespan
@@ -148,6 +157,9 @@ class BoltAPI(Router, Dispatcher):
         self._static: StaticFiles | None = None
         self.exception_handlers: dict[type[BaseException], ExceptionHandler] = {}
         self._mounts: list[tuple[str, BoltAPI]] = []
+        # mount_asgi() / mount_django(); compiled into _mount_table with the mounted APIs'.
+        self._asgi_mounts: list[AsgiMount] = []
+        self._mount_table: MountTable | None = None
         self._table: RouteTable[Endpoint] | None = None
         self._cors: CORSPolicy | None = None
         self._hosts: HostValidator | None = None
@@ -177,8 +189,37 @@ class BoltAPI(Router, Dispatcher):
         """Serve another API under ``prefix``, with its own exception handlers and hooks."""
         if app is self:
             raise ValueError("an API cannot mount itself")
+        formatter = app.error_formatter
+        if formatter is not None and self.error_formatter not in (None, formatter):
+            raise ValueError(
+                "the mounted API's error_formatter differs from this API's: one API tree has "
+                "one error formatter"
+            )
+        if formatter is not None:
+            self.error_formatter = formatter
         app.mounted = True
         self._mounts.append((prefix, app))
+        self._changed()
+
+    def mount_asgi(self, path: str, app: Any) -> None:
+        """Serve the ASGI 3 application ``app`` under the static prefix ``path`` (see mounts.py).
+
+        Routes win: only a request no route matches (and that is no 405 or trailing-slash 308
+        of one) goes to the mount with the longest matching prefix.
+        """
+        self._add_asgi_mount(AsgiMount(path, app))
+
+    def mount_django(self, path: str, app: Any = None, *, clear_root_path: bool = False) -> None:
+        """Serve Django's ASGI handler (or ``app``) under ``path``.
+
+        ``clear_root_path=True`` hands Django the full path with an empty ``root_path``, for
+        URL patterns that already start with the prefix (``admin/`` mounted at ``/admin``).
+        """
+        self._add_asgi_mount(django_mount(path, app, clear_root_path))
+
+    def _add_asgi_mount(self, mount: AsgiMount) -> None:
+        check_prefixes([*self._asgi_mounts, mount], ())
+        self._asgi_mounts.append(mount)
         self._changed()
 
     def exception_handler(self, exc_type: type[BaseException]) -> Callable[[F], F]:
@@ -201,8 +242,11 @@ class BoltAPI(Router, Dispatcher):
         handlers: dict[type[BaseException], ExceptionHandler],
         outer: tuple[Any, ...] = (),
         in_schema: bool = True,
+        namespace: str | None = None,
     ) -> Iterator[tuple[RouteInfo, dict[type[BaseException], ExceptionHandler]]]:
         merged = {**handlers, **self.exception_handlers}
+        # A mounted API without a namespace of its own reverses under the mounting API's.
+        namespace = self.namespace or namespace
         if self.include_in_schema is not None:
             in_schema = self.include_in_schema
         for info in self.iter_routes():
@@ -214,12 +258,17 @@ class BoltAPI(Router, Dispatcher):
                 info.validate_response = self.validate_response
             if info.include_in_schema is None:
                 info.include_in_schema = in_schema
+            info.namespace = namespace
             yield info, merged
         # The mounting API's middleware wraps the mounted API's.
         around = (*outer, *self.middleware)
         for mount_prefix, app in self._mounts:
             yield from app._flatten(
-                join_paths(prefix, join_paths(self.prefix, mount_prefix)), merged, around, in_schema
+                join_paths(prefix, join_paths(self.prefix, mount_prefix)),
+                merged,
+                around,
+                in_schema,
+                namespace,
             )
 
     def _all_apis(self) -> Iterator[BoltAPI]:
@@ -230,7 +279,11 @@ class BoltAPI(Router, Dispatcher):
     # --- assembly -------------------------------------------------------------------------------
     def compile(self) -> RouteTable[Endpoint]:
         """Build the route table, binders and converters; errors here are configuration errors."""
-        config = read_dispatch_settings(self.compression, self.debug, self.django_fallthrough)
+        config = dataclasses.replace(
+            read_dispatch_settings(self.compression, self.debug, self.django_fallthrough),
+            error_formatter=self.error_formatter,
+        )
+        self._formatter = self.error_formatter
         routes = [*self._flatten("", {}), *_docs_routes(self)]
         table, limiters = compile_routes(routes, config)
         self._limiters.extend(limiters)
@@ -239,19 +292,36 @@ class BoltAPI(Router, Dispatcher):
         self._static = config.static
         self._cors = config.cors_default
         self._hosts = config.hosts
+        self._mount_table = self._compile_mounts(table)
         self._table = table
         return table
+
+    def _compile_mounts(self, table: RouteTable[Endpoint]) -> MountTable | None:
+        """Return the ASGI mounts of this API and of the APIs it mounts, checked."""
+        mounts = list(self._asgi_mounts_under(""))
+        check_prefixes(mounts, table.static)
+        return MountTable(mounts) if mounts else None
+
+    def _asgi_mounts_under(self, outer: str) -> Iterator[AsgiMount]:
+        # The serving API's mount paths are absolute; a mounted API's lie under its prefix.
+        for mount in self._asgi_mounts:
+            yield mount.under(outer) if outer else mount
+        for prefix, app in self._mounts:
+            yield from app._asgi_mounts_under(join_paths(outer, join_paths(self.prefix, prefix)))
 
     async def startup(self) -> None:
         """Compile, size the sync pool, then run start-up hooks (once per event loop)."""
         if self._table is None:
             self.compile()
         config = framework_config()
-        configure_sync_pool(config.bolt_sync_pool_size)
+        configure_sync_pool(sync_pool_size(config.bolt_sync_pool_size))
+        configure_param_length(max_param_length())
         configure_allowed_paths(config.bolt_allowed_file_paths)
         if self._bridge is not None:
             # Django's middleware chain is loaded here, so a broken MIDDLEWARE fails at start-up.
             self._bridge.prepare()
+        if self._mount_table is not None:
+            await self._mount_table.startup()
         for api in self._all_apis():
             for hook in api.on_startup:
                 await maybe_await(hook())
@@ -265,6 +335,8 @@ class BoltAPI(Router, Dispatcher):
         for limiter in self._limiters:
             # Shared-backend clients belong to this loop: closed here, once per loop.
             await limiter.aclose()
+        if self._mount_table is not None:
+            await self._mount_table.shutdown()
         for api in reversed(list(self._all_apis())):
             manager = api._lifespans.pop(id(asyncio.get_running_loop()), None)
             if manager is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
@@ -92,6 +92,18 @@ def discover_apis() -> list[BoltAPI]:
     return found
 
 
+def _one_formatter(apis: list[BoltAPI]) -> Any:
+    """Return the error formatter of the project's APIs: one for all, as Django-Bolt 0.13 has."""
+    formatters = {id(api.error_formatter): api.error_formatter for api in apis}
+    formatters.pop(id(None), None)
+    if len(formatters) > 1:
+        raise ImproperlyConfigured(
+            "the project's APIs set different error_formatter functions; runbolt serves them "
+            "with one: set the same one on each API, or on one only"
+        )
+    return next(iter(formatters.values()), None)
+
+
 def discover_application(config: ServerConfig | None = None) -> Application:
     """Return the one application ``runbolt`` serves: the project's APIs merged, routes checked.
 
@@ -113,6 +125,7 @@ def discover_application(config: ServerConfig | None = None) -> Application:
         app = BoltAPI(trailing_slash="keep", django_fallthrough=False if opted_out else None)
         # Not mount(): these APIs stay top-level for the next discovery too.
         app._mounts.extend(("", api) for api in apis)
+        app.error_formatter = _one_formatter(apis)
     if config is not None and config.no_admin:
         app.django_fallthrough = False
     try:

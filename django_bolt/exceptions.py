@@ -40,6 +40,7 @@ __all__ = (
     "PayloadTooLarge",
     "RequestValidationError",
     "ResponseValidationError",
+    "SerializerValidationError",
     "ServerException",
     "ServiceUnavailable",
     "TooManyRequests",
@@ -48,6 +49,7 @@ __all__ = (
     "UnsupportedMediaType",
     "ValidationException",
     "body_error",
+    "body_errors",
     "response_for_exception",
     "split_validation",
 )
@@ -237,6 +239,21 @@ class RequestValidationError(HTTPException, ValidationException):
         self.body = body
 
 
+class SerializerValidationError(RequestValidationError, ValueError):
+    """A serializer's validators rejected its values: every error found, 422 when it reaches a
+    response.
+
+    ``relative`` keeps the items with ``loc`` relative to the serializer (``["email"]``);
+    ``errors`` puts them under ``"body"``. A ``ValueError`` as well, so that msgspec, parsing a
+    body whose nested serializer raised it, wraps it in its ``ValidationError`` with the path to
+    that serializer (:func:`body_errors` joins the two).
+    """
+
+    def __init__(self, relative: Sequence[dict[str, Any]]) -> None:
+        self.relative = [dict(item) for item in relative]
+        super().__init__([{**item, "loc": ["body", *item["loc"]]} for item in self.relative])
+
+
 class ResponseValidationError(ValidationException):
     """The handler returned something that does not match its declared response type."""
 
@@ -318,6 +335,23 @@ def body_error(exc: msgspec.MsgspecError | RecursionError, body: bytes) -> dict[
 def _excerpt(body: bytes, limit: int) -> str:
     """Return the start of ``body`` as text, as a 422 item's ``input`` shows it."""
     return body[:limit].decode("utf-8", errors="replace")
+
+
+def body_errors(exc: msgspec.MsgspecError | RecursionError, body: bytes) -> list[dict[str, Any]]:
+    """Return the 422 items for a body msgspec could not decode into the declared type.
+
+    One item, except when a serializer's validators raised (``SerializerValidationError``):
+    then each of their errors, under the path msgspec reports.
+    """
+    cause = exc.__cause__
+    if isinstance(exc, msgspec.ValidationError) and isinstance(cause, SerializerValidationError):
+        at = _AT.match(str(exc))
+        path = at["path"] if at is not None and at["path"] else ""
+        prefix: list[str | int] = [
+            key if key else int(index) for key, index in _PATH_TOKEN.findall(path)
+        ]
+        return [{**item, "loc": ["body", *prefix, *item["loc"]]} for item in cause.relative]
+    return [body_error(exc, body)]
 
 
 def _http_exception_response(exc: HTTPException) -> WireResponse:

@@ -20,6 +20,7 @@ from django_bolt._django.sessions import (
     get_session_user,
     load_session,
 )
+from django_bolt._http.limits import check_values as check_param_values, limit as param_limit
 from django_bolt._http.multipart import FormData, UploadFile, parse_form
 from django_bolt._http.parse import (
     Headers,
@@ -539,11 +540,22 @@ class Request(RawRequest, _ProtocolBase):
     # descriptor call per value.
 
     def set_path_params(self, params: dict[str, str]) -> None:
-        """Store the values the matched route captured from the path (:attr:`path_params`)."""
+        """Store the values the matched route captured from the path (:attr:`path_params`).
+
+        A value longer than ``DJANGO_BOLT_MAX_PARAM_LENGTH`` bytes raises the 422 (only a
+        target that long can hold one).
+        """
+        if len(self.target) > param_limit():
+            check_param_values(params.items(), "path")
         self._path_params = params
 
     def set_query_string(self, query_string: str) -> None:
-        """Store the query string when the caller has already split it off the target."""
+        """Store the query string when the caller has already split it off the target.
+
+        A value longer than ``DJANGO_BOLT_MAX_PARAM_LENGTH`` bytes raises the 422.
+        """
+        if len(query_string) > param_limit():
+            check_param_values(parse_query(query_string), "query")
         self._query_string = query_string
 
     def set_identity(self, user: Any, auth: Any, context: dict[str, Any] | None) -> None:

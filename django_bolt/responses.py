@@ -19,7 +19,10 @@ from typing import Any, ClassVar, Final, Self
 from urllib.parse import quote
 
 import msgspec
+from django.http import HttpResponseBase
 
+from django_bolt._django.convert import wire_from_django
+from django_bolt._django.models import NO_MODELS, model_hooks
 from django_bolt._http.files import open_file_response
 from django_bolt._http.sse import ServerSentEvent, encode_event
 from django_bolt._http.streams import encoded_stream, event_stream
@@ -34,6 +37,7 @@ from django_bolt._http.wire import (
 )
 from django_bolt.cookies import Cookie, SameSitePolicy, make_delete_cookie
 from django_bolt.exceptions import ResponseValidationError
+from django_bolt.serializers.output import output_adapter
 
 if typing.TYPE_CHECKING:
     from datetime import datetime
@@ -481,7 +485,7 @@ def _needs_validation(tp: Any) -> bool:
     """Whether a declared return type says more than "some JSON": only then is it checked."""
     if tp in _NO_VALIDATION or tp is typing.Any:
         return False
-    if isinstance(tp, type) and issubclass(tp, Response):
+    if isinstance(tp, type) and issubclass(tp, Response | HttpResponseBase):
         return False
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
@@ -610,8 +614,13 @@ def build_result_converter(
     validate: bool = True,
     response_class: type[Response] | None = None,
     vary_origin: bool = False,
+    read_models: bool = False,
 ) -> Callable[[Any], WireResponse]:
     """Compile, once per route, how its return values become responses.
+
+    ``read_models`` (a route's own converter) lets results be model instances, lists of them
+    and QuerySets when ``model`` allows them (``_django/models.py``): the converter then returns
+    an object whose ``finish(request)`` gives an awaitable of the response, read in the pool.
 
     ``validate=False`` sends values as they are, whatever ``model`` says. ``model`` may be a
     dict ``{status: type}``: then nothing is validated and a ``(status, body)`` result picks
@@ -630,48 +639,47 @@ def build_result_converter(
     to_stream = _stream_converter(status_code, item_type, response_class, validate, handler_name)
     if is_stream:
         model = None
-    validate_value = (
-        _validator(model, handler_name)
-        if validate and model is not None and _needs_validation(model)
-        else None
-    )
-    empty = status_code in (204, 304) or status_code < 200
-    # A value of exactly the declared Struct type is valid as it is (the validator would only
-    # compare the type), and the commonest result after dicts and lists.
-    declared_struct = (
-        model if isinstance(model, type) and issubclass(model, msgspec.Struct) else None
-    )
+    validate_value, declared_struct = _checks(model, validate, handler_name, read_models)
     # Each response gets a list of its own (handlers and policies add to it); ``[*t]`` costs
     # what ``[CT_JSON]`` does.
     vary = (VARY_ORIGIN,) if vary_origin else ()
+    if status_code in (204, 304) or status_code < 200:
+        return _empty_converter(status_code, vary)
     json_fields = (CT_JSON, *vary)
     text_fields = (CT_TEXT, *vary)
     octet_fields = (CT_OCTET, *vary)
+    # Model instances and QuerySets (_django/models.py), for the routes whose declared type
+    # allows them: ``other_value`` replaces the slow path's validation, ``unencodable`` decides
+    # about a list msgspec could not encode. Neither is on the path of a dict or list result.
+    validate_value, other_value, unencodable = model_hooks(
+        model if read_models and not is_stream else NO_MODELS,
+        validate_value,
+        handler_name,
+        status_code,
+        json_fields,
+    )
 
     def convert(result: Any) -> WireResponse:
         cls = type(result)
         if cls is dict or cls is list:  # the common case first
-            if empty:
-                return WireResponse(status_code, [*vary], b"")
             if validate_value is not None:
                 result = validate_value(result)
-            return WireResponse(status_code, [*json_fields], _ENCODE(result))
+            try:
+                return WireResponse(status_code, [*json_fields], _ENCODE(result))
+            except TypeError:
+                return unencodable(result)
         if cls is declared_struct:
-            if empty:
-                return WireResponse(status_code, [*vary], b"")
             return WireResponse(status_code, [*json_fields], _ENCODE(result))
-        if isinstance(result, Response):
-            return result.to_wire()
-        if empty:
-            return WireResponse(status_code, [*vary], b"")
+        if isinstance(result, _RESPONSE_OBJECTS):
+            return _response_object(result)
         if isinstance(result, _GENERATORS) or (
             is_stream
             and not isinstance(result, _NOT_STREAMS)
             and isinstance(result, AsyncIterable | Iterable)
         ):
             return to_stream(result)
-        if validate_value is not None:
-            result = validate_value(result)
+        if other_value is not None:
+            result = other_value(result)
             cls = type(result)
         if cls is str:
             return WireResponse(status_code, [*text_fields], result.encode())
@@ -680,11 +688,59 @@ def build_result_converter(
         if result is None or isinstance(result, _JSON_NATIVE) or dataclasses.is_dataclass(result):
             return WireResponse(status_code, [*json_fields], _ENCODE(result))
         if isinstance(result, WireResponse):
-            return result
+            return result  # a model result is one (_django/models.py's PendingModels)
         # Anything else msgspec may still know how to encode (datetime, UUID, Decimal...).
         return WireResponse(status_code, [*json_fields], _ENCODE(result))
 
     return convert
+
+
+def _checks(
+    model: Any, validate: bool, handler_name: str, route: bool
+) -> tuple[Callable[[Any], Any] | None, type | None]:
+    """Return a converter's check of values (None: send them as they are) and the declared
+    Struct whose instances are sent as they are.
+
+    A serializer whose output differs from its fields (write-only or computed fields) is sent
+    as its ``dump()`` (``serializers/output.py``), whatever ``validate`` says: its instances
+    are then never sent as they are.
+    """
+    adapter = output_adapter(model, handler_name) if route else None
+    if adapter is not None:
+        return adapter, None
+    check = (
+        _validator(model, handler_name)
+        if validate and model is not None and _needs_validation(model)
+        else None
+    )
+    # A value of exactly the declared Struct type is valid as it is (the validator would only
+    # compare the type), and the commonest result after dicts and lists.
+    declared = model if isinstance(model, type) and issubclass(model, msgspec.Struct) else None
+    return check, declared
+
+
+def _empty_converter(
+    status_code: int, vary: tuple[tuple[bytes, bytes], ...]
+) -> Callable[[Any], WireResponse]:
+    """Return the converter of a route whose status has no body (1xx, 204, 304)."""
+
+    def convert(result: Any) -> WireResponse:
+        if isinstance(result, _RESPONSE_OBJECTS):
+            return _response_object(result)
+        return WireResponse(status_code, [*vary], b"")
+
+    return convert
+
+
+# Responses a handler builds itself, sent as they are whatever the route declares.
+_RESPONSE_OBJECTS: Final = (Response, HttpResponseBase)
+
+
+def _response_object(result: Response | HttpResponseBase) -> WireResponse:
+    if isinstance(result, Response):
+        return result.to_wire()
+    # Django's own (a redirect, @login_required's answer, a FileResponse): as it is.
+    return wire_from_django(result)
 
 
 def _multi_status_converter(

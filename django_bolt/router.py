@@ -13,7 +13,9 @@ from typing import Any, ClassVar, Final, TypedDict, TypeVar, Unpack
 
 from django_bolt._binding.plan import check_bodiless
 from django_bolt.middleware.base import check_entries
+from django_bolt.pagination import paginated_endpoint, pagination_of
 from django_bolt.responses import Response
+from django_bolt.views import RouteSpec, view_routes, viewset_routes
 
 __all__ = (
     "ANNOTATED",
@@ -76,6 +78,8 @@ class RouteInfo:
         "methods",
         "middleware",
         "name",
+        "name_explicit",
+        "namespace",
         "path",
         "response_class",
         "response_model",
@@ -122,6 +126,10 @@ class RouteInfo:
         self.summary = summary
         self.description = description if description is not None else inspect.getdoc(endpoint)
         self.name = name or getattr(endpoint, "__name__", None)
+        # Reversing (django_bolt.urls): an explicit name wins over a derived one; the
+        # namespace is the registering API's, set when an API lists its routes.
+        self.name_explicit = name is not None
+        self.namespace: str | None = None
         self.include_in_schema = include_in_schema
         self.guards = list(guards) if guards is not None else None
         self.auth = list(auth) if auth is not None else None
@@ -248,7 +256,14 @@ class Router:
             if not callable(fn):
                 raise TypeError(f"{fn!r} is not callable")
             check_bodiless(fn, path, upper)
-            self._routes.append(RouteInfo(path, upper, fn, **options))
+            info = RouteInfo(path, upper, fn, **options)
+            pagination = pagination_of(fn)
+            if pagination is not None:
+                # @paginate: the route serves pages of what the handler returns.
+                info.endpoint, info.response_model = paginated_endpoint(
+                    fn, pagination, declared_model(info)
+                )
+            self._routes.append(info)
             self._changed()
             return fn
 
@@ -286,6 +301,38 @@ class Router:
         """Register the decorated function for QUERY on ``path`` (a safe, idempotent request
         with a body; IETF httpbis draft)."""
         return self.route(path, ("QUERY",), **options)
+
+    def view(self, path: str, **options: Any) -> Callable[[type[Any]], type[Any]]:
+        """Register the decorated ``APIView`` class: one route per HTTP method it implements.
+
+        Options: ``name``, ``methods``, ``guards``, ``auth``, ``status_code``,
+        ``validate_response``, ``tags``, ``include_in_schema`` (see ``django_bolt.views``).
+        """
+
+        def decorator(cls: type[Any]) -> type[Any]:
+            self._declare(view_routes(cls, path, **options))
+            return cls
+
+        return decorator
+
+    def viewset(self, path: str, **options: Any) -> Callable[[type[Any]], type[Any]]:
+        """Register the decorated ``ViewSet`` class: its standard actions and ``@action``s.
+
+        Options: ``name``, ``guards``, ``auth``, ``status_code``, ``validate_response``,
+        ``lookup_field``, ``tags``, ``include_in_schema`` (see ``django_bolt.views``).
+        """
+
+        def decorator(cls: type[Any]) -> type[Any]:
+            self._declare(viewset_routes(cls, path, **options))
+            return cls
+
+        return decorator
+
+    def _declare(self, specs: list[RouteSpec]) -> None:
+        for spec in specs:
+            self.route(spec.path, spec.methods, **spec.options)(spec.handler)
+            # A name made from the class name is derived, as a function's own name is.
+            self._routes[-1].name_explicit = spec.name_explicit
 
     def include_router(self, router: Router, prefix: str = "") -> None:
         """Serve ``router``'s routes under this one (plus ``prefix``)."""

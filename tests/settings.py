@@ -16,6 +16,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.admin",
     "django_bolt",
+    "tests.serializers.apps.SerializerTestsConfig",
     "django_bolt.jwt_revocation",
 ]
 MIDDLEWARE = [

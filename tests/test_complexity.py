@@ -26,11 +26,10 @@ CEILINGS: dict[str, int] = {
     "_request_body": 22,
     "_classify_one": 18,
     "on_header": 18,
-    "build_result_converter": 17,
+    "build_result_converter": 16,
     "on_headers_complete": 15,
     "_on_exit": 15,
     "__call__": 14,  # middleware/compression
-    "convert": 14,
     "run_exits": 13,
     "_continue": 13,
 }

@@ -29,9 +29,9 @@ LAYERS: Final = [
     # What every part of the framework uses, knowing no request.
     "status_codes enums params param_functions cookies conf _conf exceptions _http concurrency",
     # The request, its parameters, its session and database, the bridge to Django's views.
-    "request types _binding datastructures _django",
-    "responses shortcuts",
-    "middleware auth jwt_revocation",
+    "request types _binding datastructures _django serializers",
+    "responses shortcuts pagination decorators error_handlers",
+    "middleware auth jwt_revocation views health mounts",
     # Declaring, compiling and dispatching routes.
     "routing router _dispatch",
     # The schema and documentation routes, read from the declared routes.
@@ -39,7 +39,7 @@ LAYERS: Final = [
     # BoltAPI: routes, their compilation and their documentation together.
     "api",
     # Entry points: the package's public names, the commands, the test client.
-    "__init__ discovery testing management cli",
+    "__init__ discovery testing management cli urls",
 ]
 
 # Imports that go up a layer today; each one is a step of a cycle or a misplaced helper.
@@ -54,6 +54,7 @@ INNER_IMPORTS: Final[dict[str, int]] = {}
 LAZY_OPTIONAL: Final = {
     ("server.worker", "psutil"),  # where /proc is missing
     ("middleware.rate_limit", "redis.asyncio"),  # a shared rate-limit backend
+    ("health", "redis.asyncio"),  # the readiness check of a project with a Redis cache
     ("openapi.plugins", "msgspec.yaml"),  # PyYAML, for the YAML document only
     # Django's models cannot be imported before the app registry is ready (django.setup()).
     ("_django.sessions", "django.contrib.auth.models"),

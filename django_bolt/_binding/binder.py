@@ -39,7 +39,7 @@ from django_bolt.concurrency import inline_verdict, run_in_pool
 from django_bolt.exceptions import (
     JSON_DECODE_ERRORS,
     RequestValidationError,
-    body_error,
+    body_errors,
     split_validation,
 )
 
@@ -375,7 +375,7 @@ class Binder:
                 try:
                     kwargs[self._body_name] = self._body_decoder.decode(body)  # type: ignore[union-attr]
                 except JSON_DECODE_ERRORS as exc:
-                    errors.append(body_error(exc, body))
+                    errors.extend(body_errors(exc, body))
             if self._body_spread:
                 embedded = kwargs.pop(self._body_name, None)
                 if embedded is not None:

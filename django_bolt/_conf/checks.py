@@ -30,6 +30,7 @@ __all__ = (
     "passthrough",
     "path",
     "paths",
+    "positive_number",
     "regexes",
     "samesite",
     "secret",
@@ -65,6 +66,13 @@ def int_at_least(minimum: int) -> Callable[[Any], int]:
         return value
 
     return check
+
+
+def positive_number(value: Any) -> float:
+    """Return an int or float (not a bool) above 0 as a float: a number of seconds."""
+    if type(value) not in (int, float) or not value > 0 or value == float("inf"):
+        raise ValueError("a number of seconds > 0")
+    return float(value)
 
 
 def optional_int_at_least(minimum: int) -> Callable[[Any], int | None]:

@@ -137,6 +137,31 @@ class FrameworkConfig:
         "Most buckets one in-process rate limit keeps.",
         checks.int_at_least(1),
     )
+    bolt_static_max_age: int | None = _setting(
+        "BOLT_STATIC_MAX_AGE",
+        None,
+        "Cache-Control max-age (seconds, public) of static files whose names are not hashed "
+        "(None: revalidate each time).",
+        checks.optional_int_at_least(0),
+    )
+    bolt_media_max_age: int | None = _setting(
+        "BOLT_MEDIA_MAX_AGE",
+        None,
+        "Cache-Control max-age (seconds, private) of media files (None: revalidate each time).",
+        checks.optional_int_at_least(0),
+    )
+    bolt_asgi_mount_timeout: float = _setting(
+        "BOLT_ASGI_MOUNT_TIMEOUT",
+        30.0,
+        "Seconds a mounted ASGI application has to start its response (504 beyond).",
+        checks.positive_number,
+    )
+    bolt_health_check_timeout: float = _setting(
+        "BOLT_HEALTH_CHECK_TIMEOUT",
+        5.0,
+        "Seconds each readiness check of /ready may take before it counts as failed.",
+        checks.positive_number,
+    )
 
     # --- CORS: django-cors-headers' names and defaults (its older names are read too) ------------
     cors_allowed_origins: tuple[str, ...] = _setting(
@@ -331,13 +356,13 @@ class FrameworkConfig:
     media_url: str = _setting(
         "MEDIA_URL",
         global_settings.MEDIA_URL,
-        "Django's: the URL prefix MEDIA_ROOT is served under (unless DEBUG).",
+        "Django's: the URL prefix MEDIA_ROOT is served under (DEBUG too).",
         checks.text,
     )
     media_root: str = _setting(
         "MEDIA_ROOT",
         global_settings.MEDIA_ROOT,
-        "Django's: uploaded media, served by the server unless DEBUG.",
+        "Django's: uploaded media, served by the server (DEBUG too).",
         checks.path,
     )
     base_dir: str | None = _setting(

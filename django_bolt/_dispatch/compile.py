@@ -22,6 +22,7 @@ from django_bolt._binding.fast import compile_fast_bind
 from django_bolt._dispatch.table import PathTemplate, RouteTable
 from django_bolt._http.wire import WireResponse
 from django_bolt.auth.guards import compile_gate, resolve_entries
+from django_bolt.error_handlers import apply_formatter, error_from_response
 from django_bolt.middleware.base import build_chain
 from django_bolt.middleware.compression import is_no_compress
 from django_bolt.middleware.django import route_callee
@@ -45,6 +46,7 @@ __all__ = (
     "ExceptionHandler",
     "Guard",
     "compile_routes",
+    "finish_response",
     "invoke",
     "run_full",
 )
@@ -118,6 +120,7 @@ class Endpoint:
             validate=info.validate_response is not False,
             response_class=info.response_class,
             vary_origin=cors is not None,
+            read_models=True,
         )
         self.handlers = handlers
         binder = self.binder
@@ -188,7 +191,7 @@ async def run_full(
         result = await endpoint.binder.call(kwargs)
         response = endpoint.convert(result)
         if response.__class__ is not WireResponse:
-            response = response.finish(request)  # type: ignore[attr-defined]
+            response = await finish_response(response, request)
     except Exception as exc:
         if exits:
             await run_exits(exits, exc)
@@ -211,6 +214,22 @@ def _chain_teardown(
     return background
 
 
+def _formatted(
+    limiter: RateLimiter, formatter: Callable[[Any, Any], Any] | None
+) -> Callable[[Request], Awaitable[WireResponse | None]]:
+    """Return the limiter, or with an error formatter, one whose 429 the formatter writes."""
+    if formatter is None:
+        return limiter
+
+    async def limit(request: Request) -> WireResponse | None:
+        refused = await limiter(request)
+        if refused is None:
+            return None
+        return apply_formatter(formatter, error_from_response(refused), request, refused)
+
+    return limit
+
+
 def _limited_guard(
     endpoint: Endpoint,
     pipeline: RoutePipeline,
@@ -220,15 +239,16 @@ def _limited_guard(
 ) -> Guard:
     """Return the route's rate limits around its auth: address limits before it, user limits
     after."""
-    before: list[RateLimiter] = []
-    after: list[RateLimiter] = []
+    before: list[Callable[[Request], Awaitable[WireResponse | None]]] = []
+    after: list[Callable[[Request], Awaitable[WireResponse | None]]] = []
     for index, spec in enumerate(pipeline.rate_limits):
         # The same name in every process: the shared backend keys buckets by it.
         route_id = f"{'|'.join(endpoint.info.methods)} {endpoint.info.path} #{index}"
         store = build_store(spec, route_id, config.rate_limit_backend, config.rate_limit_max_keys)
         limiter = RateLimiter(spec, store)
         limiters.append(limiter)
-        (before if limiter.phase == "before_auth" else after).append(limiter)
+        check = _formatted(limiter, config.error_formatter)
+        (before if limiter.phase == "before_auth" else after).append(check)
 
     async def guard(request: Request) -> WireResponse | None:
         for limiter in before:
@@ -246,6 +266,16 @@ def _limited_guard(
         return None
 
     return guard
+
+
+async def finish_response(response: Any, request: Request) -> WireResponse:
+    """Return the response a converter's deferred answer becomes: a file deciding between 200,
+    206 and 304 (``_http/files.py``), or a model result read in the pool (``_django/models.py``).
+    """
+    finished = response.finish(request)
+    if not isinstance(finished, WireResponse):  # the rows, read in the pool
+        finished = await finished
+    return finished  # type: ignore[no-any-return]
 
 
 async def invoke(endpoint: Endpoint, request: Request) -> WireResponse:
@@ -266,7 +296,7 @@ async def invoke(endpoint: Endpoint, request: Request) -> WireResponse:
         result = await result
     response = endpoint.convert(result)
     if response.__class__ is not WireResponse:
-        response = response.finish(request)  # type: ignore[attr-defined]
+        response = await finish_response(response, request)
     return response
 
 

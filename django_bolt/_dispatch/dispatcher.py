@@ -17,11 +17,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, ClassVar, Final
 
-from django_bolt._dispatch.errors import error_response
+from django_bolt._dispatch.compile import finish_response
+from django_bolt._dispatch.errors import ErrorFormatter, error_response
 from django_bolt._dispatch.table import RouteMatch, RouteTable
 from django_bolt._django.db import SHARED as _DB_SHARED, schedule_shared_settle
 from django_bolt._django.sessions import finish_session
 from django_bolt._http.wire import CT_JSON, VARY_ORIGIN, WireResponse, add_vary
+from django_bolt.error_handlers import apply_formatter, error_from_response
 from django_bolt.request import Request
 
 if TYPE_CHECKING:
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from django_bolt._django.static import StaticFiles
     from django_bolt.middleware.cors import CORSPolicy
     from django_bolt.middleware.hosts import HostValidator
+    from django_bolt.mounts import MountTable
 
 __all__ = ("Dispatcher",)
 
@@ -61,7 +64,10 @@ class Dispatcher:
     _cors: CORSPolicy | None
     _bridge: DjangoBridge | None
     _static: StaticFiles | None
+    _mount_table: MountTable | None
     _debug: bool
+    # BoltAPI(error_formatter=...), for the API and every API it mounts (None: default bodies).
+    _formatter: ErrorFormatter | None
 
     def compile(self) -> RouteTable[Endpoint]:
         raise NotImplementedError
@@ -77,7 +83,7 @@ class Dispatcher:
             if hosts is not None:
                 rejected = hosts(request)
                 if rejected is not None:
-                    return rejected
+                    return self._refusal(request, rejected)
             target = request.target
             cut = target.find(b"?")
             if cut < 0:
@@ -146,7 +152,7 @@ class Dispatcher:
                     result = await result
                 response = endpoint.convert(result)
                 if response.__class__ is not WireResponse:
-                    response = response.finish(request)  # type: ignore[attr-defined]
+                    response = await finish_response(response, request)
         except Exception as exc:
             handlers = endpoint.handlers if endpoint is not None else self.exception_handlers
             response = await self._error_response(request, exc, handlers)
@@ -220,7 +226,16 @@ class Dispatcher:
         exc: Exception,
         handlers: dict[type[BaseException], ExceptionHandler],
     ) -> WireResponse:
-        return await error_response(request, exc, handlers, self._debug, self.server_error_hook)
+        return await error_response(
+            request, exc, handlers, self._debug, self.server_error_hook, self._formatter
+        )
+
+    def _refusal(self, request: Request, response: WireResponse) -> WireResponse:
+        """Return an error the framework made without an exception, as the formatter writes it."""
+        formatter = self._formatter
+        if formatter is None:
+            return response
+        return apply_formatter(formatter, error_from_response(response), request, response)
 
     def _no_method(self, request: Request, entry: RouteMatch[Endpoint]) -> WireResponse:
         """No handler for this method: a preflight, a bare OPTIONS (204) or a 405."""
@@ -230,6 +245,8 @@ class Dispatcher:
             if early is not None:
                 return early
         response = _allow_response(entry, request.method)
+        if response.status_code == 405:
+            response = self._refusal(request, response)
         return response if policy is None else policy(request, response)
 
     def _path_cors(self, request: Request, entry: RouteMatch[Endpoint]) -> CORSPolicy | None:
@@ -288,11 +305,18 @@ class Dispatcher:
                         b'{"detail":"Permanent Redirect"}',
                     ),
                 )
+        mounts = self._mount_table
+        if mounts is not None:
+            # mount_asgi() / mount_django(): after every API answer, before the URLconf.
+            response = await mounts(request)
+            if response is not None:
+                return response
         if bridge is not None:
             response = await bridge(request)
             if response is not None:
                 return response
-        return self._with_cors(request, WireResponse(404, [CT_JSON], _NOT_FOUND_BODY))
+        not_found = WireResponse(404, [CT_JSON], _NOT_FOUND_BODY)
+        return self._with_cors(request, self._refusal(request, not_found))
 
 
 def _other_method(entry: RouteMatch[Endpoint], method: str) -> Endpoint | None:

@@ -17,7 +17,13 @@ from django.core.handlers.wsgi import WSGIRequest
 from django.core.signals import got_request_exception
 
 from django_bolt._django.bridge import _environ
-from django_bolt.exceptions import HTTPException, is_client_error, response_for_exception
+from django_bolt.error_handlers import apply_formatter, error_from_exception
+from django_bolt.exceptions import (
+    HTTPException,
+    RequestValidationError,
+    is_client_error,
+    response_for_exception,
+)
 from django_bolt.responses import build_result_converter
 
 if TYPE_CHECKING:
@@ -31,6 +37,8 @@ logger: Final = logging.getLogger("django_bolt")
 
 # Called with a server error before it becomes a 500 (test clients that re-raise them set it).
 ErrorHook = Callable[[BaseException], None]
+# BoltAPI(error_formatter=...): (BoltError, request) -> Response.
+ErrorFormatter = Callable[[Any, Any], Any]
 
 
 async def error_response(
@@ -39,8 +47,10 @@ async def error_response(
     handlers: dict[type[BaseException], ExceptionHandler],
     debug: bool,
     hook: ErrorHook | None,
+    formatter: ErrorFormatter | None = None,
 ) -> WireResponse:
-    """Turn ``exc`` into a response: a registered handler's, else the framework's error shape."""
+    """Turn ``exc`` into a response: a registered handler's, else the framework's error shape
+    (written by the API's ``error_formatter`` when it has one)."""
     try:
         if handlers:
             for cls in type(exc).__mro__:
@@ -53,10 +63,22 @@ async def error_response(
             # Still inside dispatch's ``except``: receivers read sys.exc_info(), as in Django.
             await send_got_request_exception(request)
         _report(exc, hook)
-        return response_for_exception(exc, debug)
+        default = response_for_exception(exc, debug)
+        if formatter is None or _keeps_its_body(exc):
+            return default
+        return apply_formatter(formatter, error_from_exception(exc, default), request, default)
     except Exception as second:
         _report(second, hook)
         return response_for_exception(second, debug)
+
+
+def _keeps_its_body(exc: Exception) -> bool:
+    """Return True for an ``HTTPException`` with a typed ``body``: the route declares that body."""
+    return (
+        isinstance(exc, HTTPException)
+        and exc.body is not None
+        and not isinstance(exc, RequestValidationError)
+    )
 
 
 def _report(exc: Exception, hook: ErrorHook | None) -> None:

@@ -59,6 +59,8 @@ class DispatchSettings:
     bridge: DjangoBridge | None
     static: StaticFiles | None
     debug: bool
+    # BoltAPI(error_formatter=...): writes the 429s of rate limits too (set by BoltAPI.compile).
+    error_formatter: Callable[[Any, Any], Any] | None = None
 
 
 def read_dispatch_settings(

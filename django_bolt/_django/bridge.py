@@ -34,27 +34,17 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.urls import Resolver404, get_resolver
 
 from django_bolt._conf.read import cache_until_settings_change, framework_config
+from django_bolt._django.convert import django_headers, prepare_stream, stream_django
 from django_bolt._http.wire import WireResponse
 from django_bolt.concurrency import run_in_pool
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
-
     from django.http import HttpRequest, HttpResponseBase
 
     from django_bolt.request import Request
 
 __all__ = ("DjangoBridge", "fallthrough_enabled")
 
-# Hop-by-hop and framing fields are the server's business: it adds its own content-length or
-# transfer-encoding, and a second one from Django would make the message ambiguous (RFC 9112
-# section 6.3).
-_SERVER_OWNED: Final = frozenset(
-    {"connection", "content-length", "keep-alive", "transfer-encoding"}
-)
-_SERVER_OWNED_STREAMED: Final = _SERVER_OWNED - {"content-length"}
-# FileResponse reads 4 KiB at a time; each read is a trip to the pool, so read more per trip.
-_FILE_BLOCK_SIZE: Final = 64 * 1024
 _WSGI_VERSION: Final = (1, 0)
 # Django's middleware that answers (or redirects) URLs the resolver does not know: with one of
 # them, only Django can say that a path is a miss.
@@ -198,26 +188,19 @@ class DjangoBridge:
         if self.certain_miss(request.path):
             return None
         handler = self._handler or self.prepare()
-        status_line, headers, response, body = await run_in_pool(
+        response, body = await run_in_pool(
             _call_django, {"handler": handler, "environ": _environ(request)}
         )
         if getattr(response, "_bolt_unresolved", False):
             if response.streaming:
                 await run_in_pool(response.close, {})
             return None
-        # A stream keeps the length Django declared (FileResponse knows its file's size): the
-        # server then sends it unchunked. A buffered body's length is the server's to compute.
-        owned = _SERVER_OWNED_STREAMED if body is None else _SERVER_OWNED
-        # strip(): Django's Set-Cookie values start with the space SimpleCookie.output() leaves.
-        raw_headers = [
-            (name.lower().encode("latin-1"), value.strip().encode("latin-1"))
-            for name, value in headers
-            if name.lower() not in owned
-        ]
-        status = int(status_line[:3])
+        # Django served this request: close() (in the pool) sends its request_finished.
+        raw_headers = django_headers(response)
         if body is None:
-            return WireResponse(status, raw_headers, b"", stream=_stream(response))
-        return WireResponse(status, raw_headers, body)
+            stream = stream_django(response, response.close)
+            return WireResponse(response.status_code, raw_headers, b"", stream=stream)
+        return WireResponse(response.status_code, raw_headers, body)
 
 
 def _environ(request: Request) -> dict[str, Any]:
@@ -255,50 +238,23 @@ def _environ(request: Request) -> dict[str, Any]:
 
 def _call_django(
     handler: WSGIHandler, environ: dict[str, Any]
-) -> tuple[str, list[tuple[str, str]], HttpResponseBase, bytes | None]:
-    """Call Django in the pool: status, headers, the response and, unless it streams, its body.
+) -> tuple[HttpResponseBase, bytes | None]:
+    """Call Django in the pool: the response and, unless it streams, its body.
 
-    A buffered response is closed here, on the thread that ran the view: ``close()`` sends
-    ``request_finished``, which lets go of that thread's database connections.
+    The status and headers are read from the response itself (convert.py), as for any Django
+    response. A buffered response is closed here, on the thread that ran the view: ``close()``
+    sends ``request_finished``, which lets go of that thread's database connections.
     """
-    started: list[tuple[str, list[tuple[str, str]]]] = []
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
-        started.append((status, headers))
+        return None
 
     response: HttpResponseBase = handler(environ, start_response)
-    status, headers = started[0]
     if response.streaming:
-        if getattr(response, "block_size", 0) and response.block_size < _FILE_BLOCK_SIZE:
-            response.block_size = _FILE_BLOCK_SIZE
-        return status, headers, response, None
+        prepare_stream(response)
+        return response, None
     try:
         body = b"" if getattr(response, "_bolt_unresolved", False) else response.content
     finally:
         response.close()
-    return status, headers, response, body
-
-
-_DONE: Final = object()
-
-
-def _next_chunk(iterator: Iterator[bytes]) -> Any:
-    return next(iterator, _DONE)
-
-
-async def _stream(response: HttpResponseBase) -> AsyncIterator[bytes]:
-    """Yield a streaming response's chunks, each pulled in the pool, then close it there."""
-    try:
-        if getattr(response, "is_async", False):
-            # An async iterator is consumed on the loop, as Django's ASGI handler would.
-            async for chunk in response.streaming_content:
-                yield chunk
-        else:
-            iterator = iter(response)
-            while True:
-                chunk = await run_in_pool(_next_chunk, {"iterator": iterator})
-                if chunk is _DONE:
-                    break
-                yield chunk
-    finally:
-        await run_in_pool(response.close, {})
+    return response, body

@@ -69,6 +69,15 @@ _ACCEPT_CACHE_MAX: Final = 256
 _TEXT_LIKE: Final = frozenset({"application/javascript", "application/json"})
 
 _NOT_FOUND: Final = b'{"detail":"Not Found"}'
+_NOSNIFF: Final = (b"x-content-type-options", b"nosniff")
+# Uploads of these types could run script on this origin if a browser rendered them.
+_SCRIPT_BEARING: Final = frozenset(
+    {
+        *("html", "htm", "xhtml", "xhtm", "shtml", "shtm", "htc", "hta"),
+        *("svg", "svgz", "xml", "xsl", "xslt"),
+        *("js", "mjs", "cjs", "wasm"),
+    }
+)
 _VARY: Final = (b"vary", b"accept-encoding")
 
 
@@ -128,6 +137,11 @@ def _accepted_codings(header: str | None) -> frozenset[bytes]:
     return result
 
 
+def _hidden(name: str) -> bool:
+    """Return whether a component of ``name`` starts with a dot (``.env``, ``.git/config``)."""
+    return any(segment.startswith(".") for segment in name.split("/"))
+
+
 def _safe_relative(rest: str) -> str | None:
     """Return the decoded relative name for the raw path after the prefix; None if it could
     escape."""
@@ -148,18 +162,40 @@ def _safe_relative(rest: str) -> str | None:
 
 
 class FileMount:
-    """One URL prefix served from one directory."""
+    """One URL prefix served from one directory.
 
-    __slots__ = ("hashed_names", "immutable", "prefix", "root")
+    A media mount (``media=True``: ``MEDIA_ROOT``, user uploads) is stricter: a name with a
+    component that starts with a dot (``.env``, ``.git/config``) is a 404, a file whose type can
+    carry script (HTML, SVG, XML, JavaScript, WebAssembly) is sent as a download
+    (``application/octet-stream``, ``Content-Disposition: attachment``) so a browser never runs
+    it on this origin, and every answer carries ``X-Content-Type-Options: nosniff``.
+    ``max_age`` (``BOLT_STATIC_MAX_AGE`` / ``BOLT_MEDIA_MAX_AGE``) sets the ``Cache-Control`` of
+    names that are not hashed: ``public`` for static files, ``private`` for media.
+    """
+
+    __slots__ = ("cache_control", "hashed_names", "immutable", "media", "prefix", "root")
 
     def __init__(
-        self, prefix: str, root: str, immutable: bool, hashed_names: frozenset[str]
+        self,
+        prefix: str,
+        root: str,
+        immutable: bool,
+        hashed_names: frozenset[str],
+        *,
+        media: bool = False,
+        max_age: int | None = None,
     ) -> None:
         self.prefix = prefix
         self.root = os.path.realpath(root)
         # Only STATIC_ROOT holds names that promise never to change; uploads do not.
         self.immutable = immutable
         self.hashed_names = hashed_names
+        self.media = media
+        if max_age is None:
+            self.cache_control = CACHE_REVALIDATE
+        else:
+            scope = b"private" if media else b"public"
+            self.cache_control = b"%s, max-age=%d" % (scope, max_age)
 
     def __repr__(self) -> str:
         return f"<FileMount {self.prefix} -> {self.root}>"
@@ -178,22 +214,18 @@ class FileMount:
         """Return the answer for the raw path ``rest`` below the prefix; None: not here, ask
         Django."""
         name = _safe_relative(rest)
-        if name is None:
-            return _not_found()
+        if name is None or (self.media and _hidden(name)):
+            return self._refused()
         real = self._inside(os.path.join(self.root, name))
         if real is None:
-            return _not_found()
+            return self._refused()
         try:
             info = os.stat(real)
         except (OSError, ValueError):
             return None
         if not stat.S_ISREG(info.st_mode):
             return None
-        headers = [(b"content-type", _content_type(os.path.splitext(name)[1].lower()))]
-        if self.immutable and (_HASHED_NAME.search(name) or name in self.hashed_names):
-            headers.append((b"cache-control", CACHE_HASHED))
-        else:
-            headers.append((b"cache-control", CACHE_REVALIDATE))
+        headers = self._headers(name)
         served, served_info = real, info
         accepted = _accepted_codings(request.headers.get("accept-encoding"))
         varies = encoded = False
@@ -211,6 +243,29 @@ class FileMount:
                 served, served_info = sibling
                 headers.append((b"content-encoding", coding))
         return file_wire(served, served_info, 200, headers).finish(request)
+
+    def _refused(self) -> WireResponse:
+        response = _not_found()
+        if self.media:
+            response.raw_headers.append(_NOSNIFF)
+        return response
+
+    def _headers(self, name: str) -> list[tuple[bytes, bytes]]:
+        """Return the content type and caching fields of the file ``name`` (media: disarmed)."""
+        ext = os.path.splitext(name)[1].lower()
+        if self.immutable and (_HASHED_NAME.search(name) or name in self.hashed_names):
+            cache = CACHE_HASHED
+        else:
+            cache = self.cache_control
+        if not self.media:
+            return [(b"content-type", _content_type(ext)), (b"cache-control", cache)]
+        headers = [(b"cache-control", cache), _NOSNIFF]
+        if ext[1:] in _SCRIPT_BEARING:
+            headers.append((b"content-type", b"application/octet-stream"))
+            headers.append((b"content-disposition", b"attachment"))
+        else:
+            headers.append((b"content-type", _content_type(ext)))
+        return headers
 
     def _sibling(self, path: str) -> tuple[str, os.stat_result] | None:
         try:
@@ -283,22 +338,40 @@ def _manifest_names(root: str) -> frozenset[str]:
 
 
 def static_files_from_settings() -> StaticFiles | None:
-    """Return the mounts for ``STATIC_ROOT``/``MEDIA_ROOT``; None in DEBUG or when neither is set.
+    """Return the mounts for ``STATIC_ROOT``/``MEDIA_ROOT``; None when neither is served.
 
     DEBUG keeps serving ``STATIC_URL`` from the staticfiles finders (the fall-through does that),
-    as ``runserver`` does. Without configured settings (a bare BoltAPI) nothing is served.
+    as ``runserver`` does; ``MEDIA_URL`` is served from ``MEDIA_ROOT`` in DEBUG too. Without
+    configured settings (a bare BoltAPI) nothing is served.
     """
     config = framework_config()
-    if config.debug or not config.configured:
+    if not config.configured:
         return None
     static_root, static_url = config.static_root, config.static_url
     media_root, media_url = config.media_root, config.media_url
     mounts: list[FileMount] = []
     static_prefix = _prefix(static_url)
-    if static_root and static_prefix:
+    if static_root and static_prefix and not config.debug:
         root = os.fspath(static_root)
-        mounts.append(FileMount(static_prefix, root, True, _manifest_names(root)))
+        mounts.append(
+            FileMount(
+                static_prefix,
+                root,
+                True,
+                _manifest_names(root),
+                max_age=config.bolt_static_max_age,
+            )
+        )
     media_prefix = _prefix(media_url)
     if media_root and media_prefix and media_prefix != static_prefix:
-        mounts.append(FileMount(media_prefix, os.fspath(media_root), False, frozenset()))
+        # Also in DEBUG (runbolt --dev): runserver serves no uploads, Django-Bolt does.
+        media = FileMount(
+            media_prefix,
+            os.fspath(media_root),
+            False,
+            frozenset(),
+            media=True,
+            max_age=config.bolt_media_max_age,
+        )
+        mounts.append(media)
     return StaticFiles(mounts) if mounts else None

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from django_bolt._http.limits import check_values as check_param_values, limit as param_limit
 from django_bolt._http.parse import QueryParams, parse_query
 from django_bolt.concurrency import run_in_pool
 from django_bolt.conf import cache_until_settings_change, framework_config
@@ -409,6 +410,8 @@ def _multipart(request: FormSource, boundary: bytes, limits: Mapping[str, File] 
         raise BadRequest(f"Invalid multipart body: {exc}") from None
     if not reader.ended:
         raise BadRequest("Invalid multipart body: it ends before its closing boundary")
+    if reader.field_bytes > param_limit():
+        check_param_values(reader.fields, "form")
     return FormData(QueryParams(reader.fields), reader.files)
 
 
@@ -424,6 +427,8 @@ def _urlencoded(request: FormSource) -> FormData:
         raise BadRequest(
             f"Too many fields: more than {settings.max_fields} (DATA_UPLOAD_MAX_NUMBER_FIELDS)"
         )
+    if size > param_limit():
+        check_param_values(pairs, "form")
     return FormData(QueryParams(pairs), {})
 
 

@@ -51,6 +51,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
 
 from django_bolt._django.bridge import _environ
+from django_bolt._django.convert import django_headers
 from django_bolt._http.wire import WireResponse
 from django_bolt.conf import framework_config
 from django_bolt.exceptions import HTTPException
@@ -65,9 +66,6 @@ if TYPE_CHECKING:
 __all__ = ("DjangoMiddleware", "DjangoMiddlewareStack", "route_callee")
 
 Layer = Callable[["Request"], Awaitable[Any]]
-_SERVER_OWNED: Final = frozenset(
-    {b"connection", b"content-length", b"keep-alive", b"transfer-encoding"}
-)
 # The attribute of the Django request that points back at ours.
 _BOLT_REQUEST: Final = "_bolt_request"
 # Where the Django request keeps an exception our part of the chain raised.
@@ -402,18 +400,14 @@ def _as_django(response: Any) -> HttpResponseBase:
 
 async def _to_wire(response: HttpResponseBase) -> WireResponse:
     """Return the response after Django's middleware (ours, changed, or one a middleware made)."""
-    headers = [
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in response.items()
-    ]
-    headers = [pair for pair in headers if pair[0] not in _SERVER_OWNED]
+    headers = django_headers(response)
     headers.extend((b"set-cookie", c) for c in getattr(response, "_bolt_cookies", ()))
-    for morsel in response.cookies.values():
-        headers.append((b"set-cookie", morsel.output(header="").strip().encode("latin-1")))
     ours: WireResponse | None = getattr(response, "_bolt_wire", None)
     if ours is not None and ours.stream is not None and response.streaming:
         stream = response.streaming_content  # ours, perhaps wrapped by a middleware
         return WireResponse(response.status_code, headers, b"", stream, ours.background)
+    # Sent buffered below: its length is the server's to compute.
+    headers = [pair for pair in headers if pair[0] != b"content-length"]
     body = await sync_to_async(_read_stream)(response) if response.streaming else response.content
     # close() sends request_finished (database connections are tidied): on Django's thread.
     await sync_to_async(response.close, thread_sensitive=True)()

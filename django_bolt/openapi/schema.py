@@ -22,6 +22,7 @@ from django_bolt._dispatch.table import PathTemplate
 from django_bolt.auth import APIKeyAuthentication, JWTAuthentication, SessionAuthentication
 from django_bolt.auth.guards import AllowAny
 from django_bolt.conf import framework_config
+from django_bolt.error_handlers import ERROR_SCHEMA_ATTRIBUTE
 from django_bolt.openapi.config import DocumentedAPI, OpenAPIConfig, effective_config
 from django_bolt.openapi.plugins import to_yaml as to_yaml  # its home before plugins.py
 from django_bolt.openapi.spec import merge_components, to_json_value
@@ -38,6 +39,7 @@ from django_bolt.responses import (
     stream_item_type,
 )
 from django_bolt.router import ANNOTATED
+from django_bolt.serializers.output import output_type
 from django_bolt.server.contract import REASON_PHRASES
 
 if TYPE_CHECKING:
@@ -164,6 +166,9 @@ class SchemaGenerator:
                     self._want(param.group if param.group is not None else param.annotation)
             for model in _response_types(plan.model):
                 self._want(model)
+        declared = getattr(getattr(self.api, "error_formatter", None), ERROR_SCHEMA_ATTRIBUTE, None)
+        if declared is not None:
+            self._want(declared[0])
         if self._types:
             schemas, components = msgspec.json.schema_components(
                 self._types, ref_template=REF_TEMPLATE
@@ -232,6 +237,11 @@ class SchemaGenerator:
         elif model is None:
             # response_model=None: no declared type, any JSON (as an unannotated handler).
             model = inspect.Signature.empty
+        # A serializer is documented by what it sends (serializers/output.py).
+        if isinstance(model, dict):
+            model = {code: output_type(tp) for code, tp in model.items()}
+        elif model is not inspect.Signature.empty:
+            model = output_type(model)
         auth = resolve_entries(info.auth) if info.auth is not None else auth_default
         guards = resolve_entries(info.guards) if info.guards is not None else guards_default
         path = _CONVERTER.sub(r"{\1}", info.path)
@@ -440,16 +450,33 @@ class SchemaGenerator:
             return responses
         # Only a route whose every value is a path string can never fail validation.
         if any(not (p.source == "path" and p.annotation is str) for p in plan.params):
-            responses["422"] = _error_response(
+            responses["422"] = self._error_entry(
                 "Validation Error", "#/components/schemas/HTTPValidationError"
             )
         # Auth classes only attempt; a guard is what refuses (401 anonymous, 403 not allowed).
         refusing = [g for g in plan.guards if not _allows_all(g)]
         if refusing:
-            responses["401"] = _error_response("Unauthorized", "#/components/schemas/ErrorResponse")
+            responses["401"] = self._error_entry(
+                "Unauthorized", "#/components/schemas/ErrorResponse"
+            )
         if refusing:
-            responses["403"] = _error_response("Forbidden", "#/components/schemas/ErrorResponse")
+            responses["403"] = self._error_entry("Forbidden", "#/components/schemas/ErrorResponse")
         return responses
+
+    def _error_entry(self, description: str, ref: str) -> dict[str, Any]:
+        """Return an error response as the API's error formatter writes it (error_schema)."""
+        formatter = getattr(self.api, "error_formatter", None)
+        if formatter is None:
+            return _error_response(description, ref)
+        declared = getattr(formatter, ERROR_SCHEMA_ATTRIBUTE, None)
+        if declared is None:
+            # The formatter's body is unknown: no claim beats a wrong one.
+            return {"description": description}
+        schema_type, media_type = declared
+        return {
+            "description": description,
+            "content": {media_type: {"schema": self._schema(schema_type)}},
+        }
 
     def _success_responses(self, plan: _Plan) -> dict[str, Any]:
         info = plan.info

@@ -61,6 +61,9 @@ class Option:
     # For booleans: the flag that turns the option off (``--no-access-log``).
     negative_flag: str | None = None
     metavar: str | None = None
+    # A flag given several times (``--reload-dir a --reload-dir b``): the values, joined by
+    # ``os.pathsep``, make the option's str.
+    repeatable: bool = False
 
 
 def _opt(default: Any, help: str, **where: Any) -> Any:
@@ -99,8 +102,27 @@ class ServerConfig:
         metavar="S",
     )
     dev: bool = _opt(False, "Reload on code change (one process).", flag="--dev")
+    reload_dirs: str = _opt(
+        "",
+        "Another directory or file --dev watches (repeatable; relative to the working directory).",
+        flag="--reload-dir",
+        metavar="PATH",
+        repeatable=True,
+    )
+    dev_force_polling: bool = _opt(
+        False,
+        "--dev polls the files instead of waiting for the kernel's change events.",
+        setting="BOLT_DEV_FORCE_POLLING",
+    )
 
     # --- worker lifecycle ----------------------------------------------------------------------
+    drain_delay_s: float = _opt(
+        0.0,
+        "Seconds a stopping worker goes on accepting, its readiness endpoint answering 503, "
+        "before it drains: time for a load balancer that probes readiness to stop sending.",
+        flag="--drain-delay",
+        setting="BOLT_DRAIN_DELAY",
+    )
     workers_kill_timeout_s: float = _opt(
         30.0,
         "Seconds a stopping worker may drain before it is killed.",
@@ -317,6 +339,7 @@ def _validate(config: ServerConfig) -> None:
         "body_spool_threshold",
         "keep_alive_s",
         "workers_kill_timeout_s",
+        "drain_delay_s",
         "worker_start_timeout_s",
         "header_read_timeout_s",
         "body_read_timeout_s",
@@ -328,6 +351,8 @@ def _validate(config: ServerConfig) -> None:
     for name in non_negative:
         if getattr(config, name) < 0:
             raise ServerConfigError(f"{name} must not be negative")
+    if config.drain_delay_s and config.drain_delay_s >= config.workers_kill_timeout_s:
+        raise ServerConfigError("drain_delay_s must be shorter than workers_kill_timeout_s")
     if not 0 <= config.port <= 65535:
         raise ServerConfigError("port must be between 0 and 65535")
     if config.log_level.lower() not in {"critical", "error", "warning", "info", "debug"}:

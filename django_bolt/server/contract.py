@@ -32,6 +32,8 @@ __all__ = (
     "SpooledBody",
     "error_header_lines",
     "find_header",
+    "is_draining",
+    "set_draining",
 )
 
 logger = logging.getLogger("django_bolt.server")
@@ -169,6 +171,36 @@ def find_header(raw_headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | 
         if len(key) == size and key.lower() == name:
             return value
     return None
+
+
+class _ProcessState:
+    """What the server knows about this process that the framework may ask (one per process)."""
+
+    __slots__ = ("draining",)
+
+    def __init__(self) -> None:
+        self.draining = False
+
+
+_PROCESS: Final = _ProcessState()
+
+
+def is_draining() -> bool:
+    """Return whether this process is stopping (SIGTERM, a reload or a recycle received).
+
+    From that moment the worker finishes what its connections already sent and accepts no new
+    connection; a readiness endpoint answers 503, so a load balancer stops sending before the
+    connections close.
+    """
+    return _PROCESS.draining
+
+
+def set_draining(draining: bool = True) -> None:
+    """Mark this process as draining (the worker's stop signal), or, in tests, as serving again.
+
+    A plain attribute store, safe in a signal handler.
+    """
+    _PROCESS.draining = draining
 
 
 class RawRequest:

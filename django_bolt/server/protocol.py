@@ -478,6 +478,9 @@ class HttpProtocol(RequestReader):
                 self.streaming = False
             if chunked and self.transport is not None:
                 self.transport.write(_LAST_CHUNK)
+        else:
+            # No body for HEAD, 204 or 304: the stream is closed unread (a file it holds, say).
+            await _close_unsent(stream)
         self._log(request, status, sent)
         self._cycle_done(keep_alive)
 
@@ -718,3 +721,19 @@ def _declared_length(raw_headers: list[tuple[bytes, bytes]]) -> int:
         if name.lower() == b"content-length":
             return parse_declared_length(value)
     return -1
+
+
+async def _close_unsent(stream: Any) -> None:
+    """Close a response stream whose body is not sent; a failure is logged, not raised."""
+    if stream is None:
+        return
+    try:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+            return
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+    except Exception:
+        logger.exception("closing an unsent response stream failed")

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import watchfiles
@@ -29,8 +30,7 @@ from django_bolt.server.rlimits import raise_open_file_limit
 from django_bolt.server.worker import Worker
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence, Set as AbstractSet
-    from pathlib import Path
+    from collections.abc import Callable, Iterable, Sequence, Set as AbstractSet
     from types import FrameType
 
     from django_bolt.server.config import ServerConfig
@@ -57,6 +57,8 @@ REPORT_FD_ENV: Final = "DJANGO_BOLT_DEV_REPORT_FD"
 # A report longer than this is cut (a traceback is a few KiB).
 _REPORT_MAX_BYTES: Final = 1024 * 1024
 _WATCH_TICK_MS: Final = 300
+# BOLT_DEV_FORCE_POLLING: how often the tree is scanned (Django-Bolt 0.13 polls every 500 ms).
+_POLL_DELAY_MS: Final = 500
 
 
 def interpreter_arguments() -> list[str]:
@@ -103,6 +105,22 @@ def report_load_failure(failure: LoadFailure) -> None:
     # OSError: the descriptor is not what the watcher passed (the variable leaked elsewhere).
     with contextlib.suppress(OSError, ValueError):
         os.pwrite(int(fd), failure.encode()[:_REPORT_MAX_BYTES], 0)
+
+
+def extra_watch_paths(reload_dirs: str, warn: Callable[[str], object]) -> list[Path]:
+    """Return the ``--reload-dir`` entries that exist (``os.pathsep``-separated), resolved.
+
+    Each is a directory (watched recursively) or a file, relative to the working directory; one
+    that does not exist is left out with a warning.
+    """
+    found: list[Path] = []
+    for entry in filter(None, reload_dirs.split(os.pathsep)):
+        path = Path(entry).resolve()
+        if path.exists():
+            found.append(path)
+        else:
+            warn(f"--reload-dir {entry}: no such file or directory; not watched.\n")
+    return found
 
 
 class Reloader:
@@ -214,6 +232,10 @@ class Reloader:
             for changes in watchfiles.watch(
                 *self.watch_paths,
                 watch_filter=watchfiles.PythonFilter(),
+                # BOLT_DEV_FORCE_POLLING: for trees whose changes raise no kernel events (a
+                # bind mount from another OS, a network file system).
+                force_polling=self.config.dev_force_polling or None,
+                poll_delay_ms=_POLL_DELAY_MS,
                 yield_on_timeout=True,
                 rust_timeout=_WATCH_TICK_MS,
                 raise_interrupt=False,

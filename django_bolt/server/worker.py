@@ -20,6 +20,7 @@ import time
 import traceback
 from typing import TYPE_CHECKING, Final
 
+from django_bolt.server.contract import set_draining
 from django_bolt.server.lifeline import orphan_drain_s, orphaned, stop_when_parent_dies
 from django_bolt.server.loops import new_event_loop
 from django_bolt.server.protocol import HttpProtocol, ServerState
@@ -229,13 +230,16 @@ class Worker:
         self._parent_pid = parent_pid
         self._stop_on_sigint = stop_on_sigint
         self._stopping = False
+        self._lingered_s = 0.0
         self._threads: list[_LoopThread] = []
         threshold = config.loop_stall_threshold_s
         self.watchdog = Watchdog(threshold) if threshold > 0 else None
 
     # --- signals -------------------------------------------------------------------------------
     def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
-        # Only record it: the main loop acts within one poll interval.
+        # Only record it: the main loop acts within one poll interval. Readiness turns 503 now,
+        # before the loops stop keep-alive, so a balancer probing it stops sending first.
+        set_draining()
         self._stopping = True
 
     def _install_signals(self) -> None:
@@ -266,6 +270,7 @@ class Worker:
             return 0 if self._stopping else EXIT_STARTUP_FAILED
         self._notify(MSG_READY)
         code = self._serve_until_stopped()
+        self._linger()
         self.stop()
         if self.access_log is not None:
             self.access_log.flush()
@@ -330,6 +335,28 @@ class Worker:
                     asked = True
         return 0
 
+    def _linger(self) -> None:
+        """Serve on for ``--drain-delay`` seconds, readiness already 503, before draining.
+
+        Connections are still accepted and answered: a load balancer that probes readiness
+        takes this worker out of its pool meanwhile, so no request of its is refused later.
+        """
+        delay = self.config.drain_delay_s
+        # Not under --dev: nothing balances its traffic, and every reload would wait.
+        if delay <= 0 or self.config.dev or orphaned(self._parent_pid):
+            return
+        set_draining()
+        logger.info("worker %d: serving %g s more before draining", os.getpid(), delay)
+        deadline = time.monotonic() + delay
+        access_log = self.access_log
+        while (left := deadline - time.monotonic()) > 0:
+            if access_log is not None:
+                access_log.wake.wait(min(_POLL_S, left))
+                access_log.flush()
+            else:
+                time.sleep(min(_POLL_S, left))
+        self._lingered_s = delay
+
     def _served(self) -> int:
         return sum(t.state.total_requests for t in self._threads if t.state is not None)
 
@@ -347,7 +374,9 @@ class Worker:
 
     def stop(self) -> None:
         """Drain and stop the loop threads (and the watchdog); return once they are done."""
-        drain_s = drain_window(self.config.workers_kill_timeout_s)
+        set_draining()
+        # The parent's kill timer started with its SIGTERM: a linger came out of that time.
+        drain_s = drain_window(self.config.workers_kill_timeout_s - self._lingered_s)
         if orphaned(self._parent_pid):
             # Whether it was the parent-death signal or the poll that stopped us.
             drain_s = orphan_drain_s(drain_s)

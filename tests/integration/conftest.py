@@ -170,8 +170,9 @@ def bolt_env(env: dict[str, str | None] | None) -> dict[str, str]:
     return full
 
 
-@pytest.fixture
-def run_bolt() -> Iterator[Callable[..., BoltProcess]]:
+@contextlib.contextmanager
+def bolt_processes() -> Iterator[Callable[..., BoltProcess]]:
+    """``run_bolt``'s starter for any scope: every process started is killed on exit."""
     started: list[BoltProcess] = []
 
     def start(
@@ -219,6 +220,14 @@ def run_bolt() -> Iterator[Callable[..., BoltProcess]]:
             bolt.wait_output("] Ready: ", timeout)
         return bolt
 
-    yield start
-    for bolt in started:
-        bolt.kill_group()
+    try:
+        yield start
+    finally:
+        for bolt in started:
+            bolt.kill_group()
+
+
+@pytest.fixture
+def run_bolt() -> Iterator[Callable[..., BoltProcess]]:
+    with bolt_processes() as start:
+        yield start

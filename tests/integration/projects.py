@@ -16,14 +16,22 @@ SYNTAX_ERROR = "\ndef broken(:\n"
 class Project:
     """A copy of the test project in ``root``; ``deploy()`` rewrites its api.py.
 
-    ``extra_api`` is appended to the copy's api.py (routes only one test needs).
+    ``extra_api`` is appended to the copy's api.py (routes only one test needs). ``source`` and
+    ``package`` name another project to copy (its directory and its settings' package).
     """
 
-    def __init__(self, root: Path, *, extra_api: str = "") -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        extra_api: str = "",
+        source: Path = PROJECT_DIR,
+        package: str = "testproject",
+    ) -> None:
         self.root = root
-        shutil.copytree(PROJECT_DIR, root, ignore=shutil.ignore_patterns("__pycache__"))
-        self.api = root / "testproject" / "api.py"
-        self.settings = root / "testproject" / "settings.py"
+        shutil.copytree(source, root, ignore=shutil.ignore_patterns("__pycache__"))
+        self.api = root / package / "api.py"
+        self.settings = root / package / "settings.py"
         if extra_api:
             self.api.write_text(self.api.read_text() + extra_api)
         self.source = self.api.read_text()

@@ -68,6 +68,19 @@ def render_conf(
     listen = f"listen 127.0.0.1:{listen_port}"
     if tls is not None:
         listen += f" ssl;\n    ssl_certificate {tls[0]};\n    ssl_certificate_key {tls[1]}"
+    site = f"""{upstream}
+
+server {{
+    {listen};
+    server_name api.example.com;
+
+{location}
+}}"""
+    return http_conf(prefix, site)
+
+
+def http_conf(prefix: Path, site: str) -> str:
+    """A whole nginx.conf for a non-daemon nginx in ``prefix``, serving ``site`` (http blocks)."""
     temp = "\n".join(
         f"    {kind}_temp_path {prefix / kind};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -84,14 +97,7 @@ http {{
     access_log {prefix / "access.log"};
 {temp}
 
-{upstream}
-
-server {{
-    {listen};
-    server_name api.example.com;
-
-{location}
-}}
+{site}
 }}
 """
 

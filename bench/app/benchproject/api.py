@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import datetime  # noqa: TC003 - msgspec reads the Structs' hints at run time
 import inspect
 from typing import Annotated, Any
 
+import msgspec
+
 from benchproject.catalog.models import Product
+from benchproject.catalog.rows import QUERYSET_ROWS
 from benchproject.orders import Order  # noqa: TC001 - the binder reads the hints at run time
 from benchproject.payloads import DOCUMENT
 from django_bolt import BoltAPI
 from django_bolt.auth import IsAuthenticated, JWTAuthentication
+from django_bolt.pagination import PageNumberPagination
+from django_bolt.views import ModelViewSet
 
 try:  # our package exports the markers at the top level ...
     from django_bolt import Cookie, Header
@@ -149,3 +155,44 @@ async def orm_pg_async_plain():
 @api.get("/plain/orm-pg/sync")
 def orm_pg_sync_plain():
     return [_product(p) for p in Product.objects.using("pg").order_by("id")[:10]]
+
+
+# A QuerySet returned as it is, through a Struct response model (issue 15): 50 rows of the
+# SQLite catalogue, read as .values() of the Struct's fields by both frameworks.
+class ProductRow(msgspec.Struct):
+    id: int
+    name: str
+    price_cents: int
+    in_stock: bool
+    created: datetime.datetime
+
+
+@api.get("/orm/queryset-struct")
+async def orm_queryset_struct() -> list[ProductRow]:
+    return Product.objects.order_by("id")[:QUERYSET_ROWS]  # type: ignore[return-value]
+
+
+@api.get("/orm/queryset-struct-sync")
+def orm_queryset_struct_sync() -> list[ProductRow]:
+    return Product.objects.order_by("id")[:QUERYSET_ROWS]  # type: ignore[return-value]
+
+
+# A ModelViewSet with page-number pagination (issue 16): GET /articles?page=2 (20 rows of the
+# 100) and a retrieve by primary key, the same class on both sides.
+class ProductOut(msgspec.Struct):
+    id: int
+    name: str
+    price_cents: int
+    in_stock: bool
+    created: datetime.datetime
+
+
+class ProductPages(PageNumberPagination):
+    page_size = 20
+
+
+@api.viewset("/articles")
+class ProductViewSet(ModelViewSet):
+    queryset = Product.objects.order_by("id")
+    serializer_class = ProductOut
+    pagination_class = ProductPages

@@ -64,9 +64,15 @@ def add_option_arguments(parser: argparse.ArgumentParser) -> None:
             dest=f.name,
             type=_ARG_TYPES[kind],
             default=None,
+            action="append" if opt.repeatable else "store",
             metavar=opt.metavar or f.name.upper(),
             help=f"{opt.help} Default: {f.default}.",
         )
+
+
+def _joined(value: Any) -> Any:
+    """Return a repeatable flag's values as one str (``os.pathsep`` between them)."""
+    return os.pathsep.join(value) if isinstance(value, list) else value
 
 
 def configure_logging(level: str) -> None:
@@ -113,7 +119,7 @@ class Command(BaseCommand):
         add_option_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        cli = {f.name: options.get(f.name) for f, _ in OPTIONS}
+        cli = {f.name: _joined(options.get(f.name)) for f, _ in OPTIONS}
         try:
             config = load_server_config(cli, os.environ, settings)
         except ServerConfigError as exc:
@@ -240,6 +246,7 @@ class Command(BaseCommand):
         base_dir = framework_setting("BASE_DIR")
         if base_dir:
             watch.add(Path(str(base_dir)))
+        watch.update(reload.extra_watch_paths(config.reload_dirs, self.stderr.write))
         debug = bool(framework_setting("DEBUG"))
         reloader = reload.Reloader(
             reload.child_arguments(), sock, watch, config=config, debug=debug

@@ -1,0 +1,528 @@
+"""Model instances and QuerySets as handler results: read where the ORM may run, sent as JSON.
+
+A handler may return a model instance, a list of them or a QuerySet when its route declares a
+``msgspec.Struct`` (a ``Serializer`` is one), ``list[...]`` of one, or no response type. The
+route's converter (``responses.build_result_converter``) sees such a value only on its slow
+path, after dicts, lists and the declared Struct, and hands it to the route's
+:class:`ModelResults`, built once at compile time. The rows are read in the pool of ``def``
+handlers (:func:`~django_bolt.concurrency.run_in_pool`): the ORM refuses to run on a thread
+with a running event loop, and the pool's threads follow the same connection rules as ``def``
+handlers (``_django/db.py``), whether the handler was sync or async.
+
+What a value becomes:
+
+* **No declared type**: a model instance is a dict of its concrete fields keyed by attribute
+  name (a foreign key as ``<name>_id``; deferred fields left out rather than loaded one query
+  each). A QuerySet is a list of such dicts read with ``.values()`` (annotations included); a
+  ``.values()``/``.values_list()`` QuerySet is sent as its rows.
+* **A Struct** (or ``list[Struct]``): when every field of the Struct is a column of the model
+  (a field name, a foreign key's ``<name>_id`` or name, ``pk``) or an annotation of the
+  QuerySet, the QuerySet is read as ``.values(*fields)``, exactly those columns, and converted
+  to the Struct by msgspec. Otherwise each instance is read field by field (:func:`row_reader`):
+  a field typed as a Struct follows a forward relation, a ``list[Struct]`` a many-to-many or
+  reverse one; the loads that needs are added to the QuerySet first (:func:`loading_plan`:
+  ``select_related`` for forward relations, ``prefetch_related`` for many ones), so a
+  relation costs one query per QuerySet, never one per row.
+
+A value that does not fit the declared type is a
+:class:`~django_bolt.exceptions.ResponseValidationError` (500), as for any other result.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import msgspec
+from django.db.models import Model, QuerySet
+from django.db.models.query import ModelIterable
+
+from django_bolt._http.wire import JSON_ENCODER, WireResponse
+from django_bolt.concurrency import run_in_pool
+from django_bolt.exceptions import ResponseValidationError
+
+__all__ = (
+    "MODEL_RESULTS",
+    "NO_MODELS",
+    "ModelResults",
+    "PendingModels",
+    "accepts_models",
+    "apply_loading_plan",
+    "instance_dict",
+    "loading_plan",
+    "model_hooks",
+    "row_reader",
+)
+
+# What the converter's slow path hands to ModelResults (a list of instances is recognised by
+# its first item).
+MODEL_RESULTS: Final = (Model, QuerySet)
+
+_ENCODE: Final = JSON_ENCODER.encode
+_MISSING: Final[Any] = object()
+
+
+# --- types ----------------------------------------------------------------------------------------
+
+
+def _strip(tp: Any) -> Any:
+    """Return ``tp`` without ``Annotated`` and without ``| None``."""
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [arg for arg in typing.get_args(tp) if arg is not type(None)]
+        if len(args) == 1:
+            return _strip(args[0])
+    return tp
+
+
+def _struct(tp: Any) -> type[msgspec.Struct] | None:
+    tp = _strip(tp)
+    return tp if isinstance(tp, type) and issubclass(tp, msgspec.Struct) else None
+
+
+def _item_type(tp: Any) -> Any:
+    """Return the item type of ``list[X]``/``tuple[X, ...]``/``set[X]``, else ``_MISSING``."""
+    tp = _strip(tp)
+    if typing.get_origin(tp) in (list, tuple, set, frozenset, typing.Sequence):
+        args = [arg for arg in typing.get_args(tp) if arg is not Ellipsis]
+        return args[0] if len(args) == 1 else Any
+    if tp in (list, tuple, set, frozenset):
+        return Any
+    return _MISSING
+
+
+def accepts_models(model: Any) -> bool:
+    """Return whether a route declaring ``model`` may return model instances and QuerySets."""
+    if model is None or model is Any or model is object:
+        return True
+    if _struct(model) is not None:
+        return True
+    item = _item_type(model)
+    return item is Any or _struct(item) is not None
+
+
+# --- reading instances field by field -------------------------------------------------------------
+
+Getter = Callable[[Any], Any]
+
+
+def _forward_getter(name: str, nested: Getter) -> Getter:
+    def read(instance: Any) -> Any:
+        related = getattr(instance, name)
+        return None if related is None else nested(related)
+
+    return read
+
+
+def _many_getter(name: str, nested: Getter | None) -> Getter:
+    def read(instance: Any) -> Any:
+        items = getattr(instance, name).all()
+        if nested is None:
+            return [item.pk for item in items]
+        return [nested(item) for item in items]
+
+    return read
+
+
+def _attribute_getter(name: str) -> Getter:
+    def read(instance: Any) -> Any:
+        return getattr(instance, name, _MISSING)
+
+    return read
+
+
+def _relation_getter(django_field: Any, tp: Any) -> Getter | None:
+    """Return how to read a relation field typed ``tp``; None when it is read as an attribute."""
+    nested = _struct(tp)
+    if django_field.many_to_many or django_field.one_to_many:
+        item = _item_type(tp)
+        if item is _MISSING:
+            return None
+        item_struct = _struct(item)
+        reader = (
+            None if item_struct is None else row_reader(item_struct, django_field.related_model)
+        )
+        return _many_getter(_accessor(django_field), reader)
+    if nested is not None:
+        return _forward_getter(
+            _accessor(django_field), row_reader(nested, django_field.related_model)
+        )
+    if django_field.concrete:
+        # A foreign key typed as a scalar: its id, never the related row.
+        return _attribute_getter(django_field.attname)
+    return None
+
+
+def _accessor(django_field: Any) -> str:
+    """Return the attribute name a relation is read through on an instance."""
+    if django_field.concrete or not django_field.auto_created:
+        return str(django_field.name)
+    return str(django_field.get_accessor_name())
+
+
+def _relations(model: type[Model]) -> dict[str, Any]:
+    """Return the model's relation fields by the names a Struct field may use."""
+    found: dict[str, Any] = {}
+    for django_field in model._meta.get_fields():
+        if not django_field.is_relation:
+            continue
+        found[django_field.name] = django_field
+        if django_field.auto_created and not django_field.concrete:
+            found[django_field.get_accessor_name()] = django_field
+    return found
+
+
+_READERS: dict[tuple[type[msgspec.Struct], type[Model]], Getter] = {}
+
+
+def row_reader(struct_type: type[msgspec.Struct], model: type[Model]) -> Getter:
+    """Return a function reading one ``model`` instance into a dict for ``struct_type``.
+
+    Keys are the Struct's encoded names (ready for ``msgspec.convert``); a field the instance
+    lacks is left out, so the Struct's default applies. Relations are read as loaded
+    (:func:`apply_loading_plan` loads them for a QuerySet). Built once per pair.
+    """
+    key = (struct_type, model)
+    reader = _READERS.get(key)
+    if reader is not None:
+        return reader
+    relations = _relations(model)
+    plan: list[tuple[str, Getter]] = []
+    for info in msgspec.structs.fields(struct_type):
+        django_field = relations.get(info.name)
+        getter = None if django_field is None else _relation_getter(django_field, info.type)
+        plan.append((info.encode_name, getter or _attribute_getter(info.name)))
+
+    def read(instance: Any) -> dict[str, Any]:
+        row = {}
+        for encoded, getter in plan:
+            value = getter(instance)
+            if value is not _MISSING:
+                row[encoded] = value
+        return row
+
+    _READERS[key] = read
+    return read
+
+
+def loading_plan(
+    struct_type: type[msgspec.Struct], model: type[Model]
+) -> tuple[list[str], list[str]]:
+    """Return the ``select_related`` and ``prefetch_related`` lookups ``struct_type`` reads.
+
+    Forward relations typed as a Struct are joined (``select_related``), many-to-many and
+    reverse ones typed as a list are prefetched, and a nested Struct's own relations follow with
+    the ``__`` path of the relation that leads to it.
+    """
+    joins: list[str] = []
+    prefetches: list[str] = []
+    _plan_into(struct_type, model, "", joins, prefetches, 0, prefetched=False)
+    return joins, prefetches
+
+
+def _plan_into(
+    struct_type: type[msgspec.Struct],
+    model: type[Model],
+    prefix: str,
+    joins: list[str],
+    prefetches: list[str],
+    depth: int,
+    *,
+    prefetched: bool,
+) -> None:
+    if depth > 5:  # a Struct that nests itself: the rest is read as loaded
+        return
+    relations = _relations(model)
+    for info in msgspec.structs.fields(struct_type):
+        django_field = relations.get(info.name)
+        if django_field is None:
+            continue
+        path = prefix + _accessor(django_field)
+        if django_field.many_to_many or django_field.one_to_many:
+            item = _item_type(info.type)
+            if item is _MISSING:
+                continue
+            prefetches.append(path)
+            nested = _struct(item)
+            if nested is not None:
+                _plan_into(
+                    nested, django_field.related_model, path + "__", joins, prefetches,
+                    depth + 1, prefetched=True,
+                )  # fmt: skip
+            continue
+        nested = _struct(info.type)
+        if nested is None:
+            continue
+        # Under a prefetch, a join is expressed as a prefetch of the same path.
+        (prefetches if prefetched else joins).append(path)
+        _plan_into(
+            nested, django_field.related_model, path + "__", joins, prefetches, depth + 1,
+            prefetched=prefetched,
+        )  # fmt: skip
+
+
+def apply_loading_plan(queryset: QuerySet[Any], struct_type: type[msgspec.Struct]) -> QuerySet[Any]:
+    """Return ``queryset`` with the loads ``struct_type`` needs added (none applied twice)."""
+    joins, prefetches = loading_plan(struct_type, queryset.model)
+    if joins:
+        selected = queryset.query.select_related
+        have = selected if isinstance(selected, dict) else {}
+        missing = [path for path in joins if not _selected(have, path)]
+        if missing and selected is not True:
+            queryset = queryset.select_related(*missing)
+    if prefetches:
+        done = {
+            getattr(item, "prefetch_through", item) for item in queryset._prefetch_related_lookups
+        }
+        missing = [path for path in prefetches if path not in done]
+        if missing:
+            queryset = queryset.prefetch_related(*missing)
+    return queryset
+
+
+def _selected(tree: dict[str, Any], path: str) -> bool:
+    for part in path.split("__"):
+        nested = tree.get(part)
+        if not isinstance(nested, dict):
+            return False
+        tree = nested
+    return True
+
+
+# --- no declared type: concrete fields ------------------------------------------------------------
+
+
+def instance_dict(instance: Model) -> dict[str, Any]:
+    """Return ``instance``'s concrete fields by attribute name (deferred ones left out)."""
+    loaded = instance.__dict__
+    return {
+        django_field.attname: loaded[django_field.attname]
+        for django_field in instance._meta.concrete_fields
+        if django_field.attname in loaded
+    }
+
+
+def _plain_rows(queryset: QuerySet[Any]) -> list[Any]:
+    if queryset._iterable_class is not ModelIterable:
+        return list(queryset)  # .values() / .values_list(): the rows as they are
+    if queryset.query.deferred_loading[0]:
+        # only()/defer(): the loaded fields of each instance, nothing fetched one by one.
+        return [instance_dict(instance) for instance in queryset]
+    return list(queryset.prefetch_related(None).values())
+
+
+# --- declared Structs: values() or field by field -------------------------------------------------
+
+
+_VALUES_NAMES: dict[tuple[type[msgspec.Struct], type[Model]], tuple[str, ...] | None] = {}
+
+
+def _column_names(struct_type: type[msgspec.Struct], model: type[Model]) -> tuple[str, ...] | None:
+    """Return the Struct's field names when each is a column of ``model``; else None.
+
+    The answer leaves annotations out: they belong to one QuerySet (checked per call).
+    """
+    key = (struct_type, model)
+    if key in _VALUES_NAMES:
+        return _VALUES_NAMES[key]
+    columns = {"pk"}
+    for django_field in model._meta.concrete_fields:
+        columns.add(django_field.attname)
+        if not django_field.is_relation:
+            columns.add(django_field.name)
+    relations = {
+        django_field.name
+        for django_field in model._meta.concrete_fields
+        if django_field.is_relation and not django_field.many_to_many
+    }
+    names = []
+    for info in msgspec.structs.fields(struct_type):
+        if info.name in columns or (info.name in relations and _struct(info.type) is None):
+            names.append(info.name)
+        else:
+            names.append("")  # not a column: maybe an annotation of the QuerySet
+    result = tuple(names)
+    _VALUES_NAMES[key] = result
+    return result
+
+
+def _values_projection(
+    queryset: QuerySet[Any], struct_type: type[msgspec.Struct]
+) -> list[str] | None:
+    names = _column_names(struct_type, queryset.model)
+    if names is None or queryset._iterable_class is not ModelIterable:
+        return None
+    annotations = queryset.query.annotations
+    fields = msgspec.structs.fields(struct_type)
+    projection = []
+    for name, info in zip(names, fields, strict=True):
+        if name:
+            projection.append(name)
+        elif info.name in annotations:
+            projection.append(info.name)
+        else:
+            return None
+    return projection
+
+
+def _struct_rows(queryset: QuerySet[Any], struct_type: type[msgspec.Struct]) -> list[Any]:
+    """Return the rows of ``queryset`` as dicts ready to convert to ``struct_type``."""
+    projection = _values_projection(queryset, struct_type)
+    if projection is not None:
+        rows = list(queryset.prefetch_related(None).values(*projection))
+        renames = {
+            info.name: info.encode_name
+            for info in msgspec.structs.fields(struct_type)
+            if info.name != info.encode_name
+        }
+        if renames:
+            rows = [{renames.get(key, key): value for key, value in row.items()} for row in rows]
+        return rows
+    if queryset._iterable_class is not ModelIterable:
+        return list(queryset)
+    reader = row_reader(struct_type, queryset.model)
+    return [reader(instance) for instance in apply_loading_plan(queryset, struct_type)]
+
+
+class ModelResults:
+    """How one route turns model instances, lists of them and QuerySets into a JSON body.
+
+    Built once per route from its declared type (see the module docstring). :meth:`encode`
+    reads the database and must run where the ORM may (a pool thread); :meth:`aencode` runs it
+    there from the event loop.
+    """
+
+    __slots__ = ("_declared", "_handler", "_item_struct", "_many", "_struct")
+
+    def __init__(self, model: Any, handler_name: str) -> None:
+        self._declared = model
+        self._handler = handler_name
+        self._struct = _struct(model)
+        item = _item_type(model)
+        self._many = item is not _MISSING
+        self._item_struct = _struct(item) if self._many else None
+
+    def to_data(self, value: Any) -> Any:
+        """Return ``value`` (an instance, a list of them, a QuerySet) as JSON-ready data."""
+        target = self._item_struct if self._many else self._struct
+        if target is None:
+            return self._plain(value)
+        from_models = getattr(target, "__bolt_from_models__", None)
+        if from_models is not None:
+            # A serializer reads its instances itself (loads, sources, computed fields).
+            return self._serialized(from_models, value)
+        if isinstance(value, QuerySet):
+            rows: Any = _struct_rows(value, target)
+        elif isinstance(value, Model):
+            rows = row_reader(target, type(value))(value)
+        else:
+            rows = [
+                row_reader(target, type(item))(item) if isinstance(item, Model) else item
+                for item in value
+            ]
+        try:
+            return msgspec.convert(rows, self._declared)
+        except msgspec.ValidationError as exc:
+            raise ResponseValidationError(str(exc), self._handler) from None
+
+    def _serialized(self, from_models: Callable[[Any], list[Any]], value: Any) -> Any:
+        if isinstance(value, Model):
+            rows = from_models([value])
+            return rows[0] if not self._many else rows
+        if self._many or not isinstance(value, QuerySet):
+            return from_models(value)
+        raise ResponseValidationError("Expected one object, got a QuerySet", self._handler)
+
+    def _plain(self, value: Any) -> Any:
+        if isinstance(value, QuerySet):
+            return _plain_rows(value)
+        if isinstance(value, Model):
+            return instance_dict(value)
+        return [instance_dict(item) if isinstance(item, Model) else item for item in value]
+
+    def encode(self, value: Any) -> bytes:
+        """Return ``value`` encoded as JSON (reads the database: call it in a pool thread)."""
+        return _ENCODE(self.to_data(value))
+
+    async def aencode(self, value: Any) -> bytes:
+        """Return ``value`` encoded as JSON, read in the pool without blocking the event loop."""
+        encoded: bytes = await run_in_pool(self.encode, {"value": value})
+        return encoded
+
+
+# --- the route converter's hooks ------------------------------------------------------------------
+
+
+# A declared type that never allows model results (a converter not made for a route).
+NO_MODELS: Final[Any] = dict
+
+
+def _reraise(result: Any) -> WireResponse:
+    raise  # the TypeError the converter is handling
+
+
+def model_hooks(
+    model: Any,
+    validate_value: Callable[[Any], Any] | None,
+    handler_name: str,
+    status_code: int,
+    json_fields: tuple[tuple[bytes, bytes], ...],
+) -> tuple[Callable[[Any], Any] | None, Callable[[Any], Any] | None, Callable[[Any], WireResponse]]:
+    """Return a converter's model hooks: the check of dicts and lists, the slow path's check,
+    and what a list msgspec could not encode becomes (see ``build_result_converter``)."""
+    if not accepts_models(model):
+        return validate_value, validate_value, _reraise
+    models = ModelResults(model, handler_name)
+
+    def other_value(result: Any) -> Any:
+        if isinstance(result, MODEL_RESULTS):
+            return PendingModels(models, result, status_code, json_fields)
+        return result if validate_value is None else validate_value(result)
+
+    def unencodable(result: Any) -> WireResponse:
+        # A list of model instances (seen first, by the validator, or now by the encoder).
+        if type(result) is list and result and isinstance(result[0], Model):
+            return PendingModels(models, result, status_code, json_fields)
+        raise  # the TypeError the converter is handling
+
+    if validate_value is None:
+        return None, other_value, unencodable
+    check = validate_value
+
+    def validate_list(result: Any) -> Any:
+        if type(result) is list and result and isinstance(result[0], Model):
+            return result  # read in the pool, not validated attribute by attribute here
+        return check(result)
+
+    return validate_list, other_value, unencodable
+
+
+class PendingModels(WireResponse):
+    """A converter's answer for a model result: the body is read in the pool, then sent.
+
+    Dispatch sees that it is not a plain ``WireResponse`` and awaits what ``finish`` returns.
+    """
+
+    __slots__ = ("models", "value")
+
+    def __init__(
+        self,
+        models: ModelResults,
+        value: Any,
+        status_code: int,
+        fields: tuple[tuple[bytes, bytes], ...],
+    ) -> None:
+        super().__init__(status_code, [*fields], b"")
+        self.models = models
+        self.value = value
+
+    def finish(self, request: object) -> Awaitable[WireResponse]:
+        """Return the response once the rows are read and encoded."""
+        return self._read()
+
+    async def _read(self) -> WireResponse:
+        body = await self.models.aencode(self.value)
+        return WireResponse(self.status_code, self.raw_headers, body)
