@@ -18,6 +18,7 @@ from django_bolt.auth import (
     get_auth_context,
     get_current_user,
 )
+from django_bolt.cookies import Cookie
 from django_bolt.datastructures import UploadFile
 from django_bolt.decorators import action
 from django_bolt.enums import FileSize, MediaType
@@ -55,7 +56,7 @@ from django_bolt.pagination import (
     PaginationBase,
     paginate,
 )
-from django_bolt.params import Body, Cookie, Depends, File, Form, Header, Path, Query
+from django_bolt.params import Body, Depends, File, Form, Header, Path, Query
 from django_bolt.request import Request, Request as RequestProtocol
 from django_bolt.responses import (
     HTML,

@@ -24,13 +24,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 from http.cookies import CookieError, Morsel, SimpleCookie
-from typing import Final, Literal
+from typing import Any, Final, Literal
+
+from django_bolt import params
 
 __all__ = (
     "Cookie",
     "InvalidCookie",
     "SameSitePolicy",
     "format_set_cookie",
+    "make_delete_cookie",
 )
 
 SameSitePolicy = Literal["Strict", "Lax", "None", "strict", "lax", "none", False] | None
@@ -136,9 +139,19 @@ class Cookie:
     """A cookie to set: ``Cookie("session", token, httponly=True)``.
 
     Pass it to ``Response.set_cookie(cookie)`` (or format it yourself with
-    :meth:`to_header_value`). Not to be confused with the ``Cookie()`` *parameter marker*
-    exported as ``django_bolt.Cookie``, which reads a cookie from the request.
+    :meth:`to_header_value`). This is ``django_bolt.Cookie``, as in Django-Bolt 0.13.
+
+    Called without a name, with at most a non-string default and the parameter marker's
+    keywords (``Cookie()``, ``Cookie(...)``, ``Cookie(alias="sid")``), it returns the
+    ``Cookie()`` *parameter marker* of :mod:`django_bolt.params` instead, so handlers written
+    with ``from django_bolt import Cookie`` as a marker keep working. A marker with a string
+    default is spelled ``Cookie(default="x")`` (``Cookie("x")`` is a cookie named ``x``).
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if _is_marker_call(args, kwargs):
+            return params.Cookie(*args, **kwargs)
+        return object.__new__(cls)
 
     name: str
     value: str = ""
@@ -172,3 +185,47 @@ class Cookie:
         except InvalidCookie as exc:
             logger.warning("%s", exc)
             return None
+
+
+# The keywords only the parameter marker takes (the cookie's own are name, value, max_age...).
+_MARKER_KEYWORDS: Final = frozenset(
+    {
+        "default",
+        "alias",
+        "description",
+        "gt",
+        "ge",
+        "lt",
+        "le",
+        "min_length",
+        "max_length",
+        "pattern",
+        "multiple_of",
+        "example",
+        "deprecated",
+    }
+)
+
+
+def _is_marker_call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether ``Cookie(*args, **kwargs)`` asks for the parameter marker, not a cookie."""
+    if len(args) > 1 or (args and isinstance(args[0], str)):
+        return False
+    return kwargs.keys() <= _MARKER_KEYWORDS
+
+
+def make_delete_cookie(name: str, path: str = "/", domain: str | None = None) -> Cookie:
+    """Return a :class:`Cookie` that makes the browser drop ``name``.
+
+    A ``__Secure-`` or ``__Host-`` cookie is only accepted with ``Secure``, so its deletion
+    carries the flag too (as Django's ``delete_cookie`` does).
+    """
+    return Cookie(
+        name=name,
+        value="",
+        max_age=0,
+        expires="Thu, 01 Jan 1970 00:00:00 GMT",
+        path=path,
+        domain=domain,
+        secure=name.startswith(("__Secure-", "__Host-")),
+    )

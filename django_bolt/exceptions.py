@@ -305,13 +305,22 @@ def body_error(exc: msgspec.MsgspecError | RecursionError, body: bytes) -> dict[
         return {"loc": ["body", *loc], "msg": msg, "type": "validation_error"}
     text = str(exc)
     offset_match = re.search(r"\(byte (\d+)\)", text)
-    offset = int(offset_match[1]) if offset_match else len(body)
+    if offset_match is None:
+        # No position to point at (a truncated document): the body as a whole, as 0.13 says it.
+        return {"loc": ["body"], "msg": text, "type": "json_invalid", "input": _excerpt(body, 100)}
+    offset = int(offset_match[1])
     line = body.count(b"\n", 0, offset) + 1
-    column = offset - (body.rfind(b"\n", 0, offset) + 1) + 1
+    start = body.rfind(b"\n", 0, offset) + 1
+    column = offset - start + 1
+    end = body.find(b"\n", offset)
+    source_line = _excerpt(body[start : len(body) if end < 0 else end], 200)
     return {
         "loc": ["body", line, column],
-        "msg": text,
+        # 0.13's wording: the position, the decoder's message, and the line with a caret under it.
+        "msg": f"Invalid JSON at line {line}, column {column}: {text}\n"
+        f"  {source_line}\n  {' ' * (column - 1)}^",
         "type": "json_invalid",
+        "input": _excerpt(body, 200),
         # byte_position and error are the names Django-Bolt gives the same facts.
         "ctx": {
             "line": line,
@@ -321,6 +330,11 @@ def body_error(exc: msgspec.MsgspecError | RecursionError, body: bytes) -> dict[
             "error": text,
         },
     }
+
+
+def _excerpt(body: bytes, limit: int) -> str:
+    """Return the start of ``body`` as text, as a 422 item's ``input`` shows it."""
+    return body[:limit].decode("utf-8", errors="replace")
 
 
 def body_errors(exc: msgspec.MsgspecError | RecursionError, body: bytes) -> list[dict[str, Any]]:

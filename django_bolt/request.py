@@ -9,7 +9,7 @@ it has not been built yet: that costs nothing on requests that never read the vi
 from __future__ import annotations
 
 from asyncio import _get_running_loop as _running_loop
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 from urllib.parse import unquote
 
 import msgspec
@@ -99,7 +99,23 @@ class DeferredUser:
         raise NotImplementedError
 
 
-class Request(RawRequest):
+_T = TypeVar("_T")
+
+if TYPE_CHECKING:
+    _ProtocolBase = object
+else:
+
+    class _ProtocolBase(Generic[_T]):
+        """Lets ``class CustomRequest(Request, Protocol)`` be declared, as with Django-Bolt 0.13
+        (whose ``Request`` is a ``typing.Protocol``): a protocol may only derive from generic
+        classes marked as protocols. Only that declaration reads the mark; ``Request`` stays a
+        plain class (instances, ``isinstance`` and subclassing are unchanged)."""
+
+        __slots__ = ()
+        _is_protocol = True
+
+
+class Request(RawRequest, _ProtocolBase):
     """One HTTP request. Every view below is built on first access only."""
 
     __slots__ = (
@@ -110,6 +126,8 @@ class Request(RawRequest):
         "_form",
         "_headers",
         "_json",
+        # django.contrib.messages' storage, set by DjangoMiddleware's MessageMiddleware.
+        "_messages",
         "_meta",
         "_path",
         "_path_params",
@@ -125,6 +143,7 @@ class Request(RawRequest):
     _headers: Headers
     _json: Any
     _meta: dict[str, Any]
+    _messages: Any
     _path: str
     _path_params: dict[str, str]
     _query: QueryParams
@@ -394,9 +413,19 @@ class Request(RawRequest):
             key = name if name == "CONTENT_TYPE" or name == "CONTENT_LENGTH" else "HTTP_" + name
             # Repeated fields are joined the way a WSGI server would.
             meta[key] = f"{meta[key]},{value}" if key in meta else value
+        meta["SCRIPT_NAME"] = ""
+        host = meta.get("HTTP_HOST")
+        if host:
+            # As Django-Bolt 0.13 fills them: the name and port the client asked for.
+            meta["SERVER_NAME"], meta["SERVER_PORT"] = _split_host(host, self.scheme)
         return meta
 
     # --- users and sessions --------------------------------------------------------------------
+    def set_messages(self, storage: Any) -> None:
+        """Attach ``django.contrib.messages``' storage (what ``MessageMiddleware`` puts on
+        Django's request), so ``messages.success(request, ...)`` works on this one."""
+        self._messages = storage
+
     @property
     def session(self) -> Any:
         """Django's session (``settings.SESSION_ENGINE``), loaded from the cookie on first use.
@@ -588,3 +617,18 @@ _ITEM_ATTRIBUTES: Final[dict[str, str]] = {
     "user": "user",
 }
 _SETTABLE_ITEMS: Final = frozenset({"auth", "context", "user"})
+
+
+def _split_host(host: str, scheme: str) -> tuple[str, str]:
+    """Return (name, port) of a ``Host`` value; the scheme's default port when it names none."""
+    name, port = host, ""
+    if host.startswith("["):  # an IPv6 literal: [::1]:8000
+        end = host.find("]")
+        if end > 0:
+            name, rest = host[: end + 1], host[end + 1 :]
+            port = rest[1:] if rest.startswith(":") else ""
+    elif ":" in host:
+        name, _, port = host.rpartition(":")
+    if not port.isdigit():
+        port = "443" if scheme == "https" else "80"
+    return name, port

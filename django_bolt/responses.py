@@ -35,7 +35,7 @@ from django_bolt._http.wire import (
     WireResponse,
     encode_headers,
 )
-from django_bolt.cookies import Cookie, SameSitePolicy
+from django_bolt.cookies import Cookie, SameSitePolicy, make_delete_cookie
 from django_bolt.exceptions import ResponseValidationError
 from django_bolt.serializers.output import output_adapter
 
@@ -385,7 +385,7 @@ class StreamingResponse(Response):
     """
 
     __slots__ = ("ping_interval",)
-    media_type_default = "text/plain"
+    media_type_default = "application/octet-stream"  # 0.13's default
 
     def __init__(
         self,
@@ -448,13 +448,6 @@ class EventSourceResponse(StreamingResponse):
 
 File = FileResponse
 """Django-Bolt's short name for :class:`FileResponse`."""
-
-
-def make_delete_cookie(name: str, path: str = "/", domain: str | None = None) -> Cookie:
-    """Return a :class:`~django_bolt.cookies.Cookie` that makes the browser drop ``name``."""
-    return Cookie(
-        name, "", max_age=0, expires="Thu, 01 Jan 1970 00:00:00 GMT", path=path, domain=domain
-    )
 
 
 def format_sse_event(
@@ -592,7 +585,9 @@ def _stream_converter(
     if item_type is None or item_type in _RAW_CHUNKS or item_type is Any:
 
         def as_chunks(result: Any) -> WireResponse:
-            return StreamingResponse(result, status_code).to_wire()
+            # A generator handler's chunks stay text/plain; StreamingResponse() itself
+            # defaults to 0.13's application/octet-stream.
+            return StreamingResponse(result, status_code, media_type="text/plain").to_wire()
 
         return as_chunks
     checked = validate and _needs_validation(item_type)

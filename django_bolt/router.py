@@ -11,6 +11,7 @@ import typing
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar, Final, TypedDict, TypeVar, Unpack
 
+from django_bolt._binding.plan import check_bodiless
 from django_bolt.middleware.base import check_entries
 from django_bolt.pagination import paginated_endpoint, pagination_of
 from django_bolt.responses import Response
@@ -259,6 +260,7 @@ class Router:
         def decorator(fn: F) -> F:
             if not callable(fn):
                 raise TypeError(f"{fn!r} is not callable")
+            check_bodiless(fn, path, upper)
             info = RouteInfo(path, upper, fn, **options)
             pagination = pagination_of(fn)
             if pagination is not None:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 from django.conf import settings
+from django.test import override_settings
 
 from django_bolt.conf import ServerConfig, load_server_config
 from django_bolt.server.memory import (
@@ -75,8 +76,6 @@ def _check_ported_options(
     a worker's.
     """
     ignored = []
-    if cors_allowed_origins is not None:
-        ignored.append("cors_allowed_origins (configure CORS on the API or in settings)")
     if not read_django_settings:
         ignored.append("read_django_settings=False (settings are always read)")
     if static_files_config is not None:
@@ -85,6 +84,22 @@ def _check_ported_options(
         warnings.warn(
             "TestClient ignores: " + "; ".join(ignored), BoltTestClientWarning, stacklevel=3
         )
+
+
+def _apply_cors_origins(app: Application, origins: list[str] | None) -> None:
+    """Compile ``app`` now with ``origins`` as ``CORS_ALLOWED_ORIGINS`` (Django-Bolt 0.13's
+    ``TestClient(cors_allowed_origins=...)``); the rest of the CORS settings still apply.
+
+    The API keeps that compiled table until its routes change, so the origins hold for every
+    request of this client (and of others sharing the API, until it recompiles).
+    """
+    if origins is None:
+        return
+    compile_app = getattr(app, "compile", None)
+    if compile_app is None:
+        raise TypeError("cors_allowed_origins needs a BoltAPI (an app with compile())")
+    with override_settings(CORS_ALLOWED_ORIGINS=list(origins)):
+        compile_app()
 
 
 def _server_config() -> ServerConfig:
@@ -318,6 +333,7 @@ class TestClient(httpx.Client):
         # The options between raise_server_exceptions and **kwargs are Django-Bolt's; they are
         # accepted so ported tests run (see _check_ported_options).
         _check_ported_options(cors_allowed_origins, read_django_settings, static_files_config)
+        _apply_cors_origins(app, cors_allowed_origins)
         self.app = app
         transport = _BoltTransport(app, raise_server_exceptions)
         super().__init__(transport=transport, base_url=base_url, **kwargs)
@@ -398,6 +414,7 @@ class AsyncTestClient(httpx.AsyncClient):
         **kwargs: Any,
     ) -> None:
         _check_ported_options(cors_allowed_origins, read_django_settings, static_files_config)
+        _apply_cors_origins(app, cors_allowed_origins)
         self.app = app
         transport = _AsyncBoltTransport(app, raise_server_exceptions)
         super().__init__(transport=transport, base_url=base_url, **kwargs)

@@ -30,7 +30,6 @@ CEILINGS: dict[str, int] = {
     "on_headers_complete": 15,
     "_on_exit": 15,
     "__call__": 14,  # middleware/compression
-    "_document": 14,
     "run_exits": 13,
     "_continue": 13,
 }

@@ -12,13 +12,29 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import logging
-from typing import TYPE_CHECKING, Any, NotRequired, Required, TypedDict
+import types
+import typing
+from typing import TYPE_CHECKING, Annotated, Any, Final, NotRequired, Required, TypedDict
 
 import msgspec
 
 from django_bolt._binding.dependencies import call_dependency
-from django_bolt._binding.extract import Field, Reader, fast_convert, gather, plan_readers
-from django_bolt._binding.plan import FAST_KINDS, FileParam, ParameterInfo, Scalar, classify
+from django_bolt._binding.extract import (
+    Field,
+    Reader,
+    canonical_int,
+    fast_convert,
+    gather,
+    plan_readers,
+)
+from django_bolt._binding.plan import (
+    FAST_KINDS,
+    FileParam,
+    ParameterInfo,
+    Scalar,
+    classify,
+    upload_fields,
+)
 from django_bolt.concurrency import inline_verdict, run_in_pool
 from django_bolt.exceptions import (
     JSON_DECODE_ERRORS,
@@ -62,18 +78,25 @@ def _label(fn: Callable[..., Any]) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
-def _check_uploads(uploads: list[Any], limits: File) -> tuple[str, str] | None:
-    """(message, type) for the first limit the uploads break, or None."""
+def _check_uploads(uploads: list[Any], limits: File) -> tuple[str, str, dict[str, Any]] | None:
+    """(message, type, ctx) for the first limit the uploads break, or None; the types and
+    messages are 0.13's."""
     if limits.max_files is not None and len(uploads) > limits.max_files:
-        return (f"At most {limits.max_files} files allowed", "too_many_files")
+        ctx: dict[str, Any] = {"max_files": limits.max_files, "actual_count": len(uploads)}
+        return ("Too many files uploaded", "file_too_many", ctx)
     for upload in uploads:
         if limits.max_size is not None and upload.size > limits.max_size:
-            return (f"File `{upload.filename}` exceeds {limits.max_size} bytes", "file_too_large")
+            ctx = {"max_size": limits.max_size, "actual_size": upload.size}
+            return (f"File exceeds maximum size of {limits.max_size} bytes", "file_too_large", ctx)
         if limits.min_size is not None and upload.size < limits.min_size:
-            return (f"File `{upload.filename}` is under {limits.min_size} bytes", "file_too_small")
+            ctx = {"min_size": limits.min_size, "actual_size": upload.size}
+            message = f"File is below minimum size of {limits.min_size} bytes"
+            return (message, "file_too_small", ctx)
         allowed = limits.allowed_types
         if allowed and not any(_type_matches(upload.content_type, a) for a in allowed):
-            return (f"File type `{upload.content_type}` is not allowed", "file_type")
+            ctx = {"allowed_types": list(allowed), "actual_type": upload.content_type}
+            message = f"Invalid content type '{upload.content_type}'"
+            return (message, "file_invalid_content_type", ctx)
     return None
 
 
@@ -85,6 +108,101 @@ def _type_matches(content_type: str, pattern: str) -> bool:
     return media == pattern
 
 
+# Django-Bolt 0.13 reads an int parameter as a signed 64-bit integer written in decimal.
+_INT_MIN: Final = -(2**63)
+_INT_MAX: Final = 2**63 - 1
+# The spellings of a bool parameter beyond msgspec's true/false/1/0 that 0.13 accepts.
+_BOOL_WORDS: Final = {"yes": "true", "on": "true", "no": "false", "off": "false"}
+
+
+def _core_type(annotation: Any) -> Any:
+    """Return ``annotation`` without ``Annotated``, ``| None`` and a list around it."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated or origin in (list, tuple, set, frozenset):
+            annotation = typing.get_args(annotation)[0]
+        elif origin is typing.Union or origin is types.UnionType:
+            rest = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(rest) != 1:
+                return annotation
+            annotation = rest[0]
+        else:
+            return annotation
+
+
+def _checked_scalars(scalars: list[Scalar]) -> tuple[tuple[str, str, str, bool], ...]:
+    """(name, source, wire, is_bool) of each single or listed int/bool scalar."""
+    out: list[tuple[str, str, str, bool]] = []
+    for s in scalars:
+        if s.group is None:
+            core = _core_type(s.annotation)
+            if core is int or core is bool:
+                out.append((s.name, s.source, s.wire, core is bool))
+    return tuple(out)
+
+
+def _check_scalars(
+    raw: dict[str, Any],
+    checked: tuple[tuple[str, str, str, bool], ...],
+    errors: list[dict[str, Any]],
+) -> None:
+    """Apply 0.13's reading of int and bool parameters to ``raw`` before msgspec converts it.
+
+    A bool's ``yes/on/no/off`` become ``true``/``false``. An int must be a decimal integer within
+    the signed 64-bit range: msgspec alone would take ``1e10`` and integers of any size. Only
+    non-canonical ints reach the full test (``canonical_int`` settles the rest).
+    """
+    for name, source, wire, is_bool in checked:
+        value = raw.get(name)
+        if value is None:
+            continue
+        values = value if isinstance(value, list) else [value]
+        for index, text in enumerate(values):
+            if not isinstance(text, str):
+                continue
+            if is_bool:
+                word = _BOOL_WORDS.get(text.lower())
+                if word is not None:
+                    values[index] = word
+            elif canonical_int(text) is None:
+                problem = _int64_problem(text)
+                if problem is not None:
+                    where: list[str | int] = [source, wire]
+                    if isinstance(value, list):
+                        where.append(index)
+                    dotted = ".".join(map(str, where[1:]))
+                    errors.append(
+                        {
+                            "loc": where,
+                            "msg": f"Invalid {source} parameter `{dotted}`: {problem}",
+                            "type": "validation_error",
+                        }
+                    )
+        if not isinstance(value, list):
+            raw[name] = values[0]
+
+
+def _group_input(values: Any, rest: list[Any]) -> Any:
+    """Return the raw value of a grouped field at ``rest`` (None when it was not sent)."""
+    value = values.get(str(rest[0])) if isinstance(values, dict) else None
+    if isinstance(value, list) and len(rest) > 1 and isinstance(rest[1], int):
+        return value[rest[1]] if rest[1] < len(value) else None
+    return value
+
+
+def _int64_problem(text: str) -> str | None:
+    """Return msgspec's wording of why ``text`` is not an int as 0.13 reads one, or None."""
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    if not (digits.isascii() and digits.isdigit()):
+        return "Expected `int`, got `str`"
+    number = int(text)
+    if number > _INT_MAX:
+        return f"Expected `int` <= {_INT_MAX}"
+    if number < _INT_MIN:
+        return f"Expected `int` >= {_INT_MIN}"
+    return None
+
+
 class Binder:
     """Everything needed to call one function with arguments taken from a request."""
 
@@ -94,8 +212,10 @@ class Binder:
         "_body_name",
         "_body_required",
         "_body_spread",
+        "_checked",
         "_fast",
         "_files",
+        "_marker_defaults",
         "_readers",
         "_scalars",
         "_typed",
@@ -140,6 +260,7 @@ class Binder:
         self.deps = [Dependency(name, sub, cached) for name, sub, cached in plan.dependencies]
         self._scalars: list[Scalar] = plan.scalars
         self._files: list[FileParam] = plan.files
+        self._marker_defaults = tuple(plan.marker_defaults)
         # What OpenAPI needs to know of each request value; unused per request.
         self.described: list[ParameterInfo] = plan.described
         body = plan.body
@@ -153,6 +274,7 @@ class Binder:
         self._body_spread: tuple[str, ...] = () if body is None else body.spread
         self._typed = self._build_typed_dict()
         self._fast = self._plan_fast_checks()
+        self._checked = _checked_scalars(self._scalars)
         self._readers: tuple[tuple[Reader, tuple[Field, ...]], ...] = plan_readers(plan)
         # Whether bind() has anything to do: with nothing, the handler is called bare.
         self.has_params = bool(self._typed or self._body_name or self._files or self.request_names)
@@ -200,6 +322,8 @@ class Binder:
         shortcut binder in ``fast`` is built from it."""
         if self._fast is None or self._body_name is not None or self._files:
             return None
+        if self._marker_defaults:
+            return None  # the general binder fills those defaults in
         return tuple(
             (s.name, s.source, s.wire, is_int, s.required)
             for s, (_, is_int, _) in zip(self._scalars, self._fast, strict=True)
@@ -224,10 +348,13 @@ class Binder:
             if self._fast is not None and fast_convert(raw, self._fast):
                 kwargs = raw
             else:
+                if self._checked:
+                    _check_scalars(raw, self._checked, errors)
                 try:
                     kwargs = msgspec.convert(raw, self._typed, strict=False)
                 except msgspec.ValidationError as exc:
-                    errors.append(self._scalar_error(str(exc)))
+                    if not errors:
+                        errors.append(self._scalar_error(str(exc), raw))
                     kwargs = {}
         else:
             kwargs = {}
@@ -258,6 +385,8 @@ class Binder:
             self._bind_files(request, kwargs, errors)
         if errors:
             raise RequestValidationError(errors)
+        for name, default in self._marker_defaults:
+            kwargs.setdefault(name, default)
         for name in self.request_names:
             kwargs[name] = request
         return kwargs
@@ -271,17 +400,24 @@ class Binder:
             problem = _check_uploads(uploads, param.limits)
             if not uploads and problem is None:
                 if param.required:
-                    problem = ("Missing required file `" + param.wire + "`", "missing_field")
+                    problem = ("Missing required file", "file_missing", {})
                 else:
                     kwargs[param.name] = param.default
                     continue
             if problem is not None:
-                message, kind = problem
-                errors.append({"loc": ["file", param.wire], "msg": message, "type": kind})
+                message, kind, ctx = problem
+                item: dict[str, Any] = {"loc": ["body", param.wire], "msg": message, "type": kind}
+                if ctx:
+                    item["ctx"] = ctx
+                errors.append(item)
                 continue
-            kwargs[param.name] = uploads if param.many else uploads[0]
+            if param.as_info:
+                infos = [upload.file_info() for upload in uploads]
+                kwargs[param.name] = infos if param.many else infos[0]
+            else:
+                kwargs[param.name] = uploads if param.many else uploads[0]
 
-    def _scalar_error(self, message: str) -> dict[str, Any]:
+    def _scalar_error(self, message: str, raw: dict[str, Any]) -> dict[str, Any]:
         msg, loc, missing = split_validation(message)
         key = missing if missing is not None and not loc else (loc[0] if loc else None)
         scalar = next((s for s in self._scalars if s.name == key), None)
@@ -297,18 +433,36 @@ class Binder:
         else:
             where = [scalar.source, scalar.wire, *rest]
         if missing is not None:
+            if (
+                scalar.source == "form"
+                and scalar.group is not None
+                and len(where) == 2
+                and missing in upload_fields(scalar.group)
+            ):
+                # A Form() Struct's file field: 0.13's item for a missing file.
+                return {
+                    "loc": ["body", where[1]],
+                    "msg": "Missing required file",
+                    "type": "file_missing",
+                    "input": None,
+                }
             dotted = ".".join(map(str, where[1:]))
-            return {
+            item = {
                 "loc": where,
                 "msg": f"Missing required {scalar.source} parameter `{dotted}`",
                 "type": "missing_field",
             }
-        dotted = ".".join(map(str, where[1:]))
-        return {
-            "loc": where,
-            "msg": f"Invalid {scalar.source} parameter `{dotted}`: {msg}",
-            "type": "validation_error",
-        }
+        else:
+            dotted = ".".join(map(str, where[1:]))
+            item = {
+                "loc": where,
+                "msg": f"Invalid {scalar.source} parameter `{dotted}`: {msg}",
+                "type": "validation_error",
+            }
+        if scalar.group is not None and rest:
+            # A grouped (Struct) field's item names the value received, as 0.13's do.
+            item["input"] = _group_input(raw.get(scalar.name), rest)
+        return item
 
     async def solve(
         self,

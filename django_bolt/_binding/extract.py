@@ -81,8 +81,38 @@ _VIEWS: Final[dict[str, Reader]] = {
 }
 
 
+class _FormWithFiles:
+    """A form's fields and, under names no field has, its uploaded files (for a Form() Struct
+    with ``UploadFile`` fields)."""
+
+    __slots__ = ("_fields", "_files")
+
+    def __init__(self, request: Request) -> None:
+        form = request.form()
+        self._fields = form.fields
+        self._files = form.files
+
+    def get(self, key: str) -> Any:
+        value = self._fields.get(key)
+        if value is None:
+            files = self._files.get(key)
+            if files:
+                return files[0]
+        return value
+
+    def getlist(self, key: str) -> list[Any]:
+        values: list[Any] = self._fields.getlist(key)
+        return values or list(self._files.get(key, ()))
+
+
+def _form_with_files(request: Request, _: dict[str, str] | None) -> Any:
+    return _FormWithFiles(request)
+
+
 def _reader_for(plan: Plan[Any], source: str) -> Reader:
     """How a request is read for ``source``: only the named keys when each is a single value."""
+    if source == "form" and plan.form_files:
+        return _form_with_files
     single = plan.single_wires(source)
     if single is not None:
         if source == "query":

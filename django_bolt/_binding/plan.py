@@ -10,7 +10,9 @@ same plan, and OpenAPI reads its :class:`ParameterInfo` list, so the three canno
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
+import re
 import types
 import typing
 from typing import TYPE_CHECKING, Annotated, Any, Final, Generic, TypeVar
@@ -18,8 +20,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Generic, TypeVar
 import msgspec
 import msgspec.inspect
 
+from django_bolt import cookies
 from django_bolt._http.multipart import UploadFile
-from django_bolt.params import UNSET, Body, Depends, File, Param, Source
+from django_bolt.params import UNSET, Body, Cookie as CookieMarker, Depends, File, Param, Source
 from django_bolt.request import Request
 
 if TYPE_CHECKING:
@@ -35,7 +38,9 @@ __all__ = (
     "ParameterInfo",
     "Plan",
     "Scalar",
+    "check_bodiless",
     "classify",
+    "upload_fields",
 )
 
 _NO_BODY_METHODS: Final = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
@@ -123,6 +128,8 @@ class FileParam:
     required: bool
     default: Any
     limits: File
+    # Annotated ``dict`` (or ``list[dict]``): the handler gets file-info dicts, as in 0.13.
+    as_info: bool = False
 
 
 @dataclasses.dataclass(slots=True)
@@ -148,6 +155,12 @@ class Plan(Generic[_Compiled]):
     dependencies: list[tuple[str, _Compiled, bool]] = dataclasses.field(default_factory=list)
     scalars: list[Scalar] = dataclasses.field(default_factory=list)
     files: list[FileParam] = dataclasses.field(default_factory=list)
+    # (argument, default) of optional arguments whose Python default is the marker itself
+    # (``q: str = Query(default="x")``): the handler must get the value, not the marker.
+    marker_defaults: list[tuple[str, Any]] = dataclasses.field(default_factory=list)
+    # Whether a Form() Struct has UploadFile fields: the form's files are then read with its
+    # fields (as Django-Bolt 0.13 fills them from the multipart parts).
+    form_files: bool = False
     body: BodyPlan | None = None
     # What OpenAPI needs to know of each request value; unused per request.
     described: list[ParameterInfo] = dataclasses.field(default_factory=list)
@@ -202,15 +215,7 @@ def _classify_one(
 ) -> None:
     name = param.name
     base, extras = _split_annotated(ann)
-    marker: Param | Depends | None = next(
-        (e for e in extras if isinstance(e, Param | Depends)), None
-    )
-    default = param.default
-    if isinstance(default, Param | Depends):
-        marker = default
-        default = param.empty
-    if isinstance(marker, Param) and marker.default is not UNSET:
-        default = marker.default
+    marker, default = _marker_and_default(param, extras)
     metas = [e for e in extras if isinstance(e, msgspec.Meta)]
     if isinstance(marker, Depends):
         dep_fn = marker.dependency or base
@@ -239,6 +244,8 @@ def _classify_one(
             metas.append(msgspec.Meta(**constraints))
     annotation = _constrained(base, metas)
     required = default is param.empty
+    if not required and marker is not None and param.default is not default:
+        plan.marker_defaults.append((name, default))
     if _mentions_upload(base):
         source = "file"
     wire = _wire_name(name, source, marker)
@@ -248,8 +255,7 @@ def _classify_one(
     if source == "file":
         if methods & _NO_BODY_METHODS:
             raise TypeError(f"{label}: a handler taking files cannot serve GET/HEAD/...")
-        limits = marker if isinstance(marker, File) else File()
-        plan.files.append(FileParam(name, wire, _is_list(base), required, default, limits))
+        plan.files.append(_file_param(label, name, wire, base, marker, required, default))
         return
     if source == "body":
         if methods & _NO_BODY_METHODS:
@@ -263,7 +269,101 @@ def _classify_one(
     scalar = Scalar(name, source, wire, annotation, required, _is_list(base), group)
     if group is not None:
         scalar.group_fields = _group_fields(group, source)
+        if source == "form" and _struct_mentions_upload(group):
+            plan.form_files = True
     plan.scalars.append(scalar)
+
+
+# Methods whose handlers 0.13 refuses a request body at registration (the decorator raises).
+_BODILESS_AT_REGISTRATION: Final = frozenset({"GET", "HEAD"})
+_PATH_NAME: Final = re.compile(r"\{([^}:]+)")
+
+
+def check_bodiless(fn: Callable[..., Any], path: str, methods: tuple[str, ...]) -> None:
+    """Raise ``TypeError`` now when a GET or HEAD handler declares a body, form or file argument.
+
+    Called by the route decorators, so the mistake stops the import of the module that made it
+    (0.13 raises there too). Annotations that cannot be resolved yet (a class defined further
+    down) are left to :func:`classify`, which reports the same mistake when the route compiles.
+    """
+    bad = _BODILESS_AT_REGISTRATION.intersection(methods)
+    if not bad:
+        return
+    try:
+        hints = typing.get_type_hints(fn, include_extras=True)
+        parameters = inspect.signature(fn).parameters.values()
+    except Exception:
+        return  # classify() reports what is wrong when the route compiles
+    path_names = set(_PATH_NAME.findall(path))
+    for param in parameters:
+        base, extras = _split_annotated(hints.get(param.name, Any))
+        marker, _ = _marker_and_default(param, extras)
+        if isinstance(marker, Param):
+            takes_body = marker.source in ("body", "form", "file")
+        else:
+            takes_body = (
+                marker is None
+                and param.name not in _REQUEST_NAMES
+                and param.name not in path_names
+                and (_is_body_type(base) or _mentions_upload(base))
+                and not (isinstance(base, type) and issubclass(base, Request))
+            )
+        if takes_body:
+            label = getattr(fn, "__qualname__", repr(fn))
+            which = "/".join(sorted(bad))
+            raise TypeError(
+                f"{label}: a {which} handler cannot take a request body ({param.name!r})"
+            )
+
+
+def _marker_and_default(
+    param: inspect.Parameter, extras: list[Any]
+) -> tuple[Param | Depends | None, Any]:
+    """Return the argument's marker (from ``Annotated`` or its default) and its real default.
+
+    A name-only ``django_bolt.Cookie("x")`` (the response-cookie class, which is what
+    ``django_bolt.Cookie`` is) in either place is this framework's older spelling of the
+    ``Cookie("x")`` marker with the default ``"x"``, and is read as that.
+    """
+    found = [_as_marker(e) for e in extras]
+    marker: Param | Depends | None = next((e for e in found if e is not None), None)
+    default = param.default
+    as_marker = _as_marker(default)
+    if as_marker is not None:
+        marker = as_marker
+        default = param.empty
+    if isinstance(marker, Param) and marker.default is not UNSET:
+        default = marker.default
+    return marker, default
+
+
+def _as_marker(value: Any) -> Param | Depends | None:
+    """Return ``value`` as a marker, or None when it is not one."""
+    if isinstance(value, Param | Depends):
+        return value
+    if isinstance(value, cookies.Cookie) and value == cookies.Cookie(value.name):
+        return CookieMarker(value.name)
+    return None
+
+
+def _file_param(
+    label: str,
+    name: str,
+    wire: str,
+    base: Any,
+    marker: Param | Depends | None,
+    required: bool,
+    default: Any,
+) -> FileParam:
+    """Return the plan of a File() argument: uploads, or file-info dicts for ``dict``."""
+    limits = marker if isinstance(marker, File) else File()
+    as_info = _is_file_info(base)
+    if not as_info and not _mentions_upload(base):
+        raise TypeError(
+            f"{label}: File() parameter {name!r} must be annotated UploadFile, "
+            "list[UploadFile], dict or list[dict]"
+        )
+    return FileParam(name, wire, _is_list(base), required, default, limits, as_info)
 
 
 def _plan_body(plan: Plan[Any], fn_name: str) -> BodyPlan | None:
@@ -341,6 +441,37 @@ def _is_list(tp: Any) -> bool:
     if origin is typing.Union or origin is types.UnionType:
         return any(_is_list(a) for a in typing.get_args(tp) if a is not type(None))
     return origin in (list, tuple, set, frozenset)
+
+
+def _is_file_info(tp: Any) -> bool:
+    """Whether a File() argument asks for file-info dicts: ``dict``, ``list[dict]`` (optional)."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or origin is types.UnionType:
+        rest = [a for a in typing.get_args(tp) if a is not type(None)]
+        return len(rest) == 1 and _is_file_info(rest[0])
+    if origin is list:
+        args = typing.get_args(tp)
+        return len(args) == 1 and _is_file_info(args[0])
+    return tp is dict or origin is dict
+
+
+def _struct_mentions_upload(group: type) -> bool:
+    """Whether one of ``group``'s fields is (or holds) an ``UploadFile``."""
+    return bool(upload_fields(group))
+
+
+@functools.cache
+def upload_fields(group: type) -> frozenset[str]:
+    """Return the names (as sent) of ``group``'s fields that are (or hold) an ``UploadFile``."""
+    info = msgspec.inspect.type_info(group)
+    fields = getattr(info, "fields", None) or ()
+    try:
+        hints = typing.get_type_hints(group)
+    except Exception:
+        return frozenset()
+    return frozenset(
+        f.encode_name for f in fields if _mentions_upload(_split_annotated(hints.get(f.name))[0])
+    )
 
 
 def _mentions_upload(tp: Any) -> bool:

@@ -176,7 +176,7 @@ class Dispatcher:
             # Every answer of the route names Origin in Vary. The converter put that field last
             # in the lists it makes (build_result_converter's vary_origin): nothing to do there.
             if not headers or headers[-1] is not VARY_ORIGIN:
-                add_vary(headers, b"origin")
+                add_vary(headers, b"Origin")
             origin = request.origin
             if origin is not None:
                 allow_origin(origin, headers)

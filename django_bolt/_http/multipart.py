@@ -21,6 +21,7 @@ Limits, applied while parsing (Django's own settings and defaults):
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -106,21 +107,78 @@ class UploadFile:
     def __init__(
         self,
         filename: str,
-        content_type: str,
-        headers: dict[str, str],
+        content_type: str = "application/octet-stream",
+        size: int = 0,
+        headers: dict[str, str] | None = None,
+        file_data: bytes | None = None,
+        max_spool_size: int | None = None,
         *,
         max_memory: int = SPOOL_MAX_BYTES,
         directory: str | None = None,
     ) -> None:
+        # Django-Bolt 0.13's signature: (filename, content_type, size, headers, file_data,
+        # max_spool_size); ``max_memory`` is this framework's name for the spool threshold.
         self.filename = filename
         self.content_type = content_type
-        self.headers = headers
+        self.headers = headers if headers is not None else {}
+        if max_spool_size is not None:
+            max_memory = max_spool_size
         # Owned by this object and closed by close(), with the request's spooled body, or
         # when it is collected.
         self.file: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
             max_size=max_memory, dir=directory
         )
-        self.size = 0
+        self.size = size
+        if file_data:
+            self.file.write(file_data)
+            self.file.seek(0)
+            if not size:
+                self.size = len(file_data)
+
+    @classmethod
+    def from_file_info(
+        cls, file_info: Mapping[str, Any], max_spool_size: int | None = None
+    ) -> UploadFile:
+        """Return an upload built from a file-info dict (Django-Bolt 0.13's shape).
+
+        The keys are ``filename``, ``content_type``, ``size``, ``headers`` and either
+        ``content`` (the bytes) or ``temp_path`` (a file on disk, copied into this upload's
+        spool so the upload owns what it closes).
+        """
+        upload = cls(
+            str(file_info.get("filename", "")),
+            str(file_info.get("content_type", "application/octet-stream")),
+            int(file_info.get("size", 0) or 0),
+            dict(file_info.get("headers") or {}),
+            file_info.get("content"),
+            max_spool_size,
+        )
+        temp_path = file_info.get("temp_path")
+        if temp_path and not file_info.get("content"):
+            with open(temp_path, "rb") as source:
+                shutil.copyfileobj(source, upload.file)
+            upload.file.seek(0)
+            if not upload.size:
+                upload.size = upload.file.seek(0, 2)
+                upload.file.seek(0)
+        return upload
+
+    def file_info(self) -> dict[str, Any]:
+        """Return this upload as a file-info dict (the shape ``File()`` gives a ``dict``
+        parameter, as Django-Bolt 0.13 does): ``filename``, ``content_type``, ``size``,
+        ``headers``, ``content`` (the bytes) and ``temp_path`` (``None``: the content is
+        in ``content``)."""
+        self.file.seek(0)
+        content = self.file.read()
+        self.file.seek(0)
+        return {
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "size": self.size,
+            "headers": dict(self.headers),
+            "content": content,
+            "temp_path": None,
+        }
 
     @property
     def rolled_to_disk(self) -> bool:
@@ -272,7 +330,7 @@ class _MultipartReader:
             upload = UploadFile(
                 options[b"filename"].decode("utf-8", "replace"),
                 headers.get("content-type", "application/octet-stream"),
-                headers,
+                headers=headers,
                 max_memory=self.max_memory,
                 directory=settings.temp_dir,
             )

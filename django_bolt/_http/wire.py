@@ -30,7 +30,8 @@ CT_TEXT: Final = (b"content-type", b"text/plain; charset=utf-8")
 CT_HTML: Final = (b"content-type", b"text/html; charset=utf-8")
 CT_OCTET: Final = (b"content-type", b"application/octet-stream")
 VARY: Final = b"vary"
-VARY_ORIGIN: Final = (VARY, b"origin")
+# Spelled as Django-Bolt 0.13 spells it (Vary tokens are case-insensitive).
+VARY_ORIGIN: Final = (VARY, b"Origin")
 
 # RFC 9110 section 5.1: a field name is a token.
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")

@@ -7,11 +7,14 @@ nothing on routes that do not use them.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from django_bolt.exceptions import Unauthorized
 from django_bolt.params import Depends
 from django_bolt.request import Request  # noqa: TC001 - the binder reads the annotation
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = (
     "CurrentUser",
@@ -62,12 +65,21 @@ CurrentUser = Annotated[Any, Depends(require_current_user)]
 OptionalCurrentUser = Annotated[Any, Depends(get_current_user)]
 
 
-def extract_user_id_from_context(request: Request) -> str | None:
-    """``request.context["user_id"]``, or None for an anonymous request."""
-    context = request.context
-    return None if not context else context.get("user_id")
+def extract_user_id_from_context(request: Request | Mapping[str, Any]) -> Any:
+    """``request.context["user_id"]``, or None for an anonymous request.
+
+    ``request`` is the request, or (as Django-Bolt 0.13 also takes) a mapping with a
+    ``"context"`` key.
+    """
+    return get_auth_context(request).get("user_id")
 
 
-def get_auth_context(request: Request) -> dict[str, Any]:
-    """``request.context`` (``user_id``, ``is_staff``, ``auth_backend``, ...), ``{}`` if none."""
-    return request.context or {}
+def get_auth_context(request: Request | Mapping[str, Any]) -> dict[str, Any]:
+    """``request.context`` (``user_id``, ``is_staff``, ``auth_backend``, ...), ``{}`` if none.
+
+    ``request`` is the request, or a mapping with a ``"context"`` key (0.13's dict spelling).
+    """
+    context = request.get("context")
+    if isinstance(context, dict):
+        return context
+    return dict(context) if context else {}

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
-from django_bolt._http.wire import VARY_ORIGIN, WireResponse, add_vary
+from django_bolt._http.wire import WireResponse, add_vary
 from django_bolt.conf import DEFAULT_CONFIG, FrameworkConfig, as_framework_config, parse_origin
 
 if TYPE_CHECKING:
@@ -54,7 +54,12 @@ _WILDCARD: Final = "*"
 
 _REQUEST_METHOD: Final = b"access-control-request-method"
 _REQUEST_HEADERS: Final = b"access-control-request-headers"
-_ORIGIN: Final = b"origin"
+_ORIGIN: Final = b"Origin"  # the Vary token, spelled as 0.13 spells it
+# A preflight answer varies with what it was asked too (0.13 names both fields).
+_VARY_PREFLIGHT: Final = (
+    b"vary",
+    b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+)
 _ALLOW_ORIGIN: Final = b"access-control-allow-origin"
 _ALLOW_ANY: Final = (_ALLOW_ORIGIN, b"*")
 _ALLOW_CREDENTIALS: Final = (b"access-control-allow-credentials", b"true")
@@ -235,7 +240,7 @@ class CORSPolicy:
                 asked = value if asked is None else asked + b"," + value
         if origin is None or method is None:
             return None  # a plain OPTIONS request: the route answers it
-        headers: list[tuple[bytes, bytes]] = [VARY_ORIGIN]
+        headers: list[tuple[bytes, bytes]] = [_VARY_PREFLIGHT]
         allow = self._allowed(origin)
         if allow is not None:
             headers.append((_ALLOW_ORIGIN, allow))
@@ -246,7 +251,8 @@ class CORSPolicy:
                 headers.append((_ALLOW_METHODS, method.strip()))
             if self._any_header and asked:
                 headers.append((_ALLOW_HEADERS, b", ".join(h.strip() for h in asked.split(b","))))
-        return WireResponse(200, headers, b"")
+        # 204 No Content, as 0.13 answers a preflight.
+        return WireResponse(204, headers, b"")
 
     def __call__(self, request: Request, response: WireResponse) -> WireResponse:
         """Add the headers for an actual (non-preflight) request to ``response``."""

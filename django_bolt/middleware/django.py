@@ -120,11 +120,27 @@ class DjangoMiddlewareStack:
 
     skip_name: Final = "django"
 
-    def __init__(self, middleware: Iterable[type | str | DjangoMiddleware] = ()) -> None:
+    def __init__(
+        self,
+        middleware: Iterable[type | str | DjangoMiddleware] = (),
+        *,
+        middleware_classes: Iterable[type | str | DjangoMiddleware] | None = None,
+    ) -> None:
+        # ``middleware_classes=`` is Django-Bolt 0.13's name for the same list.
+        if middleware_classes is not None:
+            middleware = middleware_classes
         self._entries = [
             m if isinstance(m, DjangoMiddleware) else DjangoMiddleware(m) for m in middleware
         ]
         self._config: Any = None
+
+    @property
+    def middleware_classes(self) -> list[type]:
+        """Return the Django middleware classes of the stack, outermost first (0.13's name).
+
+        For ``BoltAPI(django_middleware=...)`` they are read from ``settings.MIDDLEWARE``.
+        """
+        return [middleware_class for middleware_class, _ in self._resolved()]
 
     @classmethod
     def from_config(cls, config: bool | list[str] | dict[str, list[str]]) -> DjangoMiddlewareStack:
@@ -344,6 +360,11 @@ async def _expose(django_request: HttpRequest, request: Request) -> None:
     if hasattr(django_request, "session"):
         # ``request.session`` is then the one SessionMiddleware saves.
         request.session = django_request.session
+    storage = getattr(django_request, "_messages", None)
+    if storage is not None:
+        # django.contrib.messages reads ``request._messages``: the storage MessageMiddleware
+        # saves in its response phase, shared so messages added on our request are kept.
+        request.set_messages(storage)
 
 
 def _resolve_user(django_request: HttpRequest) -> Any:

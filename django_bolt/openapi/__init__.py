@@ -19,12 +19,13 @@ from django_bolt.openapi.plugins import (
     SwaggerRenderPlugin,
     YamlRenderPlugin,
 )
-from django_bolt.openapi.schema import SchemaGenerator, generate_schema
+from django_bolt.openapi.schema import OpenAPIStrictError, SchemaGenerator, generate_schema
 
 __all__ = (
     "JsonRenderPlugin",
     "OpenAPIConfig",
     "OpenAPIRenderPlugin",
+    "OpenAPIStrictError",
     "RapidocRenderPlugin",
     "RedocRenderPlugin",
     "ScalarRenderPlugin",

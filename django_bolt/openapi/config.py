@@ -17,6 +17,16 @@ from django_bolt.openapi.plugins import (
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from django_bolt.openapi.spec import (
+        Components,
+        Contact,
+        ExternalDocumentation,
+        License,
+        PathItem,
+        Reference,
+        Server,
+        Tag,
+    )
     from django_bolt.router import RouteInfo
 
 __all__ = ("DocumentedAPI", "OpenAPIConfig", "effective_config")
@@ -26,7 +36,7 @@ def _default_excludes() -> list[str]:
     return ["/admin", "/static"]
 
 
-def _default_servers() -> list[dict[str, Any] | str]:
+def _default_servers() -> list[Server | dict[str, Any] | str]:
     return [{"url": "/"}]
 
 
@@ -41,8 +51,13 @@ class OpenAPIConfig:
     ``path``). ``render_plugins`` chooses the UIs; each plugin's paths are relative to
     ``path``. ``exclude_paths`` are path prefixes left out of the document (the docs' own paths
     always are). ``auth`` and ``guards`` protect every documentation route like a route's own.
-    ``servers``, ``contact``, ``license``, ``tags`` and ``security`` are OpenAPI objects written
-    as dicts (a server may be given as a plain URL string).
+    ``servers``, ``contact``, ``license``, ``tags``, ``security``, ``external_docs``,
+    ``components`` and ``webhooks`` are OpenAPI objects: the dataclasses of
+    :mod:`django_bolt.openapi.spec` or dicts as the specification spells them (a server may be
+    a plain URL string, a tag a plain name). ``components`` are merged with those the routes
+    produce (a name the routes use keeps the generated entry). ``strict=True`` makes generating
+    the document raise :class:`~django_bolt.openapi.schema.OpenAPIStrictError` when a route's
+    JSON response has no declared type (no return annotation or ``response_model``).
     """
 
     title: str = "API"
@@ -52,18 +67,25 @@ class OpenAPIConfig:
     path: str = "/docs"
     openapi_url: str | None = "/openapi.json"
     enabled: bool = True
-    servers: list[dict[str, Any] | str] = dataclasses.field(default_factory=_default_servers)
+    servers: list[Server | dict[str, Any] | str] = dataclasses.field(
+        default_factory=_default_servers
+    )
     exclude_paths: list[str] = dataclasses.field(default_factory=_default_excludes)
     render_plugins: list[OpenAPIRenderPlugin] = dataclasses.field(default_factory=list)
     include_error_responses: bool = True
     use_handler_docstrings: bool = True
-    tags: list[dict[str, Any] | str] | None = None
-    contact: dict[str, Any] | None = None
-    license: dict[str, Any] | None = None
+    tags: list[Tag | dict[str, Any] | str] | None = None
+    contact: Contact | dict[str, Any] | None = None
+    license: License | dict[str, Any] | None = None
     terms_of_service: str | None = None
     security: list[dict[str, list[str]]] | None = None
     auth: list[Any] | None = None
     guards: list[Any] | None = None
+    # Django-Bolt 0.13's options (keyword arguments here).
+    external_docs: ExternalDocumentation | dict[str, Any] | None = None
+    components: Components | dict[str, Any] | None = None
+    webhooks: dict[str, PathItem | Reference | dict[str, Any]] | None = None
+    strict: bool = False
 
     def __post_init__(self) -> None:
         if not self.render_plugins:

@@ -17,6 +17,7 @@ from django_bolt.openapi._assets import vendored_assets
 from django_bolt.openapi.config import DocumentedAPI, OpenAPIConfig, effective_config
 from django_bolt.openapi.plugins import to_yaml
 from django_bolt.openapi.schema import SchemaGenerator
+from django_bolt.openapi.spec import to_json_value
 from django_bolt.request import Request  # noqa: TC001 - the binder resolves it at run time
 from django_bolt.responses import Response
 from django_bolt.router import RouteInfo
@@ -124,10 +125,15 @@ def docs_routes(api: DocumentedAPI) -> list[RouteInfo]:
         add(path, _document_view(cache.yaml, _YAML), "openapi_yaml")
     schema_url = json_paths[0]
     servers = _server_origins(config)
+    root = config.default_plugin
     for plugin in config.render_plugins:
         plugin.docs_path = config.path
         page = _page_view(plugin, cache, schema_url, servers)
-        for relative in plugin.paths:
+        relatives = list(plugin.paths)
+        if plugin is root and not plugin.has_path("/"):
+            # No plugin claims the docs path itself: the first one serves it (as in 0.13).
+            relatives.insert(0, "/")
+        for relative in relatives:
             add(_join(config.path, relative), page, f"docs_{type(plugin).__name__}")
     for asset in vendored_assets():
         url = f"{config.path}/assets/{asset.ui}/{asset.version}/{asset.name}"
@@ -148,7 +154,7 @@ def _server_origins(config: OpenAPIConfig) -> list[str]:
     """Return the origins of the absolute ``servers`` URLs: "Try it out" may send requests there."""
     origins: list[str] = []
     for server in config.servers:
-        url = server if isinstance(server, str) else str(server.get("url", ""))
+        url = server if isinstance(server, str) else str(to_json_value(server).get("url", ""))
         parts = urlsplit(url)
         if parts.scheme in ("http", "https") and parts.netloc and "{" not in parts.netloc:
             origins.append(f"{parts.scheme}://{parts.netloc}")

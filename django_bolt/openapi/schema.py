@@ -25,6 +25,7 @@ from django_bolt.conf import framework_config
 from django_bolt.error_handlers import ERROR_SCHEMA_ATTRIBUTE
 from django_bolt.openapi.config import DocumentedAPI, OpenAPIConfig, effective_config
 from django_bolt.openapi.plugins import to_yaml as to_yaml  # its home before plugins.py
+from django_bolt.openapi.spec import merge_components, to_json_value
 from django_bolt.params import UNSET
 from django_bolt.responses import (
     HTML,
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from django_bolt._binding.plan import ParameterInfo
     from django_bolt.router import RouteInfo
 
-__all__ = ("OPENAPI_VERSION", "SchemaGenerator", "generate_schema", "to_yaml")
+__all__ = ("OPENAPI_VERSION", "OpenAPIStrictError", "SchemaGenerator", "generate_schema", "to_yaml")
 
 OPENAPI_VERSION: Final = "3.1.0"
 REF_TEMPLATE: Final = "#/components/schemas/{name}"
@@ -157,6 +158,8 @@ class SchemaGenerator:
         # The same precedence compile() uses: route/router declarations, then the settings.
         auth_default, guards_default = auth_defaults()
         plans = [self._plan(info, auth_default, guards_default) for info in self._routes()]
+        if self.config.strict:
+            _check_strict(plans)
         for plan in plans:
             for param in plan.params:
                 if param.source != "file":
@@ -190,13 +193,13 @@ class SchemaGenerator:
         if config.terms_of_service:
             info["termsOfService"] = config.terms_of_service
         if config.contact:
-            info["contact"] = dict(config.contact)
+            info["contact"] = to_json_value(config.contact)
         if config.license:
-            info["license"] = dict(config.license)
+            info["license"] = to_json_value(config.license)
         document: dict[str, Any] = {"openapi": OPENAPI_VERSION, "info": info}
         if config.servers:
             document["servers"] = [
-                {"url": s} if isinstance(s, str) else dict(s) for s in config.servers
+                {"url": s} if isinstance(s, str) else to_json_value(s) for s in config.servers
             ]
         document["paths"] = paths
         components: dict[str, Any] = {}
@@ -211,12 +214,10 @@ class SchemaGenerator:
             components["schemas"] = schemas
         if self._security_schemes:
             components["securitySchemes"] = dict(sorted(self._security_schemes.items()))
+        merge_components(components, config.components)
         if components:
             document["components"] = components
-        if config.security is not None:
-            document["security"] = [dict(s) for s in config.security]
-        if config.tags:
-            document["tags"] = [{"name": t} if isinstance(t, str) else dict(t) for t in config.tags]
+        _add_top_level(document, config)
         return document
 
     # -- routes ---------------------------------------------------------------------------------
@@ -569,7 +570,8 @@ class SchemaGenerator:
         elif isinstance(backend, APIKeyAuthentication):
             header = backend.header.decode("latin-1")
             name = (
-                "APIKeyAuth" if header == "x-api-key" else f"APIKey_{_UNSAFE_ID.sub('_', header)}"
+                # 0.13's name for the default header's scheme.
+                "ApiKeyAuth" if header == "x-api-key" else f"APIKey_{_UNSAFE_ID.sub('_', header)}"
             )
             scheme = {"type": "apiKey", "in": "header", "name": header}
         elif isinstance(backend, SessionAuthentication):
@@ -649,6 +651,40 @@ def _response_class_content(cls: type[Response]) -> dict[str, Any] | None:
     if issubclass(cls, JSON):
         return {"application/json": {"schema": {}}}
     return {cls.media_type_default: {"schema": {}}}
+
+
+def _add_top_level(document: dict[str, Any], config: OpenAPIConfig) -> None:
+    """Add the config's ``security``, ``tags``, ``externalDocs`` and ``webhooks`` objects."""
+    if config.security is not None:
+        document["security"] = [dict(s) for s in config.security]
+    if config.tags:
+        document["tags"] = [
+            {"name": t} if isinstance(t, str) else to_json_value(t) for t in config.tags
+        ]
+    if config.external_docs is not None:
+        document["externalDocs"] = to_json_value(config.external_docs)
+    if config.webhooks:
+        document["webhooks"] = to_json_value(config.webhooks)
+
+
+class OpenAPIStrictError(ValueError):
+    """``OpenAPIConfig(strict=True)``: routes whose JSON response has no declared type."""
+
+
+def _check_strict(plans: list[_Plan]) -> None:
+    """Raise :class:`OpenAPIStrictError` naming every route documented as untyped JSON."""
+    offenders = [
+        f"{'/'.join(plan.info.methods)} {plan.path}"
+        for plan in plans
+        if plan.model in (inspect.Signature.empty, Any)
+        and plan.info.response_class is None
+        and plan.info.status_code not in (204, 304)
+    ]
+    if offenders:
+        raise OpenAPIStrictError(
+            "OpenAPIConfig(strict=True): no response type declared (a return annotation or "
+            "response_model) for: " + ", ".join(offenders)
+        )
 
 
 def generate_schema(api: DocumentedAPI, config: OpenAPIConfig | None = None) -> dict[str, Any]:

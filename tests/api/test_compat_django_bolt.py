@@ -638,9 +638,6 @@ def test_test_client_accepts_django_bolt_options() -> None:
 
 
 def test_test_client_warns_about_options_it_does_not_apply() -> None:
-    with pytest.warns(BoltTestClientWarning, match="cors_allowed_origins"):
-        client = TestClient(_hello_api(), cors_allowed_origins=["https://app.example"])
-    client.close()
     with pytest.warns(BoltTestClientWarning, match="static_files_config"):
         client = TestClient(_hello_api(), static_files_config={"url": "/static/"})
     client.close()

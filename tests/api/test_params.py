@@ -361,8 +361,10 @@ def test_body_on_bodyless_method_is_a_registration_error(verb):
     async def handler(item: Item):
         return {}
 
-    getattr(bad, verb)("/x")(handler)
     with pytest.raises(TypeError, match="cannot take a request body"):
+        # GET and HEAD: refused by the decorator itself (as in Django-Bolt 0.13); the others
+        # when the routes compile.
+        getattr(bad, verb)("/x")(handler)
         bad.compile()
 
 

@@ -317,7 +317,7 @@ def test_a_download_name_with_control_characters_is_sanitised(tmp_path):
 @pytest.mark.parametrize(
     ("kind", "body", "content_type"),
     [
-        pytest.param("async", b"a0,a1,a2,", "text/plain; charset=utf-8", id="async-generator"),
+        pytest.param("async", b"a0,a1,a2,", "application/octet-stream", id="async-generator"),
         pytest.param("sync", b"s0,s1,s2,", "text/csv; charset=utf-8", id="sync-generator"),
         pytest.param(
             "sse", b"data: one\n\ndata: two\n\n", "text/event-stream; charset=utf-8", id="sse"

@@ -79,9 +79,9 @@ def test_missing_file(client):
         "detail"
     ]
     assert item == {
-        "loc": ["file", "document"],
-        "msg": "Missing required file `document`",
-        "type": "missing_field",
+        "loc": ["body", "document"],
+        "msg": "Missing required file",
+        "type": "file_missing",
     }
 
 
@@ -97,9 +97,11 @@ def test_several_files(client):
     ("files", "kind"),
     [
         pytest.param(
-            [("images", ("a.png", b"1", "image/png"))] * 3, "too_many_files", id="max-files"
+            [("images", ("a.png", b"1", "image/png"))] * 3, "file_too_many", id="max-files"
         ),
-        pytest.param([("images", ("a.txt", b"1", "text/plain"))], "file_type", id="type"),
+        pytest.param(
+            [("images", ("a.txt", b"1", "text/plain"))], "file_invalid_content_type", id="type"
+        ),
         pytest.param(
             [("images", ("a.png", b"x" * 101, "image/png"))], "file_too_large", id="max-size"
         ),
@@ -109,7 +111,7 @@ def test_file_limits(client, files, kind):
     response = client.post("/many", files=files)
     assert response.status_code == 422
     (item,) = response.json()["detail"]
-    assert (item["loc"], item["type"]) == (["file", "images"], kind)
+    assert (item["loc"], item["type"]) == (["body", "images"], kind)
 
 
 def test_optional_file_and_min_size(client):
@@ -141,12 +143,12 @@ def test_malformed_multipart_is_400(client):
 def test_get_handler_with_file_is_a_registration_error():
     bad = BoltAPI()
 
-    @bad.get("/x")
-    async def handler(f: UploadFile):
-        return {}
+    # Refused by the decorator, as in Django-Bolt 0.13.
+    with pytest.raises(TypeError, match="GET handler cannot take a request body"):
 
-    with pytest.raises(TypeError, match="files"):
-        bad.compile()
+        @bad.get("/x")
+        async def handler(f: UploadFile):
+            return {}
 
 
 def test_invalid_part_header_is_400(client):
@@ -252,10 +254,12 @@ def test_an_oversize_part_is_refused_with_the_usual_422(client):
     assert response.status_code == 422
     (item,) = response.json()["detail"]
     assert item == {
-        "loc": ["file", "blob"],
-        "msg": "File `big.bin` exceeds 100000 bytes",
+        "loc": ["body", "blob"],
+        "msg": "File exceeds maximum size of 100000 bytes",
         "type": "file_too_large",
+        "ctx": {"max_size": 100000, "actual_size": item["ctx"]["actual_size"]},
     }
+    assert item["ctx"]["actual_size"] > 100000
 
 
 def test_an_oversize_part_stops_being_stored_while_it_is_parsed(client):

@@ -201,9 +201,10 @@ def test_file_max_size_refuses_a_large_part_without_storing_it(upload_server) ->
     assert status == 422
     assert answer["detail"] == [
         {
-            "loc": ["file", "blob"],
-            "msg": f"File `big.bin` exceeds {MIB} bytes",
+            "loc": ["body", "blob"],
+            "msg": f"File exceeds maximum size of {MIB} bytes",
             "type": "file_too_large",
+            "ctx": {"max_size": MIB, "actual_size": answer["detail"][0]["ctx"]["actual_size"]},
         }
     ]
     assert growth < MAX_GROWTH, f"peak RSS grew by {growth / MIB:.1f} MiB"

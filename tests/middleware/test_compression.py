@@ -618,13 +618,13 @@ def stream_api(kind, backend):
     @api.get("/stream")
     async def stream() -> StreamingResponse:
         if kind == "sync":
-            return StreamingResponse(iter(CHUNKS))
+            return StreamingResponse(iter(CHUNKS), media_type="text/plain")
 
         async def produce():
             for chunk in CHUNKS:
                 yield chunk
 
-        return StreamingResponse(produce())
+        return StreamingResponse(produce(), media_type="text/plain")
 
     return api
 

@@ -63,7 +63,7 @@ def test_auth_refusals_carry_cors(allowed, path, headers, status):
         response = client.get(path, headers={"Origin": APP, **headers})
     assert response.status_code == status
     assert response.headers["access-control-allow-origin"] == APP
-    assert response.headers["vary"] == "origin"
+    assert response.headers["vary"] == "Origin"
 
 
 def test_rate_limit_refusal_carries_cors(allowed):
@@ -102,7 +102,7 @@ def test_413_from_the_server_carries_cors(allowed, framing):
     lines = head_out.split(b"\r\n")
     assert lines[0] == b"HTTP/1.1 413 Request Entity Too Large"
     assert b"access-control-allow-origin: " + APP.encode() in lines
-    assert b"vary: origin" in lines
+    assert b"vary: Origin" in lines
     assert b"connection: close" in lines
     assert body.startswith(b'{"detail":')
     # Without an Origin the refusal carries Vary but no allow-origin.

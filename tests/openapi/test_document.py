@@ -224,12 +224,12 @@ def test_validation_error_schema_matches_a_real_422(document: dict[str, Any]) ->
 def test_security_schemes_and_auth_responses(document: dict[str, Any]) -> None:
     schemes = document["components"]["securitySchemes"]
     assert schemes["BearerAuth"] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-    assert schemes["APIKeyAuth"] == {"type": "apiKey", "in": "header", "name": "x-api-key"}
+    assert schemes["ApiKeyAuth"] == {"type": "apiKey", "in": "header", "name": "x-api-key"}
     assert schemes["SessionAuth"] == {"type": "apiKey", "in": "cookie", "name": "sessionid"}
     me = _op(document, "/me")
     assert me["security"] == [{"BearerAuth": []}]
     assert {"401", "403"} <= set(me["responses"])
-    assert _op(document, "/keyed")["security"] == [{"APIKeyAuth": []}]
+    assert _op(document, "/keyed")["security"] == [{"ApiKeyAuth": []}]
     # Auth without a refusing guard: anonymous requests pass too (the empty requirement).
     maybe = _op(document, "/maybe")
     assert maybe["security"] == [{"SessionAuth": []}, {"BearerAuth": []}, {}]
@@ -501,7 +501,7 @@ def test_auth_and_guards_from_settings_are_documented_not_applied_to_the_docs(
     document = response.json()
     validate(document)
     private_op = document["paths"]["/private"]["get"]
-    assert private_op["security"] == [{"APIKeyAuth": []}]
+    assert private_op["security"] == [{"ApiKeyAuth": []}]
     assert {"401", "403"} <= set(private_op["responses"])
     public_op = document["paths"]["/public"]["get"]
     assert "security" not in public_op
