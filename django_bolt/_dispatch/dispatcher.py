@@ -177,6 +177,22 @@ class Dispatcher:
             return compress(request, response)
         return response
 
+    def route_template(self, path: bytes) -> str | None:
+        """Return the template of the route ``path`` (raw, without query) reaches, or None.
+
+        The server's metrics label each response with it (``/items/{item_id}``, not the path),
+        so their number of series is bounded by the routes.
+        """
+        table = self._table if self._table is not None else self.compile()
+        raw_path = path.decode("latin-1")
+        entry = table.static.get(raw_path)
+        if entry is None:
+            found = table.match_dynamic(raw_path)
+            if found is None:
+                return None
+            entry = found[0]
+        return entry.path
+
     def error_headers(
         self, status: int, method: str, target: bytes, raw_headers: list[tuple[bytes, bytes]]
     ) -> list[tuple[bytes, bytes]]:

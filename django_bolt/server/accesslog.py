@@ -4,16 +4,36 @@
 deque. A flusher, driven by the worker's main thread every ~100 ms, or sooner when the queue
 passes a bound, formats the batch and writes it with one ``write`` call. ``deque.append`` and
 ``deque.popleft`` are atomic, so loop threads can append while the flusher drains.
+
+Lines are text (:func:`format_line`) or JSON objects (:func:`format_json`, for log shippers).
+With a logger named (``--access-log-logger``), each line becomes a record of that logger
+instead, emitted by the flusher, so the project's ``LOGGING`` decides where it goes.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import time
 from collections import deque
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-__all__ = ("FLUSH_INTERVAL_S", "AccessLog", "format_line")
+import msgspec
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from django_bolt.server.config import ServerConfig
+
+__all__ = (
+    "FLUSH_INTERVAL_S",
+    "AccessLog",
+    "format_json",
+    "format_line",
+    "level_for_status",
+    "make_access_log",
+)
 
 FLUSH_INTERVAL_S: Final = 0.1
 # Past this many queued lines the flusher is woken at once, so a burst never holds much memory.
@@ -32,13 +52,61 @@ def format_line(entry: Entry) -> str:
     return f'{client} "{method} {path} HTTP/{version}" {status} {nbytes} {ms:.2f}ms\n'
 
 
+_encode: Final = msgspec.json.Encoder().encode
+
+
+def format_json(entry: Entry, now: float | None = None) -> str:
+    """One JSON object on one line: time, client, method, path, query, status, bytes, ...
+
+    ``time`` is when the line is written (the flusher's clock, at most ~0.1 s after the
+    response), in UTC, ISO 8601 with milliseconds.
+    """
+    client, method, target, version, status, nbytes, duration_s = entry
+    text = target.decode("ascii", "backslashreplace")
+    path, _, query = text.partition("?")
+    when = time.time() if now is None else now
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when)) + f".{int(when % 1 * 1000):03d}Z"
+    record = {
+        "time": stamp,
+        "client": client,
+        "method": method,
+        "path": path,
+        "query": query,
+        "http_version": version,
+        "status": status,
+        "bytes": nbytes,
+        "duration_ms": round(duration_s * 1000, 3),
+    }
+    return _encode(record).decode("utf-8") + "\n"
+
+
+def level_for_status(status: int) -> int:
+    """Return the log level of a response's line: INFO below 400, WARNING 4xx, ERROR 5xx."""
+    if status >= 500:
+        return logging.ERROR
+    return logging.WARNING if status >= 400 else logging.INFO
+
+
 class AccessLog:
-    """Collects request entries and writes them to a file descriptor in batches."""
+    """Collects request entries and writes them to a file descriptor in batches.
 
-    __slots__ = ("_bound", "_fd", "_lock", "_queue", "wake")
+    ``json`` writes :func:`format_json` lines instead of :func:`format_line`; ``logger``
+    hands each line to that logger (at :func:`level_for_status`) instead of the descriptor.
+    """
 
-    def __init__(self, fd: int = 2, bound: int = FLUSH_BOUND) -> None:
+    __slots__ = ("_bound", "_fd", "_format", "_lock", "_logger", "_queue", "wake")
+
+    def __init__(
+        self,
+        fd: int = 2,
+        bound: int = FLUSH_BOUND,
+        *,
+        json: bool = False,
+        logger: logging.Logger | None = None,
+    ) -> None:
         self._fd = fd
+        self._format: Callable[[Entry], str] = format_json if json else format_line
+        self._logger = logger
         self._bound = bound
         self._queue: deque[Entry] = deque()
         self._lock = threading.Lock()
@@ -71,10 +139,34 @@ class AccessLog:
             count = len(queue)
             if not count:
                 return
-            data = "".join([format_line(queue.popleft()) for _ in range(count)]).encode(
+            fmt = self._format
+            if self._logger is not None:
+                self._emit([queue.popleft() for _ in range(count)], self._logger)
+                return
+            data = "".join([fmt(queue.popleft()) for _ in range(count)]).encode(
                 "utf-8", "backslashreplace"
             )
             self._write_all(data)
+
+    def _emit(self, entries: list[Entry], logger: logging.Logger) -> None:
+        fmt = self._format
+        for entry in entries:
+            status = entry[4]
+            level = level_for_status(status)
+            if not logger.isEnabledFor(level):
+                continue
+            # The fields as record attributes too, for a formatter that wants them.
+            extra = {
+                "client_ip": entry[0],
+                "method": entry[1],
+                "status_code": status,
+                "size": entry[5],
+                "duration": entry[6],
+            }
+            try:
+                logger.log(level, "%s", fmt(entry).rstrip("\n"), extra=extra)
+            except Exception:  # pragma: no cover - logging's handlers report their own errors
+                continue
 
     def _write_all(self, data: bytes) -> None:
         view = memoryview(data)
@@ -94,3 +186,12 @@ class AccessLog:
             self.wake.wait(FLUSH_INTERVAL_S)
             self.flush()
         self.flush()
+
+
+def make_access_log(config: ServerConfig) -> AccessLog:
+    """Return the access log ``config`` asks for (format and destination)."""
+    name = config.access_log_logger
+    return AccessLog(
+        json=config.access_log_format == "json",
+        logger=logging.getLogger(name) if name else None,
+    )

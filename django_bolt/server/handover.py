@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Final, NoReturn
 
 import msgspec
 
-from django_bolt.server.accesslog import AccessLog
+from django_bolt.server.accesslog import make_access_log
 
 # At run time: msgspec resolves Handover's annotations to decode it.
 from django_bolt.server.config import ServerConfig  # noqa: TC001
@@ -139,7 +139,7 @@ def main() -> int:
         config,
         sockets,
         notify_fd=handover.notify_fd,
-        access_log=AccessLog() if handover.access_log else None,
+        access_log=make_access_log(config) if handover.access_log else None,
         parent_pid=handover.parent_pid,
     )
     return worker.run()

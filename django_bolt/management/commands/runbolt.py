@@ -23,7 +23,7 @@ import django_bolt
 from django_bolt.conf import framework_setting
 from django_bolt.discovery import discover_application
 from django_bolt.server import reload
-from django_bolt.server.accesslog import AccessLog
+from django_bolt.server.accesslog import make_access_log
 from django_bolt.server.config import OPTIONS, ServerConfig, ServerConfigError, load_server_config
 from django_bolt.server.devfallback import LoadFailure
 from django_bolt.server.loops import LOOP_NAME
@@ -251,7 +251,7 @@ class Command(BaseCommand):
         if sock is None:
             raise CommandError(f"{reload.CHILD_ENV} is set but {reload.FD_ENV} is not")
         sockets = [sock, *(sock.dup() for _ in range(config.effective_workers() - 1))]
-        log = AccessLog() if self.access_log_on(config) else None
+        log = make_access_log(config) if self.access_log_on(config) else None
         worker = Worker(
             app,
             config,

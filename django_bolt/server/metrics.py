@@ -1,0 +1,479 @@
+"""Prometheus metrics of the whole server, in the text exposition format, at one path.
+
+Off by default (``--metrics-path``). When on, each response is counted in this process by
+:meth:`ProcessMetrics.record`: a few dictionary and list updates under a lock, nothing written
+anywhere. Once a second (the loop's tick), on every scrape and when a loop stops, the process
+writes its totals into ``prometheus_client``'s multiprocess files (``counter_<pid>.db``, ...)
+in the directory named by ``PROMETHEUS_MULTIPROC_DIR``, which the supervisor makes and clears.
+A scrape, answered by whichever worker the connection reached, reads every process's files
+with ``prometheus_client``'s ``MultiProcessCollector``: one scrape sees the whole server, and
+counts of workers that have since been replaced stay in the totals (counters never go back).
+
+The series are labelled by method, route template (``/items/{item_id}``, never the raw path, so
+their number is bounded by the routes) and status. A path no route matches is labelled
+:data:`UNMATCHED`.
+
+WebSockets: :func:`websocket_opened` and :func:`websocket_closed` move the open-WebSocket gauge;
+the code that accepts and ends an upgraded connection calls them (they cost a lock each, metrics
+on or off).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import glob
+import hmac
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from bisect import bisect_left
+from typing import TYPE_CHECKING, Any, Final
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.utils import floatToGoString
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
+
+    from django_bolt.server.config import ServerConfig
+    from django_bolt.server.contract import Application, RawRequest
+
+__all__ = (
+    "BUCKETS",
+    "DIRECTORY_ENV",
+    "UNMATCHED",
+    "MetricsEndpoint",
+    "ProcessMetrics",
+    "SupervisorMetrics",
+    "instrument",
+    "metrics_directory",
+    "prepare_directory",
+    "render",
+    "websocket_closed",
+    "websocket_opened",
+)
+
+DIRECTORY_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
+# Upper bounds of the latency buckets, in seconds (prometheus_client's defaults, plus 1 ms).
+BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+UNMATCHED: Final = "<unmatched>"
+# Raw paths remembered with their route template; the memory is forgotten when it fills (paths
+# of dynamic routes are many: /items/1, /items/2, ...), unmatched paths are never kept.
+_MAX_CACHED_PATHS: Final = 4096
+# Per series: count, sum of seconds, body bytes, then one slot per bucket and +Inf.
+_COUNT, _SUM, _BYTES, _FIRST_BUCKET = 0, 1, 2, 3
+_SLOTS: Final = _FIRST_BUCKET + len(BUCKETS) + 1
+_LE: Final = (*(floatToGoString(b) for b in BUCKETS), "+Inf")
+_LABELS: Final = ("method", "route", "status")
+
+REQUESTS: Final = "bolt_http_requests"
+DURATION: Final = "bolt_http_request_duration_seconds"
+BODY_BYTES: Final = "bolt_http_response_body_bytes"
+IN_FLIGHT: Final = "bolt_http_requests_in_flight"
+CONNECTIONS: Final = "bolt_http_connections_open"
+WEBSOCKETS: Final = "bolt_websockets_open"
+RESTARTS: Final = "bolt_worker_restarts"
+RESTART_REASONS: Final = ("crash", "recycle", "reload")
+_HELP: Final = {
+    REQUESTS: "Responses sent, by method, route template and status.",
+    DURATION: "Seconds from the first byte of a request to its last response byte handed over.",
+    BODY_BYTES: "Response body bytes sent, by method, route template and status.",
+    IN_FLIGHT: "Requests received and not answered yet.",
+    CONNECTIONS: "Open HTTP connections.",
+    WEBSOCKETS: "Open WebSocket connections.",
+    RESTARTS: "Worker processes started to replace another, by reason.",
+}
+
+logger = logging.getLogger("django_bolt.server")
+
+_directory: str | None = None
+_directory_lock = threading.Lock()
+
+
+def prepare_directory() -> tuple[str, bool]:
+    """Make the multiprocess directory for a server about to fork (the supervisor calls this).
+
+    A ``PROMETHEUS_MULTIPROC_DIR`` already set is used, its ``*.db`` files of an earlier run
+    removed; otherwise a fresh temporary directory is made and exported to the workers. Return
+    the directory and whether it is ours to remove at exit.
+    """
+    global _directory
+    given = os.environ.get(DIRECTORY_ENV)
+    if given:
+        os.makedirs(given, exist_ok=True)
+        for stale in glob.glob(os.path.join(given, "*.db")):
+            os.remove(stale)
+        _directory = given
+        return given, False
+    made = tempfile.mkdtemp(prefix="django-bolt-metrics-")
+    os.environ[DIRECTORY_ENV] = made
+    _directory = made
+    return made, True
+
+
+def metrics_directory() -> str:
+    """Return this process's multiprocess directory (one of its own if none was prepared)."""
+    global _directory
+    with _directory_lock:
+        if _directory is None:
+            given = os.environ.get(DIRECTORY_ENV)
+            if given:
+                _directory = given
+            else:
+                # A server started without the supervisor (the test client, --dev): private.
+                _directory = tempfile.mkdtemp(prefix="django-bolt-metrics-")
+                atexit.register(shutil.rmtree, _directory, True)
+        return _directory
+
+
+class _OpenGauge:
+    """A process-wide count moved from any thread."""
+
+    __slots__ = ("_lock", "value")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def add(self, delta: int) -> None:
+        with self._lock:
+            self.value += delta
+
+
+_websockets: Final = _OpenGauge()
+
+
+def websocket_opened() -> None:
+    """Count one more open WebSocket in this process (call when an upgrade is accepted)."""
+    _websockets.add(1)
+
+
+def websocket_closed() -> None:
+    """Count one WebSocket less (call once per :func:`websocket_opened`, when it ends)."""
+    _websockets.add(-1)
+
+
+class _Files:
+    """This process's multiprocess files, opened on first write."""
+
+    def __init__(self, directory: str, pid: int) -> None:
+        self._directory = directory
+        self._pid = pid
+        self._open: dict[str, MmapedDict] = {}
+
+    def get(self, kind: str) -> MmapedDict:
+        found = self._open.get(kind)
+        if found is None:
+            path = os.path.join(self._directory, f"{kind}_{self._pid}.db")
+            found = self._open[kind] = MmapedDict(path)
+        return found
+
+    def close(self) -> None:
+        for mapped in self._open.values():
+            mapped.close()
+        self._open.clear()
+
+
+def _key(metric: str, sample: str, names: tuple[str, ...], values: tuple[str, ...]) -> str:
+    return str(mmap_key(metric, sample, list(names), list(values), _HELP[metric]))
+
+
+class ProcessMetrics:
+    """The counts of one process: recorded per response, written to its files now and then."""
+
+    def __init__(self, directory: str, route_template: Callable[[bytes], str | None] | None):
+        self.directory = directory
+        self._route_template = route_template
+        self._paths: dict[bytes, str] = {}
+        self._series: dict[tuple[str, str, int], list[float]] = {}
+        self._written: dict[tuple[str, str, int], float] = {}
+        self._keys: dict[tuple[str, str, int], tuple[str, str, tuple[str, ...], str]] = {}
+        self._connection_sets: list[set[Any]] = []
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._pid = os.getpid()
+        self._files = _Files(directory, self._pid)
+
+    def watch_connections(self, connections: set[Any]) -> None:
+        """Count the connections of one event loop (and their requests) in the gauges."""
+        with self._lock:
+            self._connection_sets.append(connections)
+
+    def record(
+        self,
+        client: str,
+        method: str,
+        target: bytes,
+        http_version: str,
+        status: int,
+        nbytes: int,
+        duration_s: float,
+    ) -> None:
+        """Count one response (the server's per-response hook; the access log's signature)."""
+        cut = target.find(b"?")
+        path = target if cut < 0 else target[:cut]
+        route = self._paths.get(path)
+        if route is None:
+            route = self._resolve(path)
+        key = (method, route, status)
+        with self._lock:
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = [0.0] * _SLOTS
+            series[_COUNT] += 1
+            series[_SUM] += duration_s
+            series[_BYTES] += nbytes
+            series[_FIRST_BUCKET + bisect_left(BUCKETS, duration_s)] += 1
+
+    def _resolve(self, path: bytes) -> str:
+        find = self._route_template
+        try:
+            template = None if find is None else find(path)
+        except Exception:  # a label is never worth a failed response
+            template = None
+        if template is None:
+            return UNMATCHED
+        if len(self._paths) >= _MAX_CACHED_PATHS:
+            self._paths.clear()
+        self._paths[path] = template
+        return template
+
+    def gauges(self) -> tuple[int, int]:
+        """Return (open connections, requests in flight) of this process now."""
+        with self._lock:
+            sets = list(self._connection_sets)
+        connections = in_flight = 0
+        for conns in sets:
+            for conn in list(conns):
+                connections += 1
+                in_flight += bool(getattr(conn, "responding", False))
+                in_flight += len(getattr(conn, "pipeline", ()))
+        return connections, in_flight
+
+    def write_quietly(self) -> None:
+        """:meth:`write`, with a failure logged instead of raised (the periodic writes)."""
+        try:
+            self.write()
+        except (OSError, ValueError):
+            logger.exception("metrics: could not write to %s", self.directory)
+
+    def write(self) -> None:
+        """Write this process's totals into its multiprocess files (from any thread)."""
+        if os.getpid() != self._pid:  # a fork of a process that recorded: not its counts
+            return
+        with self._lock:
+            changed = [
+                (key, list(series))
+                for key, series in self._series.items()
+                if self._written.get(key) != series[_COUNT]
+            ]
+        connections, in_flight = self.gauges()
+        with self._write_lock:
+            counters, histograms = self._files.get("counter"), self._files.get("histogram")
+            for key, series in changed:
+                requests, sums, body, buckets = self._series_keys(key)
+                counters.write_value(requests, series[_COUNT], 0.0)
+                counters.write_value(body, series[_BYTES], 0.0)
+                histograms.write_value(sums, series[_SUM], 0.0)
+                for bucket_key, value in zip(buckets, series[_FIRST_BUCKET:], strict=True):
+                    histograms.write_value(bucket_key, value, 0.0)
+                self._written[key] = series[_COUNT]
+            gauges = self._files.get("gauge_livesum")
+            for name, value in (
+                (CONNECTIONS, connections),
+                (IN_FLIGHT, in_flight),
+                (WEBSOCKETS, _websockets.value),
+            ):
+                gauges.write_value(_key(name, name, (), ()), float(value), 0.0)
+
+    def close(self) -> None:
+        """Close this process's files (a last :meth:`write` first is the caller's choice)."""
+        with self._write_lock:
+            self._files.close()
+
+    def _series_keys(
+        self, key: tuple[str, str, int]
+    ) -> tuple[str, str, str, tuple[str, ...]]:
+        values = (key[0], key[1], str(key[2]))
+        requests = _key(REQUESTS, REQUESTS + "_total", _LABELS, values)
+        body = _key(BODY_BYTES, BODY_BYTES + "_total", _LABELS, values)
+        sums = _key(DURATION, DURATION + "_sum", _LABELS, values)
+        names = (*_LABELS, "le")
+        buckets = tuple(_key(DURATION, DURATION + "_bucket", names, (*values, le)) for le in _LE)
+        return requests, sums, body, buckets
+
+
+_process: ProcessMetrics | None = None
+_process_lock = threading.Lock()
+
+
+def _process_metrics(app: Application) -> ProcessMetrics:
+    """Return this process's one :class:`ProcessMetrics` (each event loop shares it)."""
+    global _process
+    with _process_lock:
+        if _process is None or _process.directory != metrics_directory():
+            _process = ProcessMetrics(metrics_directory(), getattr(app, "route_template", None))
+        return _process
+
+
+def render(directory: str) -> bytes:
+    """Return every process's metrics in ``directory``, summed, as Prometheus text."""
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=directory)
+    return bytes(generate_latest(registry))
+
+
+class _Answer:
+    """A response of the scrape endpoint (the server's ``ResponseLike`` shape)."""
+
+    __slots__ = ("body", "raw_headers", "status_code")
+
+    stream = None
+    background = None
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self.status_code = status
+        self.raw_headers = headers
+        self.body = body
+
+
+# The text format's version every Prometheus reads (prometheus_client's newest name for the same
+# format, 1.0.0, is unknown to older servers).
+_CONTENT_TYPE: Final = (b"content-type", b"text/plain; version=0.0.4; charset=utf-8")
+_JSON: Final = (b"content-type", b"application/json")
+
+
+class MetricsEndpoint:
+    """The application, with the scrape path answered in front of it.
+
+    Everything else is the wrapped application's: ``dispatch`` hands every other request over
+    with one comparison, and any other attribute (``request_class``, ``error_headers``, ...)
+    is read from it.
+    """
+
+    def __init__(
+        self, app: Application, path: str, token: str, process: ProcessMetrics
+    ) -> None:
+        self._app = app
+        self._path = path.encode("latin-1")
+        self._token = token.encode("utf-8")
+        self._process = process
+        self.request_class = app.request_class
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._app, name)
+
+    def dispatch(self, request: RawRequest) -> Coroutine[Any, Any, Any]:
+        """Answer the scrape path; hand any other request to the application."""
+        target = request.target
+        path = self._path
+        if target.startswith(path) and (len(target) == len(path) or target[len(path)] == 63):
+            return self._scrape(request)
+        return self._app.dispatch(request)
+
+    async def _scrape(self, request: RawRequest) -> _Answer:
+        if request.method not in ("GET", "HEAD"):
+            body = b'{"detail":"Method Not Allowed"}'
+            return _Answer(405, [_JSON, (b"allow", b"GET, HEAD")], body)
+        if self._token and not self._authorized(request):
+            headers = [_JSON, (b"www-authenticate", b"Bearer")]
+            return _Answer(401, headers, b'{"detail":"Authentication required"}')
+        process = self._process
+        # Reading every process's files takes a few milliseconds: not on the event loop.
+        body = await asyncio.get_running_loop().run_in_executor(None, _scrape_now, process)
+        return _Answer(200, [_CONTENT_TYPE], body)
+
+    def _authorized(self, request: RawRequest) -> bool:
+        for name, value in request.raw_headers:
+            if name.lower() == b"authorization":
+                scheme, _, given = value.partition(b" ")
+                return scheme.lower() == b"bearer" and hmac.compare_digest(
+                    given.strip(), self._token
+                )
+        return False
+
+    async def startup(self) -> None:
+        """Start the wrapped application."""
+        await self._app.startup()
+
+    async def shutdown(self) -> None:
+        """Write this process's last counts, then stop the wrapped application."""
+        self._process.write_quietly()
+        await self._app.shutdown()
+
+
+def _scrape_now(process: ProcessMetrics) -> bytes:
+    process.write()
+    return render(process.directory)
+
+
+def instrument(
+    app: Application,
+    config: ServerConfig,
+    access_log: Callable[[str, str, bytes, str, int, int, float], None] | None,
+    connections: set[Any],
+) -> tuple[
+    MetricsEndpoint, Callable[[str, str, bytes, str, int, int, float], None], ProcessMetrics
+]:
+    """Return ``app`` with the scrape path in front, the per-response hook counting it, and
+    this process's :class:`ProcessMetrics`.
+
+    ``access_log`` (the hook without metrics, or None) is still called by the returned hook;
+    ``connections`` (one event loop's) is counted in the connection and in-flight gauges.
+    """
+    process = _process_metrics(app)
+    process.watch_connections(connections)
+    endpoint = MetricsEndpoint(app, config.metrics_path, config.metrics_token, process)
+    record = process.record
+    if access_log is None:
+        return endpoint, record, process
+    log = access_log
+
+    def log_and_record(
+        client: str,
+        method: str,
+        target: bytes,
+        http_version: str,
+        status: int,
+        nbytes: int,
+        duration_s: float,
+    ) -> None:
+        log(client, method, target, http_version, status, nbytes, duration_s)
+        record(client, method, target, http_version, status, nbytes, duration_s)
+
+    return endpoint, log_and_record, process
+
+
+class SupervisorMetrics:
+    """What the supervisor adds: restarts counted, and a dead worker's live gauges removed."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self._files = _Files(directory, os.getpid())
+        self._restarts: dict[str, float] = {}
+        for reason in RESTART_REASONS:  # every series present from the start, at 0
+            self._write_restarts(reason, 0.0)
+
+    def restarted(self, reason: str) -> None:
+        """Count a worker started to replace another (``reason``: recycle, crash, reload)."""
+        self._write_restarts(reason, self._restarts.get(reason, 0.0) + 1)
+
+    def _write_restarts(self, reason: str, total: float) -> None:
+        self._restarts[reason] = total
+        key = _key(RESTARTS, RESTARTS + "_total", ("reason",), (reason,))
+        self._files.get("counter").write_value(key, total, 0.0)
+
+    def exited(self, pid: int) -> None:
+        """Forget a worker's live gauges (its counters stay in the totals)."""
+        mark_process_dead(pid, self.directory)
+
+    def close(self, remove: bool) -> None:
+        """Close the files; remove the directory too when ``remove`` (the supervisor made it)."""
+        self._files.close()
+        if remove:
+            shutil.rmtree(self.directory, ignore_errors=True)
