@@ -31,7 +31,7 @@ LAYERS: Final = [
     # The request, its parameters, its session and database, the bridge to Django's views.
     "request types _binding datastructures _django",
     "responses shortcuts",
-    "middleware auth",
+    "middleware auth logging",
     # Declaring, compiling and dispatching routes.
     "routing router _dispatch",
     # The schema and documentation routes, read from the declared routes.
@@ -60,7 +60,14 @@ LAZY_OPTIONAL: Final = {
 }
 
 # Besides the standard library: its parsers, and what its processes and --dev need.
-SERVER_DEPENDENCIES: Final = {"httptools", "uvloop", "msgspec", "watchfiles", "psutil"}
+SERVER_DEPENDENCIES: Final = {
+    "httptools",
+    "uvloop",
+    "msgspec",
+    "watchfiles",
+    "psutil",
+    "prometheus_client",
+}
 # The framework reaches the server only through its faces; the entry points may use the rest.
 SERVER_FACES: Final = ("server.contract", "server.config")
 SERVER_USERS: Final = ("management", "testing")

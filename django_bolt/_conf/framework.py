@@ -137,6 +137,13 @@ class FrameworkConfig:
         "Most buckets one in-process rate limit keeps.",
         checks.int_at_least(1),
     )
+    bolt_log_queue_size: int = _setting(
+        "BOLT_LOG_QUEUE_SIZE",
+        10_000,
+        "Most log records waiting for the logging thread; past it new records are dropped "
+        "(counted, with a notice on stderr).",
+        checks.int_at_least(1),
+    )
 
     # --- CORS: django-cors-headers' names and defaults (its older names are read too) ------------
     cors_allowed_origins: tuple[str, ...] = _setting(

@@ -163,10 +163,7 @@ class AccessLog:
                 "size": entry[5],
                 "duration": entry[6],
             }
-            try:
-                logger.log(level, "%s", fmt(entry).rstrip("\n"), extra=extra)
-            except Exception:  # pragma: no cover - logging's handlers report their own errors
-                continue
+            logger.log(level, "%s", fmt(entry).rstrip("\n"), extra=extra)
 
     def _write_all(self, data: bytes) -> None:
         view = memoryview(data)

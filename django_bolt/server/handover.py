@@ -23,6 +23,7 @@ reports ready, so the parent keeps the worker it was to replace.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import signal
 import socket
@@ -149,6 +150,7 @@ if (
     __name__ == "__main__"
 ):  # pragma: no cover - run by the parent, observed by the integration tests
     _code = main()
+    logging.shutdown()  # handlers that write from a thread (queued ones) write what they hold
     sys.stdout.flush()
     sys.stderr.flush()
     # As a forked worker does: threads of the sync pool may still sleep in a handler.

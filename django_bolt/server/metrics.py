@@ -30,12 +30,16 @@ import shutil
 import tempfile
 import threading
 from bisect import bisect_left
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.mmap_dict import MmapedDict, mmap_key
-from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
-from prometheus_client.utils import floatToGoString
+from prometheus_client import (
+    CollectorRegistry,
+    generate_latest,
+    mmap_dict as _mmap_dict,
+    multiprocess as _multiprocess,
+)
+from prometheus_client.mmap_dict import mmap_key
+from prometheus_client.utils import floatToGoString as _float_to_go_string
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -58,6 +62,8 @@ __all__ = (
     "websocket_opened",
 )
 
+_go_float = cast("Callable[[float], str]", _float_to_go_string)
+
 DIRECTORY_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
 # Upper bounds of the latency buckets, in seconds (prometheus_client's defaults, plus 1 ms).
 BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -68,7 +74,7 @@ _MAX_CACHED_PATHS: Final = 4096
 # Per series: count, sum of seconds, body bytes, then one slot per bucket and +Inf.
 _COUNT, _SUM, _BYTES, _FIRST_BUCKET = 0, 1, 2, 3
 _SLOTS: Final = _FIRST_BUCKET + len(BUCKETS) + 1
-_LE: Final = (*(floatToGoString(b) for b in BUCKETS), "+Inf")
+_LE: Final = (*(_go_float(b) for b in BUCKETS), "+Inf")
 _LABELS: Final = ("method", "route", "status")
 
 REQUESTS: Final = "bolt_http_requests"
@@ -90,6 +96,19 @@ _HELP: Final = {
 }
 
 logger = logging.getLogger("django_bolt.server")
+
+
+class _Mapped(Protocol):
+    """The part of prometheus_client's ``MmapedDict`` (one process's file) used here."""
+
+    def write_value(self, key: str, value: float, timestamp: float) -> None: ...
+
+    def close(self) -> None: ...
+
+
+# prometheus_client's multiprocess helpers carry no type hints: typed once, here.
+_open_mapped = cast("Callable[[str], _Mapped]", _mmap_dict.MmapedDict)
+_mark_process_dead = cast("Callable[[int, str], None]", _multiprocess.mark_process_dead)
 
 _directory: str | None = None
 _directory_lock = threading.Lock()
@@ -164,13 +183,13 @@ class _Files:
     def __init__(self, directory: str, pid: int) -> None:
         self._directory = directory
         self._pid = pid
-        self._open: dict[str, MmapedDict] = {}
+        self._open: dict[str, _Mapped] = {}
 
-    def get(self, kind: str) -> MmapedDict:
+    def get(self, kind: str) -> _Mapped:
         found = self._open.get(kind)
         if found is None:
             path = os.path.join(self._directory, f"{kind}_{self._pid}.db")
-            found = self._open[kind] = MmapedDict(path)
+            found = self._open[kind] = _open_mapped(path)
         return found
 
     def close(self) -> None:
@@ -296,9 +315,7 @@ class ProcessMetrics:
         with self._write_lock:
             self._files.close()
 
-    def _series_keys(
-        self, key: tuple[str, str, int]
-    ) -> tuple[str, str, str, tuple[str, ...]]:
+    def _series_keys(self, key: tuple[str, str, int]) -> tuple[str, str, str, tuple[str, ...]]:
         values = (key[0], key[1], str(key[2]))
         requests = _key(REQUESTS, REQUESTS + "_total", _LABELS, values)
         body = _key(BODY_BYTES, BODY_BYTES + "_total", _LABELS, values)
@@ -324,7 +341,7 @@ def _process_metrics(app: Application) -> ProcessMetrics:
 def render(directory: str) -> bytes:
     """Return every process's metrics in ``directory``, summed, as Prometheus text."""
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=directory)
+    _multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
     return bytes(generate_latest(registry))
 
 
@@ -356,9 +373,7 @@ class MetricsEndpoint:
     is read from it.
     """
 
-    def __init__(
-        self, app: Application, path: str, token: str, process: ProcessMetrics
-    ) -> None:
+    def __init__(self, app: Application, path: str, token: str, process: ProcessMetrics) -> None:
         self._app = app
         self._path = path.encode("latin-1")
         self._token = token.encode("utf-8")
@@ -470,7 +485,7 @@ class SupervisorMetrics:
 
     def exited(self, pid: int) -> None:
         """Forget a worker's live gauges (its counters stay in the totals)."""
-        mark_process_dead(pid, self.directory)
+        _mark_process_dead(pid, self.directory)
 
     def close(self, remove: bool) -> None:
         """Close the files; remove the directory too when ``remove`` (the supervisor made it)."""

@@ -29,6 +29,7 @@ handlers only record the signal; ``step()`` dispatches it to ``handle_sigterm`` 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import selectors
 import signal
@@ -40,9 +41,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Protocol
 
 from django_bolt.server import handover
-from django_bolt.server.accesslog import AccessLog, make_access_log
-from django_bolt.server.metrics import SupervisorMetrics, prepare_directory
+from django_bolt.server.accesslog import make_access_log
 from django_bolt.server.lifeline import describe_exit, stop_when_parent_dies
+from django_bolt.server.metrics import SupervisorMetrics, prepare_directory
 from django_bolt.server.rlimits import raise_open_file_limit
 from django_bolt.server.worker import EXIT_STARTUP_FAILED, MSG_READY, MSG_RECYCLE, Worker
 
@@ -147,6 +148,9 @@ class Supervisor:
         self.table = table
         # Metrics on: restarts counted, and a dead worker's live gauges dropped from scrapes.
         self.metrics = metrics
+        self._worker_exited: Callable[[int], None] = (
+            metrics.exited if metrics is not None else _ignore_exit
+        )
         self.kill_timeout_s = kill_timeout_s
         # A replacement that never reports ready (a deployed module that blocks at import, say)
         # would hold its slot's reload round forever: past this it is killed (0: no limit).
@@ -364,8 +368,7 @@ class Supervisor:
         info = self.workers.pop(pid, None)
         if info is None:
             return
-        if self.metrics is not None:
-            self.metrics.exited(pid)
+        self._worker_exited(pid)
         slot = self.slots[info.slot]
         slot.live.remove(info)
         replacing = slot.incoming is info
@@ -465,6 +468,10 @@ class Supervisor:
             self.exit_code = self._shutdown_code
 
 
+def _ignore_exit(pid: int) -> None:
+    """Nothing to forget about an exited worker (metrics off)."""
+
+
 def _log_stderr(message: str) -> None:
     sys.stderr.write(f"[django-bolt {os.getpid()}] {message}\n")
     sys.stderr.flush()
@@ -511,6 +518,8 @@ class ForkProcessTable:
                 traceback.print_exc()
             finally:
                 with contextlib.suppress(Exception):
+                    # Handlers that write from a thread (queued ones) write what they hold.
+                    logging.shutdown()
                     sys.stdout.flush()
                     sys.stderr.flush()
                 os._exit(code)

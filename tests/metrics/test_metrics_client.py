@@ -97,7 +97,10 @@ def test_scrapes_count_themselves_and_random_paths_add_no_series(private_directo
             client.get(f"/random-{i}")
         client.get("/metrics")
         text = client.get("/metrics?format=ignored").text
-    assert sample(text, "bolt_http_requests_total", method="GET", route="<unmatched>", status="404") == 50
+    assert (
+        sample(text, "bolt_http_requests_total", method="GET", route="<unmatched>", status="404")
+        == 50
+    )
     series = [line for line in text.splitlines() if line.startswith("bolt_http_requests_total")]
     assert len(series) == 2  # the 404s and the first scrape, nothing per path
 

@@ -22,6 +22,7 @@ from django.db import connections
 import django_bolt
 from django_bolt.conf import framework_setting
 from django_bolt.discovery import discover_application
+from django_bolt.logging import setup_django_logging
 from django_bolt.server import reload
 from django_bolt.server.accesslog import make_access_log
 from django_bolt.server.config import OPTIONS, ServerConfig, ServerConfigError, load_server_config
@@ -70,7 +71,11 @@ def add_option_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def configure_logging(level: str) -> None:
-    """Send the ``django_bolt`` loggers to stderr at ``level`` (unless a handler is set)."""
+    """Send the ``django_bolt`` loggers to stderr at ``level`` (unless a handler is set).
+
+    Then the ``django_bolt`` and ``django.server`` loggers write through a bounded queue
+    (``BOLT_LOG_QUEUE_SIZE``) and a thread of their own, unless ``LOGGING`` names them.
+    """
     logger = logging.getLogger("django_bolt")
     logger.setLevel(level.upper())
     if not logger.handlers:
@@ -78,6 +83,7 @@ def configure_logging(level: str) -> None:
         handler.setFormatter(logging.Formatter("[django-bolt %(process)d] %(message)s"))
         logger.addHandler(handler)
         logger.propagate = False
+    setup_django_logging()
 
 
 def display_host(host: str) -> str:
