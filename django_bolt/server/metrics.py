@@ -215,8 +215,8 @@ class ProcessMetrics:
         self._connection_sets: list[set[Any]] = []
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self._pid = os.getpid()
-        self._files = _Files(directory, self._pid)
+        self.pid = os.getpid()
+        self._files = _Files(directory, self.pid)
 
     def watch_connections(self, connections: set[Any]) -> None:
         """Count the connections of one event loop (and their requests) in the gauges."""
@@ -283,7 +283,7 @@ class ProcessMetrics:
 
     def write(self) -> None:
         """Write this process's totals into its multiprocess files (from any thread)."""
-        if os.getpid() != self._pid:  # a fork of a process that recorded: not its counts
+        if os.getpid() != self.pid:  # a fork of a process that recorded: not its counts
             return
         with self._lock:
             changed = [
@@ -333,8 +333,14 @@ def _process_metrics(app: Application) -> ProcessMetrics:
     """Return this process's one :class:`ProcessMetrics` (each event loop shares it)."""
     global _process
     with _process_lock:
-        if _process is None or _process.directory != metrics_directory():
-            _process = ProcessMetrics(metrics_directory(), getattr(app, "route_template", None))
+        directory = metrics_directory()
+        stale = _process is not None and (
+            _process.directory != directory or _process.pid != os.getpid()
+        )
+        if stale and _process is not None:
+            _process.close()  # another directory (tests), or the parent's before a fork
+        if _process is None or stale:
+            _process = ProcessMetrics(directory, getattr(app, "route_template", None))
         return _process
 
 
@@ -417,8 +423,7 @@ class MetricsEndpoint:
         await self._app.startup()
 
     async def shutdown(self) -> None:
-        """Write this process's last counts, then stop the wrapped application."""
-        self._process.write_quietly()
+        """Stop the wrapped application (the loop's last tick writes the last counts)."""
         await self._app.shutdown()
 
 

@@ -171,6 +171,7 @@ class _LoopThread:
             if state.connections:
                 state.force_close()
                 await asyncio.sleep(0)
+            state.tick()  # with metrics on, this loop's last counts are written now
         finally:
             if watchdog is not None and heartbeat is not None:
                 watchdog.forget(heartbeat)

@@ -6,11 +6,13 @@ import glob
 import os
 import signal
 import tempfile
+import threading
 import time
 from typing import TYPE_CHECKING
 
 import pytest
 
+from django_bolt.server import metrics
 from tests.integration.conftest import http_get
 from tests.metrics.test_metrics_client import sample
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 PID_ROUTE = {"method": "GET", "route": "/pid", "status": "200"}
+SLOW_ROUTE = {"method": "GET", "route": "/slow", "status": "200"}
 
 
 def answers_by_pid(bolt: BoltProcess, pids: int = 2, limit: int = 400) -> dict[int, int]:
@@ -81,6 +84,19 @@ def test_one_scrape_sees_both_processes(
     }
     assert sample(text, "bolt_worker_restarts_total", reason="crash") == 0
 
+    # A request in progress is in flight, whichever worker has it.
+    slow = threading.Thread(target=http_get, args=(bolt.host, bolt.port, "/slow?seconds=3"))
+    slow.start()
+    try:
+        scrape_until(
+            bolt, lambda t: sample(t, "bolt_http_requests_in_flight") >= 2, "the slow request"
+        )
+    finally:
+        slow.join(10)
+    scrape_until(
+        bolt, lambda t: sample(t, "bolt_http_requests_total", **SLOW_ROUTE) == 1, "/slow counted"
+    )
+
     # A worker dies: its replacement is counted, and what the dead one served stays counted.
     victim = next(iter(counts))
     os.kill(victim, signal.SIGKILL)
@@ -93,6 +109,7 @@ def test_one_scrape_sees_both_processes(
         "the restart",
     )
     assert sample(text, "bolt_http_requests_total", **PID_ROUTE) == total
+    assert sample(text, "bolt_http_requests_total", **SLOW_ROUTE) == 1
     bolt.send_signal(signal.SIGTERM)
     assert bolt.wait(30) == 0
     assert tmp_path.is_dir(), "a directory the user named is kept"
@@ -120,3 +137,16 @@ def test_the_supervisor_makes_and_removes_its_own_directory(
     bolt.send_signal(signal.SIGTERM)
     assert bolt.wait(30) == 0
     assert not os.path.exists(directory), "the directory the supervisor made is removed at exit"
+
+
+def test_a_worker_that_stops_writes_its_last_counts(
+    run_bolt: Callable[..., BoltProcess], tmp_path: Path
+) -> None:
+    bolt = run_bolt("--metrics-path", "/metrics", env={"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
+    for _ in range(7):
+        assert bolt.get("/version").status == 200
+    bolt.send_signal(signal.SIGTERM)  # well within the second between two periodic writes
+    assert bolt.wait(30) == 0
+    text = metrics.render(str(tmp_path)).decode()
+    version = {"method": "GET", "route": "/version", "status": "200"}
+    assert sample(text, "bolt_http_requests_total", **version) == 7

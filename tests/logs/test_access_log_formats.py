@@ -115,8 +115,10 @@ def test_queue_drops_past_its_size_and_never_blocks_the_caller(capfd) -> None:
 
 def test_setup_moves_handlers_behind_the_queue_and_respects_logging() -> None:
     name_bolt, name_server = "django_bolt", "django.server"
-    saved = {n: (list(logging.getLogger(n).handlers), logging.getLogger(n).propagate)
-             for n in (name_bolt, name_server)}
+    saved = {
+        n: (list(logging.getLogger(n).handlers), logging.getLogger(n).propagate)
+        for n in (name_bolt, name_server)
+    }
     original = logging.StreamHandler()
     logging.getLogger(name_server).handlers[:] = [original]
     logging.getLogger(name_bolt).handlers[:] = []

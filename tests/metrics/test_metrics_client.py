@@ -152,3 +152,41 @@ def test_off_by_default_the_path_is_the_apps(private_directory) -> None:
 def test_metrics_path_must_be_a_plain_path(path: str) -> None:
     with pytest.raises(ServerConfigError):
         load_server_config({"metrics_path": path}, {})
+
+
+def test_labels_come_from_the_app_and_a_failing_lookup_is_unmatched(tmp_path) -> None:
+    calls: list[bytes] = []
+
+    def route_template(path: bytes) -> str | None:
+        calls.append(path)
+        if path == b"/boom":
+            raise RuntimeError("broken table")
+        return "/t/{x}" if path.startswith(b"/t/") else None
+
+    process = metrics.ProcessMetrics(str(tmp_path), route_template)
+    try:
+        for target in (b"/t/1?a=b", b"/t/1", b"/t/2", b"/boom", b"/other"):
+            process.record("c", "GET", target, "1.1", 200, 5, 0.003)
+        process.write()
+        text = metrics.render(str(tmp_path)).decode()
+    finally:
+        process.close()
+    assert sample(text, "bolt_http_requests_total", method="GET", route="/t/{x}", status="200") == 3
+    unmatched = {"method": "GET", "route": metrics.UNMATCHED, "status": "200"}
+    assert sample(text, "bolt_http_requests_total", **unmatched) == 2
+    # A matched path is looked up once; the query never matters.
+    assert calls.count(b"/t/1") == 1
+    assert sample(text, "bolt_http_request_duration_seconds_bucket", le="0.0025", **unmatched) == 0
+    assert sample(text, "bolt_http_request_duration_seconds_bucket", le="0.005", **unmatched) == 2
+    assert sample(text, "bolt_http_response_body_bytes_total", **unmatched) == 10
+
+
+def test_the_path_memory_is_bounded(tmp_path) -> None:
+    process = metrics.ProcessMetrics(str(tmp_path), lambda path: "/t/{x}")
+    try:
+        for i in range(metrics._MAX_CACHED_PATHS + 10):
+            process.record("c", "GET", b"/t/%d" % i, "1.1", 200, 0, 0.0)
+        assert len(process._paths) <= metrics._MAX_CACHED_PATHS
+        assert len(process._series) == 1
+    finally:
+        process.close()
