@@ -61,6 +61,8 @@ QUEUED_LOGGERS: Final = ("django_bolt", "django.server")
 DROP_NOTICE_INTERVAL_S: Final = 5.0
 # How long closing waits for the writing thread to finish what is queued.
 CLOSE_TIMEOUT_S: Final = 5.0
+# How long a fork waits for a record being written to finish.
+FORK_WAIT_S: Final = 1.0
 
 ExceptionLoggingHandler = Callable[[logging.Logger, Any, BaseException, bool], None]
 
@@ -131,7 +133,16 @@ class LoggingConfig:
 
 
 class _Listener(logging.handlers.QueueListener):
-    """A queue listener whose stop waits a bounded time for a writer that may be stuck."""
+    """A queue listener whose stop waits a bounded time for a writer that may be stuck.
+
+    Each record is written holding :data:`_WRITING`, which a ``fork()`` waits for (a second at
+    most): a child must not inherit a stream whose buffer lock a writing thread held.
+    """
+
+    def handle(self, record: logging.LogRecord) -> None:
+        """Write ``record`` through the handlers, never while the process forks."""
+        with _fork_guard.writing:
+            super().handle(record)
 
     def enqueue_sentinel(self) -> None:
         """Queue the end marker, waiting for room (the queue may be full when we stop)."""
@@ -207,12 +218,35 @@ _installed: list[BoundedQueueHandler] = []
 _install_lock = threading.Lock()
 
 
-def _restart_after_fork() -> None:
-    for handler in _installed:
-        handler.start()
+class _ForkGuard:
+    """Keeps a fork from happening in the middle of a queued record's write."""
+
+    def __init__(self) -> None:
+        self.writing = threading.Lock()
+        self.held = False
+
+    def before(self) -> None:
+        # A writer stuck on a full pipe must not hold the fork forever.
+        self.held = self.writing.acquire(timeout=FORK_WAIT_S)
+
+    def after_in_parent(self) -> None:
+        if self.held:
+            self.held = False
+            self.writing.release()
+
+    def after_in_child(self) -> None:
+        self.writing = threading.Lock()  # whoever held the old one is not in this process
+        self.held = False
+        for handler in _installed:
+            handler.start()
 
 
-os.register_at_fork(after_in_child=_restart_after_fork)
+_fork_guard: Final = _ForkGuard()
+os.register_at_fork(
+    before=_fork_guard.before,
+    after_in_parent=_fork_guard.after_in_parent,
+    after_in_child=_fork_guard.after_in_child,
+)
 
 
 def _configured_by_project(logging_setting: Any, name: str) -> bool:
