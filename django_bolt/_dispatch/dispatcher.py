@@ -15,7 +15,7 @@ suspend is answered without a Task, since nothing on this path suspends on its o
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from django_bolt._dispatch.errors import error_response
 from django_bolt._dispatch.table import RouteMatch, RouteTable
@@ -25,7 +25,7 @@ from django_bolt._http.wire import CT_JSON, VARY_ORIGIN, WireResponse, add_vary
 from django_bolt.request import Request
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from django_bolt._dispatch.compile import Endpoint, ExceptionHandler
     from django_bolt._django.bridge import DjangoBridge
@@ -62,6 +62,8 @@ class Dispatcher:
     _bridge: DjangoBridge | None
     _static: StaticFiles | None
     _debug: bool
+    # Paths the server answers itself (serve_at); replaced, never mutated, so a shared default.
+    _server_routes: dict[str, Callable[[Request], Awaitable[Any]]] = {}  # noqa: RUF012
 
     def compile(self) -> RouteTable[Endpoint]:
         raise NotImplementedError
@@ -177,6 +179,14 @@ class Dispatcher:
             return compress(request, response)
         return response
 
+    def serve_at(self, path: str, endpoint: Callable[[Request], Awaitable[Any]]) -> None:
+        """Answer ``path`` with the server's ``endpoint`` when no route of the API takes it.
+
+        The server's metrics scrape is served this way: looked up only after the route table
+        missed, so it costs the API's routes nothing.
+        """
+        self._server_routes = {**self._server_routes, path: endpoint}
+
     def route_template(self, path: bytes) -> str | None:
         """Return the template of the route ``path`` (raw, without query) reaches, or None.
 
@@ -280,6 +290,9 @@ class Dispatcher:
         target: bytes,
         cut: int,
     ) -> WireResponse:
+        served = self._server_routes.get(raw_path)
+        if served is not None:
+            return await served(request)  # type: ignore[no-any-return]
         static = self._static
         if static is not None:
             # STATIC_ROOT / MEDIA_ROOT in production; a name not there goes on to Django.

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from django.conf import settings
 
@@ -146,7 +146,8 @@ class _Listener(logging.handlers.QueueListener):
 
     def enqueue_sentinel(self) -> None:
         """Queue the end marker, waiting for room (the queue may be full when we stop)."""
-        self.queue.put(self._sentinel, timeout=CLOSE_TIMEOUT_S)
+        target = cast("queue.Queue[Any]", self.queue)
+        target.put(None, timeout=CLOSE_TIMEOUT_S)  # None: the listener's end marker
 
     def stop_within(self, timeout: float) -> None:
         """Write what is queued and stop, giving up after ``timeout`` seconds."""

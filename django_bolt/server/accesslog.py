@@ -17,6 +17,7 @@ import os
 import threading
 import time
 from collections import deque
+from time import perf_counter
 from typing import TYPE_CHECKING, Final
 
 import msgspec
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from django_bolt.server.config import ServerConfig
+    from django_bolt.server.contract import RawRequest
 
 __all__ = (
     "FLUSH_INTERVAL_S",
@@ -40,6 +42,15 @@ FLUSH_INTERVAL_S: Final = 0.1
 FLUSH_BOUND: Final = 1024
 
 Entry = tuple[str, str, bytes, str, int, int, float]
+# What the request path queues: as an Entry, with the client still the request's (host, port).
+Raw = tuple["tuple[str, int] | None", str, bytes, str, int, int, float]
+
+# One %-format per line: a single C call formats every field.
+_LINE: Final = '%s "%s %s HTTP/%s" %d %d %.2fms\n'
+_JSON_LINE: Final = (
+    '{"time":"%s","client":%s,"method":"%s","path":%s,"query":%s,"http_version":"%s",'
+    '"status":%d,"bytes":%d,"duration_ms":%.3f}\n'
+)
 
 
 def format_line(entry: Entry) -> str:
@@ -48,11 +59,14 @@ def format_line(entry: Entry) -> str:
     # httptools rejects control characters in the target; backslashreplace keeps any other
     # non-ASCII byte visible without letting it forge a line.
     path = target.decode("ascii", "backslashreplace")
-    ms = duration_s * 1000
-    return f'{client} "{method} {path} HTTP/{version}" {status} {nbytes} {ms:.2f}ms\n'
+    return _LINE % (client, method, path, version, status, nbytes, duration_s * 1000)
 
 
 _encode: Final = msgspec.json.Encoder().encode
+
+
+def _timestamp(when: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when)) + f".{int(when % 1 * 1000):03d}Z"
 
 
 def format_json(entry: Entry, now: float | None = None) -> str:
@@ -61,23 +75,53 @@ def format_json(entry: Entry, now: float | None = None) -> str:
     ``time`` is when the line is written (the flusher's clock, at most ~0.1 s after the
     response), in UTC, ISO 8601 with milliseconds.
     """
+    stamp = _timestamp(time.time() if now is None else now)
+    return _json_line(stamp, entry)
+
+
+def _json_line(stamp: str, entry: Entry) -> str:
     client, method, target, version, status, nbytes, duration_s = entry
-    text = target.decode("ascii", "backslashreplace")
-    path, _, query = text.partition("?")
-    when = time.time() if now is None else now
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when)) + f".{int(when % 1 * 1000):03d}Z"
-    record = {
-        "time": stamp,
-        "client": client,
-        "method": method,
-        "path": path,
-        "query": query,
-        "http_version": version,
-        "status": status,
-        "bytes": nbytes,
-        "duration_ms": round(duration_s * 1000, 3),
-    }
-    return _encode(record).decode("utf-8") + "\n"
+    path, _, query = target.decode("ascii", "backslashreplace").partition("?")
+    # Client, path and query are escaped by the JSON encoder; method and version are tokens
+    # the parser checked.
+    return _JSON_LINE % (
+        stamp,
+        _encode(client).decode(),
+        method,
+        _encode(path).decode(),
+        _encode(query).decode(),
+        version,
+        status,
+        nbytes,
+        duration_s * 1000,
+    )
+
+
+def _text_lines(raw: list[Raw]) -> list[str]:
+    line = _LINE
+    return [
+        line
+        % (
+            client[0] if client else "-",
+            method,
+            target.decode("ascii", "backslashreplace"),
+            version,
+            status,
+            nbytes,
+            duration_s * 1000,
+        )
+        for client, method, target, version, status, nbytes, duration_s in raw
+    ]
+
+
+def _json_lines(raw: list[Raw]) -> list[str]:
+    stamp = _timestamp(time.time())
+    return [_json_line(stamp, _entry(r)) for r in raw]
+
+
+def _entry(raw: Raw) -> Entry:
+    client, method, target, version, status, nbytes, duration_s = raw
+    return (client[0] if client else "-", method, target, version, status, nbytes, duration_s)
 
 
 def level_for_status(status: int) -> int:
@@ -94,7 +138,7 @@ class AccessLog:
     hands each line to that logger (at :func:`level_for_status`) instead of the descriptor.
     """
 
-    __slots__ = ("_bound", "_fd", "_format", "_lock", "_logger", "_queue", "wake")
+    __slots__ = ("_bound", "_fd", "_format", "_lines", "_lock", "_logger", "_queue", "wake")
 
     def __init__(
         self,
@@ -106,14 +150,39 @@ class AccessLog:
     ) -> None:
         self._fd = fd
         self._format: Callable[[Entry], str] = format_json if json else format_line
+        self._lines: Callable[[list[Raw]], list[str]] = _json_lines if json else _text_lines
         self._logger = logger
         self._bound = bound
-        self._queue: deque[Entry] = deque()
+        self._queue: deque[Raw] = deque()
         self._lock = threading.Lock()
         # Set when the queue passes its bound; the flusher waits on it with a timeout.
         self.wake = threading.Event()
 
     def __call__(
+        self,
+        request: RawRequest,
+        status: int,
+        nbytes: int,
+        started: float,
+        _clock: Callable[[], float] = perf_counter,
+    ) -> None:
+        """Queue one response's line (the server's per-response hook; formatted later)."""
+        queue = self._queue
+        queue.append(
+            (
+                request.client,
+                request.method,
+                request.target,
+                request.http_version,
+                status,
+                nbytes,
+                _clock() - started,
+            )
+        )
+        if len(queue) > self._bound:
+            self.wake.set()
+
+    def add(
         self,
         client: str,
         method: str,
@@ -123,9 +192,9 @@ class AccessLog:
         nbytes: int,
         duration_s: float,
     ) -> None:
-        queue = self._queue
-        queue.append((client, method, target, http_version, status, nbytes, duration_s))
-        if len(queue) > self._bound:
+        """Queue a line from its fields (``client`` as text; for callers without a request)."""
+        self._queue.append(((client, 0), method, target, http_version, status, nbytes, duration_s))
+        if len(self._queue) > self._bound:
             self.wake.set()
 
     def pending(self) -> int:
@@ -139,13 +208,12 @@ class AccessLog:
             count = len(queue)
             if not count:
                 return
-            fmt = self._format
+            pop = queue.popleft
+            raw = [pop() for _ in range(count)]
             if self._logger is not None:
-                self._emit([queue.popleft() for _ in range(count)], self._logger)
+                self._emit([_entry(r) for r in raw], self._logger)
                 return
-            data = "".join([fmt(queue.popleft()) for _ in range(count)]).encode(
-                "utf-8", "backslashreplace"
-            )
+            data = "".join(self._lines(raw)).encode("utf-8", "backslashreplace")
             self._write_all(data)
 
     def _emit(self, entries: list[Entry], logger: logging.Logger) -> None:

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ("AccessLog", "Connection", "ServerState", "default_connection_limit")
 
-# client, method, target, HTTP version, status, body bytes, seconds
-AccessLog = Callable[[str, str, bytes, str, int, int, float], None]
+# Called once per response: (request, status, body bytes sent, perf_counter() at its start).
+AccessLog = Callable[["RawRequest", int, int, float], None]
 
 # The sweep that enforces timeouts runs at a quarter of the shortest one, within these bounds.
 _SWEEP_MIN_S: Final = 0.05

@@ -42,8 +42,8 @@ def test_json_access_log_writes_json_lines() -> None:
     read_fd, write_fd = os.pipe()
     try:
         log = AccessLog(write_fd, json=True)
-        log("127.0.0.1", "GET", b"/a", "1.1", 200, 3, 0.001)
-        log("127.0.0.1", "GET", b"/b", "1.1", 503, 0, 0.002)
+        log.add("127.0.0.1", "GET", b"/a", "1.1", 200, 3, 0.001)
+        log.add("127.0.0.1", "GET", b"/b", "1.1", 503, 0, 0.002)
         log.flush()
         lines = read_all(read_fd).decode().splitlines()
         assert [json.loads(line)["status"] for line in lines] == [200, 503]
@@ -56,9 +56,9 @@ def test_logger_destination_uses_the_status_level_and_attributes(caplog) -> None
     logger = logging.getLogger("tests.access")
     caplog.set_level(logging.WARNING, "tests.access")
     log = AccessLog(logger=logger)
-    log("1.2.3.4", "GET", b"/ok", "1.1", 200, 1, 0.001)
-    log("1.2.3.4", "GET", b"/gone", "1.1", 404, 1, 0.001)
-    log("1.2.3.4", "GET", b"/bad", "1.1", 500, 1, 0.001)
+    log.add("1.2.3.4", "GET", b"/ok", "1.1", 200, 1, 0.001)
+    log.add("1.2.3.4", "GET", b"/gone", "1.1", 404, 1, 0.001)
+    log.add("1.2.3.4", "GET", b"/bad", "1.1", 500, 1, 0.001)
     log.flush()
     seen = [(r.levelno, r.getMessage().split('"')[1]) for r in caplog.records]
     # INFO is below the logger's level: the 200 is not formatted at all.

@@ -166,7 +166,7 @@ def test_labels_come_from_the_app_and_a_failing_lookup_is_unmatched(tmp_path) ->
     process = metrics.ProcessMetrics(str(tmp_path), route_template)
     try:
         for target in (b"/t/1?a=b", b"/t/1", b"/t/2", b"/boom", b"/other"):
-            process.record("c", "GET", target, "1.1", 200, 5, 0.003)
+            process.add("GET", target, 200, 5, 0.003)
         process.write()
         text = metrics.render(str(tmp_path)).decode()
     finally:
@@ -183,10 +183,28 @@ def test_labels_come_from_the_app_and_a_failing_lookup_is_unmatched(tmp_path) ->
 
 def test_the_path_memory_is_bounded(tmp_path) -> None:
     process = metrics.ProcessMetrics(str(tmp_path), lambda path: "/t/{x}")
+    recorder = process.recorder(set())
     try:
         for i in range(metrics._MAX_CACHED_PATHS + 10):
-            process.record("c", "GET", b"/t/%d" % i, "1.1", 200, 0, 0.0)
+            recorder.add("GET", b"/t/%d?q=%d" % (i, i), 200, 0, 0.0)
+        assert len(recorder._index) <= metrics._MAX_CACHED_PATHS
         assert len(process._paths) <= metrics._MAX_CACHED_PATHS
-        assert len(process._series) == 1
+        assert list(recorder.pending) == [("GET", "/t/{x}", 200)]
+        assert process.totals()[("GET", "/t/{x}", 200)][0] == metrics._MAX_CACHED_PATHS + 10
+    finally:
+        process.close()
+
+
+def test_loops_count_apart_and_are_summed(tmp_path) -> None:
+    process = metrics.ProcessMetrics(str(tmp_path), lambda path: "/a")
+    first, second = process.recorder(set()), process.recorder(set())
+    try:
+        first.add("GET", b"/a", 200, 1, 0.5)
+        second.add("GET", b"/a", 200, 2, 0.25)
+        second.add("GET", b"/a", 500, 0, 20.0)
+        totals = process.totals()
+        ok = totals[("GET", "/a", 200)]
+        assert ok[:3] == [2, 0.75, 3]
+        assert totals[("GET", "/a", 500)][-1] == 1  # past the last bucket: +Inf only
     finally:
         process.close()

@@ -38,7 +38,7 @@ def test_appends_are_buffered_until_flush_then_written_in_one_write() -> None:
     try:
         log = AccessLog(write_fd)
         for i in range(3):
-            log("127.0.0.1", "GET", f"/{i}".encode(), "1.1", 200, i, 0.001)
+            log.add("127.0.0.1", "GET", f"/{i}".encode(), "1.1", 200, i, 0.001)
         assert read_all(read_fd) == b""
         assert log.pending() == 3
         log.flush()
@@ -54,10 +54,10 @@ def test_passing_the_bound_wakes_the_flusher() -> None:
     read_fd, write_fd = os.pipe()
     try:
         log = AccessLog(write_fd, bound=2)
-        log("c", "GET", b"/", "1.1", 200, 0, 0.0)
-        log("c", "GET", b"/", "1.1", 200, 0, 0.0)
+        log.add("c", "GET", b"/", "1.1", 200, 0, 0.0)
+        log.add("c", "GET", b"/", "1.1", 200, 0, 0.0)
         assert not log.wake.is_set()
-        log("c", "GET", b"/", "1.1", 200, 0, 0.0)
+        log.add("c", "GET", b"/", "1.1", 200, 0, 0.0)
         assert log.wake.is_set()
     finally:
         os.close(read_fd)
@@ -79,7 +79,7 @@ def test_flusher_thread_writes_everything_appended_by_other_threads() -> None:
 
         def produce(tag: str) -> None:
             for i in range(200):
-                log("c", "GET", f"/{tag}/{i}".encode(), "1.1", 200, 1, 0.0)
+                log.add("c", "GET", f"/{tag}/{i}".encode(), "1.1", 200, 1, 0.0)
 
         reader = threading.Thread(target=drain)
         reader.start()
