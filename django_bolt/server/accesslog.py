@@ -40,6 +40,8 @@ __all__ = (
 FLUSH_INTERVAL_S: Final = 0.1
 # Past this many queued lines the flusher is woken at once, so a burst never holds much memory.
 FLUSH_BOUND: Final = 1024
+# A batch smaller than an eighth of the bound is written at most this late.
+MAX_DELAY_S: Final = 1.0
 
 Entry = tuple[str, str, bytes, str, int, int, float]
 # What the request path queues: as an Entry, with the client still the request's (host, port).
@@ -138,7 +140,17 @@ class AccessLog:
     hands each line to that logger (at :func:`level_for_status`) instead of the descriptor.
     """
 
-    __slots__ = ("_bound", "_fd", "_format", "_lines", "_lock", "_logger", "_queue", "wake")
+    __slots__ = (
+        "_bound",
+        "_fd",
+        "_format",
+        "_lines",
+        "_lock",
+        "_logger",
+        "_queue",
+        "_since",
+        "wake",
+    )
 
     def __init__(
         self,
@@ -153,6 +165,7 @@ class AccessLog:
         self._lines: Callable[[list[Raw]], list[str]] = _json_lines if json else _text_lines
         self._logger = logger
         self._bound = bound
+        self._since = 0.0  # when the oldest line of a small batch was first seen waiting
         self._queue: deque[Raw] = deque()
         self._lock = threading.Lock()
         # Set when the queue passes its bound; the flusher waits on it with a timeout.
@@ -200,14 +213,26 @@ class AccessLog:
     def pending(self) -> int:
         return len(self._queue)
 
-    def flush(self) -> None:
-        """Format and write every queued entry in one write (called off the event loops)."""
+    def flush(self, force: bool = True) -> None:
+        """Format and write every queued entry in one write (called off the event loops).
+
+        Unless ``force``, a small batch (under an eighth of the bound) waits until it is
+        ``MAX_DELAY_S`` old: a quiet server is not woken ten times a second for a line or two.
+        """
         with self._lock:
             self.wake.clear()
             queue = self._queue
             count = len(queue)
             if not count:
+                self._since = 0.0
                 return
+            if not force and count < self._bound >> 3:
+                now = time.monotonic()
+                if not self._since:
+                    self._since = now
+                if now - self._since < MAX_DELAY_S:
+                    return
+            self._since = 0.0
             pop = queue.popleft
             raw = [pop() for _ in range(count)]
             if self._logger is not None:
@@ -249,7 +274,7 @@ class AccessLog:
         """Flush every ``FLUSH_INTERVAL_S`` (or when woken) until ``stop`` is set, then again."""
         while not stop.is_set():
             self.wake.wait(FLUSH_INTERVAL_S)
-            self.flush()
+            self.flush(force=False)
         self.flush()
 
 

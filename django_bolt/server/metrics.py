@@ -204,6 +204,11 @@ def _key(metric: str, sample: str, names: tuple[str, ...], values: tuple[str, ..
     return str(mmap_key(metric, sample, list(names), list(values), _HELP[metric]))
 
 
+_GAUGE_KEYS: Final = tuple(
+    _key(name, name, (), ()) for name in (CONNECTIONS, IN_FLIGHT, WEBSOCKETS)
+)
+
+
 class Recorder:
     """The responses of one event loop (no lock: only its loop thread records into it).
 
@@ -295,6 +300,8 @@ class ProcessMetrics:
         self._paths: dict[bytes, str] = {}
         self._recorders: list[Recorder] = []
         self._written: dict[tuple[str, str, int], float] = {}
+        self._keys: dict[tuple[str, str, int], tuple[str, str, str, tuple[str, ...]]] = {}
+        self._gauges_written: tuple[int, int, int] | None = None
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self.pid = os.getpid()
@@ -390,13 +397,12 @@ class ProcessMetrics:
                 for bucket_key, value in zip(buckets, series[_FIRST_BUCKET:], strict=True):
                     histograms.write_value(bucket_key, value, 0.0)
                 self._written[key] = series[_COUNT]
-            gauges = self._files.get("gauge_livesum")
-            for name, value in (
-                (CONNECTIONS, connections),
-                (IN_FLIGHT, in_flight),
-                (WEBSOCKETS, _websockets.value),
-            ):
-                gauges.write_value(_key(name, name, (), ()), float(value), 0.0)
+            now = (connections, in_flight, _websockets.value)
+            if now != self._gauges_written:
+                gauges = self._files.get("gauge_livesum")
+                for gauge_key, value in zip(_GAUGE_KEYS, now, strict=True):
+                    gauges.write_value(gauge_key, float(value), 0.0)
+                self._gauges_written = now
 
     def close(self) -> None:
         """Close this process's files (a last :meth:`write` first is the caller's choice)."""
@@ -404,13 +410,21 @@ class ProcessMetrics:
             self._files.close()
 
     def _series_keys(self, key: tuple[str, str, int]) -> tuple[str, str, str, tuple[str, ...]]:
-        values = (key[0], key[1], str(key[2]))
-        requests = _key(REQUESTS, REQUESTS + "_total", _LABELS, values)
-        body = _key(BODY_BYTES, BODY_BYTES + "_total", _LABELS, values)
-        sums = _key(DURATION, DURATION + "_sum", _LABELS, values)
-        names = (*_LABELS, "le")
-        buckets = tuple(_key(DURATION, DURATION + "_bucket", names, (*values, le)) for le in _LE)
-        return requests, sums, body, buckets
+        known = self._keys.get(key)
+        if known is None:
+            known = self._keys[key] = _series_keys(key)
+        return known
+
+
+def _series_keys(key: tuple[str, str, int]) -> tuple[str, str, str, tuple[str, ...]]:
+    """Return the file keys of one series (JSON text: made once per series, then kept)."""
+    values = (key[0], key[1], str(key[2]))
+    requests = _key(REQUESTS, REQUESTS + "_total", _LABELS, values)
+    body = _key(BODY_BYTES, BODY_BYTES + "_total", _LABELS, values)
+    sums = _key(DURATION, DURATION + "_sum", _LABELS, values)
+    names = (*_LABELS, "le")
+    buckets = tuple(_key(DURATION, DURATION + "_bucket", names, (*values, le)) for le in _LE)
+    return requests, sums, body, buckets
 
 
 _process: ProcessMetrics | None = None

@@ -306,7 +306,7 @@ class Worker:
         while not self._stopping:
             if access_log is not None:
                 access_log.wake.wait(_POLL_S)
-                access_log.flush()
+                access_log.flush(force=False)
             else:
                 time.sleep(_POLL_S)
             if any(not t.thread.is_alive() for t in self._threads):
