@@ -361,6 +361,8 @@ class Server:
         argv += ["--processes", "1"]
         if self.name in ("ours", "ours-base", "ours-policies"):
             argv.append("--no-access-log")  # Django-Bolt 0.13 logs no requests by default.
+        elif self.name == "ours-log":
+            argv.append("--access-log")  # the app's settings turn it off (BOLT_ACCESS_LOG)
         return argv, APP
 
 

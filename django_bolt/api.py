@@ -30,6 +30,7 @@ from django_bolt._http.limits import configure as configure_param_length
 from django_bolt._http.wire import WireResponse
 from django_bolt.concurrency import configure_sync_pool
 from django_bolt.conf import framework_config
+from django_bolt.logging import LoggingConfig, LoggingMiddleware as BoltLoggingMiddleware
 from django_bolt.middleware import LoggingMiddleware
 from django_bolt.middleware.django import DjangoMiddlewareStack
 from django_bolt.mounts import AsgiMount, MountTable, check_prefixes, django_mount
@@ -355,10 +356,13 @@ def _logging_middleware(enabled: bool, config: Any) -> Any:
 
     Django-Bolt 0.13 logs every request by default through its logging middleware; here the
     server's access log (``runbolt --access-log``) does that, so the default adds nothing. A
-    ``logging_config`` asks for the request/response logging middleware with those options.
+    ``logging_config`` asks for the request/response logging middleware with those options:
+    ``django_bolt.logging``'s for a ``LoggingConfig``, the plain one for another object.
     """
     if not enabled or config is None:
         return None
+    if isinstance(config, LoggingConfig):
+        return BoltLoggingMiddleware(config)
     return LoggingMiddleware.configured(config)
 
 

@@ -31,7 +31,7 @@ LAYERS: Final = [
     # The request, its parameters, its session and database, the bridge to Django's views.
     "request types _binding datastructures _django serializers",
     "responses shortcuts pagination decorators error_handlers",
-    "middleware auth jwt_revocation views health mounts",
+    "middleware auth jwt_revocation views health mounts logging",
     # Declaring, compiling and dispatching routes.
     "routing router _dispatch websocket",
     # The schema and documentation routes, read from the declared routes.
@@ -69,6 +69,7 @@ SERVER_DEPENDENCIES: Final = {
     "watchfiles",
     "psutil",
     "websockets",
+    "prometheus_client",
 }
 # The framework reaches the server only through its faces; the entry points may use the rest.
 SERVER_FACES: Final = ("server.contract", "server.config")

@@ -162,6 +162,13 @@ class FrameworkConfig:
         "Seconds each readiness check of /ready may take before it counts as failed.",
         checks.positive_number,
     )
+    bolt_log_queue_size: int = _setting(
+        "BOLT_LOG_QUEUE_SIZE",
+        10_000,
+        "Most log records waiting for the logging thread; past it new records are dropped "
+        "(counted, with a notice on stderr).",
+        checks.int_at_least(1),
+    )
 
     # --- CORS: django-cors-headers' names and defaults (its older names are read too) ------------
     cors_allowed_origins: tuple[str, ...] = _setting(

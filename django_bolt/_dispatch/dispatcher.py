@@ -15,7 +15,7 @@ suspend is answered without a Task, since nothing on this path suspends on its o
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from django_bolt._dispatch.compile import finish_response
 from django_bolt._dispatch.errors import ErrorFormatter, error_response
@@ -28,7 +28,7 @@ from django_bolt.request import Request
 from django_bolt.websocket.routes import WEBSOCKET, serve_websocket, upgrade_required
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from django_bolt._dispatch.compile import Endpoint, ExceptionHandler
     from django_bolt._django.bridge import DjangoBridge
@@ -72,6 +72,8 @@ class Dispatcher:
     _debug: bool
     # BoltAPI(error_formatter=...), for the API and every API it mounts (None: default bodies).
     _formatter: ErrorFormatter | None
+    # Paths the server answers itself (serve_at); replaced, never mutated, so a shared default.
+    _server_routes: dict[str, Callable[[Request], Awaitable[Any]]] = {}  # noqa: RUF012
 
     def compile(self) -> RouteTable[Endpoint]:
         raise NotImplementedError
@@ -215,6 +217,32 @@ class Dispatcher:
             endpoint, request, channel, params, self._debug, self.server_error_hook
         )
 
+    def serve_at(self, path: str, endpoint: Callable[[Request], Awaitable[Any]]) -> None:
+        """Answer ``path`` with the server's ``endpoint`` when no route of the API takes it.
+
+        The server's metrics scrape is served this way: looked up only after the route table
+        missed, so it costs the API's routes nothing.
+        """
+        self._server_routes = {**self._server_routes, path: endpoint}
+
+    def route_template(self, path: bytes) -> str | None:
+        """Return the template of the route ``path`` (raw, without query) reaches, or None.
+
+        The server's metrics label each response with it (``/items/{item_id}``, not the path),
+        so their number of series is bounded by the routes.
+        """
+        table = self._table if self._table is not None else self.compile()
+        raw_path = path.decode("latin-1")
+        entry = table.static.get(raw_path)
+        if entry is not None:
+            return entry.path
+        found = table.match_dynamic(raw_path)
+        if found is not None:
+            return found[0].path
+        sockets = self._ws_table  # a WebSocket's handshake and session lines
+        found_socket = None if sockets is None else sockets.match(raw_path)
+        return None if found_socket is None else found_socket[0].path
+
     def error_headers(
         self, status: int, method: str, target: bytes, raw_headers: list[tuple[bytes, bytes]]
     ) -> list[tuple[bytes, bytes]]:
@@ -315,6 +343,9 @@ class Dispatcher:
     ) -> WireResponse:
         if self._ws_table is not None and self._ws_table.match(raw_path) is not None:
             return upgrade_required()  # a WebSocket route, asked without the handshake
+        served = self._server_routes.get(raw_path)
+        if served is not None:
+            return await served(request)  # type: ignore[no-any-return]
         static = self._static
         if static is not None:
             # STATIC_ROOT / MEDIA_ROOT in production; a name not there goes on to Django.

@@ -174,6 +174,32 @@ class ServerConfig:
         flag="--log-level",
         setting="BOLT_LOG_LEVEL",
     )
+    access_log_format: str = _opt(
+        "text",
+        "Access log lines: text (one readable line) or json (one JSON object per line).",
+        flag="--access-log-format",
+        setting="BOLT_ACCESS_LOG_FORMAT",
+    )
+    access_log_logger: str = _opt(
+        "",
+        "Send access lines to this logger (e.g. django.server) instead of stderr ('': stderr).",
+        flag="--access-log-logger",
+        setting="BOLT_ACCESS_LOG_LOGGER",
+    )
+
+    # --- metrics -------------------------------------------------------------------------------
+    metrics_path: str = _opt(
+        "",
+        "Serve Prometheus metrics of the whole server at this path ('' turns metrics off).",
+        flag="--metrics-path",
+        setting="BOLT_METRICS_PATH",
+    )
+    metrics_token: str = _opt(
+        "",
+        "Bearer token a scrape of the metrics path must send ('' asks for none).",
+        env="DJANGO_BOLT_METRICS_TOKEN",
+        setting="BOLT_METRICS_TOKEN",
+    )
 
     # --- Django integration --------------------------------------------------------------------
     no_admin: bool = _opt(False, "Do not fall through to Django's URLconf.", flag="--no-admin")
@@ -404,9 +430,20 @@ def _validate(config: ServerConfig) -> None:
         raise ServerConfigError("port must be between 0 and 65535")
     if config.log_level.lower() not in {"critical", "error", "warning", "info", "debug"}:
         raise ServerConfigError(f"unknown log level {config.log_level!r}")
+    _validate_observability(config)
     if config.body_spool_dir and not os.path.isdir(config.body_spool_dir):
         raise ServerConfigError(f"body_spool_dir {config.body_spool_dir!r} is not a directory")
     TrustedProxies.parse(config.forwarded_allow_ips)
+
+
+def _validate_observability(config: ServerConfig) -> None:
+    if config.access_log_format not in {"text", "json"}:
+        raise ServerConfigError(
+            f"access_log_format must be text or json, not {config.access_log_format!r}"
+        )
+    path = config.metrics_path
+    if path and (not path.startswith("/") or any(c in path for c in "?# \t\r\n")):
+        raise ServerConfigError(f"metrics_path must be a path such as /metrics, not {path!r}")
 
 
 @dataclass(frozen=True, slots=True)

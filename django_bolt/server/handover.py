@@ -23,6 +23,7 @@ reports ready, so the parent keeps the worker it was to replace.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import signal
 import socket
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Final, NoReturn
 
 import msgspec
 
-from django_bolt.server.accesslog import AccessLog
+from django_bolt.server.accesslog import make_access_log
 
 # At run time: msgspec resolves Handover's annotations to decode it.
 from django_bolt.server.config import ServerConfig  # noqa: TC001
@@ -139,7 +140,7 @@ def main() -> int:
         config,
         sockets,
         notify_fd=handover.notify_fd,
-        access_log=AccessLog() if handover.access_log else None,
+        access_log=make_access_log(config) if handover.access_log else None,
         parent_pid=handover.parent_pid,
     )
     return worker.run()
@@ -149,6 +150,7 @@ if (
     __name__ == "__main__"
 ):  # pragma: no cover - run by the parent, observed by the integration tests
     _code = main()
+    logging.shutdown()  # handlers that write from a thread (queued ones) write what they hold
     sys.stdout.flush()
     sys.stderr.flush()
     # As a forked worker does: threads of the sync pool may still sleep in a handler.

@@ -30,7 +30,6 @@ import logging
 import sys
 import types
 from collections.abc import AsyncIterable, Callable, Coroutine, Generator
-from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from django_bolt.server.http11 import (
@@ -477,8 +476,9 @@ class HttpProtocol(RequestReader):
         # request through the protocol, with _release() inlined in _respond() likewise).
         state = self.state
         state.total_requests += 1
-        if state.access_log is not None:
-            self._log_access(request, status, len(body))
+        access_log = state.access_log
+        if access_log is not None:
+            access_log(request, status, len(body), self.request_started)
         self._cycle_done(keep_alive)
 
     async def _stream_response(
@@ -585,23 +585,9 @@ class HttpProtocol(RequestReader):
 
     def _log(self, request: RawRequest, status: int, nbytes: int) -> None:
         self.state.total_requests += 1
-        if self.state.access_log is not None:
-            self._log_access(request, status, nbytes)
-
-    def _log_access(self, request: RawRequest, status: int, nbytes: int) -> None:
         access_log = self.state.access_log
         if access_log is not None:
-            client = request.client[0] if request.client else "-"
-            duration = perf_counter() - self.request_started
-            access_log(
-                client,
-                request.method,
-                request.target,
-                request.http_version,
-                status,
-                nbytes,
-                duration,
-            )
+            access_log(request, status, nbytes, self.request_started)
 
     def _cycle_done(self, keep_alive: bool) -> None:
         self.responding = False

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from django_bolt.server.config import TrustedProxies
+from django_bolt.server.metrics import instrument
 from django_bolt.server.wire import format_date_header
 
 if TYPE_CHECKING:
@@ -15,11 +16,12 @@ if TYPE_CHECKING:
 
     from django_bolt.server.config import ServerConfig
     from django_bolt.server.contract import Application, RawRequest
+    from django_bolt.server.metrics import ProcessMetrics
 
 __all__ = ("AccessLog", "Connection", "ServerState", "default_connection_limit")
 
-# client, method, target, HTTP version, status, body bytes, seconds
-AccessLog = Callable[[str, str, bytes, str, int, int, float], None]
+# Called once per response: (request, status, body bytes sent, perf_counter() at its start).
+AccessLog = Callable[["RawRequest", int, int, float], None]
 
 # The sweep that enforces timeouts runs at a quarter of the shortest one, within these bounds.
 _SWEEP_MIN_S: Final = 0.05
@@ -68,6 +70,7 @@ class ServerState:
         "loop",
         "max_connections",
         "max_header_count",
+        "metrics",
         "now",
         "request_class",
         "server_header",
@@ -84,11 +87,16 @@ class ServerState:
         config: ServerConfig,
         access_log: AccessLog | None = None,
     ) -> None:
+        self.connections: set[Any] = set()
+        # Metrics on: the scrape path is answered in front of the app, and the per-response
+        # hook counts too. Off, nothing of them is on the request path.
+        self.metrics: ProcessMetrics | None = None
+        if config.metrics_path:
+            app, access_log, self.metrics = instrument(app, config, access_log, self.connections)
         self.app = app
         self.request_class: type[RawRequest] = app.request_class
         self.config = config
         self.access_log = access_log
-        self.connections: set[Any] = set()
         self.total_requests = 0
         self.draining = False
         self.trusted = TrustedProxies.parse(config.forwarded_allow_ips)
@@ -115,6 +123,8 @@ class ServerState:
         self.date_header = format_date_header(time.time())
         # The lines every response carries, joined once a second instead of per response.
         self.fixed_headers = self.date_header + self.server_header
+        if self.metrics is not None:
+            self.metrics.write_quietly()
 
     def attach(self, conn: Connection, loop: asyncio.AbstractEventLoop) -> None:
         self.connections.add(conn)

@@ -29,6 +29,7 @@ handlers only record the signal; ``step()`` dispatches it to ``handle_sigterm`` 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import selectors
 import signal
@@ -40,8 +41,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Protocol
 
 from django_bolt.server import handover
-from django_bolt.server.accesslog import AccessLog
+from django_bolt.server.accesslog import make_access_log
 from django_bolt.server.lifeline import describe_exit, stop_when_parent_dies
+from django_bolt.server.metrics import SupervisorMetrics, prepare_directory
 from django_bolt.server.rlimits import raise_open_file_limit
 from django_bolt.server.worker import EXIT_STARTUP_FAILED, MSG_READY, MSG_RECYCLE, Worker
 
@@ -141,8 +143,14 @@ class Supervisor:
         start_timeout_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         log: Callable[[str], None] | None = None,
+        metrics: SupervisorMetrics | None = None,
     ) -> None:
         self.table = table
+        # Metrics on: restarts counted, and a dead worker's live gauges dropped from scrapes.
+        self.metrics = metrics
+        self._worker_exited: Callable[[int], None] = (
+            metrics.exited if metrics is not None else _ignore_exit
+        )
         self.kill_timeout_s = kill_timeout_s
         # A replacement that never reports ready (a deployed module that blocks at import, say)
         # would hold its slot's reload round forever: past this it is killed (0: no limit).
@@ -266,8 +274,15 @@ class Supervisor:
         self.exit_code = code
 
     def _spawn(
-        self, slot: _Slot, *, crash_respawn: bool = False, fresh: bool | None = None
+        self,
+        slot: _Slot,
+        *,
+        crash_respawn: bool = False,
+        fresh: bool | None = None,
+        restart: str = "",
     ) -> WorkerInfo:
+        if restart and self.metrics is not None:
+            self.metrics.restarted(restart)
         fresh = self.fresh_code if fresh is None else fresh
         pid = self.table.spawn(slot.index, fresh)
         info = WorkerInfo(pid, slot.index, self.clock(), crash_respawn=crash_respawn, fresh=fresh)
@@ -299,7 +314,7 @@ class Supervisor:
                 continue
             self._rolling_slot = slot.index
             if slot.incoming is None:
-                slot.incoming = self._spawn(slot, fresh=True)
+                slot.incoming = self._spawn(slot, fresh=True, restart="reload")
             elif not slot.incoming.fresh:
                 # A replacement forked for recycling or a respawn is already on its way, with
                 # the old code: once it serves, the slot is replaced again.
@@ -347,12 +362,13 @@ class Supervisor:
             and slot.incoming is None
         ):
             self.log(f"Recycling worker {pid} (spawning its replacement first).")
-            slot.incoming = self._spawn(slot)
+            slot.incoming = self._spawn(slot, restart="recycle")
 
     def _on_exit(self, pid: int, returncode: int) -> None:
         info = self.workers.pop(pid, None)
         if info is None:
             return
+        self._worker_exited(pid)
         slot = self.slots[info.slot]
         slot.live.remove(info)
         replacing = slot.incoming is info
@@ -387,7 +403,7 @@ class Supervisor:
         if self.respawn:
             self.log(f"Worker {pid} died ({what}); respawning it.")
             if slot.incoming is None:
-                slot.incoming = self._spawn(slot, crash_respawn=True)
+                slot.incoming = self._spawn(slot, crash_respawn=True, restart="crash")
             return
         if slot.incoming is not None:
             self.log(f"Worker {pid} died ({what}); its replacement takes over.")
@@ -452,6 +468,10 @@ class Supervisor:
             self.exit_code = self._shutdown_code
 
 
+def _ignore_exit(pid: int) -> None:
+    """Nothing to forget about an exited worker (metrics off)."""
+
+
 def _log_stderr(message: str) -> None:
     sys.stderr.write(f"[django-bolt {os.getpid()}] {message}\n")
     sys.stderr.flush()
@@ -498,6 +518,8 @@ class ForkProcessTable:
                 traceback.print_exc()
             finally:
                 with contextlib.suppress(Exception):
+                    # Handlers that write from a thread (queued ones) write what they hold.
+                    logging.shutdown()
                     sys.stdout.flush()
                     sys.stderr.flush()
                 os._exit(code)
@@ -598,7 +620,9 @@ def serve(
     handover.resolve_loader(loader)
 
     def run_worker(slot: int, notify_fd: int, parent_pid: int) -> int:  # pragma: no cover - child
-        log = AccessLog() if access_log else None
+        if metrics is not None:
+            metrics.close(remove=False)  # the parent's files, not this worker's
+        log = make_access_log(config) if access_log else None
         worker = Worker(
             app, config, sockets[slot], notify_fd=notify_fd, access_log=log, parent_pid=parent_pid
         )
@@ -609,8 +633,13 @@ def serve(
             sockets[slot], notify_fd, parent_pid, config, access_log=access_log, loader=loader
         )
 
-    # Before the first fork: the workers inherit it.
+    # Before the first fork: the workers inherit it (and the metrics directory's variable).
     raise_open_file_limit()
+    metrics: SupervisorMetrics | None = None
+    made_directory = False
+    if config.metrics_path:
+        directory, made_directory = prepare_directory()
+        metrics = SupervisorMetrics(directory)
     table = ForkProcessTable(sockets, run_worker, exec_worker)
     try:
         supervisor = Supervisor(
@@ -619,7 +648,10 @@ def serve(
             kill_timeout_s=config.workers_kill_timeout_s,
             respawn=config.respawn_failed_workers,
             start_timeout_s=config.worker_start_timeout_s,
+            metrics=metrics,
         )
         return supervisor.run()
     finally:
         table.close()
+        if metrics is not None:
+            metrics.close(remove=made_directory)

@@ -37,6 +37,7 @@ from websockets.protocol import Protocol, Side, State
 
 from django_bolt.server.contract import ChannelClosed
 from django_bolt.server.http11 import FRAMING_FIELDS, check_response_field
+from django_bolt.server.metrics import websocket_closed, websocket_opened
 
 if TYPE_CHECKING:
     from websockets.extensions.base import Extension
@@ -160,6 +161,7 @@ class ServerWebSocket(asyncio.Protocol):
     __slots__ = (
         "_binary",
         "_close_deadline",
+        "_counted",
         "_done",
         "_drain_waiters",
         "_last_active",
@@ -219,6 +221,7 @@ class ServerWebSocket(asyncio.Protocol):
         self._last_ping = self._last_active = self.loop.time()
         self._close_deadline = 0.0
         self._opened = perf_counter()
+        self._counted = False  # in the open-WebSockets gauge
         self.sent_bytes = 0
         config = state.config
         self.max_queue = max(1, config.websocket_max_queue)
@@ -287,7 +290,9 @@ class ServerWebSocket(asyncio.Protocol):
         state.connections.add(self)
         state.total_requests += 1
         self._last_ping = self._last_active = self.loop.time()
-        self._log(self.request.method, 101, 0, perf_counter() - self.http.request_started)
+        self._log(self.request, 101, 0, self.http.request_started)
+        websocket_opened()
+        self._counted = True
         transport.set_protocol(self)
         if self.http.write_paused:
             self.pause_writing()
@@ -461,8 +466,12 @@ class ServerWebSocket(asyncio.Protocol):
         self.close(1000, "")
         if self.transport is not None and not self._done.done():
             await asyncio.shield(self._done)
+        if self._counted:
+            self._counted = False
+            websocket_closed()
         code = self._logged_code()
-        self._log("WEBSOCKET", code, self.sent_bytes, perf_counter() - self._opened)
+        # The session's line: method WEBSOCKET, the close code as its status, its whole length.
+        self._log(_Session(self.request), code, self.sent_bytes, self._opened)
 
     # --- liveness (the state's sweep) -------------------------------------------------------
 
@@ -555,20 +564,22 @@ class ServerWebSocket(asyncio.Protocol):
             first = proto.close_rcvd
         return first.code if first is not None else _UNKNOWN_CLOSE
 
-    def _log(self, method: str, status: int, nbytes: int, seconds: float) -> None:
+    def _log(self, request: Any, status: int, nbytes: int, started: float) -> None:
         access_log = self.state.access_log
-        if access_log is None:
-            return
-        client = self.request.client
-        access_log(
-            client[0] if client else "-",
-            method,
-            self.request.target,
-            self.request.http_version,
-            status,
-            nbytes,
-            seconds,
-        )
+        if access_log is not None:
+            access_log(request, status, nbytes, started)
+
+
+class _Session:
+    """The fields of a WebSocket session's access-log line: the handshake's, method WEBSOCKET."""
+
+    __slots__ = ("client", "http_version", "method", "target")
+
+    def __init__(self, request: Any) -> None:
+        self.client = request.client
+        self.method = "WEBSOCKET"
+        self.target = request.target
+        self.http_version = request.http_version
 
 
 def _extra_lines(headers: list[tuple[bytes, bytes]]) -> list[bytes]:

@@ -172,6 +172,7 @@ class _LoopThread:
             if state.connections:
                 state.force_close()
                 await asyncio.sleep(0)
+            state.tick()  # with metrics on, this loop's last counts are written now
         finally:
             if watchdog is not None and heartbeat is not None:
                 watchdog.forget(heartbeat)
@@ -310,7 +311,7 @@ class Worker:
         while not self._stopping:
             if access_log is not None:
                 access_log.wake.wait(_POLL_S)
-                access_log.flush()
+                access_log.flush(force=False)
             else:
                 time.sleep(_POLL_S)
             if any(not t.thread.is_alive() for t in self._threads):

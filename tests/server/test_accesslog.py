@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
+from django_bolt.server import accesslog
 from django_bolt.server.accesslog import AccessLog, format_line
 
 
@@ -38,7 +39,7 @@ def test_appends_are_buffered_until_flush_then_written_in_one_write() -> None:
     try:
         log = AccessLog(write_fd)
         for i in range(3):
-            log("127.0.0.1", "GET", f"/{i}".encode(), "1.1", 200, i, 0.001)
+            log.add("127.0.0.1", "GET", f"/{i}".encode(), "1.1", 200, i, 0.001)
         assert read_all(read_fd) == b""
         assert log.pending() == 3
         log.flush()
@@ -54,10 +55,10 @@ def test_passing_the_bound_wakes_the_flusher() -> None:
     read_fd, write_fd = os.pipe()
     try:
         log = AccessLog(write_fd, bound=2)
-        log("c", "GET", b"/", "1.1", 200, 0, 0.0)
-        log("c", "GET", b"/", "1.1", 200, 0, 0.0)
+        log.add("c", "GET", b"/", "1.1", 200, 0, 0.0)
+        log.add("c", "GET", b"/", "1.1", 200, 0, 0.0)
         assert not log.wake.is_set()
-        log("c", "GET", b"/", "1.1", 200, 0, 0.0)
+        log.add("c", "GET", b"/", "1.1", 200, 0, 0.0)
         assert log.wake.is_set()
     finally:
         os.close(read_fd)
@@ -79,7 +80,7 @@ def test_flusher_thread_writes_everything_appended_by_other_threads() -> None:
 
         def produce(tag: str) -> None:
             for i in range(200):
-                log("c", "GET", f"/{tag}/{i}".encode(), "1.1", 200, 1, 0.0)
+                log.add("c", "GET", f"/{tag}/{i}".encode(), "1.1", 200, 1, 0.0)
 
         reader = threading.Thread(target=drain)
         reader.start()
@@ -95,6 +96,30 @@ def test_flusher_thread_writes_everything_appended_by_other_threads() -> None:
         lines = received.decode().splitlines()
         assert len(lines) == 600
         assert len(set(lines)) == 600
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+def test_a_periodic_flush_holds_a_small_batch_for_at_most_a_second(monkeypatch) -> None:
+    read_fd, write_fd = os.pipe()
+    clock = [100.0]
+    monkeypatch.setattr(accesslog.time, "monotonic", lambda: clock[0])
+    try:
+        log = AccessLog(write_fd, bound=1024)
+        log.add("c", "GET", b"/a", "1.1", 200, 0, 0.0)
+        log.flush(force=False)
+        assert read_all(read_fd) == b""
+        clock[0] += accesslog.MAX_DELAY_S / 2
+        log.flush(force=False)
+        assert read_all(read_fd) == b""
+        clock[0] += accesslog.MAX_DELAY_S / 2
+        log.flush(force=False)
+        assert b"/a" in read_all(read_fd)
+        for _ in range(1024 // 8):
+            log.add("c", "GET", b"/b", "1.1", 200, 0, 0.0)
+        log.flush(force=False)  # a batch this size goes at once
+        assert read_all(read_fd).count(b"/b") == 128
     finally:
         os.close(read_fd)
         os.close(write_fd)

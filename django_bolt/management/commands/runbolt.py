@@ -22,8 +22,9 @@ from django.db import connections
 import django_bolt
 from django_bolt.conf import framework_setting
 from django_bolt.discovery import discover_application
+from django_bolt.logging import setup_django_logging
 from django_bolt.server import reload
-from django_bolt.server.accesslog import AccessLog
+from django_bolt.server.accesslog import make_access_log
 from django_bolt.server.config import OPTIONS, ServerConfig, ServerConfigError, load_server_config
 from django_bolt.server.devfallback import LoadFailure
 from django_bolt.server.loops import LOOP_NAME
@@ -76,7 +77,11 @@ def _joined(value: Any) -> Any:
 
 
 def configure_logging(level: str) -> None:
-    """Send the ``django_bolt`` loggers to stderr at ``level`` (unless a handler is set)."""
+    """Send the ``django_bolt`` loggers to stderr at ``level`` (unless a handler is set).
+
+    Then the ``django_bolt`` and ``django.server`` loggers write through a bounded queue
+    (``BOLT_LOG_QUEUE_SIZE``) and a thread of their own, unless ``LOGGING`` names them.
+    """
     logger = logging.getLogger("django_bolt")
     logger.setLevel(level.upper())
     if not logger.handlers:
@@ -84,6 +89,7 @@ def configure_logging(level: str) -> None:
         handler.setFormatter(logging.Formatter("[django-bolt %(process)d] %(message)s"))
         logger.addHandler(handler)
         logger.propagate = False
+    setup_django_logging()
 
 
 def display_host(host: str) -> str:
@@ -258,7 +264,7 @@ class Command(BaseCommand):
         if sock is None:
             raise CommandError(f"{reload.CHILD_ENV} is set but {reload.FD_ENV} is not")
         sockets = [sock, *(sock.dup() for _ in range(config.effective_workers() - 1))]
-        log = AccessLog() if self.access_log_on(config) else None
+        log = make_access_log(config) if self.access_log_on(config) else None
         worker = Worker(
             app,
             config,
