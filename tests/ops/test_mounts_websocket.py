@@ -18,6 +18,7 @@ from django_bolt.server.config import ServerConfig
 from django_bolt.server.loops import new_event_loop
 from django_bolt.server.protocol import HttpProtocol
 from django_bolt.server.state import ServerState
+from django_bolt.server.websocket import ServerWebSocket
 from django_bolt.testing import HandshakeRejected, TestClient
 
 EVENTS: dict[str, Any] = {}
@@ -106,6 +107,12 @@ async def watch(websocket: StarletteWebSocket) -> None:
         _record("watch_code", gone.code)
 
 
+async def lazy(websocket: StarletteWebSocket) -> None:
+    await websocket.accept()
+    await asyncio.sleep(0.5)  # does not read: the server's queue fills, reading stops
+    _record("lazy_first", await websocket.receive_text())
+
+
 def starlette_app() -> Starlette:
     return Starlette(
         routes=[
@@ -118,6 +125,7 @@ def starlette_app() -> Starlette:
             WebSocketRoute("/closes", closes),
             WebSocketRoute("/returns", returns),
             WebSocketRoute("/watch", watch),
+            WebSocketRoute("/lazy", lazy),
         ]
     )
 
@@ -402,6 +410,29 @@ def test_socket_message_size_limit_applies() -> None:
                 await ws.recv()
             assert ws.close_code == 1009
             assert await _until("watch_code") == 1009
+
+    run(main())
+
+
+def test_socket_back_pressure_while_the_application_lags() -> None:
+    async def main() -> None:
+        async with (
+            Server(websocket_max_queue=4, websocket_close_timeout_s=60) as server,
+            # Patient on both sides: the close must complete by itself, not by a deadline
+            # (reading resumes once the application has ended), within run()'s 20 s.
+            websockets.connect(server.url("/star/lazy"), close_timeout=60) as ws,
+        ):
+            for index in range(8):
+                await ws.send(f"m{index}")
+                await asyncio.sleep(0.02)  # one read each: the bound is then exact
+            await asyncio.sleep(0.1)
+            (sock,) = [c for c in server.state.connections if isinstance(c, ServerWebSocket)]
+            assert sock.reading_paused
+            assert len(sock.queue) == 4
+            assert await _until("lazy_first") == "m0"
+            with pytest.raises(websockets.ConnectionClosedOK):
+                await ws.recv()
+            assert ws.close_code == 1000
 
     run(main())
 
