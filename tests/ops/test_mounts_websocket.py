@@ -19,7 +19,7 @@ from django_bolt.server.loops import new_event_loop
 from django_bolt.server.protocol import HttpProtocol
 from django_bolt.server.state import ServerState
 from django_bolt.server.websocket import ServerWebSocket
-from django_bolt.testing import HandshakeRejected, TestClient
+from django_bolt.testing import HandshakeRejected, TestClient, WebSocketTestClient
 
 EVENTS: dict[str, Any] = {}
 
@@ -135,7 +135,7 @@ async def deep_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         return
     await receive()
     await send({"type": "websocket.accept"})
-    await send({"type": "websocket.send", "text": f"deep:{scope['path']}"})
+    await send({"type": "websocket.send", "text": f"deep:{scope['path']}:{scope['root_path']}"})
     await send({"type": "websocket.close", "code": 1000})
 
 
@@ -206,9 +206,31 @@ def test_bolt_routes_first_then_the_longest_prefix() -> None:
         with client.websocket_connect("/star/echo-bolt") as ws:
             assert ws.receive_text() == "bolt"
         with client.websocket_connect("/star/deep/x") as ws:
-            assert ws.receive_text() == "deep:/star/deep/x"
+            assert ws.receive_text() == "deep:/star/deep/x:/star/deep"
         # A plain GET is still HTTP: the route answers it.
         assert client.get("/star/http").json() == {"served": "by the API"}
+
+
+def test_mount_django_without_an_app_is_passed_by() -> None:
+    api = BoltAPI(django_fallthrough=False)
+    api.mount_asgi("/", deep_app)
+    api.mount_django("/dj")  # Django's own handler: HTTP only
+    api.mount_django("/chan", deep_app, clear_root_path=True)  # e.g. a Channels router
+    with TestClient(api) as client:
+        with client.websocket_connect("/dj/x") as ws:
+            assert ws.receive_text() == "deep:/dj/x:"  # the "/" mount, the longest serving one
+        with client.websocket_connect("/chan/room") as ws:
+            assert ws.receive_text() == "deep:/chan/room:"  # clear_root_path: no root_path
+
+
+def test_the_async_websocket_test_client_reaches_a_mount() -> None:
+    async def main() -> str:
+        api = make_api()
+        async with WebSocketTestClient(api, "/star/echo") as ws:
+            await ws.send_text("hello")
+            return await ws.receive_text()
+
+    assert run(main()) == "hello"
 
 
 @pytest.mark.parametrize(
@@ -273,6 +295,18 @@ def test_cross_site_origin_is_refused() -> None:
         pass
     assert rejected.value.status_code == 403
     assert rejected.value.json() == {"detail": "Origin not allowed"}
+
+
+def test_allowed_hosts_apply_to_a_mount() -> None:
+    with (
+        override_settings(ALLOWED_HOSTS=["good.example"]),
+        TestClient(make_api()) as client,
+        pytest.raises(HandshakeRejected) as rejected,
+        client.websocket_connect("/star/echo"),
+    ):
+        pass
+    assert rejected.value.status_code == 400
+    assert "echo_ended" not in EVENTS
 
 
 def test_broken_handshake_is_the_servers_verdict() -> None:
