@@ -127,7 +127,10 @@ class _Session:
     def _answer(self, kind: Any, message: MutableMapping[str, Any]) -> None:
         """Take a message sent before the handshake is answered."""
         if kind == "websocket.http.response.start" and self.denial is None:
-            self.denial = (int(message["status"]), asgi_headers(message), [])
+            status = int(message["status"])
+            if not 200 <= status <= 599:
+                raise ValueError(f"a denial response has a final status, not {status}")
+            self.denial = (status, asgi_headers(message), [])
         elif kind == "websocket.http.response.body" and self.denial is not None:
             status, headers, body = self.denial
             body.append(bytes(message.get("body", b"")))

@@ -271,6 +271,23 @@ def test_unoffered_subprotocol_is_a_500() -> None:
     assert rejected.value.status_code == 500
 
 
+def test_a_denial_with_an_interim_status_is_a_500() -> None:
+    async def interim(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return  # no lifespan
+        await send({"type": "websocket.http.response.start", "status": 101, "headers": []})
+
+    api = BoltAPI(django_fallthrough=False)
+    api.mount_asgi("/i", interim)
+    with (
+        TestClient(api) as client,
+        pytest.raises(HandshakeRejected) as rejected,
+        client.websocket_connect("/i"),
+    ):
+        pass
+    assert rejected.value.status_code == 500
+
+
 def test_close_codes_from_the_application() -> None:
     with TestClient(make_api()) as client:
         with client.websocket_connect("/star/closes") as ws:
