@@ -15,7 +15,9 @@ before the application runs). The route middleware, auth, guards and CORS of the
 for a mounted application: it is its own.
 
 Each event loop runs the applications' lifespan protocol at start-up and shutdown (an
-application that does not speak it is served without). WebSocket scopes are not served yet.
+application that does not speak it is served without). A WebSocket handshake no WebSocket route
+serves gets a ``websocket`` scope (:meth:`AsgiMount.websocket_scope`); the message protocol
+around it is ``websocket/mounted.py``'s.
 """
 
 from __future__ import annotations
@@ -31,11 +33,18 @@ from django_bolt._http.wire import CT_JSON, WireResponse
 from django_bolt.conf import framework_config
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Container, MutableMapping
+    from collections.abc import AsyncIterator, Callable, Container, Iterable, MutableMapping
 
     from django_bolt.request import Request
 
-__all__ = ("AsgiMount", "MountTable", "check_prefixes", "django_mount", "normalize_prefix")
+__all__ = (
+    "AsgiMount",
+    "MountTable",
+    "asgi_headers",
+    "check_prefixes",
+    "django_mount",
+    "normalize_prefix",
+)
 
 logger: Final = logging.getLogger("django_bolt.mounts")
 
@@ -44,6 +53,8 @@ ASGIApp = Any  # async (scope, receive, send) -> None
 
 _ASGI: Final = {"version": "3.0", "spec_version": "2.3"}
 _LIFESPAN_ASGI: Final = {"version": "3.0", "spec_version": "2.0"}
+# 2.4: send() on a closed WebSocket raises an OSError.
+_WEBSOCKET_ASGI: Final = {"version": "3.0", "spec_version": "2.4"}
 _SERVER_OWNED: Final = frozenset({b"connection", b"keep-alive", b"transfer-encoding"})
 _BODY_PIECE: Final = 64 * 1024
 # Tasks of applications whose client left: kept referenced until they end.
@@ -100,7 +111,7 @@ class _Exchange:
         if kind == "http.response.start":
             if self.started.done():
                 raise RuntimeError("http.response.start sent twice")
-            self.started.set_result((int(message["status"]), _headers(message)))
+            self.started.set_result((int(message["status"]), asgi_headers(message)))
         elif kind == "http.response.body":
             if not self.started.done():
                 raise RuntimeError("http.response.body sent before http.response.start")
@@ -148,7 +159,8 @@ class _Failure:
         self.error = error
 
 
-def _headers(message: MutableMapping[str, Any]) -> list[tuple[bytes, bytes]]:
+def asgi_headers(message: MutableMapping[str, Any]) -> list[tuple[bytes, bytes]]:
+    """Return an ASGI message's ``headers`` as byte pairs, without the fields the server owns."""
     headers = []
     for name, value in message.get("headers", ()):
         key = bytes(name).lower()
@@ -179,6 +191,8 @@ class AsgiMount:
         self.django = django
         # Django's own handler answers a lifespan scope with an exception: not asked.
         self.lifespan = not lazy
+        # Nor does it serve WebSockets: a handshake passes it by (as in Django-Bolt 0.13).
+        self.websocket = not lazy
         # Lifespan state per event loop (each worker thread runs the protocol once).
         self._lifespans: dict[int, _Lifespan] = {}
 
@@ -233,6 +247,23 @@ class AsgiMount:
         }
         if lifespan is not None and lifespan.state is not None:
             scope["state"] = dict(lifespan.state)
+        return scope
+
+    def websocket_scope(self, request: Request, subprotocols: Iterable[str]) -> Scope:
+        """Return the ASGI WebSocket scope of the handshake ``request`` for this application.
+
+        ``path`` keeps the prefix (the ASGI specification's form, as Django-Bolt 0.13 gives a
+        WebSocket scope: routers strip ``root_path`` themselves); the rest is the HTTP scope's.
+        """
+        scope = self.scope(request)
+        del scope["method"]
+        scope["type"] = "websocket"
+        scope["asgi"] = dict(_WEBSOCKET_ASGI)
+        scope["scheme"] = "wss" if request.scheme == "https" else "ws"
+        scope["path"] = request.path
+        scope["subprotocols"] = list(subprotocols)
+        # The WebSocket Denial Response: websocket.http.response.* before the accept.
+        scope["extensions"] = {"websocket.http.response": {}}
         return scope
 
     async def __call__(self, request: Request, timeout_s: float) -> WireResponse:
@@ -355,6 +386,13 @@ class MountTable:
         """Return the mount serving ``path`` (decoded), or None."""
         for mount in self.mounts:
             if mount.matches(path):
+                return mount
+        return None
+
+    def find_websocket(self, path: str) -> AsgiMount | None:
+        """Return the mount serving WebSocket handshakes for ``path`` (decoded), or None."""
+        for mount in self.mounts:
+            if mount.websocket and mount.matches(path):
                 return mount
         return None
 

@@ -25,6 +25,7 @@ from django_bolt._django.sessions import finish_session
 from django_bolt._http.wire import CT_JSON, VARY_ORIGIN, WireResponse, add_vary
 from django_bolt.error_handlers import apply_formatter, error_from_response
 from django_bolt.request import Request
+from django_bolt.websocket.mounted import serve_mounted_websocket
 from django_bolt.websocket.routes import WEBSOCKET, serve_websocket, upgrade_required
 
 if TYPE_CHECKING:
@@ -192,7 +193,8 @@ class Dispatcher:
     async def dispatch_websocket(self, request: Request, channel: WebSocketChannel) -> WireResponse:
         """Answer a request offering a WebSocket upgrade (the server's optional hook).
 
-        A path with a WebSocket route runs its handshake (``websocket/routes.py``); any other
+        A path with a WebSocket route runs its handshake (``websocket/routes.py``); else a
+        mount with the longest matching prefix serves it (``websocket/mounted.py``); any other
         request is plain HTTP, its Upgrade ignored.
         """
         if self._table is None:
@@ -207,7 +209,7 @@ class Dispatcher:
         )
         endpoint = None if found is None else found[0].methods.get(WEBSOCKET)
         if found is None or endpoint is None:
-            return await self.dispatch(request)
+            return await self._mounted_websocket(request, channel)
         hosts = self._hosts
         if hosts is not None and (rejected := hosts(request)) is not None:
             return rejected
@@ -216,6 +218,17 @@ class Dispatcher:
         return await serve_websocket(
             endpoint, request, channel, params, self._debug, self.server_error_hook
         )
+
+    async def _mounted_websocket(self, request: Request, channel: WebSocketChannel) -> WireResponse:
+        """Hand a handshake no WebSocket route serves to a mount, or answer it as HTTP."""
+        mounts = self._mount_table
+        mount = None if mounts is None else mounts.find_websocket(request.path)
+        if mounts is None or mount is None:
+            return await self.dispatch(request)
+        hosts = self._hosts
+        if hosts is not None and (rejected := hosts(request)) is not None:
+            return rejected
+        return await serve_mounted_websocket(mount, request, channel, self._cors, mounts.timeout_s)
 
     def serve_at(self, path: str, endpoint: Callable[[Request], Awaitable[Any]]) -> None:
         """Answer ``path`` with the server's ``endpoint`` when no route of the API takes it.

@@ -164,6 +164,7 @@ class ServerWebSocket(asyncio.Protocol):
         "_counted",
         "_done",
         "_drain_waiters",
+        "_ended",
         "_last_active",
         "_last_ping",
         "_opened",
@@ -213,6 +214,8 @@ class ServerWebSocket(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._drain_waiters: list[asyncio.Future[None]] = []
         self._done: asyncio.Future[None] = self.loop.create_future()
+        # The application has ended: messages still arriving are dropped, never queued.
+        self._ended = False
         # A fragmented message so far: bytes pieces, or the text decoded so far.
         self._parts: list[Any] = []
         self._text: codecs.IncrementalDecoder | None = None
@@ -373,6 +376,8 @@ class ServerWebSocket(asyncio.Protocol):
     def _message(self, message: str | bytes) -> None:
         """Queue a complete message for the handler; stop reading once the queue is full."""
         self._last_active = self.loop.time()
+        if self._ended:
+            return
         self.queue.append(message)
         if len(self.queue) >= self.max_queue and not self.reading_paused:
             # The handler lags: stop reading until it has taken half of what waits.
@@ -464,6 +469,14 @@ class ServerWebSocket(asyncio.Protocol):
     async def finish(self) -> None:
         """Close with 1000 unless the handler did, then wait for the connection to end."""
         self.close(1000, "")
+        # Nobody reads any more: drop what waits, and read on (if the queue had stopped it) so
+        # the client's close frame arrives instead of the close deadline passing.
+        self._ended = True
+        self.queue.clear()
+        if self.reading_paused:
+            self.reading_paused = False
+            if self.transport is not None:
+                self.transport.resume_reading()
         if self.transport is not None and not self._done.done():
             await asyncio.shield(self._done)
         if self._counted:

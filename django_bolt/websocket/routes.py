@@ -41,10 +41,14 @@ if TYPE_CHECKING:
     from django_bolt.server.contract import WebSocketChannel
 
 __all__ = (
+    "ACCEPTED",
+    "FORBIDDEN",
     "WEBSOCKET",
+    "OriginCheck",
     "WebSocketEndpoint",
     "WebSocketOptions",
     "compile_websocket_routes",
+    "refusal_response",
     "serve_websocket",
     "upgrade_required",
 )
@@ -53,8 +57,9 @@ logger: Final = logging.getLogger("django_bolt")
 
 # The pseudo-method WebSocket routes are declared and tabled under.
 WEBSOCKET: Final = "WEBSOCKET"
-_FORBIDDEN: Final = WireResponse(403, [CT_JSON], b'{"detail":"WebSocket connection refused"}')
-_DONE: Final = WireResponse(101, [], b"")
+# The handshake refused (403), and the answer once the handler accepted (never written).
+FORBIDDEN: Final = WireResponse(403, [CT_JSON], b'{"detail":"WebSocket connection refused"}')
+ACCEPTED: Final = WireResponse(101, [], b"")
 _DEFAULT_PORTS: Final = {"http": ":80", "https": ":443"}
 
 
@@ -82,8 +87,8 @@ def upgrade_required() -> WireResponse:
     )
 
 
-class _Origins:
-    """The Origin check of one route (cross-site WebSocket hijacking defence)."""
+class OriginCheck:
+    """The Origin check of one route or mount (cross-site WebSocket hijacking defence)."""
 
     __slots__ = ("any", "cors", "listed")
 
@@ -95,6 +100,7 @@ class _Origins:
         self.cors = cors if listed is None else None
 
     def allows(self, request: Request) -> bool:
+        """Tell whether the handshake's Origin may open this WebSocket."""
         origin = request.origin
         if origin is None or self.any:
             return True  # not a browser: nothing to hijack
@@ -131,7 +137,7 @@ class WebSocketEndpoint:
         self.handlers = handlers
         self.gate = gate
         self.options: WebSocketOptions = info.websocket or WebSocketOptions()
-        self.origins = _Origins(self.options, cors)
+        self.origins = OriginCheck(self.options, cors)
         # GET: a WebSocket handshake has no body, so a body parameter is a registration error.
         self.binder: Binder = compile_binder(info.endpoint, path_names, frozenset({"GET"}), False)
         if not self.binder.is_async:
@@ -161,6 +167,15 @@ def compile_websocket_routes(
     return table
 
 
+def refusal_response(channel: WebSocketChannel) -> WireResponse | None:
+    """Return the answer to a handshake that breaks RFC 6455 (the server's verdict), or None."""
+    refusal = channel.refusal
+    if refusal is None:
+        return None
+    status, detail, fields = refusal
+    return WireResponse(status, [CT_JSON, *fields], msgspec.json.encode({"detail": detail}))
+
+
 async def serve_websocket(
     endpoint: WebSocketEndpoint,
     request: Request,
@@ -170,10 +185,9 @@ async def serve_websocket(
     hook: ErrorHook | None,
 ) -> WireResponse:
     """Run the handshake's checks and the handler; return the HTTP answer if it did not accept."""
-    refusal = channel.refusal
-    if refusal is not None:
-        status, detail, fields = refusal
-        return WireResponse(status, [CT_JSON, *fields], msgspec.json.encode({"detail": detail}))
+    refused = refusal_response(channel)
+    if refused is not None:
+        return refused
     if not endpoint.origins.allows(request):
         return WireResponse(403, [CT_JSON], b'{"detail":"Origin not allowed"}')
     websocket = WebSocket(request, channel)
@@ -198,8 +212,8 @@ async def serve_websocket(
         if exits:
             await run_exits(exits)
     if websocket.accepted:
-        return _DONE
-    return _FORBIDDEN
+        return ACCEPTED
+    return FORBIDDEN
 
 
 async def _failed(
@@ -211,14 +225,14 @@ async def _failed(
 ) -> WireResponse:
     """Answer what the handshake's checks or the handler raised."""
     if isinstance(exc, WebSocketDisconnect):
-        return _DONE if websocket.accepted else _FORBIDDEN  # the client left: nobody to tell
+        return ACCEPTED if websocket.accepted else FORBIDDEN  # the client left: nobody to tell
     if isinstance(exc, WebSocketException):
         if websocket.accepted:
             await websocket.close(exc.code, exc.reason)
-            return _DONE
-        return _FORBIDDEN
+            return ACCEPTED
+        return FORBIDDEN
     if not websocket.accepted:
         return await error_response(websocket, exc, endpoint.handlers, debug, hook)
     logger.error("WebSocket handler %s failed", endpoint.info.label, exc_info=exc)
     await websocket.close(1011, "")
-    return _DONE
+    return ACCEPTED
