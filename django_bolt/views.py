@@ -405,6 +405,10 @@ class ViewSet(APIView, Generic[_ModelT]):
         """Delete an object."""
         await obj.adelete()
 
+    async def perform_destory(self, obj: Any) -> None:
+        """Delete an object: Django-Bolt's spelling, kept so that overriding either name works."""
+        await self.perform_destroy(obj)
+
 
 # --- the CRUD mixins ------------------------------------------------------------------------------
 
@@ -578,7 +582,7 @@ class DestroyMixin:
 
     async def destroy(self: Any, request: Request) -> None:
         """Delete an object."""
-        await self.perform_destroy(await self.get_object())
+        await self.perform_destory(await self.get_object())
 
 
 class ReadOnlyModelViewSet(ListMixin, RetrieveMixin, ViewSet[_ModelT]):

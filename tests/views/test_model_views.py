@@ -275,3 +275,38 @@ def test_openapi_of_a_model_viewset(alias: str) -> None:
     listing = {p["name"] for p in paths["/groups"]["get"]["parameters"]}
     assert listing == {"page", "page_size"}
     assert "204" in paths["/groups/{pk}"]["delete"]["responses"]
+
+
+def test_destroy_calls_either_spelling_of_the_hook(alias: str) -> None:
+    from django.contrib.auth.models import Group
+
+    api = BoltAPI()
+    seen: list[str] = []
+
+    @api.viewset("/modern")
+    class Modern(ModelViewSet):
+        queryset = Group.objects.using(alias).order_by("id")
+        serializer_class = GroupOut
+
+        async def perform_destroy(self, obj: Any) -> None:
+            seen.append(f"destroy {obj.name}")
+            await obj.adelete()
+
+    # Django-Bolt 0.13's spelling: a subclass written for it overrides perform_destory.
+    @api.viewset("/legacy")
+    class Legacy(ModelViewSet):
+        queryset = Group.objects.using(alias).order_by("id")
+        serializer_class = GroupOut
+
+        async def perform_destory(self, obj: Any) -> None:
+            seen.append(f"destory {obj.name}")
+            obj.name = f"archived-{obj.name}"
+            await obj.asave()
+
+    first, second = Group.objects.using(alias).order_by("id").values_list("id", flat=True)[:2]
+    with TestClient(api) as client:
+        assert client.delete(f"/modern/{first}").status_code == 204
+        assert client.delete(f"/legacy/{second}").status_code == 204
+    assert seen == ["destroy g01", "destory g02"]
+    assert not Group.objects.using(alias).filter(id=first).exists()
+    assert Group.objects.using(alias).get(id=second).name == "archived-g02"
