@@ -185,9 +185,10 @@ class _SerializerMeta(_StructMeta):  # type: ignore[misc]
     ) -> Any:
         options = _field_options(namespace)
         _document_options(namespace, options)
-        if any(o.read_only and not o.has_default() for o in options.values()):
-            # Such a field gets a default of None: keyword-only lets required fields follow it.
-            kwargs.setdefault("kw_only", True)
+        # Keyword-only, as Django-Bolt 0.13's serializers are: fields may be declared in any
+        # order (a required field after an optional one), and a read-only field without a
+        # default (it gets None) may precede required ones.
+        kwargs.setdefault("kw_only", True)
         if "__post_init__" in namespace and not hasattr(namespace["__post_init__"], _HOOK_MARK):
             raise TypeError(
                 f"{name}: a Serializer runs its validators in __post_init__; "

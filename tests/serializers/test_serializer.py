@@ -367,3 +367,17 @@ def test_builtin_types_check_parsed_values() -> None:
     ]
     for name in builtin_types.__all__:
         msgspec.json.schema(getattr(builtin_types, name))  # each documents itself
+
+
+def test_fields_may_come_in_any_order_and_are_given_by_keyword() -> None:
+    # A required field after an optional one, as Django-Bolt 0.13's serializers allow.
+    class Answer(Serializer):
+        api_key: str
+        request_id: str | None = None
+        message: str
+
+    answer = Answer(api_key="k", message="hi")
+    assert (answer.api_key, answer.request_id, answer.message) == ("k", None, "hi")
+    assert Answer.model_validate({"api_key": "k", "message": "m"}).message == "m"
+    with pytest.raises(TypeError):
+        Answer("k", None, "hi")  # type: ignore[misc]
