@@ -78,6 +78,18 @@ def _label(fn: Callable[..., Any]) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
+def _as_routine(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Return a callable object's bound ``__call__`` (``Depends(FilterBackend(...))``).
+
+    Its annotations, parameters and async-ness are those of ``__call__``; functions, methods
+    and classes are returned as they are.
+    """
+    if inspect.isroutine(fn) or inspect.isclass(fn):
+        return fn
+    call = getattr(fn, "__call__", None)  # noqa: B004 - the bound method itself is wanted
+    return call if inspect.ismethod(call) else fn
+
+
 def _check_uploads(uploads: list[Any], limits: File) -> tuple[str, str, dict[str, Any]] | None:
     """(message, type, ctx) for the first limit the uploads break, or None; the types and
     messages are 0.13's."""
@@ -253,7 +265,7 @@ class Binder:
         self.inline = inline
 
         def dependency(dep_fn: Callable[..., Any]) -> Binder:
-            return Binder(dep_fn, path_names, methods, None)
+            return Binder(_as_routine(dep_fn), path_names, methods, None)
 
         plan = classify(fn, self.label, path_names, methods, dependency)
         self.request_names: list[str] = plan.request_names

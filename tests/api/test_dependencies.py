@@ -153,3 +153,35 @@ def test_dependency_validation_errors_are_422():
         assert client.get("/list?page=2").json() == {"page": 2, "size": 10}
         (item,) = client.get("/list?page=x").json()["detail"]
         assert item["loc"] == ["query", "page"]
+
+
+def test_a_callable_object_is_a_dependency() -> None:
+    # A configured filter object, as Django-Bolt 0.13's example passes to Depends().
+    class Filter:
+        def __init__(self, fields: tuple[str, ...]) -> None:
+            self.fields = fields
+
+        def __call__(self, ordering: str = "id", q: str | None = None) -> dict[str, object]:
+            return {"fields": list(self.fields), "ordering": ordering, "q": q}
+
+    class AsyncLimit:
+        async def __call__(self, limit: int = 10) -> int:
+            return limit
+
+    api = BoltAPI()
+
+    @api.get("/items")
+    async def items(
+        found: Annotated[dict, Depends(Filter(fields=("name",)))],
+        limit: Annotated[int, Depends(AsyncLimit())],
+    ) -> dict:
+        return {**found, "limit": limit}
+
+    with TestClient(api) as client:
+        assert client.get("/items?q=kettle&limit=3").json() == {
+            "fields": ["name"],
+            "ordering": "id",
+            "q": "kettle",
+            "limit": 3,
+        }
+        assert client.get("/items?limit=x").status_code == 422
