@@ -6,8 +6,9 @@ the same on the wire whichever way it was made, and one set of rules keeps it to
 
 * the value is quoted exactly as Django's ``SimpleCookie`` quotes it (double quotes, octal
   escapes), so a CR, LF, NUL or ``;`` in a value can never end the field or add an attribute;
-* what cannot be quoted is refused: a name that is not a cookie token, a value with a character
-  above U+00FF (no latin-1 byte for it; Django cannot send it either), an attribute (path,
+* what cannot be quoted is refused: a name that is not a cookie token, a value with a control
+  character (as Django-Bolt 0.13 refuses it) or a character above U+00FF (no latin-1 byte for
+  it; Django cannot send it either), an attribute (path,
   domain, expires, samesite) that holds a control character, a ``;`` or a character its grammar
   (RFC 6265 section 4.1.1) does not allow.
 
@@ -47,6 +48,8 @@ _ATTRIBUTE: Final = re.compile(r"[\x20-\x3a\x3c-\x7e]*\Z")
 # optional leading dot browsers ignore. A port or a space would make browsers drop the cookie.
 _DOMAIN: Final = re.compile(r"[A-Za-z0-9._-]+\Z")
 _SAMESITE: Final = {"strict": "Strict", "lax": "Lax", "none": "None"}
+# C0 controls and DEL: quoting would escape them, but Django-Bolt 0.13 refuses such a value.
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 # value_encode() is SimpleCookie's public quoting step; one instance serves every call.
 _QUOTER: Final = SimpleCookie()
 
@@ -87,6 +90,11 @@ def format_set_cookie(
     """
     # An empty value stays empty (``name=``), as Django-Bolt writes a deleted cookie; SimpleCookie
     # would write ``name=""``, which browsers read the same.
+    if _CONTROL.search(value):
+        raise InvalidCookie(
+            f"cookie {name!r} not set: its value has a control character; encode the value "
+            "first (for example with urllib.parse.quote)"
+        )
     raw, coded = _QUOTER.value_encode(value) if value else ("", "")
     if not coded.isascii():
         # The quoting escapes every byte below U+0100; only a wider character is left as is.

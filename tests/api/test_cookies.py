@@ -18,11 +18,8 @@ from django_bolt.testing import TestClient
 
 # Each a value a handler might copy from the request into a cookie.
 HOSTILE_VALUES = [
-    pytest.param("x\r\nSet-Cookie: admin=1", id="crlf-header-line"),
-    pytest.param("x\r\n\r\n<script>alert(1)</script>", id="crlf-body"),
     pytest.param("x; Domain=evil.example; Path=/", id="semicolon-attributes"),
     pytest.param('x"; Secure', id="quote"),
-    pytest.param("a\x00b\x7fc\td", id="nul-del-tab"),
     pytest.param("caf\xe9 \\ back", id="latin-1-and-backslash"),
 ]
 
@@ -33,6 +30,18 @@ REFUSED = [
     pytest.param({"key": "a\r\nb"}, "Illegal key", id="name-with-crlf"),
     pytest.param({"key": "Domain"}, "reserved", id="name-is-an-attribute"),
     pytest.param({"key": "pref", "value": "\u20ac"}, "U+00FF", id="value-above-latin-1"),
+    # Control characters in a value: refused, as Django-Bolt 0.13 refuses them.
+    pytest.param(
+        {"key": "pref", "value": "x\r\nSet-Cookie: admin=1"}, "control", id="value-crlf-line"
+    ),
+    pytest.param(
+        {"key": "pref", "value": "x\r\n\r\n<script>alert(1)</script>"},
+        "control",
+        id="value-crlf-body",
+    ),
+    pytest.param({"key": "pref", "value": "a\x00b"}, "control", id="value-nul"),
+    pytest.param({"key": "pref", "value": "b\x7fc"}, "control", id="value-del"),
+    pytest.param({"key": "pref", "value": "c\td"}, "control", id="value-tab"),
     pytest.param({"key": "pref", "path": "/\r\nSet-Cookie: a=1"}, "path", id="path-crlf"),
     pytest.param({"key": "pref", "path": "/; Domain=evil.example"}, "path", id="path-semicolon"),
     pytest.param({"key": "pref", "path": "/\x00"}, "path", id="path-nul"),
