@@ -273,3 +273,12 @@ def test_file_parameter_of_another_type_is_a_registration_error():
 
     with pytest.raises(TypeError, match="must be annotated UploadFile"):
         api.compile()
+
+
+def test_auth_context_and_token_at_the_top_level() -> None:
+    import django_bolt
+    from django_bolt.auth import AuthContext, Token
+
+    assert django_bolt.AuthContext is AuthContext
+    assert django_bolt.Token is Token
+    assert {"AuthContext", "Token"} <= set(django_bolt.__all__)
