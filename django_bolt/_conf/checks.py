@@ -34,6 +34,7 @@ __all__ = (
     "regexes",
     "samesite",
     "secret",
+    "static_dirs",
     "strings",
     "text",
     "truthy",
@@ -143,6 +144,28 @@ def paths(value: Any) -> tuple[str, ...]:
     if not all(isinstance(item, str | os.PathLike) for item in items):
         raise ValueError(expected)
     return tuple(os.fspath(item) for item in items)
+
+
+def static_dirs(value: Any) -> tuple[tuple[str, str], ...]:
+    """Return ``STATICFILES_DIRS`` as ``(prefix, directory)`` pairs, ``""`` for no prefix.
+
+    An entry is a directory or a ``(prefix, directory)`` pair, as Django's ``FileSystemFinder``
+    takes them; a prefix ending in ``/`` is refused, as Django's check refuses it.
+    """
+    expected = "a list of directories or (prefix, directory) pairs"
+    out: list[tuple[str, str]] = []
+    for item in _sequence(value, expected):
+        prefix, directory = "", item
+        if isinstance(item, list | tuple):
+            if len(item) != 2 or not isinstance(item[0], str) or not item[0]:
+                raise ValueError(expected)
+            prefix, directory = item
+            if prefix.endswith("/"):
+                raise ValueError("a (prefix, directory) pair whose prefix does not end with /")
+        if not isinstance(directory, str | os.PathLike):
+            raise ValueError(expected)
+        out.append((prefix, os.fspath(directory)))
+    return tuple(out)
 
 
 def entries(value: Any) -> tuple[Any, ...]:

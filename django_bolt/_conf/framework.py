@@ -360,6 +360,13 @@ class FrameworkConfig:
         "Django's: collected static files, served by the server unless DEBUG.",
         checks.optional_path,
     )
+    staticfiles_dirs: tuple[tuple[str, str], ...] = _setting(
+        "STATICFILES_DIRS",
+        (),
+        "Django's: directories (or (prefix, directory) pairs) served under STATIC_URL after "
+        "STATIC_ROOT, unless DEBUG.",
+        checks.static_dirs,
+    )
     media_url: str = _setting(
         "MEDIA_URL",
         global_settings.MEDIA_URL,

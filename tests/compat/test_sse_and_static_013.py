@@ -3,13 +3,20 @@ STATICFILES_DIRS, behaves here as it does there."""
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import AsyncIterable  # noqa: TC003 (handlers resolve it at runtime)
+from typing import TYPE_CHECKING, Any
 
 import msgspec
+import pytest
 
 from django_bolt import BoltAPI
+from django_bolt._conf import checks
 from django_bolt.responses import EventSourceResponse, ServerSentEvent
 from django_bolt.testing import TestClient
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class Price(msgspec.Struct):
@@ -83,3 +90,107 @@ def test_a_dict_with_event_field_names_is_still_data() -> None:
     with TestClient(api) as client:
         response = client.get("/lookalike")
     assert _events(response.content) == ['data: {"event":"admin","id":"9","data":"x","retry":1}']
+
+
+@pytest.fixture
+def static_tree(tmp_path: Path, settings: Any) -> Path:
+    """STATIC_ROOT plus two STATICFILES_DIRS entries (one with a prefix), DEBUG off."""
+    collected, assets, vendor = tmp_path / "collected", tmp_path / "assets", tmp_path / "vendor"
+    for directory in (collected, assets / "css", vendor / "js"):
+        directory.mkdir(parents=True)
+    (tmp_path / "secret.txt").write_bytes(b"TOP-SECRET")
+    (collected / "both.css").write_bytes(b"from STATIC_ROOT")
+    (assets / "both.css").write_bytes(b"from STATICFILES_DIRS")
+    (assets / "css" / "only.css").write_bytes(b"p{}")
+    (assets / "css" / "only.css.gz").write_bytes(gzip.compress(b"p{}"))
+    (assets / "app.0123456789ab.js").write_bytes(b"hashed")
+    (assets / "leak.txt").symlink_to(tmp_path / "secret.txt")
+    (vendor / "js" / "lib.js").write_bytes(b"lib()")
+    settings.DEBUG = False
+    settings.STATIC_URL = "/static/"
+    settings.STATIC_ROOT = str(collected)
+    settings.STATICFILES_DIRS = [assets, ("vendor", str(vendor))]
+    settings.BOLT_STATIC_MAX_AGE = None
+    return tmp_path
+
+
+def _static_client() -> TestClient:
+    return TestClient(BoltAPI())
+
+
+@pytest.mark.usefixtures("static_tree")
+def test_a_file_only_in_staticfiles_dirs_is_served_like_a_collected_one() -> None:
+    with _static_client() as client:
+        only = client.get("/static/css/only.css", headers={"accept-encoding": "identity"})
+        gzipped = client.get("/static/css/only.css", headers={"accept-encoding": "gzip"})
+        collected = client.get("/static/both.css")
+        hashed = client.get("/static/app.0123456789ab.js")
+        vendored = client.get("/static/vendor/js/lib.js")
+        unprefixed = client.get("/static/js/lib.js")
+        again = client.get(
+            "/static/css/only.css",
+            headers={"accept-encoding": "identity", "if-none-match": only.headers["etag"]},
+        )
+        head = client.head("/static/css/only.css")
+    assert only.status_code == 200
+    assert only.content == b"p{}"
+    assert only.headers["content-type"] == "text/css; charset=utf-8"
+    assert only.headers["cache-control"] == "public, max-age=0, must-revalidate"
+    assert only.headers["vary"] == "accept-encoding"
+    assert "last-modified" in only.headers
+    assert gzipped.headers["content-encoding"] == "gzip"
+    assert gzipped.content == b"p{}"  # the client decodes it
+    # STATIC_ROOT comes first, as in Django-Bolt 0.13.
+    assert collected.content == b"from STATIC_ROOT"
+    assert hashed.headers["cache-control"] == "public, max-age=31536000, immutable"
+    # A ("vendor", dir) entry serves dir's files under vendor/, and only there.
+    assert vendored.content == b"lib()"
+    assert unprefixed.status_code == 404
+    assert again.status_code == 304
+    assert head.status_code == 200
+    assert head.content == b""
+
+
+def test_staticfiles_dirs_without_static_root(static_tree: Path, settings: Any) -> None:
+    settings.STATIC_ROOT = None
+    with _static_client() as client:
+        assert client.get("/static/both.css").content == b"from STATICFILES_DIRS"
+        assert client.get("/static/vendor/js/lib.js").content == b"lib()"
+
+
+@pytest.mark.usefixtures("static_tree")
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/leak.txt",
+        "/static/../secret.txt",
+        "/static/%2e%2e/secret.txt",
+        "/static/css/..%2F..%2Fsecret.txt",
+        "/static/vendor/../../secret.txt",
+        "/static/vendor/%2e%2e/%2e%2e/secret.txt",
+        "/static/vendor/..%5c..%5csecret.txt",
+        "/static/vendor/",
+        "/static/css/",
+    ],
+)
+def test_nothing_outside_a_staticfiles_dir_is_reachable(path: str) -> None:
+    with _static_client() as client:
+        response = client.get(path)
+    assert response.status_code == 404
+    assert b"TOP-SECRET" not in response.content
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["static", [("vendor/", "/tmp")], [("", "/tmp")], [("a", "/tmp", "x")], [3], [(1, "/tmp")]],
+)
+def test_a_malformed_staticfiles_dirs_is_refused(value: Any) -> None:
+    with pytest.raises(ValueError, match=r"directories|prefix"):
+        checks.static_dirs(value)
+
+
+def test_staticfiles_dirs_entries_become_prefix_directory_pairs(tmp_path: Path) -> None:
+    assert checks.static_dirs([tmp_path, ("lib", str(tmp_path))]) == (
+        ("", str(tmp_path)),
+        ("lib", str(tmp_path)),
+    )
