@@ -367,6 +367,13 @@ class FrameworkConfig:
         "STATIC_ROOT, unless DEBUG.",
         checks.static_dirs,
     )
+    secure_csp: str | None = _setting(
+        "SECURE_CSP",
+        None,
+        "Django 6's CSP dict; its Content-Security-Policy (nonces left out) goes on every "
+        "static and media file response.",
+        checks.csp_policy,
+    )
     media_url: str = _setting(
         "MEDIA_URL",
         global_settings.MEDIA_URL,

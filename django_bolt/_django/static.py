@@ -317,12 +317,16 @@ class FileMount:
 
 
 class StaticFiles:
-    """The mounts of a project (``STATIC_URL`` and ``MEDIA_URL``), longest prefix first."""
+    """The mounts of a project (``STATIC_URL`` and ``MEDIA_URL``), longest prefix first.
 
-    __slots__ = ("mounts",)
+    ``csp``: a ``Content-Security-Policy`` value (from ``SECURE_CSP``) put on every answer.
+    """
 
-    def __init__(self, mounts: list[FileMount]) -> None:
+    __slots__ = ("csp", "mounts")
+
+    def __init__(self, mounts: list[FileMount], csp: str | None = None) -> None:
         self.mounts = tuple(sorted(mounts, key=lambda m: len(m.prefix), reverse=True))
+        self.csp = None if csp is None else (b"content-security-policy", csp.encode("ascii"))
 
     def __repr__(self) -> str:
         return f"<StaticFiles {list(self.mounts)!r}>"
@@ -335,7 +339,10 @@ class StaticFiles:
             return None
         for mount in self.mounts:
             if raw_path.startswith(mount.prefix):
-                return mount.serve(request, raw_path[len(mount.prefix) :])
+                response = mount.serve(request, raw_path[len(mount.prefix) :])
+                if response is not None and self.csp is not None:
+                    response.raw_headers.append(self.csp)
+                return response
         return None
 
 
@@ -410,4 +417,4 @@ def static_files_from_settings() -> StaticFiles | None:
             max_age=config.bolt_media_max_age,
         )
         mounts.append(media)
-    return StaticFiles(mounts) if mounts else None
+    return StaticFiles(mounts, config.secure_csp) if mounts else None

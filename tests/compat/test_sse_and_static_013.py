@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from django_bolt import BoltAPI
 from django_bolt._conf import checks
@@ -194,3 +195,92 @@ def test_staticfiles_dirs_entries_become_prefix_directory_pairs(tmp_path: Path) 
         ("", str(tmp_path)),
         ("lib", str(tmp_path)),
     )
+
+
+NONCE = "<CSP_NONCE_SENTINEL>"  # Django 6's CSP.NONCE
+
+
+def test_secure_csp_goes_on_every_static_and_media_answer(static_tree: Path, settings: Any) -> None:
+    media = static_tree / "media"
+    media.mkdir()
+    (media / "up.txt").write_bytes(b"up")
+    settings.MEDIA_URL = "/media/"
+    settings.MEDIA_ROOT = str(media)
+    settings.SECURE_CSP = {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE, "https://cdn.example"],
+        "img-src": {"data:", "'self'"},
+        "style-src": "'self'",
+        "upgrade-insecure-requests": True,
+        "frame-src": None,
+        "object-src": False,
+        "font-src": [],
+        "connect-src": [NONCE],
+    }
+    expected = (
+        "default-src 'self'; script-src 'self' https://cdn.example; img-src 'self' data:; "
+        "style-src 'self'; upgrade-insecure-requests"
+    )
+    api = BoltAPI()
+
+    @api.get("/api/plain")
+    async def plain() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    with TestClient(api) as client:
+        found = client.get("/static/css/only.css")
+        cached = client.get(
+            "/static/css/only.css", headers={"if-none-match": found.headers["etag"]}
+        )
+        refused = client.get("/static/leak.txt")
+        uploaded = client.get("/media/up.txt")
+        route = client.get("/api/plain")
+    assert found.status_code == 200
+    assert cached.status_code == 304
+    assert refused.status_code == 404
+    for response in (found, cached, refused, uploaded):
+        assert response.headers["content-security-policy"] == expected
+    # Only the file server's answers: API responses are the application's to decide.
+    assert "content-security-policy" not in route.headers
+
+
+def test_without_secure_csp_no_header(static_tree: Path) -> None:
+    with _static_client() as client:
+        response = client.get("/static/css/only.css")
+    assert response.status_code == 200
+    assert "content-security-policy" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("value", "header"),
+    [
+        ({}, None),
+        ({"default-src": None, "img-src": []}, None),
+        ({"default-src": [NONCE]}, None),
+        ({"sandbox": ""}, "sandbox"),
+        ({"a": ("x", "y"), "b": 0}, "a x y"),
+    ],
+)
+def test_csp_policy_follows_djangos_rules(value: Any, header: str | None) -> None:
+    assert checks.csp_policy(value) == header
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "default-src 'self'",
+        ["default-src"],
+        {"default-src": ["'self'\r\nset-cookie: x=1"]},
+        {"default-src": [1]},
+        {"img-src": ["café"]},
+    ],
+)
+def test_a_secure_csp_that_gives_no_valid_header_is_refused(value: Any) -> None:
+    with pytest.raises(ValueError, match="CSP"):
+        checks.csp_policy(value)
+
+
+def test_a_bad_secure_csp_stops_start_up(static_tree: Path, settings: Any) -> None:
+    settings.SECURE_CSP = {"default-src": ["'self'\nx"]}
+    with pytest.raises(ImproperlyConfigured, match="SECURE_CSP"), _static_client() as client:
+        client.get("/static/css/only.css")
