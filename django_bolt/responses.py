@@ -422,8 +422,9 @@ class StreamingResponse(Response):
 class EventSourceResponse(StreamingResponse):
     """Server-Sent Events from a (sync or async) iterable of events.
 
-    Each item is a ``str`` (sent as ``data``), a dict or :class:`ServerSentEvent` (``data``,
-    ``event``, ``id``, ``retry``, ``comment``; non-string data is JSON), or preformatted bytes.
+    Each item is a :class:`ServerSentEvent` (``data``, ``event``, ``id``, ``retry``,
+    ``comment``), preformatted bytes, or anything else as the ``data`` of an event: a ``str`` as
+    it is, a dict, Struct or list as JSON.
     A ``: ping`` comment goes out whenever the producer is quiet for ``ping_interval`` seconds.
     """
 

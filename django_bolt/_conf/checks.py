@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     "api_specs",
+    "csp_policy",
     "entries",
     "flag",
     "int_at_least",
@@ -34,6 +35,7 @@ __all__ = (
     "regexes",
     "samesite",
     "secret",
+    "static_dirs",
     "strings",
     "text",
     "truthy",
@@ -145,6 +147,28 @@ def paths(value: Any) -> tuple[str, ...]:
     return tuple(os.fspath(item) for item in items)
 
 
+def static_dirs(value: Any) -> tuple[tuple[str, str], ...]:
+    """Return ``STATICFILES_DIRS`` as ``(prefix, directory)`` pairs, ``""`` for no prefix.
+
+    An entry is a directory or a ``(prefix, directory)`` pair, as Django's ``FileSystemFinder``
+    takes them; a prefix ending in ``/`` is refused, as Django's check refuses it.
+    """
+    expected = "a list of directories or (prefix, directory) pairs"
+    out: list[tuple[str, str]] = []
+    for item in _sequence(value, expected):
+        prefix, directory = "", item
+        if isinstance(item, list | tuple):
+            if len(item) != 2 or not isinstance(item[0], str) or not item[0]:
+                raise ValueError(expected)
+            prefix, directory = item
+            if prefix.endswith("/"):
+                raise ValueError("a (prefix, directory) pair whose prefix does not end with /")
+        if not isinstance(directory, str | os.PathLike):
+            raise ValueError(expected)
+        out.append((prefix, os.fspath(directory)))
+    return tuple(out)
+
+
 def entries(value: Any) -> tuple[Any, ...]:
     """Return a list of auth classes or guards (resolved when an API compiles) as a tuple."""
     if not value:
@@ -210,6 +234,47 @@ def regexes(value: Any) -> tuple[str, ...]:
         except re.error as exc:
             raise ValueError(f"a list of regular expressions ({pattern!r}: {exc})") from None
     return patterns
+
+
+# Django 6's CSP.NONCE: a placeholder its middleware swaps for the request's nonce.
+_CSP_NONCE: Final = "<CSP_NONCE_SENTINEL>"
+_CSP_HEADER_BAD: Final = re.compile(r"[^\t\x20-\x7e]")
+
+
+def _csp_directive(directive: Any, values: Any) -> str | None:
+    """Return one rendered directive of ``SECURE_CSP`` (None: left out), by Django 6's rules."""
+    if values is None or values is False or (values == 0 and not isinstance(values, str)):
+        return None  # Django skips a value equal to None or False (0 included)
+    if not isinstance(directive, str) or not directive:
+        raise ValueError("a dict of CSP directives named by str")
+    if values is True:
+        return directive
+    if isinstance(values, set | frozenset):
+        values = sorted(values)
+    elif not isinstance(values, list | tuple):
+        values = [values]
+    # A file cannot carry a per-request nonce: the placeholder is dropped, as Django does
+    # when it has no nonce to put there.
+    kept = [value for value in values if value != _CSP_NONCE]
+    if not kept:
+        return None
+    if not all(isinstance(value, str) for value in kept):
+        raise ValueError("a dict of CSP directives whose values are str, lists or sets of str")
+    return f"{directive} {' '.join(kept)}".rstrip()
+
+
+def csp_policy(value: Any) -> str | None:
+    """Return Django 6's ``SECURE_CSP`` dict as the ``Content-Security-Policy`` value it gives;
+    None when it gives none (unset, empty, or every directive left out)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError("a dict of CSP directives")
+    rendered = [_csp_directive(directive, values) for directive, values in value.items()]
+    policy = "; ".join(item for item in rendered if item is not None)
+    if _CSP_HEADER_BAD.search(policy):
+        raise ValueError("a dict of CSP directives that gives a valid header (printable ASCII)")
+    return policy or None
 
 
 def secret(value: Any) -> str | bytes:

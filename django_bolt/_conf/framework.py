@@ -360,6 +360,20 @@ class FrameworkConfig:
         "Django's: collected static files, served by the server unless DEBUG.",
         checks.optional_path,
     )
+    staticfiles_dirs: tuple[tuple[str, str], ...] = _setting(
+        "STATICFILES_DIRS",
+        (),
+        "Django's: directories (or (prefix, directory) pairs) served under STATIC_URL after "
+        "STATIC_ROOT, unless DEBUG.",
+        checks.static_dirs,
+    )
+    secure_csp: str | None = _setting(
+        "SECURE_CSP",
+        None,
+        "Django 6's CSP dict; its Content-Security-Policy (nonces left out) goes on every "
+        "static and media file response.",
+        checks.csp_policy,
+    )
     media_url: str = _setting(
         "MEDIA_URL",
         global_settings.MEDIA_URL,

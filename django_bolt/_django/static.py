@@ -2,7 +2,8 @@
 
 With ``DEBUG = False`` Django serves neither, and the usual answer is WhiteNoise or a web server in
 front. Here the miss path of ``dispatch`` asks :class:`StaticFiles` first: a GET or HEAD under
-``STATIC_URL`` (or ``MEDIA_URL``) is looked up under the matching root and answered with the same
+``STATIC_URL`` (or ``MEDIA_URL``) is looked up under the matching root (for ``STATIC_URL``: then
+in each ``STATICFILES_DIRS`` entry, as Django-Bolt 0.13 does) and answered with the same
 machinery as :class:`~django_bolt.responses.FileResponse` (ETag, Last-Modified, 304, Range,
 large files read by the pool), plus what a static server adds:
 
@@ -171,22 +172,33 @@ class FileMount:
     it on this origin, and every answer carries ``X-Content-Type-Options: nosniff``.
     ``max_age`` (``BOLT_STATIC_MAX_AGE`` / ``BOLT_MEDIA_MAX_AGE``) sets the ``Cache-Control`` of
     names that are not hashed: ``public`` for static files, ``private`` for media.
+    ``extra_roots`` (``STATICFILES_DIRS``, as ``(prefix, directory)`` pairs) are looked in, in
+    order, for a name ``root`` does not hold; each one keeps its own files in (no symlink out).
     """
 
-    __slots__ = ("cache_control", "hashed_names", "immutable", "media", "prefix", "root")
+    __slots__ = ("cache_control", "hashed_names", "immutable", "lookups", "media", "prefix", "root")
 
     def __init__(
         self,
         prefix: str,
-        root: str,
+        root: str | None,
         immutable: bool,
         hashed_names: frozenset[str],
         *,
         media: bool = False,
         max_age: int | None = None,
+        extra_roots: tuple[tuple[str, str], ...] = (),
     ) -> None:
         self.prefix = prefix
-        self.root = os.path.realpath(root)
+        self.root = os.path.realpath(root) if root else None
+        # (name prefix, directory), looked in in order. As Django's FileSystemFinder does it,
+        # "css/x.css" of a directory given with the prefix "lib" is asked for as "lib/css/x.css".
+        lookups = [("", self.root)] if self.root else []
+        lookups.extend(
+            (extra_prefix + "/" if extra_prefix else "", os.path.realpath(directory))
+            for extra_prefix, directory in extra_roots
+        )
+        self.lookups = tuple(lookups)
         # Only STATIC_ROOT holds names that promise never to change; uploads do not.
         self.immutable = immutable
         self.hashed_names = hashed_names
@@ -198,17 +210,35 @@ class FileMount:
             self.cache_control = b"%s, max-age=%d" % (scope, max_age)
 
     def __repr__(self) -> str:
-        return f"<FileMount {self.prefix} -> {self.root}>"
+        return f"<FileMount {self.prefix} -> {[root for _, root in self.lookups]}>"
 
-    def _inside(self, path: str) -> str | None:
-        """``path`` with symlinks resolved, or None when that lands outside the root."""
+    @staticmethod
+    def _inside(path: str, root: str) -> str | None:
+        """``path`` with symlinks resolved, or None when that lands outside ``root``."""
         try:
             real = os.path.realpath(path)
         except (OSError, ValueError):
             return None
         if real == path:
             return real
-        return real if os.path.commonpath((self.root, real)) == self.root else None
+        return real if os.path.commonpath((root, real)) == root else None
+
+    def _find(self, name: str) -> tuple[str, str, os.stat_result] | None:
+        """Return (root, resolved path, stat) of the first regular file named ``name``; raise
+        LookupError when a candidate's symlink leads out of its root."""
+        for name_prefix, root in self.lookups:
+            if not name.startswith(name_prefix) or len(name) == len(name_prefix):
+                continue
+            real = self._inside(os.path.join(root, name[len(name_prefix) :]), root)
+            if real is None:
+                raise LookupError(name)
+            try:
+                info = os.stat(real)
+            except (OSError, ValueError):
+                continue
+            if stat.S_ISREG(info.st_mode):
+                return root, real, info
+        return None
 
     def serve(self, request: Request, rest: str) -> WireResponse | None:
         """Return the answer for the raw path ``rest`` below the prefix; None: not here, ask
@@ -216,21 +246,19 @@ class FileMount:
         name = _safe_relative(rest)
         if name is None or (self.media and _hidden(name)):
             return self._refused()
-        real = self._inside(os.path.join(self.root, name))
-        if real is None:
-            return self._refused()
         try:
-            info = os.stat(real)
-        except (OSError, ValueError):
+            found = self._find(name)
+        except LookupError:
+            return self._refused()
+        if found is None:
             return None
-        if not stat.S_ISREG(info.st_mode):
-            return None
-        headers = self._headers(name)
+        root, real, info = found
+        headers = self._headers(name, collected=root == self.root)
         served, served_info = real, info
         accepted = _accepted_codings(request.headers.get("accept-encoding"))
         varies = encoded = False
         for coding, suffix in _CODINGS:
-            sibling = self._sibling(real + suffix)
+            sibling = self._sibling(real + suffix, root)
             if sibling is None:
                 continue
             if not varies:
@@ -250,10 +278,14 @@ class FileMount:
             response.raw_headers.append(_NOSNIFF)
         return response
 
-    def _headers(self, name: str) -> list[tuple[bytes, bytes]]:
-        """Return the content type and caching fields of the file ``name`` (media: disarmed)."""
+    def _headers(self, name: str, *, collected: bool) -> list[tuple[bytes, bytes]]:
+        """Return the content type and caching fields of the file ``name`` (media: disarmed).
+
+        ``collected``: found in the root itself, where the manifest's names are.
+        """
         ext = os.path.splitext(name)[1].lower()
-        if self.immutable and (_HASHED_NAME.search(name) or name in self.hashed_names):
+        listed = collected and name in self.hashed_names
+        if self.immutable and (listed or _HASHED_NAME.search(name)):
             cache = CACHE_HASHED
         else:
             cache = self.cache_control
@@ -267,13 +299,13 @@ class FileMount:
             headers.append((b"content-type", _content_type(ext)))
         return headers
 
-    def _sibling(self, path: str) -> tuple[str, os.stat_result] | None:
+    def _sibling(self, path: str, root: str) -> tuple[str, os.stat_result] | None:
         try:
             info = os.lstat(path)
         except (OSError, ValueError):
             return None
         if stat.S_ISLNK(info.st_mode):
-            real = self._inside(path)
+            real = self._inside(path, root)
             if real is None:
                 return None
             try:
@@ -285,12 +317,16 @@ class FileMount:
 
 
 class StaticFiles:
-    """The mounts of a project (``STATIC_URL`` and ``MEDIA_URL``), longest prefix first."""
+    """The mounts of a project (``STATIC_URL`` and ``MEDIA_URL``), longest prefix first.
 
-    __slots__ = ("mounts",)
+    ``csp``: a ``Content-Security-Policy`` value (from ``SECURE_CSP``) put on every answer.
+    """
 
-    def __init__(self, mounts: list[FileMount]) -> None:
+    __slots__ = ("csp", "mounts")
+
+    def __init__(self, mounts: list[FileMount], csp: str | None = None) -> None:
         self.mounts = tuple(sorted(mounts, key=lambda m: len(m.prefix), reverse=True))
+        self.csp = None if csp is None else (b"content-security-policy", csp.encode("ascii"))
 
     def __repr__(self) -> str:
         return f"<StaticFiles {list(self.mounts)!r}>"
@@ -303,7 +339,10 @@ class StaticFiles:
             return None
         for mount in self.mounts:
             if raw_path.startswith(mount.prefix):
-                return mount.serve(request, raw_path[len(mount.prefix) :])
+                response = mount.serve(request, raw_path[len(mount.prefix) :])
+                if response is not None and self.csp is not None:
+                    response.raw_headers.append(self.csp)
+                return response
         return None
 
 
@@ -340,6 +379,8 @@ def _manifest_names(root: str) -> frozenset[str]:
 def static_files_from_settings() -> StaticFiles | None:
     """Return the mounts for ``STATIC_ROOT``/``MEDIA_ROOT``; None when neither is served.
 
+    ``STATIC_URL`` is looked up in ``STATIC_ROOT``, then in each ``STATICFILES_DIRS`` entry.
+
     DEBUG keeps serving ``STATIC_URL`` from the staticfiles finders (the fall-through does that),
     as ``runserver`` does; ``MEDIA_URL`` is served from ``MEDIA_ROOT`` in DEBUG too. Without
     configured settings (a bare BoltAPI) nothing is served.
@@ -351,15 +392,17 @@ def static_files_from_settings() -> StaticFiles | None:
     media_root, media_url = config.media_root, config.media_url
     mounts: list[FileMount] = []
     static_prefix = _prefix(static_url)
-    if static_root and static_prefix and not config.debug:
-        root = os.fspath(static_root)
+    static_dirs = config.staticfiles_dirs
+    if (static_root or static_dirs) and static_prefix and not config.debug:
+        root = os.fspath(static_root) if static_root else None
         mounts.append(
             FileMount(
                 static_prefix,
                 root,
                 True,
-                _manifest_names(root),
+                _manifest_names(root) if root else frozenset(),
                 max_age=config.bolt_static_max_age,
+                extra_roots=static_dirs,
             )
         )
     media_prefix = _prefix(media_url)
@@ -374,4 +417,4 @@ def static_files_from_settings() -> StaticFiles | None:
             max_age=config.bolt_media_max_age,
         )
         mounts.append(media)
-    return StaticFiles(mounts) if mounts else None
+    return StaticFiles(mounts, config.secure_csp) if mounts else None

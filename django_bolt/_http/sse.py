@@ -39,13 +39,14 @@ def _field(name: bytes, value: str) -> bytes:
 
 
 def encode_event(item: object) -> bytes:
-    """str/bytes → a ``data`` event; dict or ServerSentEvent → its fields."""
+    """Return the wire bytes of one item: a ServerSentEvent gives its fields, bytes go out as
+    they are, and anything else (a str, a dict, a Struct, a list) is the event's ``data``.
+
+    A dict is data even when its keys are ``event``/``id``/``data``, as in Django-Bolt 0.13:
+    only a :class:`ServerSentEvent` sets the other fields.
+    """
     if isinstance(item, bytes):
         return item  # already in wire format: the producer knows what it does
-    if isinstance(item, str):
-        item = ServerSentEvent(data=item)
-    elif isinstance(item, dict):
-        item = msgspec.convert(item, ServerSentEvent)
     if not isinstance(item, ServerSentEvent):
         item = ServerSentEvent(data=item)
     out: list[bytes] = []

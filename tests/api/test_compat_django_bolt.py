@@ -825,7 +825,7 @@ def test_response_class_event_source_frames_a_generator_handler() -> None:
 
     @api.get("/events", response_class=EventSourceResponse)
     async def events() -> Any:
-        yield {"data": {"n": 1}, "event": "tick"}
+        yield ServerSentEvent(data={"n": 1}, event="tick")
         yield ServerSentEvent(data="done", id="2")
 
     with TestClient(api) as client:

@@ -16,9 +16,9 @@ from django_bolt.testing import TestClient
         pytest.param("hello", b"data: hello\n\n", id="str"),
         pytest.param("a\nb", b"data: a\ndata: b\n\n", id="multiline"),
         pytest.param(
-            {"data": {"n": 1}, "event": "tick", "id": "7"},
+            ServerSentEvent(data={"n": 1}, event="tick", id="7"),
             b'id: 7\nevent: tick\ndata: {"n":1}\n\n',
-            id="dict",
+            id="event",
         ),
         pytest.param(
             ServerSentEvent(retry=3000, comment="hi"), b": hi\nretry: 3000\n\n", id="retry-comment"
@@ -42,7 +42,7 @@ def test_event_source_response_headers_and_body():
     async def events():
         async def gen():
             yield "one"
-            yield {"data": [1, 2], "event": "list"}
+            yield ServerSentEvent(data=[1, 2], event="list")
 
         return EventSourceResponse(gen())
 

@@ -21,7 +21,7 @@ from zlib_ng import zlib_ng  # the package's gzip encoder: its exact bytes are i
 from django_bolt import BoltAPI, FileResponse, StreamingResponse
 from django_bolt.exceptions import HTTPException
 from django_bolt.middleware import CompressionConfig, no_compress
-from django_bolt.responses import EventSourceResponse, Response
+from django_bolt.responses import EventSourceResponse, Response, ServerSentEvent
 from django_bolt.testing import TestClient
 from tests.integration.conftest import run_bolt
 
@@ -679,7 +679,7 @@ def test_sse_events_each_arrive_decodable(backend, coding):
     async def events() -> EventSourceResponse:
         async def gen():
             for n in range(3):
-                yield {"event": "tick", "data": {"n": n}}
+                yield ServerSentEvent(event="tick", data={"n": n})
 
         return EventSourceResponse(gen(), ping_interval=None)
 

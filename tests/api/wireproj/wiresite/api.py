@@ -7,7 +7,7 @@ from pathlib import Path
 import msgspec
 
 from django_bolt import BoltAPI, FileResponse, Request, StreamingResponse
-from django_bolt.responses import EventSourceResponse
+from django_bolt.responses import EventSourceResponse, ServerSentEvent
 
 api = BoltAPI()
 DATA_FILE = Path(__file__).with_name("data.txt")
@@ -45,7 +45,7 @@ async def stream() -> StreamingResponse:
 @api.get("/events")
 async def events() -> EventSourceResponse:
     async def gen():
-        yield {"event": "tick", "data": {"n": 1}}
+        yield ServerSentEvent(event="tick", data={"n": 1})
 
     return EventSourceResponse(gen())
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from django_bolt import BoltAPI
-from django_bolt.responses import EventSourceResponse
+from django_bolt.responses import EventSourceResponse, ServerSentEvent
 
 api = BoltAPI()
 
@@ -42,8 +42,8 @@ async def release() -> dict[str, bool]:
 @api.get("/events")
 async def events() -> EventSourceResponse:
     async def gen():
-        yield {"event": "first", "data": {"n": 1}}
+        yield ServerSentEvent(event="first", data={"n": 1})
         await asyncio.wait_for(_event().wait(), RELEASE_TIMEOUT_S)
-        yield {"event": "second", "data": {"n": 2}}
+        yield ServerSentEvent(event="second", data={"n": 2})
 
     return EventSourceResponse(gen(), ping_interval=None)
