@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 import msgspec
@@ -49,6 +49,7 @@ __all__ = (
     "ModelResults",
     "PendingModels",
     "accepts_models",
+    "add_loads",
     "apply_loading_plan",
     "instance_dict",
     "loading_plan",
@@ -292,19 +293,27 @@ def _plan_into(
 def apply_loading_plan(queryset: QuerySet[Any], struct_type: type[msgspec.Struct]) -> QuerySet[Any]:
     """Return ``queryset`` with the loads ``struct_type`` needs added (none applied twice)."""
     joins, prefetches = loading_plan(struct_type, queryset.model)
-    if joins:
-        selected = queryset.query.select_related
+    return add_loads(queryset, joins, prefetches)
+
+
+def add_loads(
+    queryset: QuerySet[Any], joins: Sequence[str], prefetches: Sequence[str]
+) -> QuerySet[Any]:
+    """Return ``queryset`` with the ``select_related`` joins and ``prefetch_related`` paths it
+    does not have yet (a join already selected, or every relation selected, is not added)."""
+    selected = queryset.query.select_related
+    if joins and selected is not True:
         have = selected if isinstance(selected, dict) else {}
         missing = [path for path in joins if not _selected(have, path)]
-        if missing and selected is not True:
+        if missing:
             queryset = queryset.select_related(*missing)
     if prefetches:
         done = {
             getattr(item, "prefetch_through", item) for item in queryset._prefetch_related_lookups
         }
-        missing = [path for path in prefetches if path not in done]
-        if missing:
-            queryset = queryset.prefetch_related(*missing)
+        todo = [path for path in prefetches if path not in done]
+        if todo:
+            queryset = queryset.prefetch_related(*todo)
     return queryset
 
 

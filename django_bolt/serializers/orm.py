@@ -23,6 +23,7 @@ import msgspec
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model, QuerySet
 
+from django_bolt._django.models import add_loads
 from django_bolt.concurrency import run_in_pool
 from django_bolt.serializers.plan import NESTED_MANY, NESTED_ONE, nested_kind
 
@@ -324,29 +325,7 @@ def prepare_queryset(cls: Any, queryset: QuerySet[Any]) -> QuerySet[Any]:
         }
         if missing:
             queryset = queryset.annotate(**missing)
-    selected = queryset.query.select_related
-    if plan.select_related and selected is not True:
-        have = selected if isinstance(selected, dict) else {}
-        joins = [path for path in plan.select_related if not _in_tree(have, path)]
-        if joins:
-            queryset = queryset.select_related(*joins)
-    if plan.prefetch_related:
-        done = {
-            getattr(item, "prefetch_through", item) for item in queryset._prefetch_related_lookups
-        }
-        prefetches = [path for path in plan.prefetch_related if path not in done]
-        if prefetches:
-            queryset = queryset.prefetch_related(*prefetches)
-    return queryset
-
-
-def _in_tree(tree: dict[str, Any], path: str) -> bool:
-    for part in path.split("__"):
-        nested = tree.get(part)
-        if not isinstance(nested, dict):
-            return False
-        tree = nested
-    return True
+    return add_loads(queryset, plan.select_related, plan.prefetch_related)
 
 
 def from_models(
