@@ -81,7 +81,8 @@ def _loaded(instance: Any, django_field: Any) -> bool:
     if _is_many(django_field):
         cache = getattr(instance, "_prefetched_objects_cache", {})
         names = {_accessor(django_field), django_field.name}
-        if not django_field.concrete:
+        if django_field.auto_created and not django_field.concrete:
+            # A reverse relation (Django 6.1 no longer calls a forward many-to-many concrete).
             names.add(django_field.field.related_query_name())
         return any(name in cache for name in names)
     if django_field.concrete:
