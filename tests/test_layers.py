@@ -53,6 +53,8 @@ INNER_IMPORTS: Final[dict[str, int]] = {}
 # Optional third-party dependencies, imported where they are needed so the rest works without.
 LAZY_OPTIONAL: Final = {
     ("server.worker", "psutil"),  # where /proc is missing
+    # prometheus_client, with metrics on only: the supervisor interpreter stays small without.
+    ("server.launch", "django_bolt.server.metrics"),
     ("middleware.rate_limit", "redis.asyncio"),  # a shared rate-limit backend
     ("health", "redis.asyncio"),  # the readiness check of a project with a Redis cache
     ("websocket.broadcast", "redis.asyncio"),  # the Redis broadcast backend

@@ -144,6 +144,15 @@ class ServerConfig:
         flag="--respawn-failed-workers",
         setting="BOLT_RESPAWN_FAILED_WORKERS",
     )
+    preload: bool | None = _opt(
+        None,
+        "Import the project in the parent and fork the workers from it: they share its memory "
+        "pages until they write them. Off: the parent imports no project and every worker is a "
+        "fresh interpreter. Default: on with --processes 2 or more.",
+        flag="--preload",
+        negative_flag="--no-preload",
+        setting="BOLT_PRELOAD",
+    )
     max_requests: int = _opt(
         0, "Recycle a worker after this many requests (0: never).", flag="--max-requests"
     )
@@ -324,6 +333,11 @@ class ServerConfig:
         "", "Value of the Server header ('' sends none).", setting="BOLT_SERVER_HEADER"
     )
 
+    def preloads(self) -> bool:
+        """Whether the parent imports the project and forks the workers (``preload``, or by
+        default only when there are several processes to share its pages)."""
+        return self.preload if self.preload is not None else self.processes > 1
+
     def effective_workers(self) -> int:
         """Return the threads each process runs (``workers``, or the default for this build)."""
         return self.workers if self.workers > 0 else default_workers()
@@ -339,6 +353,8 @@ _FALSE: Final = frozenset({"0", "false", "no", "off", ""})
 
 def _coerce(name: str, kind: Any, raw: object) -> object:
     """Turn a value from the environment or settings into the field's type, or fail clearly."""
+    if isinstance(kind, str):
+        kind = kind.removesuffix(" | None")  # None is only the default ("not given")
     try:
         if kind in ("bool", bool):
             if isinstance(raw, bool):

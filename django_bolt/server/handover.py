@@ -1,94 +1,32 @@
-"""A worker started as a fresh interpreter, so that it runs the code now on disk (``SIGHUP``).
+"""A worker started as a fresh interpreter: ``python -m django_bolt.server.handover``.
 
-The parent forks as usual; the child keeps only its slot's listening sockets and the pipe it
-reports on, marks them inheritable and execs ``python -m django_bolt.server.handover``. What
-the new interpreter needs travels in one environment variable (:data:`HANDOVER_ENV`, removed as
-soon as it is read): the descriptors (same numbers across exec), the parent's pid, the server
-options, whether to write the access log, the parent's ``sys.path`` and the loader. The server
-options are the parent's :class:`~django_bolt.server.config.ServerConfig`, passed whole: a
-reload re-reads no option (the sockets, processes and limits belong to the running server).
-Everything else a Django project needs comes with the inherited environment and working
-directory: the settings module (``manage.py`` put ``DJANGO_SETTINGS_MODULE`` there,
-``--settings`` too) and relative paths.
+Every worker starts this way unless ``--preload``, and with ``--preload`` those that replace a
+worker after ``SIGHUP`` (so that they run the code now on disk). The parent's side, and what
+travels across the exec, is server/fresh.py: this module reads it back, restores the parent's
+import path, calls the loader with the server options to set the project up and load the
+application, and serves the inherited sockets with a :class:`~django_bolt.server.worker.Worker`.
 
-The loader is the ``"module:function"`` name the caller of
-:func:`~django_bolt.server.supervisor.serve` gave (``runbolt`` names its own): the new
-interpreter imports it and calls it with the config to set the project up and load the
-application anew. The server knows the application only by that name, so it imports nothing of
-the framework. If any of that fails (a ``SyntaxError`` in the deployed code, a missing setting),
-the new interpreter prints the traceback and exits with :data:`EXIT_STARTUP_FAILED` before it
-reports ready, so the parent keeps the worker it was to replace.
+If loading fails (a ``SyntaxError`` in the deployed code, a missing setting), the new
+interpreter prints the traceback and exits with :data:`EXIT_STARTUP_FAILED` before it reports
+ready, so the parent keeps the worker it was to replace (or, at start, stops with status 1).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import signal
 import socket
 import sys
 import traceback
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, NoReturn
-
-import msgspec
 
 from django_bolt.server.accesslog import make_access_log
+from django_bolt.server.config import ServerConfig
+from django_bolt.server.fresh import HANDOVER_ENV, WORKER_ENTRY, Handover, decode, resolve_loader
+from django_bolt.server.lifeline import EXIT_STARTUP_FAILED
+from django_bolt.server.worker import Worker
 
-# At run time: msgspec resolves Handover's annotations to decode it.
-from django_bolt.server.config import ServerConfig  # noqa: TC001
-from django_bolt.server.reload import interpreter_arguments
-from django_bolt.server.worker import EXIT_STARTUP_FAILED, Worker
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from django_bolt.server.contract import Application
-
-__all__ = ("HANDOVER_ENV", "Handover", "exec_worker", "main", "resolve_loader")
-
-HANDOVER_ENV: Final = "DJANGO_BOLT_WORKER_HANDOVER"
-# The module the new interpreter runs (``python -m``).
-_ENTRY: Final = "django_bolt.server.handover"
-
-
-@dataclass(frozen=True, slots=True)
-class Handover:
-    """What the parent passes to a worker it starts as a fresh interpreter."""
-
-    sockets: list[int]
-    notify_fd: int
-    parent_pid: int
-    access_log: bool
-    sys_path: list[str]
-    config: ServerConfig
-    # "module:function": called with ``config``, it sets the project up and returns the app.
-    loader: str
-
-
-def exec_worker(
-    sockets: list[socket.socket],
-    notify_fd: int,
-    parent_pid: int,
-    config: ServerConfig,
-    *,
-    access_log: bool,
-    loader: str,
-) -> NoReturn:
-    """Replace this (just forked) process with a fresh interpreter serving ``sockets``.
-
-    ``loader`` names the ``"module:function"`` the new interpreter calls with ``config`` to load
-    the application. Raises ``OSError`` when the interpreter cannot be started; otherwise never
-    returns.
-    """
-    fds = [sock.fileno() for sock in sockets]
-    for fd in (*fds, notify_fd):
-        os.set_inheritable(fd, True)
-    handover = Handover(fds, notify_fd, parent_pid, access_log, list(sys.path), config, loader)
-    env = {**os.environ, HANDOVER_ENV: msgspec.json.encode(handover).decode()}
-    argv = [*interpreter_arguments(), "-m", _ENTRY]
-    os.execve(argv[0], argv, env)  # noqa: S606 - our own interpreter and module, no shell
+__all__ = ("main",)
 
 
 def _log(message: str) -> None:
@@ -96,28 +34,13 @@ def _log(message: str) -> None:
     sys.stderr.flush()
 
 
-def resolve_loader(loader: str) -> Callable[[ServerConfig], Application]:
-    """Return the function a ``"module:function"`` loader names, importing its module.
-
-    Raises ``ValueError`` for a malformed name, ``ImportError`` or ``AttributeError`` for one
-    that names nothing.
-    """
-    module_name, sep, attr = loader.partition(":")
-    if not sep or not module_name or not attr:
-        raise ValueError(f"a loader looks like 'module:function', not {loader!r}")
-    load: Callable[[ServerConfig], Application] = getattr(
-        importlib.import_module(module_name), attr
-    )
-    return load
-
-
 def main() -> int:
     """Serve the sockets the parent handed over; return the exit status."""
     raw = os.environ.pop(HANDOVER_ENV, None)
     if raw is None:
-        _log(f"Error: {_ENTRY} is started by runbolt's parent process, not by hand.")
+        _log(f"Error: {WORKER_ENTRY} is started by runbolt's parent process, not by hand.")
         return 2
-    handover = msgspec.json.decode(raw, type=Handover)
+    handover = decode(raw, Handover)
     # Already ignored across exec; said again so this module does not depend on it. A
     # terminal's Ctrl-C and hang-up reach the whole process group: the parent decides.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -125,7 +48,7 @@ def main() -> int:
     # The parent's import path first: `python -m` put this interpreter's working directory
     # there instead of the directory of manage.py, and --pythonpath or settings may add more.
     sys.path[:] = [*handover.sys_path, *(p for p in sys.path if p not in handover.sys_path)]
-    config = handover.config
+    config = ServerConfig(**handover.config)
     try:
         app = resolve_loader(handover.loader)(config)
     except Exception:

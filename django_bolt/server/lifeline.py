@@ -13,8 +13,11 @@ nobody supervises, on a port the restarted server then cannot take over. Two mec
 An orphan drains only for :data:`ORPHAN_DRAIN_S`: nobody is left to SIGKILL it after
 ``--workers-kill-timeout``, and the server that replaces it wants the port and the database.
 
-The other side of that relation lives here too: :func:`describe_exit` words how a child ended,
-for the parent's log and the ``--dev`` watcher's.
+The other side of that relation lives here too: the bytes a worker writes on its pipe to the
+parent and the exit status of a worker that could not start (kept here, not in ``worker.py``, so
+that the parent can read them without importing the worker's event loop and protocol), and
+:func:`describe_exit`, which words how a child ended, for the parent's log and the ``--dev``
+watcher's.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ import sys
 from typing import Final
 
 __all__ = (
+    "EXIT_STARTUP_FAILED",
+    "MSG_READY",
+    "MSG_RECYCLE",
     "ORPHAN_DRAIN_S",
     "describe_exit",
     "orphan_drain_s",
@@ -34,6 +40,11 @@ __all__ = (
     "stop_when_parent_dies",
 )
 
+# Bytes a worker writes on its pipe to the parent.
+MSG_READY: Final = b"R"
+MSG_RECYCLE: Final = b"C"
+# Exit status of a worker whose application failed to start (the traceback is on stderr).
+EXIT_STARTUP_FAILED: Final = 3
 # How long an orphaned worker lets its in-flight requests finish before it closes them.
 ORPHAN_DRAIN_S: Final = 3.0
 # <linux/prctl.h>

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Final
 import watchfiles
 
 from django_bolt.server.devfallback import FallbackApp, LoadFailure, decode_failure
+from django_bolt.server.fresh import interpreter_arguments
 from django_bolt.server.lifeline import describe_exit
 from django_bolt.server.rlimits import raise_open_file_limit
 from django_bolt.server.worker import Worker
@@ -59,11 +60,6 @@ _REPORT_MAX_BYTES: Final = 1024 * 1024
 _WATCH_TICK_MS: Final = 300
 # BOLT_DEV_FORCE_POLLING: how often the tree is scanned (Django-Bolt 0.13 polls every 500 ms).
 _POLL_DELAY_MS: Final = 500
-
-
-def interpreter_arguments() -> list[str]:
-    """Return this Python and the options a new interpreter must share with it (warning filters)."""
-    return [sys.executable, *(f"-W{o}" for o in sys.warnoptions)]
 
 
 def child_arguments() -> list[str]:

@@ -6,20 +6,24 @@ a worker is spawn-first (the new one accepts on the same sockets before the old 
 never resets a queue. A slot abandoned for good has its sockets closed, so the kernel stops
 routing connections to it.
 
-Workers start as forks of the parent, which imported the project once (an import error is
-reported once, at start, and start-up is quick). A fork runs the code the parent imported, so a
-code reload cannot fork: on ``SIGHUP`` each replacement is forked and at once exec'd into a
-fresh interpreter (``python -m django_bolt.server.handover``) that inherits only its slot's
-listening sockets and its pipe and calls the loader the caller named (``runbolt``'s sets Django
-up and imports the project from disk). The parent stays as it is: it keeps the sockets and the
-children, and never runs project code that might fail; the other design, the parent re-executing
-itself and handing its sockets to its new image, would put the whole service in the hands of the
-new code and would have to hand the running workers over too. A reload stays spawn-first, one
-slot at a time; a new worker that fails to import or start (a ``SyntaxError`` in the deployed
-code) exits before it listens, the old worker keeps serving, and the rest of the round is
-abandoned. Recycling (``--max-requests`` and friends) and respawns fork while the parent's code
-is what serves; once a fresh worker serves, they start fresh interpreters too, since a fork
-would bring the old code back.
+Two ways to start a worker, chosen by the caller (``preloaded``):
+
+- a fresh interpreter (``python -m django_bolt.server.handover``, forked and at once exec'd) that
+  inherits only its slot's listening sockets and its pipe and calls the loader the caller named
+  (``runbolt``'s sets Django up and imports the project from disk). Always, when the parent
+  imported no project (server/launch.py: ``runbolt`` execs into a small supervisor interpreter);
+- a fork of a parent that imported the project (``--preload``, server/preload.py): it shares the
+  parent's pages and starts at once, but runs the code the parent imported, so a code reload
+  cannot fork: on ``SIGHUP`` each replacement is a fresh interpreter, and once a fresh worker
+  serves, recycling and respawns start fresh interpreters too (a fork would bring the old code
+  back).
+
+The parent never runs project code after the start; the other design, the parent re-executing
+itself and handing its sockets to its new image on ``SIGHUP``, would put the whole service in the
+hands of the new code and would have to hand the running workers over too. A reload stays
+spawn-first, one slot at a time; a new worker that fails to import or start (a ``SyntaxError`` in
+the deployed code) exits before it listens, the old worker keeps serving, and the rest of the
+round is abandoned.
 
 The loop is split from the process plumbing so tests can step it: :class:`Supervisor` only
 talks to a :class:`ProcessTable` (spawn, signal, reap, read messages) and a clock. Signal
@@ -37,36 +41,39 @@ import sys
 import time
 import traceback
 from collections import deque
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from django_bolt.server import handover
-from django_bolt.server.accesslog import make_access_log
-from django_bolt.server.lifeline import describe_exit, stop_when_parent_dies
-from django_bolt.server.metrics import SupervisorMetrics, prepare_directory
+from django_bolt.server.lifeline import (
+    EXIT_STARTUP_FAILED,
+    MSG_READY,
+    MSG_RECYCLE,
+    describe_exit,
+    stop_when_parent_dies,
+)
 from django_bolt.server.rlimits import raise_open_file_limit
-from django_bolt.server.worker import EXIT_STARTUP_FAILED, MSG_READY, MSG_RECYCLE, Worker
 
 if TYPE_CHECKING:
     import socket
     from collections.abc import Callable
     from types import FrameType
 
-    from django_bolt.server.config import ServerConfig
-    from django_bolt.server.contract import Application
+    from django_bolt.server.metrics import SupervisorMetrics
 
 __all__ = (
     "CRASH_LOOP_S",
     "EXIT_INTERRUPTED",
     "READY_LINE",
+    "SUPERVISOR_SIGNALS",
     "ForkProcessTable",
     "ProcessTable",
     "Supervisor",
     "WorkerInfo",
     "describe_exit",
-    "serve",
+    "supervise",
 )
 
+# The signals the parent handles (blocked until it does, across runbolt's exec).
+SUPERVISOR_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD)
 # The parent's log line once every worker listens (tests and operators wait for it).
 READY_LINE: Final = "Ready"
 # A respawned worker that dies again within this many seconds of its start is a crash loop.
@@ -104,30 +111,57 @@ class ProcessTable(Protocol):
         ...
 
 
-@dataclass(slots=True, eq=False)
+# Plain classes, not dataclasses: the supervisor interpreter does not import ``dataclasses``
+# (with ``inspect`` behind it, a megabyte of a parent that should stay small).
 class WorkerInfo:
     """What the parent knows about one worker."""
 
-    pid: int
-    slot: int
-    started: float
-    crash_respawn: bool = False
-    # Started as a fresh interpreter (it runs the code that was on disk at its start).
-    fresh: bool = False
-    ready: bool = False
-    retiring: bool = False
-    kill_at: float | None = None
-    killed: bool = False
+    __slots__ = (
+        "crash_respawn",
+        "fresh",
+        "kill_at",
+        "killed",
+        "pid",
+        "ready",
+        "retiring",
+        "slot",
+        "started",
+    )
+
+    def __init__(
+        self,
+        pid: int,
+        slot: int,
+        started: float,
+        *,
+        crash_respawn: bool = False,
+        fresh: bool = False,
+    ) -> None:
+        self.pid = pid
+        self.slot = slot
+        self.started = started
+        self.crash_respawn = crash_respawn
+        # Started as a fresh interpreter (it runs the code that was on disk at its start).
+        self.fresh = fresh
+        self.ready = False
+        self.retiring = False
+        self.kill_at: float | None = None
+        self.killed = False
+
+    def __repr__(self) -> str:
+        return f"WorkerInfo(pid={self.pid}, slot={self.slot}, ready={self.ready})"
 
 
-@dataclass(slots=True)
 class _Slot:
-    index: int
-    current: WorkerInfo | None = None
-    # The replacement being started (spawn-first); it becomes current once ready.
-    incoming: WorkerInfo | None = None
-    abandoned: bool = False
-    live: list[WorkerInfo] = field(default_factory=list)
+    __slots__ = ("abandoned", "current", "incoming", "index", "live")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.current: WorkerInfo | None = None
+        # The replacement being started (spawn-first); it becomes current once ready.
+        self.incoming: WorkerInfo | None = None
+        self.abandoned = False
+        self.live: list[WorkerInfo] = []
 
 
 class Supervisor:
@@ -144,7 +178,10 @@ class Supervisor:
         clock: Callable[[], float] = time.monotonic,
         log: Callable[[str], None] | None = None,
         metrics: SupervisorMetrics | None = None,
+        preloaded: bool = True,
     ) -> None:
+        """``preloaded``: the parent imported the project, and workers are forks of it until
+        the first reload; otherwise every worker is a fresh interpreter."""
         self.table = table
         # Metrics on: restarts counted, and a dead worker's live gauges dropped from scrapes.
         self.metrics = metrics
@@ -167,8 +204,9 @@ class Supervisor:
         self._shutdown_code = 0
         self._shutdown_deadline = 0.0
         # Set once a fresh worker serves: a fork would bring back the code the parent imported
-        # at start, so from then on every new worker is a fresh interpreter too.
-        self.fresh_code = False
+        # at start, so from then on every new worker is a fresh interpreter too. (Set from the
+        # start when the parent imported no project: there is nothing to fork.)
+        self.fresh_code = not preloaded
         # A reload (SIGHUP) replaces the slots in _rolling one at a time, _rolling_slot now.
         self._reloading = False
         self._rolling: deque[int] = deque()
@@ -196,10 +234,10 @@ class Supervisor:
 
     def run(self) -> int:
         """Start the workers and supervise them until the server stops; return the exit code."""
-        previous = {
-            sig: signal.signal(sig, self._record_signal)
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD)
-        }
+        previous = {sig: signal.signal(sig, self._record_signal) for sig in SUPERVISOR_SIGNALS}
+        # runbolt blocks them across its exec into the supervisor interpreter (server/launch.py):
+        # one sent meanwhile is handled now, instead of killing a parent that had no handler.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, SUPERVISOR_SIGNALS)
         try:
             self.start()
             while self.step(self.next_timeout()) is None:
@@ -600,58 +638,36 @@ class ForkProcessTable:
         os.close(self._wakeup_w)
 
 
-def serve(
-    app: Application,
-    config: ServerConfig,
+def supervise(
     sockets: list[list[socket.socket]],
+    target: Callable[[int, int, int], int],
+    fresh_target: Callable[[int, int, int], int],
+    config: dict[str, Any],
     *,
-    access_log: bool,
-    loader: str,
+    metrics: SupervisorMetrics | None = None,
+    preloaded: bool,
 ) -> int:
-    """Fork one worker per socket group and supervise them; return the exit code.
+    """Start one worker per socket group, supervise them until the server stops; return the
+    exit code.
 
-    ``sockets[p][t]`` is the listening socket of thread ``t`` in process slot ``p``. The caller
-    has already loaded ``app`` (so an import error is reported once, here) and closed any
-    database connection (none may cross ``fork()``). ``loader`` names the ``"module:function"``
-    a worker started as a fresh interpreter (after ``SIGHUP``) calls with ``config`` to load the
-    application anew: the server imports the application only by that name.
+    ``sockets[p][t]`` is the listening socket of thread ``t`` in process slot ``p``; ``target``
+    and ``fresh_target`` are :class:`ForkProcessTable`'s; ``config`` holds the server options'
+    fields (``fresh.config_fields()``), of which this reads the supervision ones; ``preloaded``
+    as for :class:`Supervisor`. Callers: server/preload.py (``--preload``) and server/launch.py.
     """
-    # A loader that names nothing fails now, not at the first reload.
-    handover.resolve_loader(loader)
-
-    def run_worker(slot: int, notify_fd: int, parent_pid: int) -> int:  # pragma: no cover - child
-        if metrics is not None:
-            metrics.close(remove=False)  # the parent's files, not this worker's
-        log = make_access_log(config) if access_log else None
-        worker = Worker(
-            app, config, sockets[slot], notify_fd=notify_fd, access_log=log, parent_pid=parent_pid
-        )
-        return worker.run()
-
-    def exec_worker(slot: int, notify_fd: int, parent_pid: int) -> int:  # pragma: no cover - child
-        handover.exec_worker(
-            sockets[slot], notify_fd, parent_pid, config, access_log=access_log, loader=loader
-        )
-
-    # Before the first fork: the workers inherit it (and the metrics directory's variable).
+    # Before the first fork: the workers inherit it.
     raise_open_file_limit()
-    metrics: SupervisorMetrics | None = None
-    made_directory = False
-    if config.metrics_path:
-        directory, made_directory = prepare_directory()
-        metrics = SupervisorMetrics(directory)
-    table = ForkProcessTable(sockets, run_worker, exec_worker)
+    table = ForkProcessTable(sockets, target, fresh_target)
     try:
         supervisor = Supervisor(
             table,
             len(sockets),
-            kill_timeout_s=config.workers_kill_timeout_s,
-            respawn=config.respawn_failed_workers,
-            start_timeout_s=config.worker_start_timeout_s,
+            kill_timeout_s=float(config["workers_kill_timeout_s"]),
+            respawn=bool(config["respawn_failed_workers"]),
+            start_timeout_s=float(config["worker_start_timeout_s"]),
             metrics=metrics,
+            preloaded=preloaded,
         )
         return supervisor.run()
     finally:
         table.close()
-        if metrics is not None:
-            metrics.close(remove=made_directory)

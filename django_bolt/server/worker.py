@@ -21,7 +21,14 @@ import traceback
 from typing import TYPE_CHECKING, Final
 
 from django_bolt.server.contract import set_draining
-from django_bolt.server.lifeline import orphan_drain_s, orphaned, stop_when_parent_dies
+from django_bolt.server.lifeline import (
+    EXIT_STARTUP_FAILED,
+    MSG_READY,
+    MSG_RECYCLE,
+    orphan_drain_s,
+    orphaned,
+    stop_when_parent_dies,
+)
 from django_bolt.server.loops import new_event_loop
 from django_bolt.server.protocol import HttpProtocol, ServerState
 from django_bolt.server.watchdog import Watchdog
@@ -44,12 +51,6 @@ __all__ = (
 )
 
 logger = logging.getLogger("django_bolt.server")
-
-# Bytes a worker writes on its pipe to the parent.
-MSG_READY: Final = b"R"
-MSG_RECYCLE: Final = b"C"
-# Exit status of a worker whose application failed to start (the traceback is on stderr).
-EXIT_STARTUP_FAILED: Final = 3
 
 _POLL_S: Final = 0.1
 # Time a just-accepted connection gets to send its request once the worker stops.

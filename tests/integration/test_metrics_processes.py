@@ -57,12 +57,19 @@ def scrape_until(bolt: BoltProcess, predicate: Callable[[str], bool], what: str)
     pytest.fail(f"metrics never showed {what}:\n{text}\n{bolt.describe()}")
 
 
+# Workers forked from the parent, or fresh interpreters under a supervisor that imported no
+# project (and so imports prometheus_client only for this).
+PRELOAD = pytest.mark.parametrize("preload", ["--preload", "--no-preload"])
+
+
+@PRELOAD
 def test_one_scrape_sees_both_processes(
-    run_bolt: Callable[..., BoltProcess], tmp_path: Path
+    run_bolt: Callable[..., BoltProcess], tmp_path: Path, preload: str
 ) -> None:
     stale = tmp_path / "counter_1.db"
     stale.write_bytes(b"left over by an earlier run")
     bolt = run_bolt(
+        preload,
         "--processes",
         "2",
         "--metrics-path",
@@ -115,12 +122,14 @@ def test_one_scrape_sees_both_processes(
     assert tmp_path.is_dir(), "a directory the user named is kept"
 
 
+@PRELOAD
 def test_the_supervisor_makes_and_removes_its_own_directory(
-    run_bolt: Callable[..., BoltProcess],
+    run_bolt: Callable[..., BoltProcess], preload: str
 ) -> None:
     pattern = os.path.join(tempfile.gettempdir(), "django-bolt-metrics-*")
     before = set(glob.glob(pattern))
     bolt = run_bolt(
+        preload,
         "--processes",
         "2",
         "--metrics-path",

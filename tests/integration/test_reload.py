@@ -93,7 +93,10 @@ def test_new_code_that_fails_to_import_leaves_the_old_workers_serving(
 def test_recycling_forks_the_loaded_code_until_a_reload_then_keeps_the_new_code(
     run_bolt: Callable[..., BoltProcess], project: Project
 ) -> None:
-    bolt = run_bolt("--processes", "1", "--max-requests", "10", "--skip-checks", cwd=project.root)
+    bolt = run_bolt(
+        "--preload", "--processes", "1", "--max-requests", "10", "--skip-checks",
+        cwd=project.root,
+    )  # fmt: skip
     # Code on disk changes without a SIGHUP: recycled workers are forks of the parent, so they
     # go on serving the code the server started with.
     project.deploy("2")
@@ -117,3 +120,22 @@ def test_recycling_forks_the_loaded_code_until_a_reload_then_keeps_the_new_code(
         )
     assert load.failures == []
     assert set(versions(load.answers)) == {"2"}
+
+
+def test_without_preload_a_recycled_worker_runs_the_code_on_disk(
+    run_bolt: Callable[..., BoltProcess], project: Project
+) -> None:
+    # The default with one process: the parent imported no project, so every worker, a recycled
+    # one too, is a fresh interpreter that imports what is on disk when it starts.
+    bolt = run_bolt("--processes", "1", "--max-requests", "10", "--skip-checks", cwd=project.root)
+    assert bolt.get("/version").json()["version"] == "1"
+    project.deploy("2")
+    with ClientLoop(bolt, threads=2, path="/version") as load:
+        bolt.wait_for(lambda: bolt.stderr.count("Recycling worker") >= 1, 30, "a recycling")
+        bolt.wait_for(lambda: "2" in versions(load.answers), 30, "the new code to serve")
+    assert load.failures == []
+    assert set(versions(load.answers)) == {"1", "2"}
+    # Once the first worker has drained, only the new code answers (a later recycling starts
+    # from disk again, so it too serves version 2).
+    bolt.wait_for(lambda: len(bolt.worker_pids()) == 1, 30, "the old worker to exit")
+    assert {bolt.get("/version").json()["version"] for _ in range(5)} == {"2"}

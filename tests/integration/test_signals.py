@@ -286,14 +286,15 @@ def test_sigterm_under_load_answers_every_request_sent_before_it(
     assert failed == []
 
 
+@pytest.mark.parametrize("preload", ["--preload", "--no-preload"])
 def test_worker_failing_at_start_up_stops_the_server_without_a_loop(
-    run_bolt: Callable[..., BoltProcess],
+    run_bolt: Callable[..., BoltProcess], preload: str
 ) -> None:
     bolt = run_bolt(
-        "--processes", "2", "--respawn-failed-workers", "--skip-checks",
+        preload, "--processes", "2", "--respawn-failed-workers", "--skip-checks",
         ready=False, env={"BOLT_TEST_FAIL_STARTUP": "1"},
     )  # fmt: skip
-    assert bolt.wait(30) != 0
+    assert bolt.wait(30) == 1
     assert "this start-up fails on purpose" in bolt.stderr
     assert bolt.stderr.count("failed to start") == 1
     assert "Ready" not in bolt.stderr

@@ -8,7 +8,8 @@ import signal
 import pytest
 
 from django_bolt.management.commands import runbolt
-from django_bolt.server import handover
+from django_bolt.server import fresh
+from django_bolt.server.config import ServerConfig, load_server_config
 from django_bolt.server.supervisor import (
     CRASH_LOOP_S,
     EXIT_INTERRUPTED,
@@ -74,7 +75,12 @@ class FakeTable:
 
 
 def make(
-    slots: int = 2, *, respawn: bool = False, kill_timeout: float = 10.0, start_timeout: float = 0.0
+    slots: int = 2,
+    *,
+    respawn: bool = False,
+    kill_timeout: float = 10.0,
+    start_timeout: float = 0.0,
+    preloaded: bool = True,
 ):
     table, clock = FakeTable(), FakeClock()
     logged: list[str] = []
@@ -86,6 +92,7 @@ def make(
         start_timeout_s=start_timeout,
         clock=clock,
         log=logged.append,
+        preloaded=preloaded,
     )
     sup.start()
     return sup, table, clock, logged
@@ -417,16 +424,85 @@ def test_without_a_start_timeout_a_slow_replacement_is_left_alone() -> None:
 
 def test_a_fresh_worker_loads_the_application_by_the_name_its_caller_gave() -> None:
     # The server imports nothing of the framework: runbolt names its loader, the server imports it.
-    assert handover.resolve_loader(runbolt.FRESH_WORKER_LOADER) is runbolt.load_fresh_application
-    assert handover.resolve_loader("json:loads") is json.loads
+    assert fresh.resolve_loader(runbolt.FRESH_WORKER_LOADER) is runbolt.load_fresh_application
+    assert fresh.resolve_loader("json:loads") is json.loads
 
 
 @pytest.mark.parametrize("name", ["json", "json:", ":loads", ""])
 def test_a_malformed_loader_name_is_refused(name: str) -> None:
     with pytest.raises(ValueError, match="module:function"):
-        handover.resolve_loader(name)
+        fresh.resolve_loader(name)
 
 
 def test_a_loader_that_names_nothing_fails_when_resolved() -> None:
     with pytest.raises(AttributeError):
-        handover.resolve_loader("json:no_such_function")
+        fresh.resolve_loader("json:no_such_function")
+
+
+# --- a parent that imported no project (the default with --processes 1) ----------------------
+
+
+def test_without_a_preloaded_parent_every_worker_is_a_fresh_interpreter() -> None:
+    sup, table, clock, _ = make(2, respawn=True, preloaded=False)
+    assert table.fresh == set(table.pids())  # the first workers too: there is nothing to fork
+    ready_all(sup, table)
+    first, second = table.pids()
+    table.messages.append((first, MSG_RECYCLE))
+    sup.step()
+    recycled = table.pids()[2]
+    clock.now += CRASH_LOOP_S + 1
+    table.exits.append((second, -signal.SIGKILL))
+    sup.step()
+    respawned = table.pids()[3]
+    assert {recycled, respawned} <= table.fresh
+    table.messages += [(recycled, MSG_READY), (respawned, MSG_READY)]
+    sup.step()
+    sup.handle_sighup()
+    sup.step()
+    assert table.pids()[4] in table.fresh  # and a reload as before
+
+
+# --- what crosses the exec ---------------------------------------------------------------------
+
+
+def test_the_options_cross_the_exec_unchanged() -> None:
+    config = ServerConfig(
+        host="::1",
+        processes=3,
+        keep_alive_s=2.5,
+        metrics_path="/metrics",
+        preload=False,
+        forwarded_allow_ips="10.0.0.0/8,::1",
+    )
+    handover = fresh.Handover([5, 6], 7, 42, True, ["/srv/app"], fresh.config_fields(config), "m:f")
+    back = fresh.decode(fresh.encode(handover), fresh.Handover)
+    assert back == handover
+    assert ServerConfig(**back.config) == config
+
+
+# --- --preload: the default follows --processes ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cli", "settings_value", "processes", "preloads"),
+    [
+        ({}, None, 1, False),
+        ({}, None, 2, True),
+        ({"preload": True}, None, 1, True),
+        ({"preload": False}, None, 4, False),
+        ({}, False, 4, False),
+        ({}, "on", 1, True),
+        ({"preload": False}, True, 1, False),  # the flag wins over the setting
+    ],
+)
+def test_preload_is_on_with_several_processes_unless_said_otherwise(
+    cli: dict[str, bool], settings_value: object, processes: int, preloads: bool
+) -> None:
+    class Settings:
+        pass
+
+    settings = Settings()
+    if settings_value is not None:
+        settings.BOLT_PRELOAD = settings_value  # type: ignore[attr-defined]
+    config = load_server_config({**cli, "processes": processes}, {}, settings)
+    assert config.preloads() is preloads

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import django
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
@@ -22,15 +22,22 @@ from django.db import connections
 import django_bolt
 from django_bolt.conf import framework_setting
 from django_bolt.discovery import discover_application
-from django_bolt.logging import setup_django_logging
+from django_bolt.management.loader import (
+    FRESH_WORKER_LOADER,
+    configure_logging,
+    load_fresh_application,
+)
 from django_bolt.server import reload
 from django_bolt.server.accesslog import make_access_log
 from django_bolt.server.config import OPTIONS, ServerConfig, ServerConfigError, load_server_config
 from django_bolt.server.devfallback import LoadFailure
+from django_bolt.server.launch import exec_supervisor
 from django_bolt.server.loops import LOOP_NAME
+from django_bolt.server.preload import serve
 from django_bolt.server.sockets import bind_error_message, create_listener, probe_address
-from django_bolt.server.supervisor import serve
 from django_bolt.server.worker import Worker
+
+__all__ = ("FRESH_WORKER_LOADER", "Command", "configure_logging", "load_fresh_application")
 
 if TYPE_CHECKING:
     import argparse
@@ -47,6 +54,7 @@ def add_option_arguments(parser: argparse.ArgumentParser) -> None:
         if opt.flag is None:
             continue
         kind = f.type if isinstance(f.type, str) else f.type.__name__
+        kind = kind.removesuffix(" | None")  # a default of None: decided from other options
         if kind == "bool":
             parser.add_argument(
                 opt.flag, dest=f.name, action="store_true", default=None, help=opt.help
@@ -76,40 +84,9 @@ def _joined(value: Any) -> Any:
     return os.pathsep.join(value) if isinstance(value, list) else value
 
 
-def configure_logging(level: str) -> None:
-    """Send the ``django_bolt`` loggers to stderr at ``level`` (unless a handler is set).
-
-    Then the ``django_bolt`` and ``django.server`` loggers write through a bounded queue
-    (``BOLT_LOG_QUEUE_SIZE``) and a thread of their own, unless ``LOGGING`` names them.
-    """
-    logger = logging.getLogger("django_bolt")
-    logger.setLevel(level.upper())
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("[django-bolt %(process)d] %(message)s"))
-        logger.addHandler(handler)
-        logger.propagate = False
-    setup_django_logging()
-
-
 def display_host(host: str) -> str:
     """Return ``host`` as it is written in a URL (an IPv6 address in brackets)."""
     return f"[{host}]" if ":" in host else host
-
-
-def load_fresh_application(config: ServerConfig) -> Application:
-    """Set Django up and load the project's APIs in a worker started as a fresh interpreter.
-
-    The server calls this by name (:data:`FRESH_WORKER_LOADER`) after a ``SIGHUP``, so that it
-    loads the code now on disk exactly as :meth:`Command.handle` did in the parent.
-    """
-    django.setup()
-    configure_logging(config.log_level)
-    return discover_application(config=config)
-
-
-# The name the server imports the loader by in a fresh interpreter (it imports no framework).
-FRESH_WORKER_LOADER: Final = f"{__name__}:{load_fresh_application.__name__}"
 
 
 class Command(BaseCommand):
@@ -135,6 +112,10 @@ class Command(BaseCommand):
         if config.dev and not dev_child:
             self.run_reloader(config)
             return
+        if not dev_child:
+            # A hang-up (a reload asked for during a slow start) must not kill the server (its
+            # default action): ignored until the supervisor handles it.
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
         if not config.skip_checks:
             self.stdout.write("Performing system checks...\n\n")
             try:
@@ -153,17 +134,20 @@ class Command(BaseCommand):
         sockets = self.bind(config)
         port = sockets[0][0].getsockname()[1]
         self.print_banner(config, port, docs=self.docs_location(app))
-        # No database connection may be shared by forked workers.
+        # No database connection may be shared by forked workers, nor outlive the exec.
         connections.close_all()
-        code = serve(
-            app,
-            config,
-            sockets,
-            access_log=self.access_log_on(config),
-            loader=FRESH_WORKER_LOADER,
-        )
-        if code:
-            sys.exit(code)
+        access_log = self.access_log_on(config)
+        if config.preloads():
+            code = serve(app, config, sockets, access_log=access_log, loader=FRESH_WORKER_LOADER)
+            if code:
+                sys.exit(code)
+            return
+        # This process becomes the supervisor, which imports no project: every worker is a
+        # fresh interpreter that loads it (server/launch.py).
+        try:
+            exec_supervisor(config, sockets, access_log=access_log, loader=FRESH_WORKER_LOADER)
+        except OSError as exc:
+            raise CommandError(f"could not start the supervisor interpreter: {exc}") from None
 
     @staticmethod
     def access_log_on(config: ServerConfig) -> bool:

@@ -1,0 +1,38 @@
+"""The main script of the supervisor interpreter that ``runbolt`` execs into (server/launch.py).
+
+Run by path (``python -S .../django_bolt/server/bootstrap.py``), not as ``-m``: importing
+``django_bolt.server.launch`` the usual way would first run ``django_bolt/__init__.py``, which
+imports the whole framework and so Django, everything the supervisor is there not to hold. So
+this script registers ``django_bolt`` as a bare package (its directory, without running its
+``__init__``) and only then imports the server's modules, which import nothing of the framework.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+
+__all__ = ("register_bare_package",)
+
+
+def register_bare_package() -> None:
+    """Make ``django_bolt.server`` importable without running ``django_bolt/__init__.py``."""
+    package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location(
+        "django_bolt",
+        os.path.join(package_dir, "__init__.py"),
+        submodule_search_locations=[package_dir],
+    )
+    if spec is None:  # pragma: no cover - a file path always gives a spec
+        raise ImportError(f"django_bolt not found in {package_dir}")
+    sys.modules["django_bolt"] = importlib.util.module_from_spec(spec)
+
+
+if __name__ == "__main__":  # pragma: no cover - runbolt execs it, observed by the integration tests
+    # This directory, sys.path[0] for a script: its modules must not shadow the stdlib's.
+    del sys.path[0]
+    register_bare_package()
+    from django_bolt.server.launch import main
+
+    raise SystemExit(main())
