@@ -1,7 +1,7 @@
 """``--preload``: the parent imports the project and forks the workers from it.
 
 The workers' memory pages are the parent's, shared copy-on-write until a worker writes them (on
-bench/app, after 4,000 requests, each of four workers owned 6 MiB of its 61 MiB), and a worker
+bench/app, after 4,000 requests, each of four workers owned 7 MiB of its 60 MiB), and a worker
 starts in a few milliseconds instead of importing Django itself. What it costs: the parent holds
 the whole project, and the code a fork runs is the code the parent imported at start, so a
 recycled or respawned worker runs that code until the first ``SIGHUP``; from then on they are
