@@ -12,7 +12,7 @@ supervises (:func:`serve_fresh`): every worker is a fresh interpreter that sets 
 imports the project itself (server/handover.py).
 
 Why the parent is kept small: it never serves, and a parent that held Django and the project
-(about 60 MiB on bench/app) doubled the memory of a one-process server. The supervisor
+(75 MiB of a 136 MiB tree on bench/app) doubled the memory of a one-process server. The supervisor
 interpreter runs server/bootstrap.py by path, which registers ``django_bolt`` as a bare package
 (``django_bolt/__init__.py``, which imports the whole framework and so Django, is not run), and
 has no ``site`` (``-S``; the import path is ``runbolt``'s, passed whole). The server layer
