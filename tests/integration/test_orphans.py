@@ -56,11 +56,16 @@ def kill_parent_with_a_request_in_flight(bolt: BoltProcess, tmp_path: Path) -> l
     return workers
 
 
-@pytest.mark.parametrize("reloaded", [False, True], ids=["forked", "fresh-interpreter"])
+@pytest.mark.parametrize(
+    ("preload", "reloaded"),
+    [("--preload", False), ("--preload", True), ("--no-preload", False)],
+    ids=["forked", "fresh-interpreter", "fresh-from-the-start"],
+)
 def test_orphaned_worker_drains_briefly_and_frees_the_port(
-    run_bolt: Callable[..., BoltProcess], tmp_path: Path, reloaded: bool
+    run_bolt: Callable[..., BoltProcess], tmp_path: Path, preload: str, reloaded: bool
 ) -> None:
-    bolt = run_bolt("--processes", "2", "--skip-checks")
+    # Without --preload the parent is the small supervisor interpreter runbolt execs into.
+    bolt = run_bolt(preload, "--processes", "2", "--skip-checks")
     if reloaded:
         # Workers started on SIGHUP are exec'd interpreters: the parent-death signal and the
         # parent's pid must survive the exec.
