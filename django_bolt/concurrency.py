@@ -144,11 +144,14 @@ class SyncPool:
                 answer: tuple[Any, ...] = (_reject, future, error)
             else:
                 answer = (_resolve, future, result)
+            # Idle before the answer: the request it lets go on may queue the next call at once,
+            # and must find this thread free rather than start another one (a thread of its own,
+            # with its own connections, for every call that raced it).
+            idle.append(None)
             # A closed loop refuses the call: nobody is waiting any more.
             with contextlib.suppress(RuntimeError):
                 future.get_loop().call_soon_threadsafe(*answer)
             del future, fn, answer
-            idle.append(None)
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop taking calls; threads finish what is queued, then end."""
