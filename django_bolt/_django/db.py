@@ -62,6 +62,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 
 from asgiref.sync import SyncToAsync, sync_to_async
+from django.conf import settings
 from django.core.handlers.base import BaseHandler
 from django.core.signals import request_finished, request_started
 from django.db import connections, transaction
@@ -288,7 +289,8 @@ def run_orm(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Awaitable[Any]:
 def configure_orm_threads() -> None:
     """Size the ORM pool: ``DJANGO_BOLT_ORM_THREADS``, else 1 thread if every database is
     SQLite, else 4 (raises ``ImproperlyConfigured`` for a bad value)."""
-    configure_orm_pool(orm_pool_size(connections.settings))
+    databases = connections.settings if settings.configured else {}
+    configure_orm_pool(orm_pool_size(databases))
 
 
 def install_connection_tracking() -> None:
