@@ -183,6 +183,8 @@ def main(argv: list[str]) -> int:
             raise SystemExit(f"{server.venv} is missing: run bench/run.py once first")
     bench.WORK.mkdir(exist_ok=True)
     bench.prepare_database(servers)
+    if any(e.postgres for e in endpoints):
+        bench.prepare_postgres(servers)
     figures: dict[tuple[str, str], float] = {}
     for server in servers:
         served = [e for e in endpoints if bench.serves(server.name, e)]

@@ -25,6 +25,7 @@ from django_bolt._dispatch.errors import (
 )
 from django_bolt._dispatch.settings import FROM_SETTINGS, read_dispatch_settings
 from django_bolt._dispatch.table import RouteTable, TrailingSlash, normalize_path
+from django_bolt._django.db import configure_orm_threads
 from django_bolt._http.files import configure_allowed_paths
 from django_bolt._http.limits import configure as configure_param_length
 from django_bolt._http.wire import WireResponse
@@ -321,6 +322,7 @@ class BoltAPI(Router, Dispatcher):
             self.compile()
         config = framework_config()
         configure_sync_pool(sync_pool_size(config.bolt_sync_pool_size))
+        configure_orm_threads()
         configure_param_length(max_param_length())
         configure_allowed_paths(config.bolt_allowed_file_paths)
         if self._bridge is not None:

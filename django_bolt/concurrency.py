@@ -1,11 +1,19 @@
-"""Where blocking work runs: the bounded thread pool, and which ``def`` functions may skip it.
+"""Where blocking work runs: the two bounded thread pools, and which ``def`` functions skip them.
 
-Sync handlers (and everything else that may block: the Django fall-through, stream steps of a
-sync generator, spooled form parsing) run in one bounded pool of threads per process, shared by
-its event loops (DESIGN.md, rule 6). A ``def`` function that provably neither blocks nor touches
-the ORM runs inline on the loop instead; :func:`is_inline_safe` decides that once, at
-registration. This module imports nothing of the framework: Django's connection rules for pool
-threads are installed by ``_django.db`` through :func:`wrap_pool_calls`.
+Each process has two pools of threads, shared by its event loops (DESIGN.md, rule 6):
+
+* the **sync pool** (``BOLT_SYNC_POOL_SIZE``, ``DJANGO_BOLT_EXECUTOR_THREADS``) runs ``def``
+  handlers and everything else that may block: the Django fall-through, stream steps of a sync
+  generator, spooled form parsing, ``sync_to_thread``;
+* the **ORM pool** (``DJANGO_BOLT_ORM_THREADS``, as Django-Bolt 0.13 sizes it) runs the database
+  work of ``async def`` handlers: the QuerySets they return, ``await request.auser()``, and
+  Django's async ORM API (``_django.db`` sends asgiref's thread-sensitive calls here). Its size
+  is the number of queries in flight per process.
+
+A ``def`` function that provably neither blocks nor touches the ORM runs inline on the loop
+instead; :func:`is_inline_safe` decides that once, at registration. This module imports nothing
+of the framework: Django's connection rules for pool threads are installed by ``_django.db``
+through :func:`wrap_pool_calls`.
 
 ``loop.run_in_executor`` with a ``ThreadPoolExecutor`` goes through a ``concurrent.futures``
 Future, a work item, a chained asyncio Future and two sets of callbacks; on this workload that
@@ -41,11 +49,17 @@ if TYPE_CHECKING:
 
 __all__ = (
     "SyncPool",
+    "configure_orm_pool",
     "configure_sync_pool",
     "inline_verdict",
     "is_inline_safe",
+    "orm_pool_size",
+    "reset_orm_pool",
     "reset_sync_pool",
+    "run_in_orm_pool",
     "run_in_pool",
+    "submit_to_django_thread",
+    "submit_to_orm_pool",
     "sync_to_thread",
     "wrap_pool_calls",
 )
@@ -79,9 +93,10 @@ class SyncPool:
         self.size = size
         self.name_prefix = name_prefix
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        # Released by a thread each time it is about to wait for work: a submit that can take
-        # one knows a thread is free and starts none.
-        self._idle = threading.Semaphore(0)
+        # One token per thread about to wait for work: a submit that can pop one knows a thread
+        # is free and starts none. A list's append and pop are atomic (a Semaphore's Python
+        # Condition cost a few microseconds a call).
+        self._idle: list[None] = []
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -90,10 +105,11 @@ class SyncPool:
         """Run ``fn()`` in a pool thread; the returned Future belongs to the running loop."""
         if self._closed:
             raise RuntimeError("cannot schedule new calls after the pool was shut down")
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._jobs.put((loop, future, fn))
-        if not self._idle.acquire(blocking=False):
+        future = asyncio.get_running_loop().create_future()
+        self._jobs.put((future, fn))
+        try:
+            self._idle.pop()
+        except IndexError:
             self._grow()
         return future
 
@@ -116,11 +132,11 @@ class SyncPool:
             job = jobs.get()
             if job is _STOP:
                 return
-            loop, future, fn = job
+            future, fn = job
             del job
             # Read across threads: at worst a call cancelled this very moment still runs.
             if future.cancelled():
-                idle.release()
+                idle.append(None)
                 continue
             try:
                 result = fn()
@@ -128,11 +144,14 @@ class SyncPool:
                 answer: tuple[Any, ...] = (_reject, future, error)
             else:
                 answer = (_resolve, future, result)
+            # Idle before the answer: the request it lets go on may queue the next call at once,
+            # and must find this thread free rather than start another one (a thread of its own,
+            # with its own connections, for every call that raced it).
+            idle.append(None)
             # A closed loop refuses the call: nobody is waiting any more.
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(*answer)
-            del loop, future, fn, answer
-            idle.release()
+                future.get_loop().call_soon_threadsafe(*answer)
+            del future, fn, answer
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop taking calls; threads finish what is queued, then end."""
@@ -147,10 +166,44 @@ class SyncPool:
                     thread.join()
 
 
-# --- the process's pool ---------------------------------------------------------------------------
+# --- the process's pools --------------------------------------------------------------------------
 
-_pool: SyncPool | None = None
-_pool_size: int = _DEFAULT_POOL_SIZE
+
+class _ProcessPool:
+    """One of the process's pools: sized at start-up, made on first use, renewed after a fork."""
+
+    __slots__ = ("name", "pool", "size")
+
+    def __init__(self, name: str, size: int) -> None:
+        self.name = name
+        self.size = size
+        self.pool: SyncPool | None = None
+
+    def get(self) -> SyncPool:
+        pool = self.pool
+        if pool is None:
+            pool = self.pool = SyncPool(self.size, self.name)
+        return pool
+
+    def configure(self, size: int) -> None:
+        self.size = size
+        pool = self.pool
+        if pool is not None and pool.size != size:
+            # A pool of the old size finishes its queued calls; the next call starts the new one.
+            self.pool = None
+            pool.shutdown(wait=False)
+
+    def reset(self) -> None:
+        pool, self.pool = self.pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
+_SYNC: Final = _ProcessPool("bolt-sync", _DEFAULT_POOL_SIZE)
+# One thread until start-up sizes it (configure_orm_pool): 0.13's default for SQLite.
+_ORM: Final = _ProcessPool("bolt-orm", 1)
+# One thread for the thread-sensitive work of routes with Django middleware (``_django.db``).
+_DJANGO: Final = _ProcessPool("bolt-django", 1)
 
 
 def _call(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
@@ -162,48 +215,73 @@ _run_call: Callable[[Callable[..., Any], dict[str, Any]], Any] = _call
 
 
 def configure_sync_pool(size: int) -> None:
-    """Set the pool size (read from ``BOLT_SYNC_POOL_SIZE`` at start-up)."""
-    global _pool, _pool_size
+    """Set the sync pool's size (read from ``BOLT_SYNC_POOL_SIZE`` at start-up)."""
     if size < 1:
         raise ValueError("BOLT_SYNC_POOL_SIZE must be at least 1")
-    _pool_size = size
-    pool = _pool
-    if pool is not None and pool.size != size:
-        # A pool of the old size finishes its queued calls; the next call starts the new one.
-        _pool = None
-        pool.shutdown(wait=False)
+    _SYNC.configure(size)
+
+
+def configure_orm_pool(size: int) -> None:
+    """Set the ORM pool's size (read from ``DJANGO_BOLT_ORM_THREADS`` at start-up)."""
+    if size < 1:
+        raise ValueError("DJANGO_BOLT_ORM_THREADS must be at least 1")
+    _ORM.configure(size)
+
+
+def orm_pool_size() -> int:
+    """Return the number of threads the ORM pool may have."""
+    return _ORM.size
 
 
 def reset_sync_pool() -> None:
-    """Stop the pool's threads (and so their thread-bound DB connections); the next call makes
-    a new pool. For tests and for workers that must not inherit threads across a fork."""
-    global _pool
-    pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=True)
+    """Stop the sync pool's threads (and so their thread-bound DB connections); the next call
+    makes a new pool. For tests and for workers that must not inherit threads across a fork."""
+    _SYNC.reset()
+
+
+def reset_orm_pool() -> None:
+    """:func:`reset_sync_pool` for the ORM pool and the thread of routes with Django middleware."""
+    _ORM.reset()
+    _DJANGO.reset()
 
 
 def wrap_pool_calls(run_call: Callable[[Callable[..., Any], dict[str, Any]], Any]) -> None:
     """Run every later pool call as ``run_call(fn, kwargs)`` on its pool thread.
 
-    ``_django.db`` installs Django's request-boundary rules for the thread's connections this
-    way (``CONN_MAX_AGE``, health checks), so the pool itself knows nothing of Django.
+    ``_django.db`` installs Django's connection rules for the thread this way (``CONN_MAX_AGE``,
+    health checks), so the pools themselves know nothing of Django.
     """
     global _run_call
     _run_call = run_call
 
 
-def _get_pool() -> SyncPool:
-    global _pool
-    if _pool is None:
-        _pool = SyncPool(_pool_size, "bolt-sync")
-    return _pool
-
-
 def run_in_pool(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Awaitable[Any]:
-    """Run a blocking callable in the bounded pool, keeping the caller's context variables."""
+    """Run a blocking callable in the sync pool, keeping the caller's context variables."""
     ctx = contextvars.copy_context()
-    return _get_pool().submit(functools.partial(ctx.run, _run_call, fn, kwargs))
+    pool = _SYNC.pool or _SYNC.get()
+    return pool.submit(functools.partial(ctx.run, _run_call, fn, kwargs))
+
+
+def run_in_orm_pool(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Awaitable[Any]:
+    """Run database work in the ORM pool, keeping the caller's context variables."""
+    ctx = contextvars.copy_context()
+    pool = _ORM.pool or _ORM.get()
+    return pool.submit(functools.partial(ctx.run, _run_call, fn, kwargs))
+
+
+_NO_KWARGS: Final[dict[str, Any]] = {}
+
+
+def submit_to_orm_pool(fn: Callable[[], Any]) -> asyncio.Future[Any]:
+    """Run ``fn()`` in the ORM pool as it is: for callers that carry their own context (asgiref)."""
+    pool = _ORM.pool or _ORM.get()
+    return pool.submit(functools.partial(_run_call, fn, _NO_KWARGS))
+
+
+def submit_to_django_thread(fn: Callable[[], Any]) -> asyncio.Future[Any]:
+    """Run ``fn()`` on the one thread of routes with Django middleware, as it is."""
+    pool = _DJANGO.pool or _DJANGO.get()
+    return pool.submit(functools.partial(_run_call, fn, _NO_KWARGS))
 
 
 async def sync_to_thread(fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
@@ -218,17 +296,18 @@ async def sync_to_thread(fn: Callable[..., _T], /, *args: Any, **kwargs: Any) ->
     return result
 
 
-def _forget_pool_after_fork() -> None:
-    """Drop a pool whose threads did not survive ``fork()`` (it would queue work forever).
+def _forget_pools_after_fork() -> None:
+    """Drop pools whose threads did not survive ``fork()`` (they would queue work forever).
 
     Dropped, not shut down: shutdown() takes a lock a parent thread may have held at fork.
     """
-    global _pool
-    _pool = None
+    _SYNC.pool = None
+    _ORM.pool = None
+    _DJANGO.pool = None
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+    os.register_at_fork(after_in_child=_forget_pools_after_fork)
 
 
 # --- which def functions may run on the event loop ----------------------------------------------

@@ -16,10 +16,20 @@ from django_bolt._http.limits import DEFAULT_PARAM_LENGTH, MAX_PARAM_LENGTH_CAP
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ("EXECUTOR_THREADS", "MAX_PARAM_LENGTH", "env_int", "max_param_length", "sync_pool_size")
+__all__ = (
+    "EXECUTOR_THREADS",
+    "MAX_PARAM_LENGTH",
+    "ORM_THREADS",
+    "env_int",
+    "max_param_length",
+    "orm_pool_size",
+    "sync_pool_size",
+)
 
 # Threads of the pool that runs blocking def handlers and sync_to_thread (BOLT_SYNC_POOL_SIZE).
 EXECUTOR_THREADS: Final = "DJANGO_BOLT_EXECUTOR_THREADS"
+# Threads of the ORM pool: QuerySets async handlers return, auser(), Django's async ORM API.
+ORM_THREADS: Final = "DJANGO_BOLT_ORM_THREADS"
 # The longest path, query or form value, in bytes (a 422 beyond; _http/limits.py).
 MAX_PARAM_LENGTH: Final = "DJANGO_BOLT_MAX_PARAM_LENGTH"
 
@@ -56,3 +66,18 @@ def max_param_length(environ: Mapping[str, str] | None = None) -> int:
     """Return ``DJANGO_BOLT_MAX_PARAM_LENGTH`` (1 to 1 MiB), or the default 8192."""
     from_env = env_int(MAX_PARAM_LENGTH, 1, MAX_PARAM_LENGTH_CAP, environ)
     return DEFAULT_PARAM_LENGTH if from_env is None else from_env
+
+
+def orm_pool_size(
+    databases: Mapping[str, Mapping[str, object]], environ: Mapping[str, str] | None = None
+) -> int:
+    """Return the ORM pool's size: ``DJANGO_BOLT_ORM_THREADS`` if set, else 0.13's default.
+
+    The default is one thread when every database in ``databases`` (Django's ``DATABASES``) is
+    SQLite, where more connections only contend for the file's lock, and four otherwise.
+    """
+    from_env = env_int(ORM_THREADS, 1, None, environ)
+    if from_env is not None:
+        return from_env
+    engines = [str(db.get("ENGINE", "")) for db in databases.values()]
+    return 1 if engines and all("sqlite" in engine for engine in engines) else 4

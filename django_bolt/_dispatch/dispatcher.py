@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 from django_bolt._dispatch.compile import finish_response
 from django_bolt._dispatch.errors import ErrorFormatter, error_response
 from django_bolt._dispatch.table import RouteMatch, RouteTable
-from django_bolt._django.db import SHARED as _DB_SHARED, schedule_shared_settle
 from django_bolt._django.sessions import finish_session
 from django_bolt._http.wire import CT_JSON, VARY_ORIGIN, WireResponse, add_vary
 from django_bolt.error_handlers import apply_formatter, error_from_response
@@ -168,7 +167,7 @@ class Dispatcher:
                 return response if cors is None else cors(request, response)
         # The slot behind request.loaded_session, read directly: the property's call costs
         # about 1.4 % of a small request (bench/instructions.py json-async, Python 3.11).
-        if request._session is not None or _DB_SHARED.dirty:
+        if request._session is not None:
             response = await self._finish(request, response, endpoint)
         # CORS (CORSPolicy.__call__, written out) before compression: compression then merges
         # its token into the Vary the route's converter made, which is recognised here only
@@ -283,14 +282,12 @@ class Dispatcher:
     async def _finish(
         self, request: Request, response: WireResponse, endpoint: Endpoint
     ) -> WireResponse:
-        """Save the session and settle the database connections a handler used (_django/)."""
+        """Save the session the handler loaded or assigned (_django/sessions.py)."""
         if request.loaded_session is not None:
             try:
                 await finish_session(request, response, endpoint.is_async)
             except Exception as exc:
                 response = await self._error_response(request, exc, endpoint.handlers)
-        if _DB_SHARED.dirty:
-            schedule_shared_settle()
         return response
 
     async def _error_response(

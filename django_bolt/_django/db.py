@@ -1,36 +1,48 @@
-"""Django's database rules around API requests: connections, ``ATOMIC_REQUESTS`` and signals.
+"""Django's database rules around API requests: where the ORM runs, connections, and signals.
 
-Connections are per thread, so their care has to happen on the thread that holds them. Two kinds
-of threads hold connections here:
+**Where the ORM runs.** Django's ORM refuses to run on a thread with a running event loop, so
+every query goes to a pool thread (``concurrency``):
 
-* **Pool threads** run ``def`` handlers (and everything else sent to the pool). Once
-  :func:`install_connection_tracking` has run (when the API compiles), every pool call goes
-  through :func:`run_pooled`. A marker added to each connection's ``execute_wrappers`` (and the
-  ``connection_created`` signal) notes in a thread-local flag that a call touched the database;
-  a call that never queried costs one attribute read afterwards.
-* **asgiref's thread-sensitive thread** runs every async ORM call. The same marker raises a
-  process-wide flag there; ``dispatch`` looks at it after the handler and, when it is up, queues
-  one settle on that thread without waiting for it.
+* ``def`` handlers run in the sync pool, and their queries with them;
+* the database work of ``async def`` handlers runs in the ORM pool (``DJANGO_BOLT_ORM_THREADS``,
+  as Django-Bolt 0.13): the QuerySets they return and ``await request.auser()``
+  (:func:`run_orm`), and Django's async ORM API (``aget``, ``acount``, ``async for`` ...), which
+  is asgiref's ``sync_to_async(thread_sensitive=True)``. asgiref sends such a call to the sync
+  thread that waits for it (``async_to_sync``) or to the executor of a ``ThreadSensitiveContext``
+  if there is one; only the calls no such thread claims reach its class-level
+  ``single_thread_executor``, which :func:`install_connection_tracking` replaces with
+  :class:`ThreadSensitiveExecutor`. That executor hands the call straight to the ORM pool: one
+  tuple on a queue, where asgiref's own is a ``ThreadPoolExecutor`` and a chained Future;
+* routes with Django middleware keep all their thread-sensitive work (the middleware's hooks,
+  the async ORM, the QuerySets they return) on one thread, as they did on asgiref's single
+  thread: state a middleware leaves on its thread (a tenant's schema on the connection) is
+  there for the handler's queries (:func:`on_django_thread`).
 
-What happens to a connection depends on its database's settings (as Django-Bolt 0.13 does it):
+A connection belongs to the thread that opened it (Django keeps them per thread), so no two
+threads ever share one; several ORM threads mean several connections per database.
+
+**Connections** (as Django-Bolt 0.13 manages them). Each pool call goes through
+:func:`run_pooled`, which looks after the connections of its thread; the ``connection_created``
+signal tells it which those are, so a call on a thread that never connected costs two attribute
+reads. What happens depends on the database's settings:
 
 * **Neither a positive** ``CONN_MAX_AGE`` **nor** ``CONN_HEALTH_CHECKS`` (Django's defaults): the
   thread keeps its connection between requests; reconnecting for every request costs a TCP and
-  authentication round trip (PostgreSQL: most of a small query's time). After a call that used
-  it, a connection whose query raised is pinged, and dropped when it does not answer; so is one
+  authentication round trip (PostgreSQL: most of a small query's time). After a call, a
+  connection on which a query raised is pinged, and dropped when it does not answer; so is one
   left outside autocommit. A dead connection means the database restarted or failed over, so
   every thread drops its connection to that database before its next call (a generation
   counter per alias, compared before each call).
 * **A positive** ``CONN_MAX_AGE`` **(or** ``None``**) or** ``CONN_HEALTH_CHECKS``: Django's own
   request-boundary check (``close_if_unusable_or_obsolete``) runs before each call on a thread
-  holding such a connection and after each call that used it: timed recycling and health checks
-  work as under Django.
+  holding such a connection and after each call: timed recycling and health checks work as
+  under Django.
 * **A connection pool** (``OPTIONS["pool"]``, where Django requires ``CONN_MAX_AGE = 0``): the
-  check after each call that used it gives the connection back to the pool, so a thread holds
-  a pooled connection only while it has work.
+  check after each call gives the connection back to the pool, so a thread holds a pooled
+  connection only while it has work.
 
-A connection inside an atomic block is never touched, so a settle can never cut into another
-request's transaction.
+A connection inside an atomic block is never touched, so a check can never cut into a
+transaction.
 
 ``ATOMIC_REQUESTS`` and ``BOLT_EMIT_SIGNALS`` are decided once per route, when the API is
 compiled: :func:`wrap_handler` returns the handler itself when neither applies.
@@ -38,6 +50,9 @@ compiled: :func:`wrap_handler` returns the handler itself when neither applies.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextvars
 import functools
 import inspect
 import logging
@@ -47,21 +62,32 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 
 from asgiref.sync import SyncToAsync, sync_to_async
+from django.conf import settings
 from django.core.handlers.base import BaseHandler
 from django.core.signals import request_finished, request_started
 from django.db import connections, transaction
 from django.db.backends.signals import connection_created
 
-from django_bolt.concurrency import is_inline_safe, wrap_pool_calls
+from django_bolt._conf.environ import orm_pool_size
+from django_bolt.concurrency import (
+    configure_orm_pool,
+    is_inline_safe,
+    run_in_orm_pool,
+    submit_to_django_thread,
+    submit_to_orm_pool,
+    wrap_pool_calls,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
 __all__ = (
-    "SHARED",
+    "ThreadSensitiveExecutor",
+    "configure_orm_threads",
     "install_connection_tracking",
+    "on_django_thread",
+    "run_orm",
     "run_pooled",
-    "schedule_shared_settle",
     "wrap_handler",
 )
 
@@ -69,28 +95,14 @@ logger: Final = logging.getLogger("django_bolt")
 
 
 class _ThreadState(threading.local):
-    """What one thread knows about its own connections."""
+    """What one thread knows about its own connections (class defaults: no miss costs)."""
 
-    # A pool thread (settled by run_pooled) rather than the async ORM's thread (settled by
-    # schedule_shared_settle).
-    pooled: bool = False
-    # A query ran (or a connection opened) since the last settle.
-    used: bool = False
-    # The last settle left a connection open that needs care before the next call: one under
-    # Django's check, or one that must follow a generation change of its database.
+    # The connection wrappers this thread has opened (connection_created), each once.
+    opened: tuple[Any, ...] = ()
+    # A connection is open that needs care before the next call: one under Django's check.
     watch: bool = False
     # _GENERATIONS.total when this thread last looked at the generations.
     seen_total: int = 0
-
-
-class _Shared:
-    """The async ORM thread's flags, read by every event loop thread of the process."""
-
-    __slots__ = ("dirty", "scheduled")
-
-    def __init__(self) -> None:
-        self.dirty = False
-        self.scheduled = False
 
 
 class _Generations:
@@ -110,7 +122,6 @@ class _Generations:
 
 
 _state: Final = _ThreadState()
-SHARED: Final = _Shared()
 _GENERATIONS: Final = _Generations()
 _installed = False
 _install_lock: Final = threading.Lock()
@@ -118,44 +129,13 @@ _install_lock: Final = threading.Lock()
 _CONNECTION_GENERATION: Final = "_bolt_generation"
 
 
-def _note_use() -> None:
-    state = _state
-    if state.pooled:
-        state.used = True
-    else:
-        SHARED.dirty = True
-
-
-def _mark(execute: Callable[..., Any], sql: Any, params: Any, many: bool, context: Any) -> Any:
-    """Note that this thread used the database (an ``execute_wrapper`` on every connection)."""
-    _note_use()
-    return execute(sql, params, many, context)
-
-
 def _on_connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:
-    wrappers = connection.execute_wrappers
-    if _mark not in wrappers:
-        wrappers.append(_mark)
+    """Note the connection on the thread that opened it (Django sends this on that thread)."""
     # A new connection is as fresh as its database's latest generation.
     setattr(connection, _CONNECTION_GENERATION, _GENERATIONS.by_alias.get(connection.alias, 0))
-    # Opening counts as use: the settle after the call decides what to do with it.
-    _note_use()
-
-
-def install_connection_tracking() -> None:
-    """Install the marker on every connection, now and as each one opens (idempotent)."""
-    global _installed
-    with _install_lock:
-        if _installed:
-            return
-        connection_created.connect(_on_connection_created, dispatch_uid="django_bolt._db")
-        # Connections this thread already opened (system checks, a test's setup) get it too.
-        for conn in connections.all(initialized_only=True):
-            if _mark not in conn.execute_wrappers:
-                conn.execute_wrappers.append(_mark)
-        # Every pool call from now on settles its thread's connections (run_pooled).
-        wrap_pool_calls(run_pooled)
-        _installed = True
+    state = _state
+    if connection not in state.opened:
+        state.opened = (*state.opened, connection)
 
 
 def _kept(conn: Any) -> bool:
@@ -178,7 +158,7 @@ def _drop_if_dead(conn: Any) -> None:
             _GENERATIONS.bump(conn.alias)
             conn.close()
             return
-    if conn.get_autocommit() != conn.settings_dict["AUTOCOMMIT"]:
+    if conn.autocommit != conn.settings_dict["AUTOCOMMIT"]:
         conn.close()  # a transaction left open (set_autocommit(False)): never reused
 
 
@@ -194,102 +174,152 @@ def _closed_if_stale(conn: Any, generations: dict[str, int]) -> bool:
     return False
 
 
-def _settle() -> bool:
+def _after_call(opened: tuple[Any, ...]) -> bool:
     """Care for this thread's connections after a call; return whether any needs watching."""
     watch = False
-    generations = _GENERATIONS.by_alias
-    for conn in connections.all(initialized_only=True):
-        if conn.in_atomic_block or conn.connection is None:
-            continue  # someone's transaction (never closed from under it), or nothing open
-        if _closed_if_stale(conn, generations):
-            continue
+    for conn in opened:
+        if conn.connection is None or conn.in_atomic_block:
+            continue  # nothing open, or someone's transaction (never closed from under it)
         if _kept(conn):
             _drop_if_dead(conn)
-        else:
-            was_broken = conn.errors_occurred
-            conn.close_if_unusable_or_obsolete()
-            if was_broken and conn.connection is None:
-                _GENERATIONS.bump(conn.alias)
+            continue
+        was_broken = conn.errors_occurred
+        conn.close_if_unusable_or_obsolete()
         if conn.connection is not None:
             watch = True
-    _state.seen_total = _GENERATIONS.total
+        elif was_broken:
+            _GENERATIONS.bump(conn.alias)
     return watch
 
 
-def _before_call() -> bool:
-    """Care for this thread's open connections before a call; return whether to keep watching."""
-    watch = False
-    changed = _state.seen_total != _GENERATIONS.total
+def _before_call(state: _ThreadState) -> None:
+    """Care for this thread's open connections before a call (generations, Django's check)."""
+    total = _GENERATIONS.total
+    changed = state.seen_total != total
     generations = _GENERATIONS.by_alias
-    for conn in connections.all(initialized_only=True):
-        if conn.in_atomic_block or conn.connection is None:
+    watch = False
+    for conn in state.opened:
+        if conn.connection is None or conn.in_atomic_block:
             continue
         if changed and _closed_if_stale(conn, generations):
             continue
         if not _kept(conn):
             conn.close_if_unusable_or_obsolete()  # CONN_MAX_AGE and CONN_HEALTH_CHECKS
-        if conn.connection is not None:
-            watch = True
-    _state.seen_total = _GENERATIONS.total
-    return watch
+            watch = watch or conn.connection is not None
+    state.watch = watch
+    state.seen_total = total
 
 
 def run_pooled(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
     """Call ``fn(**kwargs)`` in a pool thread, keeping the connection rules for the thread."""
     state = _state
-    state.pooled = True
-    if state.watch:
+    if state.watch or state.seen_total != _GENERATIONS.total:
         try:
-            state.watch = _before_call()
+            _before_call(state)
         except Exception:
             logger.exception("checking database connections before a call failed")
     try:
         return fn(**kwargs)
     finally:
-        if state.used:
-            state.used = False
+        opened = state.opened
+        if opened:
             try:
-                state.watch = _settle()
+                state.watch = _after_call(opened)
             except Exception:
                 # Closing a broken connection can fail too; the call's own outcome matters more.
-                logger.exception("settling database connections after a call failed")
+                logger.exception("checking database connections after a call failed")
 
 
-def _settle_shared() -> None:
-    SHARED.scheduled = False
-    SHARED.dirty = False
-    try:
-        _settle()
-    except Exception:
-        logger.exception("closing database connections after a request failed")
+# --- where thread-sensitive work runs ---------------------------------------------------------
+
+# Set while a route with Django middleware runs (on_django_thread): its thread-sensitive work
+# stays on the Django thread.
+_ON_DJANGO_THREAD: Final[contextvars.ContextVar[bool]] = contextvars.ContextVar(
+    "django_bolt_on_django_thread", default=False
+)
+# asgiref's own single thread: for the rare submit made with no event loop running (our pools
+# answer asyncio Futures, which need one).
+_asgiref_thread: concurrent.futures.Executor = SyncToAsync.single_thread_executor
 
 
-def schedule_shared_settle() -> None:
-    """Queue one settle on asgiref's thread-sensitive thread (where the async ORM runs)."""
-    shared = SHARED
-    if shared.scheduled:
-        return
-    shared.scheduled = True
-    # Not awaited: the response need not wait. FIFO on that single thread, so the settle runs
-    # before any query queued after this request, exactly where the next request would start.
-    try:
-        SyncToAsync.single_thread_executor.submit(_settle_shared)
-    except RuntimeError:  # the interpreter is shutting down: nothing left to settle for
-        shared.scheduled = False
+class ThreadSensitiveExecutor(concurrent.futures.Executor):
+    """asgiref's executor for the thread-sensitive calls no waiting sync thread claims.
+
+    ``submit`` answers an asyncio Future, not a ``concurrent.futures`` one: asgiref hands the
+    call to ``loop.run_in_executor``, which passes an asyncio Future through as it is
+    (``asyncio.wrap_future``), so the chained second Future and its callbacks are saved.
+    """
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        call = functools.partial(fn, *args, **kwargs) if args or kwargs else fn
+        if asyncio._get_running_loop() is None:
+            return _asgiref_thread.submit(call)
+        if _ON_DJANGO_THREAD.get():
+            return submit_to_django_thread(call)
+        return submit_to_orm_pool(call)
+
+
+def on_django_thread(layer: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitable[Any]]:
+    """``layer`` (a Django middleware stack) with its thread-sensitive work on the Django thread."""
+
+    @functools.wraps(layer)
+    async def on_thread(request: Any) -> Any:
+        token = _ON_DJANGO_THREAD.set(True)
+        try:
+            return await layer(request)
+        finally:
+            _ON_DJANGO_THREAD.reset(token)
+
+    return on_thread
+
+
+def run_orm(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Awaitable[Any]:
+    """Run database work for an ``async def`` handler (a QuerySet it returned, its user).
+
+    In the ORM pool, unless the work must stay on a thread asgiref would choose: a route with
+    Django middleware keeps it on the Django thread, and a coroutine that a pool thread waits
+    for (``async_to_sync`` inside a thread-sensitive call: asgiref marks its context) runs it
+    on that waiting thread; the ORM pool could be that very thread, busy waiting.
+    """
+    if _ON_DJANGO_THREAD.get() or SyncToAsync.deadlock_context.get(False):
+        return sync_to_async(functools.partial(fn, **kwargs))()
+    return run_in_orm_pool(fn, kwargs)
+
+
+def configure_orm_threads() -> None:
+    """Size the ORM pool: ``DJANGO_BOLT_ORM_THREADS``, else 1 thread if every database is
+    SQLite, else 4 (raises ``ImproperlyConfigured`` for a bad value)."""
+    databases = connections.settings if settings.configured else {}
+    configure_orm_pool(orm_pool_size(databases))
+
+
+def install_connection_tracking() -> None:
+    """Install the connection rules and the ORM pool's executor for asgiref (idempotent)."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        connection_created.connect(_on_connection_created, dispatch_uid="django_bolt._db")
+        # Every pool call from now on runs under the connection rules (run_pooled).
+        wrap_pool_calls(run_pooled)
+        # asgiref declares a ThreadPoolExecutor but only ever calls submit() through the loop.
+        SyncToAsync.single_thread_executor = ThreadSensitiveExecutor()  # type: ignore[assignment]
+        _installed = True
 
 
 # --- fork -------------------------------------------------------------------------------------
 
 
 def _after_fork_in_child() -> None:
-    """Executors whose threads did not survive ``fork()`` would queue work forever: renew them.
+    """asgiref's single thread did not survive ``fork()``; it would queue work forever: renew it.
 
     Connections are not touched here: closing one in the child would end the parent's session
-    on the shared socket. The parent closes them before forking (``runbolt`` does). The sync
-    pool drops its own threads (``concurrency``).
+    on the shared socket. The parent closes them before forking (``runbolt`` does). The pools
+    drop their own threads (``concurrency``).
     """
-    SHARED.dirty = False
-    SHARED.scheduled = False
+    global _asgiref_thread
+    if getattr(_asgiref_thread, "_threads", None):
+        _asgiref_thread = ThreadPoolExecutor(max_workers=1)
     if getattr(SyncToAsync.single_thread_executor, "_threads", None):
         SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
 

@@ -39,8 +39,8 @@ import msgspec
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable
 
+from django_bolt._django.db import run_orm
 from django_bolt._http.wire import JSON_ENCODER, WireResponse
-from django_bolt.concurrency import run_in_pool
 from django_bolt.exceptions import ResponseValidationError
 
 __all__ = (
@@ -485,7 +485,7 @@ class ModelResults:
 
     async def aencode(self, value: Any) -> bytes:
         """Return ``value`` encoded as JSON, read in the pool without blocking the event loop."""
-        encoded: bytes = await run_in_pool(self.encode, {"value": value})
+        encoded: bytes = await run_orm(self.encode, {"value": value})
         return encoded
 
 

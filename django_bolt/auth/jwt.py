@@ -18,6 +18,7 @@ import jwt
 from django.core.cache import caches
 from jwt.algorithms import get_default_algorithms
 
+from django_bolt._django.db import run_orm
 from django_bolt.auth.base import AuthenticationFailed, BaseAuthentication, Identity, TokenUser
 from django_bolt.auth.jwks import RemoteKeys, check_fetch_url
 from django_bolt.auth.users import ClaimsUser, default_get_user_sync
@@ -413,7 +414,7 @@ class JWTAuthentication(BaseAuthentication):
 
         Override it (``async``) or :meth:`get_user_sync` for another query; either is enough.
         """
-        return await run_in_pool(self.get_user_sync, {"user_id": user_id})
+        return await run_orm(self.get_user_sync, {"user_id": user_id})
 
     def get_user_sync(self, user_id: Any) -> Any:
         """Return the user whose primary key is ``user_id``, or None (blocking)."""

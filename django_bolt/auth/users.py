@@ -24,7 +24,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.functional import LazyObject, empty
 
-from django_bolt.concurrency import run_in_pool
+from django_bolt._django.db import run_orm
 from django_bolt.exceptions import HTTPException
 from django_bolt.request import DeferredUser
 
@@ -116,11 +116,11 @@ async def aload_user(backend: Any, user_id: Any, context: dict[str, Any] | None 
     """Return the backend's user for ``user_id`` without blocking the event loop."""
     context = context or {}
     if backend is None:
-        return await run_in_pool(default_get_user_sync, {"user_id": user_id})
+        return await run_orm(default_get_user_sync, {"user_id": user_id})
     if _overrides(backend, "get_user") or not _overrides(backend, "get_user_sync"):
         result = backend.get_user(user_id, context)
         return await result if inspect.isawaitable(result) else result
-    return await run_in_pool(backend.get_user_sync, {"user_id": user_id})
+    return await run_orm(backend.get_user_sync, {"user_id": user_id})
 
 
 class ClaimsUser(LazyObject, DeferredUser):  # type: ignore[misc]

@@ -52,6 +52,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from django_bolt._django.bridge import _environ
 from django_bolt._django.convert import django_headers
+from django_bolt._django.db import on_django_thread
 from django_bolt._http.wire import WireResponse
 from django_bolt.conf import framework_config
 from django_bolt.exceptions import HTTPException
@@ -208,7 +209,7 @@ class DjangoMiddlewareStack:
                 request.session = None
             return await _to_wire(response)
 
-        return layer
+        return on_django_thread(layer)
 
 
 class _ViewPhase:

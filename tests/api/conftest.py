@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from django_bolt.concurrency import reset_sync_pool
+from django_bolt.concurrency import reset_orm_pool, reset_sync_pool
 from django_bolt.testing import bolt_client_factory
 
 if TYPE_CHECKING:
@@ -17,8 +17,10 @@ __all__ = ("bolt_client_factory", "fresh_sync_pool_after_db_tests")
 
 @pytest.fixture(autouse=True)
 def fresh_sync_pool_after_db_tests(request: pytest.FixtureRequest) -> Iterator[None]:
-    """A pool thread keeps its in-memory SQLite connection (Django never closes those), and a
-    later test without database access would trip over it: give such tests new threads."""
+    """A pool thread (sync or ORM) keeps its in-memory SQLite connection (Django never closes
+    those), and a later test without database access would trip over it: give such tests new
+    threads."""
     yield
     if request.node.get_closest_marker("django_db"):
         reset_sync_pool()
+        reset_orm_pool()

@@ -1,10 +1,11 @@
-"""Fixtures for the Django integration tests: a PostgreSQL database of their own, a pool of one.
+"""Fixtures for the Django integration tests: a PostgreSQL database of their own, pools of one.
 
 ``pg`` creates a uniquely named database on the local PostgreSQL, registers it as the
 connection alias ``"pg"`` (settings given by the test through ``pg_settings``) with the tables of
-``contenttypes`` and ``auth``, and drops it afterwards. ``one_pool_thread`` makes every pool call
-run on the same thread, so a test can observe that thread's connection from one request to the
-next; at teardown the connections of every thread that served are closed on their own thread.
+``contenttypes`` and ``auth``, and drops it afterwards. ``one_pool_thread`` makes every call of
+each pool (the sync pool of ``def`` handlers, the ORM pool of async ones) run on one thread, so a
+test can observe that thread's connection from one request to the next; at teardown the
+connections of every thread that served are closed on their own thread.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from django_bolt.concurrency import configure_sync_pool, reset_sync_pool, run_in_pool
+from django_bolt.concurrency import (
+    configure_orm_pool,
+    configure_sync_pool,
+    orm_pool_size,
+    reset_orm_pool,
+    reset_sync_pool,
+    run_in_orm_pool,
+    run_in_pool,
+)
 from tests.api.conftest import fresh_sync_pool_after_db_tests
 
 if TYPE_CHECKING:
@@ -35,10 +44,14 @@ PG_ALIAS = "pg"
 
 
 def on_async_orm_thread(fn: Callable[[], Any]) -> Any:
-    """Run ``fn`` on asgiref's thread-sensitive thread (where the async ORM queries) and wait."""
-    from asgiref.sync import SyncToAsync
+    """Run ``fn`` in the ORM pool (where async handlers query; one thread under
+    ``one_pool_thread``) and wait."""
+    import asyncio
 
-    return SyncToAsync.single_thread_executor.submit(fn).result(timeout=30)
+    async def in_pool() -> Any:
+        return await asyncio.wait_for(run_in_orm_pool(fn, {}), 30)
+
+    return asyncio.run(in_pool())
 
 
 def _close_and_forget(alias: str | None) -> None:
@@ -53,29 +66,41 @@ def _close_and_forget(alias: str | None) -> None:
 
 
 def close_everywhere(forget: str | None = None) -> None:
-    """Close the connections of the test thread, the async ORM's thread and the pool."""
+    """Close the connections of the test thread, every ORM pool thread and the sync pool."""
     import asyncio
+    import threading
 
     _close_and_forget(forget)
-    on_async_orm_thread(lambda: _close_and_forget(forget))
+    # One call per ORM thread: each waits until all have started, so no thread takes two.
+    size = orm_pool_size()
+    everyone = threading.Barrier(size, timeout=30)
 
-    async def in_pool() -> None:
+    def close_on_one_thread() -> None:
+        everyone.wait()
+        _close_and_forget(forget)
+
+    async def in_pools() -> None:
+        await asyncio.gather(*(run_in_orm_pool(close_on_one_thread, {}) for _ in range(size)))
         await run_in_pool(_close_and_forget, {"alias": forget})
 
-    asyncio.run(in_pool())
+    asyncio.run(in_pools())
 
 
 @pytest.fixture
-def one_pool_thread(settings: Any) -> Iterator[None]:
-    # The setting, since an API's start-up sizes the pool from it.
+def one_pool_thread(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # The setting and the variable, since an API's start-up sizes the pools from them.
     settings.BOLT_SYNC_POOL_SIZE = 1
+    monkeypatch.setenv("DJANGO_BOLT_ORM_THREADS", "1")
     reset_sync_pool()
+    reset_orm_pool()
     configure_sync_pool(1)
+    configure_orm_pool(1)
     try:
         yield
     finally:
         close_everywhere()
         reset_sync_pool()
+        reset_orm_pool()
         configure_sync_pool(40)
 
 

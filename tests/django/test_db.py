@@ -1,7 +1,7 @@
 """The ORM in API handlers on SQLite and PostgreSQL, and Django's connection rules around them.
 
-Async handlers use the async ORM (its queries run on asgiref's thread-sensitive thread); ``def``
-handlers use the sync ORM in the pool. ``CONN_MAX_AGE``, ``CONN_HEALTH_CHECKS`` and
+Async handlers use the async ORM (its queries run in the ORM pool); ``def`` handlers use the sync
+ORM in the sync pool. ``CONN_MAX_AGE``, ``CONN_HEALTH_CHECKS`` and
 ``ATOMIC_REQUESTS`` are observed from outside: backend pids, ``pg_stat_activity``, rows left.
 """
 
@@ -187,7 +187,7 @@ def _pid_api(alias: str) -> BoltAPI:
 def _async_thread_connected(alias: str) -> bool:
     from django.db import connections
 
-    # Queued behind the settle the last request left on that thread, so it sees its outcome.
+    # The ORM pool's one thread: the connection its last request left there.
     return bool(on_async_orm_thread(lambda: connections[alias].connection is not None))
 
 
@@ -301,22 +301,6 @@ def test_without_health_checks_one_request_fails_cleanly_then_it_recovers(
         after = client.get(f"/{kind}/pid")
         assert after.status_code == 200
         assert after.json() != before
-
-
-@pytest.mark.postgres
-@pytest.mark.parametrize("pg_settings", [{"CONN_MAX_AGE": 0}])
-def test_routes_without_queries_leave_the_async_thread_alone(
-    pg: str, pg_settings: dict[str, Any]
-) -> None:
-    from django_bolt._django.db import SHARED
-
-    with TestClient(_pid_api(pg)) as client:
-        client.get("/async/pid")
-        assert _async_thread_connected(pg)  # kept for the next request
-        assert client.get("/nothing").json() == 0
-        # Nothing queried since the last settle: no settle queued.
-        assert not SHARED.dirty
-        assert not SHARED.scheduled
 
 
 # --- BOLT_EMIT_SIGNALS -----------------------------------------------------------------------

@@ -307,7 +307,7 @@ def test_an_async_handlers_queryset_is_read_in_the_pool(db_alias: str, seeded: l
 
     from django.db import connections
 
-    from django_bolt.concurrency import run_in_pool
+    from django_bolt.concurrency import run_in_orm_pool
 
     recorder = _ThreadRecorder()
 
@@ -318,13 +318,13 @@ def test_an_async_handlers_queryset_is_read_in_the_pool(db_alias: str, seeded: l
         connections[db_alias].execute_wrappers.remove(recorder)
 
     async def in_pool(fn: Any) -> None:
-        await run_in_pool(fn, {})
+        await run_in_orm_pool(fn, {})
 
-    asyncio.run(in_pool(attach))  # the one pool thread of these tests
+    asyncio.run(in_pool(attach))  # the one ORM pool thread of these tests
     try:
         with TestClient(_api(db_alias)) as client:
             assert len(client.get("/async/rows").json()) == 2
     finally:
         asyncio.run(in_pool(detach))
     assert recorder.threads
-    assert all(name.startswith("bolt-sync") for name in recorder.threads)
+    assert all(name.startswith("bolt-orm") for name in recorder.threads)
