@@ -38,8 +38,19 @@ def log(message: str) -> None:
     print(f"[dev] {message}", file=sys.stderr, flush=True)
 
 
+def _compiled_sources() -> list[Path]:
+    """Return the files whose compiled form an editable install keeps beside them (setup.py)."""
+    listing = (ROOT / "django_bolt" / "compiled_modules.txt").read_text(encoding="utf-8")
+    names = [line for line in listing.split("\n") if line and not line.startswith("#")]
+    return [ROOT / "setup.py", *(ROOT / (name.replace(".", "/") + ".py") for name in names)]
+
+
 def _fingerprint() -> str:
+    # The compiled modules are built in place by the editable install: an edit of their source
+    # must rebuild them, or the stale extension would keep running instead of the new code.
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    for source in _compiled_sources():
+        digest.update(source.read_bytes())
     digest.update(sys.version.encode())
     return digest.hexdigest()
 

@@ -173,7 +173,7 @@ class _BodyRelay:
         self.conn.on_message_complete()
 
 
-class RequestReader(asyncio.Protocol):
+class RequestReader:
     """The parsing state of one client connection, and the callbacks httptools calls."""
 
     __slots__ = (
