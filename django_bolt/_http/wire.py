@@ -8,7 +8,7 @@ from typing import Final
 
 import msgspec
 
-from django_bolt.server.native import mypyc_attr
+from django_bolt.server.contract import mypyc_attr
 
 __all__ = (
     "CT_HTML",

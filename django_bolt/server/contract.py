@@ -18,6 +18,7 @@ import tempfile
 import threading
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
+from django_bolt.server.native import mypyc_attr
 from django_bolt.server.wire import REASON_PHRASES
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ __all__ = (
     "error_header_lines",
     "find_header",
     "is_draining",
+    "mypyc_attr",
     "set_draining",
 )
 
