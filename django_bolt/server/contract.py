@@ -316,6 +316,12 @@ class Application(Protocol):
         """Run once per event loop after it stopped serving."""
         ...
 
+    # Optional: dispatch_nowait(request) -> ResponseLike | Coroutine[..., ResponseLike]. When
+    # the application defines it, the server calls it instead of ``dispatch`` (in the request's
+    # own context): a response is written at once, with no Task; a coroutine (exactly a
+    # ``types.CoroutineType``, such as ``dispatch``'s own) is run as ``dispatch``'s would be.
+    # It must not raise, as ``dispatch`` must not.
+    #
     # Optional: dispatch_websocket(request, channel) -> Coroutine[..., ResponseLike]. When the
     # application defines it, a request offering a WebSocket upgrade (``Upgrade: websocket``
     # with ``Connection: upgrade``, no body, nothing pipelined before it) goes there instead of

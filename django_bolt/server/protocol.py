@@ -28,6 +28,7 @@ import contextvars
 import functools
 import logging
 import sys
+import types
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from django_bolt.server.http11 import (
@@ -73,6 +74,7 @@ _EAGER_TASKS: Final = sys.version_info >= (3, 12)
 _FRESH_GRACE_S: Final = 1.0
 # asyncio.Task, called with eager_start=True only on 3.12+ (typed loosely: the 3.11 stubs lack it).
 _Task: Any = asyncio.Task
+_COROUTINE: Final = types.CoroutineType
 
 # The Content-Length line (and the blank line ending the head) of small bodies, made once:
 # a list index instead of a bytes formatting per response.
@@ -215,15 +217,24 @@ class HttpProtocol(RequestReader):
         if request.body_file is not None:
             self.active_body = request.body_file
         state = self.state
+        # Each request runs in its own context, as a Task would, so context variables set by
+        # a handler (asgiref's, Django's) never leak into the next request on this loop.
+        context = contextvars.copy_context()
+        nowait = state.dispatch_nowait
         try:
-            coro = state.app.dispatch(request)
+            if nowait is None:
+                coro = state.app.dispatch(request)
+            else:
+                # An answer made at once, or dispatch's coroutine (contract.py).
+                answer = context.run(nowait, request)
+                if answer.__class__ is not _COROUTINE:
+                    self._respond(request, answer, keep_alive, context)
+                    return
+                coro = answer
         except Exception:
             logger.exception("dispatch raised; the application must turn errors into responses")
             self._fail(request)
             return
-        # Each request runs in its own context, as a Task would, so context variables set by
-        # a handler (asgiref's, Django's) never leak into the next request on this loop.
-        context = contextvars.copy_context()
         if _EAGER_TASKS:
             # An eager Task runs its first step right here, like the manual drive below, but
             # the handler also sees itself as the current task (asyncio.timeout() needs that).
