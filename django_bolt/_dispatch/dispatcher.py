@@ -202,21 +202,29 @@ class Dispatcher:
         if entry is None:
             found = table.match_dynamic(raw_path)
             if found is None:
-                return self.dispatch(request)
+                # A miss decided without waiting (the usual 404) is answered here too.
+                try:
+                    answer = self._miss_now(request, table, raw_path, target, cut)
+                except Exception:
+                    answer = None  # dispatch meets it again, and turns it into a response
+                return self.dispatch(request) if answer is None else answer
             entry, values = found
         endpoint = entry.methods.get(request.method)
         if endpoint is None or not endpoint.nowait:
             return self.dispatch(request)
-        if cut >= 0:
-            request.set_query_string(target[cut + 1 :].decode("latin-1"))
-        params: dict[str, str] | None = None
-        if values:
-            only = endpoint.only_path_name
-            params = (
-                {only: values[0]} if only is not None else dict(zip(endpoint.path_names, values))  # noqa: B905
-            )
-            request.set_path_params(params)
         try:
+            # Inside the try: both check the values' length (DJANGO_BOLT_MAX_PARAM_LENGTH).
+            if cut >= 0:
+                request.set_query_string(target[cut + 1 :].decode("latin-1"))
+            params: dict[str, str] | None = None
+            if values:
+                only = endpoint.only_path_name
+                params = (
+                    {only: values[0]}
+                    if only is not None
+                    else dict(zip(endpoint.path_names, values))  # noqa: B905
+                )
+                request.set_path_params(params)
             if endpoint.has_params:
                 result = endpoint.fn(**endpoint.bind(request, params))
             else:
@@ -437,11 +445,43 @@ class Dispatcher:
         target: bytes,
         cut: int,
     ) -> WireResponse:
-        if self._ws_table is not None and self._ws_table.match(raw_path) is not None:
-            return upgrade_required()  # a WebSocket route, asked without the handshake
+        answer = self._miss_now(request, table, raw_path, target, cut)
+        if answer is not None:
+            return answer
         served = self._server_routes.get(raw_path)
         if served is not None:
             return await served(request)  # type: ignore[no-any-return]
+        mounts = self._mount_table
+        if mounts is not None:
+            # mount_asgi() / mount_django(): after every API answer, before the URLconf.
+            response = await mounts(request)
+            if response is not None:
+                return response
+        bridge = self._bridge
+        if bridge is not None:
+            response = await bridge(request)
+            if response is not None:
+                return response
+        return self._not_found(request)
+
+    def _miss_now(
+        self,
+        request: Request,
+        table: RouteTable[Endpoint],
+        raw_path: str,
+        target: bytes,
+        cut: int,
+    ) -> WireResponse | None:
+        """Answer a path no route has when that needs no waiting; None when it does.
+
+        In order: a WebSocket route's path (426), a path the server answers (None: it waits),
+        a static file, the other spelling of an API path (308), then a mount or Django (None,
+        unless Django's resolver already says it has no pattern for the path: a 404 here).
+        """
+        if self._ws_table is not None and self._ws_table.match(raw_path) is not None:
+            return upgrade_required()  # a WebSocket route, asked without the handshake
+        if raw_path in self._server_routes:
+            return None
         static = self._static
         if static is not None:
             # STATIC_ROOT / MEDIA_ROOT in production; a name not there goes on to Django.
@@ -466,16 +506,13 @@ class Dispatcher:
                         b'{"detail":"Permanent Redirect"}',
                     ),
                 )
-        mounts = self._mount_table
-        if mounts is not None:
-            # mount_asgi() / mount_django(): after every API answer, before the URLconf.
-            response = await mounts(request)
-            if response is not None:
-                return response
-        if bridge is not None:
-            response = await bridge(request)
-            if response is not None:
-                return response
+        if self._mount_table is not None or (
+            bridge is not None and not bridge.certain_miss(request.path)
+        ):
+            return None
+        return self._not_found(request)
+
+    def _not_found(self, request: Request) -> WireResponse:
         not_found = WireResponse(404, [CT_JSON], _NOT_FOUND_BODY)
         return self._with_cors(request, self._refusal(request, not_found))
 
