@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
+import shutil
 import subprocess
 import sys
 import venv
@@ -38,8 +40,23 @@ def log(message: str) -> None:
     print(f"[dev] {message}", file=sys.stderr, flush=True)
 
 
+def _compiled_sources() -> list[Path]:
+    """Return the files whose compiled form an editable install keeps beside them (setup.py)."""
+    listing = (ROOT / "django_bolt" / "compiled_modules.txt").read_text(encoding="utf-8")
+    names = [line for line in listing.split("\n") if line and not line.startswith("#")]
+    return [ROOT / "setup.py", *(ROOT / (name.replace(".", "/") + ".py") for name in names)]
+
+
+def _is_cpython() -> bool:
+    return platform.python_implementation() == "CPython"
+
+
 def _fingerprint() -> str:
+    # The compiled modules are built in place by the editable install: an edit of their source
+    # must rebuild them, or the stale extension would keep running instead of the new code.
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    for source in _compiled_sources():
+        digest.update(source.read_bytes())
     digest.update(sys.version.encode())
     return digest.hexdigest()
 
@@ -124,6 +141,12 @@ def command_test(args: list[str]) -> int:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         env["BOLT_REQUIRE_SERVICES"] = "1"
+    # This suite runs the compiled request path (setup.py builds it wherever a C compiler is),
+    # and tests/server/test_compiled.py holds the build to it; the second interpreter runs the
+    # source (see run_second_interpreter): the same tests on both forms.
+    env.pop("DJANGO_BOLT_PURE_PYTHON", None)
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    env["DJANGO_BOLT_EXPECT_COMPILED"] = "1" if compiler and _is_cpython() else "0"
     log("ruff check .")
     ruff_status = subprocess.run([str(python), "-m", "ruff", "check", "."], cwd=ROOT, env=env)
     pytest = [str(python), "-m", "pytest", "tests", "--durations=15", *args]
@@ -166,6 +189,9 @@ def run_second_interpreter(env: dict[str, str]) -> int:
     if other is None:
         log("no Python >= 3.12 besides this one: the eager-task drive is not exercised")
         return 0
+    # The source of the compiled modules, not their compiled form: nothing to build here.
+    env = {**env, "DJANGO_BOLT_PURE_PYTHON": "1"}
+    env.pop("DJANGO_BOLT_EXPECT_COMPILED", None)
     python = SECOND_VENV / "bin" / "python"
     stamp = SECOND_VENV / ".dev-stamp"
     fingerprint = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + bytes(other)).hexdigest()
@@ -173,10 +199,10 @@ def run_second_interpreter(env: dict[str, str]) -> int:
         log(f"setting up {SECOND_VENV.name} with {other}")
         subprocess.run([str(other), "-m", "venv", str(SECOND_VENV)], check=True)
         pip = [str(python), "-m", "pip", "--disable-pip-version-check", "-q"]
-        subprocess.run([*pip, "install", "-e", ".[test]"], check=True, cwd=ROOT)
+        subprocess.run([*pip, "install", "-e", ".[test]"], check=True, cwd=ROOT, env=env)
         stamp.write_text(fingerprint)
     pytest = [str(python), "-m", "pytest", *SECOND_SUITES]
-    log(f"pytest {' '.join(SECOND_SUITES)}   (on {other})")
+    log(f"pytest {' '.join(SECOND_SUITES)}   (on {other}, DJANGO_BOLT_PURE_PYTHON=1)")
     return subprocess.run(pytest, cwd=ROOT, env=env).returncode
 
 

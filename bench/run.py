@@ -77,6 +77,7 @@ POLICY_ORIGIN: Final = "https://app.example.com"
 BOLT_SERVERS: Final = (
     "ours",
     "ours-base",
+    "ours-pure",
     "ours-log",
     "ours-policies",
     "theirs",
@@ -194,7 +195,7 @@ ENDPOINTS: Final = (
         "GET",
         "/django/hello",
         {"message": "Hello, World!"},
-        servers=("ours", "ours-base", "ours-log", "ours-policies", "gunicorn"),
+        servers=("ours", "ours-base", "ours-pure", "ours-log", "ours-policies", "gunicorn"),
         default=False,
     ),
     # The handlers as users write them, without return annotations (bench/app's /plain/*).
@@ -341,6 +342,9 @@ class Server:
             env["PYTHONPATH"] = self.tree
         if self.policies:
             env["BENCH_POLICIES"] = "1"
+        env.pop("DJANGO_BOLT_PURE_PYTHON", None)
+        if self.name == "ours-pure":
+            env["DJANGO_BOLT_PURE_PYTHON"] = "1"
         return env
 
     def command(self) -> tuple[list[str], Path]:
@@ -359,7 +363,7 @@ class Server:
             return [*argv, "--log-level", "warning"], APP
         argv = [python, "manage.py", "runbolt", "--host", "127.0.0.1", "--port", port]
         argv += ["--processes", "1"]
-        if self.name in ("ours", "ours-base", "ours-policies"):
+        if self.name in ("ours", "ours-base", "ours-pure", "ours-policies"):
             argv.append("--no-access-log")  # Django-Bolt 0.13 logs no requests by default.
         elif self.name == "ours-log":
             argv.append("--access-log")  # the app's settings turn it off (BOLT_ACCESS_LOG)
@@ -381,6 +385,8 @@ def make_servers(names: list[str], base_tree: str = "") -> list[Server]:
         "ours": ("ours (django_bolt, pure Python)", ours),
         # Ours at another commit (--base-tree: a checkout of it), for before/after in one run.
         "ours-base": (f"ours at {_describe_tree(base_tree)}", ours),
+        # The same server on the source of its compiled modules (DJANGO_BOLT_PURE_PYTHON=1).
+        "ours-pure": ("ours, the request path's source instead of its compiled form", ours),
         # The same server with its access log on (to the log file), to price the log.
         "ours-log": ("ours with the access log on", ours),
         # The same servers with gzip compression and CORS configured globally in the settings.
@@ -403,6 +409,7 @@ def make_servers(names: list[str], base_tree: str = "") -> list[Server]:
             raise SystemExit(f"unknown server {name!r}; choose from {', '.join(known)} or all")
         label, requirements = known[name]
         venv_name = name.removesuffix("-log").removesuffix("-policies").removesuffix("-base")
+        venv_name = venv_name.removesuffix("-pure")
         if name == "ours-base" and not base_tree:
             raise SystemExit("ours-base needs --base-tree DIR (e.g. a `git worktree add` of it)")
         if name == "ceiling":
@@ -442,10 +449,20 @@ def find_python312() -> str:
     raise SystemExit("no Python >= 3.12 found (looked under ~/.pyenv/versions and on PATH)")
 
 
+def _compiled_sources() -> list[Path]:
+    """Return setup.py and the modules it compiles (django_bolt/compiled_modules.txt)."""
+    listing = (ROOT / "django_bolt" / "compiled_modules.txt").read_text(encoding="utf-8")
+    names = [line for line in listing.split("\n") if line and not line.startswith("#")]
+    return [ROOT / "setup.py", *(ROOT / (name.replace(".", "/") + ".py") for name in names)]
+
+
 def ensure_venv(server: Server, python: str) -> None:
-    stamp_value = hashlib.sha256(
-        "\n".join([python, *server.requirements, (ROOT / "pyproject.toml").read_text()]).encode()
-    ).hexdigest()
+    parts = [python, *server.requirements, (ROOT / "pyproject.toml").read_text()]
+    if any(requirement.startswith("-e ") for requirement in server.requirements):
+        # The editable install keeps the compiled request path beside its source: an edit of
+        # one of those modules must rebuild it (as dev.py does for .venv).
+        parts += [path.read_text() for path in _compiled_sources()]
+    stamp_value = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     stamp = server.venv / ".bench-stamp"
     if server.python.exists() and stamp.exists() and stamp.read_text() == stamp_value:
         return
@@ -782,6 +799,7 @@ PAIRED_RATIOS: Final = {
     "paired_ratio_theirs_ceiling": ("theirs", "ceiling"),
     "paired_ratio_ours_ceiling": ("ours", "ceiling"),
     "paired_ratio_ours_base": ("ours", "ours-base"),
+    "paired_ratio_compiled": ("ours", "ours-pure"),
 }
 
 

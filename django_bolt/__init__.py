@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# First, before anything imports the request path: with DJANGO_BOLT_PURE_PYTHON=1 set, importing
+# it puts the finder that selects the request path's source in place (see _compiled).
+from django_bolt import _compiled  # noqa: F401  # isort: skip
 from django_bolt import status_codes as status
 from django_bolt.api import BoltAPI, Router
 from django_bolt.auth import (

@@ -12,7 +12,7 @@ import platform
 import sys
 from typing import TYPE_CHECKING, Final
 
-from django_bolt import __version__
+from django_bolt import __version__, _compiled
 from django_bolt.server.loops import LOOP_NAME
 
 if TYPE_CHECKING:
@@ -32,12 +32,23 @@ def _installed(distribution: str) -> str:
         return "not installed"
 
 
+def _request_path() -> str:
+    """Say whether the request path runs compiled (mypyc) or from its source, and why."""
+    kinds = set(_compiled.status().values())
+    if kinds == {True}:
+        return "compiled (mypyc)"
+    if _compiled.pure_python():
+        return f"source ({_compiled.PURE_PYTHON_ENV} is set)"
+    return "source" if kinds == {False} else "partly compiled (a stale or partial build)"
+
+
 def versions() -> dict[str, str]:
     """Return the versions that matter for a report: ours, Python, the event loop, the libraries."""
     found = {
         DISTRIBUTION: __version__,
         "Python": f"{platform.python_version()} ({platform.python_implementation()})",
         "event loop": LOOP_NAME,
+        "request path": _request_path(),
     }
     for component in _COMPONENTS:
         found[component] = _installed(component)

@@ -8,6 +8,7 @@ import re
 import pytest
 
 import django_bolt
+from django_bolt import _compiled
 from django_bolt.cli import main
 
 
@@ -25,6 +26,21 @@ def test_verbose_version_lists_python_the_loop_and_libraries(
     out = capsys.readouterr().out
     for name in ("Python", "event loop", "Django", "msgspec", "httptools"):
         assert re.search(rf"^{name}\s+\S", out, re.MULTILINE), out
+
+
+def test_verbose_version_says_which_form_of_the_request_path_runs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["version", "-v"]) == 0
+    line = re.search(r"^request path\s+(.+)$", capsys.readouterr().out, re.MULTILINE)
+    assert line is not None
+    kinds = set(_compiled.status().values())
+    if kinds == {True}:
+        assert line.group(1) == "compiled (mypyc)"
+    elif _compiled.pure_python():
+        assert line.group(1) == "source (DJANGO_BOLT_PURE_PYTHON is set)"
+    else:
+        assert line.group(1).startswith(("source", "partly compiled"))
 
 
 def test_no_command_prints_the_help_and_fails(capsys: pytest.CaptureFixture[str]) -> None:

@@ -27,7 +27,8 @@ LAYERS: Final = [
     # The HTTP server: the standard library and its parsers, nothing of the framework.
     "server",
     # What every part of the framework uses, knowing no request.
-    "status_codes enums params param_functions cookies conf _conf exceptions _http concurrency",
+    "status_codes enums params param_functions cookies conf _conf _compiled exceptions _http"
+    " concurrency",
     # The request, its parameters, its session and database, the bridge to Django's views.
     "request types _binding datastructures _django serializers",
     "responses shortcuts pagination decorators error_handlers",

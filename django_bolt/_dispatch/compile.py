@@ -12,7 +12,9 @@ general path. A middleware chain becomes the route's ``call``; its innermost lay
 
 from __future__ import annotations
 
+import dis
 import functools
+import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
@@ -22,6 +24,7 @@ from django_bolt._binding.fast import compile_fast_bind
 from django_bolt._dispatch.table import PathTemplate, RouteTable
 from django_bolt._http.wire import WireResponse
 from django_bolt.auth.guards import compile_gate, resolve_entries
+from django_bolt.concurrency import is_inline_safe
 from django_bolt.error_handlers import apply_formatter, error_from_response
 from django_bolt.middleware.base import build_chain
 from django_bolt.middleware.compression import is_no_compress
@@ -80,6 +83,7 @@ class Endpoint:
         "has_params",
         "info",
         "is_async",
+        "nowait",
         "only_path_name",
         "path_names",
         "policy",
@@ -136,6 +140,9 @@ class Endpoint:
         # What the route's rate limits and middleware compiled to (its guard, or its call when
         # it has middleware), or None without either: for inspection, dispatch never reads it.
         self.policy: Guard | Call | None = None
+        # Whether Dispatcher.dispatch_nowait may answer it at once (set by compile_routes once
+        # its guard and call are final).
+        self.nowait = False
 
 
 def compile_routes(
@@ -174,10 +181,47 @@ def compile_routes(
         if pipeline.chain:
             # ``view`` is the handler as declared: what Django's process_view hooks are given.
             endpoint.call = endpoint.policy = _chained_call(endpoint, pipeline, view)
+        endpoint.nowait = answers_at_once(endpoint)
         for method in info.methods:
             table.add(method, template, endpoint, info.label)
     table.compile()
     return table, limiters
+
+
+# Opcodes with which a coroutine's own code can suspend (await, async for, async with).
+_SUSPENDING_OPS: Final = frozenset(
+    {"GET_AWAITABLE", "SEND", "YIELD_VALUE", "GET_AITER", "GET_ANEXT", "BEFORE_ASYNC_WITH"}
+)
+
+
+def answers_at_once(endpoint: Endpoint) -> bool:
+    """Tell whether ``endpoint`` can be answered without a coroutine of ours around its call.
+
+    It needs no guard, dependencies, pool or middleware (the fast path), and its handler
+    cannot wait: a ``def`` handler that runs on the loop (compile_binder decided that), or an
+    ``async def`` one whose code has no await, async for or async with, and which, like an
+    inline ``def`` handler, provably neither blocks nor reaches for the running Task (it runs
+    outside one). tests/api/test_dispatch_nowait.py covers each case.
+    """
+    if endpoint.guard is not None or endpoint.call is not None or not endpoint.simple:
+        return False
+    if not endpoint.is_async:
+        return True
+    fn = endpoint.fn
+    code = getattr(fn, "__code__", None)
+    if code is None or not inspect.iscoroutinefunction(fn) or not is_inline_safe(fn):
+        return False
+    return not any(op.opname in _SUSPENDING_OPS for op in dis.get_instructions(code))
+
+
+def result_at_once(coroutine: Any) -> Any:
+    """Run a coroutine that cannot suspend (answers_at_once) to its end; return its result."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("a handler judged unable to wait suspended; report this as a bug")
 
 
 async def run_full(

@@ -8,6 +8,8 @@ from typing import Final
 
 import msgspec
 
+from django_bolt.server.contract import mypyc_attr
+
 __all__ = (
     "CT_HTML",
     "CT_JSON",
@@ -39,6 +41,8 @@ _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _BAD_VALUE: Final = re.compile(r"[\r\n\x00]")
 
 
+# Compiled by mypyc (django_bolt/_compiled.py), and subclassed by the framework's own responses.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class WireResponse:
     """What ``dispatch`` hands to the server (``contract.ResponseLike``)."""
 

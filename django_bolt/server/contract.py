@@ -18,6 +18,7 @@ import tempfile
 import threading
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
+from django_bolt.server.native import mypyc_attr
 from django_bolt.server.wire import REASON_PHRASES
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ __all__ = (
     "error_header_lines",
     "find_header",
     "is_draining",
+    "mypyc_attr",
     "set_draining",
 )
 
@@ -314,6 +316,12 @@ class Application(Protocol):
         """Run once per event loop after it stopped serving."""
         ...
 
+    # Optional: dispatch_nowait(request) -> ResponseLike | Coroutine[..., ResponseLike]. When
+    # the application defines it, the server calls it instead of ``dispatch`` (in the request's
+    # own context): a response is written at once, with no Task; a coroutine (exactly a
+    # ``types.CoroutineType``, such as ``dispatch``'s own) is run as ``dispatch``'s would be.
+    # It must not raise, as ``dispatch`` must not.
+    #
     # Optional: dispatch_websocket(request, channel) -> Coroutine[..., ResponseLike]. When the
     # application defines it, a request offering a WebSocket upgrade (``Upgrade: websocket``
     # with ``Connection: upgrade``, no body, nothing pipelined before it) goes there instead of

@@ -29,7 +29,6 @@ import functools
 import logging
 import sys
 import types
-from collections.abc import AsyncIterable, Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from django_bolt.server.http11 import (
@@ -39,7 +38,6 @@ from django_bolt.server.http11 import (
     InvalidResponseField,
     check_response_field,
     options_asterisk_response,
-    parse_declared_length,
     remember_field,
 )
 from django_bolt.server.reader import (
@@ -49,6 +47,7 @@ from django_bolt.server.reader import (
     OPTIONS_ASTERISK as _OPTIONS_ASTERISK,
     RequestReader,
 )
+from django_bolt.server.responding import complete, finish, handshake, release
 from django_bolt.server.state import AccessLog, ServerState
 from django_bolt.server.websocket import ServerWebSocket, offers_websocket
 from django_bolt.server.wire import (
@@ -61,7 +60,7 @@ from django_bolt.server.wire import (
 if TYPE_CHECKING:
     from django_bolt.server.contract import RawRequest, ResponseLike, SpooledBody
 
-__all__ = ("AccessLog", "HttpProtocol", "ServerState")
+__all__ = ("AccessLog", "HttpProtocol", "ServerState", "as_protocol")
 
 logger = logging.getLogger("django_bolt.server")
 
@@ -75,9 +74,8 @@ _EAGER_TASKS: Final = sys.version_info >= (3, 12)
 _FRESH_GRACE_S: Final = 1.0
 # asyncio.Task, called with eager_start=True only on 3.12+ (typed loosely: the 3.11 stubs lack it).
 _Task: Any = asyncio.Task
+_COROUTINE: Final = types.CoroutineType
 
-_CHUNKED: Final = b"transfer-encoding: chunked\r\n"
-_LAST_CHUNK: Final = b"0\r\n\r\n"
 # The Content-Length line (and the blank line ending the head) of small bodies, made once:
 # a list index instead of a bytes formatting per response.
 _CACHED_LENGTHS: Final = 2048
@@ -153,7 +151,7 @@ class HttpProtocol(RequestReader):
             self.active_body.close()
         for item, _ in self.pipeline:
             if not isinstance(item, int):
-                _release(item)
+                release(item)
         self.pipeline.clear()
         task = self.task
         if task is not None and not task.done():
@@ -198,16 +196,6 @@ class HttpProtocol(RequestReader):
             # Requests waited for the client to read what it was sent: carry on with them.
             self.loop.call_soon(self._continue)
 
-    async def drain(self) -> None:
-        """Wait until the transport's buffer is below its low-water mark."""
-        if self.transport is None:
-            raise ConnectionResetError("client disconnected")
-        if self.write_paused:
-            waiter = self._drain_waiter
-            if waiter is None:
-                waiter = self._drain_waiter = self.loop.create_future()
-            await waiter
-
     # --- request cycle -------------------------------------------------------------------------
 
     def _send_error(self, status: int) -> None:
@@ -229,15 +217,24 @@ class HttpProtocol(RequestReader):
         if request.body_file is not None:
             self.active_body = request.body_file
         state = self.state
+        # Each request runs in its own context, as a Task would, so context variables set by
+        # a handler (asgiref's, Django's) never leak into the next request on this loop.
+        context = contextvars.copy_context()
+        nowait = state.dispatch_nowait
         try:
-            coro = state.app.dispatch(request)
+            if nowait is None:
+                coro = state.app.dispatch(request)
+            else:
+                # An answer made at once, or dispatch's coroutine (contract.py).
+                answer = context.run(nowait, request)
+                if answer.__class__ is not _COROUTINE:
+                    self._respond(request, answer, keep_alive, context)
+                    return
+                coro = answer
         except Exception:
             logger.exception("dispatch raised; the application must turn errors into responses")
             self._fail(request)
             return
-        # Each request runs in its own context, as a Task would, so context variables set by
-        # a handler (asgiref's, Django's) never leak into the next request on this loop.
-        context = contextvars.copy_context()
         if _EAGER_TASKS:
             # An eager Task runs its first step right here, like the manual drive below, but
             # the handler also sees itself as the current task (asyncio.timeout() needs that).
@@ -265,7 +262,7 @@ class HttpProtocol(RequestReader):
             return
         # The handler suspended: only now does it get a Task, resumed where it stopped.
         self.task = self.loop.create_task(
-            self._complete(request, coro, pending, keep_alive), context=context
+            complete(self, request, coro, pending, keep_alive), context=context
         )
 
     def _dispatched(
@@ -281,7 +278,7 @@ class HttpProtocol(RequestReader):
         try:
             response = task.result()
         except asyncio.CancelledError:
-            _release(request)  # the client went away (connection_lost cancelled it)
+            release(request)  # the client went away (connection_lost cancelled it)
             return
         except BaseException as error:
             logger.error(
@@ -302,49 +299,12 @@ class HttpProtocol(RequestReader):
         """Write a response that is ready; one that streams or has background work gets a Task."""
         if response.stream is None and response.background is None:
             self._write_response(request, response, keep_alive)
-            if request.body_file is not None:  # _release(), written out (see _write_response)
+            if request.body_file is not None:  # release(), written out (see _write_response)
                 request.body_file.close()
             return
         self.task = self.loop.create_task(
-            self._finish(request, response, keep_alive), context=context
+            finish(self, request, response, keep_alive), context=context
         )
-
-    async def _complete(
-        self,
-        request: RawRequest,
-        coro: Coroutine[Any, Any, ResponseLike],
-        pending: Any,
-        keep_alive: bool,
-    ) -> None:
-        try:
-            response = await _resume(coro, pending)
-        except asyncio.CancelledError:
-            _release(request)
-            raise
-        except BaseException:
-            logger.exception("dispatch raised; the application must turn errors into responses")
-            self._fail(request)
-            return
-        await self._finish(request, response, keep_alive)
-
-    async def _finish(self, request: RawRequest, response: ResponseLike, keep_alive: bool) -> None:
-        # The work of this request goes on after its answer (background tasks), while the
-        # connection may already run the next one: noted for whoever waits for it to end.
-        self.finishing = finishing = asyncio.current_task()
-        try:
-            if response.stream is None:
-                self._write_response(request, response, keep_alive)
-            else:
-                await self._stream_response(request, response, keep_alive)
-            if response.background is not None:
-                try:
-                    await response.background()
-                except Exception:
-                    logger.exception("background task after the response failed")
-        finally:
-            _release(request)
-            if self.finishing is finishing:
-                self.finishing = None
 
     # --- WebSocket handshakes (server/websocket.py) ---------------------------------------------
 
@@ -372,38 +332,16 @@ class HttpProtocol(RequestReader):
         # What the client sends after the head waits in the socket for the verdict.
         self.parser = cast("Any", socket)
         context = contextvars.copy_context()
-        self.task = self.loop.create_task(self._handshake(hook, request, socket), context=context)
+        self.task = self.loop.create_task(handshake(self, hook, request, socket), context=context)
         return True
 
     def _after_upgrade_request(self) -> None:
         if not isinstance(self.parser, ServerWebSocket):
             super()._after_upgrade_request()
 
-    async def _handshake(
-        self,
-        hook: Callable[[RawRequest, ServerWebSocket], Coroutine[Any, Any, ResponseLike]],
-        request: RawRequest,
-        socket: ServerWebSocket,
-    ) -> None:
-        """Run the application on the handshake; answer HTTP unless it accepted."""
-        try:
-            response = await hook(request, socket)
-        except asyncio.CancelledError:
-            raise
-        except BaseException:
-            logger.exception("dispatch_websocket raised; the application must answer errors")
-            if not socket.accepted:
-                self._fail(request)
-                return
-            response = None
-        if socket.accepted:
-            await socket.finish()
-        elif response is not None:
-            await self._finish(request, response, False)
-
     def _fail(self, request: RawRequest) -> None:
         self.error_head = request.method == "HEAD"
-        _release(request)
+        release(request)
         self._log(request, 500, 0)
         self.responding = False
         self._send_error(500)
@@ -480,108 +418,6 @@ class HttpProtocol(RequestReader):
         if access_log is not None:
             access_log(request, status, len(body), self.request_started)
         self._cycle_done(keep_alive)
-
-    async def _stream_response(
-        self, request: RawRequest, response: ResponseLike, keep_alive: bool
-    ) -> None:
-        transport = self.transport
-        if transport is None:
-            self.responding = False
-            return
-        status = response.status_code
-        head = [_STATUS_LINES.get(status) or status_line(status)]
-        try:
-            self._fields(response.raw_headers, head)
-            declared = _declared_length(response.raw_headers)
-        except InvalidResponseField as error:
-            self._refuse_response(request, error)
-            return
-        head.append(self.state.fixed_headers)
-        keep_alive = keep_alive and (self.keep_alive or len(self.pipeline) > 0)
-        # A stream that declares its length (a file) is sent as is; otherwise HTTP/1.1 uses the
-        # chunked coding, and HTTP/1.0 (which has none) ends the body by closing.
-        chunked = request.http_version == "1.1" and declared < 0
-        if request.http_version != "1.1" and declared < 0:
-            keep_alive = False
-        if not keep_alive:
-            head.append(_CLOSE)
-        elif request.http_version == "1.0":
-            head.append(_KEEP_ALIVE_10)
-        no_body = request.method == "HEAD" or status in _NO_BODY_STATUSES or status < 200
-        if declared >= 0 and not (status in _NO_BODY_STATUSES or status < 200):
-            head.append(b"content-length: %d\r\n" % declared)
-        elif chunked and not no_body:
-            head.append(_CHUNKED)
-        head.append(b"\r\n")
-        transport.write(b"".join(head))
-        sent = 0
-        stream = response.stream
-        if not no_body and stream is not None:
-            self.streaming = True
-            try:
-                sent = await self._send_chunks(stream, declared, chunked)
-            except (ConnectionError, asyncio.CancelledError):
-                self._log(request, status, sent)
-                self.abort()
-                raise
-            except Exception:
-                # Headers are gone already: the only honest signal left is to cut the body.
-                logger.exception("streaming response failed after it started")
-                self._log(request, status, sent)
-                self.abort()
-                return
-            finally:
-                self.streaming = False
-            if chunked and self.transport is not None:
-                self.transport.write(_LAST_CHUNK)
-        else:
-            # No body for HEAD, 204 or 304: the stream is closed unread (a file it holds, say).
-            await _close_unsent(stream)
-        self._log(request, status, sent)
-        self._cycle_done(keep_alive)
-
-    async def _send_chunks(self, stream: Any, declared: int, chunked: bool) -> int:
-        """Write the stream's chunks as the client takes them; return the bytes sent.
-
-        An async iterator is closed (``aclose()``) however the loop ends, so a generator that
-        was waiting on a database or a timer is stopped as soon as the client has gone. A sync
-        iterable is iterated here, on the loop: the application hands over only ones that
-        cannot block (the framework turns sync generators into async iterators that run in its
-        thread pool).
-        """
-        sent = 0
-        if isinstance(stream, AsyncIterable):
-            iterator = stream.__aiter__()
-            try:
-                while True:
-                    try:
-                        chunk = await iterator.__anext__()
-                    except StopAsyncIteration:
-                        break
-                    sent = await self._send_chunk(chunk, sent, declared, chunked)
-            finally:
-                aclose = getattr(iterator, "aclose", None)
-                if aclose is not None:
-                    await aclose()
-        else:
-            for chunk in stream:
-                sent = await self._send_chunk(chunk, sent, declared, chunked)
-        if declared >= 0 and sent != declared:
-            raise ValueError(f"stream ended at {sent} of its content-length {declared}")
-        return sent
-
-    async def _send_chunk(self, chunk: bytes, sent: int, declared: int, chunked: bool) -> int:
-        if not chunk:
-            return sent
-        transport = self.transport
-        if transport is None:
-            raise ConnectionResetError("client disconnected")
-        size = len(chunk)
-        if declared >= 0 and sent + size > declared:
-            raise ValueError(f"stream longer than its content-length {declared}")
-        transport.write(b"%x\r\n%s\r\n" % (size, chunk) if chunked else chunk)
-        await self.drain()
-        return sent + size
 
     def _log(self, request: RawRequest, status: int, nbytes: int) -> None:
         self.state.total_requests += 1
@@ -723,59 +559,10 @@ class HttpProtocol(RequestReader):
             transport.abort()
 
 
-def _release(request: RawRequest) -> None:
-    """Free a request's spooled body once nothing will read it any more."""
-    body_file = request.body_file
-    if body_file is not None:
-        body_file.close()
+def as_protocol(connection: HttpProtocol) -> asyncio.Protocol:
+    """Type ``connection`` as the asyncio protocol it implements.
 
-
-@types.coroutine
-def _resume(
-    coro: Coroutine[Any, Any, ResponseLike], pending: Any
-) -> Generator[Any, Any, ResponseLike]:
-    """Continue a coroutine that was stepped once outside a Task, inside the current Task.
-
-    ``pending`` is what its first step yielded (a future it waits on); yielding it up lets the
-    Task wait on it exactly as if the coroutine had been run by the Task from the start.
+    It does not subclass ``asyncio.Protocol`` (a compiled class cannot extend that interpreted
+    class); asyncio and uvloop only call the protocol's methods.
     """
-    while True:
-        try:
-            sent = yield pending
-        except GeneratorExit:
-            coro.close()
-            raise
-        except BaseException as exc:
-            try:
-                pending = coro.throw(exc)
-            except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
-        else:
-            try:
-                pending = coro.send(sent)
-            except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
-
-
-def _declared_length(raw_headers: list[tuple[bytes, bytes]]) -> int:
-    """Return the Content-Length a streamed response declares (then sent as the framing), or -1."""
-    for name, value in raw_headers:
-        if name.lower() == b"content-length":
-            return parse_declared_length(value)
-    return -1
-
-
-async def _close_unsent(stream: Any) -> None:
-    """Close a response stream whose body is not sent; a failure is logged, not raised."""
-    if stream is None:
-        return
-    try:
-        aclose = getattr(stream, "aclose", None)
-        if aclose is not None:
-            await aclose()
-            return
-        close = getattr(stream, "close", None)
-        if close is not None:
-            close()
-    except Exception:
-        logger.exception("closing an unsent response stream failed")
+    return cast("asyncio.Protocol", connection)

@@ -40,8 +40,6 @@ from django_bolt.server.proxy import FORWARDING_HEADERS, resolve_forwarded
 from django_bolt.server.wire import METHODS
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from django_bolt.server.contract import RawRequest
     from django_bolt.server.state import ServerState
 
@@ -173,7 +171,7 @@ class _BodyRelay:
         self.conn.on_message_complete()
 
 
-class RequestReader(asyncio.Protocol):
+class RequestReader:
     """The parsing state of one client connection, and the callbacks httptools calls."""
 
     __slots__ = (
@@ -229,8 +227,6 @@ class RequestReader(asyncio.Protocol):
         "url",
         "write_paused",
     )
-    # The writing half's: whether it takes over a request offering an Upgrade (a WebSocket).
-    _take_over: Callable[[RawRequest], bool]
 
     def __init__(self, state: ServerState) -> None:
         self.state = state
@@ -888,6 +884,10 @@ class RequestReader(asyncio.Protocol):
 
     def _send_error(self, status: int) -> None:
         """Write the server's own answer ``status`` and close."""
+        raise NotImplementedError
+
+    def _take_over(self, request: RawRequest) -> bool:
+        """Tell whether the writing half takes over a request offering an Upgrade (WebSocket)."""
         raise NotImplementedError
 
 

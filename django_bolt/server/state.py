@@ -63,6 +63,7 @@ class ServerState:
         "config",
         "connections",
         "date_header",
+        "dispatch_nowait",
         "draining",
         "fixed_headers",
         "header_timeout_s",
@@ -94,6 +95,8 @@ class ServerState:
         if config.metrics_path:
             app, access_log, self.metrics = instrument(app, config, access_log, self.connections)
         self.app = app
+        # The application's optional hook for answers that need not wait (contract.py).
+        self.dispatch_nowait: Callable[[Any], Any] | None = getattr(app, "dispatch_nowait", None)
         self.request_class: type[RawRequest] = app.request_class
         self.config = config
         self.access_log = access_log

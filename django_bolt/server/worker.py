@@ -30,7 +30,7 @@ from django_bolt.server.lifeline import (
     stop_when_parent_dies,
 )
 from django_bolt.server.loops import new_event_loop
-from django_bolt.server.protocol import HttpProtocol, ServerState
+from django_bolt.server.protocol import HttpProtocol, ServerState, as_protocol
 from django_bolt.server.watchdog import Watchdog
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ class _LoopThread:
             # A second descriptor for the same socket: server.close() closes the first one.
             drain_sock = self.sock.dup()
             server = await loop.create_server(
-                lambda: HttpProtocol(state), sock=self.sock, backlog=config.backlog
+                lambda: as_protocol(HttpProtocol(state)), sock=self.sock, backlog=config.backlog
             )
             self.state = state
             self.ready.set()
@@ -196,7 +196,9 @@ class _LoopThread:
                 except OSError:  # BlockingIOError: the queue is empty
                     break
                 conn.setblocking(False)
-                await loop.connect_accepted_socket(lambda: HttpProtocol(state), sock=conn)
+                await loop.connect_accepted_socket(
+                    lambda: as_protocol(HttpProtocol(state)), sock=conn
+                )
         finally:
             sock.close()
 

@@ -974,13 +974,24 @@ class _ServedApp:
         served = self
         self.paused_writing = 0
 
-        class Counting(HttpProtocol):
+        class Counting:
+            """The connection, with its pause_writing calls counted (it may be compiled, and
+            a compiled class cannot be subclassed here: the transport calls this instead)."""
+
+            def __init__(self, conn: HttpProtocol) -> None:
+                self.conn = conn
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self.conn, name)
+
             def pause_writing(self) -> None:
                 served.paused_writing += 1
-                super().pause_writing()
+                self.conn.pause_writing()
 
         async def serve() -> asyncio.Server:
-            server = await self.loop.create_server(lambda: Counting(self.state), sock=listener)
+            server = await self.loop.create_server(
+                lambda: Counting(HttpProtocol(self.state)), sock=listener
+            )
             self.port = server.sockets[0].getsockname()[1]
             return server
 
