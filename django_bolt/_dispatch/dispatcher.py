@@ -235,8 +235,6 @@ class Dispatcher:
             return self._finish_later(request, endpoint, None, exc)
         if response.__class__ is not WireResponse or request._session is not None:
             return self._finish_later(request, endpoint, response, None)
-        if _DB_SHARED.dirty:
-            schedule_shared_settle()
         return self._dress(request, response, endpoint)
 
     async def _finish_later(
@@ -254,7 +252,7 @@ class Dispatcher:
                 response = await finish_response(response, request)
         except Exception as error:
             response = await self._error_response(request, error, endpoint.handlers)
-        if request._session is not None or _DB_SHARED.dirty:
+        if request._session is not None:
             response = await self._finish(request, response, endpoint)
         return self._dress(request, response, endpoint)
 
