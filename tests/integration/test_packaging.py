@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 import django_bolt
+from django_bolt import _compiled
 
 from .conftest import BANNER, BoltProcess, http_get
 
@@ -34,7 +35,8 @@ DISTRIBUTION = "django-bolt-py"
 
 
 def _clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "DJANGO_SETTINGS_MODULE"}}
+    dropped = {"PYTHONPATH", "DJANGO_SETTINGS_MODULE", "DJANGO_BOLT_PURE_PYTHON"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env["PYTHONUNBUFFERED"] = "1"
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     return env
@@ -50,7 +52,15 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ROOT,
         source,
         ignore=shutil.ignore_patterns(
-            ".git", ".venv*", "bench", "*.egg-info", "build", "dist", "__pycache__", "*.sqlite3"
+            ".git",
+            ".venv*",
+            "bench",
+            "*.egg-info",
+            "build",
+            "dist",
+            "__pycache__",
+            "*.sqlite3",
+            "*.so",  # an editable install's compiled modules: a clean clone has none
         ),
     )
     done = subprocess.run(
@@ -72,9 +82,20 @@ def _one(directory: Path, pattern: str) -> Path:
 
 def test_the_archives_hold_the_package_data(dist: Path) -> None:
     version = django_bolt.__version__
-    wheel = _one(dist, f"django_bolt_py-{version}-py3-none-any.whl")
+    wheel = _one(dist, f"django_bolt_py-{version}-*.whl")
     sdist = _one(dist, f"django_bolt_py-{version}.tar.gz")
     names = set(zipfile.ZipFile(wheel).namelist())
+    assert "django_bolt/compiled_modules.txt" in names
+    compiled = {n for n in names if n.endswith(".so")}
+    if os.environ.get("DJANGO_BOLT_EXPECT_COMPILED") == "1":
+        # Built where a C compiler is: a wheel for this platform, with the request path
+        # compiled (one extension per listed module, and mypyc's shared library).
+        assert not wheel.name.endswith("-py3-none-any.whl"), wheel.name
+        for module in _compiled.COMPILED_MODULES:
+            stem = module.replace(".", "/") + "."
+            assert any(n.startswith(stem) for n in compiled), (module, sorted(compiled))
+    elif not compiled:
+        assert wheel.name.endswith("-py3-none-any.whl"), wheel.name
     assert "django_bolt/py.typed" in names
     assert "django_bolt/cli.py" in names
     assert any(n.startswith("django_bolt/openapi/assets/") and n.endswith(".js") for n in names)
@@ -89,6 +110,8 @@ def test_the_archives_hold_the_package_data(dist: Path) -> None:
     with tarfile.open(sdist) as archive:
         members = {m.name.split("/", 1)[1] for m in archive.getmembers() if "/" in m.name}
     assert {"pyproject.toml", "README.md", "django_bolt/py.typed"} <= members
+    assert {"setup.py", "django_bolt/compiled_modules.txt"} <= members
+    assert not any(m.endswith(".so") for m in members)
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +149,10 @@ def test_the_console_script_reports_the_version(installed: Path) -> None:
     )
     assert re.search(r"^Django\s+\d+\.\d+", detailed.stdout, re.MULTILINE), detailed.stdout
     assert re.search(r"^msgspec\s+\d+\.", detailed.stdout, re.MULTILINE), detailed.stdout
+    if os.environ.get("DJANGO_BOLT_EXPECT_COMPILED") == "1":
+        assert re.search(r"^request path\s+compiled \(mypyc\)$", detailed.stdout, re.MULTILINE), (
+            detailed.stdout
+        )
     # The venv imports the installed copy, not the checkout's.
     where = subprocess.run(
         [str(installed / "python"), "-c", "import django_bolt; print(django_bolt.__file__)"],
