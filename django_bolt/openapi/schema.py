@@ -182,6 +182,9 @@ class SchemaGenerator:
             )
             self._schemas = list(schemas)
             self._components = dict(components)
+        return self._document(self._paths(plans))
+
+    def _paths(self, plans: list[_Plan]) -> dict[str, dict[str, Any]]:
         paths: dict[str, dict[str, Any]] = {}
         for plan in plans:
             if plan.info.websocket is None:
@@ -196,7 +199,7 @@ class SchemaGenerator:
                 item = paths.setdefault(plan.path, {})
                 item["get"] = self._websocket_operation(plan)
                 item[EXTENSION] = True
-        return self._document(paths)
+        return paths
 
     def _document(self, paths: dict[str, Any]) -> dict[str, Any]:
         config = self.config
