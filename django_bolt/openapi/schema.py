@@ -253,7 +253,7 @@ class SchemaGenerator:
         params = describe_parameters(info.endpoint, template.names, methods)
         model = info.response_model
         if info.websocket is not None:
-            model = None  # messages, not a response body: no response type to document
+            model = inspect.Signature.empty  # messages, not a response body: nothing to document
         elif model is ANNOTATED:
             model = _return_model(info.endpoint)
         elif model is None:
