@@ -13,6 +13,7 @@ import base64
 import logging
 import os
 import socket
+import zlib
 from typing import Any
 
 import pytest
@@ -75,6 +76,33 @@ def test_echo_with_permessage_deflate() -> None:
     run(main())
 
 
+def test_sent_messages_are_deflated_once_negotiated() -> None:
+    text = "compressible " * 2000
+
+    async def main() -> tuple[bytes, bytes, bytes]:
+        async with Server(make_api()) as server:
+            offer = b"Sec-WebSocket-Extensions: permessage-deflate\r\n"
+            reader, writer, head = await _raw_handshake(server.port, "/echo", offer)
+            # An uncompressed frame is allowed after the negotiation; the echo is deflated.
+            client = Protocol(Side.CLIENT, state=State.OPEN, max_size=None)
+            client.send_text(text.encode())
+            writer.write(b"".join(client.data_to_send()))
+            first = await asyncio.wait_for(reader.readexactly(2), 5)
+            size = first[1] & 0x7F
+            if size == 126:
+                size = int.from_bytes(await reader.readexactly(2), "big")
+            payload = await asyncio.wait_for(reader.readexactly(size), 5)
+            writer.close()
+            return head, first, payload
+
+    head, first, payload = run(main())
+    assert b"sec-websocket-extensions: permessage-deflate" in head.lower()
+    assert first[0] == 0x80 | 0x40 | 0x1  # FIN, RSV1 (compressed), text
+    assert len(payload) < len(text) // 10
+    inflated = zlib.decompressobj(-zlib.MAX_WBITS).decompress(payload + b"\x00\x00\xff\xff")
+    assert inflated.decode() == text
+
+
 def test_compression_off_per_route() -> None:
     async def main() -> None:
         async with Server(make_api()) as server, websockets.connect(server.url("/plain")) as ws:
@@ -85,13 +113,16 @@ def test_compression_off_per_route() -> None:
     run(main())
 
 
-async def _raw_handshake(port: int, path: str) -> tuple[asyncio.StreamReader, Any, bytes]:
+async def _raw_handshake(
+    port: int, path: str, extra: bytes = b""
+) -> tuple[asyncio.StreamReader, Any, bytes]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     key = base64.b64encode(os.urandom(16))
-    writer.write(
+    head = (
         b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (path.encode(), key)
+        b"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n" % (path.encode(), key)
     )
+    writer.write(head + extra + b"\r\n")
     head = await reader.readuntil(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 101 "), head
     return reader, writer, head
