@@ -37,6 +37,7 @@ from typing import Any, Final
 ROOT: Final = Path(__file__).resolve().parent.parent
 WSTEST: Final = Path.home() / ".pyenv/versions/2.7.18/bin/wstest"
 DEFAULT_CASES: Final = "1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*,12.*,13.*"
+_BY_SUBSECTION: Final = frozenset({"12", "13"})
 # Verdicts that pass: RFC-conformant, or conformant in a way the suite only notes.
 PASSING: Final = {"OK", "NON-STRICT", "INFORMATIONAL"}
 
@@ -91,14 +92,20 @@ def _free_port() -> int:
 
 
 def summarize(index: dict[str, Any]) -> tuple[dict[str, collections.Counter[str]], list[str]]:
-    """Count the verdicts per section; list the cases that did not pass."""
+    """Count the verdicts per section; list the cases that did not pass.
+
+    Sections 12 and 13 (permessage-deflate) count per sub-section: each one is its own set of
+    extension parameters or payloads.
+    """
     sections: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     bad = []
     for results in index.values():
         for case, result in results.items():
             verdict = result["behavior"]
             close = result.get("behaviorClose", "OK")
-            sections[case.split(".")[0]][verdict] += 1
+            parts = case.split(".")
+            section = ".".join(parts[:2]) if parts[0] in _BY_SUBSECTION else parts[0]
+            sections[section][verdict] += 1
             if verdict not in PASSING or close not in PASSING:
                 bad.append(f"{case}: {verdict} (close {close})")
     return sections, bad
@@ -162,7 +169,7 @@ def report(dirs: list[Path]) -> int:
     columns = ("OK", "NON-STRICT", "INFORMATIONAL", "FAILED", "UNIMPLEMENTED")
     print("| section | cases | " + " | ".join(columns) + " |")
     print("|---|---:|" + "---:|" * len(columns))
-    for section in sorted(sections, key=int):
+    for section in sorted(sections, key=lambda name: [int(part) for part in name.split(".")]):
         counts = sections[section]
         cells = " | ".join(str(counts.get(v, 0)) for v in columns)
         print(f"| {section} | {sum(counts.values())} | {cells} |")
