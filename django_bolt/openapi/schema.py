@@ -26,6 +26,13 @@ from django_bolt.error_handlers import ERROR_SCHEMA_ATTRIBUTE
 from django_bolt.openapi.config import DocumentedAPI, OpenAPIConfig, effective_config
 from django_bolt.openapi.plugins import to_yaml as to_yaml  # its home before plugins.py
 from django_bolt.openapi.spec import merge_components, to_json_value
+from django_bolt.openapi.websocket import (
+    EXTENSION,
+    OPERATION_ID_PREFIX,
+    upgrade_parameters,
+    websocket_responses,
+    websocket_texts,
+)
 from django_bolt.params import UNSET
 from django_bolt.responses import (
     HTML,
@@ -175,13 +182,24 @@ class SchemaGenerator:
             )
             self._schemas = list(schemas)
             self._components = dict(components)
+        return self._document(self._paths(plans))
+
+    def _paths(self, plans: list[_Plan]) -> dict[str, dict[str, Any]]:
         paths: dict[str, dict[str, Any]] = {}
         for plan in plans:
-            item = paths.setdefault(plan.path, {})
-            for method in plan.info.methods:
-                if method in _OPERATION_METHODS:
-                    item[method.lower()] = self._operation(plan, method)
-        return self._document(paths)
+            if plan.info.websocket is None:
+                item = paths.setdefault(plan.path, {})
+                for method in plan.info.methods:
+                    if method in _OPERATION_METHODS:
+                        item[method.lower()] = self._operation(plan, method)
+        for plan in plans:
+            # A WebSocket is documented by its handshake, a GET (openapi/websocket.py); an HTTP
+            # GET route of the same path keeps the operation, as it answers plain GETs.
+            if plan.info.websocket is not None and "get" not in paths.get(plan.path, {}):
+                item = paths.setdefault(plan.path, {})
+                item["get"] = self._websocket_operation(plan)
+                item[EXTENSION] = True
+        return paths
 
     def _document(self, paths: dict[str, Any]) -> dict[str, Any]:
         config = self.config
@@ -225,17 +243,18 @@ class SchemaGenerator:
         return [
             info
             for info in self.api.routes()
-            # WebSocket routes are no HTTP operations: left out of the paths.
-            if info.include_in_schema
-            and info.websocket is None
-            and not self.config.is_excluded(info.path)
+            if info.include_in_schema and not self.config.is_excluded(info.path)
         ]
 
     def _plan(self, info: RouteInfo, auth_default: list[Any], guards_default: list[Any]) -> _Plan:
         template = PathTemplate(info.path)
-        params = describe_parameters(info.endpoint, template.names, frozenset(info.methods))
+        # A WebSocket handshake is a GET: its values are bound as a GET request's are.
+        methods = frozenset(info.methods) if info.websocket is None else frozenset({"GET"})
+        params = describe_parameters(info.endpoint, template.names, methods)
         model = info.response_model
-        if model is ANNOTATED:
+        if info.websocket is not None:
+            model = inspect.Signature.empty  # messages, not a response body: nothing to document
+        elif model is ANNOTATED:
             model = _return_model(info.endpoint)
         elif model is None:
             # response_model=None: no declared type, any JSON (as an unannotated handler).
@@ -272,7 +291,25 @@ class SchemaGenerator:
             operation["security"] = security
         return operation
 
-    def _texts(self, info: RouteInfo) -> tuple[str, str | None]:
+    def _websocket_operation(self, plan: _Plan) -> dict[str, Any]:
+        info = plan.info
+        operation: dict[str, Any] = {}
+        if info.tags:
+            operation["tags"] = list(info.tags)
+        summary, description = self._texts(info, named=False)
+        operation["summary"], operation["description"] = websocket_texts(summary, description)
+        operation["operationId"] = self._operation_id(info, "GET", OPERATION_ID_PREFIX)
+        operation["parameters"] = [*self._parameters(plan), *upgrade_parameters()]
+        refusing = any(not _allows_all(g) for g in plan.guards)
+        entry = self._error_entry if self.config.include_error_responses else _description_only
+        operation["responses"] = websocket_responses(refusing, entry)
+        security = self._security(plan)
+        if security is not None:
+            operation["security"] = security
+        return operation
+
+    def _texts(self, info: RouteInfo, named: bool = True) -> tuple[str | None, str | None]:
+        """Return the summary and description (``named=False``: no summary made of the name)."""
         doc = info.description if self.config.use_handler_docstrings else None
         explicit = info.description is not None and info.description != inspect.getdoc(
             info.endpoint
@@ -284,11 +321,14 @@ class SchemaGenerator:
         if doc and not explicit:
             first, _, rest = doc.strip().partition("\n")
             return first.strip(), rest.strip() or None
+        if not named:
+            return None, doc
         name = (info.name or "operation").replace("_", " ").strip()
         return name[:1].upper() + name[1:], doc
 
-    def _operation_id(self, info: RouteInfo, method: str) -> str:
+    def _operation_id(self, info: RouteInfo, method: str, prefix: str = "") -> str:
         base = _UNSAFE_ID.sub("_", info.name or "operation").strip("_") or "operation"
+        base = prefix + base
         if len(info.methods) > 1:
             base = f"{base}_{method.lower()}"
         candidate = base
@@ -611,6 +651,10 @@ def _reachable(paths: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]
     return {name: schema for name, schema in schemas.items() if name in done}
 
 
+def _description_only(description: str, ref: str) -> dict[str, Any]:
+    return {"description": description}
+
+
 def _error_response(description: str, ref: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": ref}}}}
 
@@ -676,7 +720,8 @@ def _check_strict(plans: list[_Plan]) -> None:
     offenders = [
         f"{'/'.join(plan.info.methods)} {plan.path}"
         for plan in plans
-        if plan.model in (inspect.Signature.empty, Any)
+        if plan.info.websocket is None
+        and plan.model in (inspect.Signature.empty, Any)
         and plan.info.response_class is None
         and plan.info.status_code not in (204, 304)
     ]

@@ -8,7 +8,10 @@ and becomes the transport's protocol. Otherwise the application's HTTP answer is
 the connection closes, so bytes after a refused handshake are never read as another request.
 
 The framing is the ``websockets`` package's sans-I/O ``Protocol`` (chosen over ``wsproto``: 6
-against 26 us per small echoed message here, and a C extension for masking). This module adds
+against 26 us per small echoed message here, and a C extension for masking): every byte read goes
+through its parser. A message sent is one frame encoded by its ``Frame.serialize`` (with the
+negotiated extensions), written at once: for a whole message in the OPEN state that is all its
+``send_text``/``send_binary`` do, less the bookkeeping of a list to drain. This module adds
 the I/O around it: complete messages queued up to a bound (reading stops beyond it, so a slow
 handler slows the client, not the worker's memory), UTF-8 checked as text fragments arrive
 (1007), sends that wait while the transport is paused, a ping on an interval with a deadline
@@ -27,7 +30,7 @@ import logging
 import os
 from collections import deque
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from websockets.exceptions import InvalidHeader, NegotiationError
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
@@ -61,6 +64,14 @@ _OWNED_FIELDS: Final = FRAMING_FIELDS | {
 }
 _SEND_EOF: Final = b""
 _UNKNOWN_CLOSE: Final = 1006
+_BAD_UTF8: Final = "invalid UTF-8 in a text message"
+# Looked up once: the per-frame tests below compare identities.
+_TEXT: Final = Opcode.TEXT
+_BINARY: Final = Opcode.BINARY
+_CONT: Final = Opcode.CONT
+_PONG: Final = Opcode.PONG
+_CLOSE: Final = Opcode.CLOSE
+_OPEN_STATE: Final = State.OPEN
 # Bytes the client may send after its handshake head before the verdict (it should send none).
 _EARLY_LIMIT: Final = 64 * 1024
 _PENDING: Final = 0
@@ -146,7 +157,7 @@ class _Framing(Protocol):
     """
 
     def recv_frame(self, frame: Frame) -> None:
-        if frame.opcode is Opcode.CLOSE:
+        if frame.opcode is _CLOSE:
             self.current_size = None
         super().recv_frame(frame)
 
@@ -310,54 +321,61 @@ class ServerWebSocket(asyncio.Protocol):
     # --- transport events --------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        proto = self.proto
-        if proto.state is State.CLOSED or self.lost:
+        if self.lost:
             return
-        proto.receive_data(data)
-        for frame in proto.events_received():
-            if isinstance(frame, Frame):
-                self._frame(frame)
-        self._flush()
+        proto = self.proto
+        try:
+            proto.receive_data(data)
+        except EOFError:
+            return  # the stream has ended (the library's CLOSED state): nothing more is read
+        # The base Protocol (the handshake is ours, not its ServerProtocol's) yields only frames.
+        for frame in cast("list[Frame]", proto.events_received()):
+            opcode = frame.opcode
+            if frame.fin and (opcode is _TEXT or opcode is _BINARY):
+                # The common case, a message in one frame: no decoder, no list.
+                payload = frame.data
+                if type(payload) is not bytes:
+                    payload = bytes(payload)
+                if opcode is _BINARY:
+                    self._message(payload)
+                    continue
+                try:
+                    text = payload.decode()
+                except UnicodeDecodeError:
+                    self._fail(1007, _BAD_UTF8)
+                    return
+                self._message(text)
+            elif not self._frame(frame):
+                return
+        writes = proto.data_to_send()
+        if writes:
+            self._write(writes)
         if proto.parser_exc is not None and self.closed_with is None:
             close = proto.close_sent
             self._end(close.code if close is not None else _UNKNOWN_CLOSE, "")
 
-    def _frame(self, frame: Frame) -> None:
+    def _frame(self, frame: Frame) -> bool:
+        """Take a frame other than a whole data message; False once the connection failed."""
         opcode = frame.opcode
-        if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
-            binary = opcode is Opcode.BINARY
-            if frame.fin:
-                # The common case, a message in one frame: no decoder, no list.
-                self._whole(bytes(frame.data), binary)
-                return
+        if opcode is _TEXT or opcode is _BINARY:
+            binary = opcode is _BINARY
             self._binary = binary
             self._text = None if binary else codecs.getincrementaldecoder("utf-8")()
             self._parts = []
-        elif opcode is Opcode.PONG:
+        elif opcode is _PONG:
             ping = self._ping
             if ping is not None and frame.data == ping[0]:
                 self._ping = None
-            return
-        elif opcode is Opcode.CLOSE:
+            return True
+        elif opcode is _CLOSE:
             close = self.proto.close_rcvd
             self._end(close.code if close is not None else 1005, close.reason if close else "")
-            return
-        elif opcode is not Opcode.CONT:
-            return  # a ping: the framing library queued its pong
-        self._fragment(bytes(frame.data), frame.fin)
+            return True
+        elif opcode is not _CONT:
+            return True  # a ping: the framing library queued its pong
+        return self._fragment(bytes(frame.data), frame.fin)
 
-    def _whole(self, data: bytes, binary: bool) -> None:
-        if binary:
-            self._message(data)
-            return
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            self._fail(1007, "invalid UTF-8 in a text message")
-            return
-        self._message(text)
-
-    def _fragment(self, data: bytes, fin: bool) -> None:
+    def _fragment(self, data: bytes, fin: bool) -> bool:
         decoder = self._text
         if decoder is None:
             self._parts.append(data)
@@ -366,25 +384,28 @@ class ServerWebSocket(asyncio.Protocol):
                 # Checked as the fragments arrive: invalid UTF-8 fails at once, not at the end.
                 self._parts.append(decoder.decode(data, final=fin))
             except UnicodeDecodeError:
-                self._fail(1007, "invalid UTF-8 in a text message")
-                return
-        if not fin:
-            return
-        parts, self._parts = self._parts, []
-        self._message(b"".join(parts) if self._binary else "".join(parts))
+                self._fail(1007, _BAD_UTF8)
+                return False
+        if fin:
+            parts, self._parts = self._parts, []
+            self._message(b"".join(parts) if self._binary else "".join(parts))
+        return True
 
     def _message(self, message: str | bytes) -> None:
         """Queue a complete message for the handler; stop reading once the queue is full."""
         self._last_active = self.loop.time()
         if self._ended:
             return
-        self.queue.append(message)
-        if len(self.queue) >= self.max_queue and not self.reading_paused:
+        queue = self.queue
+        queue.append(message)
+        if len(queue) >= self.max_queue and not self.reading_paused:
             # The handler lags: stop reading until it has taken half of what waits.
             self.reading_paused = True
             if self.transport is not None:
                 self.transport.pause_reading()
-        self._wake()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def eof_received(self) -> bool | None:
         self.proto.receive_eof()
@@ -421,7 +442,8 @@ class ServerWebSocket(asyncio.Protocol):
 
     async def receive(self) -> str | bytes:
         """Return the next message; raise :class:`ChannelClosed` once none will come."""
-        while not self.queue:
+        queue = self.queue
+        while not queue:
             if self.closed_with is not None:
                 raise ChannelClosed(*self.closed_with)
             if self._waiter is not None:
@@ -431,8 +453,8 @@ class ServerWebSocket(asyncio.Protocol):
                 await waiter
             finally:
                 self._waiter = None
-        message = self.queue.popleft()
-        if self.reading_paused and len(self.queue) <= self.max_queue // 2:
+        message = queue.popleft()
+        if self.reading_paused and len(queue) <= self.max_queue // 2:
             self.reading_paused = False
             if self.transport is not None:
                 self.transport.resume_reading()
@@ -441,14 +463,16 @@ class ServerWebSocket(asyncio.Protocol):
     async def send(self, data: str | bytes) -> None:
         """Send one message; wait while the transport is paused; raise once the client left."""
         proto = self.proto
-        if self.transport is None or proto.state is not State.OPEN:
+        transport = self.transport
+        if transport is None or proto.state is not _OPEN_STATE:
             raise ChannelClosed(_UNKNOWN_CLOSE, "the client has gone")
-        if isinstance(data, str):
-            proto.send_text(data.encode("utf-8"))
-        else:
-            proto.send_binary(data)
+        frame = Frame(_TEXT, data.encode()) if isinstance(data, str) else Frame(_BINARY, data)
+        # The library's encoder, called as its Protocol.send_text/send_binary call it; what those
+        # add for one whole message is the OPEN check above (this side sends no fragments).
+        encoded = frame.serialize(mask=False, extensions=proto.extensions)
+        self.sent_bytes += len(encoded)
+        transport.write(encoded)
         self._last_active = self.loop.time()
-        self._flush()
         while self.write_paused and self.transport is not None:
             waiter = self.loop.create_future()
             self._drain_waiters.append(waiter)
@@ -458,7 +482,7 @@ class ServerWebSocket(asyncio.Protocol):
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake; the client has ``websocket_close_timeout_s`` to answer."""
-        if self.phase != _OPEN or self.proto.state is not State.OPEN:
+        if self.phase != _OPEN or self.proto.state is not _OPEN_STATE:
             return
         self.proto.send_close(code, reason)
         self._flush()
@@ -541,8 +565,14 @@ class ServerWebSocket(asyncio.Protocol):
         self._end(code, reason)
 
     def _flush(self) -> None:
+        writes = self.proto.data_to_send()
+        if writes:
+            self._write(writes)
+
+    def _write(self, writes: list[bytes]) -> None:
+        """Write what the framing library queued; start the close deadline once it expects one."""
         transport = self.transport
-        for data in self.proto.data_to_send():
+        for data in writes:
             if transport is None:
                 return
             if data == _SEND_EOF:
@@ -551,7 +581,8 @@ class ServerWebSocket(asyncio.Protocol):
                 return
             self.sent_bytes += len(data)
             transport.write(data)
-        if self.proto.close_expected() and not self._close_deadline:
+        # Only what queues bytes (a close frame sent or echoed, a failure) makes it expect one.
+        if not self._close_deadline and self.proto.close_expected():
             self._close_deadline = self.loop.time() + self.state.config.websocket_close_timeout_s
 
     def _end(self, code: int, reason: str) -> None:

@@ -264,7 +264,15 @@ class WebSocket(Request):
 
     async def receive_text(self) -> str:
         """Return the next message, which must be text (``TypeError`` otherwise)."""
-        data = await self._data()
+        if self._accepted and self._client_state is not _DISCONNECTED:
+            # iter_text's path, one await from the server's queue.
+            try:
+                data = await self._channel.receive()
+            except ChannelClosed as closed:
+                self._client_state = _DISCONNECTED
+                raise WebSocketDisconnect(closed.code, closed.reason) from None
+        else:
+            data = await self._data()
         if not isinstance(data, str):
             raise TypeError("expected a text message, got a binary one")
         return data
@@ -323,7 +331,7 @@ class WebSocket(Request):
 
     async def send_text(self, data: str) -> None:
         """Send a text message."""
-        await self._send(str(data))
+        await self._send(data if type(data) is str else str(data))
 
     async def send_bytes(self, data: bytes) -> None:
         """Send a binary message."""
@@ -335,9 +343,9 @@ class WebSocket(Request):
         await self._send(encoded.decode("utf-8") if mode == "text" else encoded)
 
     async def _send(self, data: str | bytes) -> None:
-        if self._server_state is not WebSocketState.CONNECTED:
+        if self._server_state is not _CONNECTED:
             raise RuntimeError("the WebSocket is not connected (accept() it first, or it closed)")
-        if self._client_state is WebSocketState.DISCONNECTED:
+        if self._client_state is _DISCONNECTED:
             raise WebSocketDisconnect(CloseCode.ABNORMAL_CLOSURE)
         try:
             await self._channel.send(data)
@@ -347,3 +355,8 @@ class WebSocket(Request):
 
     def __repr__(self) -> str:
         return f"<WebSocket {self.path} {self.state.name}>"
+
+
+# Looked up once: the per-message checks compare identities.
+_CONNECTED: Final = WebSocketState.CONNECTED
+_DISCONNECTED: Final = WebSocketState.DISCONNECTED

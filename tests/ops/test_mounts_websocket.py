@@ -14,12 +14,9 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket as StarletteWebSocket, WebSocketDisconnect
 
 from django_bolt import BoltAPI, WebSocket, WebSocketDisconnect as BoltDisconnect
-from django_bolt.server.config import ServerConfig
-from django_bolt.server.loops import new_event_loop
-from django_bolt.server.protocol import HttpProtocol
-from django_bolt.server.state import ServerState
 from django_bolt.server.websocket import ServerWebSocket
 from django_bolt.testing import HandshakeRejected, TestClient, WebSocketTestClient
+from tests.websocket.realserver import Server, run
 
 EVENTS: dict[str, Any] = {}
 
@@ -364,39 +361,6 @@ def test_a_handshake_that_is_never_answered_is_a_504() -> None:
 # --- over a real socket -------------------------------------------------------------------------
 
 
-class Server:
-    def __init__(self, **options: Any) -> None:
-        options.setdefault("keep_alive_s", 0.4)  # a sweep every 0.1 s
-        self.config = ServerConfig(**options)
-        self.api = make_api()
-
-    async def __aenter__(self) -> Server:
-        await self.api.startup()
-        self.state = ServerState(self.api, self.config, None)
-        self.server = await asyncio.get_running_loop().create_server(
-            lambda: HttpProtocol(self.state), "127.0.0.1", 0
-        )
-        self.port = self.server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.state.force_close()
-        self.server.close()
-        await self.server.wait_closed()
-        await self.api.shutdown()
-
-    def url(self, path: str) -> str:
-        return f"ws://127.0.0.1:{self.port}{path}"
-
-
-def run(coro: Any) -> Any:
-    loop = new_event_loop()
-    try:
-        return loop.run_until_complete(asyncio.wait_for(coro, 20))
-    finally:
-        loop.close()
-
-
 async def _until(name: str) -> Any:
     for _ in range(200):
         if name in EVENTS:
@@ -408,7 +372,7 @@ async def _until(name: str) -> Any:
 def test_socket_echo_with_subprotocol_and_compression() -> None:
     async def main() -> None:
         async with (
-            Server() as server,
+            Server(make_api()) as server,
             websockets.connect(server.url("/star/echo"), subprotocols=["chat"]) as ws,
         ):
             assert ws.subprotocol == "chat"
@@ -426,7 +390,7 @@ def test_socket_echo_with_subprotocol_and_compression() -> None:
 
 def test_socket_client_leaving_is_seen_by_the_application() -> None:
     async def main() -> None:
-        async with Server() as server:
+        async with Server(make_api()) as server:
             ws = await websockets.connect(server.url("/star/watch"))
             await ws.send("hi")
             ws.transport.abort()  # gone without a close frame
@@ -437,7 +401,10 @@ def test_socket_client_leaving_is_seen_by_the_application() -> None:
 
 def test_socket_drain_is_1001_for_both_sides() -> None:
     async def main() -> None:
-        async with Server() as server, websockets.connect(server.url("/star/watch")) as ws:
+        async with (
+            Server(make_api()) as server,
+            websockets.connect(server.url("/star/watch")) as ws,
+        ):
             await ws.send("hi")
             await asyncio.sleep(0.05)
             server.state.begin_shutdown()
@@ -453,7 +420,7 @@ def test_socket_message_size_limit_applies() -> None:
     async def main() -> None:
         options = {"websocket_max_message_size": 1024}
         async with (
-            Server(**options) as server,
+            Server(make_api(), **options) as server,
             websockets.connect(server.url("/star/watch"), compression=None) as ws,
         ):
             await ws.send("x" * 2048)
@@ -468,7 +435,7 @@ def test_socket_message_size_limit_applies() -> None:
 def test_socket_back_pressure_while_the_application_lags() -> None:
     async def main() -> None:
         async with (
-            Server(websocket_max_queue=4, websocket_close_timeout_s=60) as server,
+            Server(make_api(), websocket_max_queue=4, websocket_close_timeout_s=60) as server,
             # Patient on both sides: the close must complete by itself, not by a deadline
             # (reading resumes once the application has ended), within run()'s 20 s.
             websockets.connect(server.url("/star/lazy"), close_timeout=60) as ws,
@@ -490,7 +457,7 @@ def test_socket_back_pressure_while_the_application_lags() -> None:
 
 def test_socket_refusal_is_http_403() -> None:
     async def main() -> None:
-        async with Server() as server:
+        async with Server(make_api()) as server:
             with pytest.raises(websockets.InvalidStatus) as refused:
                 await websockets.connect(server.url("/star/refuse"))
             assert refused.value.response.status_code == 403

@@ -361,10 +361,12 @@ def test_cross_site_origin_is_403(client: TestClient) -> None:
         assert ws.receive_text() == "Echo: same"
 
 
-def test_openapi_leaves_websocket_routes_out(client: TestClient) -> None:
+def test_openapi_shows_websocket_routes_as_their_handshake(client: TestClient) -> None:
+    # Shown as 0.13 shows them (test_websocket_openapi.py has the details).
     paths = client.get("/openapi.json").json()["paths"]
-    assert "/ws/echo" not in paths
-    assert "/plain" in paths
+    assert paths["/ws/echo"]["x-websocket"] is True
+    assert paths["/ws/echo"]["get"]["tags"] == ["WebSocket"]
+    assert "x-websocket" not in paths["/plain"]
 
 
 def test_websocket_test_client_async() -> None:

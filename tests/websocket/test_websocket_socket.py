@@ -13,6 +13,7 @@ import base64
 import logging
 import os
 import socket
+import zlib
 from typing import Any
 
 import pytest
@@ -21,11 +22,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import Protocol, Side, State
 
 from django_bolt import BoltAPI, WebSocket, WebSocketDisconnect
-from django_bolt.server.config import ServerConfig
-from django_bolt.server.loops import new_event_loop
-from django_bolt.server.protocol import HttpProtocol
-from django_bolt.server.state import ServerState
-from django_bolt.server.websocket import ServerWebSocket
+from tests.websocket.realserver import Server, run
 
 EVENTS: dict[str, Any] = {}
 
@@ -66,50 +63,9 @@ def make_api() -> BoltAPI:
     return api
 
 
-class Server:
-    def __init__(self, **options: Any) -> None:
-        options.setdefault("keep_alive_s", 0.4)  # a sweep every 0.1 s
-        self.config = ServerConfig(**options)
-        self.api = make_api()
-        self.log: list[tuple[Any, ...]] = []
-
-    def _access(self, request: Any, status: int, nbytes: int, started: float) -> None:
-        """The server's per-response hook: method, target and status of each line."""
-        self.log.append((request.method, request.target, status))
-
-    async def __aenter__(self) -> Server:
-        await self.api.startup()
-        self.state = ServerState(self.api, self.config, self._access)
-        self.server = await asyncio.get_running_loop().create_server(
-            lambda: HttpProtocol(self.state), "127.0.0.1", 0
-        )
-        self.port = self.server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.state.force_close()
-        self.server.close()
-        await self.server.wait_closed()
-        await self.api.shutdown()
-
-    def url(self, path: str) -> str:
-        return f"ws://127.0.0.1:{self.port}{path}"
-
-    def sockets(self) -> list[ServerWebSocket]:
-        return [c for c in self.state.connections if isinstance(c, ServerWebSocket)]
-
-
-def run(coro: Any) -> Any:
-    loop = new_event_loop()
-    try:
-        return loop.run_until_complete(asyncio.wait_for(coro, 20))
-    finally:
-        loop.close()
-
-
 def test_echo_with_permessage_deflate() -> None:
     async def main() -> None:
-        async with Server() as server, websockets.connect(server.url("/echo")) as ws:
+        async with Server(make_api()) as server, websockets.connect(server.url("/echo")) as ws:
             assert [e.name for e in ws.protocol.extensions] == ["permessage-deflate"]
             text = "compressible " * 2000
             await ws.send(text)
@@ -120,9 +76,36 @@ def test_echo_with_permessage_deflate() -> None:
     run(main())
 
 
+def test_sent_messages_are_deflated_once_negotiated() -> None:
+    text = "compressible " * 2000
+
+    async def main() -> tuple[bytes, bytes, bytes]:
+        async with Server(make_api()) as server:
+            offer = b"Sec-WebSocket-Extensions: permessage-deflate\r\n"
+            reader, writer, head = await _raw_handshake(server.port, "/echo", offer)
+            # An uncompressed frame is allowed after the negotiation; the echo is deflated.
+            client = Protocol(Side.CLIENT, state=State.OPEN, max_size=None)
+            client.send_text(text.encode())
+            writer.write(b"".join(client.data_to_send()))
+            first = await asyncio.wait_for(reader.readexactly(2), 5)
+            size = first[1] & 0x7F
+            if size == 126:
+                size = int.from_bytes(await reader.readexactly(2), "big")
+            payload = await asyncio.wait_for(reader.readexactly(size), 5)
+            writer.close()
+            return head, first, payload
+
+    head, first, payload = run(main())
+    assert b"sec-websocket-extensions: permessage-deflate" in head.lower()
+    assert first[0] == 0x80 | 0x40 | 0x1  # FIN, RSV1 (compressed), text
+    assert len(payload) < len(text) // 10
+    inflated = zlib.decompressobj(-zlib.MAX_WBITS).decompress(payload + b"\x00\x00\xff\xff")
+    assert inflated.decode() == text
+
+
 def test_compression_off_per_route() -> None:
     async def main() -> None:
-        async with Server() as server, websockets.connect(server.url("/plain")) as ws:
+        async with Server(make_api()) as server, websockets.connect(server.url("/plain")) as ws:
             assert ws.protocol.extensions == []
             await ws.send("x")
             assert await ws.recv() == "x"
@@ -130,13 +113,16 @@ def test_compression_off_per_route() -> None:
     run(main())
 
 
-async def _raw_handshake(port: int, path: str) -> tuple[asyncio.StreamReader, Any, bytes]:
+async def _raw_handshake(
+    port: int, path: str, extra: bytes = b""
+) -> tuple[asyncio.StreamReader, Any, bytes]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     key = base64.b64encode(os.urandom(16))
-    writer.write(
+    head = (
         b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (path.encode(), key)
+        b"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n" % (path.encode(), key)
     )
+    writer.write(head + extra + b"\r\n")
     head = await reader.readuntil(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 101 "), head
     return reader, writer, head
@@ -158,7 +144,7 @@ async def _close_code(reader: asyncio.StreamReader) -> int | None:
 def test_unanswered_ping_closes_with_1011() -> None:
     async def main() -> None:
         options = {"websocket_ping_interval_s": 0.2, "websocket_ping_timeout_s": 0.3}
-        async with Server(**options) as server:
+        async with Server(make_api(), **options) as server:
             reader, writer, _ = await _raw_handshake(server.port, "/echo")
             # This client never answers the server's pings.
             assert await _close_code(reader) == 1011
@@ -176,7 +162,7 @@ def test_unanswered_ping_closes_with_1011() -> None:
 )
 def test_protocol_violations(frame: bytes, code: int) -> None:
     async def main() -> None:
-        async with Server() as server:
+        async with Server(make_api()) as server:
             reader, writer, _ = await _raw_handshake(server.port, "/echo")
             writer.write(frame)
             assert await _close_code(reader) == code
@@ -188,7 +174,7 @@ def test_protocol_violations(frame: bytes, code: int) -> None:
 def test_reading_stops_while_the_handler_lags() -> None:
     async def main() -> None:
         async with (
-            Server(websocket_max_queue=4) as server,
+            Server(make_api(), websocket_max_queue=4) as server,
             websockets.connect(server.url("/lazy")) as ws,
         ):
             for index in range(8):
@@ -206,7 +192,7 @@ def test_reading_stops_while_the_handler_lags() -> None:
 
 def test_drain_closes_with_1001() -> None:
     async def main() -> None:
-        async with Server() as server, websockets.connect(server.url("/echo")) as ws:
+        async with Server(make_api()) as server, websockets.connect(server.url("/echo")) as ws:
             await ws.send("x")
             assert await ws.recv() == "x"
             server.state.begin_shutdown()
@@ -223,7 +209,7 @@ def test_send_after_the_client_left_is_1006_and_not_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     async def main() -> None:
-        async with Server() as server:
+        async with Server(make_api()) as server:
             ws = await websockets.connect(server.url("/leaves"))
             await ws.send("bye")
             ws.transport.abort()  # gone without a close frame
@@ -240,7 +226,7 @@ def test_send_after_the_client_left_is_1006_and_not_logged(
 
 def test_plain_http_still_answered_beside_websockets() -> None:
     async def main() -> None:
-        async with Server() as server, websockets.connect(server.url("/echo")) as ws:
+        async with Server(make_api()) as server, websockets.connect(server.url("/echo")) as ws:
             await ws.send("x")
             assert await ws.recv() == "x"
             with socket.create_connection(("127.0.0.1", server.port)) as raw:
@@ -254,7 +240,7 @@ def test_plain_http_still_answered_beside_websockets() -> None:
 
 def test_bytes_after_a_refused_handshake_are_never_a_request() -> None:
     async def main() -> bytes:
-        async with Server() as server:
+        async with Server(make_api()) as server:
             reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
             writer.write(
                 b"GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
@@ -274,7 +260,7 @@ def test_bytes_after_a_refused_handshake_are_never_a_request() -> None:
 
 def test_access_log_has_the_handshake_and_the_close() -> None:
     async def main() -> list[tuple[Any, ...]]:
-        async with Server() as server:
+        async with Server(make_api()) as server:
             async with websockets.connect(server.url("/echo")) as ws:
                 await ws.send("x")
                 await ws.recv()
@@ -294,7 +280,7 @@ def test_access_log_has_the_handshake_and_the_close() -> None:
 
 def test_fragments_with_a_ping_between_them() -> None:
     async def main() -> list[tuple[Opcode, bytes]]:
-        async with Server() as server:
+        async with Server(make_api()) as server:
             reader, writer, _ = await _raw_handshake(server.port, "/echo")
             client = Protocol(Side.CLIENT, state=State.OPEN, max_size=None)
             client.send_text("hé".encode(), fin=False)
@@ -331,7 +317,10 @@ def test_a_def_handler_is_refused_at_registration() -> None:
 def test_idle_timeout_closes_with_1001() -> None:
     async def main() -> tuple[int | None, str]:
         options = {"websocket_idle_timeout_s": 0.3, "websocket_ping_interval_s": 0.1}
-        async with Server(**options) as server, websockets.connect(server.url("/echo")) as ws:
+        async with (
+            Server(make_api(), **options) as server,
+            websockets.connect(server.url("/echo")) as ws,
+        ):
             # Pings and pongs go on meanwhile: they are no messages.
             with pytest.raises(websockets.ConnectionClosed):
                 await asyncio.wait_for(ws.recv(), 5)
