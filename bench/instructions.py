@@ -11,6 +11,8 @@ reads the counts of every process of the server (the supervisor and its worker):
     python3 bench/instructions.py                              # ours vs ours-policies, json-async
     python3 bench/instructions.py --servers ours,theirs --endpoints json-async,jwt
     python3 bench/instructions.py --servers ours,ours-base --base-tree ../base   # before/after
+    python3 bench/instructions.py --servers ours,ours-base --base-tree ../base \
+        --server-args="--access-log --access-log-format json"    # the price of a feature
 
 Counters are zeroed after a warm-up, dumped after ``--first`` requests and again after ``--then``
 more; the figure is the second dump divided by ``--then``, so start-up and warm-up are not in it.
@@ -23,9 +25,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import glob
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -137,12 +141,24 @@ def _dump(pgid: int, out_dir: Path, seen: set[str]) -> int:
 
 
 def count(
-    server: bench.Server, endpoints: list[bench.Endpoint], first: int, then: int
+    server: bench.Server,
+    endpoints: list[bench.Endpoint],
+    first: int,
+    then: int,
+    keep: str = "",
 ) -> dict[str, float]:
-    """Instructions per request of ``server`` answering each of ``endpoints``."""
+    """Instructions per request of ``server`` answering each of ``endpoints``.
+
+    With ``keep``, callgrind's files stay in ``keep/<server>`` for ``callgrind_annotate``.
+    """
     figures: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="bolt-cg-") as tmp:
-        out_dir = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        if keep:
+            out_dir = Path(keep).resolve() / server.name
+            shutil.rmtree(out_dir, ignore_errors=True)
+            out_dir.mkdir(parents=True)
+        else:
+            out_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bolt-cg-")))
         valgrind = ("valgrind", "--tool=callgrind", "--trace-children=yes")
         valgrind += (f"--callgrind-out-file={out_dir}/cg.%p",)
         log_name = f"{server.name}.cg.log"
@@ -173,10 +189,22 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--base-tree", default="", help="a checkout of another commit, counted as ours-base"
     )
+    parser.add_argument(
+        "--server-args",
+        default="",
+        help="more runbolt flags for ours and ours-base (e.g. '--metrics-path /metrics')",
+    )
+    parser.add_argument("--keep", default="", help="a folder to keep callgrind's files in")
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("valgrind (with callgrind_control) is needed")
     servers = bench.make_servers(args.servers.split(","), args.base_tree)
+    if args.server_args:
+        extra = tuple(shlex.split(args.server_args))
+        servers = [
+            dataclasses.replace(s, extra_args=extra) if s.name.startswith("ours") else s
+            for s in servers
+        ]
     endpoints = bench.select_endpoints(args.endpoints)
     for server in servers:
         if not server.python.exists():
@@ -190,7 +218,7 @@ def main(argv: list[str]) -> int:
         served = [e for e in endpoints if bench.serves(server.name, e)]
         if not served:
             continue
-        for name, figure in count(server, served, args.first, args.then).items():
+        for name, figure in count(server, served, args.first, args.then, args.keep).items():
             figures[name, server.name] = figure
             print(f"[instructions] {name:14} {server.name:16} {figure:10,.0f} per request")
     names = [s.name for s in servers]

@@ -318,6 +318,8 @@ class Server:
     port: int
     # A checkout of another commit of ours, put first on sys.path ("ours-base" only).
     tree: str = ""
+    # More runbolt flags (ours only), e.g. ("--metrics-path", "/metrics") to price a feature.
+    extra_args: tuple[str, ...] = ()
 
     @property
     def python(self) -> Path:
@@ -340,6 +342,10 @@ class Server:
         env.pop("PYTHONPATH", None)
         if self.tree:
             env["PYTHONPATH"] = self.tree
+        elif self.name.startswith("ours"):
+            # The checkout this script is in (a worktree, say), not wherever the venv's
+            # editable install points.
+            env["PYTHONPATH"] = str(ROOT)
         if self.policies:
             env["BENCH_POLICIES"] = "1"
         env.pop("DJANGO_BOLT_PURE_PYTHON", None)
@@ -367,7 +373,7 @@ class Server:
             argv.append("--no-access-log")  # Django-Bolt 0.13 logs no requests by default.
         elif self.name == "ours-log":
             argv.append("--access-log")  # the app's settings turn it off (BOLT_ACCESS_LOG)
-        return argv, APP
+        return [*argv, *self.extra_args], APP
 
 
 def _free_port() -> int:

@@ -31,6 +31,7 @@ from django_bolt._http.limits import configure as configure_param_length
 from django_bolt._http.wire import WireResponse
 from django_bolt.concurrency import configure_sync_pool
 from django_bolt.conf import framework_config
+from django_bolt.error_handlers import server_error_body
 from django_bolt.logging import LoggingConfig, LoggingMiddleware as BoltLoggingMiddleware
 from django_bolt.middleware import LoggingMiddleware
 from django_bolt.middleware.django import DjangoMiddlewareStack
@@ -225,6 +226,26 @@ class BoltAPI(Router, Dispatcher):
         check_prefixes([*self._asgi_mounts, mount], ())
         self._asgi_mounts.append(mount)
         self._changed()
+
+    def error_body(
+        self,
+        status: int,
+        detail: str,
+        method: str | None,
+        target: bytes | None,
+        raw_headers: list[tuple[bytes, bytes]],
+    ) -> tuple[bytes, bytes] | None:
+        """Return the body ``error_formatter`` writes for an error the server answers itself
+        (the server's ``error_body`` hook), or None without a formatter."""
+        formatter = self._formatter
+        if formatter is None:
+            return None
+        request = None
+        if method is not None and target is not None:
+            request = self.request_class(
+                method, target, raw_headers, b"", None, "http", None, "1.1"
+            )
+        return server_error_body(formatter, status, detail, request)
 
     def exception_handler(self, exc_type: type[BaseException]) -> Callable[[F], F]:
         """Register ``fn(request, exc)`` to answer ``exc_type`` (and subclasses) raised here."""

@@ -61,6 +61,7 @@ __all__ = (
     "request_validation_error_handler",
     "response_validation_error_handler",
     "serialize_django_response",
+    "server_error_body",
 )
 
 logger: Final = logging.getLogger("django_bolt")
@@ -215,6 +216,28 @@ def apply_formatter(
         if key not in have:
             wire.raw_headers.append((key, value.encode("latin-1")))
     return wire
+
+
+def server_error_body(
+    formatter: Callable[[BoltError, Any], Any], status: int, detail: str, request: Any
+) -> tuple[bytes, bytes] | None:
+    """Return (content type, body) of ``formatter``'s response to an error the server makes
+    itself (a 413, a malformed request...), or None when it fails (logged by
+    :func:`apply_formatter`): the server then sends its own body. ``request`` is None when the
+    request line was not read. The server keeps its status and framing; the formatter's other
+    headers are not sent.
+    """
+    default = json_response(status, {"detail": detail})
+    wire = apply_formatter(
+        formatter, BoltError(status, kind_for_status(status), detail), request, default
+    )
+    if wire is default:
+        return None
+    if wire.stream is not None:
+        logger.error("error_formatter returned a stream for a %d; the default body is sent", status)
+        return None
+    content_type = next((v for n, v in wire.raw_headers if n == b"content-type"), b"text/plain")
+    return content_type, bytes(wire.body)
 
 
 # Where error_schema() notes a formatter's body for the OpenAPI document (read by openapi/).

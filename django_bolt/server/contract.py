@@ -18,8 +18,9 @@ import tempfile
 import threading
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
+from django_bolt.server.http11 import check_response_field
 from django_bolt.server.native import mypyc_attr
-from django_bolt.server.wire import REASON_PHRASES
+from django_bolt.server.wire import ERROR_DETAILS, REASON_PHRASES
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable, Iterator
@@ -33,6 +34,7 @@ __all__ = (
     "ResponseLike",
     "SpooledBody",
     "WebSocketChannel",
+    "error_body",
     "error_header_lines",
     "find_header",
     "is_draining",
@@ -334,6 +336,44 @@ class Application(Protocol):
     # answers itself once a request's head is complete (a 413 for a body over the limit), so
     # that answer can carry what the application puts on its own (CORS headers, say). It must
     # be quick and must not raise; the server logs and ignores an exception.
+    #
+    # Optional: error_body(status, detail, method, target, raw_headers) -> (content_type, body).
+    # When the application defines it, the server asks it for the body of each error it answers
+    # itself (400, 408, 413, 414, 431, 501, 505, a 503 refusal...): ``method`` and ``target``
+    # are None when the request line was not read whole. It returns bytes, or None for the
+    # server's own body; the server keeps the status and the framing, and checks the type.
+
+
+def error_body(
+    app: Application,
+    status: int,
+    detail: str | None,
+    request: tuple[str, bytes, list[tuple[bytes, bytes]]] | None,
+) -> tuple[bytes, bytes] | None:
+    """Return the (content type, body) ``app`` writes for an error the server answers itself.
+
+    None for an app without ``error_body``, one that declines, or one whose hook raises or
+    returns anything but two bytes objects forming a valid field value and a body (logged):
+    the server then sends its own JSON body. ``request`` is (method, target, header fields)
+    when the refused request's line was read, else None.
+    """
+    hook = getattr(app, "error_body", None)
+    if hook is None:
+        return None
+    text = detail if detail is not None else ERROR_DETAILS.get(status, "Error")
+    method, target, fields = request if request is not None else (None, None, [])
+    try:
+        answer = hook(status, text, method, target, fields)
+        if answer is None:
+            return None
+        content_type, body = answer
+        if not isinstance(body, bytes):
+            raise TypeError(f"the body must be bytes, not {type(body).__name__}")
+        check_response_field(b"content-type", content_type)  # raises for CR, LF, NUL, str
+    except Exception:
+        logger.exception("error_body failed for a %d; the server's own body is sent", status)
+        return None
+    return content_type, body
 
 
 def error_header_lines(

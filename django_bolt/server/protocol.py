@@ -31,6 +31,7 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any, Final, cast
 
+from django_bolt.server.contract import error_body
 from django_bolt.server.http11 import (
     CHECKED_NAMES as _CHECKED_NAMES,
     CHECKED_VALUES as _CHECKED_VALUES,
@@ -90,6 +91,7 @@ class HttpProtocol(RequestReader):
     __slots__ = (
         "_drain_waiter",
         "active_body",
+        "error_request",
         "finishing",
         "held_scheduled",
         "peer_done",
@@ -115,6 +117,7 @@ class HttpProtocol(RequestReader):
         # The spooled body of the request being answered: a Task cancelled before its first
         # step never runs its cleanup, so connection_lost closes this one too.
         self.active_body: SpooledBody | None = None
+        self.error_request: tuple[str, bytes, list[tuple[bytes, bytes]]] | None = None
 
     # --- connection events ---------------------------------------------------------------------
 
@@ -135,7 +138,9 @@ class HttpProtocol(RequestReader):
             # Refused before a byte is read, and cheaply: the worker keeps the descriptors it
             # needs for the connections it already serves (like uvicorn's --limit-concurrency).
             self.closing = True
-            transport.write(error_response(503, state.date_header, "Too many connections"))
+            detail = "Too many connections"
+            body = error_body(state.app, 503, detail, None)
+            transport.write(error_response(503, state.date_header, detail, formatted=body))
             transport.close()
             return
         if state.draining or state.keep_alive_s <= 0:
@@ -209,8 +214,14 @@ class HttpProtocol(RequestReader):
         if status == _OPTIONS_ASTERISK:
             transport.write(options_asterisk_response(date))
         else:
-            transport.write(error_response(status, date, detail, extra, self.error_head))
+            body = error_body(self.state.app, status, detail, self.error_request)
+            transport.write(error_response(status, date, detail, extra, self.error_head, body))
         transport.close()
+
+    def _error_headers(self, status: int) -> bytes:
+        # The refused request's head is complete: its error body may name it (error_body).
+        self.error_request = (self.parser.get_method().decode("latin-1"), self.url, self.headers)
+        return super()._error_headers(status)
 
     def _run(self, request: RawRequest, keep_alive: bool) -> None:
         self.responding = True
@@ -341,6 +352,7 @@ class HttpProtocol(RequestReader):
 
     def _fail(self, request: RawRequest) -> None:
         self.error_head = request.method == "HEAD"
+        self.error_request = (request.method, request.target, request.raw_headers)
         release(request)
         self._log(request, 500, 0)
         self.responding = False

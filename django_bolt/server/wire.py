@@ -116,20 +116,28 @@ def error_response(
     detail: str | None = None,
     extra: bytes = b"",
     head: bool = False,
+    formatted: tuple[bytes, bytes] | None = None,
 ) -> bytes:
     """Return a complete ``Connection: close`` response with a JSON ``{"detail": ...}`` body.
 
-    ``extra`` holds further header lines, each ending in CRLF (CORS headers, for one). With
-    ``head`` (the answer to a HEAD request) the body is left out and its length kept, as
-    RFC 9110 section 9.3.2 asks.
+    ``extra`` holds further header lines, each ending in CRLF (CORS headers, for one).
+    ``formatted`` is the application's (content type, body) for the error instead, already
+    checked (:func:`~django_bolt.server.contract.error_body`). With ``head`` (the answer to a
+    HEAD request) the body is left out and its length kept, as RFC 9110 section 9.3.2 asks.
     """
-    text = detail if detail is not None else ERROR_DETAILS.get(code, "Error")
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    body = b'{"detail":"%s"}' % escaped.encode("utf-8", "replace")
+    if formatted is None:
+        text = detail if detail is not None else ERROR_DETAILS.get(code, "Error")
+        escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+        content_type, body = (
+            b"application/json",
+            b'{"detail":"%s"}' % escaped.encode("utf-8", "replace"),
+        )
+    else:
+        content_type, body = formatted
     return b"".join(
         (
             status_line(code),
-            b"content-type: application/json\r\ncontent-length: %d\r\n" % len(body),
+            b"content-type: %s\r\ncontent-length: %d\r\n" % (content_type, len(body)),
             date_header,
             extra,
             b"connection: close\r\n\r\n",

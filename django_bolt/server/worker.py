@@ -141,7 +141,8 @@ class _LoopThread:
         watchdog = worker.watchdog
         heartbeat = None if watchdog is None else watchdog.watch(loop, self.thread.name)
         try:
-            state = ServerState(app, config, worker.access_log)
+            log = worker.access_log
+            state = ServerState(app, config, None if log is None else log.record)
             # A second descriptor for the same socket: server.close() closes the first one.
             drain_sock = self.sock.dup()
             server = await loop.create_server(

@@ -123,3 +123,69 @@ def test_a_periodic_flush_holds_a_small_batch_for_at_most_a_second(monkeypatch) 
     finally:
         os.close(read_fd)
         os.close(write_fd)
+
+
+def test_the_per_response_hook_queues_until_flush_and_a_stop_writes_everything() -> None:
+    read_fd, write_fd = os.pipe()
+
+    class Request:
+        client = ("10.1.2.3", 4567)
+        method = "GET"
+        target = b"/hook?q=1"
+        http_version = "1.1"
+
+    try:
+        log = AccessLog(write_fd, json=False)
+        for _ in range(5):
+            log.record(Request(), 200, 7, 0.0)  # type: ignore[arg-type]
+        log.add("10.9.9.9", "GET", b"/added", "1.0", 404, 0, 0.0)
+        assert log.pending() == 6
+        assert read_all(read_fd) == b""
+        stop = threading.Event()
+        stop.set()  # a worker that stops: run_flusher's last flush writes what is queued
+        log.run_flusher(stop)
+        lines = read_all(read_fd).decode().splitlines()
+        assert len(lines) == 6
+        assert lines[0].startswith('10.1.2.3 "GET /hook?q=1 HTTP/1.1" 200 7 ')
+        assert lines[-1] == '10.9.9.9 "GET /added HTTP/1.0" 404 0 0.00ms'
+        assert log.pending() == 0
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+def test_batched_lines_equal_format_line_and_format_json_line_for_line() -> None:
+    import json as jsonlib
+
+    entries = [
+        (
+            f"10.0.0.{i % 3}",
+            "GET",
+            b"/p/%d?x=%d" % (i % 4, i),
+            "1.1",
+            200 + i % 2,
+            i * 10,
+            i / 7000,
+        )
+        for i in range(40)
+    ]
+    for as_json in (False, True):
+        read_fd, write_fd = os.pipe()
+        try:
+            log = AccessLog(write_fd, json=as_json)
+            for entry in entries:
+                log.add(*entry)
+            log.flush()
+            lines = read_all(read_fd).decode().splitlines()
+        finally:
+            os.close(read_fd)
+            os.close(write_fd)
+        if as_json:
+            got = [{k: v for k, v in jsonlib.loads(line).items() if k != "time"} for line in lines]
+            want = [
+                {k: v for k, v in jsonlib.loads(accesslog.format_json(e)).items() if k != "time"}
+                for e in entries
+            ]
+        else:
+            got, want = lines, [format_line(e).rstrip("\n") for e in entries]
+        assert got == want
