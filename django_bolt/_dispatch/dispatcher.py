@@ -185,6 +185,45 @@ class Dispatcher:
         wait (an error to format, a session to save, a file to open), goes to a coroutine the
         server runs as usual.
         """
+        found = self._route_now(request)
+        if not isinstance(found, tuple):
+            return found  # an answer, or dispatch's coroutine
+        endpoint, values, cut = found
+        target = request.target
+        try:
+            # Inside the try: both check the values' length (DJANGO_BOLT_MAX_PARAM_LENGTH).
+            if cut >= 0:
+                request.set_query_string(target[cut + 1 :].decode("latin-1"))
+            params: dict[str, str] | None = None
+            if values:
+                only = endpoint.only_path_name
+                params = (
+                    {only: values[0]}
+                    if only is not None
+                    else dict(zip(endpoint.path_names, values))  # noqa: B905
+                )
+                request.set_path_params(params)
+            if endpoint.has_params:
+                result = endpoint.fn(**endpoint.bind(request, params))
+            else:
+                result = endpoint.fn()
+            if endpoint.is_async:
+                result = result_at_once(result)
+            response = endpoint.convert(result)
+        except Exception as exc:
+            return self._finish_later(request, endpoint, None, exc)
+        if response.__class__ is not WireResponse or request._session is not None:
+            return self._finish_later(request, endpoint, response, None)
+        return self._dress(request, response, endpoint)
+
+    def _route_now(
+        self, request: Request
+    ) -> tuple[Endpoint, tuple[str, ...], int] | WireResponse | Coroutine[Any, Any, WireResponse]:
+        """Find the route ``dispatch_nowait`` may answer: (endpoint, path values, query cut).
+
+        Anything else is returned as what answers it: a refusal or a miss made at once, or
+        ``dispatch``'s coroutine.
+        """
         table = self._table
         hosts = self._hosts
         if table is None or request.method == "OPTIONS":
@@ -211,31 +250,7 @@ class Dispatcher:
         endpoint = entry.methods.get(request.method)
         if endpoint is None or not endpoint.nowait:
             return self.dispatch(request)
-        try:
-            # Inside the try: both check the values' length (DJANGO_BOLT_MAX_PARAM_LENGTH).
-            if cut >= 0:
-                request.set_query_string(target[cut + 1 :].decode("latin-1"))
-            params: dict[str, str] | None = None
-            if values:
-                only = endpoint.only_path_name
-                params = (
-                    {only: values[0]}
-                    if only is not None
-                    else dict(zip(endpoint.path_names, values))  # noqa: B905
-                )
-                request.set_path_params(params)
-            if endpoint.has_params:
-                result = endpoint.fn(**endpoint.bind(request, params))
-            else:
-                result = endpoint.fn()
-            if endpoint.is_async:
-                result = result_at_once(result)
-            response = endpoint.convert(result)
-        except Exception as exc:
-            return self._finish_later(request, endpoint, None, exc)
-        if response.__class__ is not WireResponse or request._session is not None:
-            return self._finish_later(request, endpoint, response, None)
-        return self._dress(request, response, endpoint)
+        return endpoint, values, cut
 
     async def _finish_later(
         self,

@@ -166,7 +166,7 @@ class InvalidResponseField(ValueError):
     """A response header field that must not reach the wire (the response becomes a 500)."""
 
 
-def check_response_field(name: bytes, value: bytes) -> int:
+def check_response_field(name: object, value: object) -> int:
     """``FIELD_OK``, ``FIELD_DROP`` or ``FIELD_CLOSE`` for one field, or raise.
 
     Raises :class:`InvalidResponseField` for a name that is not a token or a value with a

@@ -363,11 +363,13 @@ class HttpProtocol(RequestReader):
         logger.error("response to %s %r not sent: %s", request.method, request.target, error)
         self._fail(request)
 
-    def _fields(self, raw_headers: list[tuple[bytes, bytes]], head: list[bytes]) -> None:
+    def _fields(self, raw_headers: list[tuple[Any, Any]], head: list[bytes]) -> None:
         """Append the application's header lines to ``head``, each one checked.
 
         The sets hold fields already found valid, so a response with the usual constant
-        fields pays two set lookups per field; anything else goes through the full check.
+        fields pays two set lookups per field; anything else goes through the full check. The
+        pairs are typed loosely on purpose: compiled (mypyc), a declared ``bytes`` would refuse
+        an application's ``str`` with a TypeError before the check could answer it with a 500.
         """
         for name, value in raw_headers:
             if name not in _CHECKED_NAMES or value not in _CHECKED_VALUES:
