@@ -39,6 +39,7 @@ import msgspec
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable
 
+from django_bolt._django.rows import RowPlan, read_columns
 from django_bolt._http.wire import JSON_ENCODER, WireResponse
 from django_bolt.concurrency import run_in_pool
 from django_bolt.exceptions import ResponseValidationError
@@ -408,10 +409,30 @@ def _values_projection(
     return projection
 
 
+_ROW_PLANS: dict[tuple[type[msgspec.Struct], type[Model]], RowPlan] = {}
+
+
+def _row_plan(struct_type: type[msgspec.Struct], model: type[Model]) -> RowPlan:
+    key = (struct_type, model)
+    plan = _ROW_PLANS.get(key)
+    if plan is None:
+        keys = [info.encode_name for info in _fields(struct_type)]
+        plan = _ROW_PLANS[key] = RowPlan(struct_type, keys)
+    return plan
+
+
 def _struct_rows(queryset: QuerySet[Any], struct_type: type[msgspec.Struct]) -> list[Any]:
-    """Return the rows of ``queryset`` as dicts ready to convert to ``struct_type``."""
+    """Return the rows of ``queryset`` as ``struct_type`` instances or as dicts ready to
+    convert to it."""
     projection = _values_projection(queryset, struct_type)
     if projection is not None:
+        if (
+            projection
+            and not queryset.query.combinator
+            and all(_column_names(struct_type, queryset.model) or ("",))
+        ):
+            # Every field a column (no annotation): read column by column (_django/rows.py).
+            return read_columns(queryset, projection, _row_plan(struct_type, queryset.model))
         rows = list(_without_prefetches(queryset).values(*projection))
         renames = _renames(struct_type)
         if renames:
@@ -431,7 +452,7 @@ class ModelResults:
     there from the event loop.
     """
 
-    __slots__ = ("_declared", "_handler", "_item_struct", "_many", "_struct")
+    __slots__ = ("_declared", "_handler", "_item_struct", "_list", "_many", "_struct")
 
     def __init__(self, model: Any, handler_name: str) -> None:
         self._declared = model
@@ -440,6 +461,8 @@ class ModelResults:
         item = _item_type(model)
         self._many = item is not _MISSING
         self._item_struct = _struct(item) if self._many else None
+        # A list of the item Structs is what msgspec.convert would make of one (list[S]).
+        self._list = self._item_struct is not None and typing.get_origin(_strip(model)) is list
 
     def to_data(self, value: Any) -> Any:
         """Return ``value`` (an instance, a list of them, a QuerySet) as JSON-ready data."""
@@ -452,6 +475,8 @@ class ModelResults:
             return self._serialized(from_models, value)
         if isinstance(value, QuerySet):
             rows: Any = _struct_rows(value, target)
+            if self._list and rows and rows[0].__class__ is target:
+                return rows  # built from values msgspec.convert would have taken as they are
         elif isinstance(value, Model):
             rows = row_reader(target, type(value))(value)
         else:
