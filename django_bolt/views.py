@@ -17,21 +17,16 @@ import typing
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, NamedTuple, TypeVar
 
 import msgspec
-from django.core.exceptions import (
-    NON_FIELD_ERRORS,
-    FieldDoesNotExist,
-    ObjectDoesNotExist,
-    ValidationError,
-)
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db import IntegrityError, router
 from django.db.models import QuerySet
 
+from django_bolt._django.models import ObjectQuery, accepts_models
 from django_bolt.concurrency import is_inline_safe, sync_to_thread
 from django_bolt.decorators import RESPONSE_MODEL_UNSET, ActionHandler
 from django_bolt.exceptions import (
     BadRequest,
     ConfigurationError,
-    NotFound,
     RequestValidationError,
 )
 from django_bolt.middleware import middleware as route_middleware_decorator
@@ -350,6 +345,13 @@ class ViewSet(APIView, Generic[_ModelT]):
         and ``get_object(field=value)`` look up explicitly. A value the field cannot hold (a
         word for an integer key) is a 404 as well.
         """
+        query = await self._object_query(args, lookups)
+        # One hop to the pool of def handlers: cheaper than the async ORM's own thread.
+        return await sync_to_thread(query.fetch)
+
+    async def _object_query(self, args: tuple[Any, ...], lookups: dict[str, Any]) -> ObjectQuery:
+        """Return what :meth:`get_object` reads: its QuerySet (``get_queryset()`` and
+        ``filter_queryset()`` run here, on the loop) and its lookups."""
         queryset = await self.filter_queryset(await self.get_queryset())
         if args:
             if len(args) != 1 or lookups:
@@ -361,11 +363,7 @@ class ViewSet(APIView, Generic[_ModelT]):
                 # A detail lookup from a route without the value: Django-Bolt's 400.
                 raise BadRequest(detail=f"Missing lookup field: {self.lookup_field}")
             lookups = {self.lookup_field: params[self.lookup_field]}
-        try:
-            # One hop to the pool of def handlers: cheaper than the async ORM's own thread.
-            return await sync_to_thread(queryset.get, **lookups)
-        except (ObjectDoesNotExist, ValueError, TypeError, ValidationError):
-            raise NotFound(detail="Not found") from None
+        return ObjectQuery(queryset, lookups)
 
     @classmethod
     def get_default_serializer_class(cls, action: str | None = None) -> Any:
@@ -547,6 +545,16 @@ class RetrieveMixin:
         return await self.get_object()
 
 
+async def _retrieve_in_one_call(self: Any, request: Request) -> Any:
+    # RetrieveMixin.retrieve's route when get_object() is ViewSet's: the object is looked up by
+    # the route's converter, in the same pool call that converts and encodes it.
+    return await self._object_query((), {})
+
+
+_retrieve_in_one_call.__name__ = "retrieve"
+_retrieve_in_one_call.__doc__ = RetrieveMixin.retrieve.__doc__
+
+
 class CreateMixin:
     """``create``: a new object from the body (``create_serializer_class`` or
     ``serializer_class``), validated by the model, answered 201 with ``serializer_class``."""
@@ -681,6 +689,21 @@ def _response_model(cls: type[ViewSet[Any]], action: str, func: Any) -> Any:
     return list[serializer] if action == "list" else serializer  # type: ignore[valid-type]
 
 
+def _served(cls: type[ViewSet[Any]], action: str, func: Any) -> Any:
+    """Return the function a standard action's route calls: ``func``, except for the mixin's
+    retrieve over ViewSet's own get_object() when the response may be a model result (then
+    one pool call reads, converts and encodes the object)."""
+    if (
+        func is RetrieveMixin.retrieve
+        and cls.get_object is ViewSet.get_object
+        and cls._object_query is ViewSet._object_query
+    ):
+        model = _response_model(cls, action, func)
+        if model is RESPONSE_MODEL_UNSET or accepts_models(model):
+            return _retrieve_in_one_call
+    return func
+
+
 def viewset_routes(
     cls: type[ViewSet[Any]],
     path: str,
@@ -716,7 +739,9 @@ def viewset_routes(
         func = getattr(cls, action, None)
         if not callable(func) or isinstance(func, ActionHandler):
             continue
-        handler = build_handler(cls, func, action, _body_type(cls, action, func), attributes)
+        handler = build_handler(
+            cls, _served(cls, action, func), action, _body_type(cls, action, func), attributes
+        )
         if action == "list" and cls.pagination_class and pagination_of(handler) is None:
             paginate(cls.pagination_class)(handler)
         options = {

@@ -36,31 +36,58 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 import msgspec
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable
 
 from django_bolt._django.rows import RowPlan, read_columns
 from django_bolt._http.wire import JSON_ENCODER, WireResponse
 from django_bolt.concurrency import run_in_pool
-from django_bolt.exceptions import ResponseValidationError
+from django_bolt.exceptions import NotFound, ResponseValidationError
 
 __all__ = (
     "MODEL_RESULTS",
     "NO_MODELS",
     "ModelResults",
+    "ObjectQuery",
     "PendingModels",
+    "ReadModels",
     "accepts_models",
     "add_loads",
     "apply_loading_plan",
     "instance_dict",
     "loading_plan",
     "model_hooks",
+    "pool_reader",
     "row_reader",
 )
 
+
+class ObjectQuery:
+    """One object to read where the ORM may run: ``queryset.get(**lookups)``.
+
+    A viewset's retrieve returns one to its route instead of the object, so that the pool call
+    that reads the object also converts and encodes it (one hop to the pool, not two).
+    """
+
+    __slots__ = ("lookups", "queryset")
+
+    def __init__(self, queryset: QuerySet[Any], lookups: dict[str, Any]) -> None:
+        self.queryset = queryset
+        self.lookups = lookups
+
+    def fetch(self) -> Any:
+        """Return the object (call it where the ORM may run); a 404 when there is none, or when
+        the lookup value is one the field cannot hold (a word for an integer key)."""
+        try:
+            return self.queryset.get(**self.lookups)
+        except (ObjectDoesNotExist, ValueError, TypeError, ValidationError):
+            raise NotFound(detail="Not found") from None
+
+
 # What the converter's slow path hands to ModelResults (a list of instances is recognised by
 # its first item).
-MODEL_RESULTS: Final = (Model, QuerySet)
+MODEL_RESULTS: Final = (Model, QuerySet, ObjectQuery)
 
 _ENCODE: Final = JSON_ENCODER.encode
 _MISSING: Final[Any] = object()
@@ -465,7 +492,10 @@ class ModelResults:
         self._list = self._item_struct is not None and typing.get_origin(_strip(model)) is list
 
     def to_data(self, value: Any) -> Any:
-        """Return ``value`` (an instance, a list of them, a QuerySet) as JSON-ready data."""
+        """Return ``value`` (an instance, a list of them, a QuerySet, an :class:`ObjectQuery`)
+        as JSON-ready data."""
+        if value.__class__ is ObjectQuery:
+            value = value.fetch()
         target = self._item_struct if self._many else self._struct
         if target is None:
             return self._plain(value)
@@ -539,6 +569,8 @@ def model_hooks(
     models = ModelResults(model, handler_name)
 
     def other_value(result: Any) -> Any:
+        if result.__class__ is ReadModels:
+            return WireResponse(status_code, [*json_fields], result.body)
         if isinstance(result, MODEL_RESULTS):
             return PendingModels(models, result, status_code, json_fields)
         return result if validate_value is None else validate_value(result)
@@ -559,6 +591,40 @@ def model_hooks(
         return check(result)
 
     return validate_list, other_value, unencodable
+
+
+def _is_model_list(result: Any) -> bool:
+    return type(result) is list and bool(result) and isinstance(result[0], Model)
+
+
+class ReadModels:
+    """A ``def`` handler's model result, read and encoded in the handler's own pool call
+    (:func:`pool_reader`); the route's converter sends ``body`` as it is."""
+
+    __slots__ = ("body",)
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+
+def pool_reader(model: Any, handler_name: str, status_code: int) -> Callable[[Any], Any] | None:
+    """Return what the pool thread of a ``def`` handler does with its result: a model result
+    read and encoded there, in the same pool call as the handler, instead of in a second one
+    (:class:`ReadModels`); any other result passed on as it is.
+
+    None when the route's converter takes no model results (its declared type allows none, or
+    its status has no body): the handler's result then goes to the converter untouched.
+    """
+    if status_code in (204, 304) or status_code < 200 or not accepts_models(model):
+        return None
+    models = ModelResults(model, handler_name)
+
+    def read(result: Any) -> Any:
+        if isinstance(result, MODEL_RESULTS) or _is_model_list(result):
+            return ReadModels(models.encode(result))
+        return result
+
+    return read
 
 
 class PendingModels(WireResponse):
