@@ -17,17 +17,16 @@ import typing
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, NamedTuple, TypeVar
 
 import msgspec
-from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
-from django.db import IntegrityError, router
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 
 from django_bolt._django.models import ObjectQuery, accepts_models
+from django_bolt._django.writes import assign, saved, validated, write_fields
 from django_bolt.concurrency import is_inline_safe, sync_to_thread
 from django_bolt.decorators import RESPONSE_MODEL_UNSET, ActionHandler
 from django_bolt.exceptions import (
     BadRequest,
     ConfigurationError,
-    RequestValidationError,
 )
 from django_bolt.middleware import middleware as route_middleware_decorator
 from django_bolt.pagination import PaginationBase, paginate, pagination_of
@@ -35,7 +34,7 @@ from django_bolt.request import Request
 from django_bolt.serializers import Serializer
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Callable
 
 __all__ = (
     "APIView",
@@ -411,29 +410,10 @@ class ViewSet(APIView, Generic[_ModelT]):
 # --- the CRUD mixins ------------------------------------------------------------------------------
 
 
-def _write_fields(data: Any) -> dict[str, Any]:
-    """Return the fields a request body sets (those left out of a PATCH are UNSET)."""
-    return {
-        name: value
-        for name in data.__struct_fields__
-        if (value := getattr(data, name)) is not msgspec.UNSET
-    }
-
-
-def _assign(obj: Any, data: Any) -> Any:
-    """Write a create or update body to ``obj``: a Serializer its column values (read-only
-    fields left out), a Struct each field."""
-    if isinstance(data, Serializer):
-        return data.update_instance(obj)
-    for name, value in _write_fields(data).items():
-        setattr(obj, name, value)
-    return obj
-
-
 async def _assign_patch(view: Any, obj: Any, patch: Any) -> Any:
     """Write the fields a PATCH body sends to ``obj``; with a Serializer, the object's state
     merged with them passes the serializer's validators first (a 422 when it does not)."""
-    fields = _write_fields(patch)
+    fields = write_fields(patch)
     serializer = view.get_serializer_class("partial_update")
     if fields and isinstance(serializer, type) and issubclass(serializer, Serializer):
         current = (await serializer.afrom_model(obj)).to_dict()
@@ -447,75 +427,6 @@ async def _assign_patch(view: Any, obj: Any, patch: Any) -> Any:
         }
     for name, value in fields.items():
         setattr(obj, name, value)
-    return obj
-
-
-async def _validated(obj: Any) -> Any:
-    """Run the model's validation on ``obj`` (a 422 when it fails); return it."""
-    await sync_to_thread(_check_model, obj)
-    return obj
-
-
-def _check_model(obj: Any) -> None:
-    """Raise a 422 for what the model's validation refuses, uniqueness included."""
-    errors: dict[str, list[str]] = {}
-    try:
-        # Django's own unique check reads the default database whatever the object's is.
-        obj.full_clean(validate_unique=False)
-    except ValidationError as exc:
-        errors = {field: list(messages) for field, messages in exc.message_dict.items()}
-    for field, message in _unique_clashes(obj):
-        errors.setdefault(field, []).append(message)
-    if errors:
-        raise _body_errors(errors)
-
-
-def _body_errors(errors: dict[str, list[str]]) -> RequestValidationError:
-    return RequestValidationError(
-        [
-            {"loc": ["body", field], "msg": message, "type": "value_error"}
-            for field, messages in errors.items()
-            for message in messages
-        ]
-    )
-
-
-def _unique_clashes(obj: Any) -> list[tuple[str, str]]:
-    """Return ``(field, message)`` for each unique constraint another row already holds."""
-    database = router.db_for_write(type(obj), instance=obj)
-    unique_checks, _ = obj._get_unique_checks()
-    clashes: list[tuple[str, str]] = []
-    for model_class, fields in unique_checks:
-        lookup = {}
-        for name in fields:
-            value = getattr(obj, model_class._meta.get_field(name).attname)
-            if value is None:
-                break  # NULLs never clash
-            lookup[name] = value
-        else:
-            others = model_class._default_manager.using(database).filter(**lookup)
-            if obj.pk is not None:
-                others = others.exclude(pk=obj.pk)
-            if others.exists():
-                error = obj.unique_error_message(model_class, fields)
-                field = fields[0] if len(fields) == 1 else NON_FIELD_ERRORS
-                clashes.append((field, error.messages[0]))
-    return clashes
-
-
-async def _saved(obj: Any, perform: Callable[[Any], Awaitable[None]]) -> Any:
-    """Save through the viewset's hook; a row saved meanwhile with the same unique value is a
-    422 as well (the database refused what the check before could not see)."""
-    try:
-        await perform(obj)
-    except IntegrityError:
-        clashes = await sync_to_thread(_unique_clashes, obj)
-        if not clashes:
-            raise
-        errors: dict[str, list[str]] = {}
-        for field, message in clashes:
-            errors.setdefault(field, []).append(message)
-        raise _body_errors(errors) from None
     return obj
 
 
@@ -561,8 +472,8 @@ class CreateMixin:
 
     async def create(self: Any, request: Request, data: Any) -> Any:
         """Create an object."""
-        obj = await _validated(_assign(await _new_object(self), data))
-        return await _saved(obj, self.perform_create)
+        obj = await validated(assign(await _new_object(self), data))
+        return await saved(obj, self.perform_create)
 
 
 class UpdateMixin:
@@ -571,8 +482,8 @@ class UpdateMixin:
 
     async def update(self: Any, request: Request, data: Any) -> Any:
         """Replace an object's fields."""
-        obj = await _validated(_assign(await self.get_object(), data))
-        return await _saved(obj, self.perform_update)
+        obj = await validated(assign(await self.get_object(), data))
+        return await saved(obj, self.perform_update)
 
 
 class PartialUpdateMixin:
@@ -581,8 +492,8 @@ class PartialUpdateMixin:
 
     async def partial_update(self: Any, request: Request, data: Any) -> Any:
         """Change some of an object's fields."""
-        obj = await _validated(await _assign_patch(self, await self.get_object(), data))
-        return await _saved(obj, self.perform_update)
+        obj = await validated(await _assign_patch(self, await self.get_object(), data))
+        return await saved(obj, self.perform_update)
 
 
 class DestroyMixin:
