@@ -689,23 +689,24 @@ def _action_routes(
         if attr in _RESERVED_NAMES:
             raise ValueError(f"{cls.__name__}.{attr}: @action cannot take a standard action's name")
         route = f"{root}/{{{lookup}}}/{record.path}" if record.detail else f"{root}/{record.path}"
+        given = record.options
         options: dict[str, Any] = {
             **shared,
-            "name": f"{base}-{record.name or record.fn.__name__}",
-            "guards": _pick(record.guards, shared["guards"]),
-            "auth": _pick(record.auth, shared["auth"]),
-            "validate_response": _pick(record.validate_response, shared["validate_response"]),
-            "tags": _pick(record.tags, shared["tags"]),
-            "include_in_schema": _pick(record.include_in_schema, shared["include_in_schema"]),
-            "status_code": record.status_code,
-            "summary": record.summary,
-            "description": record.description,
+            "name": f"{base}-{given.name or record.fn.__name__}",
+            "guards": _pick(given.guards, shared["guards"]),
+            "auth": _pick(given.auth, shared["auth"]),
+            "validate_response": _pick(given.validate_response, shared["validate_response"]),
+            "tags": _pick(given.tags, shared["tags"]),
+            "include_in_schema": _pick(given.include_in_schema, shared["include_in_schema"]),
+            "status_code": given.status_code,
+            "summary": given.summary,
+            "description": given.description,
             "inline": _inline(cls, record),
         }
-        if record.response_model is not RESPONSE_MODEL_UNSET:
-            options["response_model"] = record.response_model
+        if given.response_model is not RESPONSE_MODEL_UNSET:
+            options["response_model"] = given.response_model
         for method in record.methods:
             handler = build_handler(cls, record.fn, attr, attributes=attributes)
-            named = explicit or record.name is not None
+            named = explicit or given.name is not None
             specs.append(RouteSpec(route, (method,), handler, options, named))
     return specs
