@@ -439,12 +439,16 @@ def _values_projection(
 _ROW_PLANS: dict[tuple[type[msgspec.Struct], type[Model]], RowPlan] = {}
 
 
-def _row_plan(struct_type: type[msgspec.Struct], model: type[Model]) -> RowPlan:
+def _row_plan(
+    struct_type: type[msgspec.Struct], model: type[Model], projection: Sequence[str]
+) -> RowPlan:
+    """Return the plan of a Struct whose fields are all columns (``projection``: their names,
+    the same for every QuerySet of ``model``)."""
     key = (struct_type, model)
     plan = _ROW_PLANS.get(key)
     if plan is None:
         keys = [info.encode_name for info in _fields(struct_type)]
-        plan = _ROW_PLANS[key] = RowPlan(struct_type, keys)
+        plan = _ROW_PLANS[key] = RowPlan(struct_type, keys, model, projection)
     return plan
 
 
@@ -459,7 +463,8 @@ def _struct_rows(queryset: QuerySet[Any], struct_type: type[msgspec.Struct]) -> 
             and all(_column_names(struct_type, queryset.model) or ("",))
         ):
             # Every field a column (no annotation): read column by column (_django/rows.py).
-            return read_columns(queryset, projection, _row_plan(struct_type, queryset.model))
+            plan = _row_plan(struct_type, queryset.model, projection)
+            return read_columns(queryset, projection, plan)
         rows = list(_without_prefetches(queryset).values(*projection))
         renames = _renames(struct_type)
         if renames:

@@ -2,9 +2,11 @@
 
 ``.values(*fields)`` followed by ``msgspec.convert`` spends most of its time per row in Python:
 Django runs each column's converters through a generic loop, row by row, builds a dict per row,
-and msgspec reads each dict back. :func:`read_columns` runs the same query (Django's
-``values_list(*fields)``, compiled and executed by Django's compiler) and then works a column at
-a time:
+and msgspec reads each dict back. :func:`read_columns` runs the same query, compiled and
+executed by Django's compiler: the QuerySet's own SELECT when the Struct names every column of
+the model and the QuerySet selects exactly those (nothing deferred, joined, annotated or
+combined: the same columns, with no ``values()`` clone to build and compile), else
+``values_list(*fields)``. Then it works a column at a time:
 
 * Each column's converters run over the column, in the order Django runs them, one list
   comprehension per converter. A converter is skipped when the column holds only values it
@@ -41,7 +43,7 @@ from django.db.models.sql.constants import MULTI
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from django.db.models import QuerySet
+    from django.db.models import Model, QuerySet
 
 __all__ = ("RowPlan", "accepted_types", "read_columns")
 
@@ -100,9 +102,15 @@ def accepted_types(tp: Any) -> frozenset[type] | None:
 class RowPlan:
     """How one Struct is read from one model's columns, decided once per pair."""
 
-    __slots__ = ("accepted", "keys", "positional", "struct_type")
+    __slots__ = ("accepted", "attnames", "keys", "struct_type")
 
-    def __init__(self, struct_type: type[msgspec.Struct], keys: Sequence[str]) -> None:
+    def __init__(
+        self,
+        struct_type: type[msgspec.Struct],
+        keys: Sequence[str],
+        model: type[Model],
+        projection: Sequence[str],
+    ) -> None:
         self.struct_type = struct_type
         # The fields' JSON names, for rows that go through msgspec.convert as dicts.
         self.keys = tuple(keys)
@@ -118,30 +126,30 @@ class RowPlan:
         self.accepted: tuple[frozenset[type], ...] | None = (
             tuple(t for t in accepted if t is not None) if positional else None
         )
-        self.positional = positional
+        # The columns of ``projection`` by attribute name when they are all the model's columns:
+        # then a plain QuerySet's own SELECT (every column) is read as it is, with no
+        # values_list() clone and no second compilation of the field names.
+        meta = model._meta
+        attnames = tuple(
+            meta.pk.attname if name == "pk" else meta.get_field(name).attname for name in projection
+        )
+        every = {field.attname for field in meta.concrete_fields}
+        self.attnames = attnames if set(attnames) == every else None
 
 
 def read_columns(queryset: QuerySet[Any], projection: Sequence[str], plan: RowPlan) -> list[Any]:
     """Return the rows of ``queryset``'s ``values_list(*projection)``, every name a column of
     its model, as Structs of ``plan`` or as dicts for ``msgspec.convert`` (module docstring)."""
-    clone = queryset.values_list(*projection)
-    query = clone.query
-    compiler = query.get_compiler(using=clone.db)
-    rows = list(chain.from_iterable(compiler.execute_sql(MULTI, chunked_fetch=False)))
-    if not rows:
-        return []  # (an empty ``__in`` is not even run: the compiler may have selected nothing)
-    fields = [selected[0] for selected in compiler.select[0 : compiler.col_count]]
-    if query.extra_select or query.annotation_select or len(fields) != len(projection):
-        # Not the plain columns this module expects: Django's own reading.
-        tuples = list(compiler.results_iter(results=[rows], tuple_expected=True))
-        return [dict(zip(plan.keys, row, strict=True)) for row in tuples]
-    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
-    connection = compiler.connection
-    for position, (converters, expression) in compiler.get_converters(fields).items():
-        column = columns[position]
-        for converter in converters:
-            column = _converted(converter, column, expression, connection)
-        columns[position] = column
+    read = None
+    if plan.attnames is not None and _whole_rows(queryset.query):
+        read = _read_whole_rows(queryset, plan.attnames)
+    if read is None:
+        read = _read_projection(queryset, projection)
+    if isinstance(read, _DictRows):
+        return [dict(zip(plan.keys, row, strict=True)) for row in read.rows]
+    columns = read
+    if not columns:
+        return []
     accepted = plan.accepted
     if accepted is not None and all(
         kinds is ANY_TYPE or set(map(type, column)) <= kinds
@@ -150,6 +158,82 @@ def read_columns(queryset: QuerySet[Any], projection: Sequence[str], plan: RowPl
         return list(map(plan.struct_type, *columns))
     keys = plan.keys
     return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+class _DictRows:
+    """Rows Django read its own way (columns this module does not expect): tuples in the
+    projection's order."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self.rows = rows
+
+
+def _whole_rows(query: Any) -> bool:
+    """Return whether ``query`` selects exactly its model's columns (Django's default SELECT:
+    nothing deferred, joined, annotated or combined)."""
+    deferred, defer = query.deferred_loading
+    return bool(
+        query.default_cols
+        and not query.select_related
+        and not query.annotation_select
+        and not query.extra_select
+        and not deferred
+        and defer
+        and not query.combinator
+    )
+
+
+def _fetch(query: Any, database: str) -> tuple[Any, list[Any], list[Any]]:
+    """Run ``query`` with Django's compiler; return it, its rows and its selected columns."""
+    compiler = query.get_compiler(using=database)
+    rows = list(chain.from_iterable(compiler.execute_sql(MULTI, chunked_fetch=False)))
+    if not rows:
+        # (An empty ``__in`` is not even run: the compiler may have selected nothing.)
+        return compiler, rows, []
+    return compiler, rows, [selected[0] for selected in compiler.select[0 : compiler.col_count]]
+
+
+def _read_whole_rows(
+    queryset: QuerySet[Any], attnames: Sequence[str]
+) -> list[Sequence[Any]] | None:
+    """Return the columns ``attnames`` names, read with the QuerySet's own SELECT; None when
+    its columns are not the ones expected (the caller then reads the projection)."""
+    compiler, rows, fields = _fetch(queryset.query, queryset.db)
+    if not rows:
+        return []
+    position = {
+        getattr(getattr(f, "target", None), "attname", None): i for i, f in enumerate(fields)
+    }
+    if len(position) != len(fields) or not all(name in position for name in attnames):
+        return None
+    columns = _converted_columns(compiler, rows, fields)
+    return [columns[position[name]] for name in attnames]
+
+
+def _read_projection(queryset: QuerySet[Any], projection: Sequence[str]) -> Any:
+    """Return the columns of ``values_list(*projection)`` (or, for columns this module does
+    not expect, Django's own rows as :class:`_DictRows`)."""
+    query = queryset.values_list(*projection).query
+    compiler, rows, fields = _fetch(query, queryset.db)
+    if not rows:
+        return []
+    if query.extra_select or query.annotation_select or len(fields) != len(projection):
+        return _DictRows(list(compiler.results_iter(results=[rows], tuple_expected=True)))
+    return _converted_columns(compiler, rows, fields)
+
+
+def _converted_columns(compiler: Any, rows: list[Any], fields: list[Any]) -> list[Sequence[Any]]:
+    """Return ``rows`` as columns, each converted as Django converts it (module docstring)."""
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    connection = compiler.connection
+    for position, (converters, expression) in compiler.get_converters(fields).items():
+        column = columns[position]
+        for converter in converters:
+            column = _converted(converter, column, expression, connection)
+        columns[position] = column
+    return columns
 
 
 def _name(converter: Converter) -> tuple[str, str]:

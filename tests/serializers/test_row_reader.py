@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 import pytest
+from django.db.models import Value
 
 from django_bolt import BoltAPI
 from django_bolt._django.models import ModelResults
@@ -50,6 +51,25 @@ class ReadingRow(msgspec.Struct):
     count: int
     elapsed: datetime.timedelta | None
     author_id: int | None
+
+
+class ReadingShuffled(msgspec.Struct):
+    """Every column too, in another order than the model's (and the key named ``pk``)."""
+
+    author_id: int | None
+    label: str | None
+    ok: bool
+    taken: datetime.datetime
+    pk: int
+    elapsed: datetime.timedelta | None
+    count: int
+    data: Any
+    day: datetime.date | None
+    at: datetime.time | None
+    uid: uuid.UUID | None
+    maybe: bool | None
+    amount: decimal.Decimal | None
+    ratio: float | None
 
 
 class ReadingChecked(msgspec.Struct, rename="camel"):
@@ -149,6 +169,7 @@ def _database_time_zone(alias: str, zone: str | None) -> Iterator[None]:
     "struct_type",
     [
         pytest.param(ReadingRow, id="positional"),
+        pytest.param(ReadingShuffled, id="positional-shuffled"),
         pytest.param(ReadingChecked, id="converted"),
         pytest.param(ReadingKeywords, id="keyword-only"),
         pytest.param(ReadingAsFloat, id="int-to-float"),
@@ -161,6 +182,32 @@ def test_rows_are_what_values_and_convert_gave(db_alias: str, struct_type: Any) 
     assert read == expected
     assert msgspec.json.decode(read)[0]  # three rows, not an empty list
     assert len(msgspec.json.decode(read)) == 3
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        pytest.param(lambda qs: qs.select_related("author"), id="select-related"),
+        pytest.param(lambda qs: qs.only("id", "ok"), id="only"),
+        pytest.param(lambda qs: qs.defer("data"), id="defer"),
+        pytest.param(lambda qs: qs.annotate(extra=Value(1)), id="annotated"),
+        pytest.param(lambda qs: qs.extra(select={"two": "1 + 1"}), id="extra-select"),
+        pytest.param(lambda qs: qs.filter(ok=False).order_by("-taken"), id="filtered"),
+        pytest.param(
+            lambda qs: qs.order_by().union(qs.order_by().filter(ok=True)).order_by("id"),
+            id="union",
+        ),
+        pytest.param(lambda qs: qs.distinct()[1:3], id="distinct-sliced"),
+    ],
+)
+def test_every_queryset_shape_reads_the_same(db_alias: str, shape: Any) -> None:
+    # ReadingRow names every column: a plain QuerySet's own SELECT is read; other shapes
+    # (joins, deferred or extra columns, combined queries) go through values_list().
+    _fill(db_alias)
+    queryset = shape(Reading.objects.using(db_alias).order_by("id"))
+    expected, read = _both_ways(queryset, ReadingRow)
+    assert read == expected
+    assert msgspec.json.decode(read)
 
 
 def test_plain_fields_build_the_structs_directly(db_alias: str) -> None:
