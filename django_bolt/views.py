@@ -348,10 +348,14 @@ class ViewSet(APIView, Generic[_ModelT]):
         # One hop to the pool of def handlers: cheaper than the async ORM's own thread.
         return await sync_to_thread(query.fetch)
 
-    async def _object_query(self, args: tuple[Any, ...], lookups: dict[str, Any]) -> ObjectQuery:
+    async def _object_query(
+        self, args: tuple[Any, ...], lookups: dict[str, Any], queryset: Any = None
+    ) -> ObjectQuery:
         """Return what :meth:`get_object` reads: its QuerySet (``get_queryset()`` and
-        ``filter_queryset()`` run here, on the loop) and its lookups."""
-        queryset = await self.filter_queryset(await self.get_queryset())
+        ``filter_queryset()`` run here, on the loop, unless ``queryset`` is given) and its
+        lookups."""
+        if queryset is None:
+            queryset = await self.filter_queryset(await self.get_queryset())
         if args:
             if len(args) != 1 or lookups:
                 raise TypeError("get_object() takes one lookup value or keyword lookups")
@@ -462,8 +466,16 @@ async def _retrieve_in_one_call(self: Any, request: Request) -> Any:
     return await self._object_query((), {})
 
 
-_retrieve_in_one_call.__name__ = "retrieve"
-_retrieve_in_one_call.__doc__ = RetrieveMixin.retrieve.__doc__
+async def _retrieve_from_base(self: Any, request: Request) -> Any:
+    # The same, when get_queryset() and filter_queryset() are ViewSet's too: they would only
+    # clone the class's QuerySet, which QuerySet.get() clones anyway before it filters.
+    base = self._base_queryset
+    return await self._object_query((), {}, base if isinstance(base, QuerySet) else None)
+
+
+for _retrieve in (_retrieve_in_one_call, _retrieve_from_base):
+    _retrieve.__name__ = "retrieve"
+    _retrieve.__doc__ = RetrieveMixin.retrieve.__doc__
 
 
 class CreateMixin:
@@ -611,7 +623,11 @@ def _served(cls: type[ViewSet[Any]], action: str, func: Any) -> Any:
     ):
         model = _response_model(cls, action, func)
         if model is RESPONSE_MODEL_UNSET or accepts_models(model):
-            return _retrieve_in_one_call
+            plain = (
+                cls.get_queryset is ViewSet.get_queryset
+                and cls.filter_queryset is ViewSet.filter_queryset
+            )
+            return _retrieve_from_base if plain else _retrieve_in_one_call
     return func
 
 

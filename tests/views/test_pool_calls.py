@@ -115,9 +115,35 @@ def test_a_model_viewsets_retrieve_takes_one_pool_call(alias: str, pool_calls: l
                 raise PermissionDenied()
             return found
 
+    @api.viewset("/narrowed")
+    class Narrowed(ReadOnlyModelViewSet):
+        queryset = Group.objects.using(alias).all()
+        serializer_class = GroupOut
+
+        async def get_queryset(self) -> Any:
+            return (await super().get_queryset()).exclude(name="g01")
+
+    @api.viewset("/filtered")
+    class Filtered(ReadOnlyModelViewSet):
+        queryset = Group.objects.using(alias).all()
+        serializer_class = GroupOut
+
+        async def filter_queryset(self, queryset: Any) -> Any:
+            return queryset.exclude(name=self.request.query.get("hide", ""))
+
     first = Group.objects.using(alias).order_by("id").first()
     assert first is not None
     with TestClient(api) as client:
+        # get_queryset() and filter_queryset(), when overridden, still decide what is found.
+        for path, found in [
+            (f"/narrowed/{first.pk}", False),
+            (f"/narrowed/{first.pk + 1}", True),
+            (f"/filtered/{first.pk}?hide=g01", False),
+            (f"/filtered/{first.pk}?hide=g02", True),
+        ]:
+            pool_calls.clear()
+            assert client.get(path).status_code == (200 if found else 404), path
+            assert len(pool_calls) == 1, (path, pool_calls)
         pool_calls.clear()
         assert client.get(f"/groups/{first.pk}").json() == {"id": first.pk, "name": "g01"}
         assert len(pool_calls) == 1, pool_calls
