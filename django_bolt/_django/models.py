@@ -40,7 +40,7 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable
 
-from django_bolt._django.rows import RowPlan, read_columns
+from django_bolt._django.rows import RowPlan, read_columns, read_one
 from django_bolt._http.wire import JSON_ENCODER, WireResponse
 from django_bolt.concurrency import run_in_pool
 from django_bolt.exceptions import NotFound, ResponseValidationError
@@ -63,6 +63,9 @@ __all__ = (
 )
 
 
+_MISSING: Final[Any] = object()
+
+
 class ObjectQuery:
     """One object to read where the ORM may run: ``queryset.get(**lookups)``.
 
@@ -81,8 +84,27 @@ class ObjectQuery:
         the lookup value is one the field cannot hold (a word for an integer key)."""
         try:
             return self.queryset.get(**self.lookups)
-        except (ObjectDoesNotExist, ValueError, TypeError, ValidationError):
+        except _NOT_FOUND:
             raise NotFound(detail="Not found") from None
+
+    def fetch_row(self, projection: Sequence[str], plan: RowPlan) -> Any:
+        """Return the object as a row of ``plan``'s Struct (read as QuerySets of it are, with no
+        model instance in between), with :meth:`fetch`'s 404s; ``_MISSING`` where ``get()``
+        itself must answer (a combined or locking QuerySet, or several rows: its error)."""
+        query = self.queryset.query
+        if query.combinator or query.select_for_update:
+            return _MISSING
+        try:
+            rows = read_one(self.queryset, self.lookups, projection, plan)
+        except _NOT_FOUND:
+            raise NotFound(detail="Not found") from None
+        if not rows:
+            raise NotFound(detail="Not found")
+        return rows[0] if len(rows) == 1 else _MISSING
+
+
+# What a lookup raises for a value its field cannot hold (or no row): the 404 of get_object().
+_NOT_FOUND: Final = (ObjectDoesNotExist, ValueError, TypeError, ValidationError)
 
 
 # What the converter's slow path hands to ModelResults (a list of instances is recognised by
@@ -90,7 +112,6 @@ class ObjectQuery:
 MODEL_RESULTS: Final = (Model, QuerySet, ObjectQuery)
 
 _ENCODE: Final = JSON_ENCODER.encode
-_MISSING: Final[Any] = object()
 
 
 # --- types ----------------------------------------------------------------------------------------
@@ -500,6 +521,9 @@ class ModelResults:
         """Return ``value`` (an instance, a list of them, a QuerySet, an :class:`ObjectQuery`)
         as JSON-ready data."""
         if value.__class__ is ObjectQuery:
+            row = self._object_row(value)
+            if row is not _MISSING:
+                return self._converted(row)
             value = value.fetch()
         target = self._item_struct if self._many else self._struct
         if target is None:
@@ -519,10 +543,33 @@ class ModelResults:
                 row_reader(target, type(item))(item) if isinstance(item, Model) else item
                 for item in value
             ]
+        return self._converted(rows)
+
+    def _converted(self, rows: Any) -> Any:
+        if rows.__class__ is self._declared:
+            return rows  # a Struct built from values msgspec.convert takes as they are
         try:
             return msgspec.convert(rows, self._declared)
         except msgspec.ValidationError as exc:
             raise ResponseValidationError(str(exc), self._handler) from None
+
+    def _object_row(self, query: ObjectQuery) -> Any:
+        """Return the object ``query`` names read as a row of the declared Struct, when every
+        field is a column whose attribute is its value; else ``_MISSING`` (read the instance)."""
+        target = self._struct
+        queryset = query.queryset
+        if (
+            self._many
+            or target is None
+            or hasattr(target, "__bolt_from_models__")
+            or queryset._iterable_class is not ModelIterable
+        ):
+            return _MISSING
+        names = _column_names(target, queryset.model)
+        if not names or not all(names):
+            return _MISSING
+        plan = _row_plan(target, queryset.model, names)
+        return query.fetch_row(names, plan) if plan.plain_attributes else _MISSING
 
     def _serialized(self, from_models: Callable[[Any], list[Any]], value: Any) -> Any:
         if isinstance(value, Model):

@@ -38,6 +38,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 from django.conf import settings
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.query import MAX_GET_RESULTS
+from django.db.models.query_utils import DeferredAttribute
 from django.db.models.sql.constants import MULTI
 
 if TYPE_CHECKING:
@@ -45,7 +48,7 @@ if TYPE_CHECKING:
 
     from django.db.models import Model, QuerySet
 
-__all__ = ("RowPlan", "accepted_types", "read_columns")
+__all__ = ("RowPlan", "accepted_types", "read_columns", "read_one")
 
 _NONE: Final = type(None)
 # Types msgspec.convert returns unchanged for a field of exactly that type (strict mode).
@@ -74,6 +77,8 @@ _SQLITE_DATETIME: Final = (_SQLITE_OPS, "DatabaseOperations.convert_datetimefiel
 # Time zones whose make_aware() is ``replace(tzinfo=...)`` in every Django we support.
 _PLAIN_ZONES: Final = (datetime.timezone, zoneinfo.ZoneInfo)
 _DATETIME_OR_NONE: Final = frozenset({datetime.datetime, _NONE})
+# The descriptors that give an instance's column value as loaded.
+_PLAIN_DESCRIPTORS: Final = (DeferredAttribute, ForeignKeyDeferredAttribute)
 
 Converter = Any  # Django's (value, expression, connection) -> value
 
@@ -102,7 +107,7 @@ def accepted_types(tp: Any) -> frozenset[type] | None:
 class RowPlan:
     """How one Struct is read from one model's columns, decided once per pair."""
 
-    __slots__ = ("accepted", "attnames", "keys", "struct_type")
+    __slots__ = ("accepted", "attnames", "keys", "plain_attributes", "struct_type")
 
     def __init__(
         self,
@@ -135,6 +140,11 @@ class RowPlan:
         )
         every = {field.attname for field in meta.concrete_fields}
         self.attnames = attnames if set(attnames) == every else None
+        # Whether an instance's attributes are its column values (Django's plain descriptors,
+        # not a FileField's): then one object may be read as a row too (:func:`read_one`).
+        self.plain_attributes = all(
+            type(getattr(model, name, None)) in _PLAIN_DESCRIPTORS for name in attnames
+        )
 
 
 def read_columns(queryset: QuerySet[Any], projection: Sequence[str], plan: RowPlan) -> list[Any]:
@@ -158,6 +168,20 @@ def read_columns(queryset: QuerySet[Any], projection: Sequence[str], plan: RowPl
         return list(map(plan.struct_type, *columns))
     keys = plan.keys
     return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def read_one(
+    queryset: QuerySet[Any], lookups: dict[str, Any], projection: Sequence[str], plan: RowPlan
+) -> list[Any]:
+    """Return the rows ``queryset.get(**lookups)`` looks at, read as :func:`read_columns` reads
+    them: the QuerySet filtered, unordered and cut at Django's ``MAX_GET_RESULTS``, as
+    ``QuerySet.get()`` does before it counts them (the caller decides what 0, 1 or more rows
+    mean, and leaves combined and locking QuerySets to ``get()`` itself)."""
+    clone = queryset.filter(**lookups)
+    if clone.query.can_filter() and not clone.query.distinct_fields:
+        clone = clone.order_by()
+    clone.query.set_limits(high=MAX_GET_RESULTS)
+    return read_columns(clone, projection, plan)
 
 
 class _DictRows:

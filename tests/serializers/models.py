@@ -84,4 +84,14 @@ class LegacyReading(models.Model):
         db_table = "bolt_legacy_reading"
 
 
+class Attachment(models.Model):
+    """A column whose attribute is not its value (a FieldFile, not the stored name)."""
+
+    upload = models.FileField()
+
+    class Meta:
+        app_label = APP_LABEL
+        managed = False
+
+
 MODELS = (Author, Tag, Book, Profile, Reading)

@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import msgspec
 import pytest
 from django.db.models import Value
+from django.db.models.signals import post_init
 
 from django_bolt import BoltAPI
-from django_bolt._django.models import ModelResults
-from django_bolt.exceptions import ResponseValidationError
+from django_bolt._django.models import ModelResults, ObjectQuery, row_reader
+from django_bolt._django.rows import RowPlan
+from django_bolt.exceptions import NotFound, ResponseValidationError
 from django_bolt.testing import TestClient
-from tests.serializers.models import Author, LegacyReading, Reading
+from tests.serializers.models import Attachment, Author, LegacyReading, Reading
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -317,3 +319,59 @@ def test_routes_send_the_same_bytes(db_alias: str) -> None:
         assert client.get("/sync").content == _through_values(
             queryset.order_by("-id"), ReadingChecked
         )
+
+
+@pytest.mark.parametrize(
+    "struct_type",
+    [
+        pytest.param(ReadingRow, id="positional"),
+        pytest.param(ReadingShuffled, id="positional-shuffled"),
+        pytest.param(ReadingChecked, id="converted"),
+        pytest.param(ReadingKeywords, id="keyword-only"),
+    ],
+)
+def test_one_object_reads_as_its_instance_did(db_alias: str, struct_type: Any) -> None:
+    # A viewset's retrieve (an ObjectQuery) reads one row the way QuerySets are read; before,
+    # the instance was fetched and read attribute by attribute.
+    _fill(db_alias)
+    queryset = Reading.objects.using(db_alias).order_by("-id")
+    results = ModelResults(struct_type, "test")
+    for instance in queryset:
+        before = msgspec.json.encode(
+            msgspec.convert(row_reader(struct_type, Reading)(instance), struct_type)
+        )
+        assert results.encode(ObjectQuery(queryset, {"pk": instance.pk})) == before
+        assert results.encode(ObjectQuery(queryset, {"pk": str(instance.pk)})) == before
+    for missing in ({"pk": 10**9}, {"pk": "abc"}, {"label": "nobody"}):
+        with pytest.raises(NotFound):
+            results.encode(ObjectQuery(queryset, missing))
+    # No model instance in between (counted by Django's post_init signal).
+    made: list[Any] = []
+
+    def count(sender: Any, instance: Any, **kwargs: Any) -> None:
+        made.append(instance)
+
+    post_init.connect(count, sender=Reading)
+    try:
+        results.encode(ObjectQuery(queryset, {"pk": instance.pk}))
+    finally:
+        post_init.disconnect(count, sender=Reading)
+    assert made == []
+    # Several rows: QuerySet.get()'s own error, as before.
+    with pytest.raises(Reading.MultipleObjectsReturned):
+        results.encode(ObjectQuery(queryset, {"ok": False}))
+
+
+def test_a_column_whose_attribute_is_not_its_value_is_read_from_the_instance() -> None:
+    class AttachmentRow(msgspec.Struct):
+        id: int
+        upload: str
+
+    class ReadingShort(msgspec.Struct):
+        id: int
+        ok: bool
+
+    assert not RowPlan(
+        AttachmentRow, ["id", "upload"], Attachment, ["id", "upload"]
+    ).plain_attributes
+    assert RowPlan(ReadingShort, ["id", "ok"], Reading, ["id", "ok"]).plain_attributes
