@@ -14,7 +14,7 @@ from django_bolt.exceptions import RequestValidationError, ResponseValidationErr
 from django_bolt.serializers.plan import NESTED_MANY, output_plan, strip_type
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from django_bolt.serializers.plan import OutputPlan
 
@@ -130,38 +130,27 @@ def dump_nested(value: Any) -> Any:
     if cls in _LEAVES:
         return value
     if cls is dict:
-        return _dump_in_dict(value)
+        return _dump_items(value, value.items(), dict)
     if cls is list or cls is tuple:
-        return _dump_in_sequence(value)
+        return _dump_items(value, enumerate(value), list)
     if getattr(cls, "__bolt_serializer__", False) and not output_plan(cls).plain:
         return value.dump()
     return value
 
 
-def _dump_in_dict(value: dict[Any, Any]) -> dict[Any, Any]:
-    changed: dict[Any, Any] | None = None
-    for key, item in value.items():
+def _dump_items(value: Any, items: Iterable[tuple[Any, Any]], copy: Callable[[Any], Any]) -> Any:
+    """Return ``value`` (a dict or a sequence: its ``(key, item)`` pairs) with its items
+    dumped; a copy (``copy(value)``) only when one of them changed."""
+    changed: Any = None
+    for key, item in items:
         if item.__class__ in _LEAVES:
             continue
         dumped = dump_nested(item)
         if dumped is not item:
             if changed is None:
-                changed = dict(value)
+                changed = copy(value)
             changed[key] = dumped
     return value if changed is None else changed
-
-
-def _dump_in_sequence(value: list[Any] | tuple[Any, ...]) -> list[Any] | tuple[Any, ...]:
-    items: list[Any] | None = None
-    for index, item in enumerate(value):
-        if item.__class__ in _LEAVES:
-            continue
-        dumped = dump_nested(item)
-        if dumped is not item:
-            if items is None:
-                items = list(value)
-            items[index] = dumped
-    return value if items is None else items
 
 
 def _says_nothing(tp: Any) -> bool:
