@@ -7,7 +7,10 @@ path, after dicts, lists and the declared Struct, and hands it to the route's
 :class:`ModelResults`, built once at compile time. The rows are read in the pool of ``def``
 handlers (:func:`~django_bolt.concurrency.run_in_pool`): the ORM refuses to run on a thread
 with a running event loop, and the pool's threads follow the same connection rules as ``def``
-handlers (``_django/db.py``), whether the handler was sync or async.
+handlers (``_django/db.py``), whether the handler was sync or async. One trip to the pool per
+request: a ``def`` handler's result is read in the pool call that ran it (:func:`pool_reader`),
+and a viewset's retrieve hands its route an :class:`ObjectQuery`, looked up, converted and
+encoded in one pool call.
 
 What a value becomes:
 
@@ -18,11 +21,13 @@ What a value becomes:
 * **A Struct** (or ``list[Struct]``): when every field of the Struct is a column of the model
   (a field name, a foreign key's ``<name>_id`` or name, ``pk``) or an annotation of the
   QuerySet, the QuerySet is read as ``.values(*fields)``, exactly those columns, and converted
-  to the Struct by msgspec. Otherwise each instance is read field by field (:func:`row_reader`):
-  a field typed as a Struct follows a forward relation, a ``list[Struct]`` a many-to-many or
-  reverse one; the loads that needs are added to the QuerySet first (:func:`loading_plan`:
-  ``select_related`` for forward relations, ``prefetch_related`` for many ones), so a
-  relation costs one query per QuerySet, never one per row.
+  to the Struct by msgspec; without annotations, ``_django/rows.py`` reads the same rows a
+  column at a time, for less (one object of a retrieve too). Otherwise each instance is read
+  field by field (:func:`row_reader`): a field typed as a Struct follows a forward relation, a
+  ``list[Struct]`` a many-to-many or reverse one; the loads that needs are added to the
+  QuerySet first (:func:`loading_plan`: ``select_related`` for forward relations,
+  ``prefetch_related`` for many ones), so a relation costs one query per QuerySet, never one
+  per row.
 
 A value that does not fit the declared type is a
 :class:`~django_bolt.exceptions.ResponseValidationError` (500), as for any other result.
@@ -629,7 +634,7 @@ def model_hooks(
 
     def unencodable(result: Any) -> WireResponse:
         # A list of model instances (seen first, by the validator, or now by the encoder).
-        if type(result) is list and result and isinstance(result[0], Model):
+        if _is_model_list(result):
             return PendingModels(models, result, status_code, json_fields)
         raise  # the TypeError the converter is handling
 
@@ -638,7 +643,7 @@ def model_hooks(
     check = validate_value
 
     def validate_list(result: Any) -> Any:
-        if type(result) is list and result and isinstance(result[0], Model):
+        if _is_model_list(result):
             return result  # read in the pool, not validated attribute by attribute here
         return check(result)
 
