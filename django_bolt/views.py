@@ -348,14 +348,14 @@ class ViewSet(APIView, Generic[_ModelT]):
         # One hop to the pool of def handlers: cheaper than the async ORM's own thread.
         return await sync_to_thread(query.fetch)
 
-    async def _object_query(
-        self, args: tuple[Any, ...], lookups: dict[str, Any], queryset: Any = None
-    ) -> ObjectQuery:
+    async def _object_query(self, args: tuple[Any, ...], lookups: dict[str, Any]) -> ObjectQuery:
         """Return what :meth:`get_object` reads: its QuerySet (``get_queryset()`` and
-        ``filter_queryset()`` run here, on the loop, unless ``queryset`` is given) and its
-        lookups."""
-        if queryset is None:
-            queryset = await self.filter_queryset(await self.get_queryset())
+        ``filter_queryset()`` run here, on the loop) and its lookups."""
+        queryset = await self.filter_queryset(await self.get_queryset())
+        return ObjectQuery(queryset, self._lookups(args, lookups))
+
+    def _lookups(self, args: tuple[Any, ...], lookups: dict[str, Any]) -> dict[str, Any]:
+        """Return the lookups of :meth:`get_object`'s arguments (the path's value without)."""
         if args:
             if len(args) != 1 or lookups:
                 raise TypeError("get_object() takes one lookup value or keyword lookups")
@@ -366,7 +366,7 @@ class ViewSet(APIView, Generic[_ModelT]):
                 # A detail lookup from a route without the value: Django-Bolt's 400.
                 raise BadRequest(detail=f"Missing lookup field: {self.lookup_field}")
             lookups = {self.lookup_field: params[self.lookup_field]}
-        return ObjectQuery(queryset, lookups)
+        return lookups
 
     @classmethod
     def get_default_serializer_class(cls, action: str | None = None) -> Any:
@@ -470,7 +470,9 @@ async def _retrieve_from_base(self: Any, request: Request) -> Any:
     # The same, when get_queryset() and filter_queryset() are ViewSet's too: they would only
     # clone the class's QuerySet, which QuerySet.get() clones anyway before it filters.
     base = self._base_queryset
-    return await self._object_query((), {}, base if isinstance(base, QuerySet) else None)
+    if isinstance(base, QuerySet):
+        return ObjectQuery(base, self._lookups((), {}))
+    return await self._object_query((), {})
 
 
 for _retrieve in (_retrieve_in_one_call, _retrieve_from_base):

@@ -600,6 +600,21 @@ class ModelResults:
         encoded: bytes = await run_in_pool(self.encode, {"value": value})
         return encoded
 
+    def respond(
+        self, value: Any, status_code: int, headers: list[tuple[bytes, bytes]]
+    ) -> WireResponse:
+        """Return the response whose body is ``value`` encoded (call it in a pool thread)."""
+        return WireResponse(status_code, headers, _ENCODE(self.to_data(value)))
+
+    def arespond(
+        self, value: Any, status_code: int, headers: list[tuple[bytes, bytes]]
+    ) -> Awaitable[WireResponse]:
+        """Return :meth:`respond`'s response, made in the pool: the awaitable the pool gives,
+        with no coroutine of ours around it."""
+        kwargs = {"value": value, "status_code": status_code, "headers": headers}
+        found: Awaitable[WireResponse] = run_in_pool(self.respond, kwargs)
+        return found
+
 
 # --- the route converter's hooks ------------------------------------------------------------------
 
@@ -705,8 +720,4 @@ class PendingModels(WireResponse):
 
     def finish(self, request: object) -> Awaitable[WireResponse]:
         """Return the response once the rows are read and encoded."""
-        return self._read()
-
-    async def _read(self) -> WireResponse:
-        body = await self.models.aencode(self.value)
-        return WireResponse(self.status_code, self.raw_headers, body)
+        return self.models.arespond(self.value, self.status_code, self.raw_headers)

@@ -178,9 +178,11 @@ def read_one(
     ``QuerySet.get()`` does before it counts them (the caller decides what 0, 1 or more rows
     mean, and leaves combined and locking QuerySets to ``get()`` itself)."""
     clone = queryset.filter(**lookups)
-    if clone.query.can_filter() and not clone.query.distinct_fields:
-        clone = clone.order_by()
-    clone.query.set_limits(high=MAX_GET_RESULTS)
+    query = clone.query
+    if query.can_filter() and not query.distinct_fields:
+        # What clone.order_by() does, on the clone filter() made (no second clone).
+        query.clear_ordering(force=True, clear_default=False)
+    query.set_limits(high=MAX_GET_RESULTS)
     return read_columns(clone, projection, plan)
 
 
