@@ -186,6 +186,25 @@ ENDPOINTS: Final = (
         servers=BOLT_SERVERS,
         default=False,
     ),
+    # The same two on a ViewSet whose list and retrieve are def methods (bench/app's
+    # /sync-articles). Ours only: Django-Bolt 0.13 leaves def CRUD methods of a viewset out, so
+    # no identical sync code runs there (BENCHMARKS.md compares these with its async ones).
+    Endpoint(
+        "viewset-page-sync",
+        "GET",
+        "/sync-articles?page=2",
+        expected_articles_page(2),
+        servers=("ours", "ours-base"),
+        default=False,
+    ),
+    Endpoint(
+        "viewset-retrieve-sync",
+        "GET",
+        "/sync-articles/42",
+        expected_product(42),
+        servers=("ours", "ours-base"),
+        default=False,
+    ),
     # A plain Django view (bench/app's urls.py): through our runbolt's fall-through to Django,
     # and through gunicorn's sync worker. Django-Bolt 0.13 answers its JSON 404 for paths no
     # API route has (it reaches Django only through an explicit api.mount_django(), which the

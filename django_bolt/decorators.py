@@ -8,16 +8,40 @@ into routes declared like any other. A method marked with ``@action`` on a class
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-__all__ = ("ActionHandler", "action")
+__all__ = ("ActionHandler", "ActionOptions", "action")
 
 _VALID_METHODS: Final = frozenset(
     {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "QUERY"}
 )
 # ``response_model=`` not given: the method's return annotation declares the type.
 RESPONSE_MODEL_UNSET: Final[Any] = object()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ActionOptions:
+    """The route options ``@action(...)`` was given (see :func:`action` for each one).
+
+    ``action()``'s keyword parameters are these fields, in this order (a test holds the two
+    equal): the decorator passes what it was called with through, field by field.
+    """
+
+    name: str | None
+    auth: list[Any] | None
+    guards: list[Any] | None
+    response_model: Any
+    status_code: int | None
+    validate_response: bool | None
+    tags: list[str] | None
+    summary: str | None
+    description: str | None
+    include_in_schema: bool | None
+
+
+_OPTION_NAMES: Final = tuple(option.name for option in dataclasses.fields(ActionOptions))
 
 
 class ActionHandler:
@@ -27,54 +51,21 @@ class ActionHandler:
     read through the class it is this record.
     """
 
-    __slots__ = (
-        "auth",
-        "description",
-        "detail",
-        "fn",
-        "guards",
-        "include_in_schema",
-        "methods",
-        "name",
-        "path",
-        "response_model",
-        "status_code",
-        "summary",
-        "tags",
-        "validate_response",
-    )
+    __slots__ = ("detail", "fn", "methods", "options", "path")
 
     def __init__(
         self,
         fn: Callable[..., Any],
         methods: Sequence[str],
         detail: bool,
-        path: str | None = None,
-        name: str | None = None,
-        auth: list[Any] | None = None,
-        guards: list[Any] | None = None,
-        response_model: Any = RESPONSE_MODEL_UNSET,
-        status_code: int | None = None,
-        validate_response: bool | None = None,
-        tags: list[str] | None = None,
-        summary: str | None = None,
-        description: str | None = None,
-        include_in_schema: bool | None = None,
+        path: str | None,
+        options: ActionOptions,
     ) -> None:
         self.fn = fn
         self.methods = tuple(dict.fromkeys(m.upper() for m in methods))
         self.detail = detail
         self.path = (path if path is not None else fn.__name__).strip("/")
-        self.name = name
-        self.auth = auth
-        self.guards = guards
-        self.response_model = response_model
-        self.status_code = status_code
-        self.validate_response = validate_response
-        self.tags = tags
-        self.summary = summary
-        self.description = description
-        self.include_in_schema = include_in_schema
+        self.options = options
 
     def __get__(self, instance: object, owner: type | None = None) -> Any:
         if instance is None:
@@ -115,6 +106,8 @@ def action(
     ``validate_response`` given here win over the class's; the other options are the route
     decorators'.
     """
+    given = locals()
+    options = ActionOptions(*(given[option] for option in _OPTION_NAMES))
     if isinstance(methods, str) or not isinstance(methods, Sequence) or not methods:
         raise ValueError(f"@action needs a list of HTTP methods, not {methods!r}")
     for method in methods:
@@ -129,21 +122,6 @@ def action(
     def decorator(fn: Callable[..., Any]) -> ActionHandler:
         if not callable(fn):
             raise TypeError(f"@action decorates a method, not {fn!r}")
-        return ActionHandler(
-            fn,
-            methods,
-            detail,
-            path,
-            name=name,
-            auth=auth,
-            guards=guards,
-            response_model=response_model,
-            status_code=status_code,
-            validate_response=validate_response,
-            tags=tags,
-            summary=summary,
-            description=description,
-            include_in_schema=include_in_schema,
-        )
+        return ActionHandler(fn, methods, detail, path, options)
 
     return decorator

@@ -17,22 +17,16 @@ import typing
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, NamedTuple, TypeVar
 
 import msgspec
-from django.core.exceptions import (
-    NON_FIELD_ERRORS,
-    FieldDoesNotExist,
-    ObjectDoesNotExist,
-    ValidationError,
-)
-from django.db import IntegrityError, router
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 
+from django_bolt._django.models import ObjectQuery, accepts_models
+from django_bolt._django.writes import assign, saved, validated, write_fields
 from django_bolt.concurrency import is_inline_safe, sync_to_thread
 from django_bolt.decorators import RESPONSE_MODEL_UNSET, ActionHandler
 from django_bolt.exceptions import (
     BadRequest,
     ConfigurationError,
-    NotFound,
-    RequestValidationError,
 )
 from django_bolt.middleware import middleware as route_middleware_decorator
 from django_bolt.pagination import PaginationBase, paginate, pagination_of
@@ -40,7 +34,7 @@ from django_bolt.request import Request
 from django_bolt.serializers import Serializer
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Callable
 
 __all__ = (
     "APIView",
@@ -350,7 +344,18 @@ class ViewSet(APIView, Generic[_ModelT]):
         and ``get_object(field=value)`` look up explicitly. A value the field cannot hold (a
         word for an integer key) is a 404 as well.
         """
+        query = await self._object_query(args, lookups)
+        # One hop to the pool of def handlers: cheaper than the async ORM's own thread.
+        return await sync_to_thread(query.fetch)
+
+    async def _object_query(self, args: tuple[Any, ...], lookups: dict[str, Any]) -> ObjectQuery:
+        """Return what :meth:`get_object` reads: its QuerySet (``get_queryset()`` and
+        ``filter_queryset()`` run here, on the loop) and its lookups."""
         queryset = await self.filter_queryset(await self.get_queryset())
+        return ObjectQuery(queryset, self._lookups(args, lookups))
+
+    def _lookups(self, args: tuple[Any, ...], lookups: dict[str, Any]) -> dict[str, Any]:
+        """Return the lookups of :meth:`get_object`'s arguments (the path's value without)."""
         if args:
             if len(args) != 1 or lookups:
                 raise TypeError("get_object() takes one lookup value or keyword lookups")
@@ -361,11 +366,7 @@ class ViewSet(APIView, Generic[_ModelT]):
                 # A detail lookup from a route without the value: Django-Bolt's 400.
                 raise BadRequest(detail=f"Missing lookup field: {self.lookup_field}")
             lookups = {self.lookup_field: params[self.lookup_field]}
-        try:
-            # One hop to the pool of def handlers: cheaper than the async ORM's own thread.
-            return await sync_to_thread(queryset.get, **lookups)
-        except (ObjectDoesNotExist, ValueError, TypeError, ValidationError):
-            raise NotFound(detail="Not found") from None
+        return lookups
 
     @classmethod
     def get_default_serializer_class(cls, action: str | None = None) -> Any:
@@ -413,29 +414,10 @@ class ViewSet(APIView, Generic[_ModelT]):
 # --- the CRUD mixins ------------------------------------------------------------------------------
 
 
-def _write_fields(data: Any) -> dict[str, Any]:
-    """Return the fields a request body sets (those left out of a PATCH are UNSET)."""
-    return {
-        name: value
-        for name in data.__struct_fields__
-        if (value := getattr(data, name)) is not msgspec.UNSET
-    }
-
-
-def _assign(obj: Any, data: Any) -> Any:
-    """Write a create or update body to ``obj``: a Serializer its column values (read-only
-    fields left out), a Struct each field."""
-    if isinstance(data, Serializer):
-        return data.update_instance(obj)
-    for name, value in _write_fields(data).items():
-        setattr(obj, name, value)
-    return obj
-
-
 async def _assign_patch(view: Any, obj: Any, patch: Any) -> Any:
     """Write the fields a PATCH body sends to ``obj``; with a Serializer, the object's state
     merged with them passes the serializer's validators first (a 422 when it does not)."""
-    fields = _write_fields(patch)
+    fields = write_fields(patch)
     serializer = view.get_serializer_class("partial_update")
     if fields and isinstance(serializer, type) and issubclass(serializer, Serializer):
         current = (await serializer.afrom_model(obj)).to_dict()
@@ -449,75 +431,6 @@ async def _assign_patch(view: Any, obj: Any, patch: Any) -> Any:
         }
     for name, value in fields.items():
         setattr(obj, name, value)
-    return obj
-
-
-async def _validated(obj: Any) -> Any:
-    """Run the model's validation on ``obj`` (a 422 when it fails); return it."""
-    await sync_to_thread(_check_model, obj)
-    return obj
-
-
-def _check_model(obj: Any) -> None:
-    """Raise a 422 for what the model's validation refuses, uniqueness included."""
-    errors: dict[str, list[str]] = {}
-    try:
-        # Django's own unique check reads the default database whatever the object's is.
-        obj.full_clean(validate_unique=False)
-    except ValidationError as exc:
-        errors = {field: list(messages) for field, messages in exc.message_dict.items()}
-    for field, message in _unique_clashes(obj):
-        errors.setdefault(field, []).append(message)
-    if errors:
-        raise _body_errors(errors)
-
-
-def _body_errors(errors: dict[str, list[str]]) -> RequestValidationError:
-    return RequestValidationError(
-        [
-            {"loc": ["body", field], "msg": message, "type": "value_error"}
-            for field, messages in errors.items()
-            for message in messages
-        ]
-    )
-
-
-def _unique_clashes(obj: Any) -> list[tuple[str, str]]:
-    """Return ``(field, message)`` for each unique constraint another row already holds."""
-    database = router.db_for_write(type(obj), instance=obj)
-    unique_checks, _ = obj._get_unique_checks()
-    clashes: list[tuple[str, str]] = []
-    for model_class, fields in unique_checks:
-        lookup = {}
-        for name in fields:
-            value = getattr(obj, model_class._meta.get_field(name).attname)
-            if value is None:
-                break  # NULLs never clash
-            lookup[name] = value
-        else:
-            others = model_class._default_manager.using(database).filter(**lookup)
-            if obj.pk is not None:
-                others = others.exclude(pk=obj.pk)
-            if others.exists():
-                error = obj.unique_error_message(model_class, fields)
-                field = fields[0] if len(fields) == 1 else NON_FIELD_ERRORS
-                clashes.append((field, error.messages[0]))
-    return clashes
-
-
-async def _saved(obj: Any, perform: Callable[[Any], Awaitable[None]]) -> Any:
-    """Save through the viewset's hook; a row saved meanwhile with the same unique value is a
-    422 as well (the database refused what the check before could not see)."""
-    try:
-        await perform(obj)
-    except IntegrityError:
-        clashes = await sync_to_thread(_unique_clashes, obj)
-        if not clashes:
-            raise
-        errors: dict[str, list[str]] = {}
-        for field, message in clashes:
-            errors.setdefault(field, []).append(message)
-        raise _body_errors(errors) from None
     return obj
 
 
@@ -547,14 +460,34 @@ class RetrieveMixin:
         return await self.get_object()
 
 
+async def _retrieve_in_one_call(self: Any, request: Request) -> Any:
+    # RetrieveMixin.retrieve's route when get_object() is ViewSet's: the object is looked up by
+    # the route's converter, in the same pool call that converts and encodes it.
+    return await self._object_query((), {})
+
+
+async def _retrieve_from_base(self: Any, request: Request) -> Any:
+    # The same, when get_queryset() and filter_queryset() are ViewSet's too: they would only
+    # clone the class's QuerySet, which QuerySet.get() clones anyway before it filters.
+    base = self._base_queryset
+    if isinstance(base, QuerySet):
+        return ObjectQuery(base, self._lookups((), {}))
+    return await self._object_query((), {})
+
+
+for _retrieve in (_retrieve_in_one_call, _retrieve_from_base):
+    _retrieve.__name__ = "retrieve"
+    _retrieve.__doc__ = RetrieveMixin.retrieve.__doc__
+
+
 class CreateMixin:
     """``create``: a new object from the body (``create_serializer_class`` or
     ``serializer_class``), validated by the model, answered 201 with ``serializer_class``."""
 
     async def create(self: Any, request: Request, data: Any) -> Any:
         """Create an object."""
-        obj = await _validated(_assign(await _new_object(self), data))
-        return await _saved(obj, self.perform_create)
+        obj = await validated(assign(await _new_object(self), data))
+        return await saved(obj, self.perform_create)
 
 
 class UpdateMixin:
@@ -563,8 +496,8 @@ class UpdateMixin:
 
     async def update(self: Any, request: Request, data: Any) -> Any:
         """Replace an object's fields."""
-        obj = await _validated(_assign(await self.get_object(), data))
-        return await _saved(obj, self.perform_update)
+        obj = await validated(assign(await self.get_object(), data))
+        return await saved(obj, self.perform_update)
 
 
 class PartialUpdateMixin:
@@ -573,8 +506,8 @@ class PartialUpdateMixin:
 
     async def partial_update(self: Any, request: Request, data: Any) -> Any:
         """Change some of an object's fields."""
-        obj = await _validated(await _assign_patch(self, await self.get_object(), data))
-        return await _saved(obj, self.perform_update)
+        obj = await validated(await _assign_patch(self, await self.get_object(), data))
+        return await saved(obj, self.perform_update)
 
 
 class DestroyMixin:
@@ -681,6 +614,25 @@ def _response_model(cls: type[ViewSet[Any]], action: str, func: Any) -> Any:
     return list[serializer] if action == "list" else serializer  # type: ignore[valid-type]
 
 
+def _served(cls: type[ViewSet[Any]], action: str, func: Any) -> Any:
+    """Return the function a standard action's route calls: ``func``, except for the mixin's
+    retrieve over ViewSet's own get_object() when the response may be a model result (then
+    one pool call reads, converts and encodes the object)."""
+    if (
+        func is RetrieveMixin.retrieve
+        and cls.get_object is ViewSet.get_object
+        and cls._object_query is ViewSet._object_query
+    ):
+        model = _response_model(cls, action, func)
+        if model is RESPONSE_MODEL_UNSET or accepts_models(model):
+            plain = (
+                cls.get_queryset is ViewSet.get_queryset
+                and cls.filter_queryset is ViewSet.filter_queryset
+            )
+            return _retrieve_from_base if plain else _retrieve_in_one_call
+    return func
+
+
 def viewset_routes(
     cls: type[ViewSet[Any]],
     path: str,
@@ -716,7 +668,9 @@ def viewset_routes(
         func = getattr(cls, action, None)
         if not callable(func) or isinstance(func, ActionHandler):
             continue
-        handler = build_handler(cls, func, action, _body_type(cls, action, func), attributes)
+        handler = build_handler(
+            cls, _served(cls, action, func), action, _body_type(cls, action, func), attributes
+        )
         if action == "list" and cls.pagination_class and pagination_of(handler) is None:
             paginate(cls.pagination_class)(handler)
         options = {
@@ -753,23 +707,24 @@ def _action_routes(
         if attr in _RESERVED_NAMES:
             raise ValueError(f"{cls.__name__}.{attr}: @action cannot take a standard action's name")
         route = f"{root}/{{{lookup}}}/{record.path}" if record.detail else f"{root}/{record.path}"
+        given = record.options
         options: dict[str, Any] = {
             **shared,
-            "name": f"{base}-{record.name or record.fn.__name__}",
-            "guards": _pick(record.guards, shared["guards"]),
-            "auth": _pick(record.auth, shared["auth"]),
-            "validate_response": _pick(record.validate_response, shared["validate_response"]),
-            "tags": _pick(record.tags, shared["tags"]),
-            "include_in_schema": _pick(record.include_in_schema, shared["include_in_schema"]),
-            "status_code": record.status_code,
-            "summary": record.summary,
-            "description": record.description,
+            "name": f"{base}-{given.name or record.fn.__name__}",
+            "guards": _pick(given.guards, shared["guards"]),
+            "auth": _pick(given.auth, shared["auth"]),
+            "validate_response": _pick(given.validate_response, shared["validate_response"]),
+            "tags": _pick(given.tags, shared["tags"]),
+            "include_in_schema": _pick(given.include_in_schema, shared["include_in_schema"]),
+            "status_code": given.status_code,
+            "summary": given.summary,
+            "description": given.description,
             "inline": _inline(cls, record),
         }
-        if record.response_model is not RESPONSE_MODEL_UNSET:
-            options["response_model"] = record.response_model
+        if given.response_model is not RESPONSE_MODEL_UNSET:
+            options["response_model"] = given.response_model
         for method in record.methods:
             handler = build_handler(cls, record.fn, attr, attributes=attributes)
-            named = explicit or record.name is not None
+            named = explicit or given.name is not None
             specs.append(RouteSpec(route, (method,), handler, options, named))
     return specs

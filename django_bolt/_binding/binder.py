@@ -240,6 +240,7 @@ class Binder:
         "is_async_gen",
         "is_gen",
         "label",
+        "pool_call",
         "reads_form",
         "request_names",
         "simple",
@@ -251,8 +252,12 @@ class Binder:
         path_names: tuple[str, ...],
         methods: frozenset[str],
         inline: bool | None,
+        pool_result: Callable[[Any], Any] | None = None,
     ) -> None:
         self.fn = fn
+        # What a pool thread runs: the handler, then (a route reading model results) what
+        # becomes of its result there, in the same pool call (_django/models.py's pool_reader).
+        self.pool_call = fn if pool_result is None else _then(fn, pool_result)
         self.label = _label(fn)
         self.is_async_gen = inspect.isasyncgenfunction(fn)
         self.is_gen = inspect.isgeneratorfunction(fn)
@@ -507,7 +512,7 @@ class Binder:
             return await self.fn(**kwargs)
         if self.inline:
             return self.fn(**kwargs)
-        return await run_in_pool(self.fn, kwargs)
+        return await run_in_pool(self.pool_call, kwargs)
 
 
 def describe_parameters(
@@ -536,11 +541,23 @@ def describe_parameters(
     return found
 
 
+def _then(fn: Callable[..., Any], after: Callable[[Any], Any]) -> Callable[..., Any]:
+    def call(**kwargs: Any) -> Any:
+        return after(fn(**kwargs))
+
+    return call
+
+
 def compile_binder(
     fn: Callable[..., Any],
     path_names: tuple[str, ...] = (),
     methods: frozenset[str] = frozenset(),
     inline: bool | None = None,
+    pool_result: Callable[[Any], Any] | None = None,
 ) -> Binder:
-    """Classify ``fn``'s arguments once; the result binds them per request."""
-    return Binder(fn, path_names, methods, inline)
+    """Classify ``fn``'s arguments once; the result binds them per request.
+
+    ``pool_result``, for a ``def`` handler run in the pool, is applied to its result on the
+    pool thread, within the same call.
+    """
+    return Binder(fn, path_names, methods, inline, pool_result)

@@ -22,6 +22,7 @@ from django_bolt._binding.binder import Binder, compile_binder
 from django_bolt._binding.dependencies import run_exits
 from django_bolt._binding.fast import compile_fast_bind
 from django_bolt._dispatch.table import PathTemplate, RouteTable
+from django_bolt._django.models import pool_reader
 from django_bolt._http.wire import WireResponse
 from django_bolt.auth.guards import compile_gate, resolve_entries
 from django_bolt.concurrency import is_inline_safe
@@ -114,12 +115,18 @@ class Endpoint:
         self.compress_from = 0 if compress is None else compress.minimum_size
         self.path_names = path_names
         self.only_path_name = path_names[0] if len(path_names) == 1 else None
+        model = declared_model(info)
         self.binder: Binder = compile_binder(
-            info.endpoint, path_names, frozenset(info.methods), info.inline
+            info.endpoint,
+            path_names,
+            frozenset(info.methods),
+            info.inline,
+            # A def handler's model result is read in its own pool call (_django/models.py).
+            pool_reader(model, info.label, info.status_code),
         )
         self.convert = build_result_converter(
             info.status_code,
-            declared_model(info),
+            model,
             info.label,
             validate=info.validate_response is not False,
             response_class=info.response_class,

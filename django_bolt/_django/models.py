@@ -7,7 +7,10 @@ path, after dicts, lists and the declared Struct, and hands it to the route's
 :class:`ModelResults`, built once at compile time. The rows are read in the pool of ``def``
 handlers (:func:`~django_bolt.concurrency.run_in_pool`): the ORM refuses to run on a thread
 with a running event loop, and the pool's threads follow the same connection rules as ``def``
-handlers (``_django/db.py``), whether the handler was sync or async.
+handlers (``_django/db.py``), whether the handler was sync or async. One trip to the pool per
+request: a ``def`` handler's result is read in the pool call that ran it (:func:`pool_reader`),
+and a viewset's retrieve hands its route an :class:`ObjectQuery`, looked up, converted and
+encoded in one pool call.
 
 What a value becomes:
 
@@ -18,11 +21,13 @@ What a value becomes:
 * **A Struct** (or ``list[Struct]``): when every field of the Struct is a column of the model
   (a field name, a foreign key's ``<name>_id`` or name, ``pk``) or an annotation of the
   QuerySet, the QuerySet is read as ``.values(*fields)``, exactly those columns, and converted
-  to the Struct by msgspec. Otherwise each instance is read field by field (:func:`row_reader`):
-  a field typed as a Struct follows a forward relation, a ``list[Struct]`` a many-to-many or
-  reverse one; the loads that needs are added to the QuerySet first (:func:`loading_plan`:
-  ``select_related`` for forward relations, ``prefetch_related`` for many ones), so a
-  relation costs one query per QuerySet, never one per row.
+  to the Struct by msgspec; without annotations, ``_django/rows.py`` reads the same rows a
+  column at a time, for less (one object of a retrieve too). Otherwise each instance is read
+  field by field (:func:`row_reader`): a field typed as a Struct follows a forward relation, a
+  ``list[Struct]`` a many-to-many or reverse one; the loads that needs are added to the
+  QuerySet first (:func:`loading_plan`: ``select_related`` for forward relations,
+  ``prefetch_related`` for many ones), so a relation costs one query per QuerySet, never one
+  per row.
 
 A value that does not fit the declared type is a
 :class:`~django_bolt.exceptions.ResponseValidationError` (500), as for any other result.
@@ -36,33 +41,82 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 import msgspec
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable
 
 from django_bolt._django.db import run_orm
+from django_bolt._django.rows import RowPlan, read_columns, read_one
 from django_bolt._http.wire import JSON_ENCODER, WireResponse
-from django_bolt.exceptions import ResponseValidationError
+from django_bolt.exceptions import NotFound, ResponseValidationError
 
 __all__ = (
     "MODEL_RESULTS",
     "NO_MODELS",
     "ModelResults",
+    "ObjectQuery",
     "PendingModels",
+    "ReadModels",
     "accepts_models",
     "add_loads",
     "apply_loading_plan",
     "instance_dict",
     "loading_plan",
     "model_hooks",
+    "pool_reader",
     "row_reader",
 )
 
+
+_MISSING: Final[Any] = object()
+
+
+class ObjectQuery:
+    """One object to read where the ORM may run: ``queryset.get(**lookups)``.
+
+    A viewset's retrieve returns one to its route instead of the object, so that the pool call
+    that reads the object also converts and encodes it (one hop to the pool, not two).
+    """
+
+    __slots__ = ("lookups", "queryset")
+
+    def __init__(self, queryset: QuerySet[Any], lookups: dict[str, Any]) -> None:
+        self.queryset = queryset
+        self.lookups = lookups
+
+    def fetch(self) -> Any:
+        """Return the object (call it where the ORM may run); a 404 when there is none, or when
+        the lookup value is one the field cannot hold (a word for an integer key)."""
+        try:
+            return self.queryset.get(**self.lookups)
+        except _NOT_FOUND:
+            raise NotFound(detail="Not found") from None
+
+    def fetch_row(self, projection: Sequence[str], plan: RowPlan) -> Any:
+        """Return the object as a row of ``plan``'s Struct (read as QuerySets of it are, with no
+        model instance in between), with :meth:`fetch`'s 404s; ``_MISSING`` where ``get()``
+        itself must answer (a combined or locking QuerySet, or several rows: its error)."""
+        query = self.queryset.query
+        if query.combinator or query.select_for_update:
+            return _MISSING
+        try:
+            rows = read_one(self.queryset, self.lookups, projection, plan)
+        except _NOT_FOUND:
+            raise NotFound(detail="Not found") from None
+        if not rows:
+            raise NotFound(detail="Not found")
+        return rows[0] if len(rows) == 1 else _MISSING
+
+
+# What a lookup raises for a value its field cannot hold (or no row): the 404 of get_object().
+_NOT_FOUND: Final = (ObjectDoesNotExist, ValueError, TypeError, ValidationError)
+
+
 # What the converter's slow path hands to ModelResults (a list of instances is recognised by
 # its first item).
-MODEL_RESULTS: Final = (Model, QuerySet)
+MODEL_RESULTS: Final = (Model, QuerySet, ObjectQuery)
 
 _ENCODE: Final = JSON_ENCODER.encode
-_MISSING: Final[Any] = object()
 
 
 # --- types ----------------------------------------------------------------------------------------
@@ -408,10 +462,35 @@ def _values_projection(
     return projection
 
 
+_ROW_PLANS: dict[tuple[type[msgspec.Struct], type[Model]], RowPlan] = {}
+
+
+def _row_plan(
+    struct_type: type[msgspec.Struct], model: type[Model], projection: Sequence[str]
+) -> RowPlan:
+    """Return the plan of a Struct whose fields are all columns (``projection``: their names,
+    the same for every QuerySet of ``model``)."""
+    key = (struct_type, model)
+    plan = _ROW_PLANS.get(key)
+    if plan is None:
+        keys = [info.encode_name for info in _fields(struct_type)]
+        plan = _ROW_PLANS[key] = RowPlan(struct_type, keys, model, projection)
+    return plan
+
+
 def _struct_rows(queryset: QuerySet[Any], struct_type: type[msgspec.Struct]) -> list[Any]:
-    """Return the rows of ``queryset`` as dicts ready to convert to ``struct_type``."""
+    """Return the rows of ``queryset`` as ``struct_type`` instances or as dicts ready to
+    convert to it."""
     projection = _values_projection(queryset, struct_type)
     if projection is not None:
+        if (
+            projection
+            and not queryset.query.combinator
+            and all(_column_names(struct_type, queryset.model) or ("",))
+        ):
+            # Every field a column (no annotation): read column by column (_django/rows.py).
+            plan = _row_plan(struct_type, queryset.model, projection)
+            return read_columns(queryset, projection, plan)
         rows = list(_without_prefetches(queryset).values(*projection))
         renames = _renames(struct_type)
         if renames:
@@ -431,7 +510,7 @@ class ModelResults:
     there from the event loop.
     """
 
-    __slots__ = ("_declared", "_handler", "_item_struct", "_many", "_struct")
+    __slots__ = ("_declared", "_handler", "_item_struct", "_list", "_many", "_struct")
 
     def __init__(self, model: Any, handler_name: str) -> None:
         self._declared = model
@@ -440,9 +519,17 @@ class ModelResults:
         item = _item_type(model)
         self._many = item is not _MISSING
         self._item_struct = _struct(item) if self._many else None
+        # A list of the item Structs is what msgspec.convert would make of one (list[S]).
+        self._list = self._item_struct is not None and typing.get_origin(_strip(model)) is list
 
     def to_data(self, value: Any) -> Any:
-        """Return ``value`` (an instance, a list of them, a QuerySet) as JSON-ready data."""
+        """Return ``value`` (an instance, a list of them, a QuerySet, an :class:`ObjectQuery`)
+        as JSON-ready data."""
+        if value.__class__ is ObjectQuery:
+            row = self._object_row(value)
+            if row is not _MISSING:
+                return self._converted(row)
+            value = value.fetch()
         target = self._item_struct if self._many else self._struct
         if target is None:
             return self._plain(value)
@@ -452,6 +539,8 @@ class ModelResults:
             return self._serialized(from_models, value)
         if isinstance(value, QuerySet):
             rows: Any = _struct_rows(value, target)
+            if self._list and rows and rows[0].__class__ is target:
+                return rows  # built from values msgspec.convert would have taken as they are
         elif isinstance(value, Model):
             rows = row_reader(target, type(value))(value)
         else:
@@ -459,10 +548,33 @@ class ModelResults:
                 row_reader(target, type(item))(item) if isinstance(item, Model) else item
                 for item in value
             ]
+        return self._converted(rows)
+
+    def _converted(self, rows: Any) -> Any:
+        if rows.__class__ is self._declared:
+            return rows  # a Struct built from values msgspec.convert takes as they are
         try:
             return msgspec.convert(rows, self._declared)
         except msgspec.ValidationError as exc:
             raise ResponseValidationError(str(exc), self._handler) from None
+
+    def _object_row(self, query: ObjectQuery) -> Any:
+        """Return the object ``query`` names read as a row of the declared Struct, when every
+        field is a column whose attribute is its value; else ``_MISSING`` (read the instance)."""
+        target = self._struct
+        queryset = query.queryset
+        if (
+            self._many
+            or target is None
+            or hasattr(target, "__bolt_from_models__")
+            or queryset._iterable_class is not ModelIterable
+        ):
+            return _MISSING
+        names = _column_names(target, queryset.model)
+        if not names or not all(names):
+            return _MISSING
+        plan = _row_plan(target, queryset.model, names)
+        return query.fetch_row(names, plan) if plan.plain_attributes else _MISSING
 
     def _serialized(self, from_models: Callable[[Any], list[Any]], value: Any) -> Any:
         if isinstance(value, Model):
@@ -487,6 +599,21 @@ class ModelResults:
         """Return ``value`` encoded as JSON, read in the pool without blocking the event loop."""
         encoded: bytes = await run_orm(self.encode, {"value": value})
         return encoded
+
+    def respond(
+        self, value: Any, status_code: int, headers: list[tuple[bytes, bytes]]
+    ) -> WireResponse:
+        """Return the response whose body is ``value`` encoded (call it in a pool thread)."""
+        return WireResponse(status_code, headers, _ENCODE(self.to_data(value)))
+
+    def arespond(
+        self, value: Any, status_code: int, headers: list[tuple[bytes, bytes]]
+    ) -> Awaitable[WireResponse]:
+        """Return :meth:`respond`'s response, made in the pool: the awaitable the pool gives,
+        with no coroutine of ours around it."""
+        kwargs = {"value": value, "status_code": status_code, "headers": headers}
+        found: Awaitable[WireResponse] = run_orm(self.respond, kwargs)
+        return found
 
 
 # --- the route converter's hooks ------------------------------------------------------------------
@@ -514,13 +641,15 @@ def model_hooks(
     models = ModelResults(model, handler_name)
 
     def other_value(result: Any) -> Any:
+        if result.__class__ is ReadModels:
+            return WireResponse(status_code, [*json_fields], result.body)
         if isinstance(result, MODEL_RESULTS):
             return PendingModels(models, result, status_code, json_fields)
         return result if validate_value is None else validate_value(result)
 
     def unencodable(result: Any) -> WireResponse:
         # A list of model instances (seen first, by the validator, or now by the encoder).
-        if type(result) is list and result and isinstance(result[0], Model):
+        if _is_model_list(result):
             return PendingModels(models, result, status_code, json_fields)
         raise  # the TypeError the converter is handling
 
@@ -529,11 +658,45 @@ def model_hooks(
     check = validate_value
 
     def validate_list(result: Any) -> Any:
-        if type(result) is list and result and isinstance(result[0], Model):
+        if _is_model_list(result):
             return result  # read in the pool, not validated attribute by attribute here
         return check(result)
 
     return validate_list, other_value, unencodable
+
+
+def _is_model_list(result: Any) -> bool:
+    return type(result) is list and bool(result) and isinstance(result[0], Model)
+
+
+class ReadModels:
+    """A ``def`` handler's model result, read and encoded in the handler's own pool call
+    (:func:`pool_reader`); the route's converter sends ``body`` as it is."""
+
+    __slots__ = ("body",)
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+
+def pool_reader(model: Any, handler_name: str, status_code: int) -> Callable[[Any], Any] | None:
+    """Return what the pool thread of a ``def`` handler does with its result: a model result
+    read and encoded there, in the same pool call as the handler, instead of in a second one
+    (:class:`ReadModels`); any other result passed on as it is.
+
+    None when the route's converter takes no model results (its declared type allows none, or
+    its status has no body): the handler's result then goes to the converter untouched.
+    """
+    if status_code in (204, 304) or status_code < 200 or not accepts_models(model):
+        return None
+    models = ModelResults(model, handler_name)
+
+    def read(result: Any) -> Any:
+        if isinstance(result, MODEL_RESULTS) or _is_model_list(result):
+            return ReadModels(models.encode(result))
+        return result
+
+    return read
 
 
 class PendingModels(WireResponse):
@@ -557,8 +720,4 @@ class PendingModels(WireResponse):
 
     def finish(self, request: object) -> Awaitable[WireResponse]:
         """Return the response once the rows are read and encoded."""
-        return self._read()
-
-    async def _read(self) -> WireResponse:
-        body = await self.models.aencode(self.value)
-        return WireResponse(self.status_code, self.raw_headers, body)
+        return self.models.arespond(self.value, self.status_code, self.raw_headers)

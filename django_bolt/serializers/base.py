@@ -36,6 +36,7 @@ from django_bolt.serializers.plan import (
     REJECTIONS,
     ValidationPlan,
     collect_validation,
+    declared_config_validators,
     output_plan,
 )
 from django_bolt.serializers.selection import SerializerView, field_set, make_subset
@@ -152,8 +153,14 @@ def _document_options(namespace: dict[str, Any], options: dict[str, FieldConfig]
 
 
 def _declares_validators(namespace: dict[str, Any], bases: tuple[type, ...]) -> bool:
-    """Return whether a class body or its bases declare any validator."""
+    """Return whether a class body or its bases declare any validator (``Config.validators``
+    included: a class without a Config of its own reads its base's)."""
     if any(getattr(base, "__bolt_validation__", None) for base in bases):
+        return True
+    config = namespace.get("Config")
+    if config is None:
+        config = next((b.Config for b in bases if hasattr(b, "Config")), None)
+    if declared_config_validators(config):
         return True
     for value in namespace.values():
         function = value.__func__ if isinstance(value, classmethod | staticmethod) else value
@@ -239,7 +246,9 @@ class Serializer(msgspec.Struct, metaclass=_SerializerMeta):
     """A msgspec Struct with validators, computed fields, field options and model integration.
 
     Configure it with a nested ``class Config``: ``write_only`` and ``read_only`` (sets of field
-    names), ``field_sets`` (named lists of fields for :meth:`use` and :meth:`fields`),
+    names), ``validators`` (field name to validators called with the value, after the field's
+    ``@field_validator`` ones), ``field_sets`` (named lists of fields for :meth:`use` and
+    :meth:`fields`),
     ``annotations`` (``{name: expression}`` added to QuerySets by :meth:`from_models`), and
     ``model`` (the Django model :meth:`create` makes).
     """

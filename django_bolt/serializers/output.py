@@ -14,11 +14,17 @@ from django_bolt.exceptions import RequestValidationError, ResponseValidationErr
 from django_bolt.serializers.plan import NESTED_MANY, output_plan, strip_type
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from django_bolt.serializers.plan import OutputPlan
 
-__all__ = ("OUTPUT_SERIALIZERS", "dump_instance", "output_adapter", "output_type")
+__all__ = (
+    "OUTPUT_SERIALIZERS",
+    "dump_instance",
+    "dump_nested",
+    "output_adapter",
+    "output_type",
+)
 
 
 def dump_instance(
@@ -108,13 +114,59 @@ def _serializer_of(tp: Any) -> tuple[type | None, bool]:
     return None, False
 
 
-def _dump_any(value: Any) -> Any:
-    """Return ``value`` with serializer instances (it, or a list's items) dumped."""
-    if getattr(type(value), "__bolt_serializer__", False):
+# Values the walk of :func:`dump_nested` never looks into.
+_LEAVES: Final = frozenset({str, int, float, bool, type(None), bytes})
+
+
+def dump_nested(value: Any) -> Any:
+    """Return ``value`` with every serializer instance in it dumped, at any depth of dicts,
+    lists and tuples (a serializer whose output is its fields is left to msgspec).
+
+    msgspec encodes a Struct from its fields, a serializer's write-only ones included, and has
+    no hook to leave one out: a serializer reached without a declared type must be turned into
+    its ``dump()`` first. Containers without one are returned as they are (nothing is copied).
+    """
+    cls = value.__class__
+    if cls in _LEAVES:
+        return value
+    if cls is dict:
+        return _dump_items(value, value.items(), dict)
+    if cls is list or cls is tuple:
+        return _dump_items(value, enumerate(value), list)
+    if getattr(cls, "__bolt_serializer__", False) and not output_plan(cls).plain:
         return value.dump()
-    if type(value) is list and value and getattr(type(value[0]), "__bolt_serializer__", False):
-        return [item.dump() if hasattr(item, "dump") else item for item in value]
     return value
+
+
+def _dump_items(value: Any, items: Iterable[tuple[Any, Any]], copy: Callable[[Any], Any]) -> Any:
+    """Return ``value`` (a dict or a sequence: its ``(key, item)`` pairs) with its items
+    dumped; a copy (``copy(value)``) only when one of them changed."""
+    changed: Any = None
+    for key, item in items:
+        if item.__class__ in _LEAVES:
+            continue
+        dumped = dump_nested(item)
+        if dumped is not item:
+            if changed is None:
+                changed = copy(value)
+            changed[key] = dumped
+    return value if changed is None else changed
+
+
+def _says_nothing(tp: Any) -> bool:
+    """Return whether a declared type says no more than "some JSON" (nothing, ``Any``, a bare
+    container, ``dict[str, Any]``, ``list[Any]``...): its values are sent unchecked."""
+    if tp is None or tp is Any or tp is object or tp in (dict, list, tuple):
+        return True
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return all(arg is type(None) or _says_nothing(arg) for arg in args)
+    if origin is dict:
+        return len(args) == 2 and args[1] is Any
+    if origin in (list, tuple):
+        return all(arg is Any or arg is Ellipsis for arg in args)
+    return False
 
 
 def _allows_none(tp: Any) -> bool:
@@ -131,11 +183,12 @@ def output_adapter(model: Any, handler_name: str) -> Callable[[Any], Any] | None
     A route declaring a serializer (or a list of them) whose output differs from its fields:
     each value becomes the serializer's ``dump()`` (dicts and other objects are converted to
     the serializer first, its validators included; a failure is a 500). A route declaring
-    nothing, while such serializers exist: serializer instances it returns are dumped. None
-    when msgspec's own encoding of the values is already right.
+    nothing (or only "some JSON": ``dict``, ``dict[str, Any]``...), while such serializers
+    exist: the serializer instances in what it returns, at any depth, are dumped
+    (:func:`dump_nested`). None when msgspec's own encoding of the values is already right.
     """
-    if model is None or model is Any or model is object:
-        return _dump_any if OUTPUT_SERIALIZERS else None
+    if _says_nothing(model):
+        return dump_nested if OUTPUT_SERIALIZERS else None
     cls, many = _serializer_of(model)
     if cls is None or output_plan(cls).plain:
         return None

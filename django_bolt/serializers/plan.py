@@ -32,6 +32,8 @@ __all__ = (
     "OutputPlan",
     "ValidationPlan",
     "collect_validation",
+    "config_validators",
+    "declared_config_validators",
     "nested_kind",
     "output_plan",
     "strip_type",
@@ -93,7 +95,8 @@ def _marked(cls: type) -> tuple[dict[str, Any], list[Any], dict[str, Any]]:
 
 
 def collect_validation(cls: type[msgspec.Struct]) -> ValidationPlan:
-    """Return the validation plan of ``cls`` (its own validators and its bases')."""
+    """Return the validation plan of ``cls`` (its own validators and its bases', then the
+    ``Config.validators`` of each field after its decorated ones)."""
     field_functions, model_functions, _ = _marked(cls)
     encode = dict(zip(cls.__struct_fields__, cls.__struct_encode_fields__, strict=True))
     per_field: dict[str, tuple[list[Any], list[Any]]] = {}
@@ -106,6 +109,8 @@ def collect_validation(cls: type[msgspec.Struct]) -> ValidationPlan:
                 )
             before, after = per_field.setdefault(name, ([], []))
             (before if mode == "before" else after).append(function)
+    for name, functions in config_validators(cls).items():
+        per_field.setdefault(name, ([], []))[1].extend(functions)
     field_validators = tuple(
         (name, encode[name], (*before, *after))
         for name in cls.__struct_fields__
@@ -115,6 +120,51 @@ def collect_validation(cls: type[msgspec.Struct]) -> ValidationPlan:
     model_before = tuple(f for f in model_functions if getattr(f, MODEL_VALIDATOR_MARK) == "before")
     model_after = tuple(f for f in model_functions if getattr(f, MODEL_VALIDATOR_MARK) == "after")
     return ValidationPlan(field_validators, model_before, model_after)
+
+
+def declared_config_validators(config: Any) -> dict[str, Any]:
+    """Return the ``validators`` mapping a ``Config`` class declares (``{}`` without one)."""
+    declared = getattr(config, "validators", None) or {}
+    if not isinstance(declared, dict):
+        raise TypeError(
+            f"Config.validators must be a dict of field name to validators, not {declared!r}"
+        )
+    return declared
+
+
+def config_validators(cls: type[msgspec.Struct]) -> dict[str, list[FieldValidator]]:
+    """Return ``Config.validators`` of ``cls`` as field validators, by field name.
+
+    Each entry names a field (its attribute name) and gives one callable or a list of them,
+    each called with the value: it returns the value to keep (``None`` keeps the value as it
+    was) or raises ``ValueError``/``TypeError``/``AssertionError`` to reject it, as a
+    ``@field_validator`` does.
+    """
+    declared = declared_config_validators(getattr(cls, "Config", None))
+    found: dict[str, list[FieldValidator]] = {}
+    for name, given in declared.items():
+        if name not in cls.__struct_fields__:
+            raise TypeError(
+                f"{cls.__name__}: Config.validators names no field of the class: {name!r}"
+            )
+        functions = list(given) if isinstance(given, list | tuple) else [given]
+        for function in functions:
+            if not callable(function):
+                raise TypeError(
+                    f"{cls.__name__}: Config.validators[{name!r}] holds {function!r}, "
+                    "which is not callable"
+                )
+        found[name] = [_plain_validator(function) for function in functions]
+    return found
+
+
+def _plain_validator(function: Callable[[Any], Any]) -> FieldValidator:
+    """Return ``function(value)`` called the way the class's field validators are."""
+
+    def validate(owner: type, value: Any) -> Any:
+        return function(value)
+
+    return validate
 
 
 # --- types ----------------------------------------------------------------------------------------

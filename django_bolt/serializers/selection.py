@@ -209,6 +209,11 @@ def _build_subset(cls: Any, chosen: frozenset[str], name: str | None) -> Any:
             "write_only": set(getattr(config, "write_only", ()) or ()) & chosen,
             "read_only": set(getattr(config, "read_only", ()) or ()) & chosen,
             "field_sets": {},
+            "validators": {
+                key: value
+                for key, value in (getattr(config, "validators", {}) or {}).items()
+                if key in chosen
+            },
             "annotations": {
                 key: value
                 for key, value in (getattr(config, "annotations", {}) or {}).items()

@@ -48,4 +48,50 @@ class Profile(models.Model):
         app_label = APP_LABEL
 
 
-MODELS = (Author, Tag, Book, Profile)
+class Reading(models.Model):
+    """A column of each kind whose database value Django converts (tests/serializers/
+    test_row_reader.py reads them as Structs)."""
+
+    taken = models.DateTimeField()
+    day = models.DateField(null=True)
+    at = models.TimeField(null=True)
+    amount = models.DecimalField(max_digits=8, decimal_places=2, null=True)
+    data = models.JSONField(null=True)
+    uid = models.UUIDField(null=True)
+    ratio = models.FloatField(null=True)
+    ok = models.BooleanField(default=False)
+    maybe = models.BooleanField(null=True)
+    label = models.CharField(max_length=50, null=True)
+    count = models.BigIntegerField(default=0)
+    elapsed = models.DurationField(null=True)
+    author = models.ForeignKey(Author, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        app_label = APP_LABEL
+        ordering = ("id",)
+
+
+class LegacyReading(models.Model):
+    """A table made by hand with loose SQLite column types (``integer`` for a boolean, ``text``
+    for a datetime): sqlite3 does not parse them, Django's converters do."""
+
+    flag = models.BooleanField()
+    stamp = models.DateTimeField()
+
+    class Meta:
+        app_label = APP_LABEL
+        managed = False
+        db_table = "bolt_legacy_reading"
+
+
+class Attachment(models.Model):
+    """A column whose attribute is not its value (a FieldFile, not the stored name)."""
+
+    upload = models.FileField()
+
+    class Meta:
+        app_label = APP_LABEL
+        managed = False
+
+
+MODELS = (Author, Tag, Book, Profile, Reading)

@@ -70,6 +70,11 @@ class Profile(Serializer):
 ProfileList: Any = Profile.fields("list")
 
 
+class Team(Serializer):
+    name: str
+    lead: Signup
+
+
 def _api() -> BoltAPI:
     api = BoltAPI()
 
@@ -88,6 +93,20 @@ def _api() -> BoltAPI:
     @api.get("/raw-list")
     async def raw_list():  # type: ignore[no-untyped-def]
         return [Signup(username="ann", password="Secret123", id=1)]
+
+    @api.get("/in-a-dict")
+    async def in_a_dict():  # type: ignore[no-untyped-def]
+        user = Signup(username="ann", password="Secret123", id=1)
+        team = Team(name="core", lead=user)  # no write-only field of its own: its lead has one
+        return {"user": user, "deep": {"list": [user, 3], "tuple": (user,)}, "team": team}
+
+    @api.get("/in-a-typed-dict")
+    async def in_a_typed_dict() -> dict[str, Any]:
+        return {"user": Signup(username="ann", password="Secret123", id=1), "n": 1}
+
+    @api.get("/plain-in-a-dict")
+    async def plain_in_a_dict():  # type: ignore[no-untyped-def]
+        return {"profile": Profile(username="ann", email="a@b.c")}
 
     @api.get("/from-dict")
     async def from_dict() -> Signup:
@@ -183,6 +202,22 @@ def test_serializer_results_never_leak_write_only_fields(client: Any) -> None:
     assert client.get("/maybe/false").json() is None
     assert client.get("/maybe/true").json()["shout"] == "ANN"
     assert client.get("/profile").json() == {"username": "ann", "email": "a@b.c", "bio": ""}
+
+
+def test_serializers_inside_a_returned_dict_leave_write_only_fields_out(client: Any) -> None:
+    user = {"username": "ann", "contacts": [], "id": 1, "displayName": "", "shout": "ANN"}
+    body = client.get("/in-a-dict")
+    assert b"Secret123" not in body.content
+    assert body.json() == {
+        "user": user,
+        "deep": {"list": [user, 3], "tuple": [user]},
+        "team": {"name": "core", "lead": user},
+    }
+    assert client.get("/in-a-typed-dict").json() == {"user": user, "n": 1}
+    # A serializer whose output is its fields is encoded by msgspec as it is.
+    assert client.get("/plain-in-a-dict").json() == {
+        "profile": {"username": "ann", "email": "a@b.c", "bio": ""}
+    }
 
 
 def test_openapi_components_describe_input_and_output(client: Any) -> None:

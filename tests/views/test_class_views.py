@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import threading
 from typing import Any
 
@@ -10,7 +12,7 @@ import pytest
 
 from django_bolt import BoltAPI, Depends, Router, action
 from django_bolt.auth import APIKeyAuthentication, IsAuthenticated
-from django_bolt.decorators import action as action_from_decorators
+from django_bolt.decorators import ActionOptions, action as action_from_decorators
 from django_bolt.middleware import middleware, no_compress
 from django_bolt.testing import TestClient
 from django_bolt.views import APIView, ViewSet
@@ -346,6 +348,26 @@ def test_action_through_the_instance_is_the_bound_method() -> None:
 
     assert Helper().ping(None) == "pong from Helper"
     assert "ping" in repr(Helper.ping)
+
+
+def test_action_keeps_every_option_it_was_given() -> None:
+    # action()'s keyword-only parameters are ActionOptions' fields, in order: the decorator
+    # hands what it was called with to the record field by field.
+    keyword_only = [
+        p.name
+        for p in inspect.signature(action).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    assert keyword_only == [f.name for f in dataclasses.fields(ActionOptions)]
+    given = {name: object() for name in keyword_only}
+
+    class Helper(ViewSet):
+        @action(["post", "GET", "POST"], True, "/go/", **given)
+        def go(self, request: Any) -> None: ...
+
+    record = Helper.__dict__["go"]
+    assert (record.methods, record.detail, record.path) == (("POST", "GET"), True, "go")
+    assert all(getattr(record.options, name) is value for name, value in given.items())
 
 
 def test_openapi_documents_views_and_actions() -> None:
