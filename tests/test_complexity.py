@@ -22,7 +22,7 @@ CEILINGS: dict[str, int] = {
     "compile_fast_bind": 32,
     "compile_gate": 30,
     "bind": 29,  # _binding/fast.bind (29) and _binding/binder.bind (15)
-    "dispatch": 21,
+    "dispatch": 20,
     "_request_body": 22,
     "_classify_one": 18,
     "on_header": 18,

@@ -126,17 +126,7 @@ class Dispatcher:
                 early = cors.preflight(request)
                 if early is not None:
                     return early
-            if values:
-                # The table captured exactly one value per name of this shape.
-                only = endpoint.only_path_name
-                params = (
-                    {only: values[0]}
-                    if only is not None
-                    else dict(zip(endpoint.path_names, values))  # noqa: B905
-                )
-                request.set_path_params(params)
-            else:
-                params = None
+            params = _path_params(endpoint, values, request) if values else None
             # Auth, guards and rate limits run before any parameter is bound: a refused
             # request costs no body parsing or validation. A refusal is an exception (auth,
             # guards) or a response (rate limits).
@@ -194,15 +184,7 @@ class Dispatcher:
             # Inside the try: both check the values' length (DJANGO_BOLT_MAX_PARAM_LENGTH).
             if cut >= 0:
                 request.set_query_string(target[cut + 1 :].decode("latin-1"))
-            params: dict[str, str] | None = None
-            if values:
-                only = endpoint.only_path_name
-                params = (
-                    {only: values[0]}
-                    if only is not None
-                    else dict(zip(endpoint.path_names, values))  # noqa: B905
-                )
-                request.set_path_params(params)
+            params = _path_params(endpoint, values, request) if values else None
             if endpoint.has_params:
                 result = endpoint.fn(**endpoint.bind(request, params))
             else:
@@ -525,6 +507,16 @@ class Dispatcher:
     def _not_found(self, request: Request) -> WireResponse:
         not_found = WireResponse(404, [CT_JSON], _NOT_FOUND_BODY)
         return self._with_cors(request, self._refusal(request, not_found))
+
+
+def _path_params(endpoint: Endpoint, values: tuple[str, ...], request: Request) -> dict[str, str]:
+    """Name the path values the table captured and store them on ``request`` (which checks
+    their length)."""
+    # The table captured exactly one value per name of this shape.
+    only = endpoint.only_path_name
+    params = {only: values[0]} if only is not None else dict(zip(endpoint.path_names, values))  # noqa: B905
+    request.set_path_params(params)
+    return params
 
 
 def _other_method(entry: RouteMatch[Endpoint], method: str) -> Endpoint | None:
