@@ -38,11 +38,15 @@ def _extensions() -> list[object]:
     paths = [name.replace(".", "/") + ".py" for name in _listed_modules()]
     # Third-party packages are not installed in an isolated build: their types read as Any
     # there, which mypyc compiles as ordinary Python object operations.
-    extensions = mypycify(
-        ["--ignore-missing-imports", "--follow-imports=silent", *paths],
-        opt_level="3",
-        group_name="django_bolt",
-    )
+    try:
+        extensions = mypycify(
+            ["--ignore-missing-imports", "--follow-imports=silent", *paths],
+            opt_level="3",
+            group_name="django_bolt",
+        )
+    except (Exception, SystemExit) as error:  # mypyc exits on a type error it cannot compile
+        print(f"django-bolt: mypyc could not compile the request path ({error!r}): source only")
+        return []
     for extension in extensions:
         extension.optional = True  # no C compiler: build_ext skips it and the source is used
     return list(extensions)
