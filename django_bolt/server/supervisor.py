@@ -544,12 +544,23 @@ class ForkProcessTable:
         # Anything still buffered would be written a second time by the child.
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
+        # Blocked across the fork: a signal meant for the new worker (a SIGTERM sent the moment
+        # it was spawned) would otherwise run the parent's handler copied into the child, be
+        # recorded there and lost with the exec of a fresh interpreter. The child unblocks once
+        # its own dispositions are set, and the signal then acts as it should.
+        signal.pthread_sigmask(signal.SIG_BLOCK, SUPERVISOR_SIGNALS)
+        pid = -1
+        try:
+            pid = os.fork()
+        finally:
+            if pid != 0:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, SUPERVISOR_SIGNALS)
         if pid == 0:  # pragma: no cover - runs in the child, observed by the integration tests
             code = 1
             try:
                 os.close(read_fd)
                 self._enter_child(slot, parent_pid)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, SUPERVISOR_SIGNALS)
                 target = self._fresh_target if fresh else self._target
                 code = target(slot, write_fd, parent_pid)
             except BaseException:
