@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final
 
 import msgspec
 
-from django_bolt.server.contract import mypyc_attr
+from django_bolt.server.contract import WireResponse
 
 __all__ = (
     "CT_HTML",
@@ -39,28 +39,6 @@ VARY_ORIGIN: Final = (VARY, b"Origin")
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 # RFC 9110 section 5.5: no CR, LF or NUL may appear in a field value (response splitting).
 _BAD_VALUE: Final = re.compile(r"[\r\n\x00]")
-
-
-# Compiled by mypyc (django_bolt/_compiled.py), and subclassed by the framework's own responses.
-@mypyc_attr(allow_interpreted_subclasses=True)
-class WireResponse:
-    """What ``dispatch`` hands to the server (``contract.ResponseLike``)."""
-
-    __slots__ = ("background", "body", "raw_headers", "status_code", "stream")
-
-    def __init__(
-        self,
-        status_code: int,
-        raw_headers: list[tuple[bytes, bytes]],
-        body: bytes,
-        stream: AsyncIterable[bytes] | Iterable[bytes] | None = None,
-        background: Callable[[], Awaitable[None]] | None = None,
-    ) -> None:
-        self.status_code = status_code
-        self.raw_headers = raw_headers
-        self.body = body
-        self.stream = stream
-        self.background = background
 
 
 def add_vary(headers: list[tuple[bytes, bytes]], token: bytes) -> None:

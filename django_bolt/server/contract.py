@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from django_bolt.server.http11 import check_response_field
 from django_bolt.server.native import mypyc_attr
-from django_bolt.server.wire import ERROR_DETAILS, REASON_PHRASES
+from django_bolt.server.wire import ERROR_DETAILS, REASON_PHRASES, WireResponse
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable, Iterator
@@ -34,6 +34,7 @@ __all__ = (
     "ResponseLike",
     "SpooledBody",
     "WebSocketChannel",
+    "WireResponse",
     "error_body",
     "error_header_lines",
     "find_header",
@@ -292,6 +293,10 @@ class ResponseLike(Protocol):
 
     ``background`` runs after the last byte is handed to the transport (dependency teardown,
     for example).
+
+    :class:`WireResponse` is the server's own class of this shape (the framework answers with
+    it): the compiled server reads its fields as loads, those of any other object through
+    attribute lookups.
     """
 
     status_code: int

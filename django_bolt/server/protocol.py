@@ -54,6 +54,7 @@ from django_bolt.server.websocket import ServerWebSocket, offers_websocket
 from django_bolt.server.wire import (
     NO_BODY_STATUSES as _NO_BODY_STATUSES,
     STATUS_LINES as _STATUS_LINES,
+    WireResponse,
     error_response,
     status_line,
 )
@@ -308,7 +309,12 @@ class HttpProtocol(RequestReader):
         context: contextvars.Context,
     ) -> None:
         """Write a response that is ready; one that streams or has background work gets a Task."""
-        if response.stream is None and response.background is None:
+        if isinstance(response, WireResponse):
+            # The framework's own class, read as loads (an unknown ResponseLike: lookups).
+            ready = response.stream is None and response.background is None
+        else:
+            ready = response.stream is None and response.background is None
+        if ready:
             self._write_response(request, response, keep_alive)
             if request.body_file is not None:  # release(), written out (see _write_response)
                 request.body_file.close()
@@ -391,10 +397,19 @@ class HttpProtocol(RequestReader):
         if transport is None:
             self.responding = False
             return
-        status = response.status_code
+        # Both branches read the same three fields: compiled, the first reads the framework's
+        # own class as loads, the second any other ResponseLike through attribute lookups.
+        if isinstance(response, WireResponse):
+            status = response.status_code
+            raw_headers = response.raw_headers
+            body = response.body
+        else:
+            status = response.status_code
+            raw_headers = response.raw_headers
+            body = response.body
         head = [_STATUS_LINES.get(status) or status_line(status)]
         try:
-            self._fields(response.raw_headers, head)
+            self._fields(raw_headers, head)
         except InvalidResponseField as error:
             self._refuse_response(request, error)
             return
@@ -406,7 +421,6 @@ class HttpProtocol(RequestReader):
             head.append(_CLOSE)
         elif request.http_version == "1.0":
             head.append(_KEEP_ALIVE_10)
-        body = response.body
         if status in _NO_BODY_STATUSES or status < 200:
             body = b""
             head.append(b"\r\n")

@@ -596,7 +596,7 @@ class RequestReader:
 
     def on_url(self, url: bytes) -> None:
         self.url += url
-        if len(self.url) > self.state.config.max_request_line_bytes:
+        if len(self.url) > self.state.max_request_line_bytes:
             raise _Reject(414)
 
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -632,7 +632,7 @@ class RequestReader:
         elif kind == _TRANSFER_ENCODING:
             if value.strip().lower() != b"chunked":
                 raise _Reject(501, malformed=True)  # a body no one can frame
-            guard = ChunkSizeGuard(self.state.config.max_upload_size)
+            guard = ChunkSizeGuard(self.state.max_upload_size)
             guard.message = self.message_count
             self.chunk_guard = guard
         elif kind == _EXPECT:
@@ -657,7 +657,7 @@ class RequestReader:
         each field is allowed there; this server knows of none that is.
         """
         self.header_size += len(name) + len(value) + 4
-        if self.header_size > self.state.config.max_header_bytes:
+        if self.header_size > self.state.max_header_bytes:
             raise _Reject(431)
 
     def on_headers_complete(self) -> None:
@@ -665,9 +665,9 @@ class RequestReader:
         self.in_body = True
         # From here until the body is complete the keep-alive clock measures silence, not the
         # idle time before the request (which could cut an upload that started late).
-        self.idle_since = self.body_started = self.state.now
-        config = self.state.config
-        if self.header_size > config.max_header_bytes:
+        state = self.state
+        self.idle_since = self.body_started = state.now
+        if self.header_size > state.max_header_bytes:
             raise _Reject(431)
         self.method = method = self.parser.get_method()
         url = self.url
@@ -694,7 +694,7 @@ class RequestReader:
             raise _Reject(400, detail="Missing Host header")
         if not url or url[0] != _SLASH or _HASH in url:
             self._resolve_target()
-        if self.content_length > config.max_upload_size:
+        if self.content_length > state.max_upload_size:
             # Decided before reading, and sent instead of 100 Continue.
             raise _Reject(413, head_complete=True)
         if (
@@ -760,7 +760,7 @@ class RequestReader:
         state = self.state
         self.idle_since = state.now  # a body that keeps arriving is not idle
         self.body_bytes += len(body)
-        if self.body_bytes > state.config.max_upload_size:
+        if self.body_bytes > state.max_upload_size:
             raise _Reject(413, head_complete=True)  # chunked bodies are known as they arrive
         spool = self.spool
         if spool is not None:

@@ -70,7 +70,10 @@ class ServerState:
         "keep_alive_s",
         "loop",
         "max_connections",
+        "max_header_bytes",
         "max_header_count",
+        "max_request_line_bytes",
+        "max_upload_size",
         "metrics",
         "now",
         "request_class",
@@ -112,6 +115,11 @@ class ServerState:
             config.effective_workers()
         )
         self.max_header_count = config.max_header_count
+        # The limits the parser callbacks check on every request, kept here: compiled, a read
+        # of this object's attribute is a load, one of the config's a dictionary lookup.
+        self.max_header_bytes = config.max_header_bytes
+        self.max_request_line_bytes = config.max_request_line_bytes
+        self.max_upload_size = config.max_upload_size
         self.spool_threshold = config.body_spool_threshold
         self.spool_dir = config.body_spool_dir or None
         server = config.server_header
