@@ -87,6 +87,7 @@ class Endpoint:
         "nowait",
         "only_path_name",
         "path_names",
+        "plain",
         "policy",
         "simple",
     )
@@ -113,6 +114,8 @@ class Endpoint:
         # The compressor leaves a body shorter than its minimum untouched (and without Vary):
         # dispatch checks the size itself and skips the call for those.
         self.compress_from = 0 if compress is None else compress.minimum_size
+        # Neither CORS nor compression: its answers go out as the converter made them.
+        self.plain = cors is None and compress is None
         self.path_names = path_names
         self.only_path_name = path_names[0] if len(path_names) == 1 else None
         model = declared_model(info)
@@ -219,16 +222,6 @@ def answers_at_once(endpoint: Endpoint) -> bool:
     if code is None or not inspect.iscoroutinefunction(fn) or not is_inline_safe(fn):
         return False
     return not any(op.opname in _SUSPENDING_OPS for op in dis.get_instructions(code))
-
-
-def result_at_once(coroutine: Any) -> Any:
-    """Run a coroutine that cannot suspend (answers_at_once) to its end; return its result."""
-    try:
-        coroutine.send(None)
-    except StopIteration as done:
-        return done.value
-    coroutine.close()
-    raise RuntimeError("a handler judged unable to wait suspended; report this as a bug")
 
 
 async def run_full(
