@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any, ClassVar, Final, NoReturn
+from urllib.parse import unquote
 
 from django_bolt._dispatch.compile import finish_response
 from django_bolt._dispatch.errors import ErrorFormatter, error_response
@@ -481,25 +482,26 @@ class Dispatcher:
             if response is not None:
                 return response
         bridge = self._bridge
+        # request.path, computed from what is at hand (the property's first read raises and
+        # catches an AttributeError).
+        path = unquote(raw_path) if "%" in raw_path else raw_path
         if raw_path != "/":
             other = raw_path[:-1] if raw_path.endswith("/") else raw_path + "/"
-            location = other + (target[cut:].decode("latin-1") if cut >= 0 else "")
             # The 308 is for API spellings only: a path Django serves as written stays Django's.
-            if (
-                _SAME_ORIGIN_PATH.match(location) is not None
-                and table.match(other) is not None
-                and (bridge is None or not bridge.resolves(request.path))
-            ):
-                return self._with_cors(
-                    request,
-                    WireResponse(
-                        308,
-                        [CT_JSON, (b"location", location.encode("latin-1"))],
-                        b'{"detail":"Permanent Redirect"}',
-                    ),
-                )
+            # The table first: most misses have no other spelling either.
+            if table.match(other) is not None and (bridge is None or not bridge.resolves(path)):
+                location = other + (target[cut:].decode("latin-1") if cut >= 0 else "")
+                if _SAME_ORIGIN_PATH.match(location) is not None:
+                    return self._with_cors(
+                        request,
+                        WireResponse(
+                            308,
+                            [CT_JSON, (b"location", location.encode("latin-1"))],
+                            b'{"detail":"Permanent Redirect"}',
+                        ),
+                    )
         if self._mount_table is not None or (
-            bridge is not None and not bridge.certain_miss(request.path)
+            bridge is not None and not bridge.certain_miss(path)
         ):
             return None
         return self._not_found(request)

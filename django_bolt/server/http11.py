@@ -206,6 +206,21 @@ _CHECKED_MAX: Final = 1024
 _CHECKED_VALUE_MAX_BYTES: Final = 64
 
 
+# Whole header lines of valid fields, by their (name, value) pair: a response made of the
+# framework's constant pairs (CT_JSON, say) pays one dictionary lookup per field, the pair's
+# identity deciding it. Short values only, and no more than the sets above hold.
+CHECKED_LINES: Final[dict[tuple[bytes, bytes], bytes]] = {}
+
+
+def field_line(field: tuple[bytes, bytes]) -> bytes:
+    """Return the header line of ``field``, a pair found valid, kept for the next response."""
+    name, value = field
+    line = b"%s: %s\r\n" % (name, value)
+    if len(value) <= _CHECKED_VALUE_MAX_BYTES and len(CHECKED_LINES) < _CHECKED_MAX:
+        CHECKED_LINES[field] = line
+    return line
+
+
 def remember_field(name: bytes, value: bytes) -> None:
     """Note a field that passed :func:`check_response_field` with ``FIELD_OK``."""
     if len(CHECKED_NAMES) < _CHECKED_MAX:

@@ -33,11 +33,13 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from django_bolt.server.contract import error_body
 from django_bolt.server.http11 import (
+    CHECKED_LINES as _CHECKED_LINES,
     CHECKED_NAMES as _CHECKED_NAMES,
     CHECKED_VALUES as _CHECKED_VALUES,
     FIELD_CLOSE,
     InvalidResponseField,
     check_response_field,
+    field_line,
     options_asterisk_response,
     remember_field,
 )
@@ -226,8 +228,9 @@ class HttpProtocol(RequestReader):
 
     def _run(self, request: RawRequest, keep_alive: bool) -> None:
         self.responding = True
-        if request.body_file is not None:
-            self.active_body = request.body_file
+        body_file = request.body_file
+        if body_file is not None:
+            self.active_body = body_file
         state = self.state
         # Each request runs in its own context, as a Task would, so context variables set by
         # a handler (asgiref's, Django's) never leak into the next request on this loop.
@@ -239,7 +242,7 @@ class HttpProtocol(RequestReader):
             else:
                 # An answer made at once, or dispatch's coroutine (contract.py).
                 answer = context.run(nowait, request)
-                if answer.__class__ is not _COROUTINE:
+                if type(answer) is not _COROUTINE:  # type(): a load, where __class__ is a lookup
                     self._respond(request, answer, keep_alive, context)
                     return
                 coro = answer
@@ -369,7 +372,7 @@ class HttpProtocol(RequestReader):
         logger.error("response to %s %r not sent: %s", request.method, request.target, error)
         self._fail(request)
 
-    def _fields(self, raw_headers: list[tuple[Any, Any]], head: list[bytes]) -> None:
+    def _fields(self, raw_headers: list[Any], head: list[bytes]) -> None:
         """Append the application's header lines to ``head``, each one checked.
 
         The sets hold fields already found valid, so a response with the usual constant
@@ -377,7 +380,14 @@ class HttpProtocol(RequestReader):
         pairs are typed loosely on purpose: compiled (mypyc), a declared ``bytes`` would refuse
         an application's ``str`` with a TypeError before the check could answer it with a 500.
         """
-        for name, value in raw_headers:
+        for field in raw_headers:
+            pair = type(field) is tuple
+            if pair:
+                line = _CHECKED_LINES.get(field)
+                if line is not None:
+                    head.append(line)
+                    continue
+            name, value = field
             if name not in _CHECKED_NAMES or value not in _CHECKED_VALUES:
                 verdict = check_response_field(name, value)
                 if verdict:
@@ -388,7 +398,10 @@ class HttpProtocol(RequestReader):
                         self.keep_alive = False
                     continue
                 remember_field(name, value)
-            head += (name, b": ", value, b"\r\n")
+            if pair:
+                head.append(field_line(field))
+            else:
+                head += (name, b": ", value, b"\r\n")
 
     def _write_response(
         self, request: RawRequest, response: ResponseLike, keep_alive: bool

@@ -379,6 +379,45 @@ def test_a_field_that_would_split_the_response_gives_a_500(
     assert "not sent" in caplog.text
 
 
+def test_a_field_whose_line_is_kept_is_sent_again_and_its_name_checked_anew(
+    make: Callable[..., Driver],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The lines of valid pairs are kept (http11.CHECKED_LINES): a pair sent before goes out
+    the same, and the same name with a value never seen is checked as the first time."""
+    good = (b"x-kept", b"one")
+    app = HeaderApp([good])
+    d = make(app=app)
+    request = b"GET /a HTTP/1.1\r\nHost: t\r\n\r\n"
+    first = d.feed(request)
+    again = d.feed(request)
+    for out in (first, again):
+        assert answers(out)[0][0] == 200
+        assert b"\r\nx-kept: one\r\n" in out
+    # A pair equal to the kept one but built anew is found by its value.
+    app.fields = [(b"x-" + b"kept", b"o" + b"ne")]
+    assert b"\r\nx-kept: one\r\n" in d.feed(request)
+    app.fields = [(b"x-kept", b"two\r\nx-injected: 1")]
+    out = d.feed(request)
+    assert answers(out)[-1][0] == 500
+    assert b"injected" not in out.lower()
+    assert "not sent" in caplog.text
+
+
+def test_fields_given_as_lists_are_checked_and_sent_like_pairs(
+    make: Callable[..., Driver],
+) -> None:
+    fields: list[Any] = [[b"x-list", b"1"], [b"content-length", b"999"]]
+    d = make(app=HeaderApp(fields))
+    request = b"GET /a HTTP/1.1\r\nHost: t\r\n\r\n"
+    for _ in range(2):
+        out = d.feed(request)
+        head = out.split(b"\r\n\r\n")[0].lower()
+        assert b"\r\nx-list: 1" in head
+        assert head.count(b"content-length") == 1  # the application's framing field dropped
+        assert out.endswith(b"\r\n\r\nhello")
+
+
 # --- 3. bounded memory: pipelining without reading -------------------------------------------
 
 
