@@ -69,7 +69,15 @@ CASES: dict[str, tuple[str, bytes, list[tuple[bytes, bytes]], bytes]] = {
     "post-10kb": ("POST", b"/echo", [HOST, (b"Content-Type", b"application/json")], ORDER),
     # The handlers as users write them (no return annotation), and a path nobody has.
     "hello-plain": ("GET", b"/plain/json-async", [HOST], b""),
+    "hello-sync-plain": ("GET", b"/plain/json-sync", [HOST], b""),
     "sync-constant": ("GET", b"/plain/json-sync-constant", [HOST], b""),
+    "path-query-plain": ("GET", b"/plain/items/42?q=bolt", [HOST], b""),
+    "header-cookie-plain": (
+        "GET",
+        b"/plain/headers",
+        [HOST, (b"x-token", b"abc123"), (b"Cookie", b"session=s3ss10n")],
+        b"",
+    ),
     "not-found": ("GET", b"/no/such/path", [HOST], b""),
 }
 # The status each case answers with (200 unless listed).
@@ -282,7 +290,7 @@ def measure_stages(names: list[str]) -> None:
         costs = {"request": _timed(lambda name=name: _new_request(request_class, name))}
         costs["route"] = _timed(route)
         bind = call = encode = 0.0
-        if endpoint is not None and endpoint.call is None:
+        if endpoint is not None and endpoint.call is None and endpoint.guard is None:
             found = table.match_dynamic(raw_path)
             values = found[1] if found is not None else ()
             params = dict(zip(endpoint.path_names, values, strict=True)) if values else None
@@ -297,8 +305,9 @@ def measure_stages(names: list[str]) -> None:
             result = _finish(endpoint.fn(**kwargs))
             encode = _timed(lambda e=endpoint, r=result: e.convert(r))
         costs.update(bind=bind, call=call, encode=encode)
+        # What the server calls: dispatch_nowait (an answer, or dispatch's coroutine).
         dispatch_total = _timed(
-            lambda name=name: _finish(app.dispatch(_new_request(request_class, name)))
+            lambda name=name: _finish(app.dispatch_nowait(_new_request(request_class, name)))
         )
         wire_total = asyncio_run_wire(name)
         parts = sum(costs.values())

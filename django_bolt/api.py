@@ -165,6 +165,8 @@ class BoltAPI(Router, Dispatcher):
         self._asgi_mounts: list[AsgiMount] = []
         self._mount_table: MountTable | None = None
         self._table: RouteTable[Endpoint] | None = None
+        # What the server may answer by itself: (Host, path) -> the 404 (Dispatcher._miss_now).
+        self.miss_answers: dict[tuple[bytes, bytes], WireResponse] = {}
         self._ws_table: RouteTable[WebSocketEndpoint] | None = None
         self._cors: CORSPolicy | None = None
         self._hosts: HostValidator | None = None
@@ -188,6 +190,7 @@ class BoltAPI(Router, Dispatcher):
 
     def _changed(self) -> None:
         self._table = None
+        self.miss_answers.clear()  # a route added now may serve a path that was a miss
 
     # --- registration ---------------------------------------------------------------------------
     def mount(self, prefix: str, app: BoltAPI) -> None:
@@ -309,6 +312,7 @@ class BoltAPI(Router, Dispatcher):
             error_formatter=self.error_formatter,
         )
         self._formatter = self.error_formatter
+        self.miss_answers.clear()
         routes = [*self._flatten("", {}), *_docs_routes(self)]
         sockets = [route for route in routes if route[0].websocket is not None]
         self._ws_table = compile_websocket_routes(sockets, config)

@@ -19,8 +19,11 @@ only if it suspends.
 from __future__ import annotations
 
 import re
+import weakref
 from typing import TYPE_CHECKING, Any, ClassVar, Final, NoReturn
 from urllib.parse import unquote
+
+from django.core.signals import setting_changed
 
 from django_bolt._dispatch.compile import finish_response
 from django_bolt._dispatch.errors import ErrorFormatter, error_response
@@ -29,6 +32,7 @@ from django_bolt._django.sessions import finish_session
 from django_bolt._http.wire import CT_JSON, VARY_ORIGIN, WireResponse, add_vary
 from django_bolt.error_handlers import apply_formatter, error_from_response
 from django_bolt.request import Request
+from django_bolt.server.contract import find_header
 from django_bolt.websocket.mounted import serve_mounted_websocket
 from django_bolt.websocket.routes import WEBSOCKET, serve_websocket, upgrade_required
 
@@ -47,6 +51,10 @@ if TYPE_CHECKING:
 __all__ = ("Dispatcher",)
 
 _NOT_FOUND_BODY: Final = b'{"detail":"Not Found"}'
+# miss_answers: at most this many (Host, path) pairs, each at most this long in all.
+_MISS_ANSWERS_MAX: Final = 1024
+_MISS_KEY_MAX_BYTES: Final = 256
+_MISS_METHODS: Final = frozenset(("GET", "HEAD"))
 _METHOD_NOT_ALLOWED_BODY: Final = b'{"detail":"Method Not Allowed"}'
 # A Location every browser resolves on this origin: one "/" followed by neither "/" nor a
 # backslash (browsers read "//evil.example" and "/<backslash>evil.example" as another host), and
@@ -74,6 +82,9 @@ class Dispatcher:
     _bridge: DjangoBridge | None
     _static: StaticFiles | None
     _mount_table: MountTable | None
+    # The server's optional ``miss_answers`` (contract.py): filled by _miss_now, emptied when
+    # the routes change.
+    miss_answers: dict[tuple[bytes, bytes], WireResponse]
     _debug: bool
     # BoltAPI(error_formatter=...), for the API and every API it mounts (None: default bodies).
     _formatter: ErrorFormatter | None
@@ -500,15 +511,48 @@ class Dispatcher:
                             b'{"detail":"Permanent Redirect"}',
                         ),
                     )
-        if self._mount_table is not None or (
-            bridge is not None and not bridge.certain_miss(path)
-        ):
+        if self._mount_table is not None or (bridge is not None and not bridge.certain_miss(path)):
             return None
-        return self._not_found(request)
+        response = self._not_found(request)
+        if self._cors is None and self._formatter is None and static is None:
+            self._remember_miss(request, target, cut, response)
+        return response
+
+    def _remember_miss(
+        self, request: Request, target: bytes, cut: int, response: WireResponse
+    ) -> None:
+        """Let the server answer this Host and path itself from now on (``miss_answers``).
+
+        Only for a 404 that nothing about the request but its Host and path decided: no CORS
+        policy or error formatter to dress it, no static files that may appear later, a GET or
+        HEAD. The table is bounded, and so are its keys, so a scan of random paths cannot
+        grow it: once full, misses are decided as before.
+        """
+        answers = self.miss_answers
+        if len(answers) >= _MISS_ANSWERS_MAX or request.method not in _MISS_METHODS:
+            return
+        host = find_header(request.raw_headers, b"host")
+        path = target if cut < 0 else target[:cut]
+        if host is not None and len(host) + len(path) <= _MISS_KEY_MAX_BYTES:
+            answers[(host, path)] = response
+            _REMEMBERING.add(self)
 
     def _not_found(self, request: Request) -> WireResponse:
         not_found = WireResponse(404, [CT_JSON], _NOT_FOUND_BODY)
         return self._with_cors(request, self._refusal(request, not_found))
+
+
+# The dispatchers holding miss answers: a changed setting (override_settings in a test, say)
+# may change what a miss gets (ALLOWED_HOSTS, MIDDLEWARE, APPEND_SLASH), so they are forgotten.
+_REMEMBERING: Final[weakref.WeakSet[Dispatcher]] = weakref.WeakSet()
+
+
+def _forget_misses(**_: object) -> None:
+    for dispatcher in list(_REMEMBERING):
+        dispatcher.miss_answers.clear()
+
+
+setting_changed.connect(_forget_misses, dispatch_uid="django_bolt.miss_answers")
 
 
 def _suspended(coroutine: Any, _awaited: object) -> NoReturn:

@@ -329,6 +329,13 @@ class Application(Protocol):
     # ``types.CoroutineType``, such as ``dispatch``'s own) is run as ``dispatch``'s would be.
     # It must not raise, as ``dispatch`` must not.
     #
+    # Optional: miss_answers, a dict of (Host value, path) -> WireResponse, both bytes exactly
+    # as the request carried them (the path without its query). A GET or HEAD whose Host and
+    # path are there, answered in turn, gets that response from the server itself: no request
+    # object, no dispatch. The application adds a pair once it has found that nothing but the
+    # Host and path decided the answer (a 404), and empties the dict when that may change. The
+    # server reads the dict once, and ignores it while it keeps an access log or metrics.
+    #
     # Optional: dispatch_websocket(request, channel) -> Coroutine[..., ResponseLike]. When the
     # application defines it, a request offering a WebSocket upgrade (``Upgrade: websocket``
     # with ``Connection: upgrade``, no body, nothing pipelined before it) goes there instead of

@@ -406,10 +406,6 @@ class HttpProtocol(RequestReader):
     def _write_response(
         self, request: RawRequest, response: ResponseLike, keep_alive: bool
     ) -> None:
-        transport = self.transport
-        if transport is None:
-            self.responding = False
-            return
         # Both branches read the same three fields: compiled, the first reads the framework's
         # own class as loads, the second any other ResponseLike through attribute lookups.
         if isinstance(response, WireResponse):
@@ -420,11 +416,54 @@ class HttpProtocol(RequestReader):
             status = response.status_code
             raw_headers = response.raw_headers
             body = response.body
+        self._write(
+            request,
+            status,
+            raw_headers,
+            body,
+            keep_alive,
+            request.http_version == "1.0",
+            request.method == "HEAD",
+        )
+
+    def _answer_miss(self, response: WireResponse, keep_alive: bool, head_only: bool) -> None:
+        """Write one of the application's ``miss_answers`` for the request just read."""
+        self.responding = True
+        self._write(
+            None,
+            response.status_code,
+            response.raw_headers,
+            response.body,
+            keep_alive,
+            self.http_version == "1.0",
+            head_only,
+        )
+
+    def _write(
+        self,
+        request: RawRequest | None,
+        status: int,
+        raw_headers: list[Any],
+        body: bytes,
+        keep_alive: bool,
+        http10: bool,
+        head_only: bool,
+    ) -> None:
+        """Write a buffered answer, then log it (``request``: None for a miss answer, which is
+        written only while no access log is kept) and go on with the connection."""
+        transport = self.transport
+        if transport is None:
+            self.responding = False
+            return
         head = [_STATUS_LINES.get(status) or status_line(status)]
         try:
             self._fields(raw_headers, head)
         except InvalidResponseField as error:
-            self._refuse_response(request, error)
+            if request is not None:
+                self._refuse_response(request, error)
+            else:
+                self.responding = False
+                self._send_error(500)
             return
         head.append(self.state.fixed_headers)
         # Once the server drains, requests read before it are still answered: only the last
@@ -432,7 +471,7 @@ class HttpProtocol(RequestReader):
         keep_alive = keep_alive and (self.keep_alive or len(self.pipeline) > 0)
         if not keep_alive:
             head.append(_CLOSE)
-        elif request.http_version == "1.0":
+        elif http10:
             head.append(_KEEP_ALIVE_10)
         if status in _NO_BODY_STATUSES or status < 200:
             body = b""
@@ -444,7 +483,7 @@ class HttpProtocol(RequestReader):
                 if size < _CACHED_LENGTHS
                 else b"content-length: %d\r\n\r\n" % size
             )
-            if request.method == "HEAD":
+            if head_only:
                 body = b""
         if len(body) < _JOIN_BODY_BELOW:
             head.append(body)
@@ -456,7 +495,7 @@ class HttpProtocol(RequestReader):
         state = self.state
         state.total_requests += 1
         access_log = state.access_log
-        if access_log is not None:
+        if access_log is not None and request is not None:
             access_log(request, status, len(body), self.request_started)
         self._cycle_done(keep_alive)
 

@@ -37,7 +37,8 @@ from django_bolt.server.http11 import (
     trailers_end,
 )
 from django_bolt.server.proxy import FORWARDING_HEADERS, resolve_forwarded
-from django_bolt.server.wire import METHODS
+from django_bolt.server.relay import BodyRelay
+from django_bolt.server.wire import METHODS, WireResponse
 
 if TYPE_CHECKING:
     from django_bolt.server.contract import RawRequest
@@ -124,53 +125,6 @@ class _Reject(Exception):
         self.malformed = malformed
 
 
-class _BodyRelay:
-    """Parser callbacks for the body of a request whose Upgrade the server did not perform.
-
-    llhttp ends an upgrade request at its head and hands back the bytes after it unparsed, on
-    the assumption that another protocol follows. The server switches protocols for nobody
-    (RFC 9110 section 7.8 lets it ignore Upgrade), so those bytes are the request's own body,
-    framed by its Content-Length or chunked coding: a fresh parser is fed a head with that
-    framing, whose callbacks this relay swallows, and then the bytes themselves. The body goes
-    to the connection, and so does everything after it (the next requests).
-    """
-
-    __slots__ = ("conn", "phase")
-
-    _HEAD: Final = 0
-    _BODY: Final = 1
-    _AFTER: Final = 2
-
-    def __init__(self, conn: RequestReader) -> None:
-        self.conn = conn
-        self.phase = self._HEAD
-
-    def on_message_begin(self) -> None:
-        if self.phase == self._AFTER:
-            self.conn.on_message_begin()
-
-    def on_url(self, url: bytes) -> None:
-        if self.phase == self._AFTER:
-            self.conn.on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if self.phase == self._AFTER:
-            self.conn.on_header(name, value)
-
-    def on_headers_complete(self) -> None:
-        if self.phase == self._AFTER:
-            self.conn.on_headers_complete()
-        else:
-            self.phase = self._BODY
-
-    def on_body(self, body: bytes) -> None:
-        self.conn.on_body(body)
-
-    def on_message_complete(self) -> None:
-        self.phase = self._AFTER
-        self.conn.on_message_complete()
-
-
 class RequestReader:
     """The parsing state of one client connection, and the callbacks httptools calls."""
 
@@ -232,7 +186,7 @@ class RequestReader:
         self.state = state
         self.loop = asyncio.get_running_loop() if state.loop is None else state.loop
         self.parser = httptools.HttpRequestParser(self)
-        self.relay: _BodyRelay | None = None
+        self.relay: BodyRelay | None = None
         self.transport: asyncio.Transport | None = None
         self._peer: tuple[str, int] | None = None
         self.client: tuple[str, int] | None = None
@@ -531,7 +485,7 @@ class RequestReader:
             framing += KEEP_ALIVE_10
         # Any method that may have a body will do: the request keeps its own (self.method).
         head = b"POST / HTTP/%s\r\n%s\r\n" % (self.http_version.encode("ascii"), framing)
-        self.relay = relay = _BodyRelay(self)
+        self.relay = relay = BodyRelay(self)
         self.parser = httptools.HttpRequestParser(relay)
         try:
             self.parser.feed_data(head)
@@ -755,6 +709,7 @@ class RequestReader:
             headers = [(n, v) for n, v in self.headers if n.lower() != b"host"]
             headers.append((b"host", authority))
             self.headers = headers
+            self.host_seen = None  # the Host field checked is not the request's (_known_miss)
 
     def on_body(self, body: bytes) -> None:
         state = self.state
@@ -795,6 +750,9 @@ class RequestReader:
         else:
             self.spool = None  # the request owns it now
             body = None
+        answers = self.state.miss_answers
+        if answers and spool is None and not body and self._known_miss(answers):
+            return
         parser = self.parser
         method = self.method
         client, scheme = self.client, self.scheme
@@ -826,6 +784,34 @@ class RequestReader:
                 self._pause_reading()
         else:
             self._run(request, keep_alive)
+
+    def _known_miss(self, answers: dict[tuple[bytes, bytes], WireResponse]) -> bool:
+        """Answer a GET or HEAD for a Host and path the application found nothing serves.
+
+        ``answers`` is the application's ``miss_answers`` (contract.py): written here with no
+        request object and no dispatch. Only a request answered in turn, whose Host (checked
+        in on_header) the client sent itself (an absolute-form target's authority is another
+        matter: _resolve_target forgets ``host_seen``), and that offers no Upgrade. Returns
+        whether it answered.
+        """
+        method = self.method
+        host = self.host_seen
+        if method != b"GET" and method != b"HEAD":
+            return False
+        if host is None or not self.has_host or self.upgrade:
+            return False
+        if self.responding or self.pipeline or self.write_paused:
+            return False
+        url = self.url
+        cut = url.find(b"?")
+        answer = answers.get((host, url if cut < 0 else url[:cut]))
+        if answer is None:
+            return False
+        keep_alive = self.parser.should_keep_alive() and self.keep_alive
+        if not keep_alive:
+            self.closing = True
+        self._answer_miss(answer, keep_alive, method == b"HEAD")
+        return True
 
     # --- refusals and flow control ------------------------------------------------------------
 
@@ -888,6 +874,10 @@ class RequestReader:
 
     def _take_over(self, request: RawRequest) -> bool:
         """Tell whether the writing half takes over a request offering an Upgrade (WebSocket)."""
+        raise NotImplementedError
+
+    def _answer_miss(self, response: WireResponse, keep_alive: bool, head_only: bool) -> None:
+        """Write one of the application's ``miss_answers`` for the request just read."""
         raise NotImplementedError
 
 

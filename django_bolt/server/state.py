@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from django_bolt.server.config import ServerConfig
     from django_bolt.server.contract import Application, RawRequest
     from django_bolt.server.metrics import ProcessMetrics
+    from django_bolt.server.wire import WireResponse
 
 __all__ = ("AccessLog", "Connection", "ServerState", "default_connection_limit")
 
@@ -75,6 +76,7 @@ class ServerState:
         "max_request_line_bytes",
         "max_upload_size",
         "metrics",
+        "miss_answers",
         "now",
         "request_class",
         "server_header",
@@ -101,6 +103,14 @@ class ServerState:
         # The application's optional hook for answers that need not wait (contract.py).
         self.dispatch_nowait: Callable[[Any], Any] | None = getattr(app, "dispatch_nowait", None)
         self.request_class: type[RawRequest] = app.request_class
+        # The application's answers to requests nothing serves (contract.py), written by the
+        # reader with no dispatch: not while each request is to be logged or counted.
+        answers = getattr(app, "miss_answers", None)
+        self.miss_answers: dict[tuple[bytes, bytes], WireResponse] | None = (
+            answers
+            if isinstance(answers, dict) and access_log is None and self.metrics is None
+            else None
+        )
         self.config = config
         self.access_log = access_log
         self.total_requests = 0
