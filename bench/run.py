@@ -79,6 +79,8 @@ BOLT_SERVERS: Final = (
     "ours-base",
     "ours-pure",
     "ours-log",
+    "ours-log-json",
+    "ours-metrics",
     "ours-policies",
     "theirs",
     "theirs-policies",
@@ -214,7 +216,16 @@ ENDPOINTS: Final = (
         "GET",
         "/django/hello",
         {"message": "Hello, World!"},
-        servers=("ours", "ours-base", "ours-pure", "ours-log", "ours-policies", "gunicorn"),
+        servers=(
+            "ours",
+            "ours-base",
+            "ours-pure",
+            "ours-log",
+            "ours-log-json",
+            "ours-metrics",
+            "ours-policies",
+            "gunicorn",
+        ),
         default=False,
     ),
     # The handlers as users write them, without return annotations (bench/app's /plain/*).
@@ -392,6 +403,10 @@ class Server:
             argv.append("--no-access-log")  # Django-Bolt 0.13 logs no requests by default.
         elif self.name == "ours-log":
             argv.append("--access-log")  # the app's settings turn it off (BOLT_ACCESS_LOG)
+        elif self.name == "ours-log-json":
+            argv += ["--access-log", "--access-log-format", "json"]
+        elif self.name == "ours-metrics":
+            argv += ["--no-access-log", "--metrics-path", "/metrics"]
         return [*argv, *self.extra_args], APP
 
 
@@ -414,6 +429,9 @@ def make_servers(names: list[str], base_tree: str = "") -> list[Server]:
         "ours-pure": ("ours, the request path's source instead of its compiled form", ours),
         # The same server with its access log on (to the log file), to price the log.
         "ours-log": ("ours with the access log on", ours),
+        "ours-log-json": ("ours with the access log on, JSON lines", ours),
+        # The same server with Prometheus metrics on (--metrics-path /metrics), to price them.
+        "ours-metrics": ("ours with metrics on", ours),
         # The same servers with gzip compression and CORS configured globally in the settings.
         "ours-policies": ("ours, BOLT_COMPRESSION (gzip) and CORS_ALLOWED_ORIGINS set", ours),
         "theirs": (f"Django-Bolt {THEIRS_VERSION} (Rust)", theirs),
@@ -433,7 +451,8 @@ def make_servers(names: list[str], base_tree: str = "") -> list[Server]:
         if name not in known:
             raise SystemExit(f"unknown server {name!r}; choose from {', '.join(known)} or all")
         label, requirements = known[name]
-        venv_name = name.removesuffix("-log").removesuffix("-policies").removesuffix("-base")
+        venv_name = name.removesuffix("-json").removesuffix("-log").removesuffix("-metrics")
+        venv_name = venv_name.removesuffix("-policies").removesuffix("-base")
         venv_name = venv_name.removesuffix("-pure")
         if name == "ours-base" and not base_tree:
             raise SystemExit("ours-base needs --base-tree DIR (e.g. a `git worktree add` of it)")
@@ -818,6 +837,8 @@ def summarize(results: dict[str, dict[str, list[Sample]]]) -> dict[str, dict[str
 PAIRED_RATIOS: Final = {
     "paired_ratio_ours_theirs": ("ours", "theirs"),
     "paired_ratio_log_cost": ("ours-log", "ours"),
+    "paired_ratio_log_json_cost": ("ours-log-json", "ours"),
+    "paired_ratio_metrics_cost": ("ours-metrics", "ours"),
     "paired_ratio_ours_gunicorn": ("ours", "gunicorn"),
     "paired_ratio_policies_ours_theirs": ("ours-policies", "theirs-policies"),
     "paired_ratio_policies_cost": ("ours-policies", "ours"),
@@ -855,6 +876,8 @@ RATIO_TITLES: Final = {
     "paired_ratio_ours_theirs": "ours/theirs per round (median)",
     "ratio_ours_fastapi": "ours/fastapi",
     "paired_ratio_log_cost": "ours-log/ours per round (median)",
+    "paired_ratio_log_json_cost": "ours-log-json/ours per round (median)",
+    "paired_ratio_metrics_cost": "ours-metrics/ours per round (median)",
     "paired_ratio_ours_gunicorn": "ours/gunicorn per round (median)",
     "paired_ratio_policies_ours_theirs": "ours-policies/theirs-policies per round (median)",
     "paired_ratio_policies_cost": "ours-policies/ours per round (median)",
@@ -880,7 +903,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--servers",
         default="ours,theirs,fastapi",
-        help="comma-separated: ours, ours-base, ours-log, ours-policies, theirs, theirs-policies, "
+        help="comma-separated: ours, ours-base, ours-log, ours-log-json, ours-metrics, "
+        "ours-policies, theirs, theirs-policies, "
         "fastapi, gunicorn, ceiling; or all",
     )
     parser.add_argument(

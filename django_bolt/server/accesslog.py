@@ -6,10 +6,14 @@ threads of a worker share one list without a lock. The worker's main thread flus
 ~100 ms (small batches wait up to a second): it takes the whole entries queued so far, formats
 the batch and writes it with one ``write`` call.
 
-Formatting is by columns, not lines: each field of the batch is one slice of the list, turned
-into text with C-level ``map`` calls over small caches (the part of a line its request line and
-status decide, a body size, a duration in hundredths of a millisecond), and the pieces are
-joined once. A Python loop per line, even one ``%`` each, cost three times as much.
+Formatting is one loop over the batch's lines in compiled code (:class:`LineFormat`, in
+recording.py, which setup.py builds with the request path): each line is joined from pieces made
+once per distinct value and cached (the part its request line and status decide, a body size, a
+duration in hundredths of a millisecond), and the batch is joined once. That costs less than
+half what the same work did as C-level ``map`` calls over the batch's columns (0.15 us a line
+against 0.34 us, batches of 1,700). The hook itself stays a Python closure: compiled, it read the
+request's four attributes by generic lookups that cost more than the interpreter's specialised
+ones save in the call (measured with callgrind).
 
 Lines are text (:func:`format_line`) or JSON objects (:func:`format_json`, for log shippers).
 With a logger named (``--access-log-logger``), each line becomes a record of that logger
@@ -22,15 +26,15 @@ import logging
 import os
 import threading
 import time
-from itertools import chain, repeat
-from operator import add, itemgetter, mul
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
+from django_bolt.server.recording import LineFormat
+
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable
 
     from django_bolt.server.config import ServerConfig
     from django_bolt.server.contract import RawRequest
@@ -62,7 +66,13 @@ RequestKey = tuple[str, bytes, str, int]
 _FIELDS: Final = 7
 
 _encode: Final = msgspec.json.Encoder().encode
-_host: Final[Callable[[Any], str]] = itemgetter(0)
+
+# Hundredths of a millisecond (text) and thousandths (JSON), from seconds.
+_CENTI_MS: Final = 100_000.0
+_MILLI_MS: Final = 1_000_000.0
+_TEXT_SIZE: Final = "%d "
+_TEXT_DURATION: Final = "%d.%02dms\n"  # of divmod(hundredths of a millisecond, 100)
+_JSON_DURATION: Final = ',"duration_ms":%d.%03d}\n'  # of divmod(thousandths, 1000)
 
 
 # --- the pieces of a line, each made once per distinct value and cached ------------------------
@@ -80,12 +90,11 @@ def _text_request(key: RequestKey) -> str:
 
 
 def _text_size(size: int) -> str:
-    return f"{size} "
+    return _TEXT_SIZE % size
 
 
 def _text_duration(centi_ms: int) -> str:
-    whole, part = divmod(centi_ms, 100)
-    return f"{whole}.{part:02d}ms\n"
+    return _TEXT_DURATION % divmod(centi_ms, 100)
 
 
 def _json_client(host: str) -> str:
@@ -103,13 +112,8 @@ def _json_request(key: RequestKey) -> str:
     )
 
 
-def _json_size(size: int) -> str:
-    return str(size)
-
-
 def _json_duration(milli_ms: int) -> str:
-    whole, part = divmod(milli_ms, 1000)
-    return f',"duration_ms":{whole}.{part:03d}}}\n'
+    return _JSON_DURATION % divmod(milli_ms, 1000)
 
 
 def _json_lead(now: float) -> str:
@@ -118,46 +122,28 @@ def _json_lead(now: float) -> str:
     return f'{{"time":"{stamp}.{int(now % 1 * 1000):03d}Z","client":'
 
 
-def _rounded(durations: Iterable[float], scale: float) -> list[int]:
-    """Each duration (seconds) times ``scale``, rounded half up (durations are never negative)."""
-    return list(map(int, map(add, map(mul, durations, repeat(scale)), repeat(0.5))))
+def _rounded(duration_s: float, scale: float) -> int:
+    """Return a duration (seconds) times ``scale``, rounded half up (it is never negative).
 
-
-# Hundredths of a millisecond (text) and thousandths (JSON), from seconds.
-_CENTI_MS: Final = 100_000.0
-_MILLI_MS: Final = 1_000_000.0
-
-
-def _cached(cache: dict[Any, str], keys: list[Any], make: Callable[[Any], str]) -> list[str]:
-    """Return the cached piece of each key, making (and caching) those not seen yet.
-
-    When every key is known, this is two C calls for the whole batch.
+    The same arithmetic as :class:`LineFormat`'s, so a line reads the same either way.
     """
-    found: list[str | None] = list(map(cache.get, keys))
-    if all(found):  # every piece is a non-empty string
-        return found  # type: ignore[return-value]
-    if len(cache) >= _MAX_CACHED:
-        cache.clear()
-    for i, piece in enumerate(found):
-        if piece is None:
-            key = keys[i]
-            found[i] = cache[key] = make(key)
-    return found  # type: ignore[return-value]
+    return int(duration_s * scale + 0.5)
 
 
-def _hosts(clients: list[tuple[str, int] | None]) -> list[str]:
-    try:
-        return list(map(_host, clients))
-    except TypeError:  # a client unknown (None): "-"
-        return [client[0] if client else "-" for client in clients]
+def _text_lines() -> LineFormat:
+    return LineFormat(_CENTI_MS, None, _text_request, _text_size, _text_duration)
+
+
+def _json_lines() -> LineFormat:
+    return LineFormat(_MILLI_MS, _json_client, _json_request, str, _json_duration)
 
 
 def format_line(entry: Entry) -> str:
     """``client "METHOD target HTTP/v" status bytes duration_ms`` for one request."""
     client, method, target, version, status, nbytes, duration_s = entry
-    centi = _rounded((duration_s,), _CENTI_MS)[0]
     request = _text_request((method, target, version, status))
-    return client + request + _text_size(nbytes) + _text_duration(centi)
+    duration = _text_duration(_rounded(duration_s, _CENTI_MS))
+    return client + request + _text_size(nbytes) + duration
 
 
 def format_json(entry: Entry, now: float | None = None) -> str:
@@ -167,78 +153,33 @@ def format_json(entry: Entry, now: float | None = None) -> str:
     response; a second at most for a quiet server), in UTC, ISO 8601 with milliseconds.
     """
     client, method, target, version, status, nbytes, duration_s = entry
-    milli = _rounded((duration_s,), _MILLI_MS)[0]
     return "".join(
         (
             _json_lead(time.time() if now is None else now),
             _json_client(client),
             _json_request((method, target, version, status)),
-            _json_size(nbytes),
-            _json_duration(milli),
+            str(nbytes),
+            _json_duration(_rounded(duration_s, _MILLI_MS)),
         )
     )
 
 
-class _Batch:
-    """The columns of a batch of queued entries (slices of the queue's list: C copies)."""
-
-    __slots__ = ("clients", "durations", "keys", "sizes")
-
-    def __init__(self, items: list[Any]) -> None:
-        step = _FIELDS
-        self.clients: list[tuple[str, int] | None] = items[0::step]
-        self.keys: list[RequestKey] = list(
-            zip(items[1::step], items[2::step], items[3::step], items[4::step], strict=True)
+def _entries(items: list[Any], size: int) -> list[Entry]:
+    """Return the entries queued in ``items[:size]``, one :data:`Entry` each (the logger's)."""
+    step = _FIELDS
+    hosts = [client[0] if client else "-" for client in items[0:size:step]]
+    return list(
+        zip(
+            hosts,
+            items[1:size:step],
+            items[2:size:step],
+            items[3:size:step],
+            items[4:size:step],
+            items[5:size:step],
+            items[6:size:step],
+            strict=True,
         )
-        self.sizes: list[int] = items[5::step]
-        self.durations: list[float] = items[6::step]
-
-    def entries(self) -> list[Entry]:
-        """Return the batch as one :data:`Entry` per line (for the logger destination)."""
-        hosts = _hosts(self.clients)
-        return [
-            (host, method, target, version, status, size, duration)
-            for host, (method, target, version, status), size, duration in zip(
-                hosts, self.keys, self.sizes, self.durations, strict=True
-            )
-        ]
-
-
-class _TextLines:
-    """Text lines of whole batches, with caches of the pieces repeated from line to line."""
-
-    def __init__(self) -> None:
-        self._requests: dict[Any, str] = {}
-        self._sizes: dict[Any, str] = {}
-        self._durations: dict[Any, str] = {}
-
-    def __call__(self, batch: _Batch) -> str:
-        hosts = _hosts(batch.clients)
-        requests = _cached(self._requests, batch.keys, _text_request)
-        sizes = _cached(self._sizes, batch.sizes, _text_size)
-        centis = _rounded(batch.durations, _CENTI_MS)
-        durations = _cached(self._durations, centis, _text_duration)
-        return "".join(chain.from_iterable(zip(hosts, requests, sizes, durations, strict=True)))
-
-
-class _JsonLines:
-    """JSON lines of whole batches (one timestamp per batch: when it is written)."""
-
-    def __init__(self) -> None:
-        self._clients: dict[Any, str] = {}
-        self._requests: dict[Any, str] = {}
-        self._sizes: dict[Any, str] = {}
-        self._durations: dict[Any, str] = {}
-
-    def __call__(self, batch: _Batch) -> str:
-        clients = _cached(self._clients, _hosts(batch.clients), _json_client)
-        requests = _cached(self._requests, batch.keys, _json_request)
-        sizes = _cached(self._sizes, batch.sizes, _json_size)
-        millis = _rounded(batch.durations, _MILLI_MS)
-        durations = _cached(self._durations, millis, _json_duration)
-        lead = [_json_lead(time.time())] * len(clients)
-        pieces = zip(lead, clients, requests, sizes, durations, strict=True)
-        return "".join(chain.from_iterable(pieces))
+    )
 
 
 def level_for_status(status: int) -> int:
@@ -261,6 +202,7 @@ class AccessLog:
         "_fd",
         "_format",
         "_items",
+        "_json",
         "_lines",
         "_lock",
         "_logger",
@@ -279,7 +221,9 @@ class AccessLog:
     ) -> None:
         self._fd = fd
         self._format: Callable[[Entry], str] = format_json if json else format_line
-        self._lines: Callable[[_Batch], str] = _JsonLines() if json else _TextLines()
+        self._json = json
+        # Lines are made by compiled code (recording.py), from the pieces made here.
+        self._lines = _json_lines() if json else _text_lines()
         self._logger = logger
         self._bound = bound
         self._since = 0.0  # when the oldest line of a small batch was first seen waiting
@@ -335,12 +279,16 @@ class AccessLog:
                 if now - self._since < MAX_DELAY_S:
                     return
             self._since = 0.0
-            batch = _Batch(items[:size])
-            del items[:size]
+            # Read before the entries are removed; loop threads only append past ``size``.
             if self._logger is not None:
-                self._emit(batch.entries(), self._logger)
+                entries = _entries(items, size)
+                del items[:size]
+                self._emit(entries, self._logger)
                 return
-            self._write_all(self._lines(batch).encode("utf-8", "backslashreplace"))
+            lead = _json_lead(time.time()) if self._json else ""
+            text = self._lines.lines(items, size, _FIELDS, lead)
+            del items[:size]
+            self._write_all(text.encode("utf-8", "backslashreplace"))
 
     def _emit(self, entries: list[Entry], logger: logging.Logger) -> None:
         fmt = self._format

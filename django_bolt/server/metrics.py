@@ -30,7 +30,8 @@ import shutil
 import tempfile
 import threading
 from bisect import bisect_right
-from time import perf_counter
+from functools import partial
+from operator import lt
 from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
 from prometheus_client import (
@@ -41,6 +42,8 @@ from prometheus_client import (
 )
 from prometheus_client.mmap_dict import mmap_key
 from prometheus_client.utils import floatToGoString as _float_to_go_string
+
+from django_bolt.server.recording import BothHooks, CountHook
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -76,6 +79,8 @@ _MAX_CACHED_PATHS: Final = 4096
 _COUNT, _SUM, _BYTES, _FIRST_BUCKET = 0, 1, 2, 3
 _SLOTS: Final = _FIRST_BUCKET + len(BUCKETS) + 1
 _LE: Final = (*(_go_float(b) for b in BUCKETS), "+Inf")
+# d -> BUCKETS[0] < d (an int duration too, which float.__lt__ would not compare).
+_ABOVE_FIRST_BUCKET: Final = partial(lt, BUCKETS[0])
 
 _LABELS: Final = ("method", "route", "status")
 
@@ -212,7 +217,8 @@ _GAUGE_KEYS: Final = tuple(
 class Recorder:
     """The responses of one event loop (no lock: only its loop thread records into it).
 
-    A response costs one dictionary lookup keyed by the raw target, method and status, and one
+    A response (:attr:`record`, a compiled :class:`CountHook`) costs one dictionary lookup keyed
+    by the raw target, method and status (none when they are the response before's), and one
     ``list +=`` of its duration and body size: targets that share a route template
     (``/items/1``, ``/items/2``) share one list, so a route is looked up once per distinct
     target, not per request. :meth:`fold` turns what was recorded into the totals (counts,
@@ -227,23 +233,10 @@ class Recorder:
         # (method, route, status) -> [count, seconds, bytes, bucket..., +Inf]
         self.totals: dict[tuple[str, str, int], list[float]] = {}
         self._index: dict[tuple[bytes, str, int], list[float]] = {}
-
-    def record(
-        self,
-        request: RawRequest,
-        status: int,
-        nbytes: int,
-        started: float,
-        _clock: Callable[[], float] = perf_counter,
-    ) -> None:
-        """Record one response (the server's per-response hook)."""
-        target = request.target
-        method = request.method
-        pairs = self._index.get((target, method, status))
-        if pairs is None:
-            pairs = self._pairs_for(target, method, status)
-        # One C call, atomic under the GIL: a fold never sees half a response.
-        pairs += (_clock() - started, nbytes)
+        # The per-response hook: compiled with the request path (recording.py).
+        self.record: Callable[[RawRequest, int, int, float], None] = CountHook(
+            self._index, self._pairs_for
+        )
 
     def add(self, method: str, target: bytes, status: int, nbytes: int, duration_s: float) -> None:
         """Record one response from its fields (for callers without a request)."""
@@ -275,7 +268,6 @@ class Recorder:
             chunk = pairs[:taken]
             del pairs[:taken]  # what the loop thread added meanwhile stays for the next fold
             durations = chunk[0::2]
-            durations.sort()  # in C; then each bucket's count is two bisections
             total = totals.get(key)
             if total is None:
                 total = totals[key] = [0.0] * _SLOTS
@@ -283,9 +275,13 @@ class Recorder:
             total[_COUNT] += count
             total[_SUM] += sum(durations)
             total[_BYTES] += sum(chunk[1::2])
+            # Most responses fall in the first bucket: only the slower ones are sorted (in C),
+            # then each bucket's count is a bisection of them.
+            slow = sorted(filter(_ABOVE_FIRST_BUCKET, durations))
+            fast = count - len(slow)
             below = 0
             for slot, bound in enumerate(BUCKETS, _FIRST_BUCKET):
-                upto = bisect_right(durations, bound)
+                upto = fast + bisect_right(slow, bound)
                 total[slot] += upto - below
                 below = upto
             total[-1] += count - below
@@ -558,13 +554,7 @@ def instrument(
     record = process.recorder(connections).record
     if access_log is None:
         return served, record, process
-    log = access_log
-
-    def log_and_record(request: RawRequest, status: int, nbytes: int, started: float) -> None:
-        log(request, status, nbytes, started)
-        record(request, status, nbytes, started)
-
-    return served, log_and_record, process
+    return served, BothHooks(access_log, record), process
 
 
 class SupervisorMetrics:

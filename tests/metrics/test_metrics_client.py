@@ -210,6 +210,59 @@ def test_loops_count_apart_and_are_summed(tmp_path) -> None:
         process.close()
 
 
+def test_the_hook_counts_consecutive_responses_by_target_method_and_status(tmp_path) -> None:
+    process = metrics.ProcessMetrics(str(tmp_path), lambda path: path.decode())
+    hook = process.recorder(set()).record
+
+    class Request:
+        def __init__(self, method: str, target: bytes) -> None:
+            self.method, self.target = method, target
+
+    try:
+        for method, target, status in (
+            ("GET", b"/a", 200),
+            ("GET", b"/a", 200),
+            ("GET", b"/a", 404),
+            ("POST", b"/a", 404),
+            ("POST", b"/b", 404),
+            ("GET", b"/a", 200),
+        ):
+            hook(Request(method, target), status, 3, 0.0)  # type: ignore[arg-type]
+        totals = process.totals()
+    finally:
+        process.close()
+    counts = {key: series[0] for key, series in totals.items()}
+    assert counts == {
+        ("GET", "/a", 200): 3,
+        ("GET", "/a", 404): 1,
+        ("POST", "/a", 404): 1,
+        ("POST", "/b", 404): 1,
+    }
+    assert totals[("GET", "/a", 200)][2] == 9  # body bytes
+    # Started at 0.0 on the perf_counter clock: long ago, so past the last bucket.
+    assert totals[("GET", "/a", 200)][-1] == 3
+
+
+def test_buckets_count_each_duration_once_below_and_above_the_first_bound(tmp_path) -> None:
+    process = metrics.ProcessMetrics(str(tmp_path), lambda path: "/a")
+    recorder = process.recorder(set())
+    durations = [0.0, 0.0005, 0.001, 0.0011, 0.003, 0.003, 0.5, 11.0, 2]
+    try:
+        for duration in durations:
+            recorder.add("GET", b"/a", 200, 0, duration)
+        series = process.totals()[("GET", "/a", 200)]
+    finally:
+        process.close()
+    buckets = series[3:]
+    bounds = [*metrics.BUCKETS, float("inf")]
+    expected = [
+        sum(1 for d in durations if (i == 0 or d > bounds[i - 1]) and d <= bound)
+        for i, bound in enumerate(bounds)
+    ]
+    assert buckets == expected
+    assert sum(buckets) == len(durations)
+
+
 @override_settings(BOLT_METRICS_PATH="/metrics")
 def test_websockets_are_counted_while_open_and_by_close_code(private_directory) -> None:
     api = BoltAPI()

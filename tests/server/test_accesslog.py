@@ -189,3 +189,29 @@ def test_batched_lines_equal_format_line_and_format_json_line_for_line() -> None
         else:
             got, want = lines, [format_line(e).rstrip("\n") for e in entries]
         assert got == want
+
+
+def test_consecutive_lines_differing_in_one_field_each_get_their_own_text() -> None:
+    # The formatter reuses the request part of the line before when method, target, version
+    # and status all match: a change in any one of them must show.
+    entries = [
+        ("10.0.0.1", "GET", b"/a", "1.1", 200, 1, 0.001),
+        ("10.0.0.1", "GET", b"/a", "1.1", 200, 1, 0.001),
+        ("10.0.0.1", "GET", b"/a", "1.1", 404, 1, 0.001),
+        ("10.0.0.1", "HEAD", b"/a", "1.1", 404, 1, 0.001),
+        ("10.0.0.1", "HEAD", b"/a", "1.0", 404, 1, 0.001),
+        ("10.0.0.1", "HEAD", b"/b", "1.0", 404, 1, 0.001),
+        ("10.0.0.2", "HEAD", b"/b", "1.0", 404, 2, 0.0025),
+    ]
+    read_fd, write_fd = os.pipe()
+    try:
+        log = AccessLog(write_fd)
+        for entry in entries:
+            log.add(*entry)
+        log.flush()
+        lines = read_all(read_fd).decode().splitlines()
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+    assert lines == [format_line(e).rstrip("\n") for e in entries]
+    assert lines[-1] == '10.0.0.2 "HEAD /b HTTP/1.0" 404 2 2.50ms'
