@@ -9,11 +9,21 @@ this script registers ``django_bolt`` as a bare package (its directory, without 
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import os
 import sys
+from typing import TYPE_CHECKING, Final
 
-__all__ = ("register_bare_package",)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import ModuleType
+
+__all__ = ("register_bare_package", "register_compiled_group")
+
+# The shared library of the modules mypyc compiled (setup.py), beside the package.
+_GROUP: Final = "django_bolt__mypyc"
 
 
 def register_bare_package() -> None:
@@ -29,10 +39,36 @@ def register_bare_package() -> None:
     sys.modules["django_bolt"] = importlib.util.module_from_spec(spec)
 
 
+class _GroupFinder(importlib.abc.MetaPathFinder):
+    """Find the compiled modules' shared library in the folder that holds the package."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def find_spec(
+        self, name: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if name != _GROUP:
+            return None
+        return importlib.machinery.PathFinder.find_spec(name, [self.folder])
+
+
+def register_compiled_group() -> None:
+    """Let a compiled module of the server (``server/recording.py``, say) load its library.
+
+    An installed package has the library on ``sys.path``, beside ``django_bolt``. An editable
+    install reaches both through a finder that ``site`` installs, and this interpreter runs
+    without ``site``: the library is then found here, last, in the folder of the package.
+    """
+    folder = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.meta_path.append(_GroupFinder(folder))
+
+
 if __name__ == "__main__":  # pragma: no cover - runbolt execs it, observed by the integration tests
     # This directory, sys.path[0] for a script: its modules must not shadow the stdlib's.
     del sys.path[0]
     register_bare_package()
+    register_compiled_group()
     from django_bolt.server.launch import main
 
     raise SystemExit(main())

@@ -55,3 +55,32 @@ def test_the_bare_package_is_the_real_directory() -> None:
         capture_output=True, text=True, env=env, timeout=60, check=True,
     )  # fmt: skip
     assert json.loads(out.stdout) == launch.__file__
+
+
+def test_compiled_server_modules_load_without_the_package_folder_on_the_path() -> None:
+    """An editable install reaches the package through a finder that ``site`` installs, which
+    the supervisor runs without: its compiled modules (metrics' recording) still load."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(launch.__file__))))
+    path = [p for p in sys.path if p and os.path.abspath(p) != root]
+    probe = """
+import json, runpy, sys
+names = runpy.run_path(sys.argv[1], run_name="bootstrap")
+names["register_bare_package"]()
+names["register_compiled_group"]()
+import django_bolt.server.recording as recording
+print(json.dumps(recording.__file__))
+"""
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", probe, launch.BOOTSTRAP],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(path)},
+        cwd=os.path.dirname(root),
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    loaded = json.loads(out.stdout)
+    assert os.path.dirname(loaded) == os.path.dirname(launch.__file__)
+    built = [n for n in os.listdir(os.path.dirname(loaded)) if n.startswith("recording.cpython")]
+    assert loaded.endswith(".py") != bool(built)  # the compiled form wherever it was built
