@@ -59,6 +59,8 @@ _SERVER_OWNED: Final = frozenset({b"connection", b"keep-alive", b"transfer-encod
 _BODY_PIECE: Final = 64 * 1024
 # Tasks of applications whose client left: kept referenced until they end.
 _ORPHANS: Final[set[asyncio.Task[None]]] = set()
+# Every mounted application's request task still running, on any loop.
+_RUNNING: Final[set[asyncio.Task[None]]] = set()
 
 
 def normalize_prefix(path: str) -> str:
@@ -273,6 +275,10 @@ class AsgiMount:
             self.app(self.scope(request), exchange.receive, exchange.send)
         )
         task.add_done_callback(exchange.app_done)
+        # Kept until it ends, which may be after its response (Django's handler closes the
+        # request's body file then): shutdown() lets such tasks finish.
+        _RUNNING.add(task)
+        task.add_done_callback(_RUNNING.discard)
         try:
             status, headers = await asyncio.wait_for(asyncio.shield(exchange.started), timeout_s)
             first = await exchange.chunks.get()
@@ -414,8 +420,15 @@ class MountTable:
             mount._lifespans[loop] = lifespan
 
     async def shutdown(self) -> None:
-        """Run each application's lifespan shutdown on this event loop (newest first)."""
-        loop = id(asyncio.get_running_loop())
+        """Let this loop's requests to the applications end (within the mount timeout), then
+        run each application's lifespan shutdown on it (newest first)."""
+        running = asyncio.get_running_loop()
+        pending = [task for task in _RUNNING if task.get_loop() is running]
+        if pending:
+            _done, late = await asyncio.wait(pending, timeout=self.timeout_s)
+            for task in late:
+                task.cancel()
+        loop = id(running)
         for mount in reversed(self.mounts):
             lifespan = mount._lifespans.pop(loop, None)
             if lifespan is not None:
