@@ -286,6 +286,7 @@ class RequestReader:
     def _read_carefully(self, data: bytes) -> None:
         """Handle a read that is not the common case: see data_received()."""
         self.read_data = b""
+        head_end = -1
         if self.held:
             self.held += data  # a read already on its way when reading paused
             return
@@ -311,8 +312,14 @@ class RequestReader:
                 return
         else:
             self.entry_position = 0
-        spaced = data.find(_TWO_SPACES) >= 0
-        fed = self._feed_lines(data) if spaced else self._feed_paced(data)
+            # A read that starts with a whole head without a pair in it: the body behind that
+            # head is not searched for one (a 10 KB JSON body's spaces made that 11 % of a POST).
+            if self.relay is None:
+                head_end = data.find(b"\r\n\r\n")
+        if head_end >= 0 and data.find(_TWO_SPACES, 0, head_end) < 0:
+            fed = self._feed_head_first(data, head_end + 4)
+        else:
+            fed = self._feed_checked(data)
         if fed < len(data):
             data = data[:fed]
         if self.relay is not None and not self.in_head and not self.in_body:
@@ -421,6 +428,30 @@ class RequestReader:
                 return size
             start = end
         return size
+
+    def _feed_checked(self, data: bytes) -> int:
+        """Feed ``data``, refusing a request line with two spaces in a row in it."""
+        if data.find(_TWO_SPACES) >= 0:
+            return self._feed_lines(data)
+        return self._feed_paced(data)
+
+    def _feed_head_first(self, data: bytes, cut: int) -> int:
+        """Feed a read that begins with a whole head (``data[:cut]``, no pair in it).
+
+        What follows the head is fed as it is while it lies inside the body that head
+        declared; anything else goes through the usual search. Returns the bytes fed.
+        """
+        fed = self._feed_paced(data[:cut])
+        if fed < cut:
+            if self.held:
+                self.held += data[cut:]
+            return fed
+        rest = data[cut:]
+        if self.closing or not rest:
+            return len(data)
+        if self.in_body and self.content_length - self.body_bytes >= len(rest):
+            return cut + self._feed_paced(rest)
+        return cut + self._feed_checked(rest)
 
     def _feed_lines(self, data: bytes) -> int:
         """Feed ``data``, which holds two spaces in a row, refusing a request line with them.

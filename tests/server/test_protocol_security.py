@@ -592,6 +592,80 @@ def test_spaced_request_lines_are_found_wherever_the_read_splits(
     assert all(request.target != b"/b" for request in d.app.seen)
 
 
+# Reads over the reader's pacing size (4 KiB) take its careful path, where a body of known
+# length behind a whole head is fed without being searched for two spaces.
+_BIG = b'{"k":  "' + b"a  b " * 1300 + b'"}'
+_ONE_SPACE_BODY = b'{"detail":"Request line parts must be separated by single spaces"}'
+
+
+def _post(body: bytes, extra: bytes = b"") -> bytes:
+    return b"POST /p HTTP/1.1\r\nHost: t\r\n%sContent-Length: %d\r\n\r\n%s" % (
+        extra,
+        len(body),
+        body,
+    )
+
+
+def _chunked(body: bytes) -> bytes:
+    return (
+        b"POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n"
+        % (
+            len(body),
+            body,
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("chunks", "statuses"),
+    [
+        pytest.param((_post(_BIG),), [200], id="body-with-pairs"),
+        pytest.param(
+            (_post(_BIG) + b"GET /b HTTP/1.1\r\nHost: t\r\n\r\n",), [200, 200], id="then-a-request"
+        ),
+        pytest.param(
+            (_post(_BIG) + b"GET  /b HTTP/1.1\r\nHost: t\r\n\r\n",),
+            [200, 400],
+            id="then-a-spaced-one",
+        ),
+        pytest.param((_post(_BIG, b"X-Pad: a  b\r\n"),), [200], id="pair-in-a-header-value"),
+        pytest.param(
+            (b"GET  /b HTTP/1.1\r\nHost: t\r\nX-Pad: " + b"p" * 5000 + b"\r\n\r\n",),
+            [400],
+            id="spaced-big-head",
+        ),
+        pytest.param(
+            (_chunked(_BIG) + b"GET  /b HTTP/1.1\r\nHost: t\r\n\r\n",),
+            [200, 400],
+            id="chunked-then-spaced",
+        ),
+        pytest.param(
+            (_post(_BIG)[:3000], _post(_BIG)[3000:] + b"GET  /b HTTP/1.1\r\nHost: t\r\n\r\n"),
+            [200, 400],
+            id="split-body-then-spaced",
+        ),
+        pytest.param(
+            (_post(b"x" * 10) + _post(_BIG) + b"GET  /b HTTP/1.1\r\nHost: t\r\n\r\n",),
+            [200, 200, 400],
+            id="short-body-first",
+        ),
+    ],
+)
+def test_big_reads_keep_bodies_whole_and_still_find_spaced_request_lines(
+    make: Callable[..., Driver], chunks: tuple[bytes, ...], statuses: list[int]
+) -> None:
+    d = make()
+    out = d.feed(*chunks)
+    got = answers(out)
+    assert [status for status, _, _ in got] == statuses
+    if statuses[-1] == 400:
+        assert got[-1][2] == _ONE_SPACE_BODY
+    assert all(request.target != b"/b" or 400 not in statuses for request in d.app.seen)
+    if any(_BIG in chunk for chunk in chunks) or len(chunks) > 1:
+        bodies = [request.body for request in d.app.seen if request.target in (b"/p", b"/c")]
+        assert _BIG in bodies  # handed over whole
+
+
 @pytest.mark.parametrize(
     ("request_bytes", "status"),
     [
