@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from importlib.machinery import EXTENSION_SUFFIXES
 
 from django_bolt.server import launch
 
@@ -82,5 +83,6 @@ print(json.dumps(recording.__file__))
     assert out.returncode == 0, out.stderr
     loaded = json.loads(out.stdout)
     assert os.path.dirname(loaded) == os.path.dirname(launch.__file__)
-    built = [n for n in os.listdir(os.path.dirname(loaded)) if n.startswith("recording.cpython")]
-    assert loaded.endswith(".py") != bool(built)  # the compiled form wherever it was built
+    folder = os.path.dirname(loaded)
+    built = [s for s in EXTENSION_SUFFIXES if os.path.exists(os.path.join(folder, "recording" + s))]
+    assert loaded.endswith(".py") != bool(built)  # compiled wherever built for this interpreter
