@@ -23,6 +23,20 @@ def read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
+def _batched(entries: list[tuple[object, ...]], json: bool = False) -> list[str]:
+    """Return the lines one batch of ``entries`` is written as (through a pipe)."""
+    read_fd, write_fd = os.pipe()
+    try:
+        log = AccessLog(write_fd, json=json)
+        for entry in entries:
+            log.add(*entry)
+        log.flush()
+        return read_all(read_fd).decode().splitlines()
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+
 def test_format_line_has_client_method_path_status_bytes_and_milliseconds() -> None:
     line = format_line(("10.0.0.1", "POST", b"/items?x=1", "1.1", 201, 42, 0.0125))
     assert line == '10.0.0.1 "POST /items?x=1 HTTP/1.1" 201 42 12.50ms\n'
@@ -170,16 +184,7 @@ def test_batched_lines_equal_format_line_and_format_json_line_for_line() -> None
         for i in range(40)
     ]
     for as_json in (False, True):
-        read_fd, write_fd = os.pipe()
-        try:
-            log = AccessLog(write_fd, json=as_json)
-            for entry in entries:
-                log.add(*entry)
-            log.flush()
-            lines = read_all(read_fd).decode().splitlines()
-        finally:
-            os.close(read_fd)
-            os.close(write_fd)
+        lines = _batched(entries, json=as_json)
         if as_json:
             got = [{k: v for k, v in jsonlib.loads(line).items() if k != "time"} for line in lines]
             want = [
@@ -203,15 +208,6 @@ def test_consecutive_lines_differing_in_one_field_each_get_their_own_text() -> N
         ("10.0.0.1", "HEAD", b"/b", "1.0", 404, 1, 0.001),
         ("10.0.0.2", "HEAD", b"/b", "1.0", 404, 2, 0.0025),
     ]
-    read_fd, write_fd = os.pipe()
-    try:
-        log = AccessLog(write_fd)
-        for entry in entries:
-            log.add(*entry)
-        log.flush()
-        lines = read_all(read_fd).decode().splitlines()
-    finally:
-        os.close(read_fd)
-        os.close(write_fd)
+    lines = _batched(entries)
     assert lines == [format_line(e).rstrip("\n") for e in entries]
     assert lines[-1] == '10.0.0.2 "HEAD /b HTTP/1.0" 404 2 2.50ms'
