@@ -73,8 +73,8 @@ POLICY_ORIGIN: Final = "https://app.example.com"
 # --------------------------------------------------------------------------------------------
 # Endpoints
 
-# Servers running bench/app's api.py through a django_bolt (ours or Django-Bolt 0.13).
-BOLT_SERVERS: Final = (
+# Our server in each of its bench configurations.
+OURS_SERVERS: Final = (
     "ours",
     "ours-base",
     "ours-pure",
@@ -82,9 +82,9 @@ BOLT_SERVERS: Final = (
     "ours-log-json",
     "ours-metrics",
     "ours-policies",
-    "theirs",
-    "theirs-policies",
 )
+# Servers running bench/app's api.py through a django_bolt (ours or Django-Bolt 0.13).
+BOLT_SERVERS: Final = (*OURS_SERVERS, "theirs", "theirs-policies")
 API_SERVERS: Final = (*BOLT_SERVERS, "fastapi")
 # The bare uvloop + httptools + msgspec server of bench/ceiling_server.py: what is possible at all.
 CEILING_ENDPOINTS: Final = frozenset({"json-async", "post-10kb", "get-10kb"})
@@ -216,16 +216,7 @@ ENDPOINTS: Final = (
         "GET",
         "/django/hello",
         {"message": "Hello, World!"},
-        servers=(
-            "ours",
-            "ours-base",
-            "ours-pure",
-            "ours-log",
-            "ours-log-json",
-            "ours-metrics",
-            "ours-policies",
-            "gunicorn",
-        ),
+        servers=(*OURS_SERVERS, "gunicorn"),
         default=False,
     ),
     # The handlers as users write them, without return annotations (bench/app's /plain/*).
