@@ -12,7 +12,6 @@ general path. A middleware chain becomes the route's ``call``; its innermost lay
 
 from __future__ import annotations
 
-import dis
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 from django_bolt._binding.binder import Binder, compile_binder
 from django_bolt._binding.dependencies import run_exits
 from django_bolt._binding.fast import compile_fast_bind
+from django_bolt._dispatch.inline import as_function, can_suspend
 from django_bolt._dispatch.table import PathTemplate, RouteTable
 from django_bolt._django.models import pool_reader
 from django_bolt._http.wire import WireResponse
@@ -84,6 +84,8 @@ class Endpoint:
         "has_params",
         "info",
         "is_async",
+        "now",
+        "now_waits",
         "nowait",
         "only_path_name",
         "path_names",
@@ -151,8 +153,12 @@ class Endpoint:
         # it has middleware), or None without either: for inspection, dispatch never reads it.
         self.policy: Guard | Call | None = None
         # Whether Dispatcher.dispatch_nowait may answer it at once (set by compile_routes once
-        # its guard and call are final).
+        # its guard and call are final), and the handler it then calls: ``fn``, or for an
+        # ``async def`` one that cannot suspend, the same code as a plain function (inline.py),
+        # with ``now_waits`` False.
         self.nowait = False
+        self.now = self.fn
+        self.now_waits = self.is_async
 
 
 def compile_routes(
@@ -192,16 +198,14 @@ def compile_routes(
             # ``view`` is the handler as declared: what Django's process_view hooks are given.
             endpoint.call = endpoint.policy = _chained_call(endpoint, pipeline, view)
         endpoint.nowait = answers_at_once(endpoint)
+        if endpoint.nowait and endpoint.is_async:
+            plain = as_function(endpoint.fn)
+            if plain is not None:
+                endpoint.now, endpoint.now_waits = plain, False
         for method in info.methods:
             table.add(method, template, endpoint, info.label)
     table.compile()
     return table, limiters
-
-
-# Opcodes with which a coroutine's own code can suspend (await, async for, async with).
-_SUSPENDING_OPS: Final = frozenset(
-    {"GET_AWAITABLE", "SEND", "YIELD_VALUE", "GET_AITER", "GET_ANEXT", "BEFORE_ASYNC_WITH"}
-)
 
 
 def answers_at_once(endpoint: Endpoint) -> bool:
@@ -221,7 +225,7 @@ def answers_at_once(endpoint: Endpoint) -> bool:
     code = getattr(fn, "__code__", None)
     if code is None or not inspect.iscoroutinefunction(fn) or not is_inline_safe(fn):
         return False
-    return not any(op.opname in _SUSPENDING_OPS for op in dis.get_instructions(code))
+    return not can_suspend(code)
 
 
 async def run_full(

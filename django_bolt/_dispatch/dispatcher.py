@@ -27,6 +27,7 @@ from django.core.signals import setting_changed
 
 from django_bolt._dispatch.compile import finish_response
 from django_bolt._dispatch.errors import ErrorFormatter, error_response
+from django_bolt._dispatch.inline import escaped
 from django_bolt._dispatch.table import RouteMatch, RouteTable
 from django_bolt._django.sessions import finish_session
 from django_bolt._http.wire import CT_JSON, VARY_ORIGIN, WireResponse, add_vary
@@ -214,11 +215,12 @@ class Dispatcher:
             if cut >= 0:
                 request.set_query_string(target[cut + 1 :].decode("latin-1"))
             params = _path_params(endpoint, values, request) if values else None
+            # The handler, or an async one's code as a plain function (compile.py, inline.py).
             if endpoint.has_params:
-                result = endpoint.fn(**endpoint.bind(request, params))
+                result = endpoint.now(**endpoint.bind(request, params))
             else:
-                result = endpoint.fn()
-            if endpoint.is_async:
+                result = endpoint.now()
+            if endpoint.now_waits:
                 # A coroutine that cannot suspend (answers_at_once), run to its end.
                 try:
                     _suspended(result, result.send(None))
@@ -226,6 +228,8 @@ class Dispatcher:
                     result = done.value
             response = endpoint.convert(result)
         except Exception as exc:
+            if endpoint.now is not endpoint.fn:
+                exc = escaped(exc)
             return self._finish_later(request, endpoint, None, exc)
         if response.__class__ is not WireResponse or request._session is not None:
             return self._finish_later(request, endpoint, response, None)
