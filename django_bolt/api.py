@@ -23,6 +23,7 @@ from django_bolt._dispatch.errors import (
     maybe_await,
     send_got_request_exception as send_got_request_exception,  # defined here before _dispatch
 )
+from django_bolt._dispatch.lane import Lane
 from django_bolt._dispatch.settings import FROM_SETTINGS, read_dispatch_settings
 from django_bolt._dispatch.table import RouteTable, TrailingSlash, normalize_path
 from django_bolt._django.db import configure_orm_threads
@@ -165,6 +166,7 @@ class BoltAPI(Router, Dispatcher):
         self._asgi_mounts: list[AsgiMount] = []
         self._mount_table: MountTable | None = None
         self._table: RouteTable[Endpoint] | None = None
+        self.dispatch_nowait = Lane(self)
         # What the server may answer by itself: (Host, path) -> the 404 (Dispatcher._miss_now).
         self.miss_answers: dict[tuple[bytes, bytes], WireResponse] = {}
         self._ws_table: RouteTable[WebSocketEndpoint] | None = None
@@ -189,7 +191,7 @@ class BoltAPI(Router, Dispatcher):
             )
 
     def _changed(self) -> None:
-        self._table = None
+        self._table = self.dispatch_nowait.table = None
         self.miss_answers.clear()  # a route added now may serve a path that was a miss
 
     # --- registration ---------------------------------------------------------------------------
@@ -326,6 +328,8 @@ class BoltAPI(Router, Dispatcher):
         self._hosts = config.hosts
         self._mount_table = self._compile_mounts(table)
         self._table = table
+        lane = self.dispatch_nowait
+        lane.table, lane.hosts = table, config.hosts
         return table
 
     def _compile_mounts(self, table: RouteTable[Endpoint]) -> MountTable | None:

@@ -17,10 +17,11 @@ import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
-from django_bolt._binding.binder import Binder, compile_binder
+from django_bolt._binding.binder import compile_binder
 from django_bolt._binding.dependencies import run_exits
 from django_bolt._binding.fast import compile_fast_bind
 from django_bolt._dispatch.inline import as_function, can_suspend
+from django_bolt._dispatch.lane import Endpoint
 from django_bolt._dispatch.table import PathTemplate, RouteTable
 from django_bolt._django.models import pool_reader
 from django_bolt._http.wire import WireResponse
@@ -66,99 +67,73 @@ Guard = Callable[["Request"], "Awaitable[WireResponse | None] | None"]
 _MIDDLEWARE_CONVERT: Final = build_result_converter(200, None, "middleware")
 
 
-class Endpoint:
-    """A route compiled for dispatch: its guard, its call and its per-response policies."""
-
-    __slots__ = (
-        "allow_origin",
-        "bind",
-        "binder",
-        "call",
-        "compress",
-        "compress_from",
-        "convert",
-        "cors",
-        "fn",
-        "guard",
-        "handlers",
-        "has_params",
-        "info",
-        "is_async",
-        "now",
-        "now_waits",
-        "nowait",
-        "only_path_name",
-        "path_names",
-        "plain",
-        "policy",
-        "simple",
+def new_endpoint(
+    info: RouteInfo,
+    path_names: tuple[str, ...],
+    handlers: dict[type[BaseException], ExceptionHandler],
+    compress: Compressor | None = None,
+    cors: CORSPolicy | None = None,
+    gate: Gate | None = None,
+) -> Endpoint:
+    """Return the route ``info`` compiled for dispatch (its fields described below)."""
+    endpoint = Endpoint()
+    endpoint.info = info
+    # None when the route has no auth classes and no guards: one check per request.
+    endpoint.guard = gate
+    # None when neither the CORS_* settings nor @cors give this route a policy.
+    endpoint.cors = cors
+    # The policies' per-response steps as bound methods: calling an instance through its
+    # __call__ costs a slot lookup more per request (about 60 ns each, measured).
+    endpoint.allow_origin = None if cors is None else cors.allow
+    # None when the API compresses nothing or the route is @no_compress: one check per request.
+    endpoint.compress = None if compress is None else compress.__call__
+    # The compressor leaves a body shorter than its minimum untouched (and without Vary):
+    # dispatch checks the size itself and skips the call for those.
+    endpoint.compress_from = 0 if compress is None else compress.minimum_size
+    # Neither CORS nor compression: its answers go out as the converter made them.
+    endpoint.plain = cors is None and compress is None
+    endpoint.path_names = path_names
+    endpoint.only_path_name = path_names[0] if len(path_names) == 1 else None
+    model = declared_model(info)
+    binder = compile_binder(
+        info.endpoint,
+        path_names,
+        frozenset(info.methods),
+        info.inline,
+        # A def handler's model result is read in its own pool call (_django/models.py).
+        pool_reader(model, info.label, info.status_code),
     )
-
-    def __init__(
-        self,
-        info: RouteInfo,
-        path_names: tuple[str, ...],
-        handlers: dict[type[BaseException], ExceptionHandler],
-        compress: Compressor | None = None,
-        cors: CORSPolicy | None = None,
-        gate: Gate | None = None,
-    ) -> None:
-        self.info = info
-        # None when the route has no auth classes and no guards: one check per request.
-        self.guard: Guard | None = gate
-        # None when neither the CORS_* settings nor @cors give this route a policy.
-        self.cors = cors
-        # The policies' per-response steps as bound methods: calling an instance through its
-        # __call__ costs a slot lookup more per request (about 60 ns each, measured).
-        self.allow_origin = None if cors is None else cors.allow
-        # None when the API compresses nothing or the route is @no_compress: one check per request.
-        self.compress = None if compress is None else compress.__call__
-        # The compressor leaves a body shorter than its minimum untouched (and without Vary):
-        # dispatch checks the size itself and skips the call for those.
-        self.compress_from = 0 if compress is None else compress.minimum_size
-        # Neither CORS nor compression: its answers go out as the converter made them.
-        self.plain = cors is None and compress is None
-        self.path_names = path_names
-        self.only_path_name = path_names[0] if len(path_names) == 1 else None
-        model = declared_model(info)
-        self.binder: Binder = compile_binder(
-            info.endpoint,
-            path_names,
-            frozenset(info.methods),
-            info.inline,
-            # A def handler's model result is read in its own pool call (_django/models.py).
-            pool_reader(model, info.label, info.status_code),
-        )
-        self.convert = build_result_converter(
-            info.status_code,
-            model,
-            info.label,
-            validate=info.validate_response is not False,
-            response_class=info.response_class,
-            vary_origin=cors is not None,
-            read_models=True,
-        )
-        self.handlers = handlers
-        binder = self.binder
-        # The fast path's pieces: dispatch binds, calls and converts a simple handler itself.
-        self.fn = info.endpoint
-        self.has_params = binder.has_params
-        self.bind = compile_fast_bind(binder) or binder.bind
-        self.is_async = binder.is_async
-        self.simple = binder.simple
-        # None for a simple handler (dispatch runs the fast path); else run_full, or the route's
-        # middleware chain (compile_routes).
-        self.call: Call | None = None if binder.simple else functools.partial(run_full, self)
-        # What the route's rate limits and middleware compiled to (its guard, or its call when
-        # it has middleware), or None without either: for inspection, dispatch never reads it.
-        self.policy: Guard | Call | None = None
-        # Whether Dispatcher.dispatch_nowait may answer it at once (set by compile_routes once
-        # its guard and call are final), and the handler it then calls: ``fn``, or for an
-        # ``async def`` one that cannot suspend, the same code as a plain function (inline.py),
-        # with ``now_waits`` False.
-        self.nowait = False
-        self.now = self.fn
-        self.now_waits = self.is_async
+    endpoint.binder = binder
+    endpoint.convert = build_result_converter(
+        info.status_code,
+        model,
+        info.label,
+        validate=info.validate_response is not False,
+        response_class=info.response_class,
+        vary_origin=cors is not None,
+        read_models=True,
+    )
+    endpoint.handlers = handlers
+    # The fast path's pieces: dispatch binds, calls and converts a simple handler itself.
+    endpoint.fn = info.endpoint
+    endpoint.has_params = binder.has_params
+    endpoint.bind = compile_fast_bind(binder) or binder.bind
+    endpoint.is_async = binder.is_async
+    endpoint.simple = binder.simple
+    # None for a simple handler (dispatch runs the fast path); else run_full, or the route's
+    # middleware chain (compile_routes).
+    endpoint.call = None if binder.simple else functools.partial(run_full, endpoint)
+    # What the route's rate limits and middleware compiled to (its guard, or its call when
+    # it has middleware), or None without either: for inspection, dispatch never reads it.
+    endpoint.policy = None
+    # Whether the lane (lane.py) may answer it at once (set by compile_routes once its guard
+    # and call are final), and the handler it then calls: ``fn``, or for an ``async def`` one
+    # that cannot suspend, the same code as a plain function (inline.py), with ``now_waits``
+    # False.
+    endpoint.nowait = False
+    endpoint.now = endpoint.fn
+    endpoint.now_waits = endpoint.is_async
+    return endpoint
 
 
 def compile_routes(
@@ -189,7 +164,7 @@ def compile_routes(
         if config.wrap is not None:
             # Connection rules, ATOMIC_REQUESTS, signals: decided here, once per route.
             info.endpoint = config.wrap(info.endpoint, inline=info.inline)
-        endpoint = Endpoint(info, template.names, handlers, compress, cors, gate)
+        endpoint = new_endpoint(info, template.names, handlers, compress, cors, gate)
         if pipeline.rate_limits:
             endpoint.guard = endpoint.policy = _limited_guard(
                 endpoint, pipeline, config, gate, limiters

@@ -8,26 +8,27 @@ database connections when the handler used them, and applies CORS and compressio
 guarded, rate-limited, middleware-wrapped routes and routes with dependencies all take this
 path; they differ only in the ``guard`` and ``call`` their endpoint carries.
 
-The server calls ``dispatch_nowait`` first: a route whose handler cannot wait (an inline
-``def`` handler, or an ``async def`` one with no ``await`` that provably neither blocks nor
-looks for its Task; compile.py's ``answers_at_once``) is answered right there, with no
-coroutine and no Task (about 5,000 fewer instructions per request); any other route gets
+The server calls ``dispatch_nowait`` first: the API's :class:`~.lane.Lane`, compiled, answers a
+route whose handler cannot wait (an inline ``def`` handler, or an ``async def`` one with no
+``await`` that provably neither blocks nor looks for its Task; compile.py's
+``answers_at_once``) right there, with no coroutine and no Task; any other route gets
 ``dispatch``'s coroutine, which the server drives once (DESIGN.md, rule 2) and wraps in a Task
-only if it suspends.
+only if it suspends. The lane leaves every step that has to wait to ``_finish_later`` and the
+misses to ``_miss_at_once``.
 """
 
 from __future__ import annotations
 
 import re
 import weakref
-from typing import TYPE_CHECKING, Any, ClassVar, Final, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import unquote
 
 from django.core.signals import setting_changed
 
 from django_bolt._dispatch.compile import finish_response
 from django_bolt._dispatch.errors import ErrorFormatter, error_response
-from django_bolt._dispatch.inline import escaped
+from django_bolt._dispatch.lane import Lane, path_params
 from django_bolt._dispatch.table import RouteMatch, RouteTable
 from django_bolt._django.sessions import finish_session
 from django_bolt._http.wire import CT_JSON, VARY_ORIGIN, WireResponse, add_vary
@@ -86,6 +87,8 @@ class Dispatcher:
     # The server's optional ``miss_answers`` (contract.py): filled by _miss_now, emptied when
     # the routes change.
     miss_answers: dict[tuple[bytes, bytes], WireResponse]
+    # The server's optional ``dispatch_nowait`` (contract.py), pointed at each compiled table.
+    dispatch_nowait: Lane
     _debug: bool
     # BoltAPI(error_formatter=...), for the API and every API it mounts (None: default bodies).
     _formatter: ErrorFormatter | None
@@ -139,7 +142,7 @@ class Dispatcher:
                 early = cors.preflight(request)
                 if early is not None:
                     return early
-            params = _path_params(endpoint, values, request) if values else None
+            params = path_params(endpoint, values, request) if values else None
             # Auth, guards and rate limits run before any parameter is bound: a refused
             # request costs no body parsing or validation. A refusal is an exception (auth,
             # guards) or a response (rate limits).
@@ -177,63 +180,6 @@ class Dispatcher:
         if request._session is not None:
             response = await self._finish(request, response, endpoint)
         return self._dress(request, response, endpoint)
-
-    def dispatch_nowait(self, request: Request) -> WireResponse | Coroutine[Any, Any, WireResponse]:
-        """Answer at once when the route's handler cannot wait, else return dispatch's coroutine.
-
-        The server's optional hook (``server/contract.py``): a route whose endpoint is
-        ``nowait`` (compile.py: no guard, no dependencies or middleware, a ``def`` handler that
-        runs on the loop or an ``async def`` one with no ``await`` in it) is answered right here,
-        with no coroutine of ours and no Task around it. Anything else, and any step that has to
-        wait (an error to format, a session to save, a file to open), goes to a coroutine the
-        server runs as usual. The route lookup, the coroutine's run and the skip of ``_dress``
-        are written out here: each call saved is about 300 instructions of a 39,000-instruction
-        request (bench/instructions.py json-async-plain).
-        """
-        table = self._table
-        if table is None or request.method == "OPTIONS":
-            return self.dispatch(request)
-        hosts = self._hosts
-        rejected = None if hosts is None else hosts(request)
-        if rejected is not None:
-            return self._refusal(request, rejected)
-        target = request.target
-        cut = target.find(b"?")
-        raw_path = (target if cut < 0 else target[:cut]).decode("latin-1")
-        entry = table.static.get(raw_path)
-        values: tuple[str, ...] = ()
-        if entry is None:
-            found = table.match_dynamic(raw_path)
-            if found is None:
-                return self._miss_at_once(request, table, raw_path, target, cut)
-            entry, values = found
-        endpoint = entry.methods.get(request.method)
-        if endpoint is None or not endpoint.nowait:
-            return self.dispatch(request)
-        try:
-            # Inside the try: both check the values' length (DJANGO_BOLT_MAX_PARAM_LENGTH).
-            if cut >= 0:
-                request.set_query_string(target[cut + 1 :].decode("latin-1"))
-            params = _path_params(endpoint, values, request) if values else None
-            # The handler, or an async one's code as a plain function (compile.py, inline.py).
-            if endpoint.has_params:
-                result = endpoint.now(**endpoint.bind(request, params))
-            else:
-                result = endpoint.now()
-            if endpoint.now_waits:
-                # A coroutine that cannot suspend (answers_at_once), run to its end.
-                try:
-                    _suspended(result, result.send(None))
-                except StopIteration as done:
-                    result = done.value
-            response = endpoint.convert(result)
-        except Exception as exc:
-            if endpoint.now is not endpoint.fn:
-                exc = escaped(exc)
-            return self._finish_later(request, endpoint, None, exc)
-        if response.__class__ is not WireResponse or request._session is not None:
-            return self._finish_later(request, endpoint, response, None)
-        return response if endpoint.plain else self._dress(request, response, endpoint)
 
     def _miss_at_once(
         self,
@@ -557,22 +503,6 @@ def _forget_misses(**_: object) -> None:
 
 
 setting_changed.connect(_forget_misses, dispatch_uid="django_bolt.miss_answers")
-
-
-def _suspended(coroutine: Any, _awaited: object) -> NoReturn:
-    """Refuse a coroutine that suspended although answers_at_once judged it could not."""
-    coroutine.close()
-    raise RuntimeError("a handler judged unable to wait suspended; report this as a bug")
-
-
-def _path_params(endpoint: Endpoint, values: tuple[str, ...], request: Request) -> dict[str, str]:
-    """Name the path values the table captured and store them on ``request`` (which checks
-    their length)."""
-    # The table captured exactly one value per name of this shape.
-    only = endpoint.only_path_name
-    params = {only: values[0]} if only is not None else dict(zip(endpoint.path_names, values))  # noqa: B905
-    request.set_path_params(params)
-    return params
 
 
 def _other_method(entry: RouteMatch[Endpoint], method: str) -> Endpoint | None:
