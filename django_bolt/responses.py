@@ -32,6 +32,7 @@ from django_bolt._http.wire import (
     CT_TEXT,
     JSON_ENCODER,
     VARY_ORIGIN,
+    JsonConverter,
     WireResponse,
     encode_headers,
 )
@@ -693,7 +694,10 @@ def build_result_converter(
         # Anything else msgspec may still know how to encode (datetime, UUID, Decimal...).
         return WireResponse(status_code, [*json_fields], _ENCODE(result))
 
-    return convert
+    # Nothing to validate: a dict or list result is sent by compiled code (_http/wire.py).
+    return (
+        convert if validate_value is not None else JsonConverter(status_code, json_fields, convert)
+    )
 
 
 def _checks(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import Final
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
 
 import msgspec
 
@@ -18,6 +18,7 @@ __all__ = (
     "JSON_ENCODER",
     "VARY",
     "VARY_ORIGIN",
+    "JsonConverter",
     "WireResponse",
     "add_vary",
     "encode_headers",
@@ -81,3 +82,35 @@ def json_response(
     if extra:
         headers.extend(extra)
     return WireResponse(status_code, headers, JSON_ENCODER.encode(payload))
+
+
+class JsonConverter:
+    """A route's result converter, compiled, for the results most handlers return.
+
+    A ``dict`` or ``list`` result of a route that validates nothing is sent as JSON as it is,
+    here; any other result (and one msgspec cannot encode) goes to ``other``, the converter
+    ``responses.build_result_converter`` made for the route, which decides as before. Called
+    from the compiled lane (``_dispatch/lane.py``), it costs no interpreted frame.
+    """
+
+    __slots__ = ("fields", "other", "status")
+
+    def __init__(
+        self,
+        status: int,
+        fields: tuple[tuple[bytes, bytes], ...],
+        other: Callable[[Any], WireResponse],
+    ) -> None:
+        self.status = status
+        self.fields = fields
+        self.other = other
+
+    def __call__(self, result: Any) -> WireResponse:
+        kind = type(result)
+        if kind is dict or kind is list:
+            try:
+                body = JSON_ENCODER.encode(result)
+            except TypeError:
+                return self.other(result)  # decides what an unencodable list is
+            return WireResponse(self.status, list(self.fields), body)
+        return self.other(result)
