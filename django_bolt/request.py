@@ -8,8 +8,9 @@ it has not been built yet: that costs nothing on requests that never read the vi
 
 from __future__ import annotations
 
+import typing
 from asyncio import _get_running_loop as _running_loop
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote
 
 import msgspec
@@ -29,8 +30,17 @@ from django_bolt._http.parse import (
     parse_cookies,
     parse_query,
 )
+from django_bolt._http.state import DeferredUser, State
+from django_bolt._http.streams import body_chunks
 from django_bolt.exceptions import JSON_DECODE_ERRORS, RequestValidationError, body_error
-from django_bolt.server.contract import UNSET, RawRequest, SpooledBody, Unset, find_header
+from django_bolt.server.contract import (
+    UNSET,
+    RawRequest,
+    SpooledBody,
+    Unset,
+    find_header,
+    mypyc_attr,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -52,70 +62,8 @@ __all__ = (
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 
 
-class State(dict[str, Any]):
-    """Free-form per-request values, by attribute or by key: ``state.a`` is ``state["a"]``.
-
-    Attribute style is this framework's own; key style is how Django-Bolt code writes it
-    (``request.state["tenant"] = t``). Both views are the one dict, so middleware written either
-    way sees what the other stored. A missing attribute raises ``AttributeError`` (so ``getattr``
-    with a default works) and a missing key ``KeyError``.
-    """
-
-    __slots__ = ()
-
-    if not TYPE_CHECKING:
-        # Hidden from type checkers on purpose: typed code keeps being told that an attribute
-        # it reads on ``State`` was never declared (use ``state["name"]`` for typed access).
-
-        def __getattr__(self, name: str) -> Any:
-            try:
-                return self[name]
-            except KeyError:
-                raise AttributeError(name) from None
-
-        def __setattr__(self, name: str, value: Any) -> None:
-            self[name] = value
-
-        def __delattr__(self, name: str) -> None:
-            try:
-                del self[name]
-            except KeyError:
-                raise AttributeError(name) from None
-
-    def __repr__(self) -> str:
-        return f"State({dict.__repr__(self)})"
-
-
-class DeferredUser:
-    """A user an auth class stands in for until the row is needed (JWT's ``ClaimsUser``).
-
-    ``await request.auser()`` calls :meth:`aresolve` and keeps the loaded user on the request.
-    """
-
-    __slots__ = ()
-
-    async def aresolve(self) -> Any:
-        """Return the loaded user."""
-        raise NotImplementedError
-
-
-_T = TypeVar("_T")
-
-if TYPE_CHECKING:
-    _ProtocolBase = object
-else:
-
-    class _ProtocolBase(Generic[_T]):
-        """Lets ``class CustomRequest(Request, Protocol)`` be declared, as with Django-Bolt 0.13
-        (whose ``Request`` is a ``typing.Protocol``): a protocol may only derive from generic
-        classes marked as protocols. Only that declaration reads the mark; ``Request`` stays a
-        plain class (instances, ``isinstance`` and subclassing are unchanged)."""
-
-        __slots__ = ()
-        _is_protocol = True
-
-
-class Request(RawRequest, _ProtocolBase):
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Request(RawRequest):
     """One HTTP request. Every view below is built on first access only."""
 
     __slots__ = (
@@ -294,7 +242,7 @@ class Request(RawRequest, _ProtocolBase):
     # ``body`` itself comes from RawRequest: the bytes, read into memory on first access when the
     # server spooled a large body to a temporary file (``body_file``).
 
-    async def stream(self) -> AsyncIterator[bytes]:
+    def stream(self) -> AsyncIterator[bytes]:
         """Return the body in pieces, without loading a large (spooled) body into memory.
 
         A body kept in memory comes as one piece; a spooled one in pieces of 64 KiB read from
@@ -302,14 +250,7 @@ class Request(RawRequest, _ProtocolBase):
         cache). The body is complete before the handler runs, so this can be iterated more
         than once.
         """
-        body_file = self.body_file
-        if body_file is None:
-            body = self.body
-            if body:
-                yield body
-            return
-        for chunk in body_file.chunks():
-            yield chunk
+        return body_chunks(self.body_file, self)
 
     def json(self) -> Any:
         """Return the body decoded as JSON; malformed JSON raises a 422
@@ -601,6 +542,13 @@ class Request(RawRequest, _ProtocolBase):
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.target.decode('latin-1')!r}>"
 
+
+# ``class TenantRequest(Request, typing.Protocol)`` is how Django-Bolt 0.13 (whose Request is a
+# Protocol) types a request that middleware extended. A protocol may derive only from protocols
+# and from the classes typing lists as allowed; Request, a plain compiled class, joins that list.
+_PROTOCOL_BASES: Final[dict[str, list[str]] | None] = getattr(typing, "_PROTO_ALLOWLIST", None)
+if _PROTOCOL_BASES is not None:
+    _PROTOCOL_BASES.setdefault(__name__, []).append("Request")
 
 # Keys of ``request.get(key)`` / ``request[key]`` and the attribute each one reads.
 _ITEM_ATTRIBUTES: Final[dict[str, str]] = {

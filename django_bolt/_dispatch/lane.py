@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from django_bolt._dispatch.inline import escaped
 from django_bolt._http.wire import WireResponse
+from django_bolt.request import Request  # noqa: TC001 (compiled: its checks need the class)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -101,9 +102,9 @@ class Lane:
         self.table: RouteTable[Endpoint] | None = None
         self.hosts: Callable[[Any], Any] | None = None
 
-    def __call__(self, request: Any) -> Any:
+    def __call__(self, request: Request) -> Any:
         table = self.table
-        method: str = request.method
+        method = request.method
         if table is None or method == "OPTIONS":
             return self.dispatcher.dispatch(request)
         hosts = self.hosts
@@ -111,7 +112,7 @@ class Lane:
             rejected = hosts(request)
             if rejected is not None:
                 return self.dispatcher._refusal(request, rejected)
-        target: bytes = request.target
+        target = request.target
         cut = target.find(b"?")
         raw_path = (target if cut < 0 else target[:cut]).decode("latin-1")
         entry = table.static.get(raw_path)
@@ -127,7 +128,7 @@ class Lane:
         return self._answer(endpoint, request, target, cut, values)
 
     def _answer(
-        self, endpoint: Endpoint, request: Any, target: bytes, cut: int, values: tuple[str, ...]
+        self, endpoint: Endpoint, request: Request, target: bytes, cut: int, values: tuple[str, ...]
     ) -> Any:
         """Bind, call and convert; the answer, or the coroutine that completes it."""
         try:
@@ -155,7 +156,7 @@ class Lane:
         return response if endpoint.plain else self.dispatcher._dress(request, response, endpoint)
 
 
-def path_params(endpoint: Endpoint, values: tuple[str, ...], request: Any) -> dict[str, str]:
+def path_params(endpoint: Endpoint, values: tuple[str, ...], request: Request) -> dict[str, str]:
     """Name the path values the table captured and store them on ``request`` (which checks
     their length)."""
     # The table captured exactly one value per name of this shape.

@@ -26,12 +26,15 @@ import asyncio
 import contextvars
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from django_bolt._http.sse import encode_event, with_keepalive
 from django_bolt.concurrency import run_in_pool
 
-__all__ = ("ClosingStream", "encoded_stream", "event_stream")
+if TYPE_CHECKING:
+    from django_bolt.server.contract import SpooledBody
+
+__all__ = ("ClosingStream", "body_chunks", "encoded_stream", "event_stream")
 
 # Returned by a step for "no more items": StopIteration cannot cross an asyncio Future.
 _EXHAUSTED: Final[Any] = object()
@@ -180,3 +183,15 @@ class ClosingStream:
             unwound = self._unwound = asyncio.get_running_loop().create_future()
             await unwound
         await aclose_quietly(self._inner)
+
+
+async def body_chunks(body_file: SpooledBody | None, request: Any) -> AsyncIterator[bytes]:
+    """Yield a request's body in pieces (``Request.stream``): its bytes at once when they are in
+    memory, else 64 KiB reads of the spooled file, never loading that whole."""
+    if body_file is None:
+        body = request.body
+        if body:
+            yield body
+        return
+    for chunk in body_file.chunks():
+        yield chunk

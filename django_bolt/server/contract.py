@@ -10,7 +10,6 @@ The server never imports the framework; the framework never touches a socket.
 
 from __future__ import annotations
 
-import enum
 import io
 import logging
 import os
@@ -20,7 +19,15 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from django_bolt.server.http11 import check_response_field
 from django_bolt.server.native import mypyc_attr
-from django_bolt.server.wire import ERROR_DETAILS, REASON_PHRASES, WireResponse
+from django_bolt.server.wire import (
+    ERROR_DETAILS,
+    REASON_PHRASES,
+    UNSET,
+    RawRequest,
+    Unset,
+    WireResponse,
+    find_header,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable, Iterator
@@ -33,6 +40,7 @@ __all__ = (
     "RawRequest",
     "ResponseLike",
     "SpooledBody",
+    "Unset",
     "WebSocketChannel",
     "WireResponse",
     "error_body",
@@ -161,25 +169,6 @@ class _SpoolReader(io.RawIOBase):
         return count
 
 
-class Unset(enum.Enum):
-    """The type of :data:`UNSET`: "not given", where None is a meaningful value."""
-
-    UNSET = enum.auto()
-
-
-UNSET: Final = Unset.UNSET
-
-
-def find_header(raw_headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
-    """Return the value of the first field called ``name`` (given in lower case), or None."""
-    size = len(name)
-    for key, value in raw_headers:
-        # Names of another length cannot match: most are skipped without a lower().
-        if len(key) == size and key.lower() == name:
-            return value
-    return None
-
-
 class _ProcessState:
     """What the server knows about this process that the framework may ask (one per process)."""
 
@@ -208,74 +197,6 @@ def set_draining(draining: bool = True) -> None:
     A plain attribute store, safe in a signal handler.
     """
     _PROCESS.draining = draining
-
-
-class RawRequest:
-    """One parsed HTTP request, as plain values; the framework adds lazy views in a subclass.
-
-    ``target`` is the raw request-target (path and query, still percent-encoded).
-    ``raw_headers`` keeps the header names and values exactly as received, in order, as bytes;
-    fields whose name holds an underscore have already been dropped (they would collide with
-    dashed names in Django's ``META``).
-    ``client`` and ``scheme`` are already resolved through the trusted-proxy rules.
-    ``origin`` is the value of the first ``Origin`` field, or None: the server notes it while
-    parsing (it looks up every field name anyway), so CORS never scans the headers again; a
-    request built without it finds the field in ``raw_headers``.
-
-    A body above the server's spool threshold arrives as ``body_file`` (a :class:`SpooledBody`,
-    with ``body`` passed as ``None``) instead of bytes; ``body`` still gives the bytes on demand.
-    Whoever builds the request closes ``body_file`` once the response is done.
-    """
-
-    __slots__ = (
-        "_body",
-        "body_file",
-        "client",
-        "http_version",
-        "method",
-        "origin",
-        "raw_headers",
-        "scheme",
-        "server",
-        "target",
-    )
-
-    def __init__(
-        self,
-        method: str,
-        target: bytes,
-        raw_headers: list[tuple[bytes, bytes]],
-        body: bytes | None,
-        client: tuple[str, int] | None,
-        scheme: str,
-        server: tuple[str, int] | None,
-        http_version: str,
-        body_file: SpooledBody | None = None,
-        origin: bytes | Unset | None = UNSET,
-    ) -> None:
-        self.method = method
-        self.target = target
-        self.raw_headers = raw_headers
-        self._body = body
-        self.body_file = body_file
-        self.client = client
-        self.scheme = scheme
-        self.server = server
-        self.http_version = http_version
-        self.origin = find_header(raw_headers, b"origin") if origin is UNSET else origin
-
-    @property
-    def body(self) -> bytes:
-        """The whole body as bytes.
-
-        A spooled body (``body_file``) is read into memory on first access and kept: for a
-        large upload prefer ``body_file``'s chunks (or the framework's ``request.stream()``).
-        """
-        body = self._body
-        if body is None:
-            body_file = self.body_file
-            body = self._body = b"" if body_file is None else body_file.read_all()
-        return body
 
 
 class ResponseLike(Protocol):

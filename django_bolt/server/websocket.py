@@ -38,14 +38,13 @@ from websockets.frames import Frame, Opcode
 from websockets.headers import build_extension, parse_extension
 from websockets.protocol import Protocol, Side, State
 
-from django_bolt.server.contract import ChannelClosed
+from django_bolt.server.contract import ChannelClosed, RawRequest
 from django_bolt.server.http11 import FRAMING_FIELDS, check_response_field
 from django_bolt.server.metrics import websocket_closed, websocket_opened
 
 if TYPE_CHECKING:
     from websockets.extensions.base import Extension
 
-    from django_bolt.server.contract import RawRequest
     from django_bolt.server.state import ServerState
 
 __all__ = ("ServerWebSocket", "handshake_refusal", "offers_websocket")
@@ -508,7 +507,7 @@ class ServerWebSocket(asyncio.Protocol):
             websocket_closed()
         code = self._logged_code()
         # The session's line: method WEBSOCKET, the close code as its status, its whole length.
-        self._log(_Session(self.request), code, self.sent_bytes, self._opened)
+        self._log(_session_line(self.request), code, self.sent_bytes, self._opened)
 
     # --- liveness (the state's sweep) -------------------------------------------------------
 
@@ -614,16 +613,21 @@ class ServerWebSocket(asyncio.Protocol):
             access_log(request, status, nbytes, started)
 
 
-class _Session:
-    """The fields of a WebSocket session's access-log line: the handshake's, method WEBSOCKET."""
-
-    __slots__ = ("client", "http_version", "method", "target")
-
-    def __init__(self, request: Any) -> None:
-        self.client = request.client
-        self.method = "WEBSOCKET"
-        self.target = request.target
-        self.http_version = request.http_version
+def _session_line(request: RawRequest) -> RawRequest:
+    """Return the request a WebSocket session's access-log line and metrics describe: the
+    handshake's, with method WEBSOCKET."""
+    return RawRequest(
+        "WEBSOCKET",
+        request.target,
+        request.raw_headers,
+        b"",
+        request.client,
+        request.scheme,
+        request.server,
+        request.http_version,
+        None,
+        request.origin,
+    )
 
 
 def _extra_lines(headers: list[tuple[bytes, bytes]]) -> list[bytes]:

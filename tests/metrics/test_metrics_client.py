@@ -10,6 +10,7 @@ from django.test import override_settings
 from django_bolt import BoltAPI, WebSocket
 from django_bolt.server import metrics
 from django_bolt.server.config import ServerConfigError, load_server_config
+from django_bolt.server.contract import RawRequest
 from django_bolt.testing import TestClient
 
 
@@ -214,10 +215,6 @@ def test_the_hook_counts_consecutive_responses_by_target_method_and_status(tmp_p
     process = metrics.ProcessMetrics(str(tmp_path), lambda path: path.decode())
     hook = process.recorder(set()).record
 
-    class Request:
-        def __init__(self, method: str, target: bytes) -> None:
-            self.method, self.target = method, target
-
     try:
         for method, target, status in (
             ("GET", b"/a", 200),
@@ -227,7 +224,7 @@ def test_the_hook_counts_consecutive_responses_by_target_method_and_status(tmp_p
             ("POST", b"/b", 404),
             ("GET", b"/a", 200),
         ):
-            hook(Request(method, target), status, 3, 0.0)  # type: ignore[arg-type]
+            hook(RawRequest(method, target, [], b"", None, "http", None, "1.1"), status, 3, 0.0)
         totals = process.totals()
     finally:
         process.close()
