@@ -201,7 +201,12 @@ class RouteTable(Generic[T]):
             return None
         # Each alternative's outer group closes last, so lastindex names the one that matched.
         start, entry, count = self._by_group[m.lastindex or 0]
-        values = m.groups()[start : start + count]
+        # The groups of this alternative only: m.groups() would build a tuple of every
+        # alternative's groups (most of them None) on each request.
+        if count == 1:
+            values: tuple[str, ...] = (m.group(start + 1),)
+        else:
+            values = tuple(m.group(index) for index in range(start + 1, start + 1 + count))
         if "%" in raw_path:
             values = tuple(unquote(v) if "%" in v else v for v in values)
         return entry, values
