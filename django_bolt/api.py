@@ -39,7 +39,7 @@ from django_bolt.middleware.django import DjangoMiddlewareStack
 from django_bolt.mounts import AsgiMount, MountTable, check_prefixes, django_mount
 from django_bolt.openapi.config import OpenAPIConfig
 from django_bolt.openapi.routes import docs_routes
-from django_bolt.request import Request
+from django_bolt.request import Request, new_request
 from django_bolt.router import (  # noqa: F401 - re-exported: declared here before router.py
     ANNOTATED,
     RouteInfo,
@@ -167,6 +167,10 @@ class BoltAPI(Router, Dispatcher):
         self._mount_table: MountTable | None = None
         self._table: RouteTable[Endpoint] | None = None
         self.dispatch_nowait = Lane(self)
+        # The server's optional request_factory (contract.py), unless a subclass names its own
+        # request class.
+        if self.request_class is Request:
+            self.request_factory = new_request
         # What the server may answer by itself: (Host, path) -> the 404 (Dispatcher._miss_now).
         self.miss_answers: dict[tuple[bytes, bytes], WireResponse] = {}
         self._ws_table: RouteTable[WebSocketEndpoint] | None = None

@@ -250,6 +250,11 @@ class Application(Protocol):
     # ``types.CoroutineType``, such as ``dispatch``'s own) is run as ``dispatch``'s would be.
     # It must not raise, as ``dispatch`` must not.
     #
+    # Optional: request_factory(method, target, raw_headers, body, client, scheme, server,
+    # http_version, body_file, origin) -> an instance of ``request_class``. When the application
+    # defines it, the server builds each request with it instead of calling ``request_class``:
+    # a compiled function takes its arguments without the tuple a class call needs.
+    #
     # Optional: miss_answers, a dict of (Host value, path) -> WireResponse, both bytes exactly
     # as the request carried them (the path without its query). A GET or HEAD whose Host and
     # path are there, answered in turn, gets that response from the server itself: no request

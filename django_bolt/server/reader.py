@@ -791,7 +791,7 @@ class RequestReader:
             client, scheme = resolve_forwarded(
                 self.forwarded, self._peer, scheme, self.state.trusted
             )
-        request = self.state.request_class(
+        request = self.state.request_factory(
             METHODS.get(method) or _other_method(method),
             self.url,
             self.headers,

@@ -79,6 +79,7 @@ class ServerState:
         "miss_answers",
         "now",
         "request_class",
+        "request_factory",
         "server_header",
         "spool_dir",
         "spool_threshold",
@@ -103,6 +104,11 @@ class ServerState:
         # The application's optional hook for answers that need not wait (contract.py).
         self.dispatch_nowait: Callable[[Any], Any] | None = getattr(app, "dispatch_nowait", None)
         self.request_class: type[RawRequest] = app.request_class
+        # What the reader builds each request with: the application's optional request_factory
+        # (contract.py), else the class itself.
+        self.request_factory: Callable[..., RawRequest] = (
+            getattr(app, "request_factory", None) or app.request_class
+        )
         # The application's answers to requests nothing serves (contract.py), written by the
         # reader with no dispatch: not while each request is to be logged or counted.
         answers = getattr(app, "miss_answers", None)
