@@ -21,15 +21,10 @@ from django_bolt._django.sessions import (
     get_session_user,
     load_session,
 )
+from django_bolt._http.fields import parse_cookie_headers, parse_cookies, parse_query
 from django_bolt._http.limits import check_values as check_param_values, limit as param_limit
 from django_bolt._http.multipart import FormData, UploadFile, parse_form
-from django_bolt._http.parse import (
-    Headers,
-    QueryParams,
-    parse_cookie_headers,
-    parse_cookies,
-    parse_query,
-)
+from django_bolt._http.parse import Headers, QueryParams
 from django_bolt._http.state import DeferredUser, State
 from django_bolt._http.streams import body_chunks
 from django_bolt.exceptions import JSON_DECODE_ERRORS, RequestValidationError, body_error

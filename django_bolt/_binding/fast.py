@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from django_bolt._binding.extract import MAX_INT_DIGITS as _MAX_INT_DIGITS, canonical_int
-from django_bolt._http.parse import parse_cookies
+from django_bolt._http.fields import parse_cookies
 
 if TYPE_CHECKING:
     from django_bolt._binding.binder import Binder
