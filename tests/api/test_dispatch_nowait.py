@@ -1,4 +1,5 @@
-"""Routes answered at once (Dispatcher.dispatch_nowait): which ones, and that they answer alike.
+"""Routes answered at once (the API's dispatch_nowait, _dispatch/lane.py): which ones, and that
+they answer alike.
 
 A route qualifies when its handler cannot wait: a ``def`` handler that runs on the loop, or an
 ``async def`` one with no ``await`` that provably neither blocks nor reaches for the running

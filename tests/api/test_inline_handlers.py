@@ -1,8 +1,8 @@
 """``async def`` handlers that cannot suspend, called as the plain functions they amount to.
 
-Dispatcher.dispatch_nowait calls such a handler's code without making a coroutine
-(_dispatch/inline.py). Everything a user can observe must stay as it was: the values, the
-errors and their tracebacks, closures and defaults, what an exception handler is given.
+The API's dispatch_nowait (its compiled Lane) calls such a handler's code without making a
+coroutine (_dispatch/inline.py). Everything a user can observe must stay as it was: the values,
+the errors and their tracebacks, closures and defaults, what an exception handler is given.
 """
 
 from __future__ import annotations
