@@ -427,17 +427,31 @@ class HttpProtocol(RequestReader):
         )
 
     def _answer_miss(self, response: WireResponse, keep_alive: bool, head_only: bool) -> None:
-        """Write one of the application's ``miss_answers`` for the request just read."""
+        """Write one of the application's ``miss_answers`` for the request just read.
+
+        Its status line and fields are checked and joined on first use and kept on the answer
+        (``WireResponse.wire_head``): the application never changes an answer once it is in
+        ``miss_answers`` (contract.py), so later uses only add the date and length lines.
+        """
         self.responding = True
-        self._write(
-            None,
-            response.status_code,
-            response.raw_headers,
-            response.body,
-            keep_alive,
-            self.http_version == "1.0",
-            head_only,
-        )
+        http10 = self.http_version == "1.0"
+        head = response.wire_head
+        if head is None:
+            status = response.status_code
+            lines = [_STATUS_LINES.get(status) or status_line(status)]
+            keeps = self.keep_alive
+            try:
+                self._fields(response.raw_headers, lines)
+            except InvalidResponseField:
+                lines = []
+            if not lines or self.keep_alive != keeps:
+                # Refused, or a field that changes the connection: decided as for any answer.
+                self._write(
+                    None, status, response.raw_headers, response.body, keep_alive, http10, head_only
+                )
+                return
+            head = response.wire_head = b"".join(lines)
+        self._send([head], None, response.status_code, response.body, keep_alive, http10, head_only)
 
     def _write(
         self,
@@ -464,6 +478,24 @@ class HttpProtocol(RequestReader):
             else:
                 self.responding = False
                 self._send_error(500)
+            return
+        self._send(head, request, status, body, keep_alive, http10, head_only)
+
+    def _send(
+        self,
+        head: list[bytes],
+        request: RawRequest | None,
+        status: int,
+        body: bytes,
+        keep_alive: bool,
+        http10: bool,
+        head_only: bool,
+    ) -> None:
+        """Finish ``head`` (the status line and the checked fields) with the server's own lines,
+        write it with the body, then log the answer and go on with the connection."""
+        transport = self.transport
+        if transport is None:
+            self.responding = False
             return
         head.append(self.state.fixed_headers)
         # Once the server drains, requests read before it are still answered: only the last

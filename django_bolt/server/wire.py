@@ -176,7 +176,7 @@ def format_date_header(timestamp: float) -> bytes:
 class WireResponse:
     """What ``dispatch`` hands to the server (``contract.ResponseLike``)."""
 
-    __slots__ = ("background", "body", "raw_headers", "status_code", "stream")
+    __slots__ = ("background", "body", "raw_headers", "status_code", "stream", "wire_head")
 
     def __init__(
         self,
@@ -191,6 +191,9 @@ class WireResponse:
         self.body = body
         self.stream = stream
         self.background = background
+        # The status line and checked fields, joined: kept by the server for an answer it
+        # writes again and again (a miss answer, contract.py); None until then.
+        self.wire_head: bytes | None = None
 
 
 class Unset(enum.Enum):

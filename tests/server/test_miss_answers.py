@@ -94,3 +94,36 @@ def test_the_answers_are_ignored_while_requests_are_logged_or_counted() -> None:
     logged = ServerState(app, ServerConfig(), lambda *_: None)
     assert logged.miss_answers is None
     assert ServerState(EchoApp(), ServerConfig()).miss_answers is None
+
+
+def test_an_answer_head_is_checked_once_and_reused_with_fresh_date_and_length(
+    make: Callable[..., Driver],
+) -> None:
+    gone = WireResponse(410, [(b"content-type", b"text/plain"), (b"x-why", b"moved")], b"bye")
+    app = MissApp()
+    app.miss_answers[(b"t", b"/old")] = gone
+    d = make(app=app)
+    assert gone.wire_head is None
+    d.feed(b"GET /old HTTP/1.1\r\nHost: t\r\n\r\n")  # feed() returns all output so far
+    assert gone.wire_head == b"HTTP/1.1 410 Gone\r\ncontent-type: text/plain\r\nx-why: moved\r\n"
+    out = d.feed(b"GET /old HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert len(answers(out)) == 2
+    for status, headers, body in answers(out):
+        assert (status, body, headers[b"x-why"]) == (410, b"bye", b"moved")
+        assert headers[b"content-length"] == b"3"
+        assert b"date" in headers
+    head = d.feed(b"HEAD /old HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert head.endswith(b"content-length: 3\r\n\r\n")
+    assert d.app.seen == []
+
+
+def test_an_answer_that_closes_the_connection_is_not_kept(make: Callable[..., Driver]) -> None:
+    closing = WireResponse(404, [(b"connection", b"close")], b"no")
+    app = MissApp()
+    app.miss_answers[(b"t", b"/shut")] = closing
+    d = make(app=app)
+    out = d.feed(b"GET /shut HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert answers(out)[0][0] == 404
+    assert b"\r\nconnection: close\r\n" in out.lower()
+    assert closing.wire_head is None
+    assert d.transport.closed
