@@ -260,7 +260,9 @@ class Application(Protocol):
     # path are there, answered in turn, gets that response from the server itself: no request
     # object, no dispatch. The application adds a pair once it has found that nothing but the
     # Host and path decided the answer (a 404), and empties the dict when that may change. The
-    # server reads the dict once, and ignores it while it keeps an access log or metrics.
+    # server reads the dict once, and ignores it while it keeps an access log or metrics. An
+    # answer is not changed once it is in the dict: the server keeps its checked status line and
+    # fields on it (``WireResponse.wire_head``).
     #
     # Optional: dispatch_websocket(request, channel) -> Coroutine[..., ResponseLike]. When the
     # application defines it, a request offering a WebSocket upgrade (``Upgrade: websocket``
