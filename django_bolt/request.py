@@ -33,7 +33,6 @@ from django_bolt.server.contract import (
     RawRequest,
     SpooledBody,
     Unset,
-    find_header,
     mypyc_attr,
 )
 
@@ -111,18 +110,19 @@ class Request(RawRequest):
         body_file: SpooledBody | None = None,
         origin: bytes | Unset | None = UNSET,
     ) -> None:
-        # RawRequest's assignments written out rather than called through super(): this runs
-        # for every request, and a call costs more than the stores.
-        self.method = method
-        self.target = target
-        self.raw_headers = raw_headers
-        self._body = body
-        self.body_file = body_file
-        self.client = client
-        self.scheme = scheme
-        self.server = server
-        self.http_version = http_version
-        self.origin = find_header(raw_headers, b"origin") if origin is UNSET else origin
+        # Both classes compiled, this is a direct C call (it was written out while they were not).
+        super().__init__(
+            method,
+            target,
+            raw_headers,
+            body,
+            client,
+            scheme,
+            server,
+            http_version,
+            body_file,
+            origin,
+        )
         # The one slot set up front: dispatch reads it after every handler to learn whether a
         # session needs saving, and reading a set slot costs a tenth of an unset one.
         self._session = None
