@@ -33,6 +33,7 @@ __all__ = (
     "VALID_HOSTS",
     "ChunkSizeGuard",
     "InvalidResponseField",
+    "Reject",
     "Target",
     "check_response_field",
     "find_body_start",
@@ -160,6 +161,27 @@ _TOKEN_RE: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # RFC 9110 section 5.5: a field value holds visible characters, spaces and tabs; every other
 # control character (CR, LF and NUL above all) is refused, and so is leading or trailing space.
 _BAD_VALUE_RE: Final = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]|^[ \t]|[ \t]$")
+
+
+class Reject(Exception):
+    """Raised inside a parser callback (server/reader.py): answer ``status`` and close.
+
+    ``head_complete`` says the request's method, target and headers are all known (a 413 for a
+    body too large), so the application may add headers to the answer (CORS, say).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        head_complete: bool = False,
+        detail: str | None = None,
+        malformed: bool = False,
+    ) -> None:
+        super().__init__(status)
+        self.status = status
+        self.head_complete = head_complete
+        self.detail = detail
+        self.malformed = malformed
 
 
 class InvalidResponseField(ValueError):

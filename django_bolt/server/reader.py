@@ -29,6 +29,7 @@ from django_bolt.server.contract import SpooledBody, error_header_lines
 from django_bolt.server.http11 import (
     VALID_HOSTS as _VALID_HOSTS,
     ChunkSizeGuard,
+    Reject as _Reject,
     find_body_start,
     is_valid_host,
     parse_target,
@@ -102,27 +103,6 @@ _SPECIAL_HEADERS: Final[dict[bytes, int]] = {
     b"upgrade": _UPGRADE,
     **dict.fromkeys(FORWARDING_HEADERS, _FORWARDING),
 }
-
-
-class _Reject(Exception):
-    """Raised inside a parser callback: answer ``status`` and close.
-
-    ``head_complete`` says the request's method, target and headers are all known (a 413 for a
-    body too large), so the application may add headers to the answer (CORS, say).
-    """
-
-    def __init__(
-        self,
-        status: int,
-        head_complete: bool = False,
-        detail: str | None = None,
-        malformed: bool = False,
-    ) -> None:
-        super().__init__(status)
-        self.status = status
-        self.head_complete = head_complete
-        self.detail = detail
-        self.malformed = malformed
 
 
 class RequestReader:
