@@ -80,7 +80,7 @@ SERVER_USERS: Final = ("management", "testing", "cli")
 SERVER_INTERNALS_USED: Final[set[tuple[str, str]]] = set()
 
 MAX_LINES: Final = 800
-LONG_MODULES: Final = {"server.reader": 904}
+LONG_MODULES: Final = {"server.reader": 905}
 
 
 TYPE_CHECKING_TESTS: Final = ("TYPE_CHECKING", "typing.TYPE_CHECKING")

@@ -43,6 +43,7 @@ from django_bolt.server.http11 import (
     options_asterisk_response,
     remember_field,
 )
+from django_bolt.server.outbox import Outbox
 from django_bolt.server.reader import (
     CLOSE as _CLOSE,
     CONTINUE as _CONTINUE,
@@ -125,9 +126,12 @@ class HttpProtocol(RequestReader):
     # --- connection events ---------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports do not subclass asyncio.Transport, but implement it.
-        self.transport = transport = cast("asyncio.Transport", transport)
         state = self.state
+        # uvloop's transports do not subclass asyncio.Transport, but implement it. Every use
+        # goes through the outbox, which holds small writes to the end of the loop's turn.
+        self.transport = outbox = Outbox(
+            cast("asyncio.Transport", transport), state.batch_for(self.loop)
+        )
         state.attach(self, self.loop)
         peer = transport.get_extra_info("peername")
         sock = transport.get_extra_info("sockname")
@@ -143,8 +147,8 @@ class HttpProtocol(RequestReader):
             self.closing = True
             detail = "Too many connections"
             body = error_body(state.app, 503, detail, None)
-            transport.write(error_response(503, state.date_header, detail, formatted=body))
-            transport.close()
+            outbox.write(error_response(503, state.date_header, detail, formatted=body))
+            outbox.close()
             return
         if state.draining or state.keep_alive_s <= 0:
             # Decided per connection, so that no request pays for the check.
@@ -152,6 +156,8 @@ class HttpProtocol(RequestReader):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.state.connections.discard(self)
+        if self.transport is not None:
+            self.transport.drop_held()
         self.transport = None
         self.held = b""
         self._drop_spool()

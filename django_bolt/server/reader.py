@@ -43,6 +43,7 @@ from django_bolt.server.wire import METHODS, WireResponse
 
 if TYPE_CHECKING:
     from django_bolt.server.contract import RawRequest
+    from django_bolt.server.outbox import Outbox
     from django_bolt.server.state import ServerState
 
 __all__ = (
@@ -167,7 +168,7 @@ class RequestReader:
         self.loop = asyncio.get_running_loop() if state.loop is None else state.loop
         self.parser = httptools.HttpRequestParser(self)
         self.relay: BodyRelay | None = None
-        self.transport: asyncio.Transport | None = None
+        self.transport: Outbox | None = None
         self._peer: tuple[str, int] | None = None
         self.client: tuple[str, int] | None = None
         self.server: tuple[str, int] | None = None

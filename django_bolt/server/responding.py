@@ -145,7 +145,7 @@ async def stream_response(
         finally:
             conn.streaming = False
         if chunked and conn.transport is not None:
-            conn.transport.write(_LAST_CHUNK)
+            conn.transport.write_now(_LAST_CHUNK)
     else:
         # No body for HEAD, 204 or 304: the stream is closed unread (a file it holds, say).
         await close_unsent(stream)
@@ -195,7 +195,7 @@ async def send_chunk(
     size = len(chunk)
     if declared >= 0 and sent + size > declared:
         raise ValueError(f"stream longer than its content-length {declared}")
-    transport.write(b"%x\r\n%s\r\n" % (size, chunk) if chunked else chunk)
+    transport.write_now(b"%x\r\n%s\r\n" % (size, chunk) if chunked else chunk)
     await drain(conn)
     return sent + size
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from django_bolt.server.config import TrustedProxies
 from django_bolt.server.metrics import instrument
+from django_bolt.server.outbox import OutputBatch
 from django_bolt.server.wire import format_date_header
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ class ServerState:
     """What every connection of one event loop shares: app, config, counters, clock, Date."""
 
     __slots__ = (
+        "_batch",
         "_sweeper",
         "access_log",
         "app",
@@ -143,6 +145,7 @@ class ServerState:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.now = 0.0
         self._sweeper: asyncio.TimerHandle | None = None
+        self._batch: OutputBatch | None = None
         self.tick()
 
     def tick(self) -> None:
@@ -160,6 +163,13 @@ class ServerState:
         if self._sweeper is None:
             self.now = loop.time()
             self._schedule_sweep()
+
+    def batch_for(self, loop: asyncio.AbstractEventLoop) -> OutputBatch:
+        """Return the output batch of ``loop`` (server/outbox.py), made for its first connection."""
+        batch = self._batch
+        if batch is None or batch.loop is not loop:
+            batch = self._batch = OutputBatch(loop)
+        return batch
 
     def body_deadline_s(self, received: int) -> float:
         """How long a body may take once ``received`` bytes of it arrived (0: no limit)."""

@@ -45,6 +45,7 @@ from django_bolt.server.metrics import websocket_closed, websocket_opened
 if TYPE_CHECKING:
     from websockets.extensions.base import Extension
 
+    from django_bolt.server.outbox import Outbox
     from django_bolt.server.state import ServerState
 
 __all__ = ("ServerWebSocket", "handshake_refusal", "offers_websocket")
@@ -207,7 +208,7 @@ class ServerWebSocket(asyncio.Protocol):
         self.state = state
         self.http = http
         self.request = request
-        self.transport: asyncio.Transport | None = http.transport
+        self.transport: Outbox | None = http.transport
         self.loop = http.loop
         self.refusal = handshake_refusal(request)
         self.subprotocols = _subprotocols(request.raw_headers)
@@ -297,7 +298,7 @@ class ServerWebSocket(asyncio.Protocol):
         self.phase = _OPEN
         self._switch(transport)
 
-    def _switch(self, transport: asyncio.Transport) -> None:
+    def _switch(self, transport: Outbox) -> None:
         state = self.state
         state.connections.discard(self.http)
         state.connections.add(self)
@@ -470,7 +471,7 @@ class ServerWebSocket(asyncio.Protocol):
         # add for one whole message is the OPEN check above (this side sends no fragments).
         encoded = frame.serialize(mask=False, extensions=proto.extensions)
         self.sent_bytes += len(encoded)
-        transport.write(encoded)
+        transport.write_now(encoded)  # the back-pressure check below must see this frame
         self._last_active = self.loop.time()
         while self.write_paused and self.transport is not None:
             waiter = self.loop.create_future()
