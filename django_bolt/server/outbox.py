@@ -1,11 +1,12 @@
-"""A connection's transport whose small writes wait for the end of the loop's I/O step.
+"""A connection's transport whose small writes, while the loop is busy, wait for its turn's end.
 
 Under load one turn of the event loop reads many connections. Writing each answer the moment it
 is made puts a ``write`` between every two requests' work, and each one delivers to a client
 that has often gone back to sleep since the last: on loopback the wake-up is paid by the
 writer, and it was the largest single cost of a small request here (BENCHMARKS.md, session
 11). Held until the turn's reads are done, the answers go out back to back, the client reads
-many per wake-up, and the server's own work of the turn stays together.
+many per wake-up, and the server's own work of the turn stays together. When the loop is not
+busy, answers go out at once (see :class:`OutputBatch`).
 
 :class:`Outbox` stands in for the transport everywhere the server uses one, so nothing can
 overtake what is held: every call that writes otherwise, closes, switches the protocol or
@@ -22,38 +23,71 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ("HOLD_BYTES", "Outbox", "OutputBatch")
+__all__ = ("HOLD_BYTES", "HOLD_MIN_BATCH", "HOLD_PROBE_EVERY", "Outbox", "OutputBatch")
 
 logger = logging.getLogger("django_bolt.server")
 
 # The most a connection holds for the end of the turn; a write that would take it over sends
 # what is held and itself at once. Every small answer fits.
 HOLD_BYTES: Final = 64 * 1024
+# Holding goes on while each turn it flushes answered at least this many connections.
+HOLD_MIN_BATCH: Final = 8
+# While not holding, one answer in this many holds its turn's answers, to measure the turn.
+HOLD_PROBE_EVERY: Final = 256
 
 
 class OutputBatch:
-    """The connections of one event loop with bytes held, and the one call that sends them."""
+    """The connections of one event loop with bytes held, and the one call that sends them.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    Holding pays only while the loop is busy: with a few clients, each would wait for answers
+    made after its own instead of working on it (holding every answer cost a fifth to a third
+    of the throughput with four connections; BENCHMARKS.md, session 11). So the batch holds
+    while the turns it flushes are large: a turn that sent fewer than ``min_batch`` connections'
+    answers ends the holding, and while not holding, every ``probe_every``-th answer holds its
+    turn's answers from there on, to measure the turn again. A lone client's answer is then
+    held once in ``probe_every``.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        min_batch: int = HOLD_MIN_BATCH,
+        probe_every: int = HOLD_PROBE_EVERY,
+    ) -> None:
         self.loop = loop
+        self.min_batch = min_batch
+        self.probe_every = probe_every
+        self.holding = False
+        self.until_probe = probe_every
+        self.scheduled = False
         self.waiting: list[Outbox] = []
+        self._flush = self.flush
 
-    def add(self, outbox: Outbox) -> None:
-        waiting = self.waiting
-        if not waiting:
+    def hold(self) -> bool:
+        """Tell whether an answer made now is held (its turn's flush is then scheduled)."""
+        if not self.holding:
+            self.until_probe -= 1
+            if self.until_probe > 0:
+                return False
+            self.until_probe = self.probe_every
+            self.holding = True
+        if not self.scheduled:
+            self.scheduled = True
             # Ready callbacks run on the loop's next turn, before it polls for I/O again.
-            self.loop.call_soon(self.flush)
-        waiting.append(outbox)
+            self.loop.call_soon(self._flush)
+        return True
 
     def flush(self) -> None:
+        self.scheduled = False
         waiting = self.waiting
         self.waiting = []
         for outbox in waiting:
             outbox.send_held()
+        self.holding = len(waiting) >= self.min_batch
 
 
 class Outbox:
-    """The transport of one connection, holding small writes until the loop's turn ends."""
+    """The transport of one connection, holding small writes while the loop is busy."""
 
     def __init__(self, transport: asyncio.Transport, batch: OutputBatch) -> None:
         self.raw = transport
@@ -65,15 +99,17 @@ class Outbox:
     def write(self, data: bytes | bytearray | memoryview) -> None:
         held = self.held
         if isinstance(data, bytes) and len(held) + len(data) <= HOLD_BYTES:
-            if not held:
-                if not data:
-                    return
-                self.held = data
-                self.batch.add(self)
-            else:
+            if held:
                 self.held = held + data
-            return
-        if held:
+                return
+            if not data:
+                return
+            batch = self.batch
+            if batch.hold():
+                self.held = data
+                batch.waiting.append(self)
+                return
+        elif held:
             self.send_held()
         self.raw.write(data)
 
