@@ -33,6 +33,22 @@ def holding(d: Driver, min_batch: int = 1) -> OutputBatch:
     return batch
 
 
+def another_connection(
+    d: Driver, loop: asyncio.AbstractEventLoop
+) -> tuple[HttpProtocol, FakeTransport]:
+    """A second client of ``d``'s server: same state, same loop, hence the same batch."""
+    transport = FakeTransport(loop)
+
+    async def connect() -> HttpProtocol:
+        conn = HttpProtocol(d.state)
+        transport.protocol = conn
+        conn.connection_made(transport)
+        return conn
+
+    conn: HttpProtocol = d.run(connect)
+    return conn, transport
+
+
 def count_writes(transport: FakeTransport) -> list[bytes]:
     """Record each write call's bytes (the fake transport only keeps their concatenation)."""
     calls: list[bytes] = []
@@ -66,15 +82,7 @@ def test_answers_of_several_connections_go_out_together(
 ) -> None:
     d = make()
     holding(d)
-    other = FakeTransport(loop)
-
-    async def connect() -> HttpProtocol:
-        conn = HttpProtocol(d.state)
-        other.protocol = conn
-        conn.connection_made(other)
-        return conn
-
-    second: HttpProtocol = d.run(connect)
+    second, other = another_connection(d, loop)
     during: list[tuple[bytes, bytes]] = []
 
     def deliver() -> None:
@@ -181,15 +189,7 @@ def test_a_write_that_fails_does_not_stop_the_others(
 ) -> None:
     d = make()
     holding(d)
-    other = FakeTransport(loop)
-
-    async def connect() -> HttpProtocol:
-        conn = HttpProtocol(d.state)
-        other.protocol = conn
-        conn.connection_made(other)
-        return conn
-
-    second: HttpProtocol = d.run(connect)
+    second, other = another_connection(d, loop)
 
     def broken(data: Any) -> None:
         raise RuntimeError("unable to perform operation: the handler is closed")
@@ -262,15 +262,7 @@ def test_turns_that_answer_enough_connections_keep_the_holding(
 ) -> None:
     d = make()
     batch = holding(d, min_batch=2)
-    other = FakeTransport(loop)
-
-    async def connect() -> HttpProtocol:
-        conn = HttpProtocol(d.state)
-        other.protocol = conn
-        conn.connection_made(other)
-        return conn
-
-    second: HttpProtocol = d.run(connect)
+    second, other = another_connection(d, loop)
     for _ in range(3):
         during: list[tuple[int, int]] = []
         sizes = (len(d.transport.written), len(other.written))
