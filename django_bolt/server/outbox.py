@@ -9,8 +9,9 @@ many per wake-up, and the server's own work of the turn stays together. When the
 busy, answers go out at once (see :class:`OutputBatch`).
 
 :class:`Outbox` stands in for the transport everywhere the server uses one, so nothing can
-overtake what is held: every call that writes otherwise, closes, switches the protocol or
-asks the buffer's size sends the held bytes first; an abort drops them with the connection.
+overtake what is held: every call that writes otherwise, closes or switches the protocol sends
+the held bytes first; an abort drops them with the connection. It offers only what the server
+calls, so a new use of the transport has to be added here, and decide about what is held.
 What is held is bounded (:data:`HOLD_BYTES` a connection) and goes out at the latest on the
 loop's next turn, before it waits for I/O again.
 """
@@ -109,27 +110,25 @@ class Outbox:
                 self.held = data
                 batch.waiting.append(self)
                 return
-        elif held:
+        else:
             self.send_held()
         self.raw.write(data)
 
     def write_now(self, data: bytes | bytearray | memoryview) -> None:
         """Write ``data`` at once, after anything held: for a stream, which waits on the
         transport's back-pressure after each piece and must see it as soon as it applies."""
-        if self.held:
-            self.send_held()
+        self.send_held()
         self.raw.write(data)
 
     def writelines(self, list_of_data: Any) -> None:
-        if self.held:
-            self.send_held()
+        self.send_held()
         self.raw.writelines(list_of_data)
 
     def send_held(self) -> None:
         """Write what is held now (the batch's flush, or before anything it must precede)."""
         held = self.held
         if not held:
-            return  # sent already: a close, say, came first
+            return  # nothing held, or sent already (a close, say, came before the flush)
         self.held = b""
         try:
             self.raw.write(held)
@@ -140,36 +139,14 @@ class Outbox:
     def drop_held(self) -> None:
         self.held = b""
 
-    def get_write_buffer_size(self) -> int:
-        if self.held:
-            self.send_held()
-        size: int = self.raw.get_write_buffer_size()
-        return size
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        self.raw.set_write_buffer_limits(high, low)
-
-    def get_write_buffer_limits(self) -> tuple[int, int]:
-        limits: tuple[int, int] = self.raw.get_write_buffer_limits()
-        return limits
-
-    def can_write_eof(self) -> bool:
-        return bool(self.raw.can_write_eof())
-
-    def write_eof(self) -> None:
-        if self.held:
-            self.send_held()
-        self.raw.write_eof()
-
     # --- the connection ------------------------------------------------------------------------
 
     def close(self) -> None:
-        if self.held:
-            self.send_held()
+        self.send_held()
         self.raw.close()
 
     def abort(self) -> None:
-        self.held = b""
+        self.drop_held()
         self.raw.abort()
 
     def is_closing(self) -> bool:
@@ -181,16 +158,6 @@ class Outbox:
     def resume_reading(self) -> None:
         self.raw.resume_reading()
 
-    def is_reading(self) -> bool:
-        return bool(self.raw.is_reading())
-
     def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
-        if self.held:
-            self.send_held()
+        self.send_held()
         self.raw.set_protocol(protocol)
-
-    def get_protocol(self) -> asyncio.BaseProtocol:
-        return self.raw.get_protocol()
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return self.raw.get_extra_info(name, default)
