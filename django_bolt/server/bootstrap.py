@@ -9,7 +9,6 @@ this script registers ``django_bolt`` as a bare package (its directory, without 
 
 from __future__ import annotations
 
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import os
@@ -39,8 +38,14 @@ def register_bare_package() -> None:
     sys.modules["django_bolt"] = importlib.util.module_from_spec(spec)
 
 
-class _GroupFinder(importlib.abc.MetaPathFinder):
-    """Find the compiled modules' shared library in the folder that holds the package."""
+class _GroupFinder:
+    """Find the compiled modules' shared library in the folder that holds the package.
+
+    A finder on ``sys.meta_path`` needs only ``find_spec``. It does not subclass
+    ``importlib.abc.MetaPathFinder``: importing ``importlib.abc`` pulls in
+    ``importlib.resources`` and with it ``tempfile``, ``shutil``, ``pathlib``, ``inspect`` and
+    the compression modules, about 3 MiB the supervisor has no use for.
+    """
 
     def __init__(self, folder: str) -> None:
         self.folder = folder

@@ -42,6 +42,9 @@ def test_the_supervisor_interpreter_imports_no_framework_and_no_django() -> None
     assert ours, "the probe did not import the server"
     assert all(m == "django_bolt" or m.startswith("django_bolt.server") for m in ours), ours
     assert "dataclasses" not in modules  # a megabyte (with inspect) the parent does not need
+    # importlib.abc brings importlib.resources and with it these (3 MiB with the compression
+    # modules shutil loads); the bootstrap's finder does without.
+    assert not {"importlib.resources", "inspect", "tempfile", "shutil"} & set(modules)
     assert not [m for m in modules if m.split(".")[0] in HEAVY]
 
 
@@ -86,3 +89,31 @@ print(json.dumps(recording.__file__))
     folder = os.path.dirname(loaded)
     built = [s for s in EXTENSION_SUFFIXES if os.path.exists(os.path.join(folder, "recording" + s))]
     assert loaded.endswith(".py") != bool(built)  # compiled wherever built for this interpreter
+
+
+# A worker's side, framework and Django included, as a worker imports it before serving.
+WORKER_PROBE = """
+import json, sys
+import django
+from django.conf import settings
+settings.configure()
+django.setup()
+import django_bolt, django_bolt.server.handover, django_bolt.server.preload
+from django_bolt import BoltAPI
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_a_worker_loads_prometheus_client_and_websockets_only_when_it_needs_them() -> None:
+    # Metrics off and no WebSocket handshake yet: 4 and 3.5 MiB a worker would hold for nothing.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    out = subprocess.run(
+        [sys.executable, "-c", WORKER_PROBE],
+        capture_output=True, text=True, env=env, timeout=60, check=True,
+    )  # fmt: skip
+    modules = json.loads(out.stdout)
+    assert "django_bolt.server.protocol" in modules
+    assert "django_bolt.server.state" in modules
+    loaded = {m.split(".")[0] for m in modules} & {"prometheus_client", "websockets"}
+    assert not loaded
