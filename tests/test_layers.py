@@ -56,6 +56,10 @@ LAZY_OPTIONAL: Final = {
     ("server.worker", "psutil"),  # where /proc is missing
     # prometheus_client, with metrics on only: the supervisor interpreter stays small without.
     ("server.launch", "django_bolt.server.metrics"),
+    ("server.preload", "django_bolt.server.metrics"),
+    ("server.state", "django_bolt.server.metrics"),
+    # the websockets library, at a worker's first WebSocket handshake
+    ("server.protocol", "django_bolt.server.websocket"),
     ("middleware.rate_limit", "redis.asyncio"),  # a shared rate-limit backend
     ("health", "redis.asyncio"),  # the readiness check of a project with a Redis cache
     ("websocket.broadcast", "redis.asyncio"),  # the Redis broadcast backend

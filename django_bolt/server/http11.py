@@ -36,8 +36,11 @@ __all__ = (
     "Reject",
     "Target",
     "check_response_field",
+    "field_tokens",
+    "field_values",
     "find_body_start",
     "is_valid_host",
+    "offers_websocket",
     "options_asterisk_response",
     "parse_declared_length",
     "parse_target",
@@ -443,3 +446,28 @@ def find_body_start(data: bytes, position: int, skip_messages: int) -> int:
         position += 1  # RFC 9112 section 2.2: empty lines before a request line are ignored
     head_end = data.find(_CRLF_CRLF, position)
     return -1 if head_end < 0 else head_end + 4
+
+
+# --- fields a switch of protocols reads ---------------------------------------------------------
+
+
+def field_tokens(value: bytes | None) -> set[bytes]:
+    """Return the comma-separated tokens of a field value, stripped and in lower case."""
+    return {token.strip().lower() for token in value.split(b",")} if value else set()
+
+
+def field_values(raw_headers: list[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
+    """Return the values of every field called ``name`` (in lower case), in order."""
+    return [value for key, value in raw_headers if len(key) == len(name) and key.lower() == name]
+
+
+def offers_websocket(raw_headers: list[tuple[bytes, bytes]]) -> bool:
+    """Tell whether the request's Upgrade field offers the WebSocket protocol.
+
+    Here rather than in server/websocket.py: the protocol asks it of every request with an
+    Upgrade, and importing that module loads the ``websockets`` library, which a worker
+    serving no WebSocket never needs.
+    """
+    return any(
+        b"websocket" in field_tokens(value) for value in field_values(raw_headers, b"upgrade")
+    )

@@ -13,9 +13,10 @@ The series are labelled by method, route template (``/items/{item_id}``, never t
 their number is bounded by the routes) and status. A path no route matches is labelled
 :data:`UNMATCHED`.
 
-WebSockets: :func:`websocket_opened` and :func:`websocket_closed` move the open-WebSocket gauge;
-the code that accepts and ends an upgraded connection calls them (they cost a lock each, metrics
-on or off).
+WebSockets: :func:`websocket_opened` and :func:`websocket_closed` (server/recording.py, where the
+WebSocket code reaches them without loading prometheus_client) move the open-WebSocket gauge; the
+code that accepts and ends an upgraded connection calls them (they cost a lock each, metrics on
+or off).
 """
 
 from __future__ import annotations
@@ -43,7 +44,13 @@ from prometheus_client import (
 from prometheus_client.mmap_dict import mmap_key
 from prometheus_client.utils import floatToGoString as _float_to_go_string
 
-from django_bolt.server.recording import BothHooks, CountHook
+from django_bolt.server.recording import (
+    OPEN_WEBSOCKETS,
+    BothHooks,
+    CountHook,
+    websocket_closed,
+    websocket_opened,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -155,33 +162,6 @@ def metrics_directory() -> str:
                 _directory = tempfile.mkdtemp(prefix="django-bolt-metrics-")
                 atexit.register(shutil.rmtree, _directory, True)
         return _directory
-
-
-class _OpenGauge:
-    """A process-wide count moved from any thread."""
-
-    __slots__ = ("_lock", "value")
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.value = 0
-
-    def add(self, delta: int) -> None:
-        with self._lock:
-            self.value += delta
-
-
-_websockets: Final = _OpenGauge()
-
-
-def websocket_opened() -> None:
-    """Count one more open WebSocket in this process (call when an upgrade is accepted)."""
-    _websockets.add(1)
-
-
-def websocket_closed() -> None:
-    """Count one WebSocket less (call once per :func:`websocket_opened`, when it ends)."""
-    _websockets.add(-1)
 
 
 class _Files:
@@ -393,7 +373,7 @@ class ProcessMetrics:
                 for bucket_key, value in zip(buckets, series[_FIRST_BUCKET:], strict=True):
                     histograms.write_value(bucket_key, value, 0.0)
                 self._written[key] = series[_COUNT]
-            now = (connections, in_flight, _websockets.value)
+            now = (connections, in_flight, OPEN_WEBSOCKETS.value)
             if now != self._gauges_written:
                 gauges = self._files.get("gauge_livesum")
                 for gauge_key, value in zip(_GAUGE_KEYS, now, strict=True):

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from django_bolt.server.accesslog import make_access_log
 from django_bolt.server.fresh import config_fields, exec_worker, resolve_loader
-from django_bolt.server.metrics import SupervisorMetrics, prepare_directory
 from django_bolt.server.supervisor import supervise
 from django_bolt.server.worker import Worker
 
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
 
     from django_bolt.server.config import ServerConfig
     from django_bolt.server.contract import Application
+    from django_bolt.server.metrics import SupervisorMetrics
 
 __all__ = ("serve",)
 
@@ -51,6 +51,10 @@ def serve(
     metrics: SupervisorMetrics | None = None
     made_directory = False
     if config.metrics_path:
+        # Only with metrics on: the forked workers share what the parent imported, and
+        # prometheus_client is no use to them otherwise.
+        from django_bolt.server.metrics import SupervisorMetrics, prepare_directory
+
         # Before the first fork: the workers inherit the directory's variable.
         directory, made_directory = prepare_directory()
         metrics = SupervisorMetrics(directory)

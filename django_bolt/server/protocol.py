@@ -31,6 +31,8 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any, Final, cast
 
+import httptools
+
 from django_bolt.server.contract import error_body
 from django_bolt.server.http11 import (
     CHECKED_LINES as _CHECKED_LINES,
@@ -40,6 +42,7 @@ from django_bolt.server.http11 import (
     InvalidResponseField,
     check_response_field,
     field_line,
+    offers_websocket,
     options_asterisk_response,
     remember_field,
 )
@@ -53,7 +56,6 @@ from django_bolt.server.reader import (
 )
 from django_bolt.server.responding import complete, finish, handshake, release
 from django_bolt.server.state import AccessLog, ServerState
-from django_bolt.server.websocket import ServerWebSocket, offers_websocket
 from django_bolt.server.wire import (
     NO_BODY_STATUSES as _NO_BODY_STATUSES,
     STATUS_LINES as _STATUS_LINES,
@@ -351,6 +353,10 @@ class HttpProtocol(RequestReader):
             or not offers_websocket(request.raw_headers)
         ):
             return False
+        # Imported at the first handshake: it loads the websockets library (about 3.5 MiB and
+        # 20 ms), which a worker that never switches a connection does without.
+        from django_bolt.server.websocket import ServerWebSocket
+
         self.keep_alive = False
         self.responding = True
         self._pause_reading()
@@ -362,7 +368,8 @@ class HttpProtocol(RequestReader):
         return True
 
     def _after_upgrade_request(self) -> None:
-        if not isinstance(self.parser, ServerWebSocket):
+        # A handshake _take_over accepted has put its socket in the parser's place.
+        if type(self.parser) is httptools.HttpRequestParser:
             super()._after_upgrade_request()
 
     def _fail(self, request: RawRequest) -> None:

@@ -13,6 +13,7 @@ main thread: a compiled loop over the lines, with the pieces that repeat cached.
 
 from __future__ import annotations
 
+import threading
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final
 
@@ -21,7 +22,15 @@ if TYPE_CHECKING:
 
     from django_bolt.server.contract import RawRequest
 
-__all__ = ("BothHooks", "CountHook", "LineFormat")
+__all__ = (
+    "OPEN_WEBSOCKETS",
+    "BothHooks",
+    "CountHook",
+    "LineFormat",
+    "OpenGauge",
+    "websocket_closed",
+    "websocket_opened",
+)
 
 # Final: compiled, a C global read directly (a plain import is a dict lookup per call).
 _clock: Final = perf_counter
@@ -187,3 +196,33 @@ class LineFormat:
                 _cached_piece(durations, rounded, self._make_duration) if piece is None else piece
             )
         return "".join(out)
+
+
+class OpenGauge:
+    """A process-wide count moved from any thread."""
+
+    __slots__ = ("_lock", "value")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def add(self, delta: int) -> None:
+        with self._lock:
+            self.value += delta
+
+
+# The open WebSockets of this process, which the metrics report. Counted here, not in
+# server/metrics.py: a WebSocket counts whether or not metrics are on, and importing that module
+# loads prometheus_client.
+OPEN_WEBSOCKETS: Final = OpenGauge()
+
+
+def websocket_opened() -> None:
+    """Count one more open WebSocket in this process (call when an upgrade is accepted)."""
+    OPEN_WEBSOCKETS.add(1)
+
+
+def websocket_closed() -> None:
+    """Count one WebSocket less (call once per :func:`websocket_opened`, when it ends)."""
+    OPEN_WEBSOCKETS.add(-1)

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from django_bolt.server.config import TrustedProxies
-from django_bolt.server.metrics import instrument
 from django_bolt.server.outbox import OutputBatch
 from django_bolt.server.wire import format_date_header
 
@@ -101,6 +100,9 @@ class ServerState:
         # hook counts too. Off, nothing of them is on the request path.
         self.metrics: ProcessMetrics | None = None
         if config.metrics_path:
+            # Imported only here: it loads prometheus_client (about 4 MiB).
+            from django_bolt.server.metrics import instrument
+
             app, access_log, self.metrics = instrument(app, config, access_log, self.connections)
         self.app = app
         # The application's optional hook for answers that need not wait (contract.py).

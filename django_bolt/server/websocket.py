@@ -39,8 +39,12 @@ from websockets.headers import build_extension, parse_extension
 from websockets.protocol import Protocol, Side, State
 
 from django_bolt.server.contract import ChannelClosed, RawRequest
-from django_bolt.server.http11 import FRAMING_FIELDS, check_response_field
-from django_bolt.server.metrics import websocket_closed, websocket_opened
+from django_bolt.server.http11 import (
+    FRAMING_FIELDS,
+    check_response_field,
+    field_values as _fields,
+)
+from django_bolt.server.recording import websocket_closed, websocket_opened
 
 if TYPE_CHECKING:
     from websockets.extensions.base import Extension
@@ -48,7 +52,7 @@ if TYPE_CHECKING:
     from django_bolt.server.outbox import Outbox
     from django_bolt.server.state import ServerState
 
-__all__ = ("ServerWebSocket", "handshake_refusal", "offers_websocket")
+__all__ = ("ServerWebSocket", "handshake_refusal")
 
 logger = logging.getLogger("django_bolt.server")
 # The framing library logs each closed connection at INFO; the access log says that already.
@@ -77,19 +81,6 @@ _EARLY_LIMIT: Final = 64 * 1024
 _PENDING: Final = 0
 _OPEN: Final = 1
 _DONE: Final = 2
-
-
-def _tokens(value: bytes | None) -> set[bytes]:
-    return {token.strip().lower() for token in value.split(b",")} if value else set()
-
-
-def _fields(raw_headers: list[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
-    return [value for key, value in raw_headers if len(key) == len(name) and key.lower() == name]
-
-
-def offers_websocket(raw_headers: list[tuple[bytes, bytes]]) -> bool:
-    """Tell whether the request's Upgrade field offers the WebSocket protocol."""
-    return any(b"websocket" in _tokens(value) for value in _fields(raw_headers, b"upgrade"))
 
 
 def handshake_refusal(request: RawRequest) -> tuple[int, str, list[tuple[bytes, bytes]]] | None:

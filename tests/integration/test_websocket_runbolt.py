@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import signal
 from pathlib import Path
@@ -55,6 +56,25 @@ def test_drain_closes_open_websockets_with_1001(
     code, reason = asyncio.run(main())
     assert code == 1001, bolt.describe()
     assert reason == "server shutting down"
+
+
+def test_a_worker_loads_the_websocket_library_at_its_first_handshake(
+    run_bolt: Callable[..., BoltProcess],
+) -> None:
+    bolt = run_bolt("--processes", "1", env=ENV)
+    (worker,) = bolt.worker_pids()
+    # The library's C module: mapped once websockets is imported.
+    library = os.path.join("websockets", "speedups")
+    assert library not in Path(f"/proc/{worker}/maps").read_text()
+
+    async def main() -> str:
+        async with websockets.connect(f"ws://{bolt.host}:{bolt.port}/ws/echo") as ws:
+            await ws.recv()
+            await ws.send("first")
+            return str(await ws.recv())
+
+    assert asyncio.run(main()) == "first"
+    assert library in Path(f"/proc/{worker}/maps").read_text()
 
 
 def test_websocket_through_nginx(
