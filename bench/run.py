@@ -87,7 +87,10 @@ OURS_SERVERS: Final = (
 BOLT_SERVERS: Final = (*OURS_SERVERS, "theirs", "theirs-policies")
 API_SERVERS: Final = (*BOLT_SERVERS, "fastapi")
 # The bare uvloop + httptools + msgspec server of bench/ceiling_server.py: what is possible at all.
-CEILING_ENDPOINTS: Final = frozenset({"json-async", "post-10kb", "get-10kb"})
+CEILING_ENDPOINTS: Final = frozenset(
+    {"json-async", "json-async-plain", "json-sync-plain", "post-10kb", "get-10kb", "not-found"}
+)
+CEILINGS: Final = ("ceiling", "ceiling-held")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +115,7 @@ class Endpoint:
 
 def serves(server: str, endpoint: Endpoint) -> bool:
     """Whether ``server`` has ``endpoint``'s route."""
-    if server == "ceiling":
+    if server in CEILINGS:
         return endpoint.name in CEILING_ENDPOINTS
     return server in endpoint.servers
 
@@ -381,8 +384,9 @@ class Server:
             argv = [python, "-m", "uvicorn", "fastapi_app:app", "--host", "127.0.0.1"]
             argv += ["--port", port, "--loop", "uvloop", "--http", "httptools"]
             return [*argv, "--no-access-log", "--log-level", "warning"], BENCH
-        if self.name == "ceiling":
-            return [python, str(BENCH / "ceiling_server.py"), "--port", port], BENCH
+        if self.name in CEILINGS:
+            argv = [python, str(BENCH / "ceiling_server.py"), "--port", port]
+            return [*argv, "--hold"] if self.name == "ceiling-held" else argv, BENCH
         if self.name == "gunicorn":
             # gunicorn writes no access log unless --access-logfile is given.
             argv = [python, "-m", "gunicorn", "benchproject.wsgi:application"]
@@ -434,6 +438,8 @@ def make_servers(names: list[str], base_tree: str = "") -> list[Server]:
         "gunicorn": ("gunicorn, 1 sync worker, plain Django", ("django", "gunicorn")),
         # No framework: the transport and msgspec work alone (bench/ceiling_server.py).
         "ceiling": ("bare uvloop + httptools + msgspec, no framework", ours),
+        # The same, each loop turn's answers written together (as server/outbox.py does).
+        "ceiling-held": ("the bare server, answers held to the end of the loop's turn", ours),
     }
     if names == ["all"]:
         names = [name for name in known if name != "ours-base" or base_tree]
@@ -447,7 +453,7 @@ def make_servers(names: list[str], base_tree: str = "") -> list[Server]:
         venv_name = venv_name.removesuffix("-pure")
         if name == "ours-base" and not base_tree:
             raise SystemExit("ours-base needs --base-tree DIR (e.g. a `git worktree add` of it)")
-        if name == "ceiling":
+        if name in CEILINGS:
             venv_name = "ours"  # it needs only uvloop, httptools and msgspec
         tree = str(Path(base_tree).resolve()) if name == "ours-base" else ""
         servers.append(
@@ -835,6 +841,7 @@ PAIRED_RATIOS: Final = {
     "paired_ratio_policies_cost": ("ours-policies", "ours"),
     "paired_ratio_theirs_ceiling": ("theirs", "ceiling"),
     "paired_ratio_ours_ceiling": ("ours", "ceiling"),
+    "paired_ratio_ours_ceiling_held": ("ours", "ceiling-held"),
     "paired_ratio_ours_base": ("ours", "ours-base"),
     "paired_ratio_compiled": ("ours", "ours-pure"),
 }
@@ -874,6 +881,7 @@ RATIO_TITLES: Final = {
     "paired_ratio_policies_cost": "ours-policies/ours per round (median)",
     "paired_ratio_theirs_ceiling": "theirs/ceiling per round (median)",
     "paired_ratio_ours_ceiling": "ours/ceiling per round (median)",
+    "paired_ratio_ours_ceiling_held": "ours/ceiling-held per round (median)",
     "paired_ratio_ours_base": "ours/ours-base per round (median)",
 }
 
