@@ -8,7 +8,15 @@ nobody supervises, on a port the restarted server then cannot take over. Two mec
   the parent exits. It is set in the child right after ``fork()``, survives ``exec`` (the
   fresh-interpreter workers of a reload) and is re-checked against the expected parent pid,
   since a parent that died before the call would never send it;
-- everywhere, the worker's main loop polls :func:`orphaned` once a second.
+- everywhere, the worker's main thread polls :func:`orphaned` once a second, while it serves
+  and while it drains.
+
+The signal alone does not tell a worker it is an orphan: the parent's own SIGTERM looks the
+same. Nor does :func:`orphaned` at the moment the signal comes: the kernel sends the signal when
+the *thread* that forked the worker exits, and while the parent's other threads (its log
+writers) are still on their way out the worker is re-parented to one of them, whose pid is the
+parent's. Only once the last one is gone does ``getppid()`` change (and a second signal comes).
+So the worker keeps polling while it drains, and cuts the drain short when the parent is gone.
 
 An orphan drains only for :data:`ORPHAN_DRAIN_S`: nobody is left to SIGKILL it after
 ``--workers-kill-timeout``, and the server that replaces it wants the port and the database.
@@ -72,6 +80,7 @@ def orphaned(parent_pid: int | None) -> bool:
 
     Once the parent dies the process is re-parented (to init or a subreaper), so its parent
     pid changes; pids are not reused while this process still holds the old one as its parent.
+    Not before the parent's last thread has exited, though: see the module's docstring.
     """
     return parent_pid is not None and os.getppid() != parent_pid
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import random
 import signal
@@ -90,8 +91,8 @@ class _LoopThread:
     """One thread, one event loop, one listening socket."""
 
     __slots__ = (
+        "_drain_until",
         "_stop",
-        "drain_s",
         "error",
         "index",
         "loop",
@@ -111,8 +112,9 @@ class _LoopThread:
         self.error: BaseException | None = None
         self.ready = threading.Event()
         self._stop: asyncio.Event | None = None
-        # Set by request_stop() before the stop event: how long this loop may drain.
-        self.drain_s = drain_window(worker.config.workers_kill_timeout_s)
+        # When the drain ends, in the loop's clock: set (and only ever brought forward) on the
+        # loop's thread by request_stop().
+        self._drain_until = math.inf
         self.thread = threading.Thread(
             target=self._run, name=f"django-bolt-loop-{index}", daemon=True
         )
@@ -158,18 +160,18 @@ class _LoopThread:
             # Stop accepting; the socket stays open in the parent, so connections queued on it
             # are left for the worker that shares or replaces this slot.
             server.close()
-            deadline = loop.time() + self.drain_s
             # From now on each connection closes after answering what it has received (the
             # last answer carries Connection: close). A connection accepted a moment ago may not
             # have delivered its first request yet: begin_shutdown() would take it for idle and
             # close it unanswered, so give such requests a short grace first.
             state.stop_keep_alive()
-            await asyncio.sleep(max(0.0, min(_FRESH_GRACE_S, deadline - loop.time())))
+            await asyncio.sleep(max(0.0, min(_FRESH_GRACE_S, self._drain_until - loop.time())))
             state.begin_shutdown()
             # Taken after begin_shutdown(): these are answered once, then closed.
             await self._serve_backlog(loop, state, drain_sock)
-            # Polling keeps the protocol free of a drain callback on its hot path.
-            while state.connections and loop.time() < deadline:  # noqa: ASYNC110
+            # Polling keeps the protocol free of a drain callback on its hot path (and sees a
+            # deadline that request_stop() brings forward meanwhile).
+            while state.connections and loop.time() < self._drain_until:  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
             if state.connections:
                 state.force_close()
@@ -204,13 +206,22 @@ class _LoopThread:
             sock.close()
 
     def request_stop(self, drain_s: float) -> None:
-        self.drain_s = drain_s
-        loop, stop = self.loop, self._stop
-        if loop is None or stop is None or loop.is_closed():
+        """Stop accepting, and drain for at most ``drain_s`` seconds from now.
+
+        Called again while the loop drains, it can only shorten the drain (an orphan's).
+        """
+        loop = self.loop
+        if loop is None or self._stop is None or loop.is_closed():
             return
         # RuntimeError: the loop closed between the check and the call.
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(stop.set)
+            loop.call_soon_threadsafe(self._stop_within, loop, drain_s)
+
+    def _stop_within(self, loop: asyncio.AbstractEventLoop, drain_s: float) -> None:
+        # On the loop's thread: the deadline is in the loop's own clock.
+        self._drain_until = min(self._drain_until, loop.time() + drain_s)
+        if self._stop is not None:
+            self._stop.set()
 
 
 class Worker:
@@ -382,21 +393,38 @@ class Worker:
         set_draining()
         # The parent's kill timer started with its SIGTERM: a linger came out of that time.
         drain_s = drain_window(self.config.workers_kill_timeout_s - self._lingered_s)
-        if orphaned(self._parent_pid):
+        orphan = orphaned(self._parent_pid)
+        if orphan:
             # Whether it was the parent-death signal or the poll that stopped us.
-            drain_s = orphan_drain_s(drain_s)
-            logger.warning(
-                "parent process %d is gone: draining for at most %g s, then exiting",
-                self._parent_pid,
-                drain_s,
-            )
+            drain_s = self._orphan_drain(drain_s)
+        deadline = self._request_stop(drain_s)
         for t in self._threads:
-            t.request_stop(drain_s)
-        # Past the drain a loop thread aborts its connections itself; this bound only avoids
-        # waiting forever on a thread that never got as far as creating its loop (the parent,
-        # if alive, SIGKILLs us after its kill timeout anyway).
-        deadline = time.monotonic() + drain_s + _JOIN_SLACK_S
-        for t in self._threads:
-            t.thread.join(max(0.0, deadline - time.monotonic()))
+            while t.thread.is_alive() and (left := deadline - time.monotonic()) > 0:
+                t.thread.join(min(left, _CHECK_EVERY_S))
+                # Still watched while draining: the parent-death signal may come before the
+                # kernel re-parents us (see lifeline.py), and a parent may die after its SIGTERM.
+                if not orphan and orphaned(self._parent_pid):
+                    orphan = True
+                    deadline = min(deadline, self._request_stop(self._orphan_drain(drain_s)))
         if self.watchdog is not None:
             self.watchdog.stop()
+
+    def _request_stop(self, drain_s: float) -> float:
+        """Have every loop drain for at most ``drain_s`` s; return when to stop joining them.
+
+        Past the drain a loop thread aborts its connections itself; the bound only avoids
+        waiting forever on a thread that never got as far as creating its loop (the parent, if
+        alive, SIGKILLs us after its kill timeout anyway).
+        """
+        for t in self._threads:
+            t.request_stop(drain_s)
+        return time.monotonic() + drain_s + _JOIN_SLACK_S
+
+    def _orphan_drain(self, drain_s: float) -> float:
+        drain_s = orphan_drain_s(drain_s)
+        logger.warning(
+            "parent process %d is gone: draining for at most %g s, then exiting",
+            self._parent_pid,
+            drain_s,
+        )
+        return drain_s
