@@ -365,13 +365,14 @@ class Worker:
         logger.info("worker %d: serving %g s more before draining", os.getpid(), delay)
         deadline = time.monotonic() + delay
         access_log = self.access_log
-        while (left := deadline - time.monotonic()) > 0:
+        # The parent may turn out to be gone only now (see stop()): an orphan stops lingering.
+        while (left := deadline - time.monotonic()) > 0 and not orphaned(self._parent_pid):
             if access_log is not None:
                 access_log.wake.wait(min(_POLL_S, left))
                 access_log.flush()
             else:
                 time.sleep(min(_POLL_S, left))
-        self._lingered_s = delay
+        self._lingered_s = delay - max(0.0, left)
 
     def _served(self) -> int:
         return sum(t.state.total_requests for t in self._threads if t.state is not None)

@@ -84,3 +84,29 @@ def test_a_parent_found_gone_while_draining_cuts_the_drain_short(
     assert [r.getMessage() for r in caplog.records] == [
         f"parent process {PARENT_PID} is gone: draining for at most 0 s, then exiting"
     ]
+
+
+def test_a_parent_found_gone_while_lingering_ends_the_linger(
+    monkeypatch: pytest.MonkeyPatch, listener: socket.socket
+) -> None:
+    # The same race with --drain-delay: the linger (accepting new connections) began because
+    # the first look said the parent was there.
+    looks: list[int | None] = []
+
+    def gone_after_the_first_look(parent_pid: int | None) -> bool:
+        looks.append(parent_pid)
+        return len(looks) > 1
+
+    monkeypatch.setattr(worker_module, "orphaned", gone_after_the_first_look)
+    config = ServerConfig(
+        workers_kill_timeout_s=KILL_TIMEOUT_S, drain_delay_s=5.0, loop_stall_threshold_s=0.0
+    )
+    worker = Worker(EchoApp(), config, [listener], parent_pid=PARENT_PID)
+    worker.start()
+    try:
+        worker._linger()
+    finally:
+        worker.stop()
+    assert looks[:2] == [PARENT_PID, PARENT_PID]
+    # It stopped at the second look instead of serving out the whole delay as an orphan.
+    assert worker._lingered_s < config.drain_delay_s
