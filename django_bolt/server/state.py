@@ -78,6 +78,7 @@ class ServerState:
         "max_upload_size",
         "metrics",
         "miss_answers",
+        "miss_bytes",
         "now",
         "request_class",
         "request_factory",
@@ -155,6 +156,9 @@ class ServerState:
         self.date_header = format_date_header(time.time())
         # The lines every response carries, joined once a second instead of per response.
         self.fixed_headers = self.date_header + self.server_header
+        # Whole miss answers as written this second (protocol.py, _answer_miss): they carry
+        # the date, so a new second starts a new dict (which also bounds it).
+        self.miss_bytes: dict[WireResponse, bytes] = {}
         if self.metrics is not None:
             self.metrics.write_quietly()
 

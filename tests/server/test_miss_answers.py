@@ -8,6 +8,7 @@ behind another in the pipeline, a body, an Upgrade) is dispatched as usual.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from django_bolt.conf import ServerConfig
@@ -18,6 +19,8 @@ from tests.server.test_protocol_security import answers
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    import pytest
 
     from tests.server.conftest import Driver
 
@@ -114,6 +117,24 @@ def test_an_answer_head_is_checked_once_and_reused_with_fresh_date_and_length(
         assert b"date" in headers
     head = d.feed(b"HEAD /old HTTP/1.1\r\nHost: t\r\n\r\n")
     assert head.endswith(b"content-length: 3\r\n\r\n")
+    assert d.app.seen == []
+
+
+def test_an_answer_kept_whole_for_a_second_carries_the_date_of_the_next(
+    make: Callable[..., Driver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A keep-alive GET gets the bytes joined once for the current second (date included).
+    d = make(app=MissApp())
+    d.feed(b"GET /gone HTTP/1.1\r\nHost: t\r\n\r\n")
+    first = d.feed(b"GET /gone HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert first.count(first[: first.index(b"\r\n\r\n")]) == 2  # two identical heads
+    monkeypatch.setattr(time, "time", lambda: 2_000_000_000.0)
+    d.state.tick()  # the server's once-a-second refresh of the date
+    out = d.feed(b"GET /gone HTTP/1.1\r\nHost: t\r\n\r\n")
+    status, headers, body = answers(out)[-1]
+    assert (status, body) == (404, b'{"detail":"Not Found"}')
+    assert headers[b"date"] == b"Wed, 18 May 2033 03:33:20 GMT"
+    assert headers[b"content-length"] == b"22"
     assert d.app.seen == []
 
 
