@@ -22,12 +22,21 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from django_bolt.server.proxy import FORWARDING_HEADERS
+
 __all__ = (
     "CHECKED_NAMES",
     "CHECKED_VALUES",
     "FIELD_CLOSE",
+    "FIELD_CONTENT_LENGTH",
     "FIELD_DROP",
+    "FIELD_EXPECT",
+    "FIELD_FORWARDING",
+    "FIELD_HOST",
     "FIELD_OK",
+    "FIELD_ORIGIN",
+    "FIELD_TRANSFER_ENCODING",
+    "FIELD_UPGRADE",
     "FRAMING_FIELDS",
     "MAX_CHUNK_LINE_BYTES",
     "VALID_HOSTS",
@@ -36,6 +45,7 @@ __all__ = (
     "Reject",
     "Target",
     "check_response_field",
+    "field_kind",
     "field_tokens",
     "field_values",
     "find_body_start",
@@ -471,3 +481,48 @@ def offers_websocket(raw_headers: list[tuple[bytes, bytes]]) -> bool:
     return any(
         b"websocket" in field_tokens(value) for value in field_values(raw_headers, b"upgrade")
     )
+
+
+# --- request fields the server itself looks at -----------------------------------------------
+
+# What the reader does with a request field (RequestReader.on_header); 0: it only stores it.
+FIELD_HOST: Final = 1
+FIELD_CONTENT_LENGTH: Final = 2
+FIELD_TRANSFER_ENCODING: Final = 3
+FIELD_EXPECT: Final = 4
+FIELD_FORWARDING: Final = 5
+FIELD_ORIGIN: Final = 6
+FIELD_UPGRADE: Final = 7
+_SPECIAL_FIELDS: Final[dict[bytes, int]] = {
+    b"host": FIELD_HOST,
+    b"content-length": FIELD_CONTENT_LENGTH,
+    b"transfer-encoding": FIELD_TRANSFER_ENCODING,
+    b"expect": FIELD_EXPECT,
+    # Noted for CORS (RawRequest.origin), which would otherwise scan every header again.
+    b"origin": FIELD_ORIGIN,
+    b"upgrade": FIELD_UPGRADE,
+    **dict.fromkeys(FORWARDING_HEADERS, FIELD_FORWARDING),
+}
+# Fields clients commonly send, in the two spellings they send them in (lower case, and each
+# word capitalised), found as they come: lower-casing a name first is a copy and a method call,
+# most of what a field costs the reader. Any other spelling is lower-cased and looked up.
+_USUAL_FIELDS: Final = (
+    *_SPECIAL_FIELDS,
+    *b"user-agent accept accept-encoding accept-language connection cookie content-type".split(),
+    *b"authorization referer cache-control pragma if-none-match if-modified-since".split(),
+    *b"x-requested-with sec-fetch-site sec-fetch-mode sec-fetch-dest sec-fetch-user".split(),
+    *b"upgrade-insecure-requests priority dnt te keep-alive".split(),
+)
+_FIELD_KINDS: Final[dict[bytes, int]] = {
+    spelling: _SPECIAL_FIELDS.get(name, 0)
+    for name in _USUAL_FIELDS
+    for spelling in (name, b"-".join(word.capitalize() for word in name.split(b"-")))
+}
+
+
+def field_kind(name: bytes) -> int:
+    """Return what the reader does with a request field called ``name`` (0: it only stores it)."""
+    kind = _FIELD_KINDS.get(name)
+    if kind is None:
+        kind = _SPECIAL_FIELDS.get(name.lower(), 0)
+    return kind

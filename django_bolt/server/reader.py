@@ -27,9 +27,16 @@ import httptools
 
 from django_bolt.server.contract import SpooledBody, error_header_lines
 from django_bolt.server.http11 import (
+    FIELD_CONTENT_LENGTH as _CONTENT_LENGTH,
+    FIELD_EXPECT as _EXPECT,
+    FIELD_HOST as _HOST,
+    FIELD_ORIGIN as _ORIGIN,
+    FIELD_TRANSFER_ENCODING as _TRANSFER_ENCODING,
+    FIELD_UPGRADE as _UPGRADE,
     VALID_HOSTS as _VALID_HOSTS,
     ChunkSizeGuard,
     Reject as _Reject,
+    field_kind,
     find_body_start,
     is_valid_host,
     parse_target,
@@ -37,7 +44,7 @@ from django_bolt.server.http11 import (
     starts_request_line,
     trailers_end,
 )
-from django_bolt.server.proxy import FORWARDING_HEADERS, resolve_forwarded
+from django_bolt.server.proxy import resolve_forwarded
 from django_bolt.server.relay import BodyRelay
 from django_bolt.server.wire import METHODS, WireResponse
 
@@ -67,7 +74,8 @@ KEEP_ALIVE_10: Final = b"connection: keep-alive\r\n"
 CLOSE: Final = b"connection: close\r\n"
 _TWO_SPACES: Final = b"  "
 # The versions a request line may end with, as get_http_version() would name them.
-_VERSION_TAILS: Final[dict[bytes, str]] = {b" HTTP/1.1": "1.1", b" HTTP/1.0": "1.0"}
+_TAIL_11: Final = b" HTTP/1.1"
+_VERSION_TAILS: Final[dict[bytes, str]] = {_TAIL_11: "1.1", b" HTTP/1.0": "1.0"}
 # "_" as an int: CPython's ``bytes in bytes`` first tries the needle as an integer and pays for
 # a TypeError on every call (0.25 us, most of a header's cost); an int needle is a memchr.
 _UNDERSCORE: Final = ord("_")
@@ -85,25 +93,6 @@ _ENTRY_IN_CHUNKED: Final = -3
 # What on_message_complete does instead of dispatching (RequestReader.deferred, a bit set).
 _BODY_FOLLOWS: Final = 1
 _ASTERISK: Final = 2
-
-# Header names the server itself must look at; every other header is only stored.
-_HOST: Final = 1
-_CONTENT_LENGTH: Final = 2
-_TRANSFER_ENCODING: Final = 3
-_EXPECT: Final = 4
-_FORWARDING: Final = 5
-_ORIGIN: Final = 6
-_UPGRADE: Final = 7
-_SPECIAL_HEADERS: Final[dict[bytes, int]] = {
-    b"host": _HOST,
-    b"content-length": _CONTENT_LENGTH,
-    b"transfer-encoding": _TRANSFER_ENCODING,
-    b"expect": _EXPECT,
-    # Noted for CORS (RawRequest.origin), which would otherwise scan every header again.
-    b"origin": _ORIGIN,
-    b"upgrade": _UPGRADE,
-    **dict.fromkeys(FORWARDING_HEADERS, _FORWARDING),
-}
 
 
 class RequestReader:
@@ -578,8 +567,8 @@ class RequestReader:
         self.header_size += len(name) + len(value) + 4
         if len(headers) > self.state.max_header_count:
             raise _Reject(431)
-        kind = _SPECIAL_HEADERS.get(name.lower())
-        if kind is None:
+        kind = field_kind(name)
+        if not kind:
             return
         if kind == _HOST:
             if self.has_host:
@@ -646,7 +635,10 @@ class RequestReader:
         # checked its lines as it fed them.
         if data and self.message_count - self.entry_messages == 1:
             tail = len(method) + len(url) + 1
-            version = _VERSION_TAILS.get(data[tail : tail + 9]) or self._request_line(data)
+            found = data[tail : tail + 9]
+            # Compared first: cheaper than hashing the slice to look it up.
+            version = "1.1" if found == _TAIL_11 else _VERSION_TAILS.get(found)
+            version = version or self._request_line(data)
         else:
             version = self._request_line(data)
         self.http_version = version

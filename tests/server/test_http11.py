@@ -9,11 +9,16 @@ import pytest
 
 from django_bolt.server.http11 import (
     FIELD_CLOSE,
+    FIELD_CONTENT_LENGTH,
     FIELD_DROP,
+    FIELD_FORWARDING,
+    FIELD_HOST,
     FIELD_OK,
+    FIELD_TRANSFER_ENCODING,
     ChunkSizeGuard,
     InvalidResponseField,
     check_response_field,
+    field_kind,
     find_body_start,
     is_valid_host,
     options_asterisk_response,
@@ -259,3 +264,29 @@ def test_the_guard_reads_the_sizes_llhttp_reads(seed: int) -> None:
     assert guard.announced == sum(sizes)
     tight = ChunkSizeGuard(limit=sum(sizes) - 1)
     assert tight.feed(body) == 413
+
+
+# --- request fields the reader looks at ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spellings", "kind"),
+    [
+        ((b"host", b"Host", b"HOST", b"hOsT"), FIELD_HOST),
+        (
+            (b"content-length", b"Content-Length", b"CONTENT-LENGTH", b"content-Length"),
+            FIELD_CONTENT_LENGTH,
+        ),
+        (
+            (b"transfer-encoding", b"Transfer-Encoding", b"TRANSFER-encoding"),
+            FIELD_TRANSFER_ENCODING,
+        ),
+        ((b"x-forwarded-for", b"X-Forwarded-For", b"X-FORWARDED-FOR"), FIELD_FORWARDING),
+        ((b"user-agent", b"User-Agent", b"USER-AGENT", b"x-token", b"X-Hosts", b"hosts"), 0),
+    ],
+)
+def test_a_field_name_means_the_same_however_it_is_spelt(
+    spellings: tuple[bytes, ...], kind: int
+) -> None:
+    # The usual spellings are found as they come, any other after lower-casing: same answer.
+    assert [field_kind(name) for name in spellings] == [kind] * len(spellings)
