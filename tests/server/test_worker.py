@@ -52,12 +52,8 @@ def wait_until_dispatched(app: EchoApp) -> None:
     pytest.fail("the request never reached the application")
 
 
-def test_a_parent_found_gone_while_draining_cuts_the_drain_short(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, listener: socket.socket
-) -> None:
-    # The race seen on a parent SIGKILLed whole: its death signal comes while getppid() still
-    # names it (the kernel re-parents the worker to one of the parent's exiting threads
-    # first), so the first look says "not an orphan", and every later one says "orphan".
+def parent_gone_after_the_first_look(monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
+    """Have the worker's orphan check say "present" once, then "gone"; return its looks."""
     looks: list[int | None] = []
 
     def gone_after_the_first_look(parent_pid: int | None) -> bool:
@@ -65,6 +61,16 @@ def test_a_parent_found_gone_while_draining_cuts_the_drain_short(
         return len(looks) > 1
 
     monkeypatch.setattr(worker_module, "orphaned", gone_after_the_first_look)
+    return looks
+
+
+def test_a_parent_found_gone_while_draining_cuts_the_drain_short(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, listener: socket.socket
+) -> None:
+    # The race seen on a parent SIGKILLed whole: its death signal comes while getppid() still
+    # names it (the kernel re-parents the worker to one of the parent's exiting threads
+    # first), so the first look says "not an orphan", and every later one says "orphan".
+    looks = parent_gone_after_the_first_look(monkeypatch)
     # An orphan's drain is then over at once: the slow request is cut, not answered.
     monkeypatch.setattr(lifeline, "ORPHAN_DRAIN_S", 0.0)
     app = EchoApp()
@@ -91,13 +97,7 @@ def test_a_parent_found_gone_while_lingering_ends_the_linger(
 ) -> None:
     # The same race with --drain-delay: the linger (accepting new connections) began because
     # the first look said the parent was there.
-    looks: list[int | None] = []
-
-    def gone_after_the_first_look(parent_pid: int | None) -> bool:
-        looks.append(parent_pid)
-        return len(looks) > 1
-
-    monkeypatch.setattr(worker_module, "orphaned", gone_after_the_first_look)
+    looks = parent_gone_after_the_first_look(monkeypatch)
     config = ServerConfig(
         workers_kill_timeout_s=KILL_TIMEOUT_S, drain_delay_s=5.0, loop_stall_threshold_s=0.0
     )
