@@ -464,31 +464,22 @@ class HttpProtocol(RequestReader):
                 )
                 return
             head = response.wire_head = b"".join(lines)
-        status = response.status_code
-        body = response.body
+        # The common miss, a keep-alive HTTP/1.1 GET, gets the bytes _send wrote for it earlier
+        # this second (their Date line changes with the second: state.tick() empties the dict).
+        reuse = keep_alive and self.keep_alive and not http10 and not head_only
+        state = self.state
         transport = self.transport
-        if (
-            keep_alive
-            and self.keep_alive
-            and not http10
-            and not head_only
-            and transport is not None
-            and len(body) < _CACHED_LENGTHS
-            and status >= 200
-            and status not in _NO_BODY_STATUSES
-        ):
-            # The common miss, a keep-alive HTTP/1.1 GET: the same bytes as _send would join,
-            # joined once a second (their date changes then) instead of once per request.
-            state = self.state
+        if reuse and transport is not None:
             whole = state.miss_bytes.get(response)
-            if whole is None:
-                parts = (head, state.fixed_headers, _CONTENT_LENGTH_LINES[len(body)], body)
-                whole = state.miss_bytes[response] = b"".join(parts)
-            transport.write(whole)
-            state.total_requests += 1
-            self._cycle_done(True)
-            return
-        self._send([head], None, status, body, keep_alive, http10, head_only)
+            if whole is not None:
+                transport.write(whole)
+                state.total_requests += 1
+                self._cycle_done(True)
+                return
+        status = response.status_code
+        written = self._send([head], None, status, response.body, keep_alive, http10, head_only)
+        if reuse and written is not None:
+            state.miss_bytes[response] = written
 
     def _write(
         self,
@@ -527,13 +518,16 @@ class HttpProtocol(RequestReader):
         keep_alive: bool,
         http10: bool,
         head_only: bool,
-    ) -> None:
+    ) -> bytes | None:
         """Finish ``head`` (the status line and the checked fields) with the server's own lines,
-        write it with the body, then log the answer and go on with the connection."""
+        write it with the body, then log the answer and go on with the connection.
+
+        Returns the answer's bytes when they went out as one piece (kept for a miss answer).
+        """
         transport = self.transport
         if transport is None:
             self.responding = False
-            return
+            return None
         head.append(self.state.fixed_headers)
         # Once the server drains, requests read before it are still answered: only the last
         # one queued closes the connection.
@@ -554,9 +548,11 @@ class HttpProtocol(RequestReader):
             )
             if head_only:
                 body = b""
+        whole: bytes | None = None
         if len(body) < _JOIN_BODY_BELOW:
             head.append(body)
-            transport.write(b"".join(head))
+            whole = b"".join(head)
+            transport.write(whole)
         else:
             transport.writelines((b"".join(head), body))
         # _log() written out: this runs once per response (measured: 0.07 us of a 4.6 us
@@ -567,6 +563,7 @@ class HttpProtocol(RequestReader):
         if access_log is not None and request is not None:
             access_log(request, status, len(body), self.request_started)
         self._cycle_done(keep_alive)
+        return whole
 
     def _log(self, request: RawRequest, status: int, nbytes: int) -> None:
         self.state.total_requests += 1
