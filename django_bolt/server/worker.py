@@ -91,6 +91,8 @@ class _LoopThread:
     """One thread, one event loop, one listening socket."""
 
     __slots__ = (
+        "_asked",
+        "_asked_lock",
         "_drain_until",
         "_stop",
         "error",
@@ -115,6 +117,10 @@ class _LoopThread:
         # When the drain ends, in the loop's clock: set (and only ever brought forward) on the
         # loop's thread by request_stop().
         self._drain_until = math.inf
+        # A stop asked for before the loop could take it (its thread not yet running, or its
+        # stop event not yet made): (drain_s, when asked, in time.monotonic()); _serve applies it.
+        self._asked: tuple[float, float] | None = None
+        self._asked_lock = threading.Lock()
         self.thread = threading.Thread(
             target=self._run, name=f"django-bolt-loop-{index}", daemon=True
         )
@@ -138,7 +144,12 @@ class _LoopThread:
     async def _serve(self, loop: asyncio.AbstractEventLoop) -> None:
         worker = self.worker
         app, config = worker.app, worker.config
-        self._stop = stop = asyncio.Event()
+        with self._asked_lock:
+            self._stop = stop = asyncio.Event()
+            asked = self._asked
+        if asked is not None:
+            drain_s, at = asked
+            self._stop_within(loop, max(0.0, drain_s - (time.monotonic() - at)))
         await app.startup()
         watchdog = worker.watchdog
         heartbeat = None if watchdog is None else watchdog.watch(loop, self.thread.name)
@@ -210,8 +221,15 @@ class _LoopThread:
 
         Called again while the loop drains, it can only shorten the drain (an orphan's).
         """
-        loop = self.loop
-        if loop is None or self._stop is None or loop.is_closed():
+        with self._asked_lock:
+            loop, stop = self.loop, self._stop
+            if loop is None or stop is None:
+                # Too early for the loop: _serve() applies it (the shortest drain asked wins).
+                asked, now = self._asked, time.monotonic()
+                if asked is None or now + drain_s < asked[1] + asked[0]:
+                    self._asked = (drain_s, now)
+                return
+        if loop.is_closed():
             return
         # RuntimeError: the loop closed between the check and the call.
         with contextlib.suppress(RuntimeError):

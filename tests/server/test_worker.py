@@ -110,3 +110,32 @@ def test_a_parent_found_gone_while_lingering_ends_the_linger(
     assert looks[:2] == [PARENT_PID, PARENT_PID]
     # It stopped at the second look instead of serving out the whole delay as an orphan.
     assert worker._lingered_s < config.drain_delay_s
+
+
+def test_a_stop_asked_before_the_loop_exists_is_kept(
+    monkeypatch: pytest.MonkeyPatch, listener: socket.socket
+) -> None:
+    # SIGTERM during start-up: stop() runs while the loop thread is still making its loop
+    # (held here for a moment). The request must not be lost, or stop() waits out the whole
+    # drain window while the loop goes on to serve.
+    made = worker_module.new_event_loop
+
+    def slow_new_event_loop() -> object:
+        time.sleep(0.5)
+        return made()
+
+    monkeypatch.setattr(worker_module, "new_event_loop", slow_new_event_loop)
+    config = ServerConfig(workers_kill_timeout_s=KILL_TIMEOUT_S, loop_stall_threshold_s=0.0)
+    worker = Worker(EchoApp(), config, [listener])
+    worker.start()
+    (loop_thread,) = worker._threads
+    assert loop_thread.loop is None  # still inside slow_new_event_loop
+    began = time.monotonic()
+    worker.stop()
+    took = time.monotonic() - began
+    assert not loop_thread.thread.is_alive()
+    # The loop stopped as soon as it ran (its half-second start, a short grace), far inside
+    # the drain window of about KILL_TIMEOUT_S it would otherwise have waited out.
+    assert took < KILL_TIMEOUT_S / 2
+    # It never served: a connection made now is refused or left unanswered by any loop.
+    assert loop_thread.state is None or loop_thread.state.total_requests == 0
