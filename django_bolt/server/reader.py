@@ -764,8 +764,10 @@ class RequestReader:
             client, scheme = resolve_forwarded(
                 self.forwarded, self._peer, scheme, self.state.trusted
             )
+        # GET compared first: the lookup would hash the parser's new bytes (400 instructions).
+        name = "GET" if method == b"GET" else METHODS.get(method) or _other_method(method)
         request = self.state.request_factory(
-            METHODS.get(method) or _other_method(method),
+            name,
             self.url,
             self.headers,
             body,
@@ -806,9 +808,7 @@ class RequestReader:
             return False
         if self.responding or self.pipeline or self.write_paused:
             return False
-        url = self.url
-        cut = url.find(b"?")
-        answer = answers.get((host, url if cut < 0 else url[:cut]))
+        answer = answers.get((host, self.url.partition(b"?")[0]))
         if answer is None:
             return False
         keep_alive = self.parser.should_keep_alive() and self.keep_alive
