@@ -522,6 +522,8 @@ _FIELD_KINDS: Final[dict[bytes, int]] = {
 
 def field_kind(name: bytes) -> int:
     """Return what the reader does with a request field called ``name`` (0: it only stores it)."""
+    if name == b"Host":
+        return FIELD_HOST  # in every request: compared before the lookup hashes the new bytes
     kind = _FIELD_KINDS.get(name)
     if kind is None:
         kind = _SPECIAL_FIELDS.get(name.lower(), 0)
