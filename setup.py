@@ -17,8 +17,9 @@ from setuptools import setup
 ROOT = Path(__file__).resolve().parent
 # gcc and clang on ELF: calls from one compiled function to another, and into libpython, go
 # straight to their target instead of through a PLT stub (the compiled functions are global
-# symbols, so by default every call between them may be interposed). A tenth fewer instructions
-# per request it is not (1 %), but the request path ran 3-5 % faster (BENCHMARKS.md, session 13).
+# symbols, so by default every call between them may be interposed). It saves only 1 % of the
+# instructions per request, but the small requests (hellos, path + query, 404) were served 3 to
+# 5 % faster (BENCHMARKS.md, session 13).
 _ELF_FLAGS = ("-fno-semantic-interposition", "-fno-plt")
 
 
