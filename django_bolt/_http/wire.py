@@ -27,6 +27,8 @@ __all__ = (
 
 # One encoder for the process: msgspec encoders are reusable and keep an internal buffer.
 JSON_ENCODER: Final = msgspec.json.Encoder()
+# Bound once: called as a method of JSON_ENCODER, compiled code looks ``encode`` up on each call.
+_ENCODE: Final = JSON_ENCODER.encode
 
 CT_JSON: Final = (b"content-type", b"application/json")
 CT_TEXT: Final = (b"content-type", b"text/plain; charset=utf-8")
@@ -81,7 +83,7 @@ def json_response(
     headers = [CT_JSON]
     if extra:
         headers.extend(extra)
-    return WireResponse(status_code, headers, JSON_ENCODER.encode(payload))
+    return WireResponse(status_code, headers, _ENCODE(payload))
 
 
 class JsonConverter:
@@ -109,7 +111,7 @@ class JsonConverter:
         kind = type(result)
         if kind is dict or kind is list:
             try:
-                body = JSON_ENCODER.encode(result)
+                body = _ENCODE(result)
             except TypeError:
                 return self.other(result)  # decides what an unencodable list is
             return WireResponse(self.status, list(self.fields), body)

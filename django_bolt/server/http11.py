@@ -28,6 +28,7 @@ __all__ = (
     "CHECKED_NAMES",
     "CHECKED_VALUES",
     "FIELD_CLOSE",
+    "FIELD_CONNECTION",
     "FIELD_CONTENT_LENGTH",
     "FIELD_DROP",
     "FIELD_EXPECT",
@@ -39,6 +40,7 @@ __all__ = (
     "FIELD_UPGRADE",
     "FRAMING_FIELDS",
     "MAX_CHUNK_LINE_BYTES",
+    "NO_CONNECT",
     "VALID_HOSTS",
     "ChunkSizeGuard",
     "InvalidResponseField",
@@ -52,6 +54,7 @@ __all__ = (
     "is_valid_host",
     "offers_websocket",
     "options_asterisk_response",
+    "other_method",
     "parse_declared_length",
     "parse_target",
     "remember_field",
@@ -195,6 +198,21 @@ class Reject(Exception):
         self.head_complete = head_complete
         self.detail = detail
         self.malformed = malformed
+
+
+NO_CONNECT: Final = "CONNECT is not supported: this server is not a proxy"
+
+
+def other_method(method: bytes) -> str:
+    """Return a method outside the usual table; CONNECT is refused (the server is no tunnel).
+
+    llhttp treats CONNECT as a protocol switch and leaves the bytes after its head unparsed;
+    answered as a request, those bytes would be read as the next one. RFC 9110 section 9.3.6
+    lets an origin server refuse it: 501, and the connection closes.
+    """
+    if method == b"CONNECT":
+        raise Reject(501, detail=NO_CONNECT)
+    return method.decode("latin-1")
 
 
 class InvalidResponseField(ValueError):
@@ -493,7 +511,11 @@ FIELD_EXPECT: Final = 4
 FIELD_FORWARDING: Final = 5
 FIELD_ORIGIN: Final = 6
 FIELD_UPGRADE: Final = 7
+# A field llhttp reads for the connection's fate (should_keep_alive), Proxy-Connection included.
+FIELD_CONNECTION: Final = 8
 _SPECIAL_FIELDS: Final[dict[bytes, int]] = {
+    b"connection": FIELD_CONNECTION,
+    b"proxy-connection": FIELD_CONNECTION,
     b"host": FIELD_HOST,
     b"content-length": FIELD_CONTENT_LENGTH,
     b"transfer-encoding": FIELD_TRANSFER_ENCODING,

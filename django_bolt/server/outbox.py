@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     import asyncio
+    from collections.abc import Callable
 
 __all__ = ("HOLD_BYTES", "HOLD_MIN_BATCH", "HOLD_PROBE_EVERY", "Outbox", "OutputBatch")
 
@@ -92,6 +93,8 @@ class Outbox:
 
     def __init__(self, transport: asyncio.Transport, batch: OutputBatch) -> None:
         self.raw = transport
+        # Bound once: compiled code would look ``write`` up on the transport at every call.
+        self.raw_write: Callable[[bytes | bytearray | memoryview], object] = transport.write
         self.batch = batch
         self.held = b""
 
@@ -112,13 +115,13 @@ class Outbox:
                 return
         else:
             self.send_held()
-        self.raw.write(data)
+        self.raw_write(data)
 
     def write_now(self, data: bytes | bytearray | memoryview) -> None:
         """Write ``data`` at once, after anything held: for a stream, which waits on the
         transport's back-pressure after each piece and must see it as soon as it applies."""
         self.send_held()
-        self.raw.write(data)
+        self.raw_write(data)
 
     def writelines(self, list_of_data: Any) -> None:
         self.send_held()
@@ -131,7 +134,7 @@ class Outbox:
             return  # nothing held, or sent already (a close, say, came before the flush)
         self.held = b""
         try:
-            self.raw.write(held)
+            self.raw_write(held)
         except Exception:  # one dead connection must not stop the others
             # The client left in this turn (its connection_lost is still to come).
             logger.debug("held bytes not written: the connection is gone", exc_info=True)

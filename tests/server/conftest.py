@@ -118,6 +118,14 @@ class Driver:
         conn.connection_made(self.transport)
         return conn
 
+    def replace_write(self, write: Callable[[Any], None]) -> None:
+        """Make ``write`` the fake transport's ``write``, for the connection too: its outbox
+        bound the transport's method when the connection was made."""
+        self.transport.write = write  # type: ignore[method-assign]
+        outbox = self.conn.transport
+        assert outbox is not None
+        outbox.raw_write = write
+
     def run(self, fn: Callable[[], Any]) -> Any:
         """Run ``fn`` (sync or async) inside the loop, then settle."""
 

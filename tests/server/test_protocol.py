@@ -713,7 +713,7 @@ def pause_after_first_chunk(d: Driver) -> None:
             paused.append(True)
             d.conn.pause_writing()
 
-    d.transport.write = write_then_pause  # type: ignore[method-assign]
+    d.replace_write(write_then_pause)
 
 
 def test_disconnect_cancels_the_running_handler(make: Callable[..., Driver]) -> None:

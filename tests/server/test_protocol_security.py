@@ -433,7 +433,7 @@ def test_a_client_that_pipelines_and_never_reads_is_bounded(make: Callable[..., 
         if len(d.app.seen) >= 2 and not d.conn.write_paused:
             d.conn.pause_writing()  # what the transport says once its buffer is full
 
-    d.transport.write = stop_writing_after_two  # type: ignore[method-assign]
+    d.replace_write(stop_writing_after_two)
     d.feed(requests)
     # Once writing paused nothing more runs, reading stopped, and what waits is bounded.
     assert len(d.app.seen) == 2
