@@ -7,6 +7,7 @@ noise, so a change can be compared before/after in one session:
     bench/.venv-ours/bin/python bench/inprocess.py wire [names]
     bench/.venv-ours/bin/python bench/inprocess.py orm
     bench/.venv-ours/bin/python bench/inprocess.py stages [names]
+    bench/.venv-ours/bin/python bench/inprocess.py routes [counts]
 
 ``dispatch`` drives ``BoltAPI.dispatch`` by hand; ``wire`` feeds the request bytes to
 ``HttpProtocol`` with a fake transport (parsing, dispatch and the response head, no kernel);
@@ -15,7 +16,9 @@ request's cost by stage: each of the request object, the route lookup, the bindi
 call and the encoding timed alone, the rest of ``dispatch`` (host check, query split, session
 and database checks, the response's finish) as what ``dispatch`` costs beyond them, and the
 server's share (parsing, the protocol's bookkeeping, the response head and the write) as what a
-``wire`` request costs beyond ``dispatch``.
+``wire`` request costs beyond ``dispatch``. ``routes`` times the route lookup of an API with
+``counts`` dynamic routes (default 4,20,50,200) under one prefix, ``/api/v1/rN/{item}``, for
+its first route, its last and a path none has: what a larger project pays per request.
 
 Run it pinned (``taskset -c 0``) after ``bench/run.py`` has built ``bench/.venv-ours`` and the
 catalogue. ``BENCH_POLICIES=1`` turns on the policies settings, as for the ``-policies`` servers.
@@ -335,6 +338,25 @@ async def _wire_figure(name: str) -> float:
     return _timed(lambda: conn.data_received(data))
 
 
+def measure_routes(counts: list[int]) -> None:
+    from django_bolt._dispatch.table import PathTemplate, RouteTable
+
+    print("| dynamic routes | first (us) | last (us) | none (us) |")
+    print("|---:|---:|---:|---:|")
+    for count in counts:
+        table: RouteTable[int] = RouteTable()
+        for index in range(count):
+            table.add("GET", PathTemplate(f"/api/v1/r{index}/{{item}}"), index, f"r{index}")
+        table.compile()
+        figures = []
+        for path in ("/api/v1/r0/42", f"/api/v1/r{count - 1}/42", "/api/v1/none/42"):
+            found = table.match_dynamic(path)
+            assert (found is None) == (path.endswith("none/42")), path
+            match = table.match_dynamic
+            figures.append(_timed(lambda match=match, path=path: match(path), 50000))
+        print(f"| {count} | " + " | ".join(f"{f:.3f}" for f in figures) + " |")
+
+
 def main() -> None:
     what = sys.argv[1] if len(sys.argv) > 1 else "dispatch"
     names = sys.argv[2].split(",") if len(sys.argv) > 2 else list(CASES)
@@ -350,6 +372,9 @@ def main() -> None:
         measure_orm()
     elif what == "stages":
         measure_stages(names)
+    elif what == "routes":
+        given = sys.argv[2] if len(sys.argv) > 2 else "4,20,50,200"
+        measure_routes([int(count) for count in given.split(",")])
     else:
         raise SystemExit(__doc__)
 
