@@ -25,7 +25,6 @@ CEILINGS: dict[str, int] = {
     "dispatch": 20,
     "_request_body": 22,
     "_classify_one": 18,
-    "on_header": 18,
     "build_result_converter": 16,
     "on_headers_complete": 15,
     "_on_exit": 15,

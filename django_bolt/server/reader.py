@@ -430,8 +430,7 @@ class RequestReader:
         Before each pair the parser is fed up to the line that holds it (or to the end of a
         body that ends first), so its state says what the line is: inside a body it is data,
         inside a head a header line (unless it continues a request line from the previous
-        read), and between messages a request line.
-        """
+        read), and between messages a request line."""
         start = search = 0
         while (found := data.find(_TWO_SPACES, search)) >= 0:
             search = found + 2
@@ -505,8 +504,7 @@ class RequestReader:
         else:
             start = self._body_start(data, guard)
             if start < 0:
-                # The read does not show where the body began; the body limit still applies
-                # to the data as it arrives (on_body).
+                # Where the body began is unknown: the body limit still applies (on_body).
                 guard.done = True
                 return
             verdict = guard.feed(data, start)
@@ -540,8 +538,7 @@ class RequestReader:
 
     def on_message_begin(self) -> None:
         if self.closing:
-            # Pipelined behind a request that ends the connection, in the same read: RFC 9112
-            # section 9.6 says not to process it, so stop the parser here.
+            # Behind the connection's last request in one read: not processed (RFC 9112 9.6).
             raise _Reject(0)
         self._reset_message()
         self.message_count += 1
@@ -586,7 +583,12 @@ class RequestReader:
         elif kind == _CONTENT_LENGTH:
             # llhttp has already rejected malformed and duplicate values.
             self.content_length = int(value)
-        elif kind == _TRANSFER_ENCODING:
+        else:
+            self._on_special_field(kind, name, value)
+
+    def _on_special_field(self, kind: int, name: bytes, value: bytes) -> None:
+        """Note a field of the head the server acts on other than Host and Content-Length."""
+        if kind == _TRANSFER_ENCODING:
             if value.strip().lower() != b"chunked":
                 raise _Reject(501, malformed=True)  # a body no one can frame
             guard = ChunkSizeGuard(self.state.max_upload_size)
@@ -608,13 +610,11 @@ class RequestReader:
             self.forwarded.append((name.lower(), value))
 
     def _on_trailer(self, name: bytes, value: bytes) -> None:
-        """Count a field of a chunked body's trailer section against the limits, then drop it.
+        """Count a field of a chunked body's trailer against the limits, then drop it.
 
-        Trailers arrive after the head was judged, so merging them into the headers would let
-        a client change what was already decided (who it is, behind a proxy, or its
-        credentials). RFC 9110 section 6.5.1: a recipient must not merge them without knowing
-        each field is allowed there; this server knows of none that is.
-        """
+        Trailers come after the head was judged: merged, they would let a client change what
+        was decided (who it is, behind a proxy, or its credentials). RFC 9110 section 6.5.1
+        forbids merging a field not known to be allowed there, and none is known here."""
         self.header_size += len(name) + len(value) + 4
         if self.header_size > self.state.max_header_bytes:
             raise _Reject(431)
