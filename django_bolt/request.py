@@ -54,6 +54,8 @@ __all__ = (
 )
 
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+# Held here: compiled code would look ``json`` then ``decode`` up on the module at every call.
+_JSON_DECODE: Final = msgspec.json.decode
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -255,7 +257,7 @@ class Request(RawRequest):
         except AttributeError:
             pass
         try:
-            self._json = msgspec.json.decode(self.body)
+            self._json = _JSON_DECODE(self.body)
         except JSON_DECODE_ERRORS as exc:
             # Malformed or too deeply nested JSON is the client's mistake: a 422, never a 500.
             raise RequestValidationError([body_error(exc, self.body)]) from None
