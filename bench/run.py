@@ -315,6 +315,15 @@ ENDPOINTS: Final = (
     # A path no route has: ours falls through to Django's URLconf (on by default), which has
     # none either; Django-Bolt 0.13 answers its own JSON 404. Only the status is compared.
     Endpoint("not-found", "GET", "/no/such/path", None, status=404, default=False),
+    # The last of 200 routes under one prefix (bench/app's "larger API"), as users write them.
+    Endpoint(
+        "route-200",
+        "GET",
+        "/big/v1/r199/7",
+        {"route": 199, "item": 7},
+        servers=BOLT_SERVERS,
+        default=False,
+    ),
     # get-10kb asked for gzip: compressed on the "-policies" servers (check() insists on it),
     # sent as is on the others (no compression configured there).
     Endpoint(

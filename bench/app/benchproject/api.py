@@ -214,3 +214,22 @@ if importlib.util.find_spec("django_bolt._dispatch") is not None:
 
         def retrieve(self, request, pk: int):  # type: ignore[no-untyped-def]
             return Product.objects.get(pk=pk)
+
+
+# A larger API: 200 routes under one prefix, added last, as a project with a few dozen ViewSets
+# has. bench/run.py's route-200 asks for the last of them, /big/v1/r199/{item}. Each handler is
+# a module-level function, as if written out by hand (a closure would not be the same handler:
+# its free variables keep it off the loop).
+BIG_ROUTES = 200
+exec(  # the source is made here, from constants
+    compile(
+        "".join(
+            f"@api.get('/big/v1/r{index}/{{item}}')\n"
+            f"async def big_{index}(item: int):\n"
+            f"    return {{'route': {index}, 'item': item}}\n"
+            for index in range(BIG_ROUTES)
+        ),
+        f"{__file__}:big-routes",
+        "exec",
+    )
+)
