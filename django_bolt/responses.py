@@ -30,11 +30,11 @@ from django_bolt._http.wire import (
     CT_JSON,
     CT_OCTET,
     CT_TEXT,
-    JSON_ENCODER,
     VARY_ORIGIN,
     JsonConverter,
     WireResponse,
     encode_headers,
+    encode_json,
 )
 from django_bolt.cookies import Cookie, SameSitePolicy, make_delete_cookie
 from django_bolt.exceptions import ResponseValidationError
@@ -60,8 +60,6 @@ __all__ = (
     "format_sse_event",
     "make_delete_cookie",
 )
-
-_ENCODE: Final = JSON_ENCODER.encode
 
 
 class _NoContent:
@@ -173,7 +171,7 @@ class Response:
             return content
         if isinstance(content, str):
             return content.encode()
-        return _ENCODE(content)
+        return encode_json(content)
 
     def set_cookie(
         self,
@@ -261,7 +259,7 @@ class JSON(Response):
         super().__init__(data, status_code, headers, "application/json", background)
 
     def render(self) -> bytes:
-        return _ENCODE(self.content)
+        return encode_json(self.content)
 
 
 class PlainText(Response):
@@ -600,7 +598,7 @@ def _stream_converter(
             return _chunk_bytes(item)
         if check is not None:
             item = check(item)
-        return _ENCODE(item) + b"\n"
+        return encode_json(item) + b"\n"
 
     def as_lines(result: Any) -> WireResponse:
         return WireResponse(status_code, [_CT_NDJSON], b"", encoded_stream(result, line))
@@ -667,11 +665,11 @@ def build_result_converter(
             if validate_value is not None:
                 result = validate_value(result)
             try:
-                return WireResponse(status_code, [*json_fields], _ENCODE(result))
+                return WireResponse(status_code, [*json_fields], encode_json(result))
             except TypeError:
                 return unencodable(result)
         if cls is declared_struct:
-            return WireResponse(status_code, [*json_fields], _ENCODE(result))
+            return WireResponse(status_code, [*json_fields], encode_json(result))
         if isinstance(result, _RESPONSE_OBJECTS):
             return _response_object(result)
         if isinstance(result, _GENERATORS) or (
@@ -688,11 +686,11 @@ def build_result_converter(
         if cls is bytes:
             return WireResponse(status_code, [*octet_fields], result)
         if result is None or isinstance(result, _JSON_NATIVE) or dataclasses.is_dataclass(result):
-            return WireResponse(status_code, [*json_fields], _ENCODE(result))
+            return WireResponse(status_code, [*json_fields], encode_json(result))
         if isinstance(result, WireResponse):
             return result  # a model result is one (_django/models.py's PendingModels)
         # Anything else msgspec may still know how to encode (datetime, UUID, Decimal...).
-        return WireResponse(status_code, [*json_fields], _ENCODE(result))
+        return WireResponse(status_code, [*json_fields], encode_json(result))
 
     # Nothing to validate: a dict or list result is sent by compiled code (_http/wire.py).
     return (

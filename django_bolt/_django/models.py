@@ -47,7 +47,7 @@ from django.db.models.query import ModelIterable
 
 from django_bolt._django.db import run_orm
 from django_bolt._django.rows import RowPlan, read_columns, read_one
-from django_bolt._http.wire import JSON_ENCODER, WireResponse
+from django_bolt._http.wire import WireResponse, encode_json
 from django_bolt.exceptions import NotFound, ResponseValidationError
 
 __all__ = (
@@ -115,9 +115,6 @@ _NOT_FOUND: Final = (ObjectDoesNotExist, ValueError, TypeError, ValidationError)
 # What the converter's slow path hands to ModelResults (a list of instances is recognised by
 # its first item).
 MODEL_RESULTS: Final = (Model, QuerySet, ObjectQuery)
-
-_ENCODE: Final = JSON_ENCODER.encode
-
 
 # --- types ----------------------------------------------------------------------------------------
 
@@ -593,7 +590,7 @@ class ModelResults:
 
     def encode(self, value: Any) -> bytes:
         """Return ``value`` encoded as JSON (reads the database: call it in a pool thread)."""
-        return _ENCODE(self.to_data(value))
+        return encode_json(self.to_data(value))
 
     async def aencode(self, value: Any) -> bytes:
         """Return ``value`` encoded as JSON, read in the pool without blocking the event loop."""
@@ -604,7 +601,7 @@ class ModelResults:
         self, value: Any, status_code: int, headers: list[tuple[bytes, bytes]]
     ) -> WireResponse:
         """Return the response whose body is ``value`` encoded (call it in a pool thread)."""
-        return WireResponse(status_code, headers, _ENCODE(self.to_data(value)))
+        return WireResponse(status_code, headers, encode_json(self.to_data(value)))
 
     def arespond(
         self, value: Any, status_code: int, headers: list[tuple[bytes, bytes]]

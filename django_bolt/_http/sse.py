@@ -9,7 +9,7 @@ from typing import Any, Final
 
 import msgspec
 
-from django_bolt._http.wire import JSON_ENCODER
+from django_bolt._http.wire import encode_json
 
 __all__ = ("PING_COMMENT", "ServerSentEvent", "encode_event", "with_keepalive")
 
@@ -64,7 +64,7 @@ def encode_event(item: object) -> bytes:
         elif isinstance(item.data, str):
             text = item.data
         else:
-            text = JSON_ENCODER.encode(item.data).decode()
+            text = encode_json(item.data).decode()
         # Multi-line data is one "data:" line per line; the client joins them with "\n".
         out.extend(b"data: " + line.encode() + b"\n" for line in text.split("\n"))
     out.append(b"\n")

@@ -22,13 +22,15 @@ __all__ = (
     "WireResponse",
     "add_vary",
     "encode_headers",
+    "encode_json",
     "json_response",
 )
 
 # One encoder for the process: msgspec encoders are reusable and keep an internal buffer.
 JSON_ENCODER: Final = msgspec.json.Encoder()
-# Bound once: called as a method of JSON_ENCODER, compiled code looks ``encode`` up on each call.
-_ENCODE: Final = JSON_ENCODER.encode
+# JSON_ENCODER.encode bound once, for every module that encodes JSON: called as a method,
+# compiled code would look ``encode`` up on each call.
+encode_json: Final = JSON_ENCODER.encode
 
 CT_JSON: Final = (b"content-type", b"application/json")
 CT_TEXT: Final = (b"content-type", b"text/plain; charset=utf-8")
@@ -83,7 +85,7 @@ def json_response(
     headers = [CT_JSON]
     if extra:
         headers.extend(extra)
-    return WireResponse(status_code, headers, _ENCODE(payload))
+    return WireResponse(status_code, headers, encode_json(payload))
 
 
 class JsonConverter:
@@ -111,7 +113,7 @@ class JsonConverter:
         kind = type(result)
         if kind is dict or kind is list:
             try:
-                body = _ENCODE(result)
+                body = encode_json(result)
             except TypeError:
                 return self.other(result)  # decides what an unencodable list is
             return WireResponse(self.status, list(self.fields), body)
