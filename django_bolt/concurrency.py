@@ -358,20 +358,37 @@ _CONTAINERS: Final = frozenset({dict, list, set})
 
 
 def _unsafe_global(value: Any) -> str:
-    """Return why loading the module-level ``value`` could block, or "" when it cannot."""
+    """Return why loading ``value`` (a module-level name's, or a closure variable's, as the
+    route is registered) could block, or "" when it cannot."""
     if isinstance(value, type):
         if issubclass(value, msgspec.Struct) or dataclasses.is_dataclass(value):
             return ""
         if value.__module__ in _SAFE_CLASS_MODULES:
             return ""
         return f"the class {value.__qualname__}"
-    if value is None or isinstance(value, _IMMUTABLE_DATA) or type(value) in _CONTAINERS:
+    if value is None:
+        # A name that is None when the route is registered is most often a placeholder that
+        # start-up fills later (a client, a connection): judged by what it will hold, unknown.
+        return "None, a placeholder"
+    if isinstance(value, _IMMUTABLE_DATA) or type(value) in _CONTAINERS:
         return ""
     return f"a {type(value).__name__}"
 
 
+def _closure_values(fn: Callable[..., Any], code: types.CodeType) -> dict[str, Any]:
+    """Map ``fn``'s free variables to what their cells hold now (an empty cell is left out)."""
+    cells = getattr(fn, "__closure__", None) or ()
+    values: dict[str, Any] = {}
+    for name, cell in zip(code.co_freevars, cells, strict=False):
+        try:
+            values[name] = cell.cell_contents
+        except ValueError:  # not assigned yet
+            continue
+    return values
+
+
 def _unsafe_instruction(
-    ins: dis.Instruction, code: types.CodeType, namespace: dict[str, Any]
+    ins: dis.Instruction, code: types.CodeType, namespace: dict[str, Any], cells: dict[str, Any]
 ) -> str:
     """Return why one instruction could block, or "" when it cannot."""
     op = ins.opname
@@ -387,22 +404,32 @@ def _unsafe_instruction(
     elif op in _LOAD_ATTR and ins.argval not in _SAFE_ATTRIBUTES:
         return f"the attribute .{ins.argval}"
     elif op in _LOAD_DEREF and ins.argval not in code.co_cellvars:
-        # A free variable could be anything (a connection, a client): assume it blocks.
-        return f"the closure variable {ins.argval!r}"
+        # A variable of an enclosing function: judged by what its cell holds, as a global is
+        # by its value. A cell of a function nested in the handler, or one still empty, could
+        # hold anything (a connection, a client): assume it blocks.
+        name = ins.argval
+        if name not in cells:
+            return f"the closure variable {name!r}"
+        why = _unsafe_global(cells[name])
+        return f"the closure variable {name!r} ({why})" if why else ""
     return ""
 
 
-def _unsafe_code(code: types.CodeType, namespace: dict[str, Any], depth: int) -> str:
+def _unsafe_code(
+    code: types.CodeType, namespace: dict[str, Any], depth: int, cells: dict[str, Any]
+) -> str:
     """Return the first thing in ``code`` that could block, or "" when there is none."""
     if depth > 4:  # nested closures this deep: not worth proving
         return "closures nested too deep"
     for ins in dis.get_instructions(code):
-        why = _unsafe_instruction(ins, code, namespace)
+        why = _unsafe_instruction(ins, code, namespace, cells)
         if why:
             return why
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
-            why = _unsafe_code(const, namespace, depth + 1)
+            # A nested function's own free variables may name the handler's cells (passed
+            # through) or the handler's locals (not in ``cells``: judged unknown).
+            why = _unsafe_code(const, namespace, depth + 1, cells)
             if why:
                 return why
     return ""
@@ -412,15 +439,16 @@ def inline_verdict(fn: Callable[..., Any]) -> str:
     """Return why ``fn`` must run in the pool, or "" when it may run on the loop.
 
     ``fn`` may run on the loop when it provably neither blocks nor touches the ORM: every global
-    it loads is a harmless builtin, class or module-level data value (see ``_CONTAINERS``), and
-    every attribute it reads is on the short list of pure methods and request views.
+    and closure variable it loads is a harmless builtin, class or data value (see
+    ``_CONTAINERS``; never None, the usual placeholder for a client made later), and every
+    attribute it reads is on the short list of pure methods and request views.
     """
     code = getattr(fn, "__code__", None)
     if code is None:
         return "no Python bytecode to inspect"
     namespace = getattr(fn, "__globals__", {})
     try:
-        return _unsafe_code(code, namespace, 0)
+        return _unsafe_code(code, namespace, 0, _closure_values(fn, code))
     except Exception as error:  # bytecode this rule does not know: the pool, to be safe
         return f"bytecode not understood ({error.__class__.__name__})"
 

@@ -3,6 +3,7 @@
 import contextlib
 import threading
 
+import msgspec
 import pytest
 from django.contrib.auth.models import User
 
@@ -71,6 +72,50 @@ def closure_factory():
     return handler
 
 
+def closure_over(value):
+    def handler():
+        return {"value": value}
+
+    return handler
+
+
+def closure_over_data():
+    limit, names, row = 3, ("ann", "bob"), {"a": 1}
+
+    def handler(i: int):
+        return {"name": names[i % 2], "limit": limit, "a": row["a"]}
+
+    return handler
+
+
+def closure_filled_later():
+    def handler():
+        return {"client": client.get("x")}
+
+    yield handler
+    client = {}  # assigned after the handler was made: its cell was empty when judged
+    yield client
+
+
+def closure_in_nested_function():
+    def handler():
+        token = "t"
+        return {"upper": (lambda: token.upper())()}
+
+    return handler
+
+
+PLACEHOLDER = None
+
+
+def reads_placeholder_global():
+    return {"client": PLACEHOLDER.get("x")}
+
+
+class Point(msgspec.Struct):
+    x: int
+
+
 @pytest.mark.parametrize(
     ("fn", "safe"),
     [
@@ -79,6 +124,15 @@ def closure_factory():
         pytest.param(sleeps, False, id="import"),
         pytest.param(reads_thread, False, id="unknown-module"),
         pytest.param(closure_factory(), False, id="closure"),
+        pytest.param(closure_over(7), True, id="closure-over-int"),
+        pytest.param(closure_over("/v1"), True, id="closure-over-str"),
+        pytest.param(closure_over_data(), True, id="closure-over-data"),
+        pytest.param(closure_over(Point), True, id="closure-over-struct-class"),
+        pytest.param(closure_over(None), False, id="closure-over-none-placeholder"),
+        pytest.param(closure_over(threading.Lock()), False, id="closure-over-lock"),
+        pytest.param(next(closure_filled_later()), False, id="closure-cell-still-empty"),
+        pytest.param(closure_in_nested_function(), False, id="nested-function-local"),
+        pytest.param(reads_placeholder_global, False, id="global-none-placeholder"),
         pytest.param(print, False, id="builtin-without-code"),
         pytest.param(returns_constant, True, id="module-level-dict"),
         pytest.param(returns_literal, True, id="literal-dict"),
@@ -124,6 +178,43 @@ def test_def_handlers_run_inline_or_in_the_pool():
         assert client.get("/pooled").json()["thread"].startswith("bolt-sync")
         assert client.get("/forced-inline").json()["thread"] == threading.current_thread().name
         assert client.get("/pure?a=1&q=ab").json() == {"a": 1, "q": "AB", "n": 2}
+
+
+def test_handlers_made_in_a_loop_run_inline_when_their_closure_holds_data(caplog):
+    api = BoltAPI()
+    for version in (1, 2):
+
+        def closed():
+            return {"version": version}  # noqa: B023 (late binding is what is tested)
+
+        def defaults(version=version, prefix=f"/v{version}"):
+            return {"version": version, "prefix": prefix}
+
+        api.get(f"/v{version}/closed")(closed)
+        api.get(f"/v{version}/defaults")(defaults)
+    client_placeholder = None
+
+    def placeholder():
+        return {"ready": client_placeholder}
+
+    api.get("/placeholder")(placeholder)
+    with caplog.at_level("DEBUG", logger="django_bolt"), TestClient(api) as client:
+        # The closure variable is the last one the loop bound, as Python's scoping has it.
+        assert client.get("/v1/closed").json() == {"version": 2}
+        assert client.get("/v1/defaults").json() == {"version": 1, "prefix": "/v1"}
+        assert client.get("/placeholder").json() == {"ready": None}
+    lines = [r.getMessage() for r in caplog.records if r.name == "django_bolt"]
+    for name in ("closed", "defaults"):
+        decided = f"<locals>.{name} runs inline on the event loop"
+        inline = [line for line in lines if line.endswith(decided)]
+        assert len(inline) == 2, lines
+    assert any(
+        line.endswith(
+            "placeholder runs in the thread pool: it uses the closure variable"
+            " 'client_placeholder' (None, a placeholder)"
+        )
+        for line in lines
+    ), lines
 
 
 @pytest.mark.django_db(transaction=True)
