@@ -245,6 +245,23 @@ ENDPOINTS: Final = (
         servers=BOLT_SERVERS,
         default=False,
     ),
+    # A handler made by a factory (bench/app's _versioned_hello), closing over its version.
+    Endpoint(
+        "factory-sync-plain",
+        "GET",
+        "/plain/v2/hello-sync",
+        {"message": "Hello, World!", "version": "v2"},
+        servers=BOLT_SERVERS,
+        default=False,
+    ),
+    Endpoint(
+        "factory-async-plain",
+        "GET",
+        "/plain/v2/hello-async",
+        {"message": "Hello, World!", "version": "v2"},
+        servers=BOLT_SERVERS,
+        default=False,
+    ),
     Endpoint(
         "path-query-plain",
         "GET",
