@@ -34,7 +34,9 @@ import builtins
 import contextlib
 import contextvars
 import dataclasses
+import datetime
 import dis
+import enum
 import functools
 import os
 import queue
@@ -327,7 +329,8 @@ _SAFE_BUILTINS: Final = frozenset(
     }
 )  # fmt: skip
 
-# Methods of str/bytes/dict/list/set and the request's lazy views: pure, in-memory.
+# Methods of str/bytes/dict/list/set, of dates and Enum members, and the request's lazy views:
+# pure, in-memory.
 _SAFE_ATTRIBUTES: Final = frozenset(
     {
         "get", "items", "keys", "values", "append", "extend", "insert", "pop", "copy", "update",
@@ -337,6 +340,7 @@ _SAFE_ATTRIBUTES: Final = frozenset(
         "headers", "query", "cookies", "path", "method", "body", "json", "path_params", "state",
         "client", "scheme", "GET", "META", "url", "get_host", "is_secure", "build_absolute_uri",
         "status_code", "detail", "set_cookie", "delete_cookie", "content", "media_type",
+        "value", "name", "isoformat", "strftime", "timestamp", "total_seconds", "astimezone",
     }
 )  # fmt: skip
 
@@ -353,15 +357,50 @@ _IMPORTS: Final = frozenset({"IMPORT_NAME", "IMPORT_FROM", "IMPORT_STAR"})
 # Module-level data a handler may read on the loop: loading it cannot block, and what the code
 # then does with it (a subscript, iteration, a method call) is checked like anything else. The
 # containers by exact type only: a subclass could run any code in ``__getitem__`` or ``__iter__``.
-_IMMUTABLE_DATA: Final = (str, int, float, bytes, bool, frozenset, tuple)
+_IMMUTABLE_DATA: Final = (
+    *(str, int, float, bytes, bool, frozenset, tuple),
+    *(datetime.date, datetime.time, datetime.timedelta, datetime.timezone, enum.Enum),
+)
 _CONTAINERS: Final = frozenset({dict, list, set})
+
+
+# Classes of the standard library that only compute, and the attributes of the class itself
+# (constructors, constants) a handler may read: ``datetime.now(timezone.utc)``. What their
+# instances offer (``isoformat`` ...) is in _SAFE_ATTRIBUTES.
+_CLASS_ATTRIBUTES: Final[dict[type, frozenset[str]]] = {
+    datetime.datetime: frozenset(
+        {"now", "utcnow", "today", "fromisoformat", "fromtimestamp", "combine", "min", "max"}
+    ),
+    datetime.date: frozenset({"today", "fromisoformat", "fromtimestamp", "min", "max"}),
+    datetime.time: frozenset({"fromisoformat", "min", "max"}),
+    datetime.timedelta: frozenset({"min", "max"}),
+    datetime.timezone: frozenset({"utc"}),
+}
+
+
+def _is_data_class(value: type) -> bool:
+    """Tell whether the class ``value`` only holds data: a Struct, a dataclass, an Enum (its
+    members are constants), a NamedTuple, or a standard class of _CLASS_ATTRIBUTES."""
+    if issubclass(value, (msgspec.Struct, enum.Enum)) or dataclasses.is_dataclass(value):
+        return True
+    if issubclass(value, tuple) and hasattr(value, "_fields"):
+        return True
+    return value in _CLASS_ATTRIBUTES
+
+
+def _class_attribute(owner: type, name: str) -> bool:
+    """Tell whether ``owner.name``, read right where the class was loaded, is data: an Enum's
+    member, or a listed attribute of a standard class."""
+    if issubclass(owner, enum.Enum):
+        return name in owner.__members__
+    return name in _CLASS_ATTRIBUTES.get(owner, ())
 
 
 def _unsafe_global(value: Any) -> str:
     """Return why loading ``value`` (a module-level name's, or a closure variable's, as the
     route is registered) could block, or "" when it cannot."""
     if isinstance(value, type):
-        if issubclass(value, msgspec.Struct) or dataclasses.is_dataclass(value):
+        if _is_data_class(value):
             return ""
         if value.__module__ in _SAFE_CLASS_MODULES:
             return ""
@@ -387,10 +426,27 @@ def _closure_values(fn: Callable[..., Any], code: types.CodeType) -> dict[str, A
     return values
 
 
+def _loaded_class(ins: dis.Instruction, namespace: dict[str, Any], cells: dict[str, Any]) -> Any:
+    """Return the class a LOAD_GLOBAL or LOAD_DEREF instruction loads, or None."""
+    op = ins.opname
+    if op in _LOAD_GLOBAL:
+        value = namespace.get(ins.argval)
+    elif op in _LOAD_DEREF:
+        value = cells.get(ins.argval)
+    else:
+        return None
+    return value if isinstance(value, type) else None
+
+
 def _unsafe_instruction(
-    ins: dis.Instruction, code: types.CodeType, namespace: dict[str, Any], cells: dict[str, Any]
+    ins: dis.Instruction,
+    code: types.CodeType,
+    namespace: dict[str, Any],
+    cells: dict[str, Any],
+    owner: type | None,
 ) -> str:
-    """Return why one instruction could block, or "" when it cannot."""
+    """Return why one instruction could block, or "" when it cannot (``owner``: the class the
+    previous instruction loaded, if any)."""
     op = ins.opname
     if op in _IMPORTS:
         return f"an import ({ins.argval})"
@@ -402,6 +458,8 @@ def _unsafe_instruction(
         if name not in _SAFE_BUILTINS or not hasattr(builtins, name):
             return f"the name {name!r}"
     elif op in _LOAD_ATTR and ins.argval not in _SAFE_ATTRIBUTES:
+        if owner is not None and _class_attribute(owner, ins.argval):
+            return ""
         return f"the attribute .{ins.argval}"
     elif op in _LOAD_DEREF and ins.argval not in code.co_cellvars:
         # A variable of an enclosing function: judged by what its cell holds, as a global is
@@ -421,10 +479,12 @@ def _unsafe_code(
     """Return the first thing in ``code`` that could block, or "" when there is none."""
     if depth > 4:  # nested closures this deep: not worth proving
         return "closures nested too deep"
+    owner: type | None = None
     for ins in dis.get_instructions(code):
-        why = _unsafe_instruction(ins, code, namespace, cells)
+        why = _unsafe_instruction(ins, code, namespace, cells, owner)
         if why:
             return why
+        owner = _loaded_class(ins, namespace, cells)
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             # A nested function's own free variables may name the handler's cells (passed

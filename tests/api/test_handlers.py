@@ -1,7 +1,11 @@
 """Handlers: async, inline def, pooled def (with the ORM), the fast path, lifespan hooks."""
 
 import contextlib
+import enum
 import threading
+from datetime import UTC, date, datetime, timezone
+from http import HTTPStatus
+from typing import NamedTuple
 
 import msgspec
 import pytest
@@ -105,6 +109,49 @@ def closure_in_nested_function():
     return handler
 
 
+class Status(enum.StrEnum):
+    ACTIVE = "active"
+    GONE = "gone"
+
+    @classmethod
+    def fetch(cls):  # anything may hide behind a method
+        return cls.ACTIVE
+
+
+class Pair(NamedTuple):
+    left: int
+    right: int
+
+
+def returns_enum_member():
+    return {"status": Status.ACTIVE, "code": HTTPStatus.OK.value}
+
+
+def looks_up_enum(value: str):
+    return {"status": Status(value).name}
+
+
+def calls_enum_method():
+    return {"status": Status.fetch()}
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+DEFAULT_STATUS = Status.GONE
+
+
+def stamps_time():
+    now = datetime.now(timezone.utc)  # noqa: UP017 (both spellings are judged)
+    return {"at": now.isoformat(), "day": date.today(), "age": (now - EPOCH).total_seconds()}
+
+
+def reads_enum_constant():
+    return {"status": DEFAULT_STATUS.value}
+
+
+def builds_named_tuple():
+    return {"pair": list(Pair(1, 2))}
+
+
 PLACEHOLDER = None
 
 
@@ -133,6 +180,12 @@ class Point(msgspec.Struct):
         pytest.param(next(closure_filled_later()), False, id="closure-cell-still-empty"),
         pytest.param(closure_in_nested_function(), False, id="nested-function-local"),
         pytest.param(reads_placeholder_global, False, id="global-none-placeholder"),
+        pytest.param(returns_enum_member, True, id="enum-member"),
+        pytest.param(looks_up_enum, True, id="enum-lookup"),
+        pytest.param(calls_enum_method, False, id="enum-method"),
+        pytest.param(stamps_time, True, id="datetime-now"),
+        pytest.param(builds_named_tuple, True, id="named-tuple"),
+        pytest.param(reads_enum_constant, True, id="module-level-enum-member"),
         pytest.param(print, False, id="builtin-without-code"),
         pytest.param(returns_constant, True, id="module-level-dict"),
         pytest.param(returns_literal, True, id="literal-dict"),
@@ -178,6 +231,26 @@ def test_def_handlers_run_inline_or_in_the_pool():
         assert client.get("/pooled").json()["thread"].startswith("bolt-sync")
         assert client.get("/forced-inline").json()["thread"] == threading.current_thread().name
         assert client.get("/pure?a=1&q=ab").json() == {"a": 1, "q": "AB", "n": 2}
+
+
+def test_enum_and_date_handlers_answer_from_the_loop(caplog):
+    api = BoltAPI()
+    api.get("/status")(returns_enum_member)
+    api.get("/status/{value}")(looks_up_enum)
+    api.get("/time")(stamps_time)
+    client = TestClient(api, raise_server_exceptions=False)
+    with caplog.at_level("DEBUG", logger="django_bolt"), client:
+        assert client.get("/status").json() == {"status": "active", "code": 200}
+        assert client.get("/status/gone").json() == {"status": "GONE"}
+        # A value no member has: the Enum's ValueError is the handler's error, as in the pool.
+        assert client.get("/status/nope").status_code == 500
+        stamped = client.get("/time").json()
+        assert datetime.fromisoformat(stamped["at"]).tzinfo is not None
+        assert stamped["day"] == date.today().isoformat()
+        assert stamped["age"] > 1.7e9
+    lines = [r.getMessage() for r in caplog.records if r.name == "django_bolt"]
+    for name in ("returns_enum_member", "looks_up_enum", "stamps_time"):
+        assert any(line.endswith(f"{name} runs inline on the event loop") for line in lines), lines
 
 
 def test_handlers_made_in_a_loop_run_inline_when_their_closure_holds_data(caplog):
