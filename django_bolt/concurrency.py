@@ -35,13 +35,20 @@ import contextlib
 import contextvars
 import dataclasses
 import datetime
+import decimal
 import dis
 import enum
 import functools
+import math
 import os
 import queue
+import random
+import re
+import secrets
 import threading
+import time
 import types
+import uuid
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import msgspec
@@ -341,6 +348,7 @@ _SAFE_ATTRIBUTES: Final = frozenset(
         "client", "scheme", "GET", "META", "url", "get_host", "is_secure", "build_absolute_uri",
         "status_code", "detail", "set_cookie", "delete_cookie", "content", "media_type",
         "value", "name", "isoformat", "strftime", "timestamp", "total_seconds", "astimezone",
+        "hex", "match", "fullmatch", "search", "findall", "sub", "group", "groups", "groupdict",
     }
 )  # fmt: skip
 
@@ -360,6 +368,7 @@ _IMPORTS: Final = frozenset({"IMPORT_NAME", "IMPORT_FROM", "IMPORT_STAR"})
 _IMMUTABLE_DATA: Final = (
     *(str, int, float, bytes, bool, frozenset, tuple),
     *(datetime.date, datetime.time, datetime.timedelta, datetime.timezone, enum.Enum),
+    *(decimal.Decimal, uuid.UUID, re.Pattern),
 )
 _CONTAINERS: Final = frozenset({dict, list, set})
 
@@ -378,6 +387,27 @@ _CLASS_ATTRIBUTES: Final[dict[type, frozenset[str]]] = {
 }
 
 
+# Modules of the standard library whose listed functions only compute (or read a clock or the
+# system's random source, which never waits): read as ``module.name`` right where the module is
+# loaded, or imported by name (``from uuid import uuid4``).
+_MODULE_FUNCTIONS: Final[dict[types.ModuleType, frozenset[str]]] = {
+    math: frozenset(name for name in dir(math) if not name.startswith("_")),
+    time: frozenset(
+        {"time", "time_ns", "monotonic", "monotonic_ns", "perf_counter", "perf_counter_ns"}
+    ),
+    uuid: frozenset({"uuid4", "UUID"}),
+    decimal: frozenset({"Decimal"}),
+    random: frozenset(
+        {"random", "randint", "randrange", "choice", "choices", "uniform", "sample", "shuffle"}
+    ),
+    secrets: frozenset({"token_hex", "token_urlsafe", "token_bytes", "choice", "randbelow"}),
+    re: frozenset({"match", "fullmatch", "search", "findall", "sub", "split", "escape"}),
+}
+_SAFE_FUNCTIONS: Final = frozenset(
+    getattr(module, name) for module, names in _MODULE_FUNCTIONS.items() for name in names
+)
+
+
 def _is_data_class(value: type) -> bool:
     """Tell whether the class ``value`` only holds data: a Struct, a dataclass, an Enum (its
     members are constants), a NamedTuple, or a standard class of _CLASS_ATTRIBUTES."""
@@ -388,9 +418,13 @@ def _is_data_class(value: type) -> bool:
     return value in _CLASS_ATTRIBUTES
 
 
-def _class_attribute(owner: type, name: str) -> bool:
-    """Tell whether ``owner.name``, read right where the class was loaded, is data: an Enum's
-    member, or a listed attribute of a standard class."""
+def _owner_attribute(owner: object, name: str) -> bool:
+    """Tell whether ``owner.name``, read right where ``owner`` was loaded, is safe: an Enum's
+    member, a listed attribute of a standard class, or a listed function of a module."""
+    if isinstance(owner, types.ModuleType):
+        return name in _MODULE_FUNCTIONS.get(owner, ())
+    if not isinstance(owner, type):
+        return False
     if issubclass(owner, enum.Enum):
         return name in owner.__members__
     return name in _CLASS_ATTRIBUTES.get(owner, ())
@@ -405,12 +439,20 @@ def _unsafe_global(value: Any) -> str:
         if value.__module__ in _SAFE_CLASS_MODULES:
             return ""
         return f"the class {value.__qualname__}"
+    if isinstance(value, types.ModuleType):
+        # Only what _unsafe_code lets through: a listed function read from it at once.
+        return "" if value in _MODULE_FUNCTIONS else "a module"
     if value is None:
         # A name that is None when the route is registered is most often a placeholder that
         # start-up fills later (a client, a connection): judged by what it will hold, unknown.
         return "None, a placeholder"
     if isinstance(value, _IMMUTABLE_DATA) or type(value) in _CONTAINERS:
         return ""
+    try:
+        if value in _SAFE_FUNCTIONS:
+            return ""
+    except TypeError:  # unhashable: not one of them
+        pass
     return f"a {type(value).__name__}"
 
 
@@ -426,8 +468,8 @@ def _closure_values(fn: Callable[..., Any], code: types.CodeType) -> dict[str, A
     return values
 
 
-def _loaded_class(ins: dis.Instruction, namespace: dict[str, Any], cells: dict[str, Any]) -> Any:
-    """Return the class a LOAD_GLOBAL or LOAD_DEREF instruction loads, or None."""
+def _loaded_owner(ins: dis.Instruction, namespace: dict[str, Any], cells: dict[str, Any]) -> Any:
+    """Return the class or module a LOAD_GLOBAL or LOAD_DEREF instruction loads, or None."""
     op = ins.opname
     if op in _LOAD_GLOBAL:
         value = namespace.get(ins.argval)
@@ -435,7 +477,7 @@ def _loaded_class(ins: dis.Instruction, namespace: dict[str, Any], cells: dict[s
         value = cells.get(ins.argval)
     else:
         return None
-    return value if isinstance(value, type) else None
+    return value if isinstance(value, (type, types.ModuleType)) else None
 
 
 def _unsafe_instruction(
@@ -443,11 +485,13 @@ def _unsafe_instruction(
     code: types.CodeType,
     namespace: dict[str, Any],
     cells: dict[str, Any],
-    owner: type | None,
+    owner: object,
 ) -> str:
-    """Return why one instruction could block, or "" when it cannot (``owner``: the class the
-    previous instruction loaded, if any)."""
+    """Return why one instruction could block, or "" when it cannot (``owner``: the class or
+    module the previous instruction loaded, if any)."""
     op = ins.opname
+    if isinstance(owner, types.ModuleType) and op not in _LOAD_ATTR:
+        return f"the module {owner.__name__} itself"  # only a listed function may be read
     if op in _IMPORTS:
         return f"an import ({ins.argval})"
     if op in _LOAD_GLOBAL:
@@ -457,8 +501,10 @@ def _unsafe_instruction(
             return f"the global {name!r} ({why})" if why else ""
         if name not in _SAFE_BUILTINS or not hasattr(builtins, name):
             return f"the name {name!r}"
-    elif op in _LOAD_ATTR and ins.argval not in _SAFE_ATTRIBUTES:
-        if owner is not None and _class_attribute(owner, ins.argval):
+    elif op in _LOAD_ATTR and (
+        isinstance(owner, types.ModuleType) or ins.argval not in _SAFE_ATTRIBUTES
+    ):
+        if owner is not None and _owner_attribute(owner, ins.argval):
             return ""
         return f"the attribute .{ins.argval}"
     elif op in _LOAD_DEREF and ins.argval not in code.co_cellvars:
@@ -479,12 +525,14 @@ def _unsafe_code(
     """Return the first thing in ``code`` that could block, or "" when there is none."""
     if depth > 4:  # nested closures this deep: not worth proving
         return "closures nested too deep"
-    owner: type | None = None
+    owner: object = None
     for ins in dis.get_instructions(code):
         why = _unsafe_instruction(ins, code, namespace, cells, owner)
         if why:
             return why
-        owner = _loaded_class(ins, namespace, cells)
+        owner = _loaded_owner(ins, namespace, cells)
+    if isinstance(owner, types.ModuleType):  # the last instruction loaded a module
+        return f"the module {owner.__name__} itself"
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             # A nested function's own free variables may name the handler's cells (passed

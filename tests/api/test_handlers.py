@@ -2,10 +2,17 @@
 
 import contextlib
 import enum
+import math
+import random
+import re
+import secrets
 import threading
+import time
 from datetime import UTC, date, datetime, timezone
 from http import HTTPStatus
+from time import sleep
 from typing import NamedTuple
+from uuid import uuid4
 
 import msgspec
 import pytest
@@ -152,6 +159,37 @@ def builds_named_tuple():
     return {"pair": list(Pair(1, 2))}
 
 
+WORD = re.compile(r"\w+")
+
+
+def reads_clocks_and_ids():
+    return {"at": time.time(), "took": time.perf_counter(), "id": uuid4().hex}
+
+
+def rolls_and_measures(side: float):
+    token = secrets.token_hex(8)
+    return {"roll": random.randint(1, 6), "token": token, "area": math.pi * side**2}
+
+
+def matches_words(text: str):
+    found = WORD.match(text)
+    return {"word": found.group(0) if found else None, "digits": bool(re.fullmatch(r"\d+", text))}
+
+
+def sleeps_through_the_module():
+    time.sleep(0)
+    return {}
+
+
+def sleeps_by_name():
+    sleep(0)
+    return {}
+
+
+def hands_the_module_on():
+    return {"clock": repr(time)}
+
+
 PLACEHOLDER = None
 
 
@@ -186,6 +224,12 @@ class Point(msgspec.Struct):
         pytest.param(stamps_time, True, id="datetime-now"),
         pytest.param(builds_named_tuple, True, id="named-tuple"),
         pytest.param(reads_enum_constant, True, id="module-level-enum-member"),
+        pytest.param(reads_clocks_and_ids, True, id="time-and-uuid4"),
+        pytest.param(rolls_and_measures, True, id="random-secrets-math"),
+        pytest.param(matches_words, True, id="regex"),
+        pytest.param(sleeps_through_the_module, False, id="time-sleep"),
+        pytest.param(sleeps_by_name, False, id="sleep-imported-by-name"),
+        pytest.param(hands_the_module_on, False, id="module-itself"),
         pytest.param(print, False, id="builtin-without-code"),
         pytest.param(returns_constant, True, id="module-level-dict"),
         pytest.param(returns_literal, True, id="literal-dict"),
