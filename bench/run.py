@@ -245,6 +245,10 @@ ENDPOINTS: Final = (
         servers=BOLT_SERVERS,
         default=False,
     ),
+    # A def handler reading an Enum member and time.time() (its body changes every second).
+    Endpoint(
+        "status-sync-plain", "GET", "/plain/status", None, servers=BOLT_SERVERS, default=False
+    ),
     # A handler made by a factory (bench/app's _versioned_hello), closing over its version.
     Endpoint(
         "factory-sync-plain",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime  # noqa: TC003 - msgspec reads the Structs' hints at run time
+import enum
 import importlib.util
 import inspect
+import time
 from typing import Annotated, Any
 
 import msgspec
@@ -122,6 +124,17 @@ def json_sync_plain():
 @api.get("/plain/json-sync-constant")
 def json_sync_constant():
     return SMALL
+
+
+class Health(enum.StrEnum):
+    OK = "ok"
+    DEGRADED = "degraded"
+
+
+# A status endpoint as users write one: an Enum member and the server's clock.
+@api.get("/plain/status")
+def status_plain():
+    return {"status": Health.OK, "at": int(time.time())}
 
 
 # Handlers made by a factory, one per API version, as a project that mounts the same views
