@@ -70,8 +70,9 @@ class SerializerView:
         return SerializerView(self.serializer, self.selected & _check(self.serializer, names))
 
     def exclude(self, *names: str) -> SerializerView:
-        """Return a view without ``names``."""
-        return SerializerView(self.serializer, self.selected - _check(self.serializer, names))
+        """Return a view without ``names``; a name the serializer lacks is already left out
+        (as in Django-Bolt 0.13, where shared code excludes sensitive names from any class)."""
+        return SerializerView(self.serializer, self.selected - frozenset(names))
 
     def use(self, name: str) -> SerializerView:
         """Return a view keeping only the fields of the field set ``name``."""

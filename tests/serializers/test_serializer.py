@@ -309,6 +309,13 @@ def test_only_exclude_use_and_chaining() -> None:
     }
     with pytest.raises(ValueError, match="no field"):
         User.only("nope")
+    with pytest.raises(ValueError, match="no field"):
+        User.subset("email", "nope")
+    # Excluding a name the class lacks changes nothing (code shared between serializers).
+    assert User.exclude("secret_key", "nickname", "display", "loud").dump(user) == {
+        "email": "a@b.c",
+        "name": "ann",
+    }
     with pytest.raises(KeyError, match="no field set"):
         User.use("missing")
 
