@@ -238,6 +238,8 @@ def _classify_one(
         source = "query"
     if source == "path" and name not in path_names and not (marker and marker.alias in path_names):
         raise TypeError(f"{label}: path parameter {name!r} is not in the route's path")
+    if source in _TEXT_SOURCES:
+        base = _items_as_text(base)
     if isinstance(marker, Param):
         constraints = marker.constraints()
         if constraints:
@@ -434,6 +436,31 @@ def _is_body_type(tp: Any) -> bool:
     if not isinstance(tp, type):
         return False
     return issubclass(tp, msgspec.Struct) or dataclasses.is_dataclass(tp) or typing.is_typeddict(tp)
+
+
+# Where every value arrives as text: a bare ``list`` (``set``, ``tuple``, ``frozenset``) there
+# keeps its items as strings, as ``list[str]`` would.
+_TEXT_SOURCES: Final = frozenset({"query", "header", "cookie", "form"})
+_BARE_COLLECTIONS: Final[dict[Any, Any]] = {
+    list: list[str],
+    set: set[str],
+    frozenset: frozenset[str],
+    tuple: tuple[str, ...],
+}
+
+
+def _items_as_text(tp: Any) -> Any:
+    """Return ``tp`` with a bare collection type (alone or in a union with None) given ``str``
+    items; anything else as it is."""
+    bare = _BARE_COLLECTIONS.get(tp)
+    if bare is not None:
+        return bare
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or origin is types.UnionType:
+        args = tuple(_BARE_COLLECTIONS.get(a, a) for a in typing.get_args(tp))
+        if args != typing.get_args(tp):
+            return typing.Union[args]  # noqa: UP007 - built from a tuple at run time
+    return tp
 
 
 def _is_list(tp: Any) -> bool:
