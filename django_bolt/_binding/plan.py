@@ -238,8 +238,7 @@ def _classify_one(
         source = "query"
     if source == "path" and name not in path_names and not (marker and marker.alias in path_names):
         raise TypeError(f"{label}: path parameter {name!r} is not in the route's path")
-    if source in _TEXT_SOURCES:
-        base = _items_as_text(base)
+    base = _items_as_text(base, source)
     if isinstance(marker, Param):
         constraints = marker.constraints()
         if constraints:
@@ -449,9 +448,11 @@ _BARE_COLLECTIONS: Final[dict[Any, Any]] = {
 }
 
 
-def _items_as_text(tp: Any) -> Any:
+def _items_as_text(tp: Any, source: str) -> Any:
     """Return ``tp`` with a bare collection type (alone or in a union with None) given ``str``
-    items; anything else as it is."""
+    items when ``source`` sends text; anything else as it is."""
+    if source not in _TEXT_SOURCES:
+        return tp
     bare = _BARE_COLLECTIONS.get(tp)
     if bare is not None:
         return bare
