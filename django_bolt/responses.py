@@ -462,7 +462,7 @@ def format_sse_event(
     """One Server-Sent Event in wire format, for producers that yield preformatted bytes."""
     data = data_str if data_bytes is None else data_bytes.decode()
     return encode_event(
-        ServerSentEvent(data=data, event=event, id=id, retry=retry, comment=comment)
+        ServerSentEvent(raw_data=data, event=event, id=id, retry=retry, comment=comment)
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from typing import Any, Final
 
@@ -30,6 +31,19 @@ class ServerSentEvent(msgspec.Struct):
     retry: int | None = None
     comment: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.data is not None and self.raw_data is not None:
+            raise ValueError("a ServerSentEvent takes data or raw_data, not both")
+        if self.id is not None and "\0" in self.id:
+            # A client ignores such an id (WHATWG HTML, 9.2.6): its reconnection would lie.
+            raise ValueError("an SSE id must not contain a NUL character")
+        if self.retry is not None and (type(self.retry) is not int or self.retry < 0):
+            raise ValueError("an SSE retry must be a non-negative number of milliseconds")
+
+
+# The line ends an EventSource client splits on (WHATWG HTML, 9.2.6): CRLF, a lone CR, a lone LF.
+_LINE_END: Final = re.compile(r"\r\n|\r|\n")
+
 
 def _field(name: bytes, value: str) -> bytes:
     # A CR or LF inside a value would start a new field (WHATWG HTML, 9.2.6): refuse it.
@@ -40,33 +54,36 @@ def _field(name: bytes, value: str) -> bytes:
 
 def encode_event(item: object) -> bytes:
     """Return the wire bytes of one item: a ServerSentEvent gives its fields, bytes go out as
-    they are, and anything else (a str, a dict, a Struct, a list) is the event's ``data``.
+    they are, a str is the event's text, and anything else (a dict, a Struct, a list) is the
+    event's ``data``, as JSON.
 
     A dict is data even when its keys are ``event``/``id``/``data``, as in Django-Bolt 0.13:
-    only a :class:`ServerSentEvent` sets the other fields.
+    only a :class:`ServerSentEvent` sets the other fields. Its ``data`` is always JSON (a str
+    too, quoted, as 0.13 documents); ``raw_data`` is sent as it is.
     """
     if isinstance(item, bytes):
         return item  # already in wire format: the producer knows what it does
-    if not isinstance(item, ServerSentEvent):
+    if isinstance(item, str):
+        item = ServerSentEvent(raw_data=item)
+    elif not isinstance(item, ServerSentEvent):
         item = ServerSentEvent(data=item)
+    # The fields in Django-Bolt 0.13's order (event, data, id, retry); a client reads them the
+    # same in any order, as the event is only dispatched at the blank line.
     out: list[bytes] = []
     if item.comment is not None:
-        out.extend(b": " + line.encode() + b"\n" for line in item.comment.splitlines())
-    if item.id is not None:
-        out.append(_field(b"id", item.id))
+        out.extend(b": " + line.encode() + b"\n" for line in _LINE_END.split(item.comment))
     if item.event is not None:
         out.append(_field(b"event", item.event))
+    if item.raw_data is not None or item.data is not None:
+        raw = item.raw_data
+        text = raw if raw is not None else encode_json(item.data).decode()
+        # Multi-line data is one "data:" line per line (a lone CR ends a line too, or it would
+        # start a field of the client's choosing); the client joins them with "\n".
+        out.extend(b"data: " + line.encode() + b"\n" for line in _LINE_END.split(text))
+    if item.id is not None:
+        out.append(_field(b"id", item.id))
     if item.retry is not None:
         out.append(b"retry: %d\n" % item.retry)
-    if item.raw_data is not None or item.data is not None:
-        if item.raw_data is not None:
-            text = item.raw_data
-        elif isinstance(item.data, str):
-            text = item.data
-        else:
-            text = encode_json(item.data).decode()
-        # Multi-line data is one "data:" line per line; the client joins them with "\n".
-        out.extend(b"data: " + line.encode() + b"\n" for line in text.split("\n"))
     out.append(b"\n")
     return b"".join(out)
 

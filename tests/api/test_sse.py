@@ -6,7 +6,7 @@ import pytest
 
 from django_bolt import BoltAPI, StreamingResponse
 from django_bolt._http.sse import PING_COMMENT, encode_event
-from django_bolt.responses import EventSourceResponse, ServerSentEvent
+from django_bolt.responses import EventSourceResponse, ServerSentEvent, format_sse_event
 from django_bolt.testing import TestClient
 
 
@@ -17,7 +17,7 @@ from django_bolt.testing import TestClient
         pytest.param("a\nb", b"data: a\ndata: b\n\n", id="multiline"),
         pytest.param(
             ServerSentEvent(data={"n": 1}, event="tick", id="7"),
-            b'id: 7\nevent: tick\ndata: {"n":1}\n\n',
+            b'event: tick\ndata: {"n":1}\nid: 7\n\n',
             id="event",
         ),
         pytest.param(
@@ -28,6 +28,41 @@ from django_bolt.testing import TestClient
 )
 def test_encode_event(item, wire):
     assert encode_event(item) == wire
+
+
+def test_a_server_sent_event_sends_its_data_as_json_and_raw_data_as_it_is():
+    # 0.13's topics/sse.md: data="plain text line" is sent quoted, raw_data as written; a str
+    # yielded on its own is the event's text.
+    assert encode_event(ServerSentEvent(data="plain text line")) == b'data: "plain text line"\n\n'
+    assert encode_event(ServerSentEvent(raw_data="plain text line")) == b"data: plain text line\n\n"
+    assert encode_event("plain text line") == b"data: plain text line\n\n"
+
+
+def test_a_carriage_return_in_data_cannot_start_a_field():
+    # A lone CR ends a line for an EventSource client: left inside one data line, the text
+    # after it would become a field of the sender's choosing (here an event name).
+    wire = encode_event(ServerSentEvent(raw_data="x\revent: admin\r\ny"))
+    assert wire == b"data: x\ndata: event: admin\ndata: y\n\n"
+    assert encode_event("a\r\nb") == b"data: a\ndata: b\n\n"
+
+
+def test_format_sse_event_writes_the_fields_in_0_13_order():
+    frame = format_sse_event(data_str="payload", event="update", id="42", retry=5000)
+    assert frame == b"event: update\ndata: payload\nid: 42\nretry: 5000\n\n"
+    assert format_sse_event(data_bytes=b'{"count": 1}') == b'data: {"count": 1}\n\n'
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        pytest.param({"data": {"n": 1}, "raw_data": "n"}, "not both", id="data-and-raw-data"),
+        pytest.param({"data": "x", "id": "a\0b"}, "NUL", id="nul-in-id"),
+        pytest.param({"retry": -1}, "non-negative", id="negative-retry"),
+    ],
+)
+def test_a_server_sent_event_refuses_what_0_13_refuses(fields, message):
+    with pytest.raises(ValueError, match=message):
+        ServerSentEvent(**fields)
 
 
 def test_event_field_with_newline_is_refused():

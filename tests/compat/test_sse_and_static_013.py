@@ -73,8 +73,8 @@ def test_explicit_response_of_a_sync_generator_mixing_every_kind() -> None:
         'data: {"status":"started"}',
         'data: {"symbol":"AAPL","price":1.5}',
         "data: [1,2]",
-        'id: 1\nevent: tick\ndata: {"n":1}',
-        "retry: 2000\ndata: raw line",
+        'event: tick\ndata: {"n":1}\nid: 1',
+        "data: raw line\nretry: 2000",
         ": keepalive",
     ]
 
