@@ -32,7 +32,6 @@ from django_bolt.exceptions import (
     HTTPException,
     RequestValidationError,
     ResponseValidationError,
-    ValidationException,
     response_for_exception,
     split_validation,
 )
@@ -158,6 +157,9 @@ def error_from_exception(exc: BaseException, default: WireResponse) -> BoltError
         kind = "internal_error" if status == 500 else kind_for_status(status)
         return BoltError(status, kind, _phrase(status), exception=exc)
     found: Any = _default_body(default).get("detail")
+    if status == 422 and isinstance(found, list):
+        # A msgspec.ValidationError or a ValidationException a handler raised itself.
+        return BoltError(status, "validation", "Validation error", found, exception=exc)
     detail = found if isinstance(found, str) else _phrase(status)
     return BoltError(status, kind_for_status(status), detail, exception=exc)
 
@@ -371,10 +373,8 @@ def handle_exception(exc: Exception, debug: bool | None = None, request: Any = N
         debug = bool(django_settings.configured and django_settings.DEBUG)
     if isinstance(exc, RequestValidationError):
         return request_validation_error_handler(exc)
-    if isinstance(exc, ValidationException) and not isinstance(exc, ResponseValidationError):
-        return request_validation_error_handler(RequestValidationError(exc.errors))
-    if isinstance(exc, msgspec.ValidationError):
-        return format_error_response(422, msgspec_validation_error_to_dict(exc))
+    # The rest as a request would get it: SuspiciousOperation 400 (logged to django.security.*),
+    # FileNotFoundError and Http404 404, PermissionDenied 403, other validation errors 422.
     response = response_for_exception(exc, debug)
     if response.status_code == 500 and debug and not isinstance(exc, ResponseValidationError):
         return generic_exception_handler(exc, True, request)

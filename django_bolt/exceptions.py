@@ -8,7 +8,7 @@ import traceback
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import msgspec
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, SuspiciousOperation
 from django.db.utils import InterfaceError, OperationalError
 from django.http import Http404
 
@@ -367,35 +367,101 @@ def _http_exception_response(exc: HTTPException) -> WireResponse:
 
 
 def is_client_error(exc: BaseException) -> bool:
-    """Whether ``exc`` answers a client (an HTTP error it asked for), not a server fault."""
-    return isinstance(exc, HTTPException | Http404 | PermissionDenied)
+    """Whether ``exc`` answers a client (a 4xx it asked for), not a server fault.
+
+    Such an exception is not reported as a server error: no ``got_request_exception`` (Django
+    sends none for ``Http404``, ``PermissionDenied`` or ``SuspiciousOperation`` either) and the
+    test client does not re-raise it.
+    """
+    if isinstance(exc, ResponseValidationError):
+        return False
+    return isinstance(
+        exc,
+        HTTPException
+        | Http404
+        | PermissionDenied
+        | SuspiciousOperation
+        | FileNotFoundError
+        | ValidationException
+        | msgspec.ValidationError,
+    )
 
 
-def _django_exception_response(exc: BaseException) -> WireResponse | None:
+def _message_or(exc: BaseException, default: str) -> str:
+    """Return the exception's own message when it was given one, else ``default``."""
+    message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
+    return message or default
+
+
+def _suspicious_response(exc: SuspiciousOperation, debug: bool) -> WireResponse:
+    """Answer a ``SuspiciousOperation`` (``DisallowedHost``, ``SuspiciousFileOperation``,
+    ``RequestDataTooBig``...) with a 400, and log it where Django logs it.
+
+    Django reports each of these on the logger ``django.security.<class name>`` at error level,
+    with the exception's text as the message; monitoring set up for Django sees ours there too.
+    The body never repeats that text (it may name a host or a path) unless ``debug``.
+    """
+    security_logger = logging.getLogger(f"django.security.{type(exc).__name__}")
+    security_logger.error(str(exc), exc_info=exc, extra={"status_code": 400})
+    payload: dict[str, Any] = {"detail": "Bad Request"}
+    if debug:
+        payload["type"] = type(exc).__name__
+        payload["message"] = str(exc)
+    return json_response(400, payload)
+
+
+def _django_exception_response(exc: BaseException, debug: bool) -> WireResponse | None:
     """Django's own exceptions, answered as a Django view would answer them, in JSON.
 
-    ``get_object_or_404`` raises ``Http404`` and ``PermissionDenied`` means 403 in any Django
-    code a handler calls. A database that cannot be reached (``OperationalError`` or
-    ``InterfaceError``: connection refused, terminated, restarting) is the service being
-    unavailable for now, not a bug in the handler: 503, with the traceback logged.
+    ``get_object_or_404`` raises ``Http404``, ``PermissionDenied`` means 403 and a
+    ``SuspiciousOperation`` 400 in any Django code a handler calls. A ``FileNotFoundError`` is a
+    404 (``{"detail": "Not Found"}``, never the path). A database that cannot be reached
+    (``OperationalError`` or ``InterfaceError``: connection refused, terminated, restarting) is
+    the service being unavailable for now, not a bug in the handler: 503, traceback logged.
     """
     if isinstance(exc, Http404):
-        message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
-        return json_response(404, {"detail": message or "Not Found"})
+        return json_response(404, {"detail": _message_or(exc, "Not Found")})
     if isinstance(exc, PermissionDenied):
-        message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
-        return json_response(403, {"detail": message or "Permission denied"})
+        return json_response(403, {"detail": _message_or(exc, "Permission denied")})
+    if isinstance(exc, SuspiciousOperation):
+        return _suspicious_response(exc, debug)
+    if isinstance(exc, FileNotFoundError):
+        return json_response(404, {"detail": "Not Found"})
     if isinstance(exc, OperationalError | InterfaceError):
         logger.error("Database unavailable", exc_info=exc)
         return json_response(503, {"detail": "Service Unavailable"})
     return None
 
 
+def _validation_item(item: Any) -> Any:
+    if isinstance(item, msgspec.ValidationError):
+        return body_error(item, b"")
+    if isinstance(item, dict):
+        return item
+    return {"loc": ["body"], "msg": str(item), "type": "validation_error"}
+
+
+def _validation_response(exc: BaseException) -> WireResponse | None:
+    """Answer with a 422 a validation error raised in Python outside request binding: a
+    ``msgspec.ValidationError`` (``msgspec.convert`` in a handler) or a ``ValidationException``
+    that is neither the request's nor the response's, as the usual ``loc``/``msg``/``type``
+    items."""
+    if isinstance(exc, msgspec.ValidationError):
+        return json_response(422, {"detail": [body_error(exc, b"")]})
+    if isinstance(exc, ValidationException) and not isinstance(
+        exc, HTTPException | ResponseValidationError
+    ):
+        return json_response(422, {"detail": [_validation_item(item) for item in exc.errors]})
+    return None
+
+
 def response_for_exception(exc: BaseException, debug: bool) -> WireResponse:
     """Turn an exception no user handler took into a response; log what the client cannot see."""
-    django_answer = _django_exception_response(exc)
-    if django_answer is not None:
-        return django_answer
+    mapped = _django_exception_response(exc, debug)
+    if mapped is None:
+        mapped = _validation_response(exc)
+    if mapped is not None:
+        return mapped
     if isinstance(exc, HTTPException):
         try:
             return _http_exception_response(exc)
