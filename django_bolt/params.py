@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
 __all__ = ("Body", "Cookie", "Depends", "File", "Form", "Header", "Param", "Path", "Query")
 
@@ -183,7 +183,7 @@ class File(Param):
         description: str | None = None,
         max_size: int | None = None,
         min_size: int | None = None,
-        allowed_types: list[str] | None = None,
+        allowed_types: Iterable[str] | None = None,
         max_files: int | None = None,
         example: Any = None,
         deprecated: bool = False,
@@ -193,8 +193,41 @@ class File(Param):
         )
         self.max_size = max_size
         self.min_size = min_size
-        self.allowed_types = allowed_types
+        self.allowed_types = _allowed_types(allowed_types)
         self.max_files = max_files
+
+
+def _allowed_types(allowed: Iterable[str] | None) -> tuple[str, ...] | None:
+    """Check ``File(allowed_types=...)`` once, when the marker is made, and freeze it.
+
+    A str is refused rather than read as its characters, an empty iterable rather than taken to
+    allow each type, and a one-shot iterator is copied so every request sees the same types.
+    """
+    if allowed is None:
+        return None
+    if isinstance(allowed, str):
+        raise TypeError(
+            f"File(allowed_types=...) takes an iterable of MIME type strings, not the str "
+            f"{allowed!r}: write [{allowed!r}]"
+        )
+    try:
+        types = tuple(allowed)
+    except TypeError:
+        raise TypeError(
+            "File(allowed_types=...) takes an iterable of MIME type strings, "
+            f"not {type(allowed).__name__}"
+        ) from None
+    for item in types:
+        if not isinstance(item, str):
+            raise TypeError(
+                f"File(allowed_types=...) items must be str, got {type(item).__name__} {item!r}"
+            )
+    if not types:
+        raise ValueError(
+            "File(allowed_types=...) is empty: list at least one MIME type, "
+            "or leave allowed_types out to accept any type"
+        )
+    return types
 
 
 class Depends:

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
+from django.core.files.uploadedfile import UploadedFile
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from django_bolt._http.limits import check_values as check_param_values, limit as param_limit
@@ -95,14 +97,25 @@ class FormSource(Protocol):
     def content_type(self) -> str: ...
 
 
+def storage_name(filename: str) -> str | None:
+    """Return the name to give a storage for a client's file name, derived as Django's multipart
+    parser does: the last segment of a Unix or Windows path, without control characters; None
+    for a name with nothing usable left ("", ".", "..").  Storages check it again on save."""
+    name = filename.rsplit("/")[-1].rsplit("\\")[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    return None if name in {"", ".", ".."} else name
+
+
 class UploadFile:
     """One uploaded file. Methods are async so large (disk-spooled) files can use the pool.
 
-    ``file`` is a ``SpooledTemporaryFile``: in memory up to ``max_memory`` bytes (0: always in
+    ``file`` is a Django ``UploadedFile`` named after the client's file name (its last path
+    segment), so it can be given to a storage or assigned to a ``FileField``. It wraps a
+    ``SpooledTemporaryFile`` (``spool``): in memory up to ``max_memory`` bytes (0: always in
     memory), on disk (in ``directory``) beyond.
     """
 
-    __slots__ = ("content_type", "file", "filename", "headers", "size")
+    __slots__ = ("content_type", "file", "filename", "headers", "spool")
 
     def __init__(
         self,
@@ -125,15 +138,25 @@ class UploadFile:
             max_memory = max_spool_size
         # Owned by this object and closed by close(), with the request's spooled body, or
         # when it is collected.
-        self.file: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+        self.spool: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
             max_size=max_memory, dir=directory
         )
-        self.size = size
+        self.file = UploadedFile(self.spool, storage_name(filename), content_type, size)
         if file_data:
-            self.file.write(file_data)
-            self.file.seek(0)
+            self.spool.write(file_data)
+            self.spool.seek(0)
             if not size:
                 self.size = len(file_data)
+
+    @property
+    def size(self) -> int:
+        """The size in bytes (kept on ``file``, so the Django file reports it too)."""
+        size: int = self.file.size
+        return size
+
+    @size.setter
+    def size(self, value: int) -> None:
+        self.file.size = value
 
     @classmethod
     def from_file_info(
@@ -156,11 +179,11 @@ class UploadFile:
         temp_path = file_info.get("temp_path")
         if temp_path and not file_info.get("content"):
             with open(temp_path, "rb") as source:
-                shutil.copyfileobj(source, upload.file)
-            upload.file.seek(0)
+                shutil.copyfileobj(source, upload.spool)
+            upload.spool.seek(0)
             if not upload.size:
-                upload.size = upload.file.seek(0, 2)
-                upload.file.seek(0)
+                upload.size = upload.spool.seek(0, 2)
+                upload.spool.seek(0)
         return upload
 
     def file_info(self) -> dict[str, Any]:
@@ -168,9 +191,9 @@ class UploadFile:
         parameter, as Django-Bolt 0.13 does): ``filename``, ``content_type``, ``size``,
         ``headers``, ``content`` (the bytes) and ``temp_path`` (``None``: the content is
         in ``content``)."""
-        self.file.seek(0)
-        content = self.file.read()
-        self.file.seek(0)
+        self.spool.seek(0)
+        content = self.spool.read()
+        self.spool.seek(0)
         return {
             "filename": self.filename,
             "content_type": self.content_type,
@@ -183,7 +206,7 @@ class UploadFile:
     @property
     def rolled_to_disk(self) -> bool:
         """Whether the content outgrew memory and lives in a temporary file."""
-        return bool(getattr(self.file, "_rolled", False))
+        return bool(getattr(self.spool, "_rolled", False))
 
     async def _run(self, fn: Any, *args: Any) -> Any:
         if not self.rolled_to_disk:
@@ -191,23 +214,23 @@ class UploadFile:
         return await run_in_pool(lambda: fn(*args), {})
 
     async def read(self, size: int = -1) -> bytes:
-        data: bytes = await self._run(self.file.read, size)
+        data: bytes = await self._run(self.spool.read, size)
         return data
 
     async def seek(self, offset: int) -> int:
-        position: int = await self._run(self.file.seek, offset)
+        position: int = await self._run(self.spool.seek, offset)
         return position
 
     async def write(self, data: bytes) -> None:
-        await self._run(self.file.write, data)
+        await self._run(self.spool.write, data)
         self.size += len(data)
 
     async def close(self) -> None:
-        await self._run(self.file.close)
+        await self._run(self.spool.close)
 
     def __del__(self) -> None:
         # An upload nobody closed is closed with its owner, not left to warn on collection.
-        file = getattr(self, "file", None)
+        file = getattr(self, "spool", None)
         if file is not None and not file.closed:
             file.close()
 
@@ -335,9 +358,9 @@ class _MultipartReader:
                 directory=settings.temp_dir,
             )
             if self.body_file is not None:
-                self.body_file.attach(upload.file)
+                self.body_file.attach(upload.spool)
                 if not self.max_memory:
-                    upload.file.rollover()  # a threshold of 0 means straight to disk
+                    upload.spool.rollover()  # a threshold of 0 means straight to disk
             same_field = self.files.setdefault(name, [])
             same_field.append(upload)
             self.part = upload
@@ -364,14 +387,14 @@ class _MultipartReader:
             limit = self.part_limit
             part.size += size
             if limit is None:
-                part.file.write(data[start:end])
+                part.spool.write(data[start:end])
             elif limit >= 0:
                 if part.size <= limit:
-                    part.file.write(data[start:end])
+                    part.spool.write(data[start:end])
                 else:
                     # Past File(max_size): drop what was stored and store no more.
-                    part.file.seek(0)
-                    part.file.truncate()
+                    part.spool.seek(0)
+                    part.spool.truncate()
                     self.part_limit = -1
         elif part is not None:
             self.field_bytes += size
@@ -385,7 +408,7 @@ class _MultipartReader:
     def on_part_end(self) -> None:
         part = self.part
         if isinstance(part, UploadFile):
-            part.file.seek(0)
+            part.spool.seek(0)
         elif part is not None:
             self.fields.append((part, b"".join(self.part_data).decode("utf-8", "replace")))
         self.part = None

@@ -40,7 +40,7 @@ async def optional(attachment: Annotated[UploadFile | None, File(min_size=2)] = 
 
 @api.post("/big")
 async def big(blob: UploadFile):
-    on_disk = not blob.file._in_memory if hasattr(blob.file, "_in_memory") else blob.file._rolled
+    on_disk = blob.rolled_to_disk
     head = await blob.read(4)
     await blob.seek(0)
     whole = await blob.read()
