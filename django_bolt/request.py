@@ -11,10 +11,15 @@ from __future__ import annotations
 import typing
 from asyncio import _get_running_loop as _running_loop
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import unquote
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import msgspec
+from django.conf import settings as django_settings
+from django.core.exceptions import DisallowedHost
+from django.http.request import split_domain_port, validate_host
+from django.utils.encoding import iri_to_uri
 
+from django_bolt._conf.read import cache_until_settings_change, framework_config
 from django_bolt._django.sessions import (
     aget_session_user,
     anonymous_user,
@@ -54,6 +59,11 @@ __all__ = (
 )
 
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+# Characters a URI may hold as they are (RFC 3986 reserved and unreserved, and ``%``): the request
+# target is quoted with them, as Django's iri_to_uri treats the rest of an absolute URL.
+_URI_SAFE: Final = "/#%[]=:;$&()+,!?*@'~"
+# Django's hosts when DEBUG is on and ALLOWED_HOSTS is empty (as middleware.hosts applies them).
+_DEBUG_HOSTS: Final = (".localhost", "127.0.0.1", "[::1]")
 # Held here: compiled code would look ``json`` then ``decode`` up on the module at every call.
 _JSON_DECODE: Final = msgspec.json.decode
 
@@ -292,7 +302,18 @@ class Request(RawRequest):
             return self._state
 
     def get_host(self) -> str:
-        """Return the Host header, or the server address when absent (Django's ``get_host``)."""
+        """Return the host the client asked for (Django's ``get_host``).
+
+        ``Host``, or the server address when absent. With ``USE_X_FORWARDED_HOST`` on, an
+        ``X-Forwarded-Host`` field wins (repeated fields joined by commas, as in ``META``) and is
+        checked against ``ALLOWED_HOSTS`` here, as Django does: a host outside the list raises
+        ``DisallowedHost``. ``Host`` itself was checked before the handler ran.
+        """
+        allowed = _forwarded_host_allowed()
+        if allowed is not None:
+            forwarded = self.headers.getlist("x-forwarded-host")
+            if forwarded:
+                return _checked_host(",".join(forwarded), allowed)
         host = self.headers.get("host")
         if host:
             return str(host)
@@ -311,18 +332,28 @@ class Request(RawRequest):
         """The full URL of this request."""
         return self.build_absolute_uri()
 
-    def build_absolute_uri(self, location: str | None = None) -> str:
-        """Absolute URL of ``location`` (default: this request's path and query)."""
-        base = f"{self.scheme}://{self.get_host()}"
+    def build_absolute_uri(self, location: object = None) -> str:
+        """Return the absolute URL of ``location``, as Django's ``build_absolute_uri`` does.
+
+        Without ``location``: this request's URL, path and query as the client sent them. An
+        absolute URL is returned as it is (no host is read); ``//host/x`` takes this request's
+        scheme; anything else is resolved against this request's URL (``urljoin``: ``?q``,
+        ``#f``, ``../x``). The result is IRI-encoded (``ü`` -> ``%C3%BC``, space -> ``%20``).
+        """
         if location is None:
-            target = self.target.decode("latin-1")
-            return base + target
-        if "://" in location:
-            return location
-        if not location.startswith("/"):
-            path = self.path
-            location = path[: path.rfind("/") + 1] + location
-        return base + location
+            return f"{self.scheme}://{self.get_host()}{quote(self.target, safe=_URI_SAFE)}"
+        text = str(location)  # a lazy string (reverse_lazy) too, as Django accepts
+        parts = urlsplit(text)
+        if parts.scheme and parts.netloc:
+            return _uri(text)
+        base = f"{self.scheme}://{self.get_host()}"
+        plain = "/./" not in parts.path and "/../" not in parts.path
+        if plain and text.startswith("/") and not text.startswith("//"):
+            return _uri(base + text)  # a path from the root: no resolving needed
+        target = self.target
+        cut = target.find(b"?")
+        path = quote(target if cut < 0 else target[:cut], safe=_URI_SAFE)
+        return _uri(urljoin(base + path, text))
 
     @property
     def META(self) -> dict[str, Any]:
@@ -599,3 +630,28 @@ def _split_host(host: str, scheme: str) -> tuple[str, str]:
     if not port.isdigit():
         port = "443" if scheme == "https" else "80"
     return name, port
+
+
+def _uri(iri: str) -> str:
+    """Return ``iri`` with what a URI may not hold percent-encoded (Django's ``iri_to_uri``)."""
+    uri: str = iri_to_uri(iri)
+    return uri
+
+
+@cache_until_settings_change
+def _forwarded_host_allowed() -> tuple[str, ...] | None:
+    """Return the hosts X-Forwarded-Host may name; None when ``USE_X_FORWARDED_HOST`` is off."""
+    config = framework_config()
+    if not config.configured or not getattr(django_settings, "USE_X_FORWARDED_HOST", False):
+        return None
+    if not config.allowed_hosts and config.debug:
+        return _DEBUG_HOSTS
+    return config.allowed_hosts
+
+
+def _checked_host(host: str, allowed: tuple[str, ...]) -> str:
+    """Return ``host`` when ``allowed`` names it (Django's rules), else raise DisallowedHost."""
+    domain, _port = split_domain_port(host)
+    if domain and validate_host(domain, list(allowed)):
+        return host
+    raise DisallowedHost(f"Invalid HTTP_HOST header: {host!r}.")

@@ -64,7 +64,7 @@ def test_meta_host_and_urls():
     assert request.get_host() == "example.com:8080"
     assert request.is_secure()
     assert request.build_absolute_uri("/other") == "https://example.com:8080/other"
-    assert request.build_absolute_uri("rel") == "https://example.com:8080/p ath/rel"
+    assert request.build_absolute_uri("rel") == "https://example.com:8080/p%20ath/rel"
     assert request.url == "https://example.com:8080/p%20ath/x?a=1&a=2&b=x+y&c=%C3%A9&empty="
 
 
