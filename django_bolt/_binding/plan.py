@@ -243,7 +243,7 @@ def _classify_one(
         constraints = marker.constraints()
         if constraints:
             metas.append(msgspec.Meta(**constraints))
-    annotation = _constrained(base, metas)
+    annotation = _checked(label, name, source, _constrained(base, metas))
     required = default is param.empty
     if not required and marker is not None and param.default is not default:
         plan.marker_defaults.append((name, default))
@@ -446,6 +446,18 @@ _BARE_COLLECTIONS: Final[dict[Any, Any]] = {
     frozenset: frozenset[str],
     tuple: tuple[str, ...],
 }
+
+
+def _checked(label: str, name: str, source: str, annotation: Any) -> Any:
+    """Return ``annotation``, or raise TypeError now when msgspec could never convert a value
+    of this text source to it (a constraint it does not support on the type, such as ``ge``
+    on ``Decimal``): every request would otherwise fail with a 500."""
+    if source in _TEXT_SOURCES or source == "path":
+        try:
+            msgspec.inspect.type_info(annotation)
+        except TypeError as error:
+            raise TypeError(f"{label}: parameter {name!r}: {error}") from None
+    return annotation
 
 
 def _items_as_text(tp: Any, source: str) -> Any:
