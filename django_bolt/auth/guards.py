@@ -365,7 +365,8 @@ async def _negated(pending: Awaitable[bool]) -> bool:
 
 def context_builder(backend: Any, index: int) -> Callable[[Any, Any], dict[str, Any]]:
     """How ``backend`` (at ``index``) fills ``request.context``, in Django-Bolt's shape: who,
-    which backend, and the JWT claims. What depends only on the backend is looked up once."""
+    which backend, the JWT claims, and the granted ``permissions`` (a list). What depends only
+    on the backend is looked up once."""
     name = getattr(backend, "backend_name", "custom")
     with_claims = name == "jwt"
 
@@ -375,15 +376,18 @@ def context_builder(backend: Any, index: int) -> Callable[[Any, Any], dict[str, 
         if kind is TokenUser:  # JWT and API keys: plain slots, no getattr chain
             user_id = user.id
             is_staff, is_superuser = user.is_staff, user.is_superuser
+            permissions = sorted(user.permissions)
         elif kind is ClaimsUser:  # JWT with the Django user: the sub, not the row
             user_id = user.user_id
             is_staff, is_superuser = user.is_staff, user.is_superuser
+            permissions = sorted(user.permissions)
         else:
             user_id = getattr(user, "pk", None)
             if user_id is None and not hasattr(user, "pk"):
                 user_id = getattr(user, "id", None)
             is_staff = getattr(user, "is_staff", False)
             is_superuser = getattr(user, "is_superuser", False)
+            permissions = _permissions(user)
         return {
             "user_id": None if user_id is None else str(user_id),
             "is_staff": bool(is_staff),
@@ -391,6 +395,7 @@ def context_builder(backend: Any, index: int) -> Callable[[Any, Any], dict[str, 
             "auth_backend": name,
             "auth_backend_index": index,
             "auth_claims": auth if with_claims else None,
+            "permissions": permissions,
         }
 
     return build
@@ -417,6 +422,33 @@ def get_default_permission_classes() -> list[Any]:
     """Return ``BOLT_DEFAULT_PERMISSION_CLASSES`` resolved to instances (``[AllowAny()]`` when
     unset, as in Django-Bolt)."""
     return resolve_entries(framework_config().bolt_default_permission_classes) or [AllowAny()]
+
+
+def _session_last(
+    backends: tuple[Any, ...],
+) -> tuple[tuple[Any, ...], tuple[Callable[[Any, Any], dict[str, Any]], ...]]:
+    """Return the backends in the order they are tried, and their context builders.
+
+    Session backends go last (Django-Bolt's order, whatever their place in ``auth``): a token
+    the client sends on purpose decides before the cookie the browser adds by itself. Each
+    context keeps the backend's position in ``auth`` as ``auth_backend_index``.
+    """
+    order = sorted(
+        enumerate(backends),
+        key=lambda item: getattr(item[1], "backend_name", None) == "session",
+    )
+    return (
+        tuple(backend for _, backend in order),
+        tuple(context_builder(backend, index) for index, backend in order),
+    )
+
+
+def _permissions(user: Any) -> list[str]:
+    """Return the context's ``permissions``: what the token or key grants, sorted; no query."""
+    granted = getattr(user, "permissions", None)
+    if isinstance(granted, frozenset | set | list | tuple):
+        return sorted(str(p) for p in granted)
+    return []
 
 
 def _challenge(backends: Sequence[Any]) -> dict[str, str]:
@@ -447,7 +479,7 @@ def compile_gate(backends: Sequence[Any], guards: Sequence[Any]) -> Gate | None:
         return HTTPException(401, detail, challenge)
 
     n_checks = len(checks)
-    contexts = tuple(context_builder(backend, index) for index, backend in enumerate(backends))
+    backends, contexts = _session_last(backends)
 
     def accept(request: Any, index: int, found: Any) -> None:
         user, auth = found

@@ -12,14 +12,21 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 import jwt
 from django.core.cache import caches
 from jwt.algorithms import get_default_algorithms
 
 from django_bolt._django.db import run_orm
-from django_bolt.auth.base import AuthenticationFailed, BaseAuthentication, Identity, TokenUser
+from django_bolt.auth.base import (
+    CSRF_FAILED,
+    AuthenticationFailed,
+    BaseAuthentication,
+    Identity,
+    TokenUser,
+    cross_site_unsafe,
+    sent_once,
+)
 from django_bolt.auth.jwks import RemoteKeys, check_fetch_url
 from django_bolt.auth.users import ClaimsUser, default_get_user_sync
 from django_bolt.concurrency import run_in_pool
@@ -35,11 +42,6 @@ __all__ = (
 )
 
 _BEARER: Final = "bearer "
-# RFC 9110 section 9.2.1: methods that change nothing need no CSRF check.
-_SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-_SAME_SITE_VALUES: Final = frozenset({"same-origin", "none"})
-_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
-CSRF_FAILED: Final = "CSRF Failed: the request did not come from this site"
 # Claims that name a token's type: typ, djangorestframework-simplejwt's token_type, and
 # token_use (django-allauth, AWS Cognito); compared without case for refresh/ID tokens
 # (Keycloak writes "Refresh", "Offline", "ID").
@@ -124,13 +126,15 @@ class JWTAuthentication(BaseAuthentication):
     The keywords and their positional order are Django-Bolt 0.13's; ``leeway`` is 0 here.
 
     ``cookie`` reads the token from that cookie instead of the header (a ``Bearer `` prefix is
-    allowed); with ``csrf`` (the default) an unsafe request it authenticates must come from this
-    site (``Sec-Fetch-Site``, else ``Origin``/``Referer`` against the request's scheme and
-    host), or it is refused with 403. ``public_key`` is the PEM key for RS*, PS*, ES* and EdDSA
-    (instead of ``secret``). ``token_type`` demands that ``typ``; without it refresh and ID
-    tokens (``typ``, ``token_type`` or ``token_use`` of ``refresh``, ``offline`` or ``id``) are
-    refused. ``require_jti`` demands a ``jti``, as any revocation does. ``revoked_token_handler``
-    is ``handler(jti)`` or ``handler(jti, claims)``, sync or async, true when revoked.
+    allowed; a cookie sent twice authenticates nothing); with ``csrf`` (the default) an unsafe
+    request it authenticates must come from this site (``Sec-Fetch-Site``, else
+    ``Origin``/``Referer`` against the request's scheme and host), or it is refused with 403.
+    ``audience`` checks ``aud``; without it the claim is not checked. ``public_key`` is the PEM
+    key for RS*, PS*, ES* and EdDSA (instead of ``secret``). ``token_type`` demands that
+    ``typ``; without it refresh and ID tokens (``typ``, ``token_type`` or ``token_use`` of
+    ``refresh``, ``offline`` or ``id``) are refused. ``require_jti`` demands a ``jti``, as any
+    revocation does. ``revoked_token_handler`` is ``handler(jti)`` or ``handler(jti, claims)``,
+    sync or async, true when revoked.
     ``jwks_url`` / ``jwks`` / ``oidc_issuer`` verify with a provider's key set (see
     :mod:`django_bolt.auth.jwks`). ``request.user`` is the Django user of ``sub``, loaded on first
     use (:class:`~django_bolt.auth.users.ClaimsUser`); ``trust_claims=True`` makes it a
@@ -204,6 +208,9 @@ class JWTAuthentication(BaseAuthentication):
         self.cookie = cookie
         self.csrf = csrf
         self.audience = audience
+        # Without a configured audience the ``aud`` claim is not checked (a provider's token
+        # always carries one); PyJWT would otherwise refuse every token that has it.
+        self._decode_options: Any = {"verify_aud": audience is not None}
         self.issuer = issuer
         self.leeway = leeway
         self.token_type = token_type
@@ -268,8 +275,15 @@ class JWTAuthentication(BaseAuthentication):
         return find_header(request.raw_headers, self._wanted)
 
     def _cookie_value(self, request: Any) -> str | None:
-        """Return the configured cookie's value, or None when it is absent or empty."""
-        return request.cookies.get(self.cookie) or None
+        """Return the configured cookie's value, or None when it is absent, empty or sent more
+        than once (which of two same-named cookies this site set cannot be told)."""
+        name = self.cookie
+        if name is None:
+            return None
+        value = request.cookies.get(name)
+        if not value or not sent_once(request.raw_headers, name):
+            return None
+        return str(value)
 
     @staticmethod
     def _token(raw: bytes) -> str:
@@ -308,6 +322,7 @@ class JWTAuthentication(BaseAuthentication):
                 audience=self.audience,
                 issuer=self.issuer,
                 leeway=self.leeway,
+                options=self._decode_options,
             )
         except jwt.ExpiredSignatureError:
             raise AuthenticationFailed("Token expired") from None
@@ -424,7 +439,7 @@ class JWTAuthentication(BaseAuthentication):
         self, request: Any, claims: dict[str, Any], fields: _UserFields
     ) -> Identity | Awaitable[Identity]:
         """CSRF for a cookie token, then revocation: every request, cache hit or not."""
-        if self._cookie_csrf and request.method not in _SAFE_METHODS and not _same_site(request):
+        if self._cookie_csrf and cross_site_unsafe(request):
             # The cookie was good, so this is the user's browser acting for another site.
             raise HTTPException(403, CSRF_FAILED)
         revoked = self._revoked
@@ -608,45 +623,6 @@ def _is_async_check(handler: Callable[..., Any] | None, store: Any) -> bool:
     return bool(getattr(store, "is_async", False)) or inspect.iscoroutinefunction(
         getattr(store, "is_revoked", None)
     )
-
-
-def _same_site(request: Any) -> bool:
-    """Whether an unsafe request comes from this site (the cookie-token CSRF check).
-
-    The browser's ``Sec-Fetch-Site`` decides when present (``same-origin``, or ``none`` for
-    the user's own navigation); otherwise ``Origin``, or else ``Referer``, must name this
-    request's scheme, host and port. A request with none of them is refused: a browser sends
-    at least one on a state-changing request, and other clients can send ``Sec-Fetch-Site:
-    none``, use the header instead of the cookie, or run with ``csrf=False``.
-    """
-    headers = request.headers
-    site = headers.get("sec-fetch-site")
-    if site is not None:
-        return str(site).strip().lower() in _SAME_SITE_VALUES
-    host = headers.get("host")
-    source = headers.get("origin")
-    if source is None:
-        source = headers.get("referer")
-    if not host or source is None:
-        return False
-    return _same_origin(str(source), str(request.scheme), str(host))
-
-
-def _same_origin(url: str, scheme: str, host: str) -> bool:
-    try:
-        source = urlsplit(url.strip())
-        target = urlsplit("//" + host.strip())
-        default_port = _DEFAULT_PORTS.get(source.scheme.lower())
-        # An opaque origin ("null"), another scheme or credentials in the URL prove nothing.
-        if default_port is None or source.scheme.lower() != scheme.lower():
-            return False
-        if "@" in source.netloc or "@" in target.netloc or not source.hostname:
-            return False
-        return source.hostname == target.hostname and (source.port or default_port) == (
-            target.port or default_port
-        )
-    except ValueError:  # a port that is not a number
-        return False
 
 
 # What a token says about its user, worked out once per verified token: (id, username,

@@ -1,10 +1,13 @@
-"""Session authentication: the user Django's session cookie names, with Django's CSRF check.
+"""Session authentication: the user Django's session cookie names, behind an origin check.
 
 Loading a session and a user queries the session store and the database, so the whole lookup
-runs in the sync pool, never on the event loop. On unsafe methods the CSRF check is Django's own
-``CsrfViewMiddleware`` (cookie or session token, ``X-CSRFToken`` or the form field, Origin and
-Referer rules): a cookie the browser sends by itself must not let another site act for the user.
-A failed check is a 403, as in Django REST framework.
+runs in the sync pool, never on the event loop. With ``csrf`` (the default) every unsafe request
+to the route must come from this site (:func:`~django_bolt.auth.base.from_this_site`:
+``Sec-Fetch-Site``, else ``Origin``, else ``Referer``), with or without a session cookie: a
+cookie the browser sends by itself must not let another site act for the user, and a login
+route must not let another site log the browser in to the attacker's account (login CSRF). A
+failed check is a 403 before any session is read. It replaces Django's token check here, as in
+Django-Bolt: a matching ``Origin`` is enough, and a CSRF token without one is not.
 
 The session is the request's own (``request.session``, see :mod:`django_bolt._django.sessions`): the
 handler sees the same store, and changes to it are saved after the handler.
@@ -15,14 +18,19 @@ from __future__ import annotations
 from typing import Any
 
 from django_bolt._django.sessions import get_session_user
-from django_bolt.auth.base import BaseAuthentication, Identity
+from django_bolt.auth.base import CSRF_FAILED, BaseAuthentication, Identity, cross_site_unsafe
 from django_bolt.concurrency import run_in_pool
+from django_bolt.exceptions import HTTPException
 
 __all__ = ("SessionAuthentication",)
 
 
 class SessionAuthentication(BaseAuthentication):
-    """``request.user`` = the Django user of the session cookie; ``request.auth`` = the session."""
+    """``request.user`` = the Django user of the session cookie; ``request.auth`` = the session.
+
+    On a route with other backends it is tried last, whatever its place in ``auth``: a token
+    the request carries decides before the session cookie the browser added.
+    """
 
     scheme = None
     backend_name = "session"
@@ -37,12 +45,16 @@ class SessionAuthentication(BaseAuthentication):
         self.login_url = login_url
 
     def _load(self, request: Any) -> Identity | None:
-        user = get_session_user(request, enforce_csrf=self.enforce_csrf)
+        # The origin check has run in authenticate(): no token check on top of it.
+        user = get_session_user(request, enforce_csrf=False)
         if not user.is_authenticated:
             return None
         return user, request.session
 
     def authenticate(self, request: Any) -> Any:
+        if self.enforce_csrf and cross_site_unsafe(request):
+            # Before the cookie test: an anonymous cross-site POST (to a login route) is refused.
+            raise HTTPException(403, CSRF_FAILED)
         # No cookie header at all: nothing to look up, and no trip to the pool.
         for name, _ in request.raw_headers:
             if name.lower() == b"cookie":

@@ -1,4 +1,5 @@
-"""SessionAuthentication: Django's session user, and Django's CSRF check on unsafe methods."""
+"""SessionAuthentication: Django's session user, and the origin check (0.13's CSRF rule) on unsafe
+methods."""
 
 from __future__ import annotations
 
@@ -54,10 +55,14 @@ def test_session_user() -> None:
 @pytest.mark.parametrize(
     ("cookies", "headers", "status"),
     [
-        pytest.param(f"csrftoken={CSRF}", {"X-CSRFToken": CSRF}, 200, id="token-matches"),
-        pytest.param("", {}, 403, id="no-token"),
-        pytest.param(f"csrftoken={CSRF}", {}, 403, id="cookie-without-header"),
-        pytest.param(f"csrftoken={CSRF}", {"X-CSRFToken": "b" * 32}, 403, id="mismatch"),
+        pytest.param("", {"Origin": "http://testserver"}, 200, id="same-origin"),
+        pytest.param("", {"Sec-Fetch-Site": "same-origin"}, 200, id="fetch-same-origin"),
+        pytest.param("", {"Referer": "http://testserver/form"}, 200, id="same-origin-referer"),
+        pytest.param("", {}, 403, id="no-origin"),
+        pytest.param("", {"Origin": "http://evil.example"}, 403, id="cross-origin"),
+        pytest.param("", {"Sec-Fetch-Site": "cross-site"}, 403, id="fetch-cross-site"),
+        # Django's token is no proof of origin under 0.13's rule.
+        pytest.param(f"csrftoken={CSRF}", {"X-CSRFToken": CSRF}, 403, id="token-only"),
     ],
 )
 def test_csrf_on_unsafe_methods(cookies: str, headers: dict[str, str], status: int) -> None:
@@ -72,7 +77,9 @@ def test_csrf_on_unsafe_methods(cookies: str, headers: dict[str, str], status: i
         assert response.json() == {"changed": "ann"}
 
 
-def test_csrf_not_needed_without_session() -> None:
+def test_csrf_is_checked_without_a_session_too() -> None:
     with TestClient(_api()) as client:
-        # Anonymous: no session to ride, so the guard answers (401), not the CSRF check.
-        assert client.post("/change").status_code == 401
+        # Checked before the session is looked at: a cross-site login form is refused too.
+        assert client.post("/change").status_code == 403
+        # From this site, an anonymous caller meets the guard (401).
+        assert client.post("/change", headers={"Origin": "http://testserver"}).status_code == 401
