@@ -60,7 +60,7 @@ Layer = Callable[["Request"], Awaitable["ChainResponse"]]
 
 _ROUTE_ATTR: Final = "_bolt_middleware"
 _SKIP_ATTR: Final = "_bolt_skip_middleware"
-# skip_middleware("*") skips every middleware, built-in ones included.
+# skip_middleware("*") skips every middleware of ours, built-in ones included; not Django's.
 SKIP_ALL: Final = "*"
 # skip_middleware("django") skips Django's middleware (django_middleware=, DjangoMiddleware).
 DJANGO_NAME: Final = "django"
@@ -397,10 +397,12 @@ def middleware(*entries: Any, **config: Any) -> Any:
 
 
 def skip_middleware(*names: Any) -> Callable[[F], F]:
-    """Leave middleware out of this route's pipeline, by class, by name, or ``"*"`` for all.
+    """Leave middleware out of this route's pipeline, by class, by name, or ``"*"``.
 
     Built-in names: ``"cors"``, ``"compression"``, ``"rate_limit"`` and ``"django"`` (every
-    Django middleware entry).
+    Django middleware entry). A middleware of ours is also named by its dotted path. ``"*"``
+    leaves out every middleware but Django's: a Django middleware is left out by the name of its
+    class (``"CsrfViewMiddleware"``), its class, or ``"django"``.
     """
 
     def decorator(handler: F) -> F:
@@ -479,21 +481,31 @@ def entry_name(entry: Any) -> str:
     return getattr(entry, "__name__", type(entry).__name__)
 
 
+def _dotted_path(value: object) -> str:
+    return f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '')}"
+
+
 def is_skipped(entry: Any, skips: frozenset[Any]) -> bool:
-    """Whether ``@skip_middleware(...)`` names ``entry`` (its class, its name, or ``"*"``)."""
+    """Whether ``@skip_middleware(...)`` names ``entry`` as a whole.
+
+    A middleware of ours is named by its class or function, its name, its dotted path or
+    ``"*"``. A Django middleware entry is not reached by ``"*"`` (that would take the CSRF check
+    off a route, as Django-Bolt 0.13 refuses to): ``"django"`` names all of them, a class name
+    or class one ``DjangoMiddleware``; a stack drops single classes itself (``skipping``).
+    """
     if not skips:
         return False
+    if hasattr(entry, "build_layer"):
+        if DJANGO_NAME in skips:
+            return True  # every Django middleware entry, whether a stack or a single class
+        named_by = getattr(entry, "named_by", None)
+        return bool(named_by(skips)) if named_by is not None else False
     if SKIP_ALL in skips or entry_name(entry) in skips:
         return True
     if isinstance(entry, FunctionMiddleware):
-        return entry.func in skips
-    if hasattr(entry, "build_layer") and DJANGO_NAME in skips:
-        return True  # every Django middleware entry, whether a stack or a single class
-    if isinstance(entry, type) or hasattr(entry, "build_layer"):
-        try:
-            return entry in skips
-        except TypeError:  # an unhashable wrapper: matched by name only
-            return False
+        return entry.func in skips or _dotted_path(entry.func) in skips
+    if isinstance(entry, type):
+        return entry in skips or _dotted_path(entry) in skips
     return False
 
 

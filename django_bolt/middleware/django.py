@@ -8,7 +8,8 @@ Django's ASGI handler builds its chain: middleware that can run async get async
 hooks are collected then, once. Per request the stack
 
 1. builds a Django ``HttpRequest`` from our request (the same WSGI environ the Django fallthrough
-   bridge builds),
+   bridge builds), or takes the one of a Django middleware entry outside it: one request has
+   one Django request, whatever the number of entries,
 2. runs the middleware's request phase, then their ``process_view`` hooks (CSRF lives there,
    so ``@csrf_exempt`` on the handler is honoured); any of them may answer instead,
 3. hands the user and session Django set to our request (``request.user``, ``request.session``,
@@ -38,6 +39,7 @@ An exception raised by a middleware or a hook is answered where it is raised, as
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
@@ -84,8 +86,9 @@ def _import(path: str) -> type:
 class DjangoMiddleware:
     """One Django middleware class (or its dotted path) as a ``middleware=[...]`` entry.
 
-    ``options`` are passed to the class after ``get_response``. Several in a row are cheaper as
-    one :class:`DjangoMiddlewareStack`: each stack builds one Django request.
+    ``options`` are passed to the class after ``get_response``. Several in a row share one
+    Django request, but run their hooks entry by entry; one :class:`DjangoMiddlewareStack` runs
+    them in Django's order.
     """
 
     def __init__(self, middleware_class: type | str, **options: Any) -> None:
@@ -100,6 +103,17 @@ class DjangoMiddleware:
     def skip_name(self) -> str:
         cls = self.middleware_class
         return cls.rsplit(".", 1)[-1] if isinstance(cls, str) else cls.__name__
+
+    def named_by(self, skips: frozenset[Any]) -> bool:
+        """Whether ``@skip_middleware`` names this middleware: by its class or the class's name.
+
+        As in Django-Bolt 0.13, neither ``"*"`` nor the dotted path does.
+        """
+        if self.skip_name in skips:
+            return True
+        if not any(isinstance(name, type) for name in skips):
+            return False
+        return self.resolve()[0] in skips
 
     def resolve(self) -> tuple[type, dict[str, Any]]:
         cls = self.middleware_class
@@ -134,6 +148,8 @@ class DjangoMiddlewareStack:
             m if isinstance(m, DjangoMiddleware) else DjangoMiddleware(m) for m in middleware
         ]
         self._config: Any = None
+        # What @skip_middleware named on the route this copy serves (see ``skipping``).
+        self._skipped: frozenset[Any] = frozenset()
 
     @property
     def middleware_classes(self) -> list[type]:
@@ -154,7 +170,28 @@ class DjangoMiddlewareStack:
         stack._config = config
         return stack
 
+    def skipping(self, skips: frozenset[Any]) -> DjangoMiddlewareStack | None:
+        """Return this stack without the classes ``skips`` names (by class or class name), for
+        one route; None when none is left. ``"*"`` names none of them."""
+        if not skips - {"*"}:
+            return self
+        narrowed = copy.copy(self)
+        narrowed._skipped = self._skipped | skips
+        if not narrowed._resolved() and self._resolved():
+            return None  # each class named: no Django request to build
+        return narrowed
+
     def _resolved(self) -> list[tuple[type, dict[str, Any]]]:
+        skipped = self._skipped
+        if not skipped:
+            return self._all_resolved()
+        return [
+            (cls, options)
+            for cls, options in self._all_resolved()
+            if cls.__name__ not in skipped and cls not in skipped
+        ]
+
+    def _all_resolved(self) -> list[tuple[type, dict[str, Any]]]:
         config = self._config
         if config is None:
             return [entry.resolve() for entry in self._entries]
@@ -195,8 +232,7 @@ class DjangoMiddlewareStack:
         outermost = _adapt(True, chain, chain_is_async)
 
         async def layer(request: Request) -> WireResponse:
-            django_request = WSGIRequest(_environ(request))
-            setattr(django_request, _BOLT_REQUEST, request)
+            django_request = _shared_django_request(request)
             if asyncio.current_task() is None:
                 # On Python 3.11 the server runs a request's first step outside any Task;
                 # asgiref (and middleware using asyncio.timeout) expect one.
@@ -210,6 +246,18 @@ class DjangoMiddlewareStack:
             return await _to_wire(response)
 
         return on_django_thread(layer)
+
+
+def _shared_django_request(request: Request) -> HttpRequest:
+    """Return the Django request of ``request``: that of a Django middleware entry outside this
+    one, if any, so that what its middleware set (``request.session``) is seen here, as one
+    Django chain would; else a new one."""
+    outer = getattr(request.state, "django_request", None)
+    if outer is not None and getattr(outer, _BOLT_REQUEST, None) is request:
+        return outer
+    django_request = WSGIRequest(_environ(request))
+    setattr(django_request, _BOLT_REQUEST, request)
+    return django_request
 
 
 class _ViewPhase:

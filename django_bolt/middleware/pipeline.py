@@ -30,7 +30,8 @@ class RoutePipeline:
     skipped: frozenset[Any]
 
     def skips(self, builtin: str) -> bool:
-        """Whether ``@skip_middleware`` named this built-in step (or ``"*"``)."""
+        """Whether ``@skip_middleware`` named this built-in step (or ``"*"``, which reaches
+        every step and middleware of ours but no Django middleware)."""
         return SKIP_ALL in self.skipped or builtin in self.skipped
 
 
@@ -43,6 +44,12 @@ def route_pipeline(outer: tuple[Any, ...], handler: object) -> RoutePipeline:
     for entry in (*outer, *route_middleware(handler)):
         if is_skipped(entry, skipped):
             continue
+        narrow = getattr(entry, "skipping", None)
+        if narrow is not None and skipped:
+            # A Django middleware stack: "CsrfViewMiddleware" leaves out that class alone.
+            entry = narrow(skipped)
+            if entry is None:
+                continue
         if isinstance(entry, dict):
             if entry["type"] == "rate_limit":
                 limits.append(RateLimitSpec.from_entry(entry))

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -65,6 +66,13 @@ Decision = tuple[bool, float]
 DEFAULT_MAX_KEYS: Final = DEFAULT_CONFIG.bolt_rate_limit_max_keys
 # Where APIKeyAuthentication finds a key by default.
 _API_KEY_HEADERS: Final = frozenset({b"x-api-key", b"authorization"})
+# The keys that are not header names.
+_NAMED_KEYS: Final = ("ip", "user", "api_key")
+_HEADER_PREFIX: Final = "header:"
+# An HTTP field name (RFC 9110 token).
+_TOKEN: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# The one bucket of the callers that do not send the header of a header-keyed limit.
+_NO_HEADER: Final = "h:absent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,15 +90,12 @@ class RateLimitSpec:
         if isinstance(self.burst, bool) or not isinstance(self.burst, int) or self.burst < 1:
             raise ImproperlyConfigured(f"rate_limit burst must be an int >= 1, not {self.burst!r}")
         key = self.key
-        if callable(key):
+        if callable(key) or key in _NAMED_KEYS or _header_name(key) is not None:
             return
-        if not isinstance(key, str) or not (
-            key in ("ip", "user", "api_key") or (key.startswith("header:") and len(key) > 7)
-        ):
-            raise ImproperlyConfigured(
-                "rate_limit key must be 'ip', 'user', 'api_key', 'header:<name>' or a callable, "
-                f"not {key!r}"
-            )
+        raise ImproperlyConfigured(
+            "rate_limit key must be 'ip', 'user', 'api_key', a request header name ('x-tenant' "
+            f"or 'header:x-tenant') or a callable, not {key!r}"
+        )
 
     @classmethod
     def from_entry(cls, entry: dict[str, Any]) -> RateLimitSpec:
@@ -105,9 +110,21 @@ class RateLimitSpec:
     def phase(self) -> Phase:
         """Limits by address or header run before auth; by user, key or function, after it."""
         key = self.key
-        if isinstance(key, str) and (key == "ip" or key.startswith("header:")):
+        if key == "ip" or _header_name(key) is not None:
             return "before_auth"
         return "after_auth"
+
+
+def _header_name(key: object) -> bytes | None:
+    """Return the lower-case header name a limit is keyed by, or None for another key.
+
+    Both spellings name a header: ``"x-tenant"`` (Django-Bolt's) and ``"header:x-tenant"``.
+    The name must be an HTTP token; ``"ip"``, ``"user"`` and ``"api_key"`` are the named keys.
+    """
+    if not isinstance(key, str) or key in _NAMED_KEYS:
+        return None
+    name = key[len(_HEADER_PREFIX) :].strip() if key.startswith(_HEADER_PREFIX) else key
+    return name.lower().encode("ascii") if _TOKEN.fullmatch(name) else None
 
 
 def _default_burst(rps: Any) -> Any:
@@ -120,9 +137,9 @@ def rate_limit(rps: float = 100, burst: int | None = None, key: Any = "ip") -> C
 
     ``key`` picks the client: ``"ip"`` (the address the server resolved, trusted proxies
     applied), ``"user"`` (the authenticated user; the address when anonymous), ``"api_key"``
-    (the accepted API key; the address otherwise), ``"header:<name>"`` (that header's value; the
-    address when absent) or a callable ``key(request) -> str | None``. ``burst`` defaults to
-    twice ``rps``.
+    (the accepted API key; the address otherwise), a request header name, written ``"x-tenant"``
+    or ``"header:x-tenant"`` (that header's value; the callers without it share one bucket) or a
+    callable ``key(request) -> str | None``. ``burst`` defaults to twice ``rps``.
     """
     entry = {"type": "rate_limit", "rps": rps, "burst": burst, "key": key}
     RateLimitSpec.from_entry(entry)  # a mistake fails at import, next to the decorator
@@ -187,11 +204,14 @@ def _key_function(key: Any) -> Callable[[Request], str]:
             return "key:" + _digest(repr(auth["api_key"]))
 
         return by_api_key
-    wanted = key[len("header:") :].strip().lower().encode("latin-1")
+    wanted = _header_name(key)
+    if wanted is None:  # pragma: no cover - RateLimitSpec refused it
+        raise ImproperlyConfigured(f"rate_limit key {key!r} is not a header name")
 
     def by_header(request: Request) -> str:
         value = find_header(request.raw_headers, wanted)
-        return _address(request) if value is None else "h:" + _digest(value.decode("latin-1"))
+        # As in Django-Bolt, the callers without the header are one client, not one per address.
+        return _NO_HEADER if value is None else "h:" + _digest(value.decode("latin-1"))
 
     return by_header
 
