@@ -374,7 +374,7 @@ OLD_DEFAULTS = {
     "CORS_ALLOWED_ORIGIN_REGEXES": [],
     "CORS_ALLOW_ALL_ORIGINS": False,
     "CORS_ALLOW_CREDENTIALS": False,
-    "CORS_ALLOW_METHODS": ["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"],
+    "CORS_ALLOW_METHODS": ["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT", "QUERY"],
     "CORS_ALLOW_HEADERS": [
         "accept",
         "authorization",

@@ -197,7 +197,7 @@ class FrameworkConfig:
     )
     cors_allow_methods: tuple[str, ...] = _setting(
         "CORS_ALLOW_METHODS",
-        ("DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"),
+        ("DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT", "QUERY"),
         "Methods answered to preflights ('*' echoes the asked one).",
         checks.strings,
     )

@@ -86,7 +86,7 @@ def test_preflight_from_allowed_origin_is_answered_with_the_policy(allowed):
     assert response.content == b""
     assert response.headers["access-control-allow-origin"] == APP
     methods = response.headers["access-control-allow-methods"]
-    assert methods == "DELETE, GET, OPTIONS, PATCH, POST, PUT"  # django-cors-headers' default
+    assert methods == "DELETE, GET, OPTIONS, PATCH, POST, PUT, QUERY"  # 0.13 answers QUERY too
     allowed_headers = response.headers["access-control-allow-headers"].split(", ")
     assert {"content-type", "authorization"} <= set(allowed_headers)
     assert response.headers["access-control-max-age"] == "86400"
@@ -261,7 +261,7 @@ def test_bad_regex_is_refused(settings):
 
 def test_config_defaults_are_django_cors_headers():
     config = CORSConfig()
-    assert config.allow_methods == ("DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT")
+    assert config.allow_methods == ("DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT", "QUERY")
     assert "x-csrftoken" in config.allow_headers
     assert config.preflight_max_age == 86400
     assert not config.enabled
