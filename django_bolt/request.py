@@ -492,7 +492,8 @@ class Request(RawRequest):
         """Django-Bolt's authentication context, or None when no auth class accepted.
 
         ``{"user_id", "is_staff", "is_superuser", "auth_backend", "auth_backend_index",
-        "auth_claims"}``; ``auth_claims`` holds the JWT claims (None for other backends).
+        "auth_claims", "permissions"}``; ``auth_claims`` holds the JWT claims (None for other
+        backends), ``permissions`` a list (empty when there are none).
         """
         try:
             return self._context
