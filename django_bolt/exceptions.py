@@ -8,9 +8,15 @@ import traceback
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import msgspec
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied, SuspiciousOperation
+from django.core.exceptions import (
+    BadRequest as DjangoBadRequest,
+    ImproperlyConfigured,
+    PermissionDenied,
+    SuspiciousOperation,
+)
 from django.db.utils import InterfaceError, OperationalError
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 
 from django_bolt._http.wire import encode_headers, json_response
 from django_bolt.server.contract import REASON_PHRASES
@@ -381,6 +387,8 @@ def is_client_error(exc: BaseException) -> bool:
         | Http404
         | PermissionDenied
         | SuspiciousOperation
+        | DjangoBadRequest
+        | MultiPartParserError
         | FileNotFoundError
         | ValidationException
         | msgspec.ValidationError,
@@ -425,6 +433,9 @@ def _django_exception_response(exc: BaseException, debug: bool) -> WireResponse 
         return json_response(403, {"detail": _message_or(exc, "Permission denied")})
     if isinstance(exc, SuspiciousOperation):
         return _suspicious_response(exc, debug)
+    if isinstance(exc, DjangoBadRequest | MultiPartParserError):
+        # Django answers both 400 (a body it cannot parse, a request a view calls bad).
+        return json_response(400, {"detail": "Bad Request"})
     if isinstance(exc, FileNotFoundError):
         return json_response(404, {"detail": "Not Found"})
     if isinstance(exc, OperationalError | InterfaceError):

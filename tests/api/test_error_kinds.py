@@ -14,11 +14,13 @@ from typing import Any
 import msgspec
 import pytest
 from django.core.exceptions import (
+    BadRequest,
     DisallowedHost,
     RequestDataTooBig,
     SuspiciousFileOperation,
     SuspiciousOperation,
 )
+from django.http.multipartparser import MultiPartParserError
 
 from django_bolt import BoltAPI
 from django_bolt.error_handlers import BoltError, handle_exception
@@ -205,3 +207,17 @@ def test_validation_errors_kind_is_validation() -> None:
     assert error.errors == [
         {"loc": ["body", "x"], "msg": "Expected `int`, got `str`", "type": "validation_error"}
     ]
+
+
+# --- Django's BadRequest and MultiPartParserError ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [BadRequest("the view calls this bad"), MultiPartParserError("Invalid boundary")],
+    ids=lambda exc: type(exc).__name__,
+)
+def test_django_bad_request_exceptions_are_a_400(exc: Exception) -> None:
+    # Django answers both with 400; the message is not sent.
+    assert _get(exc) == (400, {"detail": "Bad Request"})
+    assert _kind_of(exc).kind == "bad_request"
