@@ -244,6 +244,18 @@ class RequestValidationError(HTTPException, ValidationException):
         # The request body the errors refer to, not a response body (see HTTPException).
         self.body = body
 
+    def __str__(self) -> str:
+        """Each error as ``loc.path: message``, joined by ``"; "`` (Django-Bolt's text)."""
+        return "; ".join(_error_text(item) for item in self.errors)
+
+
+def _error_text(item: Any) -> str:
+    """Return ``"body.email: Invalid email"`` for an error item; other values as they print."""
+    if not isinstance(item, dict) or "msg" not in item:
+        return str(item)
+    where = ".".join(str(part) for part in item.get("loc") or ())
+    return f"{where}: {item['msg']}" if where else str(item["msg"])
+
 
 class SerializerValidationError(RequestValidationError, ValueError):
     """A serializer's validators rejected its values: every error found, 422 when it reaches a

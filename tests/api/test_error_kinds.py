@@ -24,7 +24,12 @@ from django.http.multipartparser import MultiPartParserError
 
 from django_bolt import BoltAPI
 from django_bolt.error_handlers import BoltError, handle_exception
-from django_bolt.exceptions import ErrorList, NotFound, ValidationException
+from django_bolt.exceptions import (
+    ErrorList,
+    NotFound,
+    RequestValidationError,
+    ValidationException,
+)
 from django_bolt.responses import Response
 from django_bolt.testing import TestClient
 
@@ -221,3 +226,15 @@ def test_django_bad_request_exceptions_are_a_400(exc: Exception) -> None:
     # Django answers both with 400; the message is not sent.
     assert _get(exc) == (400, {"detail": "Bad Request"})
     assert _kind_of(exc).kind == "bad_request"
+
+
+def test_a_request_validation_error_reads_as_its_locations_and_messages() -> None:
+    # 0.13's ref/exceptions.md: str(exc) is "body.email: Invalid email; body.password: ...".
+    exc = RequestValidationError(
+        [
+            {"loc": ["body", "email"], "msg": "Invalid email", "type": "value_error"},
+            {"loc": ["query", "page", 0], "msg": "Too short", "type": "value_error"},
+            {"msg": "no location", "type": "value_error"},
+        ]
+    )
+    assert str(exc) == "body.email: Invalid email; query.page.0: Too short; no location"
