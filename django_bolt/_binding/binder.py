@@ -39,6 +39,7 @@ from django_bolt.concurrency import inline_verdict, run_in_pool
 from django_bolt.exceptions import (
     JSON_DECODE_ERRORS,
     RequestValidationError,
+    SerializerValidationError,
     body_errors,
     split_validation,
 )
@@ -371,7 +372,7 @@ class Binder:
                     kwargs = msgspec.convert(raw, self._typed, strict=False)
                 except msgspec.ValidationError as exc:
                     if not errors:
-                        errors.append(self._scalar_error(str(exc), raw))
+                        errors.extend(self._scalar_errors(exc, raw))
                     kwargs = {}
         else:
             kwargs = {}
@@ -433,6 +434,21 @@ class Binder:
                 kwargs[param.name] = infos if param.many else infos[0]
             else:
                 kwargs[param.name] = uploads if param.many else uploads[0]
+
+    def _scalar_errors(
+        self, exc: msgspec.ValidationError, raw: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Return the 422 items for the query, header, cookie, path and form values: one, or
+        each error of a Serializer group's validators, under the field's name in the request."""
+        cause = exc.__cause__
+        if isinstance(cause, SerializerValidationError):
+            _, loc, _ = split_validation(str(exc))
+            key = loc[0] if len(loc) == 1 else None
+            scalar = next((s for s in self._scalars if s.name == key), None)
+            if scalar is not None and scalar.group is not None:
+                wires = {name: wire for name, wire, _ in scalar.group_fields}
+                return [_under(item, scalar.source, wires) for item in cause.relative]
+        return [self._scalar_error(str(exc), raw)]
 
     def _scalar_error(self, message: str, raw: dict[str, Any]) -> dict[str, Any]:
         msg, loc, missing = split_validation(message)
@@ -561,3 +577,11 @@ def compile_binder(
     pool thread, within the same call.
     """
     return Binder(fn, path_names, methods, inline, pool_result)
+
+
+def _under(item: dict[str, Any], source: str, wires: dict[str, str]) -> dict[str, Any]:
+    """Return a serializer's error item located under ``source``, its field named as sent."""
+    loc = list(item.get("loc") or ())
+    if loc:
+        loc[0] = wires.get(str(loc[0]), loc[0])
+    return {**item, "loc": [source, *loc]}
