@@ -161,7 +161,9 @@ class BoltAPI(Router, Dispatcher):
         self._bridge: DjangoBridge | None = None
         self._static: StaticFiles | None = None
         self.exception_handlers: dict[type[BaseException], ExceptionHandler] = {}
-        self._mounts: list[tuple[str, BoltAPI]] = []
+        # (prefix, API, whether its routes take this API's trailing_slash): mount() says yes,
+        # the merge of discovered APIs (discovery.py) no, as in Django-Bolt 0.13.
+        self._mounts: list[tuple[str, BoltAPI, bool]] = []
         # mount_asgi() / mount_django(); compiled into _mount_table with the mounted APIs'.
         self._asgi_mounts: list[AsgiMount] = []
         self._mount_table: MountTable | None = None
@@ -212,7 +214,7 @@ class BoltAPI(Router, Dispatcher):
         if formatter is not None:
             self.error_formatter = formatter
         app.mounted = True
-        self._mounts.append((prefix, app))
+        self._mounts.append((prefix, app, True))
         self._changed()
 
     def mount_asgi(self, path: str, app: Any) -> None:
@@ -277,14 +279,17 @@ class BoltAPI(Router, Dispatcher):
         outer: tuple[Any, ...] = (),
         in_schema: bool = True,
         namespace: str | None = None,
+        slash: TrailingSlash | None = None,
     ) -> Iterator[tuple[RouteInfo, dict[type[BaseException], ExceptionHandler]]]:
         merged = {**handlers, **self.exception_handlers}
+        # A mounted API's routes take the mounting API's mode (``slash``), as 0.13's do.
+        mode = slash or self.trailing_slash
         # A mounted API without a namespace of its own reverses under the mounting API's.
         namespace = self.namespace or namespace
         if self.include_in_schema is not None:
             in_schema = self.include_in_schema
         for info in self.iter_routes():
-            info.path = normalize_path(join_paths(prefix, info.path), self.trailing_slash)
+            info.path = normalize_path(join_paths(prefix, info.path), mode)
             if outer:
                 info.middleware = (*outer, *info.middleware)
             # A route's own choice wins; otherwise the API that registered it decides.
@@ -296,18 +301,19 @@ class BoltAPI(Router, Dispatcher):
             yield info, merged
         # The mounting API's middleware wraps the mounted API's.
         around = (*outer, *self.middleware)
-        for mount_prefix, app in self._mounts:
+        for mount_prefix, app, inherits in self._mounts:
             yield from app._flatten(
                 join_paths(prefix, join_paths(self.prefix, mount_prefix)),
                 merged,
                 around,
                 in_schema,
                 namespace,
+                mode if inherits else None,
             )
 
     def _all_apis(self) -> Iterator[BoltAPI]:
         yield self
-        for _, app in self._mounts:
+        for _, app, _ in self._mounts:
             yield from app._all_apis()
 
     # --- assembly -------------------------------------------------------------------------------
@@ -346,7 +352,7 @@ class BoltAPI(Router, Dispatcher):
         # The serving API's mount paths are absolute; a mounted API's lie under its prefix.
         for mount in self._asgi_mounts:
             yield mount.under(outer) if outer else mount
-        for prefix, app in self._mounts:
+        for prefix, app, _ in self._mounts:
             yield from app._asgi_mounts_under(join_paths(outer, join_paths(self.prefix, prefix)))
 
     async def startup(self) -> None:

@@ -124,7 +124,7 @@ def discover_application(config: ServerConfig | None = None) -> Application:
         opted_out = any(api.django_fallthrough is False for api in apis)
         app = BoltAPI(trailing_slash="keep", django_fallthrough=False if opted_out else None)
         # Not mount(): these APIs stay top-level for the next discovery too.
-        app._mounts.extend(("", api) for api in apis)
+        app._mounts.extend(("", api, False) for api in apis)  # each keeps its trailing_slash
         app.error_formatter = _one_formatter(apis)
     if config is not None and config.no_admin:
         app.django_fallthrough = False
