@@ -62,8 +62,6 @@ _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 # Characters a URI may hold as they are (RFC 3986 reserved and unreserved, and ``%``): the request
 # target is quoted with them, as Django's iri_to_uri treats the rest of an absolute URL.
 _URI_SAFE: Final = "/#%[]=:;$&()+,!?*@'~"
-# Django's hosts when DEBUG is on and ALLOWED_HOSTS is empty (as middleware.hosts applies them).
-_DEBUG_HOSTS: Final = (".localhost", "127.0.0.1", "[::1]")
 # Held here: compiled code would look ``json`` then ``decode`` up on the module at every call.
 _JSON_DECODE: Final = msgspec.json.decode
 
@@ -645,9 +643,7 @@ def _forwarded_host_allowed() -> tuple[str, ...] | None:
     config = framework_config()
     if not config.configured or not getattr(django_settings, "USE_X_FORWARDED_HOST", False):
         return None
-    if not config.allowed_hosts and config.debug:
-        return _DEBUG_HOSTS
-    return config.allowed_hosts
+    return config.hosts_in_force
 
 
 def _checked_host(host: str, allowed: tuple[str, ...]) -> str:

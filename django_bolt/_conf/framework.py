@@ -20,7 +20,17 @@ from django_bolt.server.config import MIB
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ("DEFAULT_COMPRESSION", "DEFAULT_CONFIG", "SETTINGS_TABLE", "FrameworkConfig", "Setting")
+__all__ = (
+    "DEBUG_ALLOWED_HOSTS",
+    "DEFAULT_COMPRESSION",
+    "DEFAULT_CONFIG",
+    "SETTINGS_TABLE",
+    "FrameworkConfig",
+    "Setting",
+)
+
+# What Django allows when DEBUG is on and ALLOWED_HOSTS is empty (HttpRequest.get_host).
+DEBUG_ALLOWED_HOSTS: Final = (".localhost", "127.0.0.1", "[::1]")
 
 
 class _DefaultCompression:
@@ -403,6 +413,14 @@ class FrameworkConfig:
     # Not a setting: False when Django's settings were not configured (a bare BoltAPI in a
     # script or test), where every field keeps its default and nothing Django-only is set up.
     configured: bool = False
+
+    @property
+    def hosts_in_force(self) -> tuple[str, ...]:
+        """``ALLOWED_HOSTS`` as Django applies it: with DEBUG on, an empty list is
+        :data:`DEBUG_ALLOWED_HOSTS`."""
+        if not self.allowed_hosts and self.debug:
+            return DEBUG_ALLOWED_HOSTS
+        return self.allowed_hosts
 
 
 SETTINGS_TABLE: Final[tuple[tuple[dataclasses.Field[Any], Setting], ...]] = tuple(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Final
 
 from django.http.request import split_domain_port, validate_host
 
+from django_bolt._conf.framework import DEBUG_ALLOWED_HOSTS
 from django_bolt._http.wire import CT_JSON, WireResponse
 from django_bolt.conf import FrameworkConfig, as_framework_config
 
@@ -20,9 +21,6 @@ if TYPE_CHECKING:
     from django_bolt.request import Request
 
 __all__ = ("DEBUG_ALLOWED_HOSTS", "HostValidator", "build_host_validator")
-
-# What Django allows when DEBUG is on and ALLOWED_HOSTS is empty (HttpRequest.get_host).
-DEBUG_ALLOWED_HOSTS: Final = (".localhost", "127.0.0.1", "[::1]")
 
 _HOST: Final = b"host"
 _INVALID_BODY: Final = b'{"detail":"Invalid HTTP_HOST header"}'
@@ -87,9 +85,7 @@ def build_host_validator(
     current = as_framework_config(config)
     if not current.configured:
         return None
-    allowed = list(current.allowed_hosts)
-    if not allowed and current.debug:
-        allowed = list(DEBUG_ALLOWED_HOSTS)
+    allowed = list(current.hosts_in_force)
     if "*" in allowed:
         return None
     return HostValidator(allowed)
