@@ -31,7 +31,7 @@ LAYERS: Final = [
     " concurrency",
     # The request, its parameters, its session and database, the bridge to Django's views.
     "request types _binding datastructures _django serializers",
-    "responses shortcuts pagination decorators error_handlers",
+    "responses results shortcuts pagination decorators error_handlers",
     "middleware auth jwt_revocation views health mounts logging",
     # Declaring, compiling and dispatching routes.
     "routing router _dispatch websocket",

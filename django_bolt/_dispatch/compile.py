@@ -33,7 +33,7 @@ from django_bolt.middleware.compression import is_no_compress
 from django_bolt.middleware.django import route_callee
 from django_bolt.middleware.pipeline import route_pipeline
 from django_bolt.middleware.rate_limit import RateLimiter, build_store
-from django_bolt.responses import build_result_converter
+from django_bolt.results import build_result_converter
 from django_bolt.router import declared_model
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ from django_bolt.exceptions import (
     is_client_error,
     response_for_exception,
 )
-from django_bolt.responses import build_result_converter
+from django_bolt.results import build_result_converter
 
 if TYPE_CHECKING:
     from django_bolt._dispatch.compile import ExceptionHandler

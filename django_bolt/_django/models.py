@@ -2,7 +2,7 @@
 
 A handler may return a model instance, a list of them or a QuerySet when its route declares a
 ``msgspec.Struct`` (a ``Serializer`` is one), ``list[...]`` of one, or no response type. The
-route's converter (``responses.build_result_converter``) sees such a value only on its slow
+route's converter (``results.build_result_converter``) sees such a value only on its slow
 path, after dicts, lists and the declared Struct, and hands it to the route's
 :class:`ModelResults`, built once at compile time. The rows are read in the pool of ``def``
 handlers (:func:`~django_bolt.concurrency.run_in_pool`): the ORM refuses to run on a thread

@@ -93,7 +93,7 @@ class JsonConverter:
 
     A ``dict`` or ``list`` result of a route that validates nothing is sent as JSON as it is,
     here; any other result (and one msgspec cannot encode) goes to ``other``, the converter
-    ``responses.build_result_converter`` made for the route, which decides as before. Called
+    ``results.build_result_converter`` made for the route, which decides as before. Called
     from the compiled lane (``_dispatch/lane.py``), it costs no interpreted frame.
     """
 

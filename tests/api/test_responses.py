@@ -352,7 +352,7 @@ def test_sse_headers(client):
     ],
 )
 def test_which_return_annotations_are_checked(annotation, checked):
-    from django_bolt.responses import _needs_validation
+    from django_bolt.results import _needs_validation
 
     assert _needs_validation(annotation) is checked
 
