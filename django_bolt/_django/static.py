@@ -60,6 +60,8 @@ CACHE_HASHED: Final = b"public, max-age=31536000, immutable"
 # Any other name may be replaced in place (a new collectstatic, an uploaded file saved again):
 # caches keep it but ask every time, which costs a 304 when nothing changed.
 CACHE_REVALIDATE: Final = b"public, max-age=0, must-revalidate"
+# An upload's URL is often its only guard: a shared cache must not keep it for another user.
+CACHE_REVALIDATE_PRIVATE: Final = b"private, max-age=0, must-revalidate"
 
 # ManifestStaticFilesStorage.hashed_name(): "<root>.<md5[:12]><ext>", ext possibly empty.
 _HASHED_NAME: Final = re.compile(r"\.[0-9a-f]{12}(?:\.[^./]+)?\Z")
@@ -70,6 +72,7 @@ _ACCEPT_CACHE_MAX: Final = 256
 _TEXT_LIKE: Final = frozenset({"application/javascript", "application/json"})
 
 _NOT_FOUND: Final = b'{"detail":"Not Found"}'
+_BAD_REQUEST: Final = b'{"detail":"Bad Request"}'
 _NOSNIFF: Final = (b"x-content-type-options", b"nosniff")
 # Uploads of these types could run script on this origin if a browser rendered them.
 _SCRIPT_BEARING: Final = frozenset(
@@ -82,8 +85,9 @@ _SCRIPT_BEARING: Final = frozenset(
 _VARY: Final = (b"vary", b"accept-encoding")
 
 
-def _not_found() -> WireResponse:
-    return WireResponse(404, [CT_JSON], _NOT_FOUND)
+def _refusal(status: int) -> WireResponse:
+    """Return the file server's own 400 or 404, with ``nosniff`` as on all its answers."""
+    return WireResponse(status, [CT_JSON, _NOSNIFF], _BAD_REQUEST if status == 400 else _NOT_FOUND)
 
 
 @functools.lru_cache(maxsize=256)
@@ -138,14 +142,13 @@ def _accepted_codings(header: str | None) -> frozenset[bytes]:
     return result
 
 
-def _hidden(name: str) -> bool:
-    """Return whether a component of ``name`` starts with a dot (``.env``, ``.git/config``)."""
-    return any(segment.startswith(".") for segment in name.split("/"))
+class _Traversal(Exception):
+    """A ``.`` or ``..`` segment: an attempt to leave the directory, answered 400."""
 
 
 def _safe_relative(rest: str) -> str | None:
-    """Return the decoded relative name for the raw path after the prefix; None if it could
-    escape."""
+    """Return the decoded relative name for the raw path after the prefix; None if it names no
+    file that may be served; raise :class:`_Traversal` for a dot segment."""
     try:
         if "%" in rest:
             name = unquote_to_bytes(rest).decode("utf-8")
@@ -156,8 +159,11 @@ def _safe_relative(rest: str) -> str | None:
     if not name or name[0] == "/" or "\\" in name or "\x00" in name:
         return None
     for segment in name.split("/"):
-        # "" (a "//" or a trailing "/") would make os.path.join restart or name a directory.
-        if segment in ("", ".", ".."):
+        if segment in (".", ".."):
+            raise _Traversal(name)
+        # "" (a "//" or a trailing "/") would make os.path.join restart or name a directory;
+        # a dotfile (".env", ".git/config") is never served, as nginx and Apache refuse them.
+        if not segment or segment[0] == ".":
             return None
     return name
 
@@ -165,13 +171,14 @@ def _safe_relative(rest: str) -> str | None:
 class FileMount:
     """One URL prefix served from one directory.
 
-    A media mount (``media=True``: ``MEDIA_ROOT``, user uploads) is stricter: a name with a
-    component that starts with a dot (``.env``, ``.git/config``) is a 404, a file whose type can
-    carry script (HTML, SVG, XML, JavaScript, WebAssembly) is sent as a download
+    A name with a component that starts with a dot (``.env``, ``.git/config``) is a 404, a ``.``
+    or ``..`` segment a 400, and every answer carries ``X-Content-Type-Options: nosniff``. A
+    media mount (``media=True``: ``MEDIA_ROOT``, user uploads) is stricter: a file whose type
+    can carry script (HTML, SVG, XML, JavaScript, WebAssembly) is sent as a download
     (``application/octet-stream``, ``Content-Disposition: attachment``) so a browser never runs
-    it on this origin, and every answer carries ``X-Content-Type-Options: nosniff``.
-    ``max_age`` (``BOLT_STATIC_MAX_AGE`` / ``BOLT_MEDIA_MAX_AGE``) sets the ``Cache-Control`` of
-    names that are not hashed: ``public`` for static files, ``private`` for media.
+    it on this origin. ``max_age`` (``BOLT_STATIC_MAX_AGE`` / ``BOLT_MEDIA_MAX_AGE``) sets the
+    ``Cache-Control`` of names that are not hashed; it is ``public`` for static files,
+    ``private`` for media.
     ``extra_roots`` (``STATICFILES_DIRS``, as ``(prefix, directory)`` pairs) are looked in, in
     order, for a name ``root`` does not hold; each one keeps its own files in (no symlink out).
     """
@@ -204,7 +211,7 @@ class FileMount:
         self.hashed_names = hashed_names
         self.media = media
         if max_age is None:
-            self.cache_control = CACHE_REVALIDATE
+            self.cache_control = CACHE_REVALIDATE_PRIVATE if media else CACHE_REVALIDATE
         else:
             scope = b"private" if media else b"public"
             self.cache_control = b"%s, max-age=%d" % (scope, max_age)
@@ -243,13 +250,16 @@ class FileMount:
     def serve(self, request: Request, rest: str) -> WireResponse | None:
         """Return the answer for the raw path ``rest`` below the prefix; None: not here, ask
         Django."""
-        name = _safe_relative(rest)
-        if name is None or (self.media and _hidden(name)):
-            return self._refused()
+        try:
+            name = _safe_relative(rest)
+        except _Traversal:
+            return _refusal(400)
+        if name is None:
+            return _refusal(404)
         try:
             found = self._find(name)
         except LookupError:
-            return self._refused()
+            return _refusal(404)
         if found is None:
             return None
         root, real, info = found
@@ -272,12 +282,6 @@ class FileMount:
                 headers.append((b"content-encoding", coding))
         return file_wire(served, served_info, 200, headers).finish(request)
 
-    def _refused(self) -> WireResponse:
-        response = _not_found()
-        if self.media:
-            response.raw_headers.append(_NOSNIFF)
-        return response
-
     def _headers(self, name: str, *, collected: bool) -> list[tuple[bytes, bytes]]:
         """Return the content type and caching fields of the file ``name`` (media: disarmed).
 
@@ -290,7 +294,7 @@ class FileMount:
         else:
             cache = self.cache_control
         if not self.media:
-            return [(b"content-type", _content_type(ext)), (b"cache-control", cache)]
+            return [(b"content-type", _content_type(ext)), (b"cache-control", cache), _NOSNIFF]
         headers = [(b"cache-control", cache), _NOSNIFF]
         if ext[1:] in _SCRIPT_BEARING:
             headers.append((b"content-type", b"application/octet-stream"))

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 __all__ = ("FileWire", "configure_allowed_paths", "file_wire", "open_file_response")
 
 # RFC 9110 section 15.4.5: a 304 repeats the fields a 200 would have carried that caches use.
-_KEPT_ON_304: Final = frozenset({b"cache-control", b"content-location", b"expires", b"vary"})
+_KEPT_ON_304: Final = frozenset(
+    {b"cache-control", b"content-location", b"expires", b"vary", b"x-content-type-options"}
+)
 # Small files are read in one go on the loop thread (one syscall, cheaper than a thread hop);
 # larger ones are streamed in chunks read by the pool, so a slow disk never stalls the loop.
 INLINE_READ_MAX_BYTES: Final = 64 * 1024

@@ -28,6 +28,8 @@ BIG = bytes(range(256)) * (2 * INLINE_READ_MAX_BYTES // 256 + 3)
 HAS_BROTLI = importlib.util.find_spec("brotli") is not None
 IDENTITY = {"accept-encoding": "identity"}
 REVALIDATE = "public, max-age=0, must-revalidate"
+REVALIDATE_PRIVATE = "private, max-age=0, must-revalidate"
+BAD_REQUEST = {"detail": "Bad Request"}
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
@@ -59,6 +61,10 @@ def roots(tmp_path: Path, settings: Any) -> Path:
     (static / "css" / "leak.css.br").symlink_to(tmp_path / "secret.txt")
     (static / "alias.css").symlink_to(static / "css" / "plain.css")
     (media / "upload.txt").write_bytes(b"uploaded")
+    (static / ".env").write_bytes(b"SECRET=static-env")
+    (static / ".git").mkdir()
+    (static / ".git" / "config").write_bytes(b"SECRET=git")
+    (static / "css" / ".hidden.css").write_bytes(b"SECRET=hidden")
     (media / "photo.0123456789ab.jpg").write_bytes(b"\xff\xd8jpeg")
     settings.DEBUG = False
     settings.STATIC_URL = "/static/"
@@ -106,7 +112,8 @@ def test_media_file_is_served(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.content == b"uploaded"
     assert response.headers["content-type"] == "text/plain; charset=utf-8"
-    assert response.headers["cache-control"] == REVALIDATE
+    assert response.headers["cache-control"] == REVALIDATE_PRIVATE
+    assert response.headers["x-content-type-options"] == "nosniff"
 
 
 def test_if_none_match_gives_304(client: TestClient) -> None:
@@ -227,7 +234,7 @@ def test_compressed_file_asked_for_by_name(client: TestClient) -> None:
         ("/static/app.0123456789ab.js", IMMUTABLE),
         ("/static/listed-v2.js", IMMUTABLE),
         ("/static/css/plain.css", REVALIDATE),
-        ("/media/photo.0123456789ab.jpg", REVALIDATE),
+        ("/media/photo.0123456789ab.jpg", REVALIDATE_PRIVATE),
     ],
 )
 def test_cache_control_hashed_and_not(client: TestClient, path: str, policy: str) -> None:
@@ -242,24 +249,35 @@ def test_symlink_inside_the_root_is_followed(client: TestClient) -> None:
     assert response.content == b"p{}"
 
 
-TRAVERSALS = [
+DOT_SEGMENTS = [
     "/static/%2e%2e/secret.txt",
     "/static/%2E%2E/secret.txt",
     "/static/css/%2e%2e/%2e%2e/secret.txt",
     "/static/css/..%2f..%2fsecret.txt",
+    "/static/%2e/css/plain.css",
+    "/media/%2e%2e/secret.txt",
+    "/media/%2e%2e/static/css/plain.css",
+]
+TRAVERSALS = [
     "/static/..%5csecret.txt",
     "/static/css%5c..%5c..%5csecret.txt",
     "/static/css\\..\\..\\secret.txt",
     "/static/%2fetc%2fpasswd",
     "/static//etc/passwd",
-    "/static/%2e/css/plain.css",
     "/static/css/plain.css%00",
     "/static/css/plain.css%00.png",
     "/static/%ff%fe.css",
     "/static/leak.txt",
-    "/media/%2e%2e/secret.txt",
-    "/media/%2e%2e/static/css/plain.css",
 ]
+
+
+@pytest.mark.parametrize("path", DOT_SEGMENTS)
+def test_dot_segments_are_400(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 400
+    assert response.json() == BAD_REQUEST
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert b"SECRET" not in response.content
 
 
 @pytest.mark.parametrize("path", TRAVERSALS)
@@ -268,6 +286,38 @@ def test_traversal_is_404(client: TestClient, path: str) -> None:
     assert response.status_code == 404
     assert response.json() == NOT_FOUND
     assert b"SECRET" not in response.content
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/.env",
+        "/static/.git/config",
+        "/static/css/.hidden.css",
+        "/static/%2eenv",
+        "/static/%2egit%2fconfig",
+        "/static/css%5c.hidden.css",
+    ],
+)
+def test_static_dotfiles_are_404(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.json() == NOT_FOUND
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert b"SECRET" not in response.content
+
+
+@pytest.mark.parametrize(
+    "path", ["/static/css/plain.css", "/static/app.0123456789ab.js", "/static/css/site.css"]
+)
+def test_static_answers_carry_nosniff(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["x-content-type-options"] == "nosniff"
+    etag = response.headers["etag"]
+    again = client.get(path, headers={"if-none-match": etag})
+    assert again.status_code == 304
+    assert again.headers["x-content-type-options"] == "nosniff"
 
 
 def _raw_get(api: BoltAPI, target: bytes) -> Any:
@@ -281,19 +331,21 @@ def _raw_get(api: BoltAPI, target: bytes) -> Any:
 
 
 @pytest.mark.parametrize(
-    "target",
+    ("target", "status", "body"),
     [
-        b"/static/../secret.txt",
-        b"/static/css/../../secret.txt",
-        b"/static/./css/plain.css",
-        b"/media/../secret.txt",
-        b"/static/css/\x00plain.css",
+        (b"/static/../secret.txt", 400, BAD_REQUEST),
+        (b"/static/css/../../secret.txt", 400, BAD_REQUEST),
+        (b"/static/./css/plain.css", 400, BAD_REQUEST),
+        (b"/media/../secret.txt", 400, BAD_REQUEST),
+        (b"/static/css/\x00plain.css", 404, NOT_FOUND),
     ],
 )
-def test_literal_dot_segments_are_404(roots: Path, target: bytes) -> None:
+def test_literal_dot_segments_are_400(
+    roots: Path, target: bytes, status: int, body: dict[str, str]
+) -> None:
     response = _raw_get(BoltAPI(django_fallthrough=False), target)
-    assert response.status_code == 404
-    assert json.loads(response.body) == NOT_FOUND
+    assert response.status_code == status
+    assert json.loads(response.body) == body
 
 
 @pytest.mark.parametrize("path", ["/static/empty-dir", "/static/empty-dir/", "/static/css"])

@@ -177,7 +177,11 @@ def test_staticfiles_dirs_without_static_root(static_tree: Path, settings: Any) 
 def test_nothing_outside_a_staticfiles_dir_is_reachable(path: str) -> None:
     with _static_client() as client:
         response = client.get(path)
-    assert response.status_code == 404
+    # 0.13: a ".." segment is a 400; anything else that names no file a 404. (The client takes
+    # literal "/../" out before sending, as browsers do.)
+    assert response.status_code == (
+        400 if "%2e%2e" in path.lower() or "..%2f" in path.lower() else 404
+    )
     assert b"TOP-SECRET" not in response.content
 
 
