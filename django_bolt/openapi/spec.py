@@ -308,6 +308,8 @@ class PathItem(SpecObject):
     trace: Operation | None = None
     servers: list[Server] | None = None
     parameters: list[Parameter | Reference] | None = None
+    # Last, so that positional arguments keep their meaning: the OpenAPI 3.2 draft's QUERY.
+    query: Operation | None = None
 
 
 @dataclasses.dataclass
