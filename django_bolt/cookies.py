@@ -112,34 +112,39 @@ def format_set_cookie(
             f"cookie {name!r} not set: {exc} (a name is letters, digits and !#$%&'*+-.^_`|~: "
             "and not an attribute's name)"
         ) from None
+    # 0.13's order (its documented "session=abc123; Max-Age=3600; Path=/; Secure; HttpOnly;
+    # SameSite=Strict"), with Expires after Max-Age and Domain before Path, where the docs
+    # show neither. Morsel would sort the attributes by name.
+    parts = [f"{name}={coded}"]
     if max_age is not None:
         try:
-            morsel["max-age"] = str(int(max_age))
+            parts.append(f"Max-Age={int(max_age)}")
         except (TypeError, ValueError):
             raise InvalidCookie(
                 f"cookie {name!r} not set: max_age {max_age!r} is not a whole number of seconds"
             ) from None
     if expires is not None:
-        morsel["expires"] = (
+        date = (
             format_datetime(expires, usegmt=True)
             if isinstance(expires, datetime)
             else _checked(name, "expires", str(expires), _ATTRIBUTE, _PRINTABLE_NO_SEMICOLON)
         )
-    morsel["path"] = _checked(name, "path", path, _ATTRIBUTE, _PRINTABLE_NO_SEMICOLON)
+        parts.append(f"Expires={date}")
     if domain:
-        morsel["domain"] = _checked(name, "domain", domain, _DOMAIN, _HOST_NAME)
+        parts.append(f"Domain={_checked(name, 'domain', domain, _DOMAIN, _HOST_NAME)}")
+    parts.append(f"Path={_checked(name, 'path', path, _ATTRIBUTE, _PRINTABLE_NO_SEMICOLON)}")
     if secure:
-        morsel["secure"] = True
+        parts.append("Secure")
     if httponly:
-        morsel["httponly"] = True
+        parts.append("HttpOnly")
     if samesite:
         policy = _SAMESITE.get(samesite.lower()) if isinstance(samesite, str) else None
         if policy is None:
             raise InvalidCookie(
                 f"cookie {name!r} not set: samesite {samesite!r} is not Strict, Lax or None"
             )
-        morsel["samesite"] = policy
-    return morsel.OutputString()
+        parts.append(f"SameSite={policy}")
+    return "; ".join(parts)
 
 
 @dataclass(slots=True)

@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import msgspec
 from django.conf import settings as django_settings
-from django.http import HttpResponseBase
-from django.views.debug import ExceptionReporter
+from django.http import HttpRequest, HttpResponseBase
+from django.views.debug import get_exception_reporter_class
 
 from django_bolt._django.convert import django_headers
 from django_bolt._http.wire import WireResponse, json_response
 from django_bolt.exceptions import (
+    AuthRefusal,
     HTTPException,
     RequestValidationError,
     ResponseValidationError,
@@ -46,6 +47,7 @@ __all__ = (
     "BoltError",
     "ProblemDetails",
     "apply_formatter",
+    "debug_page",
     "error_from_exception",
     "error_from_response",
     "error_schema",
@@ -61,6 +63,7 @@ __all__ = (
     "response_validation_error_handler",
     "serialize_django_response",
     "server_error_body",
+    "shows_debug_page",
 )
 
 logger: Final = logging.getLogger("django_bolt")
@@ -80,6 +83,7 @@ _KINDS: Final = {
 _NOT_WORD: Final = re.compile(r"[^a-z0-9]+")
 _PROBLEM_JSON: Final = "application/problem+json"
 _STANDARD_MEMBERS: Final = frozenset({"type", "title", "status", "detail", "instance", "errors"})
+_HTML_HEADERS: Final = [(b"content-type", b"text/html; charset=utf-8")]
 
 
 @dataclass(slots=True)
@@ -91,7 +95,10 @@ class BoltError:
     errors (``loc``, ``msg``, ``type``, sometimes ``ctx``); ``headers`` those the response needs
     (``WWW-Authenticate``, ``Retry-After``), added to the formatter's response unless it sets
     them; ``extra`` an ``HTTPException``'s ``extra`` (or ``{"retry_after": n}`` for a rate
-    limit); ``exception`` the exception, or None for an error no exception raised (a 404).
+    limit); ``exception`` the exception, or None for an error 0.13 makes in its core: no
+    route (404), a method the path does not serve (405), a rate limit (429), a refused
+    ``Host``, a refusal of the route's auth or guards (401, 403), an error the server answers
+    itself (a 413 before the body).
     """
 
     status: int
@@ -145,7 +152,8 @@ def error_from_exception(exc: BaseException, default: WireResponse) -> BoltError
             detail,
             headers=dict(exc.headers),
             extra=_as_extra(exc.extra),
-            exception=exc,
+            # A refusal of auth or guards is one of 0.13's core: no exception to show.
+            exception=None if isinstance(exc, AuthRefusal) else exc,
         )
     if isinstance(exc, ResponseValidationError):
         errors = list(exc.errors)
@@ -351,20 +359,53 @@ def response_validation_error_handler(exc: ResponseValidationError) -> ErrorTupl
     return _as_tuple(response_for_exception(exc, False))
 
 
+def shows_debug_page(exc: BaseException, status: int) -> bool:
+    """Whether ``exc``, answered with ``status``, gets Django's debug page when ``DEBUG`` is on.
+
+    Only an unexpected server error does: an ``HTTPException`` (even a 500) is a planned
+    answer, a response validation error has its own 500, and a mapped exception (a 400 for a
+    ``SuspiciousOperation``, a 503 for a database that is down) keeps its status and body.
+    """
+    return status == 500 and not isinstance(exc, HTTPException | ResponseValidationError)
+
+
+def debug_page(exc: BaseException, request: HttpRequest | None = None) -> WireResponse | None:
+    """Return Django's technical 500 page for ``exc`` (HTML), or None when it cannot be built.
+
+    ``request`` fills the page's request section; the reporter is the one Django would use
+    (``DEFAULT_EXCEPTION_REPORTER``, or the request's ``exception_reporter_class``), with its
+    filter for sensitive settings and POST values. A request the reporter cannot read is left
+    out rather than losing the page; nothing here raises.
+    """
+    try:
+        reporter_class = get_exception_reporter_class(request)
+        reporter = reporter_class(request, type(exc), exc, exc.__traceback__)
+        html = str(reporter.get_traceback_html())
+    except Exception:
+        if request is not None:
+            return debug_page(exc, None)
+        logger.exception("Django's debug page could not be built; the JSON 500 is sent")
+        return None
+    return WireResponse(500, list(_HTML_HEADERS), html.encode("utf-8"))
+
+
 def generic_exception_handler(
     exc: Exception, debug: bool = False, request: Any = None
 ) -> ErrorTuple:
-    """Return the 500 of an unexpected exception (logged): Django's debug page when ``debug``."""
+    """Return the 500 of an unexpected exception (logged): Django's debug page when ``debug``
+    (with its request section when ``request`` is a Django ``HttpRequest``)."""
     if not debug:
         return _as_tuple(response_for_exception(exc, False))
     logger.error("Unhandled exception", exc_info=exc)
-    try:
-        reporter = ExceptionReporter(None, type(exc), exc, exc.__traceback__)
-        html = reporter.get_traceback_html()
-    except Exception:
+    return _debug_tuple(exc, request)
+
+
+def _debug_tuple(exc: Exception, request: Any) -> ErrorTuple:
+    page = debug_page(exc, request if isinstance(request, HttpRequest) else None)
+    if page is None:
         lines = traceback.format_exception(exc)
         return format_error_response(500, f"{type(exc).__name__}: {exc}", extra=lines)
-    return 500, [("content-type", "text/html; charset=utf-8")], html.encode("utf-8")
+    return _as_tuple(page)
 
 
 def handle_exception(exc: Exception, debug: bool | None = None, request: Any = None) -> ErrorTuple:
@@ -376,8 +417,8 @@ def handle_exception(exc: Exception, debug: bool | None = None, request: Any = N
     # The rest as a request would get it: SuspiciousOperation 400 (logged to django.security.*),
     # FileNotFoundError and Http404 404, PermissionDenied 403, other validation errors 422.
     response = response_for_exception(exc, debug)
-    if response.status_code == 500 and debug and not isinstance(exc, ResponseValidationError):
-        return generic_exception_handler(exc, True, request)
+    if debug and shows_debug_page(exc, response.status_code):
+        return _debug_tuple(exc, request)  # response_for_exception has logged it
     return _as_tuple(response)
 
 

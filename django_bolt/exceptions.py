@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     "JSON_DECODE_ERRORS",
+    "AuthRefusal",
     "BadGateway",
     "BadRequest",
     "ClientException",
@@ -115,6 +116,15 @@ class HTTPException(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status_code={self.status_code}, detail={self.detail!r})"
+
+
+class AuthRefusal(HTTPException):
+    """The 401 or 403 with which a route's auth and guards refuse a request.
+
+    Django-Bolt 0.13 makes this answer in its core, with no Python exception: an error
+    formatter gets ``error.exception`` None for it, while the ``HTTPException`` a handler
+    raises is passed on. Exception handlers registered for ``HTTPException`` still see it.
+    """
 
 
 class _FixedStatus(HTTPException):

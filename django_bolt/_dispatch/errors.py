@@ -2,7 +2,8 @@
 
 The API's exception handlers answer first (the nearest class in the exception's MRO wins);
 anything they leave is :func:`django_bolt.exceptions.response_for_exception`'s, after Django's
-``got_request_exception`` signal for a server error. Nothing here raises.
+``got_request_exception`` signal for a server error. In ``DEBUG``, an unexpected 500 of an API
+without an error formatter is Django's technical 500 page instead. Nothing here raises.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ from django.core.handlers.wsgi import WSGIRequest
 from django.core.signals import got_request_exception
 
 from django_bolt._django.bridge import _environ
-from django_bolt.error_handlers import apply_formatter, error_from_exception
+from django_bolt.error_handlers import (
+    apply_formatter,
+    debug_page,
+    error_from_exception,
+    shows_debug_page,
+)
 from django_bolt.exceptions import (
     HTTPException,
     RequestValidationError,
@@ -64,12 +70,33 @@ async def error_response(
             await send_got_request_exception(request)
         _report(exc, hook)
         default = response_for_exception(exc, debug)
-        if formatter is None or _keeps_its_body(exc):
+        if formatter is None:
+            return _debug_page(exc, request, default) if debug else default
+        if _keeps_its_body(exc):
             return default
         return apply_formatter(formatter, error_from_exception(exc, default), request, default)
     except Exception as second:
         _report(second, hook)
-        return response_for_exception(second, debug)
+        default = response_for_exception(second, debug)
+        return _debug_page(second, request, default) if debug and formatter is None else default
+
+
+def _debug_page(exc: Exception, request: Request, default: WireResponse) -> WireResponse:
+    """Return Django's debug page for an unexpected 500 in ``DEBUG``, else ``default``.
+
+    With an error formatter there is no page: the formatter writes the body (and can read
+    ``error.exception``). The page's request section shows the request as Django sees it;
+    when that request cannot be built the page goes without it, and when no page can be
+    built ``default`` (the JSON 500 with its traceback) is sent.
+    """
+    if not shows_debug_page(exc, default.status_code):
+        return default
+    try:
+        django_request = _as_django_request(request)
+    except Exception:
+        django_request = None
+    page = debug_page(exc, django_request)
+    return default if page is None else page
 
 
 def _keeps_its_body(exc: Exception) -> bool:

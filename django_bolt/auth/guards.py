@@ -22,7 +22,7 @@ from django_bolt.auth.base import AUTH_REQUIRED, AuthenticationFailed, TokenUser
 from django_bolt.auth.users import ClaimsUser
 from django_bolt.concurrency import run_in_pool
 from django_bolt.conf import framework_config
-from django_bolt.exceptions import HTTPException
+from django_bolt.exceptions import AuthRefusal
 
 __all__ = (
     "AllowAny",
@@ -470,13 +470,13 @@ def compile_gate(backends: Sequence[Any], guards: Sequence[Any]) -> Gate | None:
             raise TypeError(f"{backend!r} is not an auth class (it needs authenticate(request))")
     challenge = _challenge(backends)
 
-    def refuse(request: Any, guard: BasePermission, failure: str | None) -> HTTPException:
+    def refuse(request: Any, guard: BasePermission, failure: str | None) -> AuthRefusal:
         if request.user.is_authenticated:
-            return HTTPException(403, guard.message or PERMISSION_DENIED)
+            return AuthRefusal(403, guard.message or PERMISSION_DENIED)
         detail = failure or guard.anonymous_message
         if detail is None:
             detail = guard.message if guard.message != PERMISSION_DENIED else AUTH_REQUIRED
-        return HTTPException(401, detail, challenge)
+        return AuthRefusal(401, detail, challenge)
 
     n_checks = len(checks)
     backends, contexts = _session_last(backends)

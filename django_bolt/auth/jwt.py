@@ -31,7 +31,7 @@ from django_bolt.auth.jwks import RemoteKeys, check_fetch_url
 from django_bolt.auth.users import ClaimsUser, default_get_user_sync
 from django_bolt.concurrency import run_in_pool
 from django_bolt.conf import framework_config
-from django_bolt.exceptions import ConfigurationError, HTTPException
+from django_bolt.exceptions import AuthRefusal, ConfigurationError
 from django_bolt.server.contract import find_header
 
 __all__ = (
@@ -441,7 +441,7 @@ class JWTAuthentication(BaseAuthentication):
         """CSRF for a cookie token, then revocation: every request, cache hit or not."""
         if self._cookie_csrf and cross_site_unsafe(request):
             # The cookie was good, so this is the user's browser acting for another site.
-            raise HTTPException(403, CSRF_FAILED)
+            raise AuthRefusal(403, CSRF_FAILED)
         revoked = self._revoked
         if revoked is not None:
             # require_jti (implied by revocation) has checked that jti is a non-empty string.

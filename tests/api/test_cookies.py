@@ -182,4 +182,49 @@ def test_the_session_cookie_follows_the_same_rules(
     settings.SESSION_COOKIE_PATH = "/app"
     with TestClient(session_api()) as client:
         cookie = client.post("/remember").headers["set-cookie"]
-    assert cookie.startswith("sessionid=") and "; Path=/app; SameSite=Lax" in cookie
+    assert cookie.startswith("sessionid=") and "; Path=/app; HttpOnly; SameSite=Lax" in cookie
+
+
+def test_attributes_follow_the_order_of_0_13() -> None:
+    # topics/responses.md, "Using the Cookie class directly", word for word.
+    documented = Cookie(
+        name="session", value="abc123", max_age=3600, secure=True, httponly=True, samesite="Strict"
+    )
+    assert documented.to_header_value() == (
+        "session=abc123; Max-Age=3600; Path=/; Secure; HttpOnly; SameSite=Strict"
+    )
+    # The docs place neither Expires nor Domain: after Max-Age, and before Path.
+    every = Cookie(
+        "pref",
+        "a;b",
+        max_age=0,
+        expires="Thu, 01 Jan 1970 00:00:00 GMT",
+        path="/app",
+        domain="example.com",
+        secure=True,
+        httponly=True,
+        samesite="none",
+    )
+    assert every.to_header_value() == (
+        'pref="a\\073b"; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; '
+        "Domain=example.com; Path=/app; Secure; HttpOnly; SameSite=None"
+    )
+
+
+def test_a_response_writes_its_cookies_in_that_order() -> None:
+    api = BoltAPI()
+
+    @api.get("/login")
+    async def login() -> Response:
+        return (
+            Response({"ok": True})
+            .set_cookie("sid", "v", max_age=60, domain="example.com", secure=True, httponly=True)
+            .delete_cookie("old", path="/app")
+        )
+
+    with TestClient(api) as client:
+        written = client.get("/login").headers.get_list("set-cookie")
+    assert written == [
+        "sid=v; Max-Age=60; Domain=example.com; Path=/; Secure; HttpOnly; SameSite=Lax",
+        "old=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/app; SameSite=Lax",
+    ]

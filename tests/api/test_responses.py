@@ -234,7 +234,7 @@ def test_redirect_is_307(client):
 def test_set_and_delete_cookie(client):
     response = client.get("/cookies")
     set_cookies = response.headers.get_list("set-cookie")
-    assert set_cookies[0] == "session=abc; HttpOnly; Max-Age=60; Path=/; SameSite=Lax; Secure"
+    assert set_cookies[0] == "session=abc; Max-Age=60; Path=/; Secure; HttpOnly; SameSite=Lax"
     assert set_cookies[1].startswith("old=")
     assert "Max-Age=0" in set_cookies[1]
 

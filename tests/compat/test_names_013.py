@@ -26,7 +26,7 @@ def test_django_bolt_cookie_is_the_response_cookie_class():
     assert Cookie is CookieClass
     cookie = Cookie("session", "abc123", httponly=True, secure=True)
     assert isinstance(cookie, CookieClass)
-    assert cookie.to_header_value() == "session=abc123; HttpOnly; Path=/; SameSite=Lax; Secure"
+    assert cookie.to_header_value() == "session=abc123; Path=/; Secure; HttpOnly; SameSite=Lax"
     named = Cookie(name="theme", value="dark", samesite="Strict")
     assert (named.name, named.value, named.samesite) == ("theme", "dark", "Strict")
 
@@ -98,14 +98,14 @@ def test_make_delete_cookie_in_django_bolt_cookies():
     assert responses_make_delete_cookie is make_delete_cookie
     with TestClient(cookie_api()) as client:
         set_cookies = client.get("/write").headers.get_list("set-cookie")
-    assert set_cookies[0] == "session=abc; HttpOnly; Path=/; SameSite=Lax"
+    assert set_cookies[0] == "session=abc; Path=/; HttpOnly; SameSite=Lax"
     # A __Host-/__Secure- cookie is only dropped by a browser when the deletion says Secure.
     assert set_cookies[1] == (
-        "__Host-token=; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; "
-        "SameSite=Lax; Secure"
+        "__Host-token=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; Secure; "
+        "SameSite=Lax"
     )
     assert set_cookies[2] == (
-        "plain=; Domain=example.com; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; "
+        "plain=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Domain=example.com; "
         "Path=/app; SameSite=Lax"
     )
 
