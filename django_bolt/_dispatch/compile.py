@@ -26,13 +26,14 @@ from django_bolt._dispatch.table import PathTemplate, RouteTable
 from django_bolt._django.models import pool_reader
 from django_bolt._http.wire import WireResponse
 from django_bolt.auth.guards import compile_gate, resolve_entries
+from django_bolt.auth.session import check_session_route, is_session_backend
 from django_bolt.concurrency import is_inline_safe
 from django_bolt.error_handlers import apply_formatter, error_from_response
 from django_bolt.middleware.base import build_chain
 from django_bolt.middleware.compression import is_no_compress
-from django_bolt.middleware.django import route_callee
+from django_bolt.middleware.django import DjangoMiddleware, DjangoMiddlewareStack, route_callee
 from django_bolt.middleware.pipeline import route_pipeline
-from django_bolt.middleware.rate_limit import RateLimiter, build_store
+from django_bolt.middleware.rate_limit import RateLimiter, build_store, require_identity
 from django_bolt.results import build_result_converter
 from django_bolt.router import declared_model
 
@@ -50,6 +51,7 @@ __all__ = (
     "Endpoint",
     "ExceptionHandler",
     "Guard",
+    "check_route_auth",
     "compile_routes",
     "finish_response",
     "invoke",
@@ -155,10 +157,10 @@ def compile_routes(
             compress = None
         cors = None if pipeline.skips("cors") else config.cors_for(info.endpoint, pipeline.cors)
         # The most specific declaration wins: route, then router, then API, then settings.
-        gate = compile_gate(
-            resolve_entries(info.auth) if info.auth is not None else config.auth_default,
-            resolve_entries(info.guards) if info.guards is not None else config.guards_default,
-        )
+        backends = resolve_entries(info.auth) if info.auth is not None else config.auth_default
+        guards = resolve_entries(info.guards) if info.guards is not None else config.guards_default
+        check_route_auth(info, backends, guards, pipeline)
+        gate = compile_gate(backends, guards)
         view = info.endpoint
         info.endpoint = route_callee(view)
         if config.wrap is not None:
@@ -181,6 +183,28 @@ def compile_routes(
             table.add(method, template, endpoint, info.label)
     table.compile()
     return table, limiters
+
+
+def check_route_auth(
+    info: RouteInfo, backends: list[Any], guards: list[Any], pipeline: RoutePipeline
+) -> None:
+    """Refuse at start-up what the auth in force for a route cannot serve: a rate limit by user
+    or API key with no backend, and the session backend's conditions (auth/session.py)."""
+    route = f"{'|'.join(info.methods)} {info.path} ({info.label})"
+    require_identity(pipeline.rate_limits, backends, route)
+    if any(is_session_backend(backend) for backend in backends):
+        check_session_route(route, guards, _django_middleware_classes(pipeline.chain))
+
+
+def _django_middleware_classes(chain: tuple[Any, ...]) -> list[type]:
+    """Return the Django middleware classes among a route's middleware entries."""
+    found: list[type] = []
+    for entry in chain:
+        if isinstance(entry, DjangoMiddlewareStack):
+            found.extend(entry.middleware_classes)
+        elif isinstance(entry, DjangoMiddleware):
+            found.append(entry.resolve()[0])
+    return found
 
 
 def answers_at_once(endpoint: Endpoint) -> bool:

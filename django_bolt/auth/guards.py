@@ -12,7 +12,7 @@ API compiles; a route with neither gets ``None`` and pays a single attribute che
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, ClassVar, Final
 
 from django.core.exceptions import ImproperlyConfigured
@@ -34,6 +34,7 @@ __all__ = (
     "IsAuthenticated",
     "IsStaff",
     "compile_gate",
+    "guard_leaves",
     "resolve_entries",
 )
 
@@ -153,6 +154,20 @@ class _Not(BasePermission):
 
     def __repr__(self) -> str:
         return f"~{self.inner!r}"
+
+
+def guard_leaves(
+    guards: Sequence[Any], negated: bool = False
+) -> Iterator[tuple[BasePermission, bool]]:
+    """Yield each guard inside ``&``, ``|`` and ``~``, with whether an odd number of ``~``
+    surround it (a negated guard passes when its inner one fails)."""
+    for guard in guards:
+        if isinstance(guard, _Not):
+            yield from guard_leaves((guard.inner,), not negated)
+        elif isinstance(guard, _Pair):
+            yield from guard_leaves((guard.left, guard.right), negated)
+        else:
+            yield guard, negated
 
 
 class AllowAny(BasePermission):

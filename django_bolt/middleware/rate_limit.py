@@ -27,7 +27,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar
 
@@ -53,6 +53,7 @@ __all__ = (
     "RedisBuckets",
     "build_store",
     "rate_limit",
+    "require_identity",
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -68,6 +69,8 @@ DEFAULT_MAX_KEYS: Final = DEFAULT_CONFIG.bolt_rate_limit_max_keys
 _API_KEY_HEADERS: Final = frozenset({b"x-api-key", b"authorization"})
 # The keys that are not header names.
 _NAMED_KEYS: Final = ("ip", "user", "api_key")
+# The keys that count per authenticated identity: meaningless on a route no auth class covers.
+_IDENTITY_KEYS: Final = ("user", "api_key")
 _HEADER_PREFIX: Final = "header:"
 # An HTTP field name (RFC 9110 token).
 _TOKEN: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -107,12 +110,34 @@ class RateLimitSpec:
         return cls(rps, _default_burst(rps) if burst is None else burst, entry.get("key", "ip"))
 
     @property
+    def counts_identity(self) -> bool:
+        """Whether the limit counts per authenticated user or API key."""
+        return isinstance(self.key, str) and self.key in _IDENTITY_KEYS
+
+    @property
     def phase(self) -> Phase:
         """Limits by address or header run before auth; by user, key or function, after it."""
         key = self.key
         if key == "ip" or _header_name(key) is not None:
             return "before_auth"
         return "after_auth"
+
+
+def require_identity(limits: Iterable[RateLimitSpec], backends: Sequence[Any], route: str) -> None:
+    """Refuse a limit by ``"user"`` or ``"api_key"`` on a route that no auth class covers.
+
+    Without a backend no caller ever has an identity, so such a limit would silently count
+    everyone by address: a start-up error instead, as in Django-Bolt 0.13.
+    """
+    if backends:
+        return
+    for spec in limits:
+        if spec.counts_identity:
+            raise ImproperlyConfigured(
+                f"{route}: rate_limit(key={spec.key!r}) counts per authenticated identity and "
+                "needs an auth backend (auth= on the route, its router or the API, or "
+                "BOLT_AUTHENTICATION_CLASSES); this route has none"
+            )
 
 
 def _header_name(key: object) -> bytes | None:
