@@ -129,10 +129,16 @@ _BOOL_WORDS: Final = {"yes": "true", "on": "true", "no": "false", "off": "false"
 
 
 def _core_type(annotation: Any) -> Any:
-    """Return ``annotation`` without ``Annotated``, ``| None`` and a list around it."""
+    """Return ``annotation`` without ``Annotated``, ``| None`` and a list around it (a tuple
+    only when its items share one type: ``tuple[int, str]`` is left to msgspec)."""
     while True:
         origin = typing.get_origin(annotation)
-        if origin is Annotated or origin in (list, tuple, set, frozenset):
+        if origin is tuple:
+            items = {a for a in typing.get_args(annotation) if a is not Ellipsis}
+            if len(items) != 1:
+                return annotation
+            annotation = items.pop()
+        elif origin is Annotated or origin in (list, set, frozenset):
             annotation = typing.get_args(annotation)[0]
         elif origin is typing.Union or origin is types.UnionType:
             rest = [a for a in typing.get_args(annotation) if a is not type(None)]

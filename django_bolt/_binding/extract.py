@@ -149,7 +149,7 @@ def gather(
                 if value is not None:
                     raw[name] = value
             elif kind == MANY:
-                items = mapping.getlist(wire) if hasattr(mapping, "getlist") else []
+                items = _all_values(mapping, wire)
                 if items:
                     raw[name] = items
             else:
@@ -157,11 +157,20 @@ def gather(
     return raw
 
 
+def _all_values(mapping: Any, wire: str) -> list[Any]:
+    """Every value of ``wire``: a path value or a cookie (plain dicts) is a list of one."""
+    if hasattr(mapping, "getlist"):
+        items: list[Any] = mapping.getlist(wire)
+        return items
+    value = mapping.get(wire)
+    return [] if value is None else [value]
+
+
 def _gather_group(mapping: Any, fields: tuple[tuple[str, str, bool], ...]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, wire, is_list in fields:
         if is_list:
-            items = mapping.getlist(wire) if hasattr(mapping, "getlist") else []
+            items = _all_values(mapping, wire)
             if items:
                 values[key] = items
         else:

@@ -215,6 +215,7 @@ def _classify_one(
 ) -> None:
     name = param.name
     base, extras = _split_annotated(ann)
+    _refuse_annotated_default(label, name, extras)
     marker, default = _marker_and_default(param, extras)
     metas = [e for e in extras if isinstance(e, msgspec.Meta)]
     if isinstance(marker, Depends):
@@ -243,7 +244,7 @@ def _classify_one(
         constraints = marker.constraints()
         if constraints:
             metas.append(msgspec.Meta(**constraints))
-    annotation = _checked(label, name, source, _constrained(base, metas))
+    annotation = _checked(label, name, source, base, _constrained(base, metas))
     required = default is param.empty
     if not required and marker is not None and param.default is not default:
         plan.marker_defaults.append((name, default))
@@ -336,6 +337,23 @@ def _marker_and_default(
     if isinstance(marker, Param) and marker.default is not UNSET:
         default = marker.default
     return marker, default
+
+
+def _refuse_annotated_default(label: str, name: str, extras: list[Any]) -> None:
+    """Raise ``TypeError`` when a marker inside ``Annotated`` carries a default.
+
+    As in 0.13 (and FastAPI), the default of an ``Annotated`` argument is written after ``=``:
+    a marker there only says where the value comes from and what it must satisfy.
+    """
+    for extra in extras:
+        marker = _as_marker(extra)
+        if isinstance(marker, Param) and marker.default is not UNSET:
+            kind = type(marker).__name__
+            raise TypeError(
+                f"{label}: parameter {name!r}: a default inside Annotated "
+                f"({kind}(default={marker.default!r})) is not allowed; write it after '=': "
+                f"{name}: Annotated[..., {kind}()] = {marker.default!r}"
+            )
 
 
 def _as_marker(value: Any) -> Param | Depends | None:
@@ -439,7 +457,7 @@ def _is_body_type(tp: Any) -> bool:
 
 # Where every value arrives as text: a bare ``list`` (``set``, ``tuple``, ``frozenset``) there
 # keeps its items as strings, as ``list[str]`` would.
-_TEXT_SOURCES: Final = frozenset({"query", "header", "cookie", "form"})
+_TEXT_SOURCES: Final = frozenset({"path", "query", "header", "cookie", "form"})
 _BARE_COLLECTIONS: Final[dict[Any, Any]] = {
     list: list[str],
     set: set[str],
@@ -448,16 +466,48 @@ _BARE_COLLECTIONS: Final[dict[Any, Any]] = {
 }
 
 
-def _checked(label: str, name: str, source: str, annotation: Any) -> Any:
+# Where a value is one item of text: a sequence type there gets a sequence of one item.
+_ONE_ITEM_SOURCES: Final = frozenset({"path", "header", "cookie"})
+_COLLECTION_INFOS: Final = (
+    msgspec.inspect.ListType,
+    msgspec.inspect.SetType,
+    msgspec.inspect.FrozenSetType,
+    msgspec.inspect.VarTupleType,
+)
+
+
+def _checked(label: str, name: str, source: str, base: Any, annotation: Any) -> Any:
     """Return ``annotation``, or raise TypeError now when msgspec could never convert a value
     of this text source to it (a constraint it does not support on the type, such as ``ge``
-    on ``Decimal``): every request would otherwise fail with a 500."""
-    if source in _TEXT_SOURCES or source == "path":
+    on ``Decimal``), or when a path, header or cookie sequence type cannot hold the one item
+    such a value gives (``tuple[int, str]``): every request would otherwise fail."""
+    if source in _TEXT_SOURCES:
         try:
-            msgspec.inspect.type_info(annotation)
+            info = msgspec.inspect.type_info(annotation)
         except TypeError as error:
             raise TypeError(f"{label}: parameter {name!r}: {error}") from None
+        if source in _ONE_ITEM_SOURCES and _is_list(base) and not _holds_one_item(info):
+            raise TypeError(
+                f"{label}: parameter {name!r}: a {source} parameter gives a sequence of one "
+                f"item, which {_type_name(base)} cannot hold"
+            )
     return annotation
+
+
+def _holds_one_item(info: msgspec.inspect.Type) -> bool:
+    """Whether a sequence of one item converts to the type ``info`` describes."""
+    if isinstance(info, msgspec.inspect.UnionType):
+        return any(_holds_one_item(member) for member in info.types)
+    if isinstance(info, msgspec.inspect.TupleType):
+        return len(info.item_types) == 1
+    if isinstance(info, _COLLECTION_INFOS):
+        return (info.min_length or 0) <= 1 and (info.max_length is None or info.max_length >= 1)
+    return False
+
+
+def _type_name(tp: Any) -> str:
+    """``tuple[int, str]`` rather than ``<class ...>`` for a generic alias; a class by name."""
+    return tp.__name__ if isinstance(tp, type) else repr(tp).replace("typing.", "")
 
 
 def _items_as_text(tp: Any, source: str) -> Any:

@@ -343,7 +343,7 @@ class FrameworkConfig:
     data_upload_max_number_fields: int | None = _setting(
         "DATA_UPLOAD_MAX_NUMBER_FIELDS",
         global_settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
-        "Django's: more form fields than this is a 400.",
+        "Django's: more form fields than this is a 422 `too_many_fields`.",
         checks.optional_int_at_least(0),
     )
     data_upload_max_number_files: int | None = _setting(

@@ -12,8 +12,10 @@ Limits, applied while parsing (Django's own settings and defaults):
 
 - ``DATA_UPLOAD_MAX_MEMORY_SIZE``: an urlencoded body, or the non-file fields of a multipart
   body, larger than this is refused with 413 before it is decoded.
-- ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` and ``DATA_UPLOAD_MAX_NUMBER_FILES``: more fields or file
-  parts than this is a 400.
+- ``DATA_UPLOAD_MAX_NUMBER_FIELDS``: more fields than this (a repeated key counts once for each
+  field; in a multipart body, each part that is not a file) is a 422 of type
+  ``too_many_fields``, as Django-Bolt 0.13 answers it.
+- ``DATA_UPLOAD_MAX_NUMBER_FILES``: more file parts than this is a 400.
 - ``File(max_size=..., max_files=...)`` on a handler parameter: a part that grows past
   ``max_size`` (or a part beyond ``max_files``) stops being stored as soon as it does; its size
   is still counted, and binding answers the usual 422.
@@ -34,7 +36,7 @@ from django_bolt._http.limits import check_values as check_param_values, limit a
 from django_bolt._http.parse import QueryParams, parse_query
 from django_bolt.concurrency import run_in_pool
 from django_bolt.conf import cache_until_settings_change, framework_config
-from django_bolt.exceptions import BadRequest, PayloadTooLarge
+from django_bolt.exceptions import BadRequest, PayloadTooLarge, RequestValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -373,10 +375,7 @@ class _MultipartReader:
                     self.part_limit = limit.max_size
         else:
             if settings.max_fields is not None and len(self.fields) >= settings.max_fields:
-                raise BadRequest(
-                    f"Too many fields: more than {settings.max_fields} "
-                    "(DATA_UPLOAD_MAX_NUMBER_FIELDS)"
-                )
+                raise _too_many_fields(settings.max_fields)
             self.part = name
             self.part_data = []
 
@@ -420,6 +419,20 @@ class _MultipartReader:
         self.ended = True
 
 
+def _too_many_fields(most: int) -> RequestValidationError:
+    """Return the 422 for a form with more than ``most`` fields (0.13's error type)."""
+    return RequestValidationError(
+        [
+            {
+                "loc": ["body"],
+                "msg": f"Too many fields: more than {most} (DATA_UPLOAD_MAX_NUMBER_FIELDS)",
+                "type": "too_many_fields",
+                "ctx": {"max_fields": most},
+            }
+        ]
+    )
+
+
 def _multipart(request: FormSource, boundary: bytes, limits: Mapping[str, File] | None) -> FormData:
     reader = _MultipartReader(request, limits)
     parser = MultipartParser(boundary, reader.callbacks())
@@ -427,7 +440,7 @@ def _multipart(request: FormSource, boundary: bytes, limits: Mapping[str, File] 
         for piece in _body_pieces(request):
             parser.write(piece)
         parser.finalize()
-    except (BadRequest, PayloadTooLarge):
+    except (BadRequest, PayloadTooLarge, RequestValidationError):
         raise
     except Exception as exc:
         raise BadRequest(f"Invalid multipart body: {exc}") from None
@@ -447,9 +460,7 @@ def _urlencoded(request: FormSource) -> FormData:
         raise PayloadTooLarge(f"Form body exceeds {cap} bytes (DATA_UPLOAD_MAX_MEMORY_SIZE)")
     pairs = parse_query(request.body.decode("latin-1"))
     if settings.max_fields is not None and len(pairs) > settings.max_fields:
-        raise BadRequest(
-            f"Too many fields: more than {settings.max_fields} (DATA_UPLOAD_MAX_NUMBER_FIELDS)"
-        )
+        raise _too_many_fields(settings.max_fields)
     if size > param_limit():
         check_param_values(pairs, "form")
     return FormData(QueryParams(pairs), {})

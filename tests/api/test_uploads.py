@@ -346,15 +346,59 @@ def test_multipart_fields_count_against_data_upload_max_memory_size(client):
     assert ok.json() == {"fields": {"a": "x"}, "files": ["f"]}
 
 
-def test_too_many_fields_or_files_is_a_400(client):
+def _too_many_fields(most: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "loc": ["body"],
+            "msg": f"Too many fields: more than {most} (DATA_UPLOAD_MAX_NUMBER_FIELDS)",
+            "type": "too_many_fields",
+            "ctx": {"max_fields": most},
+        }
+    ]
+
+
+def test_too_many_fields_is_a_422_and_too_many_files_a_400(client):
     with override_settings(DATA_UPLOAD_MAX_NUMBER_FIELDS=2, DATA_UPLOAD_MAX_NUMBER_FILES=1):
         fields = client.post("/raw-form", content=b"a=1&b=2&c=3", headers=URLENCODED)
         parts = client.post("/raw-form", data={"a": "1", "b": "2", "c": "3"}, files={"f": "x"})
         files = client.post("/raw-form", files=[("f", ("1", b"1")), ("f", ("2", b"2"))])
-    assert fields.status_code == parts.status_code == files.status_code == 400
-    assert "DATA_UPLOAD_MAX_NUMBER_FIELDS" in fields.json()["detail"]
-    assert "DATA_UPLOAD_MAX_NUMBER_FIELDS" in parts.json()["detail"]
+    assert fields.status_code == parts.status_code == 422
+    assert fields.json() == parts.json() == {"detail": _too_many_fields(2)}
+    assert files.status_code == 400
     assert "DATA_UPLOAD_MAX_NUMBER_FILES" in files.json()["detail"]
+
+
+def test_a_request_routed_to_django_keeps_djangos_answer(bolt_client_factory):
+    """The 422 is the API's: a path no route matches goes to Django, which parses its own form
+    and answers too many fields with its 400."""
+    django_routed = bolt_client_factory(api)
+    with override_settings(DATA_UPLOAD_MAX_NUMBER_FIELDS=2):
+        ours = django_routed.post("/raw-form", content=b"a=1&b=2&c=3", headers=URLENCODED)
+        django = django_routed.post("/digest/", content=b"a=1&b=2&c=3", headers=URLENCODED)
+        within = django_routed.post("/digest/", content=b"a=1&b=2", headers=URLENCODED)
+    assert ours.status_code == 422
+    assert django.status_code == 400
+    assert "too_many_fields" not in django.text
+    assert within.status_code == 200
+
+
+@api.post("/form-tags")
+async def form_tags(tag: Annotated[list[str], Form()]) -> dict[str, Any]:
+    return {"tags": tag}
+
+
+def test_a_repeated_key_counts_once_for_each_field(client):
+    """Django-Bolt 0.13's default (Django's): 1000 fields; a repeated key counts each time,
+    whether the handler binds the form or reads it itself."""
+    at_limit = b"&".join([b"tag=x"] * 1000)
+    over = at_limit + b"&tag=y"
+    assert client.post("/form-tags", content=at_limit, headers=URLENCODED).json() == {
+        "tags": ["x"] * 1000
+    }
+    for path in ("/form-tags", "/raw-form"):
+        response = client.post(path, content=over, headers=URLENCODED)
+        assert response.status_code == 422
+        assert response.json() == {"detail": _too_many_fields(1000)}
 
 
 @pytest.mark.parametrize(

@@ -334,6 +334,19 @@ def test_too_many_and_too_small_files(client):
     assert client.post("/uploads", files=three[:2]).json() == {"count": 2}
 
 
+def test_more_than_1000_form_fields_is_a_422_too_many_fields(client):
+    urlencoded = {"content-type": "application/x-www-form-urlencoded"}
+    # 1000 fields, a repeated key counting once for each.
+    at_limit = b"flag=true&n=1&" + b"&".join([b"x=1"] * 998)
+    assert client.post("/form", content=at_limit, headers=urlencoded).json() == {
+        "flag": True,
+        "n": 1,
+    }
+    response = client.post("/form", content=at_limit + b"&x=1", headers=urlencoded)
+    assert response.status_code == 422
+    assert [item["type"] for item in response.json()["detail"]] == ["too_many_fields"]
+
+
 # --- CORS -------------------------------------------------------------------------------------
 
 APP = "https://app.example.com"
