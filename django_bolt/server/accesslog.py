@@ -18,6 +18,11 @@ ones save in the call (measured with callgrind).
 Lines are text (:func:`format_line`) or JSON objects (:func:`format_json`, for log shippers).
 With a logger named (``--access-log-logger``), each line becomes a record of that logger
 instead, emitted by the flusher, so the project's ``LOGGING`` decides where it goes.
+
+Which lines are kept follows the level of the log's logger (``django.server`` for the lines
+written to stderr, as 0.13 wrote them there), read once when a worker starts
+(:meth:`AccessLog.at_logger_level`): above WARNING the worker keeps no access log at all, at
+WARNING the hook skips a response below 400 with one comparison, and at INFO it keeps them all.
 """
 
 from __future__ import annotations
@@ -41,14 +46,18 @@ if TYPE_CHECKING:
 
 __all__ = (
     "FLUSH_INTERVAL_S",
+    "LEVEL_LOGGER",
     "AccessLog",
     "format_json",
     "format_line",
     "level_for_status",
+    "lowest_status",
     "make_access_log",
 )
 
 FLUSH_INTERVAL_S: Final = 0.1
+# The logger whose level decides which lines the stderr writer keeps (0.13 logged to it).
+LEVEL_LOGGER: Final = "django.server"
 # Past this many queued lines, add() wakes the flusher at once. The per-response hook does not
 # check it (a length test was a fifth of its cost): the flusher's 100 ms poll bounds the list.
 FLUSH_BOUND: Final = 1024
@@ -189,6 +198,18 @@ def level_for_status(status: int) -> int:
     return logging.WARNING if status >= 400 else logging.INFO
 
 
+def lowest_status(level: int) -> int | None:
+    """Return the lowest status logged when the access log's logger is at ``level``.
+
+    ``None`` above WARNING: the log is off, as 0.13 documents, even for a 5xx (an ERROR
+    line). 400 at WARNING (or between INFO and WARNING): 4xx and 5xx only. 0 at INFO or
+    below: every response.
+    """
+    if level > logging.WARNING:
+        return None
+    return 400 if level > logging.INFO else 0
+
+
 class AccessLog:
     """Collects request entries and writes them to a file descriptor in batches.
 
@@ -206,6 +227,7 @@ class AccessLog:
         "_lines",
         "_lock",
         "_logger",
+        "_lowest",
         "_since",
         "record",
         "wake",
@@ -229,10 +251,29 @@ class AccessLog:
         self._since = 0.0  # when the oldest line of a small batch was first seen waiting
         # _FIELDS items per response, appended by one extend() each (atomic under the GIL).
         self._items: list[Any] = []
+        self._lowest = 0  # the lowest status kept (see at_logger_level)
         self._lock = threading.Lock()
         # Set when add() passes the bound; the flusher waits on it with a timeout.
         self.wake = threading.Event()
         self.record: Callable[[RawRequest, int, int, float], None] = _recorder(self._items)
+
+    def at_logger_level(self) -> AccessLog | None:
+        """Keep only the lines its logger's level lets through; ``None`` when it lets none.
+
+        The logger is the one named (``--access-log-logger``), else :data:`LEVEL_LOGGER`.
+        Read once, by a worker as it starts (its ``LOGGING`` applied): a level changed later
+        is not seen. A WARNING level swaps :attr:`record` for a hook that skips a response
+        below 400 with one comparison; above WARNING, the caller keeps no log at all, so the
+        request path has no access-log code.
+        """
+        logger = self._logger or logging.getLogger(LEVEL_LOGGER)
+        lowest = lowest_status(logger.getEffectiveLevel())
+        if lowest is None:
+            return None
+        if lowest != self._lowest:
+            self._lowest = lowest
+            self.record = _recorder(self._items, lowest)
+        return self
 
     def __call__(self, request: RawRequest, status: int, nbytes: int, started: float) -> None:
         """Queue one response's line (:attr:`record`, through one more call)."""
@@ -249,6 +290,8 @@ class AccessLog:
         duration_s: float,
     ) -> None:
         """Queue a line from its fields (``client`` as text; for callers without a request)."""
+        if status < self._lowest:
+            return
         items = self._items
         items.extend(((client, 0), method, target, http_version, status, nbytes, duration_s))
         if len(items) > self._bound * _FIELDS:
@@ -327,8 +370,11 @@ class AccessLog:
         self.flush()
 
 
-def _recorder(items: list[Any]) -> Callable[[RawRequest, int, int, float], None]:
+def _recorder(items: list[Any], lowest: int = 0) -> Callable[[RawRequest, int, int, float], None]:
+    """Return the per-response hook that queues into ``items`` (from status ``lowest`` on)."""
     extend = items.extend
+    if lowest > 0:
+        return _filtered_recorder(extend, lowest)
 
     def record(
         request: RawRequest,
@@ -338,6 +384,36 @@ def _recorder(items: list[Any]) -> Callable[[RawRequest, int, int, float], None]
         _clock: Callable[[], float] = perf_counter,
     ) -> None:
         """Queue one response's line (the server's per-response hook; formatted later)."""
+        extend(
+            (
+                request.client,
+                request.method,
+                request.target,
+                request.http_version,
+                status,
+                nbytes,
+                _clock() - started,
+            )
+        )
+
+    return record
+
+
+def _filtered_recorder(
+    extend: Callable[[tuple[Any, ...]], None], lowest: int
+) -> Callable[[RawRequest, int, int, float], None]:
+    # A second closure, not a test in the first one: the unfiltered hook stays as it was.
+    def record(
+        request: RawRequest,
+        status: int,
+        nbytes: int,
+        started: float,
+        _clock: Callable[[], float] = perf_counter,
+        _lowest: int = lowest,
+    ) -> None:
+        """Queue one response's line if its status is ``lowest`` or more (else only compare)."""
+        if status < _lowest:
+            return
         extend(
             (
                 request.client,

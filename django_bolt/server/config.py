@@ -172,7 +172,8 @@ class ServerConfig:
     # --- logging -------------------------------------------------------------------------------
     access_log: bool = _opt(
         True,
-        "Log one line per request to stderr.",
+        "Log one line per response to stderr, as far as the django.server logger's level "
+        "lets through (above WARNING: none).",
         flag="--access-log",
         negative_flag="--no-access-log",
         setting="BOLT_ACCESS_LOG",

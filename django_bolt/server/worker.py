@@ -258,7 +258,9 @@ class Worker:
     ) -> None:
         self.app = app
         self.config = config
-        self.access_log = access_log
+        # The level of the log's logger decides, once, what it keeps (or that there is none):
+        # a worker is made after its Django, and so its LOGGING, is set up.
+        self.access_log = None if access_log is None else access_log.at_logger_level()
         self._sockets = sockets
         self._notify_fd = notify_fd
         self._parent_pid = parent_pid
