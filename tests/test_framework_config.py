@@ -179,6 +179,8 @@ ORIGIN_SHAPE = (
         ("BOLT_EMIT_SIGNALS", "yes", "True or False"),
         ("BOLT_API", "module.api", "entries that look like 'module:attr' ('module.api' does not)"),
         ("BOLT_API", [1], "a list of strings"),
+        ("DEBUG", "False", "a bool or an int"),
+        ("DEBUG", None, "a bool or an int"),
         ("BOLT_ALLOWED_FILE_PATHS", "/srv", "a list of directories (str or pathlib.Path)"),
         ("BOLT_ALLOWED_FILE_PATHS", [1], "a list of directories (str or pathlib.Path)"),
         (
@@ -415,3 +417,18 @@ def test_framework_setting_reads_one_setting_checked(settings: Any) -> None:
         framework_setting("BOLT_SYNC_POOL_SIZE")
     with pytest.raises(KeyError):
         framework_setting("BOLT_NO_SUCH_SETTING")
+
+
+def test_debug_may_be_a_bool_or_an_int_and_none_is_no_file_path_limit() -> None:
+    assert _read(DEBUG=1).debug is True
+    assert _read(DEBUG=0).debug is False
+    assert _read(DEBUG=True).debug is True
+    assert _read(BOLT_ALLOWED_FILE_PATHS=None).bolt_allowed_file_paths == ()
+
+
+def test_debug_as_a_string_stops_the_test_client_starting(settings: Any) -> None:
+    # DEBUG = os.environ["DEBUG"] gives "False", which Django reads as true: tracebacks would be
+    # sent to clients. 0.13 stops start-up; so does this framework.
+    settings.DEBUG = "False"
+    with pytest.raises(ImproperlyConfigured, match="DEBUG = 'False'"), TestClient(_api()):
+        pass

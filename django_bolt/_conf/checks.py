@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = (
     "api_specs",
     "csp_policy",
+    "django_debug",
     "entries",
     "flag",
     "int_at_least",
@@ -49,6 +50,17 @@ def passthrough(value: Any) -> Any:
 
 def truthy(value: Any) -> bool:
     """Return ``value`` as Django reads a flag of its own: by its truth."""
+    return bool(value)
+
+
+def django_debug(value: Any) -> bool:
+    """Return ``DEBUG`` as a bool; refuse what is neither a bool nor an int.
+
+    ``DEBUG = "False"`` (a str, typically read from the environment unparsed) is true to
+    Django, so it would turn on tracebacks in responses: stopping start-up names the mistake.
+    """
+    if not isinstance(value, int):
+        raise ValueError("a bool or an int")
     return bool(value)
 
 
@@ -139,7 +151,10 @@ def strings(value: Any) -> tuple[str, ...]:
 
 
 def paths(value: Any) -> tuple[str, ...]:
-    """Return a list of directories (str or ``pathlib.Path``) as a tuple of strings."""
+    """Return a list of directories (str or ``pathlib.Path``) as a tuple of strings; ``None``
+    is an empty one."""
+    if value is None:
+        return ()
     expected = "a list of directories (str or pathlib.Path)"
     items = _sequence(value, expected)
     if not all(isinstance(item, str | os.PathLike) for item in items):

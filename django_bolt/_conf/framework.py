@@ -243,8 +243,9 @@ class FrameworkConfig:
         "DEBUG",
         global_settings.DEBUG,
         "Django's: error details in responses, the development hosts when ALLOWED_HOSTS is "
-        "empty, static files from the finders.",
-        checks.truthy,
+        "empty, static files from the finders. A bool or an int: anything else (DEBUG = "
+        '"False", a str) stops start-up.',
+        checks.django_debug,
     )
     root_urlconf: str | None = _setting(
         "ROOT_URLCONF",

@@ -127,6 +127,7 @@ class ServerConfig:
         30.0,
         "Seconds a stopping worker may drain before it is killed.",
         flag="--workers-kill-timeout",
+        env="DJANGO_BOLT_SHUTDOWN_TIMEOUT",
         setting="BOLT_WORKERS_KILL_TIMEOUT",
         metavar="S",
     )
@@ -394,9 +395,10 @@ def load_server_config(
         given = cli.get(f.name)
         if given is not None:
             values[f.name] = _coerce(opt.flag or f.name, f.type, given)
-        elif opt.env and opt.env in environ:
+        elif opt.env and environ.get(opt.env):
+            # An empty variable is an unset one, as a setting of None is (0.13 reads both so).
             values[f.name] = _coerce(opt.env, f.type, environ[opt.env])
-        elif opt.setting and settings is not None and hasattr(settings, opt.setting):
+        elif opt.setting and getattr(settings, opt.setting, None) is not None:
             values[f.name] = _coerce(opt.setting, f.type, getattr(settings, opt.setting))
     config = ServerConfig(**values)  # type: ignore[arg-type]
     _validate(config)

@@ -15,7 +15,7 @@ negotiated extensions), written at once: for a whole message in the OPEN state t
 the I/O around it: complete messages queued up to a bound (reading stops beyond it, so a slow
 handler slows the client, not the worker's memory), UTF-8 checked as text fragments arrive
 (1007), sends that wait while the transport is paused, a ping on an interval with a deadline
-for its pong, an idle timeout, the close handshake with a deadline, 1001 when the worker
+for its pong, an idle timeout, the close handshake with a deadline, 1012 when the worker
 drains, and access-log lines for the handshake and the close.
 """
 
@@ -307,7 +307,7 @@ class ServerWebSocket(asyncio.Protocol):
         if self.transport is not None and not self.reading_paused:
             transport.resume_reading()
         if state.draining:
-            self.close(1001, "server shutting down")
+            self.close(1012, "server restarting")
 
     # --- transport events --------------------------------------------------------------------
 
@@ -540,8 +540,9 @@ class ServerWebSocket(asyncio.Protocol):
             self.close(1001, "idle timeout")
 
     def shutdown(self) -> None:
-        """Close with 1001 (going away): the worker is draining."""
-        self.close(1001, "server shutting down")
+        """Close with 1012 (service restart): the worker is draining; the client should
+        reconnect, and a new connection lands on a worker that is not."""
+        self.close(1012, "server restarting")
 
     def abort(self) -> None:
         """Drop the connection at once (the drain window is over)."""

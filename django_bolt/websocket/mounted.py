@@ -6,7 +6,7 @@ verdict, ALLOWED_HOSTS (the dispatcher's), and the Origin check with its default
 origin, or an origin the API's CORS policy allows). The application then speaks the ASGI
 WebSocket protocol over the server's connection (``server/websocket.py``), which keeps its own
 limits: the message size, the read queue's back-pressure, pings, idle and close timeouts, and
-1001 when the worker drains.
+1012 when the worker drains.
 
 - ``receive()``: ``websocket.connect`` first; then, once accepted, ``websocket.receive`` (text
   or bytes) and, when the client closes or leaves or the server closes, ``websocket.disconnect``

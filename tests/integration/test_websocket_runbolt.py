@@ -1,4 +1,4 @@
-"""WebSockets served by runbolt: drained with 1001 on SIGTERM and SIGHUP, and behind nginx
+"""WebSockets served by runbolt: drained with 1012 on SIGTERM and SIGHUP, and behind nginx
 configured with the deployment guide's WebSocket block."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def guide_websocket_location() -> str:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
-def test_drain_closes_open_websockets_with_1001(
+def test_drain_closes_open_websockets_with_1012(
     run_bolt: Callable[..., BoltProcess], sig: int
 ) -> None:
     bolt = run_bolt("--workers-kill-timeout", "10", env=ENV)
@@ -54,8 +54,8 @@ def test_drain_closes_open_websockets_with_1001(
             return ws.close_code, ws.close_reason or ""
 
     code, reason = asyncio.run(main())
-    assert code == 1001, bolt.describe()
-    assert reason == "server shutting down"
+    assert code == 1012, bolt.describe()
+    assert reason == "server restarting"
 
 
 def test_a_worker_loads_the_websocket_library_at_its_first_handshake(

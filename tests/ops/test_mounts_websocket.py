@@ -399,7 +399,7 @@ def test_socket_client_leaving_is_seen_by_the_application() -> None:
     run(main())
 
 
-def test_socket_drain_is_1001_for_both_sides() -> None:
+def test_socket_drain_is_1012_for_both_sides() -> None:
     async def main() -> None:
         async with (
             Server(make_api()) as server,
@@ -408,10 +408,10 @@ def test_socket_drain_is_1001_for_both_sides() -> None:
             await ws.send("hi")
             await asyncio.sleep(0.05)
             server.state.begin_shutdown()
-            with pytest.raises(websockets.ConnectionClosedOK):
+            with pytest.raises(websockets.ConnectionClosedError):
                 await ws.recv()
-            assert ws.close_code == 1001
-            assert await _until("watch_code") == 1001
+            assert ws.close_code == 1012
+            assert await _until("watch_code") == 1012
 
     run(main())
 

@@ -2,7 +2,7 @@
 
 Covers what the in-memory client cannot show: permessage-deflate negotiated with a real client,
 pings both ways, a pong that never comes (1011), unmasked frames (1002), invalid UTF-8 (1007),
-read back-pressure while the handler lags, 1001 when the worker drains, and a send to a client
+read back-pressure while the handler lags, 1012 when the worker drains, and a send to a client
 that left raising WebSocketDisconnect(1006) without an error logged.
 """
 
@@ -190,15 +190,17 @@ def test_reading_stops_while_the_handler_lags() -> None:
     run(main())
 
 
-def test_drain_closes_with_1001() -> None:
+def test_drain_closes_with_1012() -> None:
     async def main() -> None:
         async with Server(make_api()) as server, websockets.connect(server.url("/echo")) as ws:
             await ws.send("x")
             assert await ws.recv() == "x"
             server.state.begin_shutdown()
-            with pytest.raises(websockets.ConnectionClosedOK):
+            # 1012 is an abnormal close to the client library (not 1000 or 1001): reconnect.
+            with pytest.raises(websockets.ConnectionClosedError):
                 await ws.recv()
-            assert ws.close_code == 1001
+            assert ws.close_code == 1012
+            assert ws.close_reason == "server restarting"
             await asyncio.sleep(0.1)
             assert not server.sockets()
 
