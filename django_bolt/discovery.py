@@ -79,10 +79,12 @@ def discover_apis() -> list[BoltAPI]:
     candidates.extend(
         f"{config.name}.api" for config in apps.get_app_configs() if config.name != "django_bolt"
     )
+    # Every module first: an API is left out when any of them mounts it (it is served under
+    # that prefix only), whichever was imported first.
+    modules = [_import_candidate(name) for name in dict.fromkeys(candidates)]
     found: list[BoltAPI] = []
     seen: set[int] = set()
-    for name in dict.fromkeys(candidates):
-        module = _import_candidate(name)
+    for module in modules:
         if module is None:
             continue
         for api in _apis_in(module):

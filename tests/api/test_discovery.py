@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -69,3 +71,23 @@ def test_bad_bolt_api_setting(settings, spec, message):
     settings.BOLT_API = [spec]
     with pytest.raises(ImproperlyConfigured, match=message):
         discover_application()
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        ["tests.api.discomounted", "tests.api.discomounter"],
+        ["tests.api.discomounter", "tests.api.discomounted"],
+    ],
+)
+def test_an_api_another_one_mounts_is_served_under_its_prefix_only(settings, monkeypatch, order):
+    # Fresh modules: mount() marks the API when the mounting module is imported, and the
+    # answer must not depend on which app's module discovery imported first.
+    for name in ("tests.api.discomounted.api", "tests.api.discomounter.api"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, *order]
+    app = discover_application()
+    with TestClient(app) as client:
+        assert client.get("/v1/leaf").json() == {"from": "leaf"}
+        assert client.get("/outer").json() == {"from": "outer"}
+        assert client.get("/leaf").status_code == 404
