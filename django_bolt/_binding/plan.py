@@ -33,6 +33,7 @@ __all__ = (
     "GROUP",
     "MANY",
     "SINGLE",
+    "WEBSOCKET_METHOD",
     "BodyPlan",
     "FileParam",
     "ParameterInfo",
@@ -46,6 +47,10 @@ __all__ = (
 _NO_BODY_METHODS: Final = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 # Argument names that receive the request itself (Django-Bolt accepts both).
 _REQUEST_NAMES: Final = frozenset({"request", "req"})
+# The pseudo-method a WebSocket route's handler is classified with (besides GET): there an
+# argument named ``websocket`` or ``ws`` without an annotation is the connection too.
+WEBSOCKET_METHOD: Final = "WEBSOCKET"
+_CONNECTION_NAMES: Final = frozenset({"websocket", "ws"})
 # The kwargs key of a body decoded as one object keyed by argument: never a Python identifier,
 # so it cannot clash with an argument.
 EMBEDDED_BODY: Final = "\0body"
@@ -194,9 +199,13 @@ def classify(
     except Exception as exc:
         raise TypeError(f"{label}: cannot resolve annotations: {exc}") from exc
     plan: Plan[_Compiled] = Plan()
+    connection_names = _CONNECTION_NAMES if WEBSOCKET_METHOD in methods else frozenset()
     for param in inspect.signature(fn).parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise TypeError(f"{label}: *args/**kwargs cannot be bound from a request")
+        if param.name in connection_names and param.name not in hints:
+            plan.request_names.append(param.name)
+            continue
         _classify_one(
             plan, label, param, hints.get(param.name, Any), path_names, methods, dependency
         )

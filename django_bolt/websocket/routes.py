@@ -17,6 +17,7 @@ import msgspec
 
 from django_bolt._binding.binder import Binder, compile_binder
 from django_bolt._binding.dependencies import run_exits
+from django_bolt._binding.plan import WEBSOCKET_METHOD
 from django_bolt._dispatch.errors import error_response
 from django_bolt._dispatch.table import PathTemplate, RouteTable
 from django_bolt._http.wire import CT_JSON, WireResponse
@@ -139,7 +140,9 @@ class WebSocketEndpoint:
         self.options: WebSocketOptions = info.websocket or WebSocketOptions()
         self.origins = OriginCheck(self.options, cors)
         # GET: a WebSocket handshake has no body, so a body parameter is a registration error.
-        self.binder: Binder = compile_binder(info.endpoint, path_names, frozenset({"GET"}), False)
+        self.binder: Binder = compile_binder(
+            info.endpoint, path_names, frozenset({"GET", WEBSOCKET_METHOD}), False
+        )
         if not self.binder.is_async:
             raise TypeError(f"{info.label}: a WebSocket handler must be an async function")
 
