@@ -56,6 +56,9 @@ import msgspec
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    # How a pool thread runs one call: ``run_call(fn, kwargs)``.
+    PoolCall = Callable[[Callable[..., Any], dict[str, Any]], Any]
+
 __all__ = (
     "SyncPool",
     "configure_orm_pool",
@@ -220,7 +223,7 @@ def _call(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
 
 
 # How a pool thread runs ``fn(**kwargs)``; ``_django.db`` puts Django's connection rules here.
-_run_call: Callable[[Callable[..., Any], dict[str, Any]], Any] = _call
+_run_call: PoolCall = _call
 
 
 def configure_sync_pool(size: int) -> None:
@@ -254,14 +257,18 @@ def reset_orm_pool() -> None:
     _DJANGO.reset()
 
 
-def wrap_pool_calls(run_call: Callable[[Callable[..., Any], dict[str, Any]], Any]) -> None:
-    """Run every later pool call as ``run_call(fn, kwargs)`` on its pool thread.
+def wrap_pool_calls(run_call: PoolCall) -> PoolCall:
+    """Run every later pool call as ``run_call(fn, kwargs)`` on its pool thread; return the
+    function that ran them until now (to wrap it, or to put it back).
 
     ``_django.db`` installs Django's connection rules for the thread this way (``CONN_MAX_AGE``,
-    health checks), so the pools themselves know nothing of Django.
+    health checks), so the pools themselves know nothing of Django; a test client lending the
+    test's database connections (``_django.dbshare``) wraps those rules while the test waits
+    for it. A call keeps the function in place when it was submitted.
     """
     global _run_call
-    _run_call = run_call
+    previous, _run_call = _run_call, run_call
+    return previous
 
 
 def run_in_pool(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Awaitable[Any]:

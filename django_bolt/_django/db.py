@@ -19,7 +19,9 @@ every query goes to a pool thread (``concurrency``):
   there for the handler's queries (:func:`on_django_thread`).
 
 A connection belongs to the thread that opened it (Django keeps them per thread), so no two
-threads ever share one; several ORM threads mean several connections per database.
+threads ever share one; several ORM threads mean several connections per database. The one
+exception is in tests: a ``TestClient`` lends the test's connections to the pool threads, one
+thread at a time (``_django.dbshare``), and these rules leave a lent connection alone.
 
 **Connections** (as Django-Bolt 0.13 manages them). Each pool call goes through
 :func:`run_pooled`, which looks after the connections of its thread; the ``connection_created``
@@ -88,6 +90,7 @@ __all__ = (
     "on_django_thread",
     "run_orm",
     "run_pooled",
+    "set_lent",
     "wrap_handler",
 )
 
@@ -129,12 +132,26 @@ _install_lock: Final = threading.Lock()
 _CONNECTION_GENERATION: Final = "_bolt_generation"
 
 
+# The connections a test client lends to the pool threads (``_django.dbshare``), by id: they
+# belong to the test's thread, so no pool thread that happens to open one takes it up.
+_lent: Final[dict[int, Any]] = {}
+
+
+def set_lent(connection: Any, lent: bool) -> None:
+    """Mark ``connection`` as lent to the pool threads (or no longer): the rules above leave it
+    alone, whichever thread opens it."""
+    if lent:
+        _lent[id(connection)] = connection
+    else:
+        _lent.pop(id(connection), None)
+
+
 def _on_connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:
     """Note the connection on the thread that opened it (Django sends this on that thread)."""
     # A new connection is as fresh as its database's latest generation.
     setattr(connection, _CONNECTION_GENERATION, _GENERATIONS.by_alias.get(connection.alias, 0))
     state = _state
-    if connection not in state.opened:
+    if id(connection) not in _lent and connection not in state.opened:
         state.opened = (*state.opened, connection)
 
 

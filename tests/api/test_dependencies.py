@@ -85,11 +85,11 @@ def test_yield_dependency_teardown_runs_after_the_response(kind):
         transport = client._transport
         request = client.build_request("GET", "/r")
         bolt_request = transport_request(transport, request)
-        response = transport._runner.run(api.dispatch(bolt_request))
+        response = transport.start().run(api.dispatch(bolt_request))
         # The response exists, and the teardown has not run yet: it is the response's background.
         assert events == ["open", "handler:res"]
         assert response.background is not None
-        transport._runner.run(response.background())
+        transport.start().run(response.background())
         assert events == ["open", "handler:res", "close"]
 
         events.clear()
@@ -104,8 +104,7 @@ def test_yield_dependency_teardown_runs_after_the_response(kind):
 
 def transport_request(transport, request):
     """The request object the server would hand ``dispatch`` for ``request`` (no body)."""
-    transport._ensure_started()
-    return transport.app.request_class(
+    return transport.server.app.request_class(
         request.method,
         request.url.raw_path,
         list(request.headers.raw),

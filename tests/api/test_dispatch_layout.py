@@ -238,4 +238,5 @@ def test_the_fast_path_and_a_chains_innermost_layer_answer_alike(handler) -> Non
         direct = client.get("/plain" + suffix)
         chained = client.get("/wrapped" + suffix)
     assert (chained.status_code, chained.content) == (direct.status_code, direct.content)
-    assert dict(chained.headers) == dict(direct.headers)
+    # Date is the clock's: the two answers may fall on either side of a second.
+    assert {**chained.headers, "date": ""} == {**direct.headers, "date": ""}

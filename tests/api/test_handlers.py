@@ -282,8 +282,10 @@ def test_enum_and_date_handlers_answer_from_the_loop(caplog):
     api.get("/status")(returns_enum_member)
     api.get("/status/{value}")(looks_up_enum)
     api.get("/time")(stamps_time)
-    client = TestClient(api, raise_server_exceptions=False)
-    with caplog.at_level("DEBUG", logger="django_bolt"), client:
+    with (
+        caplog.at_level("DEBUG", logger="django_bolt"),
+        TestClient(api, raise_server_exceptions=False) as client,
+    ):
         assert client.get("/status").json() == {"status": "active", "code": 200}
         assert client.get("/status/gone").json() == {"status": "GONE"}
         # A value no member has: the Enum's ValueError is the handler's error, as in the pool.

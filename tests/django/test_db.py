@@ -159,6 +159,8 @@ def test_without_atomic_requests_nothing_is_wrapped(alias: str) -> None:
 
 
 # --- connections (PostgreSQL: SQLite in memory is never closed by Django) ------------------------
+# The pool threads' own connections are under test: the clients lend them none of the test's
+# (share_db_connection=False).
 
 
 def _pid_api(alias: str) -> BoltAPI:
@@ -201,7 +203,7 @@ def test_by_default_a_thread_keeps_its_connection_between_requests(
     from django.db import connections
 
     name = connections.settings[pg]["NAME"]
-    with TestClient(_pid_api(pg)) as client:
+    with TestClient(_pid_api(pg), share_db_connection=False) as client:
         pids = {client.get(f"/{kind}/pid").json() for _ in range(3)}
         assert len(pids) == 1
         if kind == "async":
@@ -223,7 +225,7 @@ def test_a_connection_left_outside_autocommit_is_not_reused(
         connections[pg].set_autocommit(False)
         return _backend_pid(pg)
 
-    with TestClient(api) as client:
+    with TestClient(api, share_db_connection=False) as client:
         first = client.get("/leave-open").json()
         # Dropped after the call (a transaction left open would leak into the next request).
         assert client.get("/sync/pid").json() != first
@@ -238,7 +240,7 @@ def test_persistent_connections_are_reused(
     from django.db import connections
 
     name = connections.settings[pg]["NAME"]
-    with TestClient(_pid_api(pg)) as client:
+    with TestClient(_pid_api(pg), share_db_connection=False) as client:
         pids = {client.get(f"/{kind}/pid").json() for _ in range(3)}
         assert len(pids) == 1
         if kind == "async":
@@ -253,7 +255,7 @@ def test_a_connection_that_aged_while_idle_is_not_reused(
 ) -> None:
     import time
 
-    with TestClient(_pid_api(pg)) as client:
+    with TestClient(_pid_api(pg), share_db_connection=False) as client:
         first = client.get("/sync/pid").json()
         assert client.get("/sync/pid").json() == first
         # Past CONN_MAX_AGE with no request in between: closed before the next handler runs,
@@ -271,7 +273,7 @@ def test_health_checks_reconnect_after_the_backend_is_terminated(
     from django.db import connections
 
     name = connections.settings[pg]["NAME"]
-    with TestClient(_pid_api(pg)) as client:
+    with TestClient(_pid_api(pg), share_db_connection=False) as client:
         before = client.get(f"/{kind}/pid").json()
         assert terminate_backends(postgres_dsn, name) >= 1
         # The health check pings the dead connection first and reconnects: no failed request.
@@ -291,7 +293,9 @@ def test_without_health_checks_one_request_fails_cleanly_then_it_recovers(
     from django.db import connections
 
     name = connections.settings[pg]["NAME"]
-    with TestClient(_pid_api(pg), raise_server_exceptions=False) as client:
+    with TestClient(
+        _pid_api(pg), raise_server_exceptions=False, share_db_connection=False
+    ) as client:
         before = client.get(f"/{kind}/pid").json()
         assert terminate_backends(postgres_dsn, name) >= 1
         failed = client.get(f"/{kind}/pid")

@@ -117,5 +117,5 @@ def test_two_host_fields_are_rejected(settings):
             None,
             "1.1",
         )
-        answer = client._transport._runner.run(api.dispatch(request))
+        answer = client._transport.start().run(api.dispatch(request))
     assert (answer.status_code, answer.body) == (400, b'{"detail":"Invalid HTTP_HOST header"}')

@@ -322,7 +322,8 @@ def test_an_async_handlers_queryset_is_read_in_the_pool(db_alias: str, seeded: l
 
     asyncio.run(in_pool(attach))  # the one ORM pool thread of these tests
     try:
-        with TestClient(_api(db_alias)) as client:
+        # The ORM pool thread's own connection is the one observed.
+        with TestClient(_api(db_alias), share_db_connection=False) as client:
             assert len(client.get("/async/rows").json()) == 2
     finally:
         asyncio.run(in_pool(detach))
