@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from django_bolt._django.dbshare import SharedTestConnectionError
 from django_bolt.testing.client import AsyncTestClient, BoltTestClientWarning, TestClient
 from django_bolt.testing.websocket import (
+    ConnectionClosed,
     HandshakeRejected,
     WebSocketTestClient,
     WebSocketTestSession,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = (
     "AsyncTestClient",
     "BoltTestClientWarning",
+    "ConnectionClosed",
     "HandshakeRejected",
     "SharedTestConnectionError",
     "TestClient",

@@ -20,7 +20,21 @@ from django_bolt.websocket import WebSocketDisconnect
 if TYPE_CHECKING:
     from django_bolt.server.contract import Application
 
-__all__ = ("HandshakeRejected", "Socket", "WebSocketTestClient", "WebSocketTestSession")
+__all__ = (
+    "ConnectionClosed",
+    "HandshakeRejected",
+    "Socket",
+    "WebSocketTestClient",
+    "WebSocketTestSession",
+)
+
+
+class ConnectionClosed(WebSocketDisconnect):
+    """The server closed the test WebSocket (``code``, ``reason``).
+
+    Django-Bolt's name for it; a :class:`~django_bolt.websocket.WebSocketDisconnect` too, so
+    tests may catch either.
+    """
 
 
 class HandshakeRejected(ValueError):
@@ -90,7 +104,7 @@ class Socket:
         wire = self._wire()
         message = await wire.receive()
         if message is None:
-            raise WebSocketDisconnect(wire.close_code or 1006, wire.close_reason)
+            raise ConnectionClosed(wire.close_code or 1006, wire.close_reason)
         return message
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
@@ -184,14 +198,21 @@ class WebSocketTestClient:
         self,
         app: Application,
         path: str,
-        subprotocols: list[str] | None = None,
         headers: dict[str, str] | None = None,
+        query_string: str = "",
+        subprotocols: list[str] | None = None,
+        cors_allowed_origins: list[str] | None = None,
+        *,
         base_url: str = "http://testserver",
         raise_server_exceptions: bool = True,
     ) -> None:
+        # Django-Bolt's positional order: headers, then the query string, then subprotocols.
         self.app = app
-        server = Server(app, raise_server_exceptions)
-        self._socket = Socket(server, str(httpx.URL(base_url).join(path)), subprotocols, headers)
+        server = Server(app, raise_server_exceptions, cors_allowed_origins)
+        url = httpx.URL(base_url).join(path)
+        if query_string:
+            url = url.copy_with(query=query_string.lstrip("?").encode("ascii"))
+        self._socket = Socket(server, str(url), subprotocols, headers)
         self._started = False
 
     async def __aenter__(self) -> WebSocketTestClient:
