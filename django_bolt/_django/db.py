@@ -378,12 +378,15 @@ def wrap_handler(
 
     Returns ``fn`` itself when neither applies, so such routes pay nothing. Generators are left
     alone (their body runs while the response streams, outside any wrapper), and so are ``def``
-    handlers that run inline on the event loop: they provably touch no database.
+    handlers that run inline on the event loop, which provably touch no database, unless the
+    signals are on: then such a handler is wrapped like any other, and the wrapper, which sends
+    them, runs in the pool (Django's receivers act on a thread's connections, never the loop's).
+    A route declared ``inline=True`` stays inline and sends none.
     """
     if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
         return fn
     is_async = inspect.iscoroutinefunction(fn)
-    if not is_async and (inline or (inline is None and is_inline_safe(fn))):
+    if not is_async and (inline or (inline is None and not emit_signals and is_inline_safe(fn))):
         return fn
     if is_async:
         if not emit_signals:

@@ -374,3 +374,29 @@ def test_signals_on_for_async_handlers(signal_log: list[tuple[str, str]], settin
         assert client.get("/async").text == "async"
         assert client.get("/async").text == "async"
     assert [event for event, _ in signal_log] == ["started", "finished"] * 2
+
+
+@pytestmark_signals
+def test_signals_on_for_a_def_handler_that_could_run_inline(
+    signal_log: list[tuple[str, str]], settings: Any
+) -> None:
+    # A handler that provably touches nothing would run on the loop; with the signals on it
+    # runs in the pool, where Django's receivers act on that thread's connections.
+    settings.BOLT_EMIT_SIGNALS = True
+    api = BoltAPI()
+
+    @api.get("/plain")
+    def plain() -> dict[str, str]:
+        return {"plain": "yes"}
+
+    @api.get("/forced", inline=True)
+    def forced() -> dict[str, str]:
+        return {"forced": "yes"}
+
+    with TestClient(api) as client:
+        assert client.get("/plain").json() == {"plain": "yes"}
+        assert [event for event, _ in signal_log] == ["started", "finished"]
+        assert signal_log[0][1] != threading.current_thread().name
+        # Declared inline: it stays on the loop and sends no signal.
+        assert client.get("/forced").json() == {"forced": "yes"}
+    assert len(signal_log) == 2
