@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from django_bolt.auth.base import AuthenticationFailed, BaseAuthentication, Identity, TokenUser
+from django_bolt.conf import framework_config
 from django_bolt.server.contract import find_header
 
-__all__ = ("APIKeyAuthentication",)
+# The id of a key that names no one: "apikey:" and a keyed digest of the key. Django-Bolt 0.13
+# writes the key itself there; a user_id is logged and used as a rate-limit bucket, and a key
+# must never reach a log. 16 hex digits tell keys apart; the secret keeps a logged id from
+# confirming a guessed key offline.
+KEY_ID_PREFIX: Final = "apikey:"
+_KEY_ID_SALT: Final = b"django_bolt.auth.api_key.key_id"
+_KEY_ID_HEX_DIGITS: Final = 16
+
+__all__ = ("KEY_ID_PREFIX", "APIKeyAuthentication", "key_id")
 
 
 class APIKeyAuthentication(BaseAuthentication):
@@ -21,7 +31,8 @@ class APIKeyAuthentication(BaseAuthentication):
     ``permissions``, ``is_staff``, ``is_superuser``; with a set, ``key_permissions`` maps a key
     to its permissions), or a callable ``(key) -> info | None``,
     sync or async. ``request.auth`` is ``{"api_key": <info>}``; ``request.user`` a
-    :class:`~django_bolt.auth.base.TokenUser` built from the info.
+    :class:`~django_bolt.auth.base.TokenUser` built from the info, whose ``id`` is the info's
+    ``id`` or name, else ``"apikey:<digest of the key>"`` (never the key itself).
     """
 
     scheme = "ApiKey"
@@ -74,12 +85,12 @@ class APIKeyAuthentication(BaseAuthentication):
         if self._lookup is not None:
             result = self._lookup(presented.decode("latin-1"))
             if inspect.isawaitable(result):
-                return self._finish_async(result)
-            return _identity(result)
-        return _identity(self._find(presented))
+                return self._finish_async(result, presented)
+            return _identity(result, presented)
+        return _identity(self._find(presented), presented)
 
-    async def _finish_async(self, pending: Awaitable[Any]) -> Identity:
-        return _identity(await pending)
+    async def _finish_async(self, pending: Awaitable[Any], presented: bytes) -> Identity:
+        return _identity(await pending, presented)
 
 
 def _digest(key: bytes) -> bytes:
@@ -87,18 +98,32 @@ def _digest(key: bytes) -> bytes:
     return hashlib.sha256(key).digest()
 
 
-def _identity(info: Any) -> Identity:
+@functools.lru_cache(maxsize=2)
+def _key_id_secret(secret: str | bytes) -> bytes:
+    raw = secret.encode() if isinstance(secret, str) else secret
+    return hashlib.sha256(_KEY_ID_SALT + raw).digest()
+
+
+def key_id(key: bytes) -> str:
+    """Return ``"apikey:<digest>"``, the id of a key that names no one (stable per key and
+    ``SECRET_KEY``; it does not reveal the key)."""
+    secret = _key_id_secret(framework_config().secret_key)
+    digest = hmac.new(secret, key, hashlib.sha256).hexdigest()
+    return KEY_ID_PREFIX + digest[:_KEY_ID_HEX_DIGITS]
+
+
+def _identity(info: Any, presented: bytes) -> Identity:
     if info is None or info is False:
         raise AuthenticationFailed("Invalid API key")
     if isinstance(info, Mapping):
-        perms = info.get("permissions") or ()
+        user_id = info.get("id", info.get("name"))
         user = TokenUser(
-            info.get("id", info.get("name")),
+            key_id(presented) if user_id is None else user_id,
             is_staff=bool(info.get("is_staff", False)),
             is_superuser=bool(info.get("is_superuser", False)),
-            permissions=perms,
+            permissions=info.get("permissions") or (),
             claims=info,
         )
     else:
-        user = TokenUser(None if info is True else info, claims=info)
+        user = TokenUser(key_id(presented) if info is True else info, claims=info)
     return user, {"api_key": info}

@@ -1,7 +1,8 @@
 """Guards (permission classes) and the per-route gate that runs auth, then guards.
 
 A guard answers ``has_permission(request)`` with a bool, or an awaitable of one: custom
-subclasses may be sync or async, and both are honoured (Django-Bolt ignores custom ones). A
+subclasses may be sync or async, and both are honoured (Django-Bolt 0.13 refuses a guard class
+of your own at start-up; its guards are AllowAny, IsAuthenticated and Requires). A
 guard that fails while the request is unauthenticated gives 401 (the client should send
 credentials), otherwise 403. ``&``, ``|`` and ``~`` combine guards into one guard.
 
@@ -186,37 +187,68 @@ class IsAuthenticated(BasePermission):
         return bool(request.user.is_authenticated)
 
 
-class IsAdminUser(BasePermission):
+class _UserFlagGuard(BasePermission):
+    """A guard on the user's own flags: ``request.user``, the row under JWT.
+
+    A JWT user's row is loaded in the thread pool, once (the handler then finds it loaded), so
+    a superuser whose token has no ``is_superuser`` claim passes, and one demoted since the
+    token was minted does not. ``JWTAuthentication(trust_claims=True)`` users are the claims.
+    """
+
+    def has_permission(self, request: Any) -> bool | Awaitable[bool]:
+        user = request.user
+        if not user.is_authenticated:
+            return False
+        if type(user) is ClaimsUser and not user.is_loaded:
+            return self._loaded_allows(user)
+        return self.allows(user)
+
+    async def _loaded_allows(self, user: ClaimsUser) -> bool:
+        return self.allows(await user.aresolve())
+
+    def allows(self, user: Any) -> bool:
+        raise NotImplementedError
+
+
+class IsAdminUser(_UserFlagGuard):
     """A superuser (Django-Bolt's meaning; DRF's IsAdminUser checks staff)."""
 
-    def has_permission(self, request: Any) -> bool:
-        user = request.user
-        return bool(user.is_authenticated and user.is_superuser)
+    def allows(self, user: Any) -> bool:
+        return bool(user.is_superuser)
 
 
-class IsStaff(BasePermission):
+class IsStaff(_UserFlagGuard):
     """A staff member (superusers count, as in Django's admin)."""
 
-    def has_permission(self, request: Any) -> bool:
-        user = request.user
-        return bool(user.is_authenticated and (user.is_staff or user.is_superuser))
+    def allows(self, user: Any) -> bool:
+        return bool(user.is_staff or user.is_superuser)
 
 
 def _check_perms(user: Any, perms: tuple[str, ...], need_all: bool) -> bool | Awaitable[bool]:
     """Token users answer from their claims; Django users ask the ORM, off the event loop."""
     if not user.is_authenticated:
         return False
+    if type(user) is ClaimsUser:
+        # The token's grants (its permissions and is_superuser claims): the row is not loaded.
+        return _granted(user.permissions, user.claims_is_superuser, perms, need_all)
     permissions = getattr(user, "permissions", None)
     if isinstance(permissions, frozenset):
         # TokenUser (or any user carrying its permission set): no query needed.
-        if user.is_superuser:
-            return True
-        if need_all:
-            return all(p in permissions for p in perms)
-        return any(p in permissions for p in perms)
+        return _granted(permissions, user.is_superuser, perms, need_all)
     if getattr(user, "is_superuser", False) and getattr(user, "is_active", True):
         return True
     return _django_perms(user, perms, need_all)
+
+
+def _granted(
+    permissions: frozenset[str], superuser: bool, perms: tuple[str, ...], need_all: bool
+) -> bool:
+    # Superusers hold every permission, as in Django's ModelBackend.
+    if superuser:
+        return True
+    if need_all:
+        return all(p in permissions for p in perms)
+    return any(p in permissions for p in perms)
 
 
 async def _django_perms(user: Any, perms: tuple[str, ...], need_all: bool) -> bool:
@@ -266,6 +298,33 @@ class HasAllPermissions(_PermissionsGuard):
 
 
 _ClaimValue = str | int | float | bool
+# What all_of= and none_of= take: any collection of values but a string (whose letters would be
+# read as the values).
+_ClaimValues = (
+    list[_ClaimValue] | tuple[_ClaimValue, ...] | set[_ClaimValue] | frozenset[_ClaimValue]
+)
+
+
+def _value_matches(claim: Any, value: _ClaimValue) -> bool:
+    """Whether one claim value equals a required one, of the same JSON type.
+
+    Python's ``1 == True == 1.0`` would let a claim ``1`` pass ``Requires("beta", True)``; as in
+    Django-Bolt 0.13, a bool matches only a bool, an int only an int, a float only a float.
+    """
+    if isinstance(value, bool):
+        return claim is value
+    if isinstance(value, int):
+        return isinstance(claim, int) and not isinstance(claim, bool) and claim == value
+    if isinstance(value, float):
+        return isinstance(claim, float) and claim == value
+    return isinstance(claim, str) and claim == value
+
+
+def _claim_matches(claim: Any, value: _ClaimValue) -> bool:
+    """Whether ``claim`` matches ``value``: a scalar by equality, a list by membership."""
+    if isinstance(claim, list | tuple | set | frozenset):
+        return any(_value_matches(item, value) for item in claim)
+    return _value_matches(claim, value)
 
 
 class Requires(BasePermission):
@@ -273,13 +332,16 @@ class Requires(BasePermission):
     when values are given, match them.
 
     ``Requires("tenant_id")`` (present and not null/false), ``Requires("role", "client", "vip")``
-    (any of), ``Requires("permissions", all_of=[...])`` (a list claim holding every value),
-    ``Requires("role", none_of=[...])`` (none of). A scalar claim matches by equality, a list
-    claim by membership. Claims are read from what the auth class accepted (JWT claims, API-key
-    info), then from the user (``is_staff`` of a Django user, say); ``"permissions"`` is the
-    user's permission set, so it also covers Django users (asked off the event loop) and API
-    keys. An anonymous request is refused with 401 by every ``Requires``, ``none_of`` included;
-    ``message`` is the 403's detail and never shown to an anonymous caller.
+    (any of), ``Requires("permissions", all_of=[...])`` (a list claim holding every value; a
+    tuple or set of values too), ``Requires("role", none_of=[...])`` (none of). A scalar claim
+    matches by equality, a list claim by membership, and only a value of the same JSON type
+    (``True`` is not ``1``, ``1`` is not ``1.0``). Claims are read from what the auth class
+    accepted (JWT claims, API-key info): under JWT only from the token, as in Django-Bolt 0.13,
+    never from the user's row; for other users from the user (``is_staff`` of a session user,
+    say). ``"permissions"`` is the user's permission set, so it also covers Django users (asked
+    off the event loop) and API keys. An anonymous request is refused with 401 by every
+    ``Requires``, ``none_of`` included; ``message`` is the 403's detail and never shown to an
+    anonymous caller.
     """
 
     anonymous_message = AUTH_REQUIRED
@@ -288,8 +350,8 @@ class Requires(BasePermission):
         self,
         claim: str,
         *values: _ClaimValue,
-        all_of: list[_ClaimValue] | tuple[_ClaimValue, ...] | None = None,
-        none_of: list[_ClaimValue] | tuple[_ClaimValue, ...] | None = None,
+        all_of: _ClaimValues | None = None,
+        none_of: _ClaimValues | None = None,
         message: str | None = None,
     ) -> None:
         if not isinstance(claim, str) or not claim:
@@ -303,9 +365,10 @@ class Requires(BasePermission):
         for keyword, given in (("all", all_of), ("none", none_of)):
             if given is None:
                 continue
-            if not isinstance(given, list | tuple) or not given:
+            if not isinstance(given, list | tuple | set | frozenset) or not given:
                 raise ImproperlyConfigured(
-                    f"Requires() {keyword}_of must be a non-empty list of values, not {given!r}"
+                    f"Requires() {keyword}_of must be a non-empty list (or tuple, set) of "
+                    f"values, not {given!r}"
                 )
             values = tuple(given)
             self.quantifier = keyword
@@ -338,10 +401,7 @@ class Requires(BasePermission):
             return claim is not None and claim is not False
         if claim is None:
             return self.quantifier == "none"
-        if isinstance(claim, list | tuple | set | frozenset):
-            matches = [value in claim for value in values]
-        else:
-            matches = [claim == value for value in values]
+        matches = [_claim_matches(claim, value) for value in values]
         if self.quantifier == "all":
             return all(matches)
         if self.quantifier == "none":
@@ -355,7 +415,7 @@ class Requires(BasePermission):
         if self.claim == "permissions":
             permissions = getattr(user, "permissions", None)
             return sorted(permissions) if isinstance(permissions, frozenset) else None
-        if type(user) is ClaimsUser and self.claim not in _CLAIMS_USER_FLAGS:
+        if type(user) is ClaimsUser:
             return None  # the token does not say it; the row is not loaded to find out
         return getattr(user, self.claim, None)
 
@@ -365,10 +425,6 @@ class Requires(BasePermission):
         else:
             shown = f"{self.claim!r}, {self.quantifier}_of={list(self.values)!r}"
         return f"Requires({shown})"
-
-
-# What a ClaimsUser answers from its claims without loading its row.
-_CLAIMS_USER_FLAGS: Final = frozenset({"is_staff", "is_superuser", "is_authenticated"})
 
 
 async def _negated(pending: Awaitable[bool]) -> bool:
@@ -381,9 +437,14 @@ async def _negated(pending: Awaitable[bool]) -> bool:
 def context_builder(backend: Any, index: int) -> Callable[[Any, Any], dict[str, Any]]:
     """How ``backend`` (at ``index``) fills ``request.context``, in Django-Bolt's shape: who,
     which backend, the JWT claims, and the granted ``permissions`` (a list). What depends only
-    on the backend is looked up once."""
+    on the backend is looked up once.
+
+    An API key's context has no ``auth_claims`` entry, as in Django-Bolt 0.13 (whose docs read
+    it with ``context.get("auth_claims", {})``); other backends without claims give None.
+    """
     name = getattr(backend, "backend_name", "custom")
     with_claims = name == "jwt"
+    claims_entry = name != "api_key"
 
     def build(user: Any, auth: Any) -> dict[str, Any]:
         # type(), not __class__: a lazy user's __class__ would load the row here.
@@ -392,9 +453,9 @@ def context_builder(backend: Any, index: int) -> Callable[[Any, Any], dict[str, 
             user_id = user.id
             is_staff, is_superuser = user.is_staff, user.is_superuser
             permissions = sorted(user.permissions)
-        elif kind is ClaimsUser:  # JWT with the Django user: the sub, not the row
+        elif kind is ClaimsUser:  # JWT with the Django user: the claims, not the row
             user_id = user.user_id
-            is_staff, is_superuser = user.is_staff, user.is_superuser
+            is_staff, is_superuser = user.claims_is_staff, user.claims_is_superuser
             permissions = sorted(user.permissions)
         else:
             user_id = getattr(user, "pk", None)
@@ -403,15 +464,17 @@ def context_builder(backend: Any, index: int) -> Callable[[Any, Any], dict[str, 
             is_staff = getattr(user, "is_staff", False)
             is_superuser = getattr(user, "is_superuser", False)
             permissions = _permissions(user)
-        return {
+        context = {
             "user_id": None if user_id is None else str(user_id),
             "is_staff": bool(is_staff),
             "is_superuser": bool(is_superuser),
             "auth_backend": name,
             "auth_backend_index": index,
-            "auth_claims": auth if with_claims else None,
             "permissions": permissions,
         }
+        if claims_entry:
+            context["auth_claims"] = auth if with_claims else None
+        return context
 
     return build
 

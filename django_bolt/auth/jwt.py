@@ -120,8 +120,10 @@ class DjangoCacheRevocationStore:
 
 class JWTAuthentication(BaseAuthentication):
     """``Authorization: Bearer <token>`` (or a cookie, or a query parameter); ``request.auth``
-    = the claims, ``request.user`` the Django user of ``sub`` (guards read ``is_staff``,
-    ``is_superuser``, ``permissions`` from the claims).
+    = the claims, ``request.user`` the Django user of ``sub`` (``Requires`` and
+    ``HasPermission`` read the claims; ``is_staff``/``is_superuser`` of ``request.user``, and
+    so ``IsStaff``/``IsAdminUser``, are the row's). In a ``header`` other than
+    ``Authorization`` the token may come bare or as ``Bearer <token>``.
 
     The keywords and their positional order are Django-Bolt 0.13's; ``leeway`` is 0 here.
 
@@ -205,6 +207,9 @@ class JWTAuthentication(BaseAuthentication):
         self.public_key = public_key
         self.algorithms = algorithms
         self.header = header.lower().encode("latin-1")
+        # Authorization names its scheme (RFC 9110 section 11.6.2): a bare token there is a
+        # client error, and refusing it keeps "Basic ..." from being read as a JWT.
+        self._scheme_required = self.header == b"authorization"
         self.cookie = cookie
         self.csrf = csrf
         self.audience = audience
@@ -285,16 +290,17 @@ class JWTAuthentication(BaseAuthentication):
             return None
         return str(value)
 
-    @staticmethod
-    def _token(raw: bytes) -> str:
-        """Return the token of a ``Bearer <token>`` header value."""
+    def _token(self, raw: bytes) -> str:
+        """Return the token of a header value: ``Bearer <token>`` in ``Authorization``; in a
+        header of its own (``x-token``) the bare token too, as Django-Bolt 0.13 accepts."""
         text = raw.decode("latin-1").strip()
-        if text[:7].lower() != _BEARER:
+        if text[:7].lower() == _BEARER:
+            text = text[7:].strip()
+        elif self._scheme_required:
             raise AuthenticationFailed("Invalid authorization header")
-        token = text[7:].strip()
-        if not token:
+        if not text:
             raise AuthenticationFailed("Invalid authorization header")
-        return token
+        return text
 
     def _verification_key(self, token: str) -> tuple[Any, list[str]]:
         """Return the key and algorithms that verify ``token`` (the key set's ``kid`` entry)."""
@@ -345,6 +351,8 @@ class JWTAuthentication(BaseAuthentication):
             jti = claims.get("jti")
             if not isinstance(jti, str) or not jti:
                 raise AuthenticationFailed("Token has no jti")
+        if not _authority_claims_typed(claims):
+            raise AuthenticationFailed("Invalid token")
         return claims
 
     def authenticate(self, request: Any) -> Identity | Awaitable[Identity | None] | None:
@@ -538,6 +546,23 @@ def _cookie_token(value: str) -> str:
     if not token:
         raise AuthenticationFailed("Invalid token")
     return token
+
+
+def _authority_claims_typed(claims: dict[str, Any]) -> bool:
+    """Whether the claims that grant authority have the JSON types they are read as:
+    ``is_staff`` and ``is_superuser`` booleans, ``permissions`` a list of strings (null: absent).
+
+    Django-Bolt 0.13 refuses a token otherwise, and so does this: ``bool("false")`` is True, so
+    reading ``"is_superuser": "false"`` as a flag would make a superuser.
+    """
+    for name in ("is_staff", "is_superuser"):
+        value = claims.get(name)
+        if value is not None and value.__class__ is not bool:
+            return False
+    permissions = claims.get("permissions")
+    if permissions is None:
+        return True
+    return isinstance(permissions, list) and all(isinstance(p, str) for p in permissions)
 
 
 def _type_accepted(claims: dict[str, Any], expected: str | None) -> bool:

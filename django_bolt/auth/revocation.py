@@ -157,12 +157,17 @@ class _BlockingStore:
 
 
 class DjangoCacheRevocation(_BlockingStore):
-    """Revocations in a Django cache, shared by the processes using it. Calls run in the pool."""
+    """Revocations in a Django cache, shared by the processes using it. Calls run in the pool.
+
+    The keys are Django-Bolt 0.13's (``<key_prefix><jti>``, ``<key_prefix>fam:<fam>``,
+    ``<key_prefix>ver:<user_id>``, prefix ``"revoked:"``), so a deployment moving from it keeps
+    the revocations already in its cache.
+    """
 
     def __init__(
         self,
         cache_alias: str = "default",
-        key_prefix: str = "revoked_tokens:",
+        key_prefix: str = "revoked:",
         default_ttl: int = DEFAULT_TTL_SECONDS,
     ) -> None:
         self.cache_alias = cache_alias

@@ -2,9 +2,10 @@
 
 The claims a pair is built on are fixed: ``sub``, ``iat``, ``exp``, ``typ`` (``access`` or
 ``refresh``), ``oat`` (when the user first authenticated, carried across rotations to cap a
-session's length), ``ver`` (the user's token version: a bump logs the user out everywhere), and
-on the refresh token ``jti`` and ``fam`` (the rotation family: a refresh token presented again
-after it was rotated ends the whole family). They are reserved: ``claims=`` may not set them.
+session's length), ``ver`` (the user's token version: a bump logs the user out everywhere),
+``jti`` (a random id of each token, so either one can be revoked), and on the refresh token
+``fam`` (the rotation family: a refresh token presented again after it was rotated ends the
+whole family). They are reserved: ``claims=`` may not set them.
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ def _check_reserved(claims: dict[str, Any] | None) -> None:
         raise ValueError(f"claims may not set the reserved lifecycle claims {sorted(clash)}")
 
 
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
 def _encode(claims: dict[str, Any], secret: Any, algorithm: str, kid: str | None) -> str:
     headers = {"kid": kid} if kid is not None else None
     return jwt.encode(claims, _key(secret), algorithm=algorithm, headers=headers)
@@ -102,13 +107,14 @@ def create_token_pair(
         base.update(claims)
     if method is not None:
         base["amr"] = list(method) if isinstance(method, list) else [method]
-    access = {**base, "typ": "access", "exp": now + int(access_ttl)}
+    # Each token has its own jti: a logout revokes the access token without the refresh token.
+    access = {**base, "typ": "access", "exp": now + int(access_ttl), "jti": _new_id()}
     refresh = {
         **base,
         "typ": "refresh",
         "exp": now + int(refresh_ttl),
-        "jti": uuid.uuid4().hex,
-        "fam": fam or uuid.uuid4().hex,
+        "jti": _new_id(),
+        "fam": fam or _new_id(),
     }
     return TokenPair(
         access_token=_encode(access, secret, algorithm, kid),
@@ -236,6 +242,7 @@ async def rotate_refresh_token(
     ttl = access_ttl if remaining is None else min(access_ttl, remaining)
     if not rotate:
         access = {**carried, "sub": sub, "iat": now, "exp": now + ttl, "typ": "access"}
+        access["jti"] = _new_id()
         access["ver"] = version
         if oat is not None:
             access["oat"] = oat

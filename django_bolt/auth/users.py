@@ -1,11 +1,12 @@
 """The Django user behind a token: loaded by ``sub`` on first use, and the backend registry.
 
 Under :class:`~django_bolt.auth.JWTAuthentication` ``request.user`` is a :class:`ClaimsUser`:
-the guards' questions (``is_authenticated``, ``is_staff``, ``is_superuser``, the
-``permissions`` claim) are answered from the verified claims without a query, as Django-Bolt
-0.13 answers them; any other attribute (``id``, ``email``, ...) loads the row once with the auth
-class's ``get_user_sync`` (or ``get_user``), and ``await request.auser()`` loads it without
-blocking the event loop. A token whose user no longer exists is refused with 401 the moment the
+``is_authenticated`` and the ``permissions`` claim are answered from the verified claims without
+a query; any other attribute (``id``, ``email``, ``is_staff``, ``is_superuser``, ...) is the
+row's, as in Django-Bolt 0.13, loaded once with the auth class's ``get_user_sync`` (or
+``get_user``), and ``await request.auser()`` loads it without blocking the event loop. The
+token's own ``is_staff``/``is_superuser`` stay readable as ``claims_is_staff`` and
+``claims_is_superuser``. A token whose user no longer exists is refused with 401 the moment the
 user is needed.
 
 ``register_auth_backend(name, backend)`` / ``load_user(user_id, name)`` are Django-Bolt's
@@ -124,9 +125,12 @@ async def aload_user(backend: Any, user_id: Any, context: dict[str, Any] | None 
 
 
 class ClaimsUser(LazyObject, DeferredUser):  # type: ignore[misc]
-    """``request.user`` under JWT: the claims answer the guards, the row answers the rest.
+    """``request.user`` under JWT: the Django user of ``sub``, its row loaded on first use.
 
-    ``isinstance(request.user, User)`` holds (and loads the row), as with Django's lazy user.
+    ``is_authenticated`` and ``permissions`` (the claim) need no row; ``is_staff`` and
+    ``is_superuser`` are the row's, as Django-Bolt 0.13's lazy user answers them (the token's
+    say-so is ``claims_is_staff``/``claims_is_superuser``). ``isinstance(request.user, User)``
+    holds (and loads the row), as with Django's lazy user.
     """
 
     def __init__(self, backend: Any, user_id: Any, claims: dict[str, Any], fields: Any) -> None:
@@ -134,7 +138,7 @@ class ClaimsUser(LazyObject, DeferredUser):  # type: ignore[misc]
         self.__dict__["_bolt"] = (backend, user_id, claims, fields)
         super().__init__()
 
-    # Answered from the claims, as Django-Bolt's guards read them (no query).
+    # Answered without a query: a verified token is an authenticated user.
     @property
     def is_authenticated(self) -> bool:
         return True
@@ -144,11 +148,14 @@ class ClaimsUser(LazyObject, DeferredUser):  # type: ignore[misc]
         return False
 
     @property
-    def is_staff(self) -> bool:
+    def claims_is_staff(self) -> bool:
+        """The token's ``is_staff`` claim (False when absent); ``is_staff`` is the row's."""
         return bool(self.__dict__["_bolt"][3][2])
 
     @property
-    def is_superuser(self) -> bool:
+    def claims_is_superuser(self) -> bool:
+        """The token's ``is_superuser`` claim (False when absent); ``is_superuser`` is the
+        row's."""
         return bool(self.__dict__["_bolt"][3][3])
 
     @property

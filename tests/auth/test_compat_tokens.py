@@ -111,8 +111,10 @@ def test_orm_store_rejects_tokens_through_jwt_authentication() -> None:
     headers = {"Authorization": f"Bearer {pair.refresh_token}"}
     access = {"Authorization": f"Bearer {pair.access_token}"}
     with TestClient(api) as client:
-        # The access token has no jti: revocation needs one, so it is refused.
-        assert client.get("/me", headers=access).status_code == 401
+        # The access token has its own jti: it passes until a logout revokes it.
+        assert client.get("/me", headers=access).json() == {"sub": "3"}
+        assert client.post("/logout", headers=access).json() == {"ok": True}
+        assert client.get("/me", headers=access).json() == {"detail": "Token revoked"}
         # The refresh token is refused on an access route whatever the store says.
         assert client.get("/me", headers=headers).json() == {"detail": "Invalid token type"}
     token = create_token_pair("3", secret=SECRET).refresh_claims
@@ -124,7 +126,8 @@ def test_pair_claims_and_reserved_names() -> None:
     pair = create_token_pair("8", secret=SECRET, method="pwd", claims={"role": "x"}, version=2)
     assert pair.access_claims["typ"] == "access" and pair.refresh_claims["typ"] == "refresh"
     assert pair.access_claims["amr"] == ["pwd"] and pair.access_claims["ver"] == 2
-    assert {"jti", "fam"} <= set(pair.refresh_claims) and "jti" not in pair.access_claims
+    assert {"jti", "fam"} <= set(pair.refresh_claims) and "fam" not in pair.access_claims
+    assert pair.access_claims["jti"] != pair.refresh_claims["jti"]
     assert pair.refresh_claims["exp"] - pair.refresh_claims["iat"] == 86400 * 7
     assert pair.access_claims["exp"] - pair.access_claims["iat"] == 900
     with pytest.raises(ValueError, match="reserved"):

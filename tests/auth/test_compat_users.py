@@ -18,6 +18,7 @@ from django_bolt.auth import (
     IsAuthenticated,
     IsStaff,
     JWTAuthentication,
+    Requires,
     Token,
     create_jwt_for_user,
     get_current_user,
@@ -94,10 +95,10 @@ def test_request_user_is_the_django_user_loaded_by_sub() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_guards_read_the_claims_without_loading_the_user() -> None:
+def test_claim_guards_read_the_claims_without_loading_the_user() -> None:
     api = BoltAPI()
 
-    @api.get("/ctx", auth=[JWTAuthentication(secret=SECRET)], guards=[IsStaff()])
+    @api.get("/ctx", auth=[JWTAuthentication(secret=SECRET)], guards=[Requires("is_staff", True)])
     async def ctx(request: Any) -> dict[str, Any]:
         return {"user_id": request.context["user_id"], "loaded": request.user.is_loaded}
 
