@@ -491,7 +491,8 @@ class Request(RawRequest):
 
         ``{"user_id", "is_staff", "is_superuser", "auth_backend", "auth_backend_index",
         "auth_claims", "permissions"}``; ``auth_claims`` holds the JWT claims (None for other
-        backends), ``permissions`` a list (empty when there are none).
+        backends; an API key's context has no such key), ``permissions`` a list (empty when
+        there are none).
         """
         try:
             return self._context
