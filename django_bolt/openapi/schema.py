@@ -332,14 +332,16 @@ class SchemaGenerator:
         return name[:1].upper() + name[1:], doc
 
     def _operation_id(self, info: RouteInfo, method: str, prefix: str = "") -> str:
+        """Return ``<method>_<function>`` (``get_list_items``), as Django-Bolt 0.13 names
+        operations, so clients generated from either document have the same method names; a
+        WebSocket's is ``prefix`` and the name. One already taken (the same function name on
+        two paths) gets the path, then a number: operationIds must be unique."""
         base = _UNSAFE_ID.sub("_", info.name or "operation").strip("_") or "operation"
-        base = prefix + base
-        if len(info.methods) > 1:
-            base = f"{base}_{method.lower()}"
+        base = prefix + base if prefix else f"{method.lower()}_{base}"
         candidate = base
         if candidate in self._operation_ids:
             slug = _UNSAFE_ID.sub("_", info.path).strip("_")
-            candidate = f"{base}_{method.lower()}_{slug}".rstrip("_")
+            candidate = f"{base}_{slug}".rstrip("_")
         number = 2
         unique = candidate
         while unique in self._operation_ids:

@@ -83,7 +83,7 @@ def test_swagger_ui_lists_operations_and_tries_one_out(
     )
     assert count == 3
     assert page.evaluate("document.querySelector('.info .title').innerText").startswith(TITLE)
-    op = "#operations-greetings-hello"
+    op = "#operations-greetings-get_hello"
     page.evaluate(f"document.querySelector('{op} .opblock-summary-control').click()")
     page.wait_for(f"!!document.querySelector('{op} .try-out__btn')", what="Try it out")
     page.evaluate(f"document.querySelector('{op} .try-out__btn').click()")

@@ -259,10 +259,10 @@ def test_operation_ids_are_unique(document: dict[str, Any]) -> None:
         if method in {"get", "post", "put", "patch", "delete", "head", "options"}
     ]
     assert len(ids) == len(set(ids))
-    assert _op(document, "/v1/items/{item_id}")["operationId"] == "get_item"
-    assert _op(document, "/v2/items/{item_id}")["operationId"] != "get_item"
-    assert _op(document, "/multi")["operationId"] == "multi_get"
-    assert _op(document, "/multi", "post")["operationId"] == "multi_post"
+    assert _op(document, "/v1/items/{item_id}")["operationId"] == "get_get_item"
+    assert _op(document, "/v2/items/{item_id}")["operationId"] != "get_get_item"
+    assert _op(document, "/multi")["operationId"] == "get_multi"
+    assert _op(document, "/multi", "post")["operationId"] == "post_multi"
 
 
 def test_hidden_excluded_docs_and_mounted_routes(document: dict[str, Any]) -> None:

@@ -140,7 +140,7 @@ def test_hidden_routes_and_a_path_that_also_has_an_http_get(document: dict[str, 
     assert "/ws/internal" not in document["paths"]
     # A plain GET of /ws/both is served by the HTTP route, which keeps the operation.
     both = document["paths"]["/ws/both"]
-    assert both["get"]["operationId"] == "both_http"
+    assert both["get"]["operationId"] == "get_both_http"
     assert "x-websocket" not in both
     operation_ids = [
         op["operationId"]
