@@ -382,6 +382,27 @@ def _coerce(name: str, kind: Any, raw: object) -> object:
     raise ServerConfigError(f"{name}: unsupported type {kind}")  # pragma: no cover - table bug
 
 
+def _check_typed(name: str, kind: Any, raw: object) -> None:
+    """Refuse a Django setting whose number or flag is not one already, as 0.13 does:
+    ``"10485760"``, ``10.9`` for an int or ``1`` for a flag is a mistake to name, not to convert
+    (text from the environment or the command line is parsed instead)."""
+    if isinstance(kind, str):
+        kind = kind.removesuffix(" | None")
+    if kind in ("bool", bool):
+        expected: tuple[type, ...] = (bool,)
+    elif kind in ("int", int):
+        expected = (int,)
+    elif kind in ("float", float):
+        expected = (int, float)
+    else:
+        return
+    if isinstance(raw, bool) != (expected == (bool,)) or not isinstance(raw, expected):
+        what = {"bool": "True or False", "int": "an int", "float": "a number"}[
+            kind if isinstance(kind, str) else kind.__name__
+        ]
+        raise ServerConfigError(f"{name} must be {what}, got {type(raw).__name__} {raw!r}")
+
+
 def load_server_config(
     cli: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
@@ -399,7 +420,9 @@ def load_server_config(
             # An empty variable is an unset one, as a setting of None is (0.13 reads both so).
             values[f.name] = _coerce(opt.env, f.type, environ[opt.env])
         elif opt.setting and getattr(settings, opt.setting, None) is not None:
-            values[f.name] = _coerce(opt.setting, f.type, getattr(settings, opt.setting))
+            raw = getattr(settings, opt.setting)
+            _check_typed(opt.setting, f.type, raw)
+            values[f.name] = _coerce(opt.setting, f.type, raw)
     config = ServerConfig(**values)  # type: ignore[arg-type]
     _validate(config)
     return config

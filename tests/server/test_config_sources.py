@@ -42,3 +42,26 @@ def test_a_setting_of_none_is_unset(setting: str, field: str) -> None:
 def test_a_bad_variable_is_still_refused() -> None:
     with pytest.raises(ValueError, match="DJANGO_BOLT_SHUTDOWN_TIMEOUT"):
         load_server_config({}, {"DJANGO_BOLT_SHUTDOWN_TIMEOUT": "soon"}, None)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "expected"),
+    [
+        ("BOLT_MAX_UPLOAD_SIZE", "10485760", "an int"),
+        ("BOLT_MAX_UPLOAD_SIZE", 10.9, "an int"),
+        ("BOLT_MAX_UPLOAD_SIZE", True, "an int"),
+        ("BOLT_KEEP_ALIVE", "5", "a number"),
+        ("BOLT_ACCESS_LOG", 1, "True or False"),
+    ],
+)
+def test_a_setting_must_already_have_its_type(setting: str, value: object, expected: str) -> None:
+    with pytest.raises(ValueError, match=f"{setting} must be {expected}"):
+        load_server_config({}, {}, SimpleNamespace(**{setting: value}))
+
+
+def test_typed_settings_and_text_from_the_environment_are_read() -> None:
+    typed = SimpleNamespace(BOLT_MAX_UPLOAD_SIZE=1024, BOLT_KEEP_ALIVE=2, BOLT_ACCESS_LOG=False)
+    config = load_server_config({}, {}, typed)
+    assert (config.max_upload_size, config.keep_alive_s, config.access_log) == (1024, 2.0, False)
+    from_env = load_server_config({}, {"DJANGO_BOLT_WORKERS": "2"}, None)
+    assert from_env.workers == 2
