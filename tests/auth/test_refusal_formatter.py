@@ -17,6 +17,7 @@ from django_bolt.auth import (
     IsAuthenticated,
     JWTAuthentication,
     Requires,
+    SessionAuthentication,
     create_jwt_for_user,
 )
 from django_bolt.auth.base import CSRF_FAILED
@@ -190,4 +191,24 @@ def test_the_csrf_origin_refusal_comes_without_an_exception() -> None:
     assert response.status_code == 403
     assert response.json()["detail"] == CSRF_FAILED
     assert seen[0].kind == "forbidden"
+    assert seen[0].exception is None
+
+
+def test_the_session_csrf_refusal_comes_without_an_exception() -> None:
+    seen: list[BoltError] = []
+
+    def format_error(error: BoltError, request: Any) -> Response:
+        seen.append(error)
+        return Response({"kind": error.kind, "detail": error.detail}, status_code=error.status)
+
+    api = BoltAPI(error_formatter=format_error)
+
+    @api.post("/session-write", auth=[SessionAuthentication()], guards=[IsAuthenticated()])
+    async def session_write() -> dict[str, bool]:
+        return {"ok": True}
+
+    with TestClient(api) as client:
+        response = client.post("/session-write", headers={"origin": "https://evil.example"})
+    assert response.status_code == 403
+    assert response.json()["detail"] == CSRF_FAILED
     assert seen[0].exception is None
