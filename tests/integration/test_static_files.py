@@ -70,5 +70,10 @@ def test_collected_static_files_are_served(
         assert missing.json() == {"detail": "Not Found"}
         # The project's settings leave DEBUG off: the API still answers next to the files.
         assert client.get("/hello").status_code == 200
-    for target in (b"/static/../secret.txt", b"/static/%2e%2e/secret.txt", b"/static/admin/"):
-        assert raw_status(bolt.host, bolt.port, target).split(b" ")[1] == b"404", target
+    # A dot segment is 0.13's 400; a directory names no file (404).
+    for target, status in (
+        (b"/static/../secret.txt", b"400"),
+        (b"/static/%2e%2e/secret.txt", b"400"),
+        (b"/static/admin/", b"404"),
+    ):
+        assert raw_status(bolt.host, bolt.port, target).split(b" ")[1] == status, target
