@@ -36,19 +36,32 @@ class BoltTestClientWarning(RuntimeWarning):
     """A test client was set up in a way that will not do what the test likely expects."""
 
 
-def _check_ported_options(read_django_settings: bool, static_files_config: Any) -> None:
+def _check_ported_options(
+    client: str,
+    read_django_settings: bool,
+    static_files_config: Any,
+    use_http_layer: bool,
+    lends: bool | None = None,
+) -> None:
     """Django-Bolt's client options that have no effect here: say so rather than pretend.
 
-    ``use_http_layer`` needs no check: requests always go through the server's own protocol.
+    ``lends``: an ``AsyncTestClient`` asked to share the test's connections (it cannot).
     """
     ignored = []
     if not read_django_settings:
         ignored.append("read_django_settings=False (settings are always read)")
     if static_files_config is not None:
         ignored.append("static_files_config (static files follow Django's settings)")
+    if not use_http_layer:
+        ignored.append("use_http_layer=False (requests always go through the server's protocol)")
+    if lends:
+        ignored.append(
+            "share_db_connection=True (its handlers run on the test's own event loop and keep "
+            "their threads' connections: use committed rows, or TestClient)"
+        )
     if ignored:
         warnings.warn(
-            "TestClient ignores: " + "; ".join(ignored), BoltTestClientWarning, stacklevel=3
+            f"{client} ignores: " + "; ".join(ignored), BoltTestClientWarning, stacklevel=3
         )
 
 
@@ -275,7 +288,9 @@ class TestClient(httpx.Client):
         share_db_connection: bool = True,
         **kwargs: Any,
     ) -> None:
-        _check_ported_options(read_django_settings, static_files_config)
+        _check_ported_options(
+            "TestClient", read_django_settings, static_files_config, use_http_layer
+        )
         self.app = app
         server = Server(app, raise_server_exceptions, cors_allowed_origins)
         transport = _BoltTransport(server, share_db_connection)
@@ -345,9 +360,10 @@ class AsyncTestClient(httpx.AsyncClient):
     """The async twin of :class:`TestClient`, running on the caller's event loop.
 
     It takes the same arguments. It never lends the test's database connections (code on an
-    event loop cannot join the test's transaction, as in Django-Bolt): ``share_db_connection``
-    is accepted and changes nothing, and handlers that use the database need committed rows
-    (``TransactionTestCase``, ``django_db(transaction=True)``).
+    event loop cannot join the test's transaction; Django-Bolt's does not either): handlers
+    that use the database need committed rows (``TransactionTestCase``,
+    ``django_db(transaction=True)``), and ``share_db_connection=True`` warns that it has no
+    effect.
     """
 
     __test__ = False
@@ -361,10 +377,16 @@ class AsyncTestClient(httpx.AsyncClient):
         read_django_settings: bool = True,
         use_http_layer: bool = True,
         static_files_config: dict[str, Any] | None = None,
-        share_db_connection: bool = True,
+        share_db_connection: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        _check_ported_options(read_django_settings, static_files_config)
+        _check_ported_options(
+            "AsyncTestClient",
+            read_django_settings,
+            static_files_config,
+            use_http_layer,
+            lends=share_db_connection,
+        )
         self.app = app
         server = Server(app, raise_server_exceptions, cors_allowed_origins)
         super().__init__(transport=_AsyncBoltTransport(server), base_url=base_url, **kwargs)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 
+import pytest
+
 import django_bolt.testing
 from django_bolt import BoltAPI
 from django_bolt.testing import AsyncTestClient, TestClient
@@ -47,3 +49,18 @@ def test_the_package_exports_its_names() -> None:
     assert all(hasattr(django_bolt.testing, name) for name in names)
     assert issubclass(django_bolt.testing.BoltTestClientWarning, Warning)
     assert issubclass(django_bolt.testing.SharedTestConnectionError, RuntimeError)
+
+
+def test_options_that_cannot_apply_say_so() -> None:
+    with pytest.warns(django_bolt.testing.BoltTestClientWarning, match="use_http_layer=False"):
+        TestClient(api, use_http_layer=False)
+
+    async def main() -> int:
+        with pytest.warns(
+            django_bolt.testing.BoltTestClientWarning, match="share_db_connection=True"
+        ):
+            client = AsyncTestClient(api, share_db_connection=True)
+        async with client:
+            return (await client.get("/hello")).status_code
+
+    assert asyncio.run(main()) == 200
