@@ -383,23 +383,19 @@ def _coerce(name: str, kind: Any, raw: object) -> object:
 
 
 def _check_typed(name: str, kind: Any, raw: object) -> None:
-    """Refuse a Django setting whose number or flag is not one already, as 0.13 does:
-    ``"10485760"``, ``10.9`` for an int or ``1`` for a flag is a mistake to name, not to convert
-    (text from the environment or the command line is parsed instead)."""
+    """Refuse a Django setting whose number is not one already, as 0.13 does:
+    ``"10485760"`` or ``10.9`` for an int is a mistake to name, not to convert (text from the
+    environment or the command line is parsed instead; a flag may be written ``"on"``)."""
     if isinstance(kind, str):
         kind = kind.removesuffix(" | None")
-    if kind in ("bool", bool):
-        expected: tuple[type, ...] = (bool,)
-    elif kind in ("int", int):
-        expected = (int,)
+    if kind in ("int", int):
+        expected: tuple[type, ...] = (int,)
+        what = "an int"
     elif kind in ("float", float):
-        expected = (int, float)
+        expected, what = (int, float), "a number"
     else:
         return
-    if isinstance(raw, bool) != (expected == (bool,)) or not isinstance(raw, expected):
-        what = {"bool": "True or False", "int": "an int", "float": "a number"}[
-            kind if isinstance(kind, str) else kind.__name__
-        ]
+    if isinstance(raw, bool) or not isinstance(raw, expected):
         raise ServerConfigError(f"{name} must be {what}, got {type(raw).__name__} {raw!r}")
 
 

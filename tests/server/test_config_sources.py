@@ -51,7 +51,7 @@ def test_a_bad_variable_is_still_refused() -> None:
         ("BOLT_MAX_UPLOAD_SIZE", 10.9, "an int"),
         ("BOLT_MAX_UPLOAD_SIZE", True, "an int"),
         ("BOLT_KEEP_ALIVE", "5", "a number"),
-        ("BOLT_ACCESS_LOG", 1, "True or False"),
+        ("BOLT_KEEP_ALIVE", True, "a number"),
     ],
 )
 def test_a_setting_must_already_have_its_type(setting: str, value: object, expected: str) -> None:
